@@ -1,0 +1,132 @@
+# dde — user-level driver reuse. One make; `make help` lists the targets.
+#
+#   make                      build everything into build/
+#   make SANITIZE=address,undefined   ... with sanitizers, into build-san/
+#   make DEBUG=1              ... without optimisation, into build-debug/
+
+CC      ?= gcc
+SANITIZE ?=
+DEBUG   ?=
+
+ifneq ($(SANITIZE),)
+O       ?= build-san
+MODE_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=$(SANITIZE)
+MODE_LDFLAGS := -fsanitize=$(SANITIZE)
+else ifneq ($(DEBUG),)
+O       ?= build-debug
+MODE_CFLAGS := -O0 -g3
+else
+O       ?= build
+MODE_CFLAGS := -O2 -g
+endif
+
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wno-unused-parameter -Wformat=2 -Wno-format-nonliteral
+CFLAGS  := -std=gnu11 $(WARN) $(MODE_CFLAGS) -pthread -Iinclude -MMD -MP $(EXTRA_CFLAGS)
+LDFLAGS := -pthread $(MODE_LDFLAGS)
+
+# Debian packages the build, the tests and the demo need (see README).
+BUILD_PKGS := gcc make pkg-config libinih-dev libpci-dev libcmocka-dev
+RUN_PKGS   := qemu-system-x86 qemu-utils pci.ids
+
+# --- pieces -----------------------------------------------------------------
+COMMON_SRC   := common/machine.c common/slot.c
+PLATFORM_SRC := platform/qemu/machine.c platform/qemu/qtest.c platform/qemu/pci.c
+DDEIO_SRC    := ddeio/main.c ddeio/server.c
+DDEKIT_SRC   := $(wildcard ddekit/*.c) common/slot.c
+DDE_SRC      := $(wildcard tools/dde/*.c)
+TESTDEV_SRC  := $(filter-out drivers/selftest/selftest.c,$(wildcard drivers/selftest/*.c))
+
+obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
+
+LIBDDEKIT   := $(O)/lib/libddekit.a
+LIBTESTDEV  := $(O)/lib/libtestdev.a
+LIBPLATFORM := $(O)/lib/libplatform.a
+
+BINS := $(O)/bin/dde $(O)/bin/ddeio $(O)/drivers/selftest $(O)/share/dde/firmware.bin
+
+UNIT_TESTS  := $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(wildcard tests/unit/test_*.c))
+INTEG_TESTS := $(patsubst tests/integration/%.c,$(O)/tests/integration/%,$(wildcard tests/integration/test_*.c))
+BENCH       := $(O)/tests/bench/platform_bench
+
+.PHONY: all help deps demo check test bench clean
+all: $(BINS) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH)
+
+help:
+	@echo "make              build everything (into $(O)/)"
+	@echo "make deps         install the Debian packages that are missing (as root)"
+	@echo "make demo         deps + build + start the default machine and self-test its devices"
+	@echo "make check        deps + build + run every test; last line: N passed, N failed"
+	@echo "make bench        deps + build + print the platform figures"
+	@echo "make clean        remove build output"
+	@echo "options: SANITIZE=address,undefined  DEBUG=1  O=DIR"
+
+deps:
+	@./tools/install-deps $(BUILD_PKGS) $(RUN_PKGS)
+
+$(O)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIBDDEKIT): $(call obj,$(DDEKIT_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIBTESTDEV): $(call obj,$(TESTDEV_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIBPLATFORM): $(call obj,$(PLATFORM_SRC) $(COMMON_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(O)/bin/ddeio: $(call obj,$(DDEIO_SRC)) $(LIBPLATFORM)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -linih
+
+$(O)/bin/dde: $(call obj,$(DDE_SRC) $(COMMON_SRC)) $(LIBDDEKIT)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -linih -lpci
+
+$(O)/drivers/selftest: $(call obj,drivers/selftest/selftest.c) $(LIBTESTDEV) $(LIBDDEKIT)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
+
+$(O)/share/dde/firmware.bin: $(O)/tools/mkfirmware
+	@mkdir -p $(dir $@)
+	$< $@
+
+$(O)/tools/mkfirmware: $(call obj,tools/mkfirmware.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
+
+$(O)/tests/unit/%: $(call obj,tests/unit/%.c) $(LIBDDEKIT) $(LIBPLATFORM)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka -linih
+
+$(O)/tests/integration/%: $(call obj,tests/integration/%.c tests/integration/harness.c) $(LIBTESTDEV) $(LIBDDEKIT)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka
+
+$(BENCH): $(call obj,tests/bench/platform_bench.c tests/integration/harness.c) $(LIBTESTDEV) $(LIBDDEKIT) $(LIBPLATFORM)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -linih
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@O=$(O) ./tools/demo
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@O=$(O) ./tests/run
+
+test: check
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@O=$(O) $(BENCH)
+
+clean:
+	rm -rf build build-san build-debug
+
+-include $(shell find $(O)/obj -name '*.d' 2>/dev/null)

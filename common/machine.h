@@ -1,0 +1,92 @@
+/*
+ * The machine description: what `--machine`, `--disk`, `--nic`, `--sound`
+ * and `--config` say, shared by every tool so that the options mean the
+ * same everywhere. Parsing only; the qemu platform turns it into a QEMU
+ * command line.
+ */
+#ifndef DDE_MACHINE_H
+#define DDE_MACHINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MACHINE_MAX_DISKS 8
+#define MACHINE_MAX_NICS 4
+#define MACHINE_MAX_SOUND 2
+
+enum machine_type { MACHINE_Q35, MACHINE_PC };
+enum machine_accel { ACCEL_AUTO, ACCEL_TCG, ACCEL_KVM };
+enum disk_bus { DISK_NVME, DISK_AHCI, DISK_IDE };
+enum nic_model { NIC_E1000, NIC_RTL8139, NIC_NE2K_PCI };
+enum nic_net { NET_USER, NET_UDP, NET_NONE };
+enum sound_model { SOUND_ES1370, SOUND_AC97, SOUND_HDA };
+
+struct machine_disk {
+	enum disk_bus bus;
+	char file[512];
+};
+
+struct machine_nic {
+	enum nic_model model;
+	char mac[18];		/* "" = QEMU's default */
+	enum nic_net net;
+	uint16_t local_port;	/* net=udp: QEMU's own UDP port */
+	uint16_t remote_port;	/* net=udp: the peer's UDP port */
+};
+
+struct machine_sound {
+	enum sound_model model;
+	char wav[512];		/* "" = play into the void */
+};
+
+struct machine_config {
+	enum machine_type type;
+	enum machine_accel accel;
+	unsigned dma_slots;	/* DMA regions, one per driver at a time */
+	unsigned dma_mib;	/* size of each */
+	struct machine_disk disk[MACHINE_MAX_DISKS];
+	unsigned ndisks;
+	struct machine_nic nic[MACHINE_MAX_NICS];
+	unsigned nnics;
+	struct machine_sound sound[MACHINE_MAX_SOUND];
+	unsigned nsound;
+};
+
+/* Defaults: q35, accel auto, 8 DMA regions of 64 MiB, no devices. */
+void machine_config_init(struct machine_config *cfg);
+
+/*
+ * Apply one machine option: @name is "machine", "accel", "disk", "nic",
+ * "sound", "dma-mib", "dma-slots" or "config" (which reads a file),
+ * @value its argument. Returns 0, or -1 with a one-line reason in @err.
+ */
+int machine_config_set(struct machine_config *cfg, const char *name,
+		       const char *value, char *err, size_t errlen);
+
+/* Check cross-option rules (e.g. ide needs --machine pc); 0 or -1 + @err. */
+int machine_config_check(const struct machine_config *cfg, char *err,
+			 size_t errlen);
+
+/*
+ * getopt_long entries for the machine options, the same in every tool.
+ * Their `val`s are MACHINE_OPT_FIRST..; pass opts[index].name and optarg
+ * to machine_config_set().
+ */
+#define MACHINE_OPT_FIRST 0x1000
+#define MACHINE_GETOPT_OPTIONS                                              \
+	{ "machine", required_argument, 0, MACHINE_OPT_FIRST },             \
+	{ "accel", required_argument, 0, MACHINE_OPT_FIRST + 1 },           \
+	{ "disk", required_argument, 0, MACHINE_OPT_FIRST + 2 },            \
+	{ "nic", required_argument, 0, MACHINE_OPT_FIRST + 3 },             \
+	{ "sound", required_argument, 0, MACHINE_OPT_FIRST + 4 },           \
+	{ "dma-mib", required_argument, 0, MACHINE_OPT_FIRST + 5 },         \
+	{ "dma-slots", required_argument, 0, MACHINE_OPT_FIRST + 6 },       \
+	{ "config", required_argument, 0, MACHINE_OPT_FIRST + 7 }
+#define MACHINE_OPT_LAST (MACHINE_OPT_FIRST + 7)
+
+/* The help text for the machine options, for every tool's --help. */
+extern const char machine_options_help[];
+
+const char *machine_type_name(enum machine_type t);
+
+#endif

@@ -1,0 +1,714 @@
+/*
+ * ddeio's heart: one event loop that owns the platform and serves every
+ * client. A client is a driver process (claims devices, gets a grant) or a
+ * tool (only lists devices). Every request is checked against the client's
+ * grant; a refusal names the driver, the device and the resource, and the
+ * loop goes on serving the others. Clients are served round-robin, one
+ * request per turn, so one busy driver cannot starve another on the single
+ * machine channel. When a client goes away, for whatever reason, its
+ * devices stop bus mastering, its DMA region is zeroed, and both can be
+ * granted again.
+ */
+#define _GNU_SOURCE
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ddeio/protocol.h>
+
+#include "../platform/platform.h"
+#include "../common/slot.h"
+#include "log.h"
+
+#define MAX_CLIENTS 32
+#define MAX_LINES 256
+
+enum line_state { LINE_MASKED = 0, LINE_ENABLED, LINE_DELIVERED };
+
+struct client {
+	int fd;
+	int event_fd;			/* -1 for tools */
+	char name[DDEIO_NAME_LEN];
+	pid_t pid;
+	unsigned ndev;
+	unsigned dev[DDEIO_MAX_DEVICES];	/* platform device indices */
+	unsigned region;		/* DMA region index, 0 = none */
+	uint8_t line[MAX_LINES];	/* enum line_state per interrupt line */
+	bool hello;
+	unsigned long requests, refusals;
+};
+
+struct server {
+	struct platform *p;
+	int listen_fd;
+	struct client *client[MAX_CLIENTS];
+	struct client *dev_owner[64];
+	struct client *region_owner[17];
+	unsigned next;			/* round-robin start */
+	uint64_t spin_ns;
+};
+
+struct server *server_create(struct platform *p, const char *name)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct server *s = calloc(1, sizeof(*s));
+	socklen_t len;
+	const char *spin = getenv("DDE_SPIN_US");
+
+	if (!s)
+		return NULL;
+	s->p = p;
+	s->spin_ns = (spin ? strtoull(spin, NULL, 10) : 20) * 1000;
+	/* Abstract socket: nothing in the file system to clean up. */
+	snprintf(addr.sun_path + 1, sizeof(addr.sun_path) - 1, "%s", name);
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name));
+	s->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s->listen_fd < 0 || bind(s->listen_fd, (struct sockaddr *)&addr, len) ||
+	    listen(s->listen_fd, 16)) {
+		log_error("cannot listen on @%s: %s", name, strerror(errno));
+		if (s->listen_fd >= 0)
+			close(s->listen_fd);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void send_event(struct client *c, uint16_t op, uint64_t addr, const char *text)
+{
+	char buf[sizeof(struct ddeio_msg) + 512];
+	struct ddeio_msg *m = (struct ddeio_msg *)buf;
+	size_t len = text ? strlen(text) + 1 : 0;
+
+	if (c->event_fd < 0)
+		return;
+	if (len > 512)
+		len = 512;
+	memset(m, 0, sizeof(*m));
+	m->op = op;
+	m->addr = addr;
+	m->size = (uint32_t)len;
+	memcpy(buf + sizeof(*m), text, len);
+	/* Non-blocking: a client that does not read its events only hurts itself. */
+	send(c->event_fd, buf, sizeof(*m) + len, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+static void deliver_irq(struct client *c, unsigned line)
+{
+	c->line[line] = LINE_DELIVERED;
+	send_event(c, DDEIO_OP_EVENT_IRQ, line, NULL);
+}
+
+/* Platform callback: a line changed level. */
+static void on_irq(void *ctx, unsigned line, bool level)
+{
+	struct server *s = ctx;
+
+	if (!level || line >= MAX_LINES)
+		return;
+	for (unsigned i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = s->client[i];
+
+		if (c && c->line[line] == LINE_ENABLED)
+			deliver_irq(c, line);
+	}
+}
+
+static void release(struct server *s, struct client *c)
+{
+	for (unsigned i = 0; i < c->ndev; i++) {
+		const struct ddeio_device *d = platform_device(s->p, c->dev[i]);
+		uint32_t cmd;
+
+		/* Stop the device writing into memory that is about to be reused. */
+		if (!platform_config_read(s->p, d->bdf, 0x04, 2, &cmd))
+			platform_config_write(s->p, d->bdf, 0x04, 2, cmd & ~0x4u);
+		s->dev_owner[c->dev[i]] = NULL;
+	}
+	if (c->region) {
+		platform_region_scrub(s->p, c->region);
+		s->region_owner[c->region] = NULL;
+	}
+	if (c->hello && c->ndev)
+		log_info("driver '%s' gone: %u device(s) and DMA region %u released "
+			 "(%lu requests, %lu refused)", c->name, c->ndev, c->region,
+			 c->requests, c->refusals);
+	c->ndev = 0;
+	c->region = 0;
+}
+
+static void drop_client(struct server *s, unsigned i)
+{
+	struct client *c = s->client[i];
+
+	release(s, c);
+	close(c->fd);
+	if (c->event_fd >= 0)
+		close(c->event_fd);
+	free(c);
+	s->client[i] = NULL;
+}
+
+void server_destroy(struct server *s)
+{
+	if (!s)
+		return;
+	for (unsigned i = 0; i < MAX_CLIENTS; i++)
+		if (s->client[i])
+			drop_client(s, i);
+	close(s->listen_fd);
+	free(s);
+}
+
+static void accept_clients(struct server *s)
+{
+	for (;;) {
+		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		unsigned i;
+
+		if (fd < 0)
+			return;
+		for (i = 0; i < MAX_CLIENTS && s->client[i]; i++)
+			;
+		struct client *c = i < MAX_CLIENTS ? calloc(1, sizeof(*c)) : NULL;
+
+		if (!c) {
+			log_error("refusing a client: %u clients already", MAX_CLIENTS);
+			close(fd);
+			continue;
+		}
+		struct ucred cred;
+		socklen_t clen = sizeof(cred);
+
+		c->fd = fd;
+		c->event_fd = -1;
+		if (!getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen))
+			c->pid = cred.pid;
+		strcpy(c->name, "(unnamed)");
+		s->client[i] = c;
+	}
+}
+
+/* ---- replies ---- */
+
+struct reply {
+	struct ddeio_msg m;
+	char payload[DDEIO_MAX_PAYLOAD];
+	size_t len;
+	int fd;
+};
+
+static int reply_send(struct client *c, struct reply *r)
+{
+	struct iovec iov = { &r->m, sizeof(r->m) + r->len };
+	char ctrl[CMSG_SPACE(sizeof(int))];
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	r->m.size = r->m.op == DDEIO_OP_MEM_READ || r->m.status || r->len ?
+		    (uint32_t)r->len : r->m.size;
+	if (r->fd >= 0) {
+		struct cmsghdr *cm;
+
+		mh.msg_control = ctrl;
+		mh.msg_controllen = sizeof(ctrl);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &r->fd, sizeof(int));
+	}
+	/* A client that stops reading its replies is dropped, not waited for. */
+	for (int tries = 0; tries < 1000; tries++) {
+		if (sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
+			return 0;
+		if (errno != EAGAIN)
+			return -1;
+		usleep(1000);
+	}
+	return -1;
+}
+
+/* Refuse a request: reply (or event, for posted writes) naming everything. */
+static int refuse(struct client *c, struct reply *r, int status, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int refuse(struct client *c, struct reply *r, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->payload, sizeof(r->payload), fmt, ap);
+	va_end(ap);
+	r->len = strlen(r->payload) + 1;
+	r->m.status = status;
+	c->refusals++;
+	log_warn("%s", r->payload);
+	return status;
+}
+
+/* ---- grant checks ---- */
+
+static const struct ddeio_res *find_res(struct server *s, const struct client *c,
+					bool io, uint64_t addr, unsigned size,
+					unsigned *dev_out)
+{
+	for (unsigned i = 0; i < c->ndev; i++) {
+		const struct ddeio_device *d = platform_device(s->p, c->dev[i]);
+
+		for (unsigned b = 0; b < 6 + DDEIO_LEGACY_RES; b++) {
+			const struct ddeio_res *r = b < 6 ? &d->bar[b] : &d->legacy[b - 6];
+
+			if (r->kind == DDEIO_RES_NONE || (r->kind == DDEIO_RES_IO) != io)
+				continue;
+			if (addr >= r->start && addr + size <= r->start + r->size &&
+			    addr + size > addr) {
+				*dev_out = i;
+				return r;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* Who owns @addr on the machine, for the refusal message. */
+static void describe_owner(struct server *s, bool io, uint64_t addr, char *out,
+			   size_t cap)
+{
+	for (unsigned i = 0; i < platform_device_count(s->p); i++) {
+		const struct ddeio_device *d = platform_device(s->p, i);
+
+		for (unsigned b = 0; b < 6 + DDEIO_LEGACY_RES; b++) {
+			const struct ddeio_res *r = b < 6 ? &d->bar[b] : &d->legacy[b - 6];
+			char slot[16];
+
+			if (r->kind == DDEIO_RES_NONE || (r->kind == DDEIO_RES_IO) != io ||
+			    addr < r->start || addr >= r->start + r->size)
+				continue;
+			slot_format(d->bdf, slot);
+			if (b < 6)
+				snprintf(out, cap, "it belongs to %s BAR%u, %s", slot, b,
+					 s->dev_owner[i] ? "granted to another driver" :
+					 "not granted to this driver");
+			else
+				snprintf(out, cap, "it belongs to %s (legacy ports)", slot);
+			return;
+		}
+	}
+	snprintf(out, cap, "no device decodes it");
+}
+
+static bool line_granted(struct server *s, const struct client *c, uint64_t line)
+{
+	for (unsigned i = 0; i < c->ndev; i++) {
+		const struct ddeio_device *d = platform_device(s->p, c->dev[i]);
+
+		if (line != DDEIO_IRQ_NONE &&
+		    (d->irq == line || d->legacy_irq[0] == line || d->legacy_irq[1] == line))
+			return true;
+	}
+	return false;
+}
+
+static bool valid_access_size(uint32_t size, uint32_t max)
+{
+	return (size == 1 || size == 2 || size == 4 || size == 8) && size <= max;
+}
+
+/* ---- requests ---- */
+
+static int do_hello(struct server *s, struct client *c, const struct ddeio_msg *m,
+		    const char *payload, size_t plen, int fd, struct reply *r)
+{
+	struct ddeio_hello h;
+	struct ddeio_grant *g = (struct ddeio_grant *)r->payload;
+
+	if (c->hello) {
+		return refuse(c, r, -EPROTO, "'%s' sent a second hello", c->name);
+	}
+	if (plen != sizeof(h))
+		return refuse(c, r, -EPROTO, "malformed hello (%zu bytes)", plen);
+	memcpy(&h, payload, sizeof(h));
+	h.name[sizeof(h.name) - 1] = 0;
+	for (char *ch = h.name; *ch; ch++)
+		if (*ch < 0x20 || *ch > 0x7e)
+			*ch = '?';
+	snprintf(c->name, sizeof(c->name), "%s", h.name[0] ? h.name : "(unnamed)");
+	if (h.version != DDEIO_PROTOCOL_VERSION)
+		return refuse(c, r, -EPROTO, "'%s' speaks protocol %u, ddeio speaks %u: rebuild it",
+			      c->name, h.version, DDEIO_PROTOCOL_VERSION);
+	if (h.ndev > DDEIO_MAX_DEVICES)
+		return refuse(c, r, -EINVAL, "'%s' claims %u devices (at most %d)", c->name,
+			      h.ndev, DDEIO_MAX_DEVICES);
+	if (h.ndev && fd < 0)
+		return refuse(c, r, -EPROTO, "'%s' sent no event socket", c->name);
+	/* Check every claim before granting any. */
+	for (unsigned i = 0; i < h.ndev; i++) {
+		unsigned k, n = platform_device_count(s->p);
+		char slot[16];
+
+		slot_format(h.bdf[i], slot);
+		for (k = 0; k < n && platform_device(s->p, k)->bdf != h.bdf[i]; k++)
+			;
+		if (k == n)
+			return refuse(c, r, -ENODEV, "'%s' claims %s: there is no such device "
+				      "(see dde lspci)", c->name, slot);
+		if ((platform_device(s->p, k)->class_code >> 16) == 0x06)
+			return refuse(c, r, -EPERM, "'%s' claims %s: bridges belong to the platform",
+				      c->name, slot);
+		if (s->dev_owner[k])
+			return refuse(c, r, -EBUSY, "'%s' claims %s: already granted to '%s'",
+				      c->name, slot, s->dev_owner[k]->name);
+		for (unsigned j = 0; j < i; j++)
+			if (c->dev[j] == k)
+				return refuse(c, r, -EINVAL, "'%s' claims %s twice", c->name, slot);
+		c->dev[i] = k;
+	}
+	if (h.ndev) {
+		unsigned reg;
+
+		for (reg = 1; reg < platform_region_count(s->p) && s->region_owner[reg]; reg++)
+			;
+		if (reg == platform_region_count(s->p))
+			return refuse(c, r, -ENOSPC, "'%s': no DMA region free (%u drivers running; "
+				      "raise --dma-slots)", c->name, reg - 1);
+		c->region = reg;
+		s->region_owner[reg] = c;
+		c->event_fd = fd;
+		fcntl(fd, F_SETFL, O_NONBLOCK);
+	} else if (fd >= 0) {
+		close(fd);
+	}
+	c->ndev = h.ndev;
+	memset(g, 0, sizeof(*g));
+	g->ndev = c->ndev;
+	for (unsigned i = 0; i < c->ndev; i++) {
+		const struct ddeio_device *d = platform_device(s->p, c->dev[i]);
+		uint32_t cmd;
+
+		s->dev_owner[c->dev[i]] = c;
+		g->dev[i] = *d;
+		/* Released devices had bus mastering turned off; turn it on again. */
+		if (!platform_config_read(s->p, d->bdf, 0x04, 2, &cmd))
+			platform_config_write(s->p, d->bdf, 0x04, 2, cmd | 0x4u);
+	}
+	if (c->region) {
+		const struct platform_region *reg = platform_region(s->p, c->region);
+
+		g->dma_bus = reg->bus;
+		g->dma_size = reg->size;
+		r->fd = reg->fd;
+	}
+	r->len = sizeof(*g);
+	c->hello = true;
+	if (c->ndev) {
+		char list[128] = "";
+
+		for (unsigned i = 0; i < c->ndev; i++) {
+			char slot[16];
+
+			slot_format(g->dev[i].bdf, slot);
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+				 i ? " " : "", slot);
+		}
+		log_info("driver '%s' (pid %d) granted %s, DMA region %u at 0x%llx+%lluM",
+			 c->name, (int)c->pid, list, c->region, (unsigned long long)g->dma_bus,
+			 (unsigned long long)(g->dma_size >> 20));
+	}
+	return 0;
+}
+
+static int do_list(struct server *s, const struct ddeio_msg *m, struct reply *r)
+{
+	unsigned n = platform_device_count(s->p), max = DDEIO_MAX_PAYLOAD / sizeof(struct ddeio_device);
+
+	r->m.value = n;
+	for (uint64_t i = m->addr; i < n && r->len / sizeof(struct ddeio_device) < max; i++) {
+		memcpy(r->payload + r->len, platform_device(s->p, (unsigned)i),
+		       sizeof(struct ddeio_device));
+		r->len += sizeof(struct ddeio_device);
+	}
+	return 0;
+}
+
+static int do_config(struct server *s, struct client *c, const struct ddeio_msg *m,
+		     struct reply *r)
+{
+	const struct ddeio_device *d;
+	char slot[16];
+	uint32_t v = 0;
+	int rc;
+
+	if (m->dev >= c->ndev)
+		return refuse(c, r, -EACCES, "driver '%s' asked for the config space of device "
+			      "#%u, but holds %u device(s)", c->name, m->dev, c->ndev);
+	d = platform_device(s->p, c->dev[m->dev]);
+	slot_format(d->bdf, slot);
+	if (!valid_access_size(m->size, 4) || m->addr + m->size > 256 || m->addr % m->size)
+		return refuse(c, r, -EINVAL, "driver '%s': bad config access to %s at 0x%llx, "
+			      "size %u", c->name, slot, (unsigned long long)m->addr, m->size);
+	if (m->op == DDEIO_OP_CONFIG_READ) {
+		rc = platform_config_read(s->p, d->bdf, (unsigned)m->addr, m->size, &v);
+		r->m.value = v;
+		return rc;
+	}
+	if ((m->addr < 0x28 && m->addr + m->size > 0x10) ||
+	    (m->addr < 0x34 && m->addr + m->size > 0x30))
+		return refuse(c, r, -EPERM, "driver '%s' may not write %s config 0x%llx: BARs "
+			      "and the ROM BAR belong to the platform", c->name, slot,
+			      (unsigned long long)m->addr);
+	return platform_config_write(s->p, d->bdf, (unsigned)m->addr, m->size,
+				     (uint32_t)m->value);
+}
+
+static int do_access(struct server *s, struct client *c, const struct ddeio_msg *m,
+		     struct reply *r)
+{
+	bool io = m->op == DDEIO_OP_PIO_READ || m->op == DDEIO_OP_PIO_WRITE;
+	bool write = m->op == DDEIO_OP_PIO_WRITE || m->op == DDEIO_OP_MMIO_WRITE;
+	bool posted = write && (m->flags & DDEIO_F_POSTED);
+	unsigned dev;
+	char why[128];
+	int rc;
+
+	if (!valid_access_size(m->size, io ? 4 : 8))
+		return refuse(c, r, -EINVAL, "driver '%s': bad %s access size %u", c->name,
+			      io ? "port" : "MMIO", m->size);
+	if (!find_res(s, c, io, m->addr, m->size, &dev)) {
+		describe_owner(s, io, m->addr, why, sizeof(why));
+		return refuse(c, r, -EACCES, "driver '%s' may not %s %s 0x%llx (%u bytes): %s",
+			      c->name, write ? "write" : "read", io ? "I/O port" : "MMIO address",
+			      (unsigned long long)m->addr, m->size, why);
+	}
+	if (io) {
+		uint32_t v = 0;
+
+		if (write)
+			return platform_pio_write(s->p, (uint16_t)m->addr, m->size,
+						  (uint32_t)m->value, posted);
+		rc = platform_pio_read(s->p, (uint16_t)m->addr, m->size, &v);
+		r->m.value = v;
+		return rc;
+	}
+	if (write)
+		return platform_mmio_write(s->p, m->addr, m->size, m->value, posted);
+	return platform_mmio_read(s->p, m->addr, m->size, &r->m.value);
+}
+
+static int do_mem(struct server *s, struct client *c, const struct ddeio_msg *m,
+		  const char *payload, size_t plen, struct reply *r)
+{
+	const struct platform_region *reg = c->region ? platform_region(s->p, c->region) : NULL;
+	uint64_t len = m->op == DDEIO_OP_MEM_READ ? m->size : plen;
+
+	if (len > DDEIO_MAX_PAYLOAD)
+		return refuse(c, r, -EINVAL, "driver '%s': memory access of %llu bytes "
+			      "(at most %d)", c->name, (unsigned long long)len, DDEIO_MAX_PAYLOAD);
+	if (!reg || m->addr < reg->bus || m->addr + len > reg->bus + reg->size ||
+	    m->addr + len < m->addr)
+		return refuse(c, r, -EACCES, "driver '%s' may not access memory 0x%llx+%llu: "
+			      "its DMA memory is %s", c->name, (unsigned long long)m->addr,
+			      (unsigned long long)len, reg ? "elsewhere" : "none");
+	if (m->op == DDEIO_OP_MEM_READ) {
+		memcpy(r->payload, (char *)reg->map + (m->addr - reg->bus), len);
+		r->len = len;
+	} else {
+		memcpy((char *)reg->map + (m->addr - reg->bus), payload, len);
+	}
+	return 0;
+}
+
+static int do_irq(struct server *s, struct client *c, const struct ddeio_msg *m,
+		  struct reply *r)
+{
+	if (m->addr >= MAX_LINES || !line_granted(s, c, m->addr))
+		return refuse(c, r, -EACCES, "driver '%s' may not use interrupt line %llu: "
+			      "none of its devices is wired to it", c->name,
+			      (unsigned long long)m->addr);
+	if (m->op == DDEIO_OP_IRQ_MASK) {
+		c->line[m->addr] = LINE_MASKED;
+		return 0;
+	}
+	c->line[m->addr] = LINE_ENABLED;
+	/* Level-triggered: still asserted means deliver again now. */
+	if (platform_irq_level(s->p, (unsigned)m->addr))
+		deliver_irq(c, (unsigned)m->addr);
+	return 0;
+}
+
+/* Handle one message from client @i; false if the client must go. */
+static bool handle(struct server *s, unsigned i)
+{
+	struct client *c = s->client[i];
+	char buf[sizeof(struct ddeio_msg) + DDEIO_MAX_PAYLOAD + 1];
+	char ctrl[CMSG_SPACE(sizeof(int) * 4)];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctrl, .msg_controllen = sizeof(ctrl) };
+	static struct reply r;
+	struct ddeio_msg m;
+	ssize_t n;
+	int fd = -1, rc = 0;
+
+	n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+			int nfd = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+
+			for (int k = 0; k < nfd; k++) {
+				int f;
+
+				memcpy(&f, CMSG_DATA(cm) + k * sizeof(int), sizeof(int));
+				if (fd < 0)
+					fd = f;
+				else
+					close(f);
+			}
+		}
+	}
+	if (n == 0)
+		goto gone;
+	if ((size_t)n < sizeof(m) || (size_t)n > sizeof(m) + DDEIO_MAX_PAYLOAD ||
+	    (mh.msg_flags & MSG_TRUNC)) {
+		log_warn("client '%s' sent a malformed message (%zd bytes): disconnected",
+			 c->name, n);
+		goto gone;
+	}
+	memcpy(&m, buf, sizeof(m));
+	c->requests++;
+	memset(&r.m, 0, sizeof(r.m));
+	r.m.op = m.op;
+	r.m.seq = m.seq;
+	r.m.size = m.size;
+	r.len = 0;
+	r.fd = -1;
+	if (!c->hello && m.op != DDEIO_OP_HELLO) {
+		log_warn("client '%s' sent op %u before hello: disconnected", c->name, m.op);
+		goto gone;
+	}
+	switch (m.op) {
+	case DDEIO_OP_HELLO:
+		rc = do_hello(s, c, &m, buf + sizeof(m), (size_t)n - sizeof(m), fd, &r);
+		if (c->event_fd == fd)
+			fd = -1;	/* kept */
+		break;
+	case DDEIO_OP_LIST:
+		rc = do_list(s, &m, &r);
+		break;
+	case DDEIO_OP_CONFIG_READ:
+	case DDEIO_OP_CONFIG_WRITE:
+		rc = do_config(s, c, &m, &r);
+		break;
+	case DDEIO_OP_PIO_READ:
+	case DDEIO_OP_PIO_WRITE:
+	case DDEIO_OP_MMIO_READ:
+	case DDEIO_OP_MMIO_WRITE:
+		rc = do_access(s, c, &m, &r);
+		break;
+	case DDEIO_OP_MEM_READ:
+	case DDEIO_OP_MEM_WRITE:
+		rc = do_mem(s, c, &m, buf + sizeof(m), (size_t)n - sizeof(m), &r);
+		break;
+	case DDEIO_OP_IRQ_MASK:
+	case DDEIO_OP_IRQ_UNMASK:
+		rc = do_irq(s, c, &m, &r);
+		break;
+	default:
+		log_warn("client '%s' sent unknown op %u: disconnected", c->name, m.op);
+		goto gone;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (rc == -EPIPE)
+		return true;	/* the machine is gone; the loop notices */
+	r.m.status = rc;
+	if ((m.flags & DDEIO_F_POSTED) && (m.op == DDEIO_OP_PIO_WRITE ||
+					    m.op == DDEIO_OP_MMIO_WRITE)) {
+		if (rc)
+			send_event(c, DDEIO_OP_EVENT_ERROR, m.addr,
+				   r.len ? r.payload : strerror(-rc));
+		return true;
+	}
+	if (rc && !r.len) {
+		snprintf(r.payload, sizeof(r.payload), "%s", strerror(-rc));
+		r.len = strlen(r.payload) + 1;
+	}
+	if (reply_send(c, &r)) {
+		log_warn("client '%s' does not take replies: disconnected", c->name);
+		return false;
+	}
+	return true;
+gone:
+	if (fd >= 0)
+		close(fd);
+	return false;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int server_run(struct server *s, volatile bool *stop, int stop_fd)
+{
+	struct pollfd pfd[MAX_CLIENTS + 3];
+	unsigned who[MAX_CLIENTS];
+	uint64_t busy_until = 0;
+
+	platform_set_irq_handler(s->p, on_irq, s);
+	while (!*stop) {
+		unsigned n = 0, nc = 0;
+		int timeout;
+
+		pfd[n++] = (struct pollfd){ s->listen_fd, POLLIN, 0 };
+		pfd[n++] = (struct pollfd){ platform_event_fd(s->p), POLLIN, 0 };
+		pfd[n++] = (struct pollfd){ stop_fd, POLLIN, 0 };
+		for (unsigned k = 0; k < MAX_CLIENTS; k++) {
+			unsigned i = (s->next + k) % MAX_CLIENTS;
+
+			if (s->client[i]) {
+				who[nc++] = i;
+				pfd[n++] = (struct pollfd){ s->client[i]->fd, POLLIN, 0 };
+			}
+		}
+		s->next = (s->next + 1) % MAX_CLIENTS;
+		/* Spin briefly after work: the next request usually follows at once. */
+		timeout = now_ns() < busy_until ? 0 : -1;
+		if (poll(pfd, n, timeout) < 0)
+			continue;
+		if (pfd[2].revents)
+			break;
+		if (pfd[1].revents && platform_poll_events(s->p) == -EPIPE) {
+			log_error("the machine (QEMU) has gone away");
+			return -1;
+		}
+		if (pfd[0].revents)
+			accept_clients(s);
+		bool worked = false;
+
+		for (unsigned k = 0; k < nc; k++) {
+			if (!pfd[3 + k].revents)
+				continue;
+			worked = true;
+			if (!handle(s, who[k]))
+				drop_client(s, who[k]);
+		}
+		if (worked)
+			busy_until = now_ns() + s->spin_ns;
+	}
+	return 0;
+}

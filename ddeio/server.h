@@ -1,0 +1,20 @@
+/* ddeio's client handling: grants, access checks, interrupt delivery. */
+#ifndef DDEIO_SERVER_H
+#define DDEIO_SERVER_H
+
+#include <stdbool.h>
+
+struct platform;
+struct server;
+
+/* Serve on the abstract Unix socket @name (without the leading '@'). */
+struct server *server_create(struct platform *p, const char *name);
+void server_destroy(struct server *s);
+
+/*
+ * Run until *@stop becomes true, @stop_fd is readable, or the machine is
+ * gone. Returns 0 on a requested stop, -1 if the machine died.
+ */
+int server_run(struct server *s, volatile bool *stop, int stop_fd);
+
+#endif

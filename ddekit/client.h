@@ -1,0 +1,44 @@
+/*
+ * ddekit's connection to the I/O server (internal to ddekit, and used by
+ * the `dde` tool and by tests that must speak the raw protocol, e.g. to
+ * play a misbehaving driver).
+ */
+#ifndef DDEKIT_CLIENT_H
+#define DDEKIT_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ddeio/protocol.h>
+
+/*
+ * Connect to the I/O server on abstract socket @socket_name, say hello as
+ * @name and claim @ndev devices (0 for a tool, which may only list). For
+ * a driver, also maps the DMA region and starts the event thread.
+ * Returns 0 or a negative errno; the reason is in ddekit_last_error().
+ */
+int ddeio_connect(const char *socket_name, const char *name, const uint32_t *bdf,
+		  unsigned ndev);
+void ddeio_disconnect(void);
+
+/*
+ * One request: send @m (+ @payload), wait for the reply into @m
+ * (+ up to *@reply_len bytes into @reply). Returns the reply's status; a
+ * refusal's text becomes ddekit_last_error() and is logged.
+ */
+int ddeio_call(struct ddeio_msg *m, const void *payload, size_t plen,
+	       void *reply, size_t *reply_len);
+
+/* Send a posted request: no reply; a refusal comes back as an event. */
+int ddeio_post(const struct ddeio_msg *m);
+
+/* The grant received at hello (NULL before). */
+const struct ddeio_grant *ddeio_grant(void);
+
+/* Internal hooks between ddekit's files. */
+void ddekit_irq_dispatch(unsigned line);
+void ddekit_dma_setup(void *virt, uint64_t bus, size_t size);
+void ddekit_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void ddekit_log_set_name(const char *name);
+
+#endif

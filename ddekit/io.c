@@ -1,0 +1,118 @@
+/*
+ * ddekit port I/O and MMIO, forwarded to the I/O server. An MMIO mapping
+ * is an inaccessible reservation of the BAR's size: the pointer identifies
+ * the BAR, and accessors translate it to the bus address. (A stray plain
+ * load or store through it faults at once instead of touching something.)
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sys/mman.h>
+
+#include <ddekit/ddekit.h>
+
+#include "client.h"
+
+#define MAX_MAPS 32
+
+struct mmio_map {
+	char *virt;
+	size_t size;
+	uint64_t bus;
+};
+
+static struct mmio_map maps[MAX_MAPS];
+static unsigned nmaps;
+static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int ddekit_pio_read(uint16_t port, unsigned size, uint32_t *value)
+{
+	struct ddeio_msg m = { .op = DDEIO_OP_PIO_READ, .addr = port, .size = size };
+	int r = ddeio_call(&m, NULL, 0, NULL, NULL);
+
+	*value = r ? 0xffffffffu : (uint32_t)m.value;
+	return r;
+}
+
+int ddekit_pio_write(uint16_t port, unsigned size, uint32_t value)
+{
+	struct ddeio_msg m = { .op = DDEIO_OP_PIO_WRITE, .addr = port, .size = size,
+			       .value = value };
+
+	return ddeio_post(&m);
+}
+
+void *ddekit_mmio_map(unsigned dev, unsigned bar, size_t *size)
+{
+	const struct ddeio_grant *g = ddeio_grant();
+	const struct ddeio_res *r;
+	void *virt;
+
+	if (!g || dev >= g->ndev || bar >= 6) {
+		ddekit_set_error("no device #%u or BAR %u in this driver's grant", dev, bar);
+		ddekit_log(DDEKIT_LOG_ERROR, "%s", ddekit_last_error());
+		return NULL;
+	}
+	r = &g->dev[dev].bar[bar];
+	if (r->kind != DDEIO_RES_MEM32 && r->kind != DDEIO_RES_MEM64) {
+		ddekit_set_error("device #%u BAR %u is not a memory BAR", dev, bar);
+		ddekit_log(DDEKIT_LOG_ERROR, "%s", ddekit_last_error());
+		return NULL;
+	}
+	pthread_mutex_lock(&map_lock);
+	for (unsigned i = 0; i < nmaps; i++) {
+		if (maps[i].bus == r->start) {
+			virt = maps[i].virt;
+			goto out;
+		}
+	}
+	virt = NULL;
+	if (nmaps == MAX_MAPS)
+		goto out;
+	virt = mmap(NULL, r->size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		    -1, 0);
+	if (virt == MAP_FAILED) {
+		virt = NULL;
+		goto out;
+	}
+	maps[nmaps++] = (struct mmio_map){ virt, r->size, r->start };
+out:
+	pthread_mutex_unlock(&map_lock);
+	if (virt && size)
+		*size = r->size;
+	return virt;
+}
+
+static int translate(const volatile void *addr, unsigned size, uint64_t *bus)
+{
+	const char *a = (const char *)addr;
+
+	/* maps[] only grows, entries never change: read without the lock */
+	for (unsigned i = 0; i < __atomic_load_n(&nmaps, __ATOMIC_ACQUIRE); i++) {
+		if (a >= maps[i].virt && a + size <= maps[i].virt + maps[i].size) {
+			*bus = maps[i].bus + (uint64_t)(a - maps[i].virt);
+			return 0;
+		}
+	}
+	ddekit_set_error("%p is not inside a mapped BAR", (const void *)a);
+	ddekit_log(DDEKIT_LOG_ERROR, "MMIO access: %s", ddekit_last_error());
+	return -EFAULT;
+}
+
+int ddekit_mmio_read(const volatile void *addr, unsigned size, uint64_t *value)
+{
+	struct ddeio_msg m = { .op = DDEIO_OP_MMIO_READ, .size = size };
+	int r = translate(addr, size, &m.addr);
+
+	if (!r)
+		r = ddeio_call(&m, NULL, 0, NULL, NULL);
+	*value = r ? ~0ull : m.value;
+	return r;
+}
+
+int ddekit_mmio_write(volatile void *addr, unsigned size, uint64_t value)
+{
+	struct ddeio_msg m = { .op = DDEIO_OP_MMIO_WRITE, .size = size, .value = value };
+	int r = translate(addr, size, &m.addr);
+
+	return r ? r : ddeio_post(&m);
+}

@@ -1,0 +1,127 @@
+/*
+ * The ddeio protocol: how driver processes (through ddekit) and tools talk
+ * to the I/O server.
+ *
+ * Transport: a SOCK_SEQPACKET Unix socket per client, so every message
+ * keeps its boundaries. A message is a fixed header, optionally followed
+ * by up to DDEIO_MAX_PAYLOAD bytes of payload. File descriptors travel as
+ * SCM_RIGHTS ancillary data. Everything a client sends is untrusted: the
+ * server checks the length of every message and every access against the
+ * client's grants.
+ *
+ * Session: the client's first message is DDEIO_OP_HELLO (with the
+ * protocol version, its name and the device slots it claims, and one end of
+ * a socketpair for events). The reply carries the grant (devices,
+ * resources, DMA region) and the DMA region's memory fd. Then requests
+ * follow, each answered by a reply with the same op and sequence number,
+ * except posted writes (DDEIO_F_POSTED), which are answered only when they
+ * fail — as an event, since the client has moved on.
+ *
+ * Events (server to client, on the event socket): DDEIO_OP_EVENT_IRQ
+ * (addr = interrupt line; the line is masked for this client until it
+ * sends DDEIO_OP_IRQ_UNMASK) and DDEIO_OP_EVENT_ERROR (a refused posted
+ * write; payload is the reason).
+ *
+ * See docs/protocol.md.
+ */
+#ifndef DDEIO_PROTOCOL_H
+#define DDEIO_PROTOCOL_H
+
+#include <stdint.h>
+
+#define DDEIO_PROTOCOL_VERSION 1
+#define DDEIO_MAX_PAYLOAD 4096
+#define DDEIO_MAX_DEVICES 8	/* devices in one grant */
+#define DDEIO_NAME_LEN 48
+
+enum ddeio_op {
+	DDEIO_OP_HELLO = 1,	/* payload: struct ddeio_hello; fd: event socket */
+	DDEIO_OP_LIST,		/* addr = first index; reply: value = total,
+				 * payload = struct ddeio_device[] from there */
+	DDEIO_OP_CONFIG_READ,	/* dev, addr = offset, size */
+	DDEIO_OP_CONFIG_WRITE,	/* dev, addr = offset, size, value */
+	DDEIO_OP_PIO_READ,	/* addr = port, size */
+	DDEIO_OP_PIO_WRITE,	/* addr = port, size, value */
+	DDEIO_OP_MMIO_READ,	/* addr = bus address, size */
+	DDEIO_OP_MMIO_WRITE,	/* addr = bus address, size, value */
+	DDEIO_OP_MEM_READ,	/* addr = bus address, size = bytes (<= payload) */
+	DDEIO_OP_MEM_WRITE,	/* addr, payload = bytes */
+	DDEIO_OP_IRQ_UNMASK,	/* addr = line: deliver it (again) */
+	DDEIO_OP_IRQ_MASK,	/* addr = line: stop delivering it */
+	DDEIO_OP_EVENT_IRQ,	/* event: addr = line */
+	DDEIO_OP_EVENT_ERROR,	/* event: a posted write was refused; payload = text */
+	DDEIO_OP_MAX
+};
+
+#define DDEIO_F_POSTED 0x1	/* no reply unless it fails (as an event) */
+
+struct ddeio_msg {
+	uint16_t op;
+	uint16_t flags;
+	uint32_t seq;
+	int32_t status;		/* reply: 0 or -errno; payload = reason text */
+	uint32_t size;		/* access size, or payload byte count */
+	uint32_t dev;		/* device index within the grant */
+	uint32_t pad;
+	uint64_t addr;
+	uint64_t value;
+};
+
+struct ddeio_hello {
+	uint32_t version;	/* DDEIO_PROTOCOL_VERSION */
+	uint32_t ndev;		/* 0: a tool (may only LIST) */
+	char name[DDEIO_NAME_LEN];
+	uint32_t bdf[DDEIO_MAX_DEVICES];	/* bus << 8 | slot << 3 | func */
+};
+
+enum ddeio_res_kind {
+	DDEIO_RES_NONE = 0,
+	DDEIO_RES_IO,
+	DDEIO_RES_MEM32,
+	DDEIO_RES_MEM64,
+};
+
+#define DDEIO_RES_PREFETCH 0x1
+
+struct ddeio_res {
+	uint8_t kind;		/* enum ddeio_res_kind */
+	uint8_t flags;
+	uint16_t pad;
+	uint32_t pad2;
+	uint64_t start;
+	uint64_t size;
+};
+
+#define DDEIO_IRQ_NONE 0xff
+#define DDEIO_LEGACY_RES 4
+
+struct ddeio_device {
+	uint32_t bdf;
+	uint16_t vendor, device;
+	uint16_t subsystem_vendor, subsystem_device;
+	uint32_t class_code;
+	uint8_t revision;
+	uint8_t irq_pin;	/* 1..4 = INTA..INTD, 0 none */
+	uint8_t irq;		/* I/O APIC line, DDEIO_IRQ_NONE if none */
+	uint8_t legacy_irq[2];	/* e.g. 14/15 for a compatibility-mode IDE, else NONE */
+	uint8_t pad[3];
+	struct ddeio_res bar[6];
+	struct ddeio_res legacy[DDEIO_LEGACY_RES];	/* legacy I/O ranges */
+};
+
+struct ddeio_grant {
+	uint64_t dma_bus;	/* bus address of the DMA region */
+	uint64_t dma_size;
+	uint32_t ndev;
+	uint32_t pad;
+	struct ddeio_device dev[DDEIO_MAX_DEVICES];
+};
+
+_Static_assert(sizeof(struct ddeio_grant) <= DDEIO_MAX_PAYLOAD, "grant too big");
+
+#define DDEIO_BDF(bus, slot, func) ((uint32_t)(bus) << 8 | (slot) << 3 | (func))
+#define DDEIO_BDF_BUS(bdf) (((bdf) >> 8) & 0xff)
+#define DDEIO_BDF_SLOT(bdf) (((bdf) >> 3) & 0x1f)
+#define DDEIO_BDF_FUNC(bdf) ((bdf) & 7)
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * ddekit device access: port I/O and memory-mapped I/O.
+ *
+ * Every access goes to the I/O server, which checks it against this
+ * driver's grants. Reads return 0 or a negative errno (-EACCES when the
+ * resource is not granted, with the server's explanation in
+ * ddekit_last_error()). MMIO and port writes are posted, as on PCI: they
+ * return at once, and a refused write is reported asynchronously, where
+ * it stops the driver with ddekit_panic() naming the resource.
+ */
+#ifndef DDEKIT_IO_H
+#define DDEKIT_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Read @size (1, 2 or 4) bytes from I/O port @port into *@value. */
+int ddekit_pio_read(uint16_t port, unsigned size, uint32_t *value);
+int ddekit_pio_write(uint16_t port, unsigned size, uint32_t value);
+
+/*
+ * Map memory BAR @bar of device @dev (an index from ddekit_pci_device()).
+ * Returns the BAR's base as seen by this process, or NULL and logs why.
+ * On the qemu platform the range is reserved but not accessible: use the
+ * accessors below (later, the trap engine decodes plain loads/stores).
+ * *@size receives the BAR's size.
+ */
+void *ddekit_mmio_map(unsigned dev, unsigned bar, size_t *size);
+
+/* Read @size (1, 2, 4 or 8) bytes at @addr inside a mapped BAR. */
+int ddekit_mmio_read(const volatile void *addr, unsigned size,
+		     uint64_t *value);
+int ddekit_mmio_write(volatile void *addr, unsigned size, uint64_t value);
+
+#endif

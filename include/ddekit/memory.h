@@ -1,0 +1,36 @@
+/*
+ * ddekit memory: ordinary memory and DMA memory.
+ *
+ * DMA memory lives in the region the I/O server granted to this driver
+ * (on the qemu platform, a RAM file shared with the machine: zero copy).
+ * Within it, virtual and bus addresses differ by a constant, so both
+ * translations are arithmetic.
+ */
+#ifndef DDEKIT_MEMORY_H
+#define DDEKIT_MEMORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Zeroed memory the device never sees; NULL if out of memory. */
+void *ddekit_mem_alloc(size_t size);
+void ddekit_mem_free(void *ptr);
+
+/*
+ * Zeroed DMA memory of @size bytes aligned to @align (a power of two,
+ * at least 64; page-size or more for rings). Returns NULL when the
+ * driver's DMA region is exhausted. *@bus receives the bus address.
+ */
+void *ddekit_dma_alloc(size_t size, size_t align, uint64_t *bus);
+void ddekit_dma_free(void *ptr);
+
+/* Bus address of a DMA pointer; 0 (and an error) if @ptr is not DMA memory. */
+uint64_t ddekit_dma_virt_to_bus(const void *ptr);
+
+/* Pointer for a bus address; NULL (and an error) outside the driver's region. */
+void *ddekit_dma_bus_to_virt(uint64_t bus);
+
+/* The whole DMA region: its virtual start, bus address and size. */
+void ddekit_dma_region(void **virt, uint64_t *bus, size_t *size);
+
+#endif

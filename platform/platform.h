@@ -1,0 +1,88 @@
+/*
+ * The platform interface: what the I/O server needs from the machine.
+ *
+ * A backend owns the hardware: it starts (or opens) the machine, does the
+ * firmware's job (assigns BARs, enables decoding and bus mastering, routes
+ * INTx), and offers config, port, MMIO and physical-memory access plus
+ * interrupt line events. The qemu backend (platform/qemu) is the embedded
+ * default; a vfio backend for real PCI devices would implement the same.
+ *
+ * Not thread-safe: the I/O server calls it from its one event loop.
+ */
+#ifndef DDE_PLATFORM_H
+#define DDE_PLATFORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <ddeio/protocol.h>
+
+struct machine_config;
+struct platform;
+
+/* A region of RAM that devices can DMA to, shareable by its fd. */
+struct platform_region {
+	int fd;			/* memfd holding the region */
+	uint64_t bus;		/* bus (guest-physical) address */
+	uint64_t size;
+	void *map;		/* the region mapped into this process */
+};
+
+/*
+ * Start the machine described by @cfg. On failure returns NULL with a
+ * one-line reason in @err (missing QEMU package, unreadable image, ...).
+ */
+struct platform *platform_start(const struct machine_config *cfg, char *err,
+				size_t errlen);
+
+/* Stop the machine and free everything; no process or file is left. */
+void platform_stop(struct platform *p);
+
+/* PID of the machine process (0 if none), for tests and logs. */
+pid_t platform_pid(const struct platform *p);
+
+/* PCI functions found on the machine, with their assigned resources. */
+unsigned platform_device_count(const struct platform *p);
+const struct ddeio_device *platform_device(const struct platform *p,
+					   unsigned index);
+
+/* DMA regions, one per driver at a time. */
+unsigned platform_region_count(const struct platform *p);
+const struct platform_region *platform_region(const struct platform *p,
+					      unsigned index);
+
+/* Zero a region before it is granted again. */
+void platform_region_scrub(struct platform *p, unsigned index);
+
+/* Accesses; 0 or a negative errno. Posted writes do not wait. */
+int platform_config_read(struct platform *p, uint32_t bdf, unsigned offset,
+			 unsigned size, uint32_t *value);
+int platform_config_write(struct platform *p, uint32_t bdf, unsigned offset,
+			  unsigned size, uint32_t value);
+int platform_pio_read(struct platform *p, uint16_t port, unsigned size,
+		      uint32_t *value);
+int platform_pio_write(struct platform *p, uint16_t port, unsigned size,
+		       uint32_t value, bool posted);
+int platform_mmio_read(struct platform *p, uint64_t addr, unsigned size,
+		       uint64_t *value);
+int platform_mmio_write(struct platform *p, uint64_t addr, unsigned size,
+			uint64_t value, bool posted);
+
+/*
+ * Interrupt lines. @handler is called (from inside any platform call, or
+ * from platform_poll_events) whenever a line changes level.
+ */
+void platform_set_irq_handler(struct platform *p,
+			      void (*handler)(void *ctx, unsigned line, bool level),
+			      void *ctx);
+bool platform_irq_level(const struct platform *p, unsigned line);
+
+/* The fd to wait on for asynchronous events (interrupts, machine exit). */
+int platform_event_fd(const struct platform *p);
+
+/* Handle what arrived on the event fd; -EPIPE when the machine is gone. */
+int platform_poll_events(struct platform *p);
+
+#endif

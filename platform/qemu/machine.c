@@ -1,0 +1,552 @@
+/*
+ * The qemu platform: starts Debian's qemu-system-x86_64 as the machine,
+ * with no guest OS. A 64 KiB firmware image of ours parks the CPU; we talk
+ * to the devices through qtest, over a socketpair inherited by QEMU. RAM is
+ * one memfd per NUMA node: node 0 is low memory, every other node is one
+ * driver's DMA region, so a driver can be handed exactly its own memory by
+ * passing one fd, and nothing is ever created in the file system (no
+ * /dev/shm file can be left behind, whoever gets killed).
+ */
+#define _GNU_SOURCE
+#include "qemu.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_ARGS 160
+
+struct argv_builder {
+	char *arg[MAX_ARGS];
+	int n;
+	int overflow;
+};
+
+static void add(struct argv_builder *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void add(struct argv_builder *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (a->n >= MAX_ARGS - 1) {
+		a->overflow = 1;
+		return;
+	}
+	va_start(ap, fmt);
+	if (vasprintf(&a->arg[a->n], fmt, ap) < 0)
+		a->overflow = 1;
+	else
+		a->n++;
+	va_end(ap);
+}
+
+static void free_args(struct argv_builder *a)
+{
+	for (int i = 0; i < a->n; i++)
+		free(a->arg[i]);
+	a->n = 0;
+}
+
+/* The QEMU binary: $DDE_QEMU, or qemu-system-x86_64 from $PATH. */
+static int find_qemu(char *out, size_t cap, char *err, size_t errlen)
+{
+	const char *env = getenv("DDE_QEMU");
+	const char *path = getenv("PATH");
+	char dir[PATH_MAX];
+
+	if (env && *env) {
+		if (access(env, X_OK) == 0) {
+			snprintf(out, cap, "%s", env);
+			return 0;
+		}
+		snprintf(err, errlen, "DDE_QEMU=%s: %s", env, strerror(errno));
+		return -1;
+	}
+	while (path && *path) {
+		const char *colon = strchrnul(path, ':');
+
+		snprintf(dir, sizeof(dir), "%.*s/qemu-system-x86_64",
+			 (int)(colon - path), path);
+		if (access(dir, X_OK) == 0) {
+			snprintf(out, cap, "%s", dir);
+			return 0;
+		}
+		path = *colon ? colon + 1 : colon;
+	}
+	snprintf(err, errlen,
+		 "qemu-system-x86_64 not found: install the Debian package qemu-system-x86 (apt-get install qemu-system-x86)");
+	return -1;
+}
+
+/* The firmware image: $DDE_FIRMWARE, or share/dde/firmware.bin beside bin/. */
+static int find_firmware(char *out, size_t cap, char *err, size_t errlen)
+{
+	const char *env = getenv("DDE_FIRMWARE");
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	if (env && *env) {
+		snprintf(out, cap, "%s", env);
+	} else {
+		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		if (n < 0)
+			n = 0;
+		exe[n] = 0;
+		char *slash = strrchr(exe, '/');
+
+		if (slash)
+			*slash = 0;
+		if (snprintf(out, cap, "%s/../share/dde/firmware.bin", exe) >= (int)cap)
+			out[0] = 0;
+	}
+	if (access(out, R_OK)) {
+		snprintf(err, errlen,
+			 "firmware image %s: %s (run make, or set DDE_FIRMWARE)",
+			 out, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static bool kvm_usable(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+static const char *const nic_device[] = {
+	[NIC_E1000] = "e1000", [NIC_RTL8139] = "rtl8139", [NIC_NE2K_PCI] = "ne2k_pci",
+};
+static const char *const sound_device[] = {
+	[SOUND_ES1370] = "ES1370", [SOUND_AC97] = "AC97", [SOUND_HDA] = "intel-hda",
+};
+
+static void add_devices(struct argv_builder *a, const struct machine_config *cfg)
+{
+	unsigned i, ahci = 0, ide = 0;
+
+	/* pc has no AHCI of its own: add one controller for all ahci: disks */
+	for (i = 0; i < cfg->ndisks; i++) {
+		if (cfg->disk[i].bus == DISK_AHCI && cfg->type == MACHINE_PC) {
+			add(a, "-device");
+			add(a, "ahci,id=ahci0");
+			break;
+		}
+	}
+	for (i = 0; i < cfg->ndisks; i++) {
+		const struct machine_disk *d = &cfg->disk[i];
+
+		add(a, "-drive");
+		add(a, "if=none,id=disk%u,file=%s,format=raw", i, d->file);
+		add(a, "-device");
+		switch (d->bus) {
+		case DISK_NVME:
+			add(a, "nvme,drive=disk%u,serial=dde-nvme%u", i, i);
+			break;
+		case DISK_AHCI:
+			/* q35: the ICH9's own AHCI at 00:1f.2, buses ide.0 .. ide.5 */
+			add(a, "ide-hd,drive=disk%u,bus=%s.%u", i,
+			    cfg->type == MACHINE_Q35 ? "ide" : "ahci0", ahci++);
+			break;
+		case DISK_IDE:
+			/* PIIX IDE: ide.0 primary, ide.1 secondary, two units each */
+			add(a, "ide-hd,drive=disk%u,bus=ide.%u,unit=%u", i, ide / 2, ide % 2);
+			ide++;
+			break;
+		}
+	}
+	for (i = 0; i < cfg->nnics; i++) {
+		const struct machine_nic *n = &cfg->nic[i];
+		const char *mac_key = n->mac[0] ? ",mac=" : "";
+
+		if (n->net == NET_UDP) {
+			add(a, "-netdev");
+			add(a, "socket,id=net%u,udp=127.0.0.1:%u,localaddr=127.0.0.1:%u",
+			    i, n->remote_port, n->local_port);
+		} else if (n->net == NET_USER) {
+			add(a, "-netdev");
+			add(a, "user,id=net%u", i);
+		}
+		add(a, "-device");
+		if (n->net == NET_NONE)
+			add(a, "%s%s%s", nic_device[n->model], mac_key, n->mac);
+		else
+			add(a, "%s,netdev=net%u%s%s", nic_device[n->model], i, mac_key, n->mac);
+	}
+	for (i = 0; i < cfg->nsound; i++) {
+		const struct machine_sound *s = &cfg->sound[i];
+
+		add(a, "-audiodev");
+		if (s->wav[0])
+			add(a, "wav,id=snd%u,path=%s", i, s->wav);
+		else
+			add(a, "none,id=snd%u", i);
+		add(a, "-device");
+		if (s->model == SOUND_HDA) {
+			add(a, "intel-hda,id=hda%u", i);
+			add(a, "-device");
+			add(a, "hda-duplex,bus=hda%u.0,audiodev=snd%u", i, i);
+		} else {
+			add(a, "%s,audiodev=snd%u", sound_device[s->model], i);
+		}
+	}
+}
+
+static int make_regions(struct platform *p, const struct machine_config *cfg,
+			char *err, size_t errlen)
+{
+	uint64_t bus = 0;
+
+	p->nregions = 1 + cfg->dma_slots;
+	for (unsigned i = 0; i < p->nregions; i++) {
+		struct platform_region *r = &p->region[i];
+		char name[32];
+
+		snprintf(name, sizeof(name), "dde-ram%u", i);
+		r->size = (uint64_t)(i ? cfg->dma_mib : QEMU_LOW_MIB) << 20;
+		r->bus = bus;
+		bus += r->size;
+		/* no CLOEXEC: QEMU inherits it and opens /proc/self/fd/N */
+		r->fd = memfd_create(name, 0);
+		if (r->fd < 0 || ftruncate(r->fd, (off_t)r->size)) {
+			snprintf(err, errlen, "memfd for DMA memory: %s", strerror(errno));
+			return -1;
+		}
+		r->map = mmap(NULL, r->size, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
+		if (r->map == MAP_FAILED) {
+			r->map = NULL;
+			snprintf(err, errlen, "mapping DMA memory: %s", strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void build_args(struct argv_builder *a, struct platform *p,
+		       const struct machine_config *cfg, const char *qemu,
+		       const char *firmware, int qtest_fd)
+{
+	uint64_t total = 0;
+	bool kvm = cfg->accel == ACCEL_KVM || (cfg->accel == ACCEL_AUTO && kvm_usable());
+
+	for (unsigned i = 0; i < p->nregions; i++)
+		total += p->region[i].size;
+	add(a, "%s", qemu);
+	add(a, "-machine");
+	add(a, "%s", machine_type_name(cfg->type));
+	add(a, "-accel");
+	add(a, "%s", kvm ? "kvm" : "tcg");
+	add(a, "-bios");
+	add(a, "%s", firmware);
+	add(a, "-nodefaults");
+	add(a, "-no-user-config");
+	add(a, "-display");
+	add(a, "none");
+	add(a, "-smp");
+	add(a, "1");
+	add(a, "-m");
+	add(a, "%lluM", (unsigned long long)(total >> 20));
+	add(a, "-chardev");
+	add(a, "socket,id=qtest,fd=%d", qtest_fd);
+	add(a, "-object");
+	add(a, "qtest,id=qtest0,chardev=qtest,log=/dev/null");
+	for (unsigned i = 0; i < p->nregions; i++) {
+		add(a, "-object");
+		add(a, "memory-backend-file,id=ram%u,size=%llu,mem-path=/proc/self/fd/%d,share=on",
+		    i, (unsigned long long)p->region[i].size, p->region[i].fd);
+		add(a, "-numa");
+		add(a, "node,nodeid=%u,memdev=ram%u", i, i);
+	}
+	add_devices(a, cfg);
+}
+
+static void close_regions(struct platform *p)
+{
+	for (unsigned i = 0; i < p->nregions; i++) {
+		if (p->region[i].map)
+			munmap(p->region[i].map, p->region[i].size);
+		if (p->region[i].fd >= 0)
+			close(p->region[i].fd);
+	}
+	p->nregions = 0;
+}
+
+struct platform *platform_start(const struct machine_config *cfg, char *err,
+				size_t errlen)
+{
+	char qemu[PATH_MAX], firmware[PATH_MAX];
+	struct argv_builder args = { .n = 0 };
+	struct platform *p;
+	int sv[2] = { -1, -1 };
+	pid_t parent = getpid();
+	uint64_t v;
+
+	if (find_qemu(qemu, sizeof(qemu), err, errlen) ||
+	    find_firmware(firmware, sizeof(firmware), err, errlen))
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	p->type = cfg->type;
+	for (unsigned i = 0; i < QEMU_MAX_REGIONS; i++)
+		p->region[i].fd = -1;
+	if (make_regions(p, cfg, err, errlen))
+		goto fail;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
+		snprintf(err, errlen, "socketpair: %s", strerror(errno));
+		goto fail;
+	}
+	build_args(&args, p, cfg, qemu, firmware, sv[1]);
+	if (args.overflow) {
+		snprintf(err, errlen, "too many machine options");
+		goto fail;
+	}
+	if (getenv("DDE_QEMU_VERBOSE")) {
+		for (int i = 0; i < args.n; i++)
+			fprintf(stderr, "%s ", args.arg[i]);
+		fprintf(stderr, "\n");
+	}
+	p->pid = fork();
+	if (p->pid < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		goto fail;
+	}
+	if (p->pid == 0) {
+		/* The machine must never outlive whoever started it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		int devnull = open("/dev/null", O_RDWR);
+		sigset_t none;
+
+		/* our caller may block signals it reads from a signalfd */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+
+		dup2(devnull, 0);
+		dup2(devnull, 1);
+		fcntl(sv[1], F_SETFD, 0);
+		execv(qemu, args.arg);
+		fprintf(stderr, "exec %s: %s\n", qemu, strerror(errno));
+		_exit(127);
+	}
+	close(sv[1]);
+	sv[1] = -1;
+	free_args(&args);
+	p->qt = qtest_open(sv[0]);
+	if (!p->qt) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	sv[0] = -1;
+	/* The first reply proves the machine is up. */
+	if (qtest_cmd(p->qt, &v, "irq_intercept_in /machine/%s/ioapic",
+		      cfg->type == MACHINE_Q35 ? "q35" : "i440fx")) {
+		int status = 0;
+
+		waitpid(p->pid, &status, 0);
+		p->pid = 0;
+		snprintf(err, errlen,
+			 "QEMU did not start (exit status %d; its message is above)",
+			 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+		goto fail;
+	}
+	if (qemu_pci_setup(p, err, errlen))
+		goto fail;
+	return p;
+fail:
+	free_args(&args);
+	if (sv[0] >= 0)
+		close(sv[0]);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	platform_stop(p);
+	return NULL;
+}
+
+void platform_stop(struct platform *p)
+{
+	if (!p)
+		return;
+	qtest_close(p->qt);
+	p->qt = NULL;
+	if (p->pid > 0) {
+		/* SIGTERM lets QEMU flush the disk images; give it 2 s. */
+		kill(p->pid, SIGTERM);
+		for (int i = 0; i < 2000; i++) {
+			if (waitpid(p->pid, NULL, WNOHANG) == p->pid) {
+				p->pid = 0;
+				break;
+			}
+			usleep(1000);
+		}
+		if (p->pid > 0) {
+			kill(p->pid, SIGKILL);
+			waitpid(p->pid, NULL, 0);
+		}
+	}
+	close_regions(p);
+	free(p);
+}
+
+pid_t platform_pid(const struct platform *p)
+{
+	return p->pid;
+}
+
+unsigned platform_device_count(const struct platform *p)
+{
+	return p->ndev;
+}
+
+const struct ddeio_device *platform_device(const struct platform *p,
+					   unsigned index)
+{
+	return index < p->ndev ? &p->dev[index] : NULL;
+}
+
+unsigned platform_region_count(const struct platform *p)
+{
+	return p->nregions;
+}
+
+const struct platform_region *platform_region(const struct platform *p,
+					      unsigned index)
+{
+	return index < p->nregions ? &p->region[index] : NULL;
+}
+
+void platform_region_scrub(struct platform *p, unsigned index)
+{
+	struct platform_region *r = &p->region[index];
+
+	/* Punching a hole frees the pages and reads back as zeros. */
+	if (fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+		      (off_t)r->size))
+		memset(r->map, 0, r->size);
+}
+
+static const char size_suffix[] = { [1] = 'b', [2] = 'w', [4] = 'l', [8] = 'q' };
+
+static bool valid_size(unsigned size, unsigned max)
+{
+	return size <= max && (size == 1 || size == 2 || size == 4 || size == 8);
+}
+
+int platform_pio_read(struct platform *p, uint16_t port, unsigned size,
+		      uint32_t *value)
+{
+	uint64_t v;
+	int r;
+
+	if (!valid_size(size, 4))
+		return -EINVAL;
+	r = qtest_cmd(p->qt, &v, "in%c 0x%x", size_suffix[size], port);
+	*value = (uint32_t)v;
+	return r;
+}
+
+int platform_pio_write(struct platform *p, uint16_t port, unsigned size,
+		       uint32_t value, bool posted)
+{
+	if (!valid_size(size, 4))
+		return -EINVAL;
+	if (posted)
+		return qtest_posted(p->qt, "out%c 0x%x 0x%x", size_suffix[size], port, value);
+	return qtest_cmd(p->qt, NULL, "out%c 0x%x 0x%x", size_suffix[size], port, value);
+}
+
+int platform_mmio_read(struct platform *p, uint64_t addr, unsigned size,
+		       uint64_t *value)
+{
+	if (!valid_size(size, 8))
+		return -EINVAL;
+	return qtest_cmd(p->qt, value, "read%c 0x%llx", size_suffix[size],
+			 (unsigned long long)addr);
+}
+
+int platform_mmio_write(struct platform *p, uint64_t addr, unsigned size,
+			uint64_t value, bool posted)
+{
+	if (!valid_size(size, 8))
+		return -EINVAL;
+	if (posted)
+		return qtest_posted(p->qt, "write%c 0x%llx 0x%llx", size_suffix[size],
+				    (unsigned long long)addr, (unsigned long long)value);
+	return qtest_cmd(p->qt, NULL, "write%c 0x%llx 0x%llx", size_suffix[size],
+			 (unsigned long long)addr, (unsigned long long)value);
+}
+
+/* Config mechanism #1 (ports 0xcf8/0xcfc): works on both chipsets. */
+static int config_address(struct platform *p, uint32_t bdf, unsigned offset)
+{
+	return qtest_posted(p->qt, "outl 0xcf8 0x%x",
+			    0x80000000u | bdf << 8 | (offset & 0xfc));
+}
+
+int platform_config_read(struct platform *p, uint32_t bdf, unsigned offset,
+			 unsigned size, uint32_t *value)
+{
+	int r;
+
+	if (!valid_size(size, 4) || offset + size > 256 || offset % size)
+		return -EINVAL;
+	r = config_address(p, bdf, offset);
+	if (r)
+		return r;
+	return platform_pio_read(p, (uint16_t)(0xcfc + (offset & 3)), size, value);
+}
+
+int platform_config_write(struct platform *p, uint32_t bdf, unsigned offset,
+			  unsigned size, uint32_t value)
+{
+	int r;
+
+	if (!valid_size(size, 4) || offset + size > 256 || offset % size)
+		return -EINVAL;
+	r = config_address(p, bdf, offset);
+	if (r)
+		return r;
+	/* Not posted: the next config access must see it. */
+	return platform_pio_write(p, (uint16_t)(0xcfc + (offset & 3)), size, value, false);
+}
+
+void platform_set_irq_handler(struct platform *p,
+			      void (*handler)(void *ctx, unsigned line, bool level),
+			      void *ctx)
+{
+	qtest_set_irq_handler(p->qt, handler, ctx);
+}
+
+bool platform_irq_level(const struct platform *p, unsigned line)
+{
+	return qtest_irq_level(p->qt, line);
+}
+
+int platform_event_fd(const struct platform *p)
+{
+	return qtest_fd(p->qt);
+}
+
+int platform_poll_events(struct platform *p)
+{
+	return qtest_poll(p->qt);
+}

@@ -1,0 +1,27 @@
+/* Internals shared by the files of the qemu platform backend. */
+#ifndef DDE_PLATFORM_QEMU_H
+#define DDE_PLATFORM_QEMU_H
+
+#include "../platform.h"
+#include "qtest.h"
+
+#include "../../common/machine.h"
+
+#define QEMU_MAX_DEVICES 64
+#define QEMU_MAX_REGIONS 17	/* region 0 (low memory, kept) + DMA slots */
+#define QEMU_LOW_MIB 16		/* region 0: the first 16 MiB, never granted */
+
+struct platform {
+	enum machine_type type;
+	pid_t pid;
+	struct qtest *qt;
+	struct platform_region region[QEMU_MAX_REGIONS];
+	unsigned nregions;
+	struct ddeio_device dev[QEMU_MAX_DEVICES];
+	unsigned ndev;
+};
+
+/* Enumerate bus 0, size and assign BARs, route INTx (pci.c). */
+int qemu_pci_setup(struct platform *p, char *err, size_t errlen);
+
+#endif

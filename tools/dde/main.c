@@ -1,0 +1,68 @@
+/*
+ * dde — the user-facing front end. Starts the machine and the I/O server,
+ * lists devices, runs driver processes. Every subcommand takes the same
+ * machine options (common/machine.c).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dde.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: dde COMMAND [options]\n"
+		"\n"
+		"Run device drivers as ordinary processes on a QEMU machine (no guest OS).\n"
+		"\n"
+		"Commands:\n"
+		"  lspci [-v] [machine options]    list the machine's PCI functions\n"
+		"  run [machine options] [--driver NAME@SLOT ...]\n"
+		"                                  start the machine and the drivers\n"
+		"\n"
+		"`dde COMMAND --help` describes a command's options.\n");
+}
+
+int dde_machine_option(struct machine_args *m, int opt, const char *name,
+		       const char *value)
+{
+	char err[512];
+
+	if (opt < MACHINE_OPT_FIRST || opt > MACHINE_OPT_LAST)
+		return 0;
+	if (machine_config_set(&m->cfg, name, value, err, sizeof(err))) {
+		fprintf(stderr, "dde: %s\n", err);
+		return -1;
+	}
+	if (m->argc + 2 > DDE_MAX_MARGS) {
+		fprintf(stderr, "dde: too many machine options\n");
+		return -1;
+	}
+	/* getopt_long's names are static strings; the value lives in argv */
+	static char dashes[MACHINE_OPT_LAST - MACHINE_OPT_FIRST + 1][24];
+	char *flag = dashes[opt - MACHINE_OPT_FIRST];
+
+	snprintf(flag, sizeof(dashes[0]), "--%s", name);
+	m->argv[m->argc++] = flag;
+	m->argv[m->argc++] = (char *)value;
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "lspci"))
+		return dde_lspci(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "run"))
+		return dde_run(argc - 1, argv + 1);
+	fprintf(stderr, "dde: unknown command '%s' (see dde --help)\n", argv[1]);
+	return 2;
+}

@@ -1,0 +1,124 @@
+/*
+ * Starting and stopping the I/O server. ddeio runs as a child in dde's
+ * own process group (so Ctrl-C reaches only dde, which then stops things
+ * in order) and dies with dde whatever happens (PR_SET_PDEATHSIG), taking
+ * QEMU with it.
+ */
+#define _GNU_SOURCE
+#include "session.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+void session_sibling(const char *rel, char *out, size_t cap)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	exe[n > 0 ? n : 0] = 0;
+	slash = strrchr(exe, '/');
+	if (slash)
+		*slash = 0;
+	snprintf(out, cap, "%s/%s", exe, rel);
+}
+
+static int exit_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status) ? WEXITSTATUS(status) : 1;
+	return 1;
+}
+
+int session_start(struct session *s, char **margv, int margc, bool quiet)
+{
+	char ddeio[PATH_MAX], fdtext[16];
+	char **argv = calloc((size_t)margc + 8, sizeof(*argv));
+	int pipefd[2], argc = 0, status;
+	pid_t parent = getpid();
+	char buf[8];
+	ssize_t n;
+
+	if (!argv || pipe2(pipefd, O_CLOEXEC)) {
+		free(argv);
+		fprintf(stderr, "dde: %s\n", strerror(errno));
+		return 1;
+	}
+	srand((unsigned)time(NULL) ^ (unsigned)parent);
+	snprintf(s->socket, sizeof(s->socket), "dde-io-%d-%x", (int)parent, rand());
+	session_sibling("ddeio", ddeio, sizeof(ddeio));
+	snprintf(fdtext, sizeof(fdtext), "%d", pipefd[1]);
+	argv[argc++] = ddeio;
+	for (int i = 0; i < margc; i++)
+		argv[argc++] = margv[i];
+	argv[argc++] = "--socket";
+	argv[argc++] = s->socket;
+	argv[argc++] = "--ready-fd";
+	argv[argc++] = fdtext;
+	if (quiet)
+		argv[argc++] = "--quiet";
+	s->ddeio = fork();
+	if (s->ddeio < 0) {
+		fprintf(stderr, "dde: fork: %s\n", strerror(errno));
+		free(argv);
+		return 1;
+	}
+	if (s->ddeio == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		fcntl(pipefd[1], F_SETFD, 0);
+		execv(ddeio, argv);
+		fprintf(stderr, "dde: cannot run %s: %s (run make)\n", ddeio, strerror(errno));
+		_exit(1);
+	}
+	free(argv);
+	close(pipefd[1]);
+	/* Wait for "ready"; EOF means ddeio gave up (it has said why). */
+	struct pollfd pfd = { pipefd[0], POLLIN, 0 };
+
+	n = poll(&pfd, 1, 60000) == 1 ? read(pipefd[0], buf, sizeof(buf)) : -1;
+	close(pipefd[0]);
+	if (n > 0)
+		return 0;
+	if (n < 0) {
+		fprintf(stderr, "dde: the I/O server did not come up within 60 s\n");
+		kill(s->ddeio, SIGKILL);
+	}
+	waitpid(s->ddeio, &status, 0);
+	s->ddeio = 0;
+	return n < 0 ? 1 : exit_code(status);
+}
+
+void session_stop(struct session *s)
+{
+	int status;
+
+	if (s->ddeio <= 0)
+		return;
+	kill(s->ddeio, SIGTERM);
+	for (int i = 0; i < 3000; i++) {
+		if (waitpid(s->ddeio, &status, WNOHANG) == s->ddeio) {
+			s->ddeio = 0;
+			return;
+		}
+		usleep(1000);
+	}
+	kill(s->ddeio, SIGKILL);
+	waitpid(s->ddeio, &status, 0);
+	s->ddeio = 0;
+}

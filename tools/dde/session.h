@@ -1,0 +1,25 @@
+/* A running I/O server (and so a machine), started and stopped by dde. */
+#ifndef DDE_SESSION_H
+#define DDE_SESSION_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct session {
+	pid_t ddeio;
+	char socket[64];	/* abstract socket name, without '@' */
+};
+
+/*
+ * Start ddeio with the machine options @margv[0..@margc) and wait until it
+ * serves. Returns 0, or the exit status to use (ddeio said why).
+ */
+int session_start(struct session *s, char **margv, int margc, bool quiet);
+
+/* Stop ddeio (and with it the machine); waits for it. */
+void session_stop(struct session *s);
+
+/* Path of a sibling of the dde binary, e.g. "../drivers/selftest". */
+void session_sibling(const char *rel, char *out, size_t cap);
+
+#endif
