@@ -5,6 +5,8 @@
 #include "machine.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <ini.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -113,8 +115,18 @@ static int set_disk(struct machine_config *cfg, const char *value, char *err,
 		return fail(err, errlen,
 			    "--disk '%s': file names with ',' are not supported", value);
 	strcpy(d->file, colon + 1);
-	if (access(d->file, R_OK | W_OK) != 0)
+	/* QEMU opens it read-write: find out now, and say so in one line */
+	int fd = open(d->file, O_RDWR | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0)
 		return fail(err, errlen, "disk image '%s': %s", d->file, strerror(errno));
+	if (fstat(fd, &st) || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+		close(fd);
+		return fail(err, errlen, "disk image '%s': not a regular file or block device",
+			    d->file);
+	}
+	close(fd);
 	cfg->ndisks++;
 	return 0;
 }

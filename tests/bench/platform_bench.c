@@ -1,0 +1,327 @@
+/*
+ * make bench: the platform's figures, the ceiling later issues compare
+ * against. In one run, on one machine:
+ *   - MMIO read round trip, posted MMIO write cost, port I/O round trip and
+ *     interrupt latency (device to handler), each measured twice: by a
+ *     driver process through ddeio (ddekit), and by this process talking to
+ *     its own QEMU directly through the platform layer; and their ratio;
+ *   - NVMe DMA throughput reading 64 MiB at 4 KiB, 64 KiB and 256 KiB per
+ *     command (32 in flight), by the test driver through ddeio.
+ * A benchmark, not a test: it prints figures and asserts nothing about them.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ddekit/ddekit.h>
+
+#include "../../common/machine.h"
+#include "../../drivers/selftest/testdev.h"
+#include "../../platform/platform.h"
+#include "../integration/harness.h"
+
+#define SAMPLES 3000
+#define WARMUP 200
+#define IRQ_SAMPLES 300
+
+#define E1000_STATUS 0x08
+#define E1000_ICR 0xc0
+#define E1000_ICS 0xc8
+#define E1000_IMS 0xd0
+#define E1000_IMC 0xd8
+#define ICS_CAUSE (1u << 9)	/* a cause QEMU never raises by itself */
+
+struct stat {
+	double median_us, p99_us;
+};
+
+struct results {
+	struct stat mmio_read, mmio_write, pio_read, irq;
+	double nvme_mbs[3];
+	int error;
+};
+
+static const uint32_t chunks[3] = { 4096, 65536, 262144 };
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static struct stat summarize(uint64_t *ns, unsigned n)
+{
+	qsort(ns, n, sizeof(*ns), cmp_u64);
+	return (struct stat){ ns[n / 2] / 1000.0, ns[n * 99 / 100] / 1000.0 };
+}
+
+/* Time @n calls of @op after a warm-up. */
+#define MEASURE(out, n, op)                                             \
+	do {                                                            \
+		static uint64_t s_[SAMPLES];                            \
+		for (unsigned i_ = 0; i_ < (n) + WARMUP; i_++) {        \
+			uint64_t t0_ = now_ns();                        \
+			op;                                             \
+			if (i_ >= WARMUP)                               \
+				s_[i_ - WARMUP] = now_ns() - t0_;       \
+		}                                                       \
+		(out) = summarize(s_, (n));                             \
+	} while (0)
+
+/* ---- through ddeio: a driver process using ddekit ---- */
+
+static struct ddekit_sem *irq_sem;
+static uint64_t irq_at;
+static volatile char *e1000_regs;
+
+static void e1000_handler(void *arg)
+{
+	uint64_t icr;
+
+	irq_at = now_ns();
+	ddekit_mmio_read(e1000_regs + E1000_ICR, 4, &icr);	/* clears: line drops */
+	ddekit_sem_up(irq_sem);
+}
+
+static int via_ddeio_e1000(struct results *r)
+{
+	const struct ddekit_pci_dev *d = ddekit_pci_device(0);
+	uint64_t v;
+	uint32_t pv;
+	size_t size;
+	static uint64_t lat[IRQ_SAMPLES];
+
+	e1000_regs = ddekit_mmio_map(0, 0, &size);
+	if (!e1000_regs || d->bar[1].kind != DDEKIT_BAR_IO)
+		return -1;
+	MEASURE(r->mmio_read, SAMPLES, ddekit_mmio_read(e1000_regs + E1000_STATUS, 4, &v));
+	MEASURE(r->mmio_write, SAMPLES, ddekit_mmio_write(e1000_regs + E1000_IMC, 4, ICS_CAUSE));
+	ddekit_mmio_read(e1000_regs + E1000_STATUS, 4, &v);	/* drain posted writes */
+	MEASURE(r->pio_read, SAMPLES, ddekit_pio_read((uint16_t)d->bar[1].addr, 4, &pv));
+	irq_sem = ddekit_sem_create(0);
+	if (ddekit_irq_attach(d->irq, e1000_handler, NULL))
+		return -1;
+	ddekit_mmio_write(e1000_regs + E1000_IMS, 4, ICS_CAUSE);
+	for (unsigned i = 0; i < IRQ_SAMPLES + 20; i++) {
+		uint64_t t0 = now_ns();
+
+		ddekit_mmio_write(e1000_regs + E1000_ICS, 4, ICS_CAUSE);
+		if (ddekit_sem_down(irq_sem, 1000000))
+			return -1;
+		if (i >= 20)
+			lat[i - 20] = irq_at - t0;
+	}
+	r->irq = summarize(lat, IRQ_SAMPLES);
+	ddekit_irq_detach(d->irq);
+	return 0;
+}
+
+static int via_ddeio_nvme(struct results *r)
+{
+	struct testdev_nvme *n;
+
+	if (testdev_nvme_open(0, &n))
+		return -1;
+	for (unsigned i = 0; i < 3; i++) {
+		uint64_t t0 = now_ns();
+
+		if (testdev_nvme_read_stream(n, 64u << 20, chunks[i], 32))
+			return -1;
+		r->nvme_mbs[i] = (64.0 * 1048576.0) / ((now_ns() - t0) / 1e9) / 1e6;
+	}
+	testdev_nvme_close(n);
+	return 0;
+}
+
+static int pipe_out = -1;
+
+static int driver_e1000(void *arg)
+{
+	struct results r = { 0 };
+
+	r.error = via_ddeio_e1000(&r);
+	return write(pipe_out, &r, sizeof(r)) == sizeof(r) ? 0 : 1;
+}
+
+static int driver_nvme(void *arg)
+{
+	struct results r = { 0 };
+
+	r.error = via_ddeio_nvme(&r);
+	return write(pipe_out, &r, sizeof(r)) == sizeof(r) ? 0 : 1;
+}
+
+static int run_driver(struct harness *h, const char *slot, int (*fn)(void *),
+		      struct results *r)
+{
+	int p[2];
+
+	if (pipe(p))
+		return -1;
+	pipe_out = p[1];
+	pid_t pid = harness_fork_driver(h, slot, fn, NULL);
+	int rc = harness_wait(pid);
+	ssize_t n = read(p[0], r, sizeof(*r));
+
+	close(p[0]);
+	close(p[1]);
+	return rc || n != sizeof(*r) || r->error ? -1 : 0;
+}
+
+/* ---- directly: this process owns its own QEMU through the platform ---- */
+
+static volatile uint64_t direct_irq_at;
+static unsigned direct_line;
+
+static void direct_irq(void *ctx, unsigned line, bool level)
+{
+	if (line == direct_line && level)
+		direct_irq_at = now_ns();
+}
+
+static int direct(struct results *r, const char *image)
+{
+	struct machine_config cfg;
+	char err[256], disk[256];
+	struct platform *p;
+	const struct ddeio_device *e = NULL;
+	static uint64_t lat[IRQ_SAMPLES];
+	uint64_t v;
+	uint32_t pv;
+
+	machine_config_init(&cfg);
+	snprintf(disk, sizeof(disk), "nvme:%s", image);
+	if (machine_config_set(&cfg, "nic", "e1000", err, sizeof(err)) ||
+	    machine_config_set(&cfg, "disk", disk, err, sizeof(err)) ||
+	    !(p = platform_start(&cfg, err, sizeof(err)))) {
+		fprintf(stderr, "bench: %s\n", err);
+		return -1;
+	}
+	for (unsigned i = 0; i < platform_device_count(p); i++)
+		if (platform_device(p, i)->device == 0x100e)
+			e = platform_device(p, i);
+	if (!e) {
+		platform_stop(p);
+		return -1;
+	}
+	uint64_t bar = e->bar[0].start;
+	uint16_t port = (uint16_t)e->bar[1].start;
+
+	MEASURE(r->mmio_read, SAMPLES, platform_mmio_read(p, bar + E1000_STATUS, 4, &v));
+	MEASURE(r->mmio_write, SAMPLES,
+		platform_mmio_write(p, bar + E1000_IMC, 4, ICS_CAUSE, true));
+	platform_mmio_read(p, bar + E1000_STATUS, 4, &v);
+	MEASURE(r->pio_read, SAMPLES, platform_pio_read(p, port, 4, &pv));
+	direct_line = e->irq;
+	platform_set_irq_handler(p, direct_irq, NULL);
+	platform_mmio_write(p, bar + E1000_IMS, 4, ICS_CAUSE, false);
+	for (unsigned i = 0; i < IRQ_SAMPLES + 20; i++) {
+		uint64_t t0 = now_ns(), deadline = t0 + 1000000000u;
+
+		direct_irq_at = 0;
+		platform_mmio_write(p, bar + E1000_ICS, 4, ICS_CAUSE, true);
+		while (!direct_irq_at && now_ns() < deadline)
+			platform_poll_events(p);
+		if (!direct_irq_at)
+			break;
+		if (i >= 20)
+			lat[i - 20] = direct_irq_at - t0;
+		platform_mmio_read(p, bar + E1000_ICR, 4, &v);
+	}
+	r->irq = summarize(lat, IRQ_SAMPLES);
+	platform_stop(p);
+	return direct_irq_at ? 0 : -1;
+}
+
+static void machine_name(void)
+{
+	char line[256], model[256] = "unknown CPU";
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':');
+
+		if (!strncmp(line, "model name", 10) && colon) {
+			snprintf(model, sizeof(model), "%s", colon + 2);
+			model[strcspn(model, "\n")] = 0;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	printf("machine: %s, %ld cores, QEMU accel %s\n", model, sysconf(_SC_NPROCESSORS_ONLN),
+	       access("/dev/kvm", R_OK | W_OK) ? "tcg" : "kvm");
+}
+
+static void row(const char *what, struct stat via, struct stat dir)
+{
+	printf("%-28s %9.1f %9.1f   %9.1f %9.1f   %6.2fx\n", what, via.median_us, via.p99_us,
+	       dir.median_us, dir.p99_us, dir.median_us > 0 ? via.median_us / dir.median_us : 0);
+}
+
+int main(void)
+{
+	struct results via = { 0 }, dir = { 0 }, nvme = { 0 };
+	char image[128], disk[160];
+	struct harness h;
+	struct ddeio_device devs[32];
+	int n, rc = 0;
+
+	machine_name();
+	/* the platform finds its firmware beside bin/; this program lives elsewhere */
+	char firmware[512];
+
+	harness_path("share/dde/firmware.bin", firmware, sizeof(firmware));
+	setenv("DDE_FIRMWARE", firmware, 0);
+	if (harness_image(image, sizeof(image), 64, 3)) {
+		fprintf(stderr, "bench: cannot write a 64 MiB image in /tmp\n");
+		return 1;
+	}
+	snprintf(disk, sizeof(disk), "nvme:%s", image);
+	const char *args[] = { "--nic", "e1000", "--disk", disk, NULL };
+
+	if (direct(&dir, image)) {
+		fprintf(stderr, "bench: the direct measurement failed\n");
+		rc = 1;
+	} else if (harness_start(&h, args)) {
+		rc = 1;
+	} else {
+		n = harness_list(&h, devs, 32);
+		const struct ddeio_device *e = harness_find(devs, n, 0x8086, 0x100e);
+		const struct ddeio_device *nv = harness_find(devs, n, 0x1b36, 0x0010);
+
+		if (!e || !nv || run_driver(&h, harness_slot(e), driver_e1000, &via) ||
+		    run_driver(&h, harness_slot(nv), driver_nvme, &nvme)) {
+			fprintf(stderr, "bench: a driver failed\n");
+			rc = 1;
+		}
+		harness_stop(&h);
+	}
+	unlink(image);
+	if (rc)
+		return rc;
+	printf("\n%-28s %19s   %19s   %7s\n", "", "through ddeio (us)", "direct qtest (us)",
+	       "ratio");
+	printf("%-28s %9s %9s   %9s %9s   %7s\n", "", "median", "p99", "median", "p99", "");
+	row("MMIO read round trip", via.mmio_read, dir.mmio_read);
+	row("MMIO write (posted)", via.mmio_write, dir.mmio_write);
+	row("port I/O read round trip", via.pio_read, dir.pio_read);
+	row("interrupt, device->handler", via.irq, dir.irq);
+	printf("\nNVMe DMA read of 64 MiB, 32 commands in flight, test driver through ddeio:\n");
+	for (unsigned i = 0; i < 3; i++)
+		printf("  %3u KiB per command: %8.1f MB/s\n", chunks[i] >> 10, nvme.nvme_mbs[i]);
+	return 0;
+}

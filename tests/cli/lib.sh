@@ -1,0 +1,63 @@
+# Helpers for the shell tests: checks with counts, a temp dir and cleanup.
+# A test script sources this, runs checks, and ends with `finish`.
+set -u
+O=${O:-build}
+DDE="$O/bin/dde"
+T=$(mktemp -d /tmp/dde-cli-XXXXXX)
+PASSED=0
+FAILED=0
+BG_PIDS=""
+
+cleanup() {
+	for p in $BG_PIDS; do kill -9 "$p" 2>/dev/null; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+ok() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
+not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $1"; [ $# -gt 1 ] && printf '    %s\n' "$2"; }
+
+# expect NAME STATUS PATTERN CMD...: CMD exits with STATUS and its output
+# (stdout+stderr) matches the extended regex PATTERN.
+expect() {
+	local name=$1 status=$2 pattern=$3 rc
+	shift 3
+	"$@" >"$T/out" 2>&1
+	rc=$?
+	if [ "$rc" != "$status" ]; then
+		not_ok "$name" "exit status $rc, want $status: $(head -c 400 "$T/out")"
+	elif ! grep -Eq -- "$pattern" "$T/out"; then
+		not_ok "$name" "output lacks /$pattern/: $(head -c 400 "$T/out")"
+	else
+		ok "$name"
+	fi
+}
+
+# one_line NAME CMD...: CMD fails with status 2 and says so in exactly one line
+one_line() {
+	local name=$1 rc
+	shift
+	"$@" >"$T/out" 2>&1
+	rc=$?
+	if [ "$rc" = 2 ] && [ "$(wc -l <"$T/out")" = 1 ]; then
+		ok "$name"
+	else
+		not_ok "$name" "status $rc, $(wc -l <"$T/out") lines: $(head -c 400 "$T/out")"
+	fi
+}
+
+# no QEMU or ddeio left that was started from this build
+no_leftovers() {
+	sleep 0.2
+	if pgrep -f "$(readlink -f "$O")/bin/ddeio" >/dev/null ||
+		pgrep -f "firmware.bin" >/dev/null; then
+		not_ok "$1" "processes left: $(pgrep -af 'ddeio|firmware.bin')"
+	else
+		ok "$1"
+	fi
+}
+
+finish() {
+	echo "$PASSED passed, $FAILED failed"
+	[ "$FAILED" = 0 ]
+}

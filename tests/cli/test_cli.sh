@@ -1,0 +1,82 @@
+#!/bin/bash
+# The dde front end as a user meets it: help, mistakes (one clear line,
+# status 2), the config file, running the self-test driver, Ctrl-C.
+. "$(dirname "$0")/lib.sh"
+
+truncate -s 4M "$T/disk.img"
+mkdir "$T/adir"
+
+expect "dde --help lists the commands" 0 "lspci \[-v\]" "$DDE" --help
+for opt in --machine --accel --disk --nic --sound --config --dma-mib --driver; do
+	expect "dde run --help describes $opt" 0 "$opt" "$DDE" run --help
+done
+expect "dde lspci --help describes -v" 0 "-v, --verbose" "$DDE" lspci --help
+
+one_line "unknown command" "$DDE" frobnicate
+one_line "unknown option" "$DDE" run --frobnicate
+one_line "option without its value" "$DDE" lspci --disk
+one_line "missing disk image" "$DDE" lspci --disk "nvme:$T/nope.img"
+expect "missing disk image is named" 2 "nope.img" "$DDE" lspci --disk "nvme:$T/nope.img"
+one_line "disk image that is a directory" "$DDE" lspci --disk "nvme:$T/adir"
+one_line "unknown disk controller" "$DDE" lspci --disk "scsi:$T/disk.img"
+one_line "unknown NIC model" "$DDE" run --nic e100
+expect "unknown NIC model is named" 2 "'e100'" "$DDE" run --nic e100
+one_line "bad MAC" "$DDE" lspci --nic e1000,mac=52:54:00:12:34
+one_line "bad udp ports" "$DDE" lspci --nic e1000,net=udp:5555
+one_line "unknown machine" "$DDE" lspci --machine sun4m
+one_line "ide on q35" "$DDE" lspci --disk "ide:$T/disk.img"
+expect "ide on q35 says to use pc" 2 "machine pc" "$DDE" lspci --disk "ide:$T/disk.img"
+one_line "unknown sound card" "$DDE" lspci --sound sb16
+one_line "driver that does not exist" "$DDE" run --nic e1000 --driver nosuch@00:02.0
+one_line "driver without a slot" "$DDE" run --nic e1000 --driver selftest
+one_line "bad slot" "$DDE" run --nic e1000 --driver selftest@00:99.0
+expect "slot with no device" 2 "no device at 00:09.0" "$DDE" run --nic e1000 --driver selftest@00:09.0
+
+# the config file, read with inih
+cat >"$T/machine.ini" <<INI
+; a machine with two disks and a NIC
+[machine]
+machine = q35
+disk = nvme:$T/disk.img
+nic = e1000,mac=52:54:00:00:00:42
+INI
+expect "config file: devices appear" 0 "\[8086:100e\]" "$DDE" lspci --config "$T/machine.ini"
+expect "config file: nvme appears" 0 "\[1b36:0010\]" "$DDE" lspci --config "$T/machine.ini"
+printf '[machine]\nnic = e1000\nwarp = 9\n' >"$T/bad.ini"
+expect "config file: unknown key names file and line" 2 "bad.ini:3: unknown machine option 'warp'" \
+	"$DDE" lspci --config "$T/bad.ini"
+printf '[engine]\nnic = e1000\n' >"$T/bad2.ini"
+expect "config file: unknown section" 2 "bad2.ini:2: unknown section" "$DDE" lspci --config "$T/bad2.ini"
+one_line "config file missing" "$DDE" lspci --config "$T/none.ini"
+
+# the machine itself
+expect "lspci on pc shows the PIIX IDE" 0 "IDE interface \[0101\]: Intel.*PIIX3 IDE" \
+	"$DDE" lspci --machine pc --disk "ide:$T/disk.img"
+expect "lspci -v shows BARs and the interrupt" 0 "Memory at c[0-9a-f]+ \(32-bit, non-prefetchable\) \[size=128K\]" \
+	"$DDE" lspci -v --nic e1000
+expect "lspci -v shows the interrupt route" 0 "Interrupt: pin A routed to IRQ 2[0-3]" \
+	"$DDE" lspci -v --nic e1000
+expect "a missing QEMU names its package" 1 "install the Debian package qemu-system-x86" \
+	env PATH=/nonexistent "$(readlink -f "$DDE")" lspci
+expect "run the self-test driver" 0 "selftest: 1 devices passed, 0 failed" \
+	"$DDE" run --nic e1000 --driver selftest@00:01.0
+expect "run stops when the last driver exits" 0 "dde: machine stopped" \
+	"$DDE" run --nic e1000 --driver selftest@00:01.0
+no_leftovers "nothing left after dde run"
+
+# Ctrl-C: dde run with no driver waits; SIGINT stops it in order
+"$DDE" run --nic e1000 >"$T/run.log" 2>&1 &
+RUN=$!
+BG_PIDS="$RUN"
+for _ in $(seq 100); do grep -q "Ctrl-C stops" "$T/run.log" && break; sleep 0.05; done
+kill -INT "$RUN"
+for _ in $(seq 60); do kill -0 "$RUN" 2>/dev/null || break; sleep 0.05; done
+if kill -0 "$RUN" 2>/dev/null; then
+	not_ok "Ctrl-C stops dde run" "still running: $(cat "$T/run.log")"
+else
+	wait "$RUN"
+	grep -q "machine stopped" "$T/run.log" && ok "Ctrl-C stops dde run" ||
+		not_ok "Ctrl-C stops dde run" "$(cat "$T/run.log")"
+fi
+no_leftovers "nothing left after Ctrl-C"
+finish
