@@ -235,13 +235,26 @@ struct ini_ctx {
 	struct machine_config *cfg;
 	char *err;
 	size_t errlen;
-	int failed;
+	FILE *f;
+	int line;		/* lines read so far */
+	int failed;		/* line of the first rejected setting, or 0 */
 };
 
 /*
- * inih callback. Debian's inih passes no line number; returning 0 makes
- * ini_parse_file() return the line, which read_config() puts in front.
+ * inih line reader. Debian's inih passes the handler no line number, so
+ * count lines here: the handler runs for the line read last.
  */
+static char *config_read(char *str, int num, void *user)
+{
+	struct ini_ctx *ctx = user;
+	char *r = fgets(str, num, ctx->f);
+
+	if (r)
+		ctx->line++;
+	return r;
+}
+
+/* inih callback: apply one setting; the first error is kept. */
 static int config_line(void *user, const char *section, const char *name,
 		       const char *value)
 {
@@ -255,7 +268,7 @@ static int config_line(void *user, const char *section, const char *name,
 		fail(ctx->err, ctx->errlen, "'config' cannot be nested");
 	else if (!machine_config_set(ctx->cfg, name, value, ctx->err, ctx->errlen))
 		return 1;
-	ctx->failed = 1;
+	ctx->failed = ctx->line;
 	return 0;
 }
 
@@ -263,16 +276,17 @@ static int read_config(struct machine_config *cfg, const char *path, char *err,
 		       size_t errlen)
 {
 	char inner[512];
-	struct ini_ctx ctx = { cfg, inner, sizeof(inner), 0 };
-	FILE *f = fopen(path, "r");
+	struct ini_ctx ctx = { cfg, inner, sizeof(inner), fopen(path, "r"), 0, 0 };
 	int rc;
 
-	if (!f)
+	if (!ctx.f)
 		return fail(err, errlen, "config file '%s': %s", path, strerror(errno));
-	rc = ini_parse_file(f, config_line, &ctx);
-	fclose(f);
-	if (ctx.failed)
-		return fail(err, errlen, "%s:%d: %s", path, rc, inner);
+	/* The reader gets &ctx as its stream; inih passes it on unchanged. */
+	rc = ini_parse_stream(config_read, &ctx, config_line, &ctx);
+	fclose(ctx.f);
+	/* rc is the first bad line, a syntax error or a rejected setting. */
+	if (ctx.failed && (rc <= 0 || ctx.failed <= rc))
+		return fail(err, errlen, "%s:%d: %s", path, ctx.failed, inner);
 	if (rc)
 		return fail(err, errlen, "%s:%d: syntax error (want KEY = VALUE under [machine])",
 			    path, rc);

@@ -513,11 +513,16 @@ static int do_mem(struct server *s, struct client *c, const struct ddeio_msg *m,
 	if (len > DDEIO_MAX_PAYLOAD)
 		return refuse(c, r, -EINVAL, "driver '%s': memory access of %llu bytes "
 			      "(at most %d)", c->name, (unsigned long long)len, DDEIO_MAX_PAYLOAD);
-	if (!reg || m->addr < reg->bus || m->addr + len > reg->bus + reg->size ||
-	    m->addr + len < m->addr)
+	if (!reg)
 		return refuse(c, r, -EACCES, "driver '%s' may not access memory 0x%llx+%llu: "
-			      "its DMA memory is %s", c->name, (unsigned long long)m->addr,
-			      (unsigned long long)len, reg ? "elsewhere" : "none");
+			      "it has no DMA memory", c->name, (unsigned long long)m->addr,
+			      (unsigned long long)len);
+	if (m->addr < reg->bus || m->addr + len > reg->bus + reg->size || m->addr + len < m->addr)
+		return refuse(c, r, -EACCES, "driver '%s' may not access memory 0x%llx+%llu: "
+			      "its DMA memory is 0x%llx-0x%llx", c->name,
+			      (unsigned long long)m->addr, (unsigned long long)len,
+			      (unsigned long long)reg->bus,
+			      (unsigned long long)(reg->bus + reg->size - 1));
 	if (m->op == DDEIO_OP_MEM_READ) {
 		memcpy(r->payload, (char *)reg->map + (m->addr - reg->bus), len);
 		r->len = len;
@@ -539,7 +544,13 @@ static int do_irq(struct server *s, struct client *c, const struct ddeio_msg *m,
 		return 0;
 	}
 	c->line[m->addr] = LINE_ENABLED;
-	/* Level-triggered: still asserted means deliver again now. */
+	/*
+	 * Level-triggered: still asserted means deliver again now. The
+	 * driver's posted writes (acknowledging the device) must have taken
+	 * effect first, or the line looks asserted when it no longer is.
+	 */
+	if (platform_sync(s->p) == -EPIPE)
+		return refuse(c, r, -EIO, "the machine is gone");
 	if (platform_irq_level(s->p, (unsigned)m->addr))
 		deliver_irq(c, (unsigned)m->addr);
 	return 0;

@@ -82,6 +82,7 @@ int ddekit_irq_attach(unsigned irq, void (*handler)(void *arg), void *arg)
 	pthread_mutex_lock(&irq_lock);
 	if (l->thread) {
 		pthread_mutex_unlock(&irq_lock);
+		ddekit_set_error("interrupt line %u already has a handler", irq);
 		return -EBUSY;
 	}
 	l->handler = handler;

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,8 +56,11 @@ void *ddekit_dma_alloc(size_t size, size_t align, uint64_t *bus)
 
 	if (align < 64)
 		align = 64;
-	if (!size || (align & (align - 1)))
+	if (!size || size > SIZE_MAX - 63 || (align & (align - 1))) {
+		ddekit_set_error("DMA allocation of %zu bytes aligned to %zu: invalid", size,
+				 align);
 		return NULL;
+	}
 	size = (size + 63) & ~(size_t)63;
 	pthread_mutex_lock(&dma.lock);
 	if (dma.nblock == dma.cap) {

@@ -24,9 +24,14 @@ static __thread const char *thread_name;
 static void *trampoline(void *p)
 {
 	struct ddekit_thread *t = p;
+	char os_name[16];	/* the kernel keeps 15 characters */
 
 	thread_name = t->name;
-	pthread_setname_np(pthread_self(), t->name);	/* truncated to 15 chars */
+	size_t n = strnlen(t->name, sizeof(os_name) - 1);
+
+	memcpy(os_name, t->name, n);
+	os_name[n] = 0;
+	pthread_setname_np(pthread_self(), os_name);
 	t->fn(t->arg);
 	return NULL;
 }

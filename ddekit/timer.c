@@ -23,6 +23,8 @@ static struct {
 	struct timer *list;
 	int next_id;
 	int running_id;		/* timer being run, 0 if none */
+	pthread_cond_t ran;	/* signalled when running_id goes back to 0 */
+	pthread_t thread;
 	bool started;
 } timers = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -38,6 +40,7 @@ static void timer_thread(void *arg)
 {
 	(void)arg;
 	pthread_mutex_lock(&timers.lock);
+	timers.thread = pthread_self();
 	for (;;) {
 		struct timer *t = timers.list;
 		uint64_t now = ddekit_clock_ns();
@@ -60,6 +63,7 @@ static void timer_thread(void *arg)
 		free(t);
 		pthread_mutex_lock(&timers.lock);
 		timers.running_id = 0;
+		pthread_cond_broadcast(&timers.ran);
 	}
 }
 
@@ -77,6 +81,7 @@ int ddekit_timer_add(void (*fn)(void *arg), void *arg, uint64_t deadline_ns)
 		pthread_condattr_init(&a);
 		pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
 		pthread_cond_init(&timers.wake, &a);
+		pthread_cond_init(&timers.ran, &a);
 		pthread_condattr_destroy(&a);
 		if (!ddekit_thread_create("ddekit-timer", timer_thread, NULL)) {
 			pthread_mutex_unlock(&timers.lock);
@@ -112,6 +117,9 @@ int ddekit_timer_del(int id)
 			return 0;
 		}
 	}
+	/* Running now: wait for it to finish, unless this is the timer itself. */
+	while (id > 0 && timers.running_id == id && !pthread_equal(timers.thread, pthread_self()))
+		pthread_cond_wait(&timers.ran, &timers.lock);
 	pthread_mutex_unlock(&timers.lock);
 	return -ENOENT;
 }

@@ -79,6 +79,12 @@ void platform_set_irq_handler(struct platform *p,
 			      void *ctx);
 bool platform_irq_level(const struct platform *p, unsigned line);
 
+/*
+ * Wait until every posted access has taken effect (so interrupt levels
+ * reflect them); -EIO if one failed, -EPIPE if the machine is gone.
+ */
+int platform_sync(struct platform *p);
+
 /* The fd to wait on for asynchronous events (interrupts, machine exit). */
 int platform_event_fd(const struct platform *p);
 

@@ -10,8 +10,9 @@ enum ddekit_log_level {
 };
 
 /*
- * Print one line to the driver's log (stderr), prefixed with the time
- * since start and the driver's name. Lines above the level set in
+ * Print one line to the driver's log (stderr), prefixed with the
+ * monotonic clock (seconds since the host booted, as the kernel log) and
+ * the driver's name. Lines above the level set in
  * DDE_LOG (0-3, default 2) are dropped.
  */
 void ddekit_log(enum ddekit_log_level level, const char *fmt, ...)

@@ -16,7 +16,9 @@ int ddekit_timer_add(void (*fn)(void *arg), void *arg, uint64_t deadline_ns);
 
 /*
  * Cancel a pending timer. Returns 0 if it was cancelled before running,
- * -ENOENT if it already ran or never existed.
+ * -ENOENT if it already ran or never existed. If the timer function is
+ * running right now, first waits until it has returned (unless called from
+ * that timer function), so that afterwards it is certainly not running.
  */
 int ddekit_timer_del(int id);
 

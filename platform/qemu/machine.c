@@ -541,6 +541,11 @@ bool platform_irq_level(const struct platform *p, unsigned line)
 	return qtest_irq_level(p->qt, line);
 }
 
+int platform_sync(struct platform *p)
+{
+	return qtest_sync(p->qt);
+}
+
 int platform_event_fd(const struct platform *p)
 {
 	return qtest_fd(p->qt);

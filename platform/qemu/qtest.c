@@ -78,39 +78,6 @@ void qtest_set_spin_ns(struct qtest *q, uint64_t ns)
 	q->spin_ns = ns;
 }
 
-static int send_all(struct qtest *q, const char *s, size_t n)
-{
-	while (n) {
-		ssize_t w = send(q->fd, s, n, MSG_NOSIGNAL);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN) {
-				struct pollfd pfd = { q->fd, POLLOUT, 0 };
-
-				poll(&pfd, 1, 1000);
-				continue;
-			}
-			return -EPIPE;
-		}
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int vsend(struct qtest *q, const char *fmt, va_list ap)
-{
-	char line[256];
-	int n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
-
-	if (n < 0 || n >= (int)sizeof(line) - 1)
-		return -EINVAL;
-	line[n++] = '\n';
-	return send_all(q, line, (size_t)n);
-}
-
 /* Read more bytes; @wait: block (after spinning) until some arrive. */
 static int fill(struct qtest *q, bool wait)
 {
@@ -205,6 +172,74 @@ static int consume(struct qtest *q, const char *line)
 	return 1;
 }
 
+/*
+ * Handle every complete line that has arrived, without blocking. Only
+ * interrupt reports and posted replies can be pending here: a command's
+ * own reply cannot come before the command is sent in full.
+ */
+static int drain(struct qtest *q)
+{
+	char line[512];
+
+	for (;;) {
+		int r = take_line(q, line, sizeof(line));
+
+		if (r == -EAGAIN) {
+			r = fill(q, false);
+			if (r == -EAGAIN)
+				return 0;
+			if (r)
+				return r;
+			continue;
+		}
+		if (!consume(q, line))
+			fprintf(stderr, "qtest: unexpected line: %s\n", line);
+	}
+}
+
+/*
+ * Send all of @s. QEMU stops reading commands while its replies are not
+ * read, so while the socket is full, read (and handle) what it sent.
+ */
+static int send_all(struct qtest *q, const char *s, size_t n)
+{
+	while (n) {
+		ssize_t w = send(q->fd, s, n, MSG_NOSIGNAL);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				return -EPIPE;
+			struct pollfd pfd = { q->fd, POLLOUT | POLLIN, 0 };
+
+			if (poll(&pfd, 1, 10000) == 0)
+				return -ETIMEDOUT;
+			if (pfd.revents & POLLIN) {
+				int r = drain(q);
+
+				if (r)
+					return r;
+			}
+			continue;
+		}
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int vsend(struct qtest *q, const char *fmt, va_list ap)
+{
+	char line[256];
+	int n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+
+	if (n < 0 || n >= (int)sizeof(line) - 1)
+		return -EINVAL;
+	line[n++] = '\n';
+	return send_all(q, line, (size_t)n);
+}
+
 /* Next reply line, handling interrupt reports and posted replies. */
 static int next_reply(struct qtest *q, char *line, size_t cap, bool wait)
 {
@@ -263,15 +298,19 @@ int qtest_posted(struct qtest *q, const char *fmt, ...)
 
 int qtest_poll(struct qtest *q)
 {
-	char line[512];
+	return drain(q);
+}
 
-	for (;;) {
+int qtest_sync(struct qtest *q)
+{
+	char line[512];
+	unsigned failed = q->posted_failed;
+
+	while (q->posted) {
 		int r = take_line(q, line, sizeof(line));
 
 		if (r == -EAGAIN) {
-			r = fill(q, false);
-			if (r == -EAGAIN)
-				return 0;
+			r = fill(q, true);
 			if (r)
 				return r;
 			continue;
@@ -279,4 +318,5 @@ int qtest_poll(struct qtest *q)
 		if (!consume(q, line))
 			fprintf(stderr, "qtest: unexpected line: %s\n", line);
 	}
+	return q->posted_failed != failed ? -EIO : 0;
 }

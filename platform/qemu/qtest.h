@@ -37,6 +37,13 @@ int qtest_posted(struct qtest *q, const char *fmt, ...)
 /* Read whatever has arrived without blocking; -EPIPE if QEMU is gone. */
 int qtest_poll(struct qtest *q);
 
+/*
+ * Wait until every posted command has been answered, so that the machine
+ * state (interrupt levels included) reflects them; -EIO if one of them
+ * failed since the last call.
+ */
+int qtest_sync(struct qtest *q);
+
 /* How long to busy-poll for a reply before sleeping in poll(2). */
 void qtest_set_spin_ns(struct qtest *q, uint64_t ns);
 

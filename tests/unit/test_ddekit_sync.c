@@ -123,7 +123,7 @@ static void test_thread_many(void **state)
  * fails with ERANGE for names over 15 characters, so such a thread keeps
  * its creator's name in gdb and top (the return value is ignored).
  */
-static void test_thread_long_name_BUG(void **state)
+static void test_thread_long_name(void **state)
 {
 	struct name_probe p = { "", "", 0 };
 	struct ddekit_thread *t;
@@ -135,7 +135,7 @@ static void test_thread_long_name_BUG(void **state)
 	assert_int_equal(p.ran, 1);
 	assert_string_equal(p.name, "a-very-long-thread-name");
 	if (strcmp(p.kernel_name, "a-very-long-thr"))
-		fail_msg("BUG: OS thread name is '%s', want 'a-very-long-thr' "
+		fail_msg("OS thread name is '%s', want 'a-very-long-thr' "
 			 "(the first 15 characters)", p.kernel_name);
 }
 
@@ -659,6 +659,37 @@ static void test_timer_del(void **state)
 	assert_int_equal(ddekit_timer_del(0x7fffffff), -ENOENT);
 }
 
+/* A timer function that takes a while, with a flag telling when it is done. */
+struct slow_timer {
+	struct ddekit_sem *started;
+	volatile int finished;
+};
+
+static void slow_timer_fn(void *arg)
+{
+	struct slow_timer *st = arg;
+
+	ddekit_sem_up(st->started);
+	ddekit_thread_sleep_us(100 * US_PER_MS);
+	st->finished = 1;
+}
+
+static void test_timer_del_waits_for_running(void **state)
+{
+	struct slow_timer st = { ddekit_sem_create(0), 0 };
+	int id;
+
+	(void)state;
+	assert_non_null(st.started);
+	id = ddekit_timer_add(slow_timer_fn, &st, ddekit_clock_ns());
+	assert_true(id > 0);
+	assert_int_equal(ddekit_sem_down(st.started, 5000 * US_PER_MS), 0);
+	/* it is running: del reports it ran, and only after it returned */
+	assert_int_equal(ddekit_timer_del(id), -ENOENT);
+	assert_int_equal(st.finished, 1);
+	ddekit_sem_destroy(st.started);
+}
+
 static void test_timer_del_one_of_many(void **state)
 {
 	static struct timer_arg a[4];
@@ -686,7 +717,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_thread_create_join_name),
 		cmocka_unit_test(test_thread_many),
-		cmocka_unit_test(test_thread_long_name_BUG),
+		cmocka_unit_test(test_thread_long_name),
 		cmocka_unit_test(test_thread_sleep),
 		cmocka_unit_test(test_mutex_exclusion),
 		cmocka_unit_test(test_mutex_trylock),
@@ -701,6 +732,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_timer_order, timers_setup, timers_teardown),
 		cmocka_unit_test_setup_teardown(test_timer_past_deadline, timers_setup, timers_teardown),
 		cmocka_unit_test_setup_teardown(test_timer_del, timers_setup, timers_teardown),
+		cmocka_unit_test(test_timer_del_waits_for_running),
 		cmocka_unit_test_setup_teardown(test_timer_del_one_of_many, timers_setup, timers_teardown),
 	};
 

@@ -681,7 +681,7 @@ static void test_config_nested_refused(void **state)
  * unclosed "[machine" header followed by keys: the message is
  * "FILE:1: unknown section []" instead of a syntax error.
  */
-static void test_config_error_line_matches_message_BUG(void **state)
+static void test_config_error_line_matches_message(void **state)
 {
 	struct tmpdir *t = *state;
 	struct machine_config cfg;
@@ -693,7 +693,7 @@ static void test_config_error_line_matches_message_BUG(void **state)
 	snprintf(a, sizeof(a), "%s:2: syntax error", ini);
 	snprintf(b, sizeof(b), "%s:3: unknown machine option 'cpus'", ini);
 	if (!strstr(err, a) && !strstr(err, b))
-		fail_msg("BUG: error names the wrong line: '%s' (want '%s...' or '%s')",
+		fail_msg("error names the wrong line: '%s' (want '%s...' or '%s')",
 			 err, a, b);
 }
 
@@ -762,7 +762,7 @@ static void test_slot_parse_bad(void **state)
  * and converts it to 0, so "00:02.0x", "2.0x" and "0000:00:02.0x" are
  * accepted as 00:02.0.
  */
-static void test_slot_parse_trailing_x_BUG(void **state)
+static void test_slot_parse_trailing_x(void **state)
 {
 	static const char *const bad[] = { "00:02.0x", "2.0x", "0000:00:02.0x", "00:1f.0X" };
 
@@ -771,7 +771,7 @@ static void test_slot_parse_trailing_x_BUG(void **state)
 		uint32_t bdf = 0;
 
 		if (slot_parse(bad[i], &bdf) != -1)
-			fail_msg("BUG: slot_parse('%s') accepted as 0x%x", bad[i], bdf);
+			fail_msg("slot_parse('%s') accepted as 0x%x", bad[i], bdf);
 	}
 }
 
@@ -829,11 +829,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_config_syntax_error, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_config_missing_file, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_config_nested_refused, tmpdir_setup, tmpdir_teardown),
-		cmocka_unit_test_setup_teardown(test_config_error_line_matches_message_BUG,
+		cmocka_unit_test_setup_teardown(test_config_error_line_matches_message,
 						tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test(test_slot_parse_good),
 		cmocka_unit_test(test_slot_parse_bad),
-		cmocka_unit_test(test_slot_parse_trailing_x_BUG),
+		cmocka_unit_test(test_slot_parse_trailing_x),
 		cmocka_unit_test(test_slot_format_round_trip),
 	};
 

@@ -543,6 +543,73 @@ static void test_closed_after_irq(void **state)
 	assert_true(qtest_irq_level(fx->q, 2));
 }
 
+/* qtest_sync waits for the posted replies, and sees the levels they carry. */
+static void test_sync(void **state)
+{
+	struct fixture *fx = *state;
+
+	fake_step(fx, "writel 0x10 0x1", "IRQ raise 4\nOK\n");
+	/* the ack lowers the line, late */
+	fake_step_split(fx, "writel 0x14 0x1", NULL, 50, "IRQ lower 4\nOK\n");
+	fake_step(fx, "writeb 0x18 0x1", "FAIL bad address\n");
+	fake_start(fx);
+
+	assert_int_equal(qtest_posted(fx->q, "writel 0x10 0x1"), 0);
+	assert_int_equal(qtest_posted(fx->q, "writel 0x14 0x1"), 0);
+	assert_int_equal(qtest_sync(fx->q), 0);
+	assert_false(qtest_irq_level(fx->q, 4));
+	assert_int_equal(fx->nirq, 2);
+	assert_int_equal(qtest_sync(fx->q), 0);	/* nothing owed: returns at once */
+	assert_int_equal(qtest_posted(fx->q, "writeb 0x18 0x1"), 0);
+	assert_int_equal(qtest_sync(fx->q), -EIO);
+	assert_int_equal(qtest_sync(fx->q), 0);	/* reported once */
+	fake_check(fx);
+}
+
+/*
+ * A fake QEMU that answers every line with "OK" and blocks on writing the
+ * answers, as QEMU does: many posted writes must not deadlock the client
+ * (both socket buffers full) but be answered as they go.
+ */
+struct flood {
+	int fd;
+	unsigned lines;
+};
+
+static void *flood_main(void *arg)
+{
+	struct flood *fl = arg;
+	char buf[4096];
+	ssize_t n;
+
+	while ((n = read(fl->fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] == '\n') {
+				fl->lines++;
+				write_all(fl->fd, "OK\n");
+			}
+		}
+	}
+	return NULL;
+}
+
+static void test_many_posted(void **state)
+{
+	struct fixture *fx = *state;
+	struct flood fl = { fx->fake.fd, 0 };
+	const unsigned count = 200000;	/* far more than both socket buffers hold */
+	pthread_t t;
+
+	assert_int_equal(pthread_create(&t, NULL, flood_main, &fl), 0);
+	for (unsigned i = 0; i < count; i++)
+		assert_int_equal(qtest_posted(fx->q, "writel 0x%x 0x%x", 0x1000 + i * 4, i), 0);
+	assert_int_equal(qtest_sync(fx->q), 0);
+	qtest_close(fx->q);	/* the fake sees EOF */
+	fx->q = NULL;
+	pthread_join(t, NULL);
+	assert_int_equal(fl.lines, count);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
@@ -559,6 +626,8 @@ int main(void)
 		T(test_closed_peer),
 		T(test_closed_peer_idle),
 		T(test_closed_after_irq),
+		T(test_sync),
+		T(test_many_posted),
 	};
 
 	return cmocka_run_group_tests_name("qtest", tests, NULL, NULL);
