@@ -68,7 +68,11 @@ struct server *server_create(struct platform *p, const char *name)
 	if (!s)
 		return NULL;
 	s->p = p;
-	s->spin_ns = (spin ? strtoull(spin, NULL, 10) : 20) * 1000;
+	/*
+	 * Busy-poll only with a core to spare: the driver, ddeio and QEMU all
+	 * take part in a round trip, and on two cores spinning starves QEMU.
+	 */
+	s->spin_ns = (spin ? strtoull(spin, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN) > 2 ? 20 : 0) * 1000;
 	/* Abstract socket: nothing in the file system to clean up. */
 	snprintf(addr.sun_path + 1, sizeof(addr.sun_path) - 1, "%s", name);
 	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name));
@@ -543,14 +547,16 @@ static int do_irq(struct server *s, struct client *c, const struct ddeio_msg *m,
 		c->line[m->addr] = LINE_MASKED;
 		return 0;
 	}
-	c->line[m->addr] = LINE_ENABLED;
 	/*
 	 * Level-triggered: still asserted means deliver again now. The
 	 * driver's posted writes (acknowledging the device) must have taken
-	 * effect first, or the line looks asserted when it no longer is.
+	 * effect first, or the line looks asserted when it no longer is; and
+	 * the line is enabled only afterwards, so that a raise seen while
+	 * syncing is not delivered twice.
 	 */
 	if (platform_sync(s->p) == -EPIPE)
 		return refuse(c, r, -EIO, "the machine is gone");
+	c->line[m->addr] = LINE_ENABLED;
 	if (platform_irq_level(s->p, (unsigned)m->addr))
 		deliver_irq(c, (unsigned)m->addr);
 	return 0;

@@ -254,7 +254,11 @@ int ddeio_connect(const char *socket_name, const char *name, const uint32_t *bdf
 		ddekit_set_error("at most %d devices per driver", DDEIO_MAX_DEVICES);
 		return -EINVAL;
 	}
-	conn.spin_ns = (spin ? strtoull(spin, NULL, 10) : 20) * 1000;
+	/*
+	 * Busy-poll only with a core to spare: the driver, ddeio and QEMU all
+	 * take part in a round trip, and on two cores spinning starves QEMU.
+	 */
+	conn.spin_ns = (spin ? strtoull(spin, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN) > 2 ? 20 : 0) * 1000;
 	snprintf(h.name, sizeof(h.name), "%s", name);
 	memcpy(h.bdf, bdf, ndev * sizeof(*bdf));
 	r = connect_socket(socket_name);

@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,8 +234,13 @@ static int direct(struct results *r, const char *image)
 
 		direct_irq_at = 0;
 		platform_mmio_write(p, bar + E1000_ICS, 4, ICS_CAUSE, true);
-		while (!direct_irq_at && now_ns() < deadline)
+		/* wait as ddeio does: sleep in poll(2) until QEMU reports */
+		while (!direct_irq_at && now_ns() < deadline) {
+			struct pollfd pfd = { platform_event_fd(p), POLLIN, 0 };
+
+			poll(&pfd, 1, 100);
 			platform_poll_events(p);
+		}
 		if (!direct_irq_at)
 			break;
 		if (i >= 20)
