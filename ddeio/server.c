@@ -102,7 +102,8 @@ static void send_event(struct client *c, uint16_t op, uint64_t addr, const char 
 	m->op = op;
 	m->addr = addr;
 	m->size = (uint32_t)len;
-	memcpy(buf + sizeof(*m), text, len);
+	if (len)
+		memcpy(buf + sizeof(*m), text, len);
 	/* Non-blocking: a client that does not read its events only hurts itself. */
 	send(c->event_fd, buf, sizeof(*m) + len, MSG_DONTWAIT | MSG_NOSIGNAL);
 }

@@ -260,7 +260,8 @@ int ddeio_connect(const char *socket_name, const char *name, const uint32_t *bdf
 	 */
 	conn.spin_ns = (spin ? strtoull(spin, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN) > 2 ? 20 : 0) * 1000;
 	snprintf(h.name, sizeof(h.name), "%s", name);
-	memcpy(h.bdf, bdf, ndev * sizeof(*bdf));
+	if (ndev)
+		memcpy(h.bdf, bdf, ndev * sizeof(*bdf));
 	r = connect_socket(socket_name);
 	if (r < 0)
 		return r;
