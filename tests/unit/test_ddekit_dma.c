@@ -10,6 +10,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "child.h"
+
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -480,29 +482,12 @@ static void double_free(void)
 	ddekit_dma_free(p);
 }
 
-static int child_signal(void (*fn)(void))
-{
-	pid_t pid;
-	int status;
-
-	fflush(NULL);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		signal(SIGABRT, SIG_DFL);	/* cmocka's handler would catch it */
-		fn();
-		_exit(0);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-}
-
 static void test_free_misuse_panics(void **state)
 {
 	(void)state;
-	assert_int_equal(child_signal(free_bad_pointer), SIGABRT);
-	assert_int_equal(child_signal(free_foreign_pointer), SIGABRT);
-	assert_int_equal(child_signal(double_free), SIGABRT);
+	assert_int_equal(run_in_child(free_bad_pointer), SIGABRT);
+	assert_int_equal(run_in_child(free_foreign_pointer), SIGABRT);
+	assert_int_equal(run_in_child(double_free), SIGABRT);
 }
 
 struct hammer {

@@ -12,6 +12,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "child.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -30,31 +32,6 @@
 static uint64_t elapsed_ms(uint64_t since_ns)
 {
 	return (ddekit_clock_ns() - since_ns) / MS;
-}
-
-/*
- * Run @fn in a child process; returns the signal that ended it, or 0 if it
- * returned normally (the child then exits 0).
- */
-static int run_in_child(void (*fn)(void))
-{
-	pid_t pid;
-	int status;
-
-	fflush(NULL);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		/* cmocka catches SIGABRT to fail a test: the child must really die */
-		signal(SIGABRT, SIG_DFL);
-		fn();
-		_exit(0);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	if (WIFSIGNALED(status))
-		return WTERMSIG(status);
-	assert_true(WIFEXITED(status));
-	return 0;
 }
 
 /* --- threads -------------------------------------------------------------- */
