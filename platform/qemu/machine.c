@@ -201,7 +201,7 @@ static void add_devices(struct argv_builder *a, const struct machine_config *cfg
 		if (s->model == SOUND_HDA) {
 			add(a, "intel-hda,id=hda%u", i);
 			add(a, "-device");
-			add(a, "hda-duplex,bus=hda%u.0,audiodev=snd%u", i, i);
+			add(a, "hda-output,bus=hda%u.0,audiodev=snd%u", i, i);
 		} else {
 			add(a, "%s,audiodev=snd%u", sound_device[s->model], i);
 		}
