@@ -22,7 +22,7 @@ endif
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wno-unused-parameter -Wformat=2 -Wno-format-nonliteral
-CFLAGS  := -std=gnu11 $(WARN) $(MODE_CFLAGS) -pthread -Iinclude -MMD -MP $(EXTRA_CFLAGS)
+CFLAGS  := -std=gnu11 $(WARN) $(MODE_CFLAGS) -pthread -Iinclude -Idde_linux/include -MMD -MP $(EXTRA_CFLAGS)
 LDFLAGS := -pthread $(MODE_LDFLAGS)
 
 # Debian packages the build, the tests and the demo need (see README).
@@ -49,8 +49,10 @@ UNIT_TESTS  := $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(wildcard tests/unit
 INTEG_TESTS := $(patsubst tests/integration/%.c,$(O)/tests/integration/%,$(wildcard tests/integration/test_*.c))
 BENCH       := $(O)/tests/bench/platform_bench
 
+include dde_linux/linux.mk
+
 .PHONY: all help deps demo check test bench clean
-all: $(BINS) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH)
+all: $(BINS) $(LX_BINS) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH)
 
 help:
 	@echo "make              build everything (into $(O)/)"

@@ -1,0 +1,116 @@
+# dde_linux: building unmodified Linux sources into driver processes.
+#
+# Linux comes from Debian packages (tools/fetch-linux, pinned in
+# dde_linux/linux.pin) into $(DDE_CACHE), outside the tracked tree. Each
+# driver is a recipe, drivers/NAME/linux.recipe, naming its Linux files;
+# the Linux core files every driver shares are in dde_linux/core.list.
+#
+# Three kinds of C meet in a driver process, never in one file:
+#   Linux files       unmodified, Linux's configured headers   (LX_CFLAGS)
+#   dde_linux/lx_emul our kernel services, Linux's headers     (LX_CFLAGS)
+#   dde_linux/lx_kit  the bridge to ddekit, libc headers       (CFLAGS)
+# lx_emul reaches lx_kit only through dde_linux/include/lx_kit/*.h, which
+# use plain C types.
+
+include dde_linux/linux.pin
+
+DDE_CACHE ?= $(if $(filter 0,$(shell id -u)),/var/cache/dde,$(HOME)/.cache/dde)
+LX_DIR   := $(DDE_CACHE)/linux-$(LINUX_DEB_VERSION)
+LX_SRC   := $(LX_DIR)/src
+LX_HDR   := $(LX_DIR)/headers/usr/src/linux-headers-$(LINUX_ABI)-$(LINUX_FLAVOUR)
+LX_READY := $(LX_DIR)/.complete
+
+# Kbuild's include order and flags for x86-64 (FINDINGS.md §3), changed
+# only where user space demands: -mcmodel=small, no stack protector (its
+# canary lives at %gs:40), no -pg/fentry, no retpolines or return thunks.
+LX_INC := -nostdinc -Idde_linux/shadow \
+	-I$(LX_SRC)/arch/x86/include -I$(LX_HDR)/arch/x86/include/generated \
+	-I$(LX_SRC)/include -I$(LX_HDR)/include \
+	-I$(LX_SRC)/arch/x86/include/uapi -I$(LX_HDR)/arch/x86/include/generated/uapi \
+	-I$(LX_SRC)/include/uapi -I$(LX_HDR)/include/generated/uapi \
+	-include $(LX_SRC)/include/linux/compiler-version.h \
+	-include $(LX_SRC)/include/linux/kconfig.h \
+	-include $(LX_SRC)/include/linux/compiler_types.h
+LX_CFLAGS := $(LX_INC) -D__KERNEL__ -std=gnu11 -fshort-wchar -funsigned-char \
+	-fno-common -fno-PIE -fno-strict-aliasing -mno-sse -mno-mmx -mno-sse2 \
+	-mno-3dnow -mno-avx -fcf-protection=none -m64 -falign-jumps=1 -falign-loops=1 \
+	-mno-80387 -mno-fp-ret-in-387 -mtune=generic -mno-red-zone -mcmodel=small \
+	-fno-asynchronous-unwind-tables -fno-delete-null-pointer-checks \
+	-fno-allow-store-data-races -fno-stack-protector -fno-omit-frame-pointer \
+	-fno-optimize-sibling-calls -fno-stack-clash-protection -DCC_USING_FENTRY \
+	-fno-strict-overflow -fno-stack-check -fconserve-stack -g \
+	$(if $(DEBUG),-O1,-O2) -MMD -MP
+# Linux's own warnings are Linux's business; ours must be clean.
+LX_WARN_LINUX := -w
+LX_WARN_OURS  := -Wall -Wno-sign-compare -Wno-pointer-sign -Wno-unused-const-variable \
+	-Wno-address-of-packed-member -Wno-missing-prototypes
+
+# --- what each driver is made of -------------------------------------------
+# recipe lines: "class C", "module M", "linux PATH" (relative to Linux's tree)
+LX_DRIVERS := $(patsubst drivers/%/linux.recipe,%,$(wildcard drivers/*/linux.recipe))
+lx_recipe = $(shell sed -n 's/^$(2)[ \t]\+//p' drivers/$(1)/linux.recipe)
+LX_CORE    := $(shell sed -n 's/^linux[ \t]\+//p' dde_linux/core.list)
+LX_EMUL    := $(wildcard dde_linux/lx_emul/*.c)
+LX_KIT     := $(wildcard dde_linux/lx_kit/*.c)
+LX_EMUL_S  := $(wildcard dde_linux/lx_emul/*.S)
+
+lxobj = $(patsubst %.c,$(O)/linux/%.o,$(1))
+
+# Linux's files: KBUILD_MODNAME is the module's name for a driver's files,
+# the file's own name for core files (as Kbuild does for built-in code).
+$(O)/linux/%.o: $(LX_SRC)/%.c $(LX_READY)
+	@mkdir -p $(dir $@)
+	$(CC) $(LX_CFLAGS) $(LX_WARN_LINUX) \
+		-DKBUILD_BASENAME='"$(basename $(notdir $<))"' \
+		-DKBUILD_MODFILE='"$(basename $*)"' \
+		-DKBUILD_MODNAME='"$(or $(LX_MODNAME),$(basename $(notdir $<)))"' \
+		-D__KBUILD_MODNAME=kmod_$(or $(LX_MODNAME),$(basename $(notdir $<))) \
+		-c -o $@ $<
+
+$(O)/lx_emul/%.o: dde_linux/lx_emul/%.c $(LX_READY)
+	@mkdir -p $(dir $@)
+	$(CC) $(LX_CFLAGS) $(LX_WARN_OURS) -Idde_linux/include \
+		-DKBUILD_BASENAME='"$*"' -DKBUILD_MODFILE='"lx_emul/$*"' -DKBUILD_MODNAME='"lx_emul"' -D__KBUILD_MODNAME=kmod_lx_emul \
+		-c -o $@ $<
+
+$(O)/lx_emul/%.o: dde_linux/lx_emul/%.S
+	@mkdir -p $(dir $@)
+	$(CC) -c -o $@ $<
+
+$(LX_READY):
+	./tools/fetch-linux $(DDE_CACHE)
+
+# Linux files appear when the tree is fetched.
+$(LX_SRC)/%.c: $(LX_READY)
+	@test -f $@ || { echo "dde_linux: $@ is not in the extracted Linux tree" \
+		"(add its directory to DIRS in tools/fetch-linux)" >&2; exit 1; }
+
+LIBLXEMUL := $(O)/lib/liblx_emul.a
+LIBLXKIT  := $(O)/lib/liblx_kit.a
+LX_EMUL_OBJS := $(patsubst dde_linux/lx_emul/%.c,$(O)/lx_emul/%.o,$(LX_EMUL)) \
+	$(patsubst dde_linux/lx_emul/%.S,$(O)/lx_emul/%.o,$(LX_EMUL_S))
+LX_CORE_OBJS := $(call lxobj,$(LX_CORE))
+
+$(LIBLXKIT): $(call obj,$(LX_KIT))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+# One driver: its Linux objects (compiled with its module name), the common
+# part, and generated stubs for whatever is still undefined.
+define lx_driver
+LX_OBJS_$(1) := $$(call lxobj,$$(call lx_recipe,$(1),linux))
+$$(LX_OBJS_$(1)): LX_MODNAME := $$(call lx_recipe,$(1),module)
+$(O)/drivers/$(1): $$(LX_OBJS_$(1)) $$(LX_EMUL_OBJS) $$(LX_CORE_OBJS) $$(LIBLXKIT) $$(LIBDDEKIT) \
+		dde_linux/lx.ld tools/gen-stubs
+	@mkdir -p $$(dir $$@) $(O)/stubs
+	./tools/gen-stubs $(1) $(O)/stubs/$(1) $$(LX_OBJS_$(1)) $$(LX_EMUL_OBJS) $$(LX_CORE_OBJS) \
+		-- $$(LIBLXKIT) $$(LIBDDEKIT)
+	$$(CC) $$(CFLAGS) -c -o $(O)/stubs/$(1)-stubs.o $(O)/stubs/$(1)-stubs.c
+	$$(CC) $$(LDFLAGS) -no-pie -Wl,-T,dde_linux/lx.ld -o $$@ $(O)/stubs/$(1).o \
+		$(O)/stubs/$(1)-stubs.o $$(call obj,$$(LX_KIT)) $$(LIBDDEKIT) $$(LX_LIBS)
+endef
+$(foreach d,$(LX_DRIVERS),$(eval $(call lx_driver,$(d))))
+
+LX_BINS := $(patsubst %,$(O)/drivers/%,$(LX_DRIVERS))
+
+-include $(shell find $(O)/linux $(O)/lx_emul -name '*.d' 2>/dev/null)

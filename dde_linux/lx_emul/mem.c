@@ -1,0 +1,437 @@
+/*
+ * Memory: everything Linux allocates lives in the driver's DMA region, so
+ * that any buffer can be handed to a device and virt<->bus is arithmetic.
+ * Linux's own macros then work unchanged: __pa(x) = x - page_offset_base
+ * is the bus address, and virt_to_page() finds a struct page in an array
+ * covering the region (vmemmap_base).
+ */
+#include <linux/dma-mapping.h>
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include <lx_kit/kit.h>
+#include "lx_emul.h"
+
+unsigned long page_offset_base;
+unsigned long vmemmap_base;
+unsigned long phys_base;
+unsigned long max_pfn;
+
+struct kmem_cache *kmalloc_caches[NR_KMALLOC_TYPES][KMALLOC_SHIFT_HIGH + 1];
+
+DEFINE_STATIC_KEY_FALSE(devmap_managed_key);
+DEFINE_STATIC_KEY_FALSE(hugetlb_optimize_vmemmap_key);
+
+static unsigned long region_start, region_end;	/* virtual */
+
+void lx_emul_mem_init(void)
+{
+	void *virt;
+	unsigned long long bus;
+	unsigned long size, npages;
+	struct page *map;
+
+	lx_kit_dma_region(&virt, &bus, &size);
+	if (!virt)
+		lx_kit_panic("lx_emul: the driver has no DMA memory");
+	region_start = (unsigned long)virt;
+	region_end = region_start + size;
+	page_offset_base = region_start - (unsigned long)bus;
+	npages = size >> PAGE_SHIFT;
+	map = lx_kit_dma_alloc(npages * sizeof(struct page), PAGE_SIZE);
+	if (!map)
+		lx_kit_panic("lx_emul: no room for the page array");
+	vmemmap_base = (unsigned long)map - (unsigned long)(bus >> PAGE_SHIFT) * sizeof(struct page);
+	max_pfn = (bus + size) >> PAGE_SHIFT;
+}
+
+static bool in_region(const void *p)
+{
+	return (unsigned long)p >= region_start && (unsigned long)p < region_end;
+}
+
+/* ---- kmalloc: a 64-byte header in front keeps the size ---- */
+
+#define HDR 64
+
+struct kmalloc_hdr {
+	size_t size;
+	unsigned long magic;
+	void *block;		/* what lx_kit_dma_alloc returned */
+};
+
+#define KMALLOC_MAGIC 0x6b6d616c6c6f6321ul
+
+static void *lx_alloc(size_t size, gfp_t flags, size_t align)
+{
+	char *p;
+	struct kmalloc_hdr *h;
+
+	if (!size)
+		return ZERO_SIZE_PTR;
+	if (align < HDR)
+		align = HDR;
+	p = lx_kit_dma_alloc(size + align, align);	/* zeroed */
+	if (!p)
+		return NULL;
+	h = (struct kmalloc_hdr *)(p + align - HDR);
+	h->size = size;
+	h->magic = KMALLOC_MAGIC;
+	h->block = p;
+	return p + align;
+}
+
+void *__kmalloc(size_t size, gfp_t flags)
+{
+	return lx_alloc(size, flags, 0);
+}
+
+void *__kmalloc_node(size_t size, gfp_t flags, int node)
+{
+	return lx_alloc(size, flags, 0);
+}
+
+void *kmalloc_trace(struct kmem_cache *s, gfp_t flags, size_t size)
+{
+	return lx_alloc(size, flags, 0);
+}
+
+void *kmalloc_node_trace(struct kmem_cache *s, gfp_t gfpflags, int node, size_t size)
+{
+	return lx_alloc(size, gfpflags, 0);
+}
+
+void *__kmalloc_node_track_caller(size_t size, gfp_t flags, int node, unsigned long caller)
+{
+	return lx_alloc(size, flags, 0);
+}
+
+void *kmalloc_large(size_t size, gfp_t flags)
+{
+	return lx_alloc(size, flags, PAGE_SIZE);
+}
+
+void *kmalloc_large_node(size_t size, gfp_t flags, int node)
+{
+	return lx_alloc(size, flags, PAGE_SIZE);
+}
+
+static struct kmalloc_hdr *hdr_of(const void *p)
+{
+	struct kmalloc_hdr *h = (struct kmalloc_hdr *)((char *)p - HDR);
+
+	if (!in_region(p) || h->magic != KMALLOC_MAGIC)
+		panic("lx_emul: kfree/ksize of %px, which kmalloc did not return", p);
+	return h;
+}
+
+void kfree(const void *p)
+{
+	struct kmalloc_hdr *h;
+
+	if (ZERO_OR_NULL_PTR(p))
+		return;
+	h = hdr_of(p);
+	h->magic = 0;
+	lx_kit_dma_free(h->block);
+}
+
+size_t __ksize(const void *p)
+{
+	return ZERO_OR_NULL_PTR(p) ? 0 : hdr_of(p)->size;
+}
+
+size_t ksize(const void *p)
+{
+	return __ksize(p);
+}
+
+void *krealloc(const void *p, size_t new_size, gfp_t flags)
+{
+	void *n;
+
+	if (ZERO_OR_NULL_PTR(p))
+		return kmalloc(new_size, flags);
+	if (!new_size) {
+		kfree(p);
+		return ZERO_SIZE_PTR;
+	}
+	if (hdr_of(p)->size >= new_size)
+		return (void *)p;
+	n = kmalloc(new_size, flags);
+	if (n) {
+		memcpy(n, p, hdr_of(p)->size);
+		kfree(p);
+	}
+	return n;
+}
+
+void kfree_sensitive(const void *p)
+{
+	if (!ZERO_OR_NULL_PTR(p))
+		memset((void *)p, 0, hdr_of(p)->size);
+	kfree(p);
+}
+
+void *kmemdup(const void *src, size_t len, gfp_t gfp)
+{
+	void *p = kmalloc(len, gfp);
+
+	if (p)
+		memcpy(p, src, len);
+	return p;
+}
+
+char *kstrdup(const char *s, gfp_t gfp)
+{
+	return s ? kmemdup(s, strlen(s) + 1, gfp) : NULL;
+}
+
+const char *kstrdup_const(const char *s, gfp_t gfp)
+{
+	return kstrdup(s, gfp);
+}
+
+void kfree_const(const void *x)
+{
+	kfree(x);
+}
+
+/* vmalloc: the same memory (nothing here needs it virtually contiguous only) */
+void *vmalloc(unsigned long size)
+{
+	return lx_alloc(size, GFP_KERNEL, 0);
+}
+
+void *vzalloc(unsigned long size)
+{
+	return lx_alloc(size, GFP_KERNEL, 0);
+}
+
+void *kvmalloc_node(size_t size, gfp_t flags, int node)
+{
+	return lx_alloc(size, flags, 0);
+}
+
+void vfree(const void *p)
+{
+	kfree(p);
+}
+
+void kvfree(const void *p)
+{
+	kfree(p);
+}
+
+bool is_vmalloc_addr(const void *x)
+{
+	return false;
+}
+
+/* ---- slab caches ---- */
+
+struct kmem_cache {
+	unsigned int size, align;
+	void (*ctor)(void *);
+	const char *name;
+};
+
+struct kmem_cache *kmem_cache_create(const char *name, unsigned int size, unsigned int align,
+				     slab_flags_t flags, void (*ctor)(void *))
+{
+	struct kmem_cache *c = kzalloc(sizeof(*c), GFP_KERNEL);
+
+	if (c)
+		*c = (struct kmem_cache){ size, align, ctor, name };
+	return c;
+}
+
+struct kmem_cache *kmem_cache_create_usercopy(const char *name, unsigned int size,
+					      unsigned int align, slab_flags_t flags,
+					      unsigned int useroffset, unsigned int usersize,
+					      void (*ctor)(void *))
+{
+	return kmem_cache_create(name, size, align, flags, ctor);
+}
+
+void kmem_cache_destroy(struct kmem_cache *c)
+{
+	kfree(c);
+}
+
+void *kmem_cache_alloc(struct kmem_cache *c, gfp_t flags)
+{
+	void *p = lx_alloc(c->size, flags, c->align);
+
+	if (p && c->ctor)
+		c->ctor(p);
+	return p;
+}
+
+void *kmem_cache_alloc_node(struct kmem_cache *c, gfp_t flags, int node)
+{
+	return kmem_cache_alloc(c, flags);
+}
+
+void *kmem_cache_alloc_lru(struct kmem_cache *c, struct list_lru *lru, gfp_t flags)
+{
+	return kmem_cache_alloc(c, flags);
+}
+
+void kmem_cache_free(struct kmem_cache *c, void *p)
+{
+	kfree(p);
+}
+
+int kmem_cache_alloc_bulk(struct kmem_cache *c, gfp_t flags, size_t n, void **p)
+{
+	for (size_t i = 0; i < n; i++) {
+		p[i] = kmem_cache_alloc(c, flags);
+		if (!p[i]) {
+			while (i--)
+				kfree(p[i]);
+			return 0;
+		}
+	}
+	return n;
+}
+
+void kmem_cache_free_bulk(struct kmem_cache *c, size_t n, void **p)
+{
+	for (size_t i = 0; i < n; i++)
+		kfree(p[i]);
+}
+
+/* ---- pages ---- */
+
+struct page *alloc_pages(gfp_t gfp, unsigned int order)
+{
+	void *p = lx_kit_dma_alloc(PAGE_SIZE << order, PAGE_SIZE << order);
+	struct page *page;
+
+	if (!p)
+		return NULL;
+	page = virt_to_page(p);
+	for (unsigned i = 0; i < (1u << order); i++)
+		memset(page + i, 0, sizeof(*page));
+	set_page_count(page, 1);
+	if (order && (gfp & __GFP_COMP))
+		prep_compound_page(page, order);
+	set_page_private(page, order);
+	return page;
+}
+
+struct page *__alloc_pages(gfp_t gfp, unsigned int order, int preferred_nid, nodemask_t *nm)
+{
+	return alloc_pages(gfp, order);
+}
+
+struct folio *folio_alloc(gfp_t gfp, unsigned int order)
+{
+	return page_folio(alloc_pages(gfp | __GFP_COMP, order));
+}
+
+unsigned long __get_free_pages(gfp_t gfp, unsigned int order)
+{
+	struct page *page = alloc_pages(gfp, order);
+
+	return page ? (unsigned long)page_address(page) : 0;
+}
+
+unsigned long get_zeroed_page(gfp_t gfp)
+{
+	return __get_free_pages(gfp, 0);
+}
+
+static void free_the_pages(struct page *page)
+{
+	lx_kit_dma_free(page_address(page));
+}
+
+void __free_pages(struct page *page, unsigned int order)
+{
+	if (put_page_testzero(page))
+		free_the_pages(page);
+}
+
+void free_pages(unsigned long addr, unsigned int order)
+{
+	if (addr)
+		__free_pages(virt_to_page((void *)addr), order);
+}
+
+void __folio_put(struct folio *folio)
+{
+	free_the_pages(&folio->page);
+}
+
+void prep_compound_page(struct page *page, unsigned int order)
+{
+	unsigned int nr = 1u << order;
+
+	__SetPageHead(page);
+	for (unsigned int i = 1; i < nr; i++) {
+		struct page *p = page + i;
+
+		p->mapping = TAIL_MAPPING;
+		set_compound_head(p, page);
+	}
+	set_compound_page_dtor(page, COMPOUND_PAGE_DTOR);
+	set_compound_order(page, order);
+	atomic_set(compound_mapcount_ptr(page), -1);
+	atomic_set(compound_pincount_ptr(page), 0);
+}
+
+/* ---- DMA mapping: bus address = physical address ---- */
+
+int dma_set_mask(struct device *dev, u64 mask)
+{
+	if (dev->dma_mask)
+		*dev->dma_mask = mask;
+	return 0;
+}
+
+int dma_set_coherent_mask(struct device *dev, u64 mask)
+{
+	dev->coherent_dma_mask = mask;
+	return 0;
+}
+
+void *dma_alloc_attrs(struct device *dev, size_t size, dma_addr_t *handle, gfp_t gfp,
+		      unsigned long attrs)
+{
+	void *p = lx_kit_dma_alloc(PAGE_ALIGN(size), PAGE_SIZE);
+
+	if (p)
+		*handle = __pa(p);
+	return p;
+}
+
+void dma_free_attrs(struct device *dev, size_t size, void *cpu_addr, dma_addr_t handle,
+		    unsigned long attrs)
+{
+	lx_kit_dma_free(cpu_addr);
+}
+
+dma_addr_t dma_map_page_attrs(struct device *dev, struct page *page, size_t offset,
+			      size_t size, enum dma_data_direction dir, unsigned long attrs)
+{
+	return page_to_phys(page) + offset;
+}
+
+void dma_unmap_page_attrs(struct device *dev, dma_addr_t addr, size_t size,
+			  enum dma_data_direction dir, unsigned long attrs)
+{
+}
+
+void dma_sync_single_for_cpu(struct device *dev, dma_addr_t addr, size_t size,
+			     enum dma_data_direction dir)
+{
+}
+
+void dma_sync_single_for_device(struct device *dev, dma_addr_t addr, size_t size,
+				enum dma_data_direction dir)
+{
+}

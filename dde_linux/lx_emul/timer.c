@@ -1,0 +1,177 @@
+/*
+ * Time: jiffies, timer_list, precise sleeps, and the tick the lx_kit loop
+ * calls between tasks (run due timers, then pending softirqs). Timer
+ * functions run in the loop's context, as Linux runs them in softirq.
+ */
+#include <linux/jiffies.h>
+#include <linux/sched.h>
+#include <linux/timer.h>
+#include <linux/workqueue.h>
+
+#include <lx_kit/kit.h>
+#include "lx_emul.h"
+
+unsigned long volatile __cacheline_aligned jiffies = INITIAL_JIFFIES;
+extern u64 jiffies_64 __attribute__((alias("jiffies")));
+
+static unsigned long long boot_ns;
+static LIST_HEAD(timers);		/* pending timer_lists, by expiry */
+
+/* precise sleepers (usleep_range) */
+struct sleeper {
+	unsigned long long deadline;
+	struct task_struct *task;
+	struct list_head list;
+};
+static LIST_HEAD(sleepers);
+
+static unsigned long long jiffies_to_ns_abs(unsigned long j)
+{
+	return boot_ns + (unsigned long long)(long)(j - INITIAL_JIFFIES) * (NSEC_PER_SEC / HZ);
+}
+
+void lx_emul_time_init(void)
+{
+	boot_ns = lx_kit_clock_ns();
+	lx_kit_jiffies_start(&jiffies, INITIAL_JIFFIES, HZ);
+}
+
+void init_timer_key(struct timer_list *timer, void (*func)(struct timer_list *),
+		    unsigned int flags, const char *name, struct lock_class_key *key)
+{
+	timer->entry.pprev = NULL;
+	timer->entry.next = NULL;
+	timer->function = func;
+	timer->flags = flags;
+}
+
+/* The hlist_node links a pending timer into our list (pprev != NULL). */
+static struct list_head *node_of(struct timer_list *t)
+{
+	return (struct list_head *)&t->entry;
+}
+
+static bool pending(const struct timer_list *t)
+{
+	return t->entry.pprev != NULL;
+}
+
+static void unlink_timer(struct timer_list *t)
+{
+	list_del(node_of(t));
+	t->entry.pprev = NULL;
+}
+
+static void link_timer(struct timer_list *t)
+{
+	struct list_head *pos;
+
+	list_for_each(pos, &timers) {
+		struct timer_list *o = container_of((struct hlist_node *)pos, struct timer_list, entry);
+
+		if (time_after(o->expires, t->expires))
+			break;
+	}
+	list_add_tail(node_of(t), pos);
+}
+
+int mod_timer(struct timer_list *t, unsigned long expires)
+{
+	int was = pending(t);
+
+	if (was)
+		unlink_timer(t);
+	t->expires = expires;
+	link_timer(t);
+	return was;
+}
+
+int timer_reduce(struct timer_list *t, unsigned long expires)
+{
+	if (pending(t) && !time_before(expires, t->expires))
+		return 1;
+	return mod_timer(t, expires);
+}
+
+void add_timer(struct timer_list *t)
+{
+	mod_timer(t, t->expires);
+}
+
+int timer_delete(struct timer_list *t)
+{
+	if (!pending(t))
+		return 0;
+	unlink_timer(t);
+	return 1;
+}
+
+/* One CPU and no preemption: a timer function never runs while a task does. */
+/* One CPU and no preemption: a timer function never runs while a task does. */
+int timer_delete_sync(struct timer_list *t)
+{
+	return timer_delete(t);
+}
+
+int try_to_del_timer_sync(struct timer_list *t)
+{
+	return del_timer(t);
+}
+
+void lx_emul_timers_run(void)
+{
+	while (!list_empty(&timers)) {
+		struct timer_list *t = container_of((struct hlist_node *)timers.next,
+						    struct timer_list, entry);
+
+		if (time_before(jiffies, t->expires))
+			break;
+		unlink_timer(t);
+		t->function(t);
+	}
+}
+
+void lx_emul_sleep_ns(unsigned long long ns)
+{
+	struct sleeper s = { lx_kit_clock_ns() + ns, current };
+
+	list_add_tail(&s.list, &sleepers);
+	set_current_state(TASK_UNINTERRUPTIBLE);
+	schedule();
+	list_del(&s.list);
+}
+
+static unsigned long long wake_sleepers(void)
+{
+	unsigned long long now = lx_kit_clock_ns(), next = 0;
+	struct sleeper *s;
+
+	list_for_each_entry(s, &sleepers, list) {
+		if (s->deadline <= now)
+			wake_up_process(s->task);
+		else if (!next || s->deadline < next)
+			next = s->deadline;
+	}
+	return next;
+}
+
+unsigned long long lx_emul_tick(void)
+{
+	unsigned long long next, t, now = lx_kit_clock_ns();
+	unsigned long j = INITIAL_JIFFIES + (unsigned long)((now - boot_ns) / (NSEC_PER_SEC / HZ));
+
+	if (time_after(j, jiffies))
+		jiffies = j;
+	lx_emul_timers_run();
+	lx_emul_softirqs_run();
+	next = wake_sleepers();
+	if (!list_empty(&timers)) {
+		struct timer_list *first = container_of((struct hlist_node *)timers.next,
+							struct timer_list, entry);
+
+		t = jiffies_to_ns_abs(first->expires);
+		if (!next || t < next)
+			next = t;
+	}
+	return next;
+}

@@ -1,0 +1,75 @@
+/*
+ * Generated stubs (tools/gen-stubs): every kernel symbol no one implements
+ * is a page of its own, made inaccessible here before main. Using one (a
+ * call, a read, a write) faults; this handler names the symbol and the
+ * driver and stops the process. Other faults go to the handler installed
+ * before ours, or kill the process as usual.
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+struct lx_stub {
+	const char *name;
+	const void *page;
+};
+
+extern const char lx_stub_driver[];
+extern const unsigned lx_stub_count;
+extern const struct lx_stub lx_stubs[];
+
+static struct sigaction previous;
+
+static const struct lx_stub *stub_at(uintptr_t addr)
+{
+	for (const struct lx_stub *s = lx_stubs; s->name; s++)
+		if (addr - (uintptr_t)s->page < 4096)
+			return s;
+	return NULL;
+}
+
+static void on_segv(int sig, siginfo_t *si, void *uc)
+{
+	const struct lx_stub *s = stub_at((uintptr_t)si->si_addr);
+
+	if (s) {
+		char line[256];
+		int n = snprintf(line, sizeof(line),
+				 "%s: PANIC: kernel function or variable '%s' is not implemented "
+				 "(a generated stub was used at %p)\n",
+				 lx_stub_driver, s->name, si->si_addr);
+
+		if (write(2, line, (size_t)n) < 0)
+			n = 0;
+		signal(SIGABRT, SIG_DFL);
+		abort();
+	}
+	if (previous.sa_flags & SA_SIGINFO && previous.sa_sigaction) {
+		previous.sa_sigaction(sig, si, uc);
+		return;
+	}
+	if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN &&
+	    !(previous.sa_flags & SA_SIGINFO)) {
+		previous.sa_handler(sig);
+		return;
+	}
+	/* not ours: fault again with the default action (core dump, gdb) */
+	signal(sig, SIG_DFL);
+}
+
+__attribute__((constructor)) static void protect_stubs(void)
+{
+	struct sigaction sa;
+
+	for (const struct lx_stub *s = lx_stubs; s->name; s++)
+		mprotect((void *)s->page, 4096, PROT_NONE);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_segv;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, &previous);
+}
