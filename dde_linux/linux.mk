@@ -114,3 +114,11 @@ $(foreach d,$(LX_DRIVERS),$(eval $(call lx_driver,$(d))))
 LX_BINS := $(patsubst %,$(O)/drivers/%,$(LX_DRIVERS))
 
 -include $(shell find $(O)/linux $(O)/lx_emul -name '*.d' 2>/dev/null)
+
+# For tests/cli/test_linux_sources.sh: where the tree is, and every Linux
+# file some driver compiles.
+.PHONY: lx-files
+lx-files:
+	@echo "dir $(LX_DIR)"
+	@for f in $(sort $(LX_CORE) $(foreach d,$(LX_DRIVERS),$(call lx_recipe,$(d),linux))); do \
+		echo "file $$f"; done

@@ -1,0 +1,58 @@
+#!/bin/bash
+# The Linux files dde_linux compiles are Debian's, unmodified: each one in
+# the extracted tree equals the one in the pristine linux-source tarball,
+# and every object was compiled from that tree.
+. "$(dirname "$0")/lib.sh"
+
+lx=$(make -s --no-print-directory lx-files O="$O")
+dir=$(sed -n 's/^dir //p' <<<"$lx")
+mapfile -t files < <(sed -n 's/^file //p' <<<"$lx")
+pin_version=$(sed -n 's/^LINUX_DEB_VERSION=//p' dde_linux/linux.pin)
+
+if [ -f "$dir/.complete" ] && [ ${#files[@]} -gt 0 ]; then
+	ok "the pinned Linux ($pin_version) is fetched: ${#files[@]} files compiled"
+else
+	not_ok "the pinned Linux is fetched" "no $dir/.complete or no files"
+	finish
+fi
+case $dir in
+"$PWD"/*) not_ok "the Linux tree is outside the tracked tree" "$dir" ;;
+*) ok "the Linux tree is outside the tracked tree ($dir)" ;;
+esac
+
+mkdir -p "$T/pristine"
+paths=()
+for f in "${files[@]}"; do paths+=("linux-source-6.1/$f"); done
+if tar -xJf "$dir/linux-source-6.1.tar.xz" -C "$T/pristine" "${paths[@]}"; then
+	bad=""
+	for f in "${files[@]}"; do
+		cmp -s "$T/pristine/linux-source-6.1/$f" "$dir/src/$f" || bad="$bad $f"
+	done
+	if [ -z "$bad" ]; then
+		ok "all ${#files[@]} compiled Linux files equal the tarball's"
+	else
+		not_ok "compiled Linux files equal the tarball's" "differ:$bad"
+	fi
+else
+	not_ok "the compiled Linux files are in the tarball"
+fi
+
+bad=""
+for f in "${files[@]}"; do
+	d="$O/linux/${f%.c}.d"
+	head -2 "$d" 2>/dev/null | grep -qF "$dir/src/$f" || bad="$bad $f"
+done
+if [ -z "$bad" ]; then
+	ok "every Linux object was compiled from the extracted tree"
+else
+	not_ok "every Linux object was compiled from the extracted tree" "not:$bad"
+fi
+
+# The stubs: an undefined kernel symbol stops the driver with its name.
+stubs=$(grep -c '^	{ "' "$O/stubs/e1000-stubs.c" 2>/dev/null || echo 0)
+if [ "$stubs" -gt 0 ]; then
+	ok "e1000 carries $stubs generated stubs"
+else
+	not_ok "e1000 carries generated stubs"
+fi
+finish
