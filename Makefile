@@ -26,7 +26,7 @@ CFLAGS  := -std=gnu11 $(WARN) $(MODE_CFLAGS) -pthread -Iinclude -Idde_linux/incl
 LDFLAGS := -pthread $(MODE_LDFLAGS)
 
 # Debian packages the build, the tests and the demo need (see README).
-BUILD_PKGS := gcc make pkg-config libinih-dev libpci-dev libcmocka-dev
+BUILD_PKGS := gcc make pkg-config libinih-dev libpci-dev libcmocka-dev libzydis-dev
 RUN_PKGS   := qemu-system-x86 qemu-utils pci.ids
 
 # --- pieces -----------------------------------------------------------------
@@ -40,6 +40,9 @@ TESTDEV_SRC  := $(filter-out drivers/selftest/selftest.c,$(wildcard drivers/self
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
 LIBDDEKIT   := $(O)/lib/libddekit.a
+# what every program linking libddekit needs after it (Zydis: the trap engine)
+DDEKIT_LIBS := -lZydis
+LX_LIBS     += $(DDEKIT_LIBS)
 LIBTESTDEV  := $(O)/lib/libtestdev.a
 LIBPLATFORM := $(O)/lib/libplatform.a
 
@@ -49,6 +52,7 @@ UNIT_TESTS  := $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(wildcard tests/unit
 INTEG_TESTS := $(patsubst tests/integration/%.c,$(O)/tests/integration/%,$(wildcard tests/integration/test_*.c))
 BENCH       := $(O)/tests/bench/platform_bench
 
+.DEFAULT_GOAL := all
 include dde_linux/linux.mk
 
 .PHONY: all help deps demo check test bench clean
@@ -88,11 +92,11 @@ $(O)/bin/ddeio: $(call obj,$(DDEIO_SRC)) $(LIBPLATFORM)
 
 $(O)/bin/dde: $(call obj,$(DDE_SRC) $(COMMON_SRC)) $(LIBDDEKIT)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -linih -lpci
+	$(CC) $(LDFLAGS) -o $@ $^ -linih -lpci $(DDEKIT_LIBS)
 
 $(O)/drivers/selftest: $(call obj,drivers/selftest/selftest.c) $(LIBTESTDEV) $(LIBDDEKIT)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^
+	$(CC) $(LDFLAGS) -o $@ $^ $(DDEKIT_LIBS)
 
 $(O)/share/dde/firmware.bin: $(O)/tools/mkfirmware
 	@mkdir -p $(dir $@)
@@ -104,15 +108,15 @@ $(O)/tools/mkfirmware: $(call obj,tools/mkfirmware.c)
 
 $(O)/tests/unit/%: $(call obj,tests/unit/%.c) $(LIBDDEKIT) $(LIBPLATFORM)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka -linih
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka -linih $(DDEKIT_LIBS)
 
 $(O)/tests/integration/%: $(call obj,tests/integration/%.c tests/integration/harness.c) $(LIBTESTDEV) $(LIBDDEKIT)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(DDEKIT_LIBS)
 
 $(BENCH): $(call obj,tests/bench/platform_bench.c tests/integration/harness.c) $(LIBTESTDEV) $(LIBDDEKIT) $(LIBPLATFORM)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -linih
+	$(CC) $(LDFLAGS) -o $@ $^ -linih $(DDEKIT_LIBS)
 
 demo: deps
 	@$(MAKE) --no-print-directory all

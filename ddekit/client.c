@@ -375,6 +375,8 @@ int ddekit_init(const char *name)
 
 	if (r)
 		ddekit_log(DDEKIT_LOG_ERROR, "%s", ddekit_last_error());
+	else
+		ddekit_trap_install();	/* plain MMIO and port instructions from here on */
 	return r;
 }
 

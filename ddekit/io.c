@@ -2,10 +2,12 @@
  * ddekit port I/O and MMIO, forwarded to the I/O server. An MMIO mapping
  * is an inaccessible reservation of the BAR's size: the pointer identifies
  * the BAR, and accessors translate it to the bus address. (A stray plain
- * load or store through it faults at once instead of touching something.)
+ * load or store through it faults, and the trap engine in trap.c emulates
+ * it through the same accessors.)
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <sys/mman.h>
 
 #include <ddekit/ddekit.h>
@@ -74,7 +76,9 @@ void *ddekit_mmio_map(unsigned dev, unsigned bar, size_t *size)
 		virt = NULL;
 		goto out;
 	}
-	maps[nmaps++] = (struct mmio_map){ virt, r->size, r->start };
+	maps[nmaps] = (struct mmio_map){ virt, r->size, r->start };
+	/* publish the entry before the count: translate() and the trap engine read without the lock */
+	__atomic_store_n(&nmaps, nmaps + 1, __ATOMIC_RELEASE);
 out:
 	pthread_mutex_unlock(&map_lock);
 	if (virt && size)
@@ -96,6 +100,19 @@ static int translate(const volatile void *addr, unsigned size, uint64_t *bus)
 	ddekit_set_error("%p is not inside a mapped BAR", (const void *)a);
 	ddekit_log(DDEKIT_LOG_ERROR, "MMIO access: %s", ddekit_last_error());
 	return -EFAULT;
+}
+
+bool ddekit_mmio_contains(uintptr_t addr, size_t size)
+{
+	unsigned n = __atomic_load_n(&nmaps, __ATOMIC_ACQUIRE);
+
+	for (unsigned i = 0; i < n; i++) {
+		uintptr_t start = (uintptr_t)maps[i].virt;
+
+		if (addr - start < maps[i].size)
+			return size <= maps[i].size - (addr - start);
+	}
+	return false;
 }
 
 int ddekit_mmio_read(const volatile void *addr, unsigned size, uint64_t *value)

@@ -21,9 +21,21 @@ int ddekit_pio_write(uint16_t port, unsigned size, uint32_t value);
 /*
  * Map memory BAR @bar of device @dev (an index from ddekit_pci_device()).
  * Returns the BAR's base as seen by this process, or NULL and logs why.
- * On the qemu platform the range is reserved but not accessible: use the
- * accessors below (later, the trap engine decodes plain loads/stores).
  * *@size receives the BAR's size.
+ *
+ * On the qemu platform the range is reserved but not accessible. Use the
+ * accessors below, or plain loads and stores: after ddekit_init() the trap
+ * engine catches the fault, decodes the instruction and performs it
+ * through the same accessors (mov of 1/2/4/8 bytes, movzx, movsx, movsxd,
+ * movnti; movs/stos/lods with or without rep). Any other instruction on
+ * the range, or an access crossing its end, stops the driver with
+ * ddekit_panic() naming the instruction and its address. Each trapped
+ * access costs a signal on top of the accessor's cost.
+ *
+ * Likewise, in/out/ins/outs (imm8 or DX port, 1/2/4 bytes, rep) work in
+ * a driver: they are emulated with ddekit_pio_read/write; a port outside
+ * the grant stops the driver, naming the instruction and the port.
+ * A driver must not replace the SIGSEGV handler ddekit_init() installs.
  */
 void *ddekit_mmio_map(unsigned dev, unsigned bar, size_t *size);
 
