@@ -85,26 +85,20 @@ $(LX_SRC)/%.c: $(LX_READY)
 	@test -f $@ || { echo "dde_linux: $@ is not in the extracted Linux tree" \
 		"(add its directory to DIRS in tools/fetch-linux)" >&2; exit 1; }
 
-LIBLXEMUL := $(O)/lib/liblx_emul.a
-LIBLXKIT  := $(O)/lib/liblx_kit.a
 LX_EMUL_OBJS := $(patsubst dde_linux/lx_emul/%.c,$(O)/lx_emul/%.o,$(LX_EMUL)) \
 	$(patsubst dde_linux/lx_emul/%.S,$(O)/lx_emul/%.o,$(LX_EMUL_S))
 LX_CORE_OBJS := $(call lxobj,$(LX_CORE))
-
-$(LIBLXKIT): $(call obj,$(LX_KIT))
-	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
 
 # One driver: its Linux objects (compiled with its module name), the common
 # part, and generated stubs for whatever is still undefined.
 define lx_driver
 LX_OBJS_$(1) := $$(call lxobj,$$(call lx_recipe,$(1),linux))
 $$(LX_OBJS_$(1)): LX_MODNAME := $$(call lx_recipe,$(1),module)
-$(O)/drivers/$(1): $$(LX_OBJS_$(1)) $$(LX_EMUL_OBJS) $$(LX_CORE_OBJS) $$(LIBLXKIT) $$(LIBDDEKIT) \
+$(O)/drivers/$(1): $$(LX_OBJS_$(1)) $$(LX_EMUL_OBJS) $$(LX_CORE_OBJS) $$(call obj,$$(LX_KIT)) $$(LIBDDEKIT) \
 		dde_linux/lx.ld tools/gen-stubs
 	@mkdir -p $$(dir $$@) $(O)/stubs
 	./tools/gen-stubs $(1) $(O)/stubs/$(1) $$(LX_OBJS_$(1)) $$(LX_EMUL_OBJS) $$(LX_CORE_OBJS) \
-		-- $$(LIBLXKIT) $$(LIBDDEKIT)
+		-- $$(call obj,$$(LX_KIT)) $$(LIBDDEKIT)
 	$$(CC) $$(CFLAGS) -c -o $(O)/stubs/$(1)-stubs.o $(O)/stubs/$(1)-stubs.c
 	$$(CC) $$(LDFLAGS) -no-pie -Wl,-T,dde_linux/lx.ld -o $$@ $(O)/stubs/$(1).o \
 		$(O)/stubs/$(1)-stubs.o $$(call obj,$$(LX_KIT)) $$(LIBDDEKIT) $$(LX_LIBS)

@@ -3,21 +3,18 @@
 #define LX_EMUL_H
 
 struct task_struct;
-struct pci_dev;
 struct net_device;
 struct lx_kit_task;
 
 void lx_emul_mem_init(void);
 void lx_emul_time_init(void);
+void lx_emul_workqueues_init(void);
 void lx_emul_task_init(struct task_struct *t, const char *name);
 unsigned long long lx_emul_tick(void);	/* timers and softirqs; next deadline */
 void lx_emul_after_initcalls(void);
 void lx_emul_timers_run(void);
-unsigned long long lx_emul_timers_next_ns(void);
 void lx_emul_softirqs_run(void);
 void lx_emul_jiffies_update(void);
-int lx_emul_pci_index(struct pci_dev *pdev);
-void lx_emul_net_opened_all(void);
 void lx_emul_task_bind(struct task_struct *t, struct lx_kit_task *kit);
 void lx_emul_sleep_ns(unsigned long long ns);
 

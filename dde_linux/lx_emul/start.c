@@ -31,6 +31,7 @@ static void run_initcalls(void)
 static void init_main(void *arg)
 {
 	lx_emul_task_bind(current, lx_kit_task_self());
+	lx_emul_workqueues_init();
 	run_initcalls();
 	lx_emul_after_initcalls();
 }
