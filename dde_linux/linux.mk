@@ -49,12 +49,21 @@ LX_WARN_OURS  := -Wall -Wno-sign-compare -Wno-pointer-sign -Wno-unused-const-var
 # recipe lines: "class C", "module M", "linux PATH" (relative to Linux's tree)
 LX_DRIVERS := $(patsubst drivers/%/linux.recipe,%,$(wildcard drivers/*/linux.recipe))
 lx_recipe = $(shell sed -n 's/^$(2)[ \t]\+//p' drivers/$(1)/linux.recipe)
-LX_CORE    := $(shell sed -n 's/^linux[ \t]\+//p' dde_linux/core.list)
+# "linux FILE": compiled unmodified; "linux-noinit FILE": the same, but its
+# initcalls are not run (they set up what a driver process does not have,
+# e.g. sysfs): their section is dropped from the object.
+LX_CORE    := $(shell sed -n 's/^linux\(-noinit\)\?[ \t]\+//p' dde_linux/core.list)
+LX_NOINIT  := $(shell sed -n 's/^linux-noinit[ \t]\+//p' dde_linux/*.list)
+# per device class: more Linux files (dde_linux/CLASS.list) and the class
+# glue, our code between the Linux subsystem and the class server
+# (dde_linux/CLASS/*.c, compiled like lx_emul)
+lx_class_files = $(shell sed -n 's/^linux\(-noinit\)\?[ \t]\+//p' dde_linux/$(1).list 2>/dev/null)
+lx_class_glue  = $(patsubst dde_linux/$(1)/%.c,$(O)/lx_glue/$(1)/%.o,$(wildcard dde_linux/$(1)/*.c))
 LX_EMUL    := $(wildcard dde_linux/lx_emul/*.c)
 LX_KIT     := $(wildcard dde_linux/lx_kit/*.c)
 LX_EMUL_S  := $(wildcard dde_linux/lx_emul/*.S)
 
-lxobj = $(patsubst %.c,$(O)/linux/%.o,$(1))
+lxobj = $(patsubst %.S,$(O)/linux/%.o,$(patsubst %.c,$(O)/linux/%.o,$(1)))
 
 # Linux's files: KBUILD_MODNAME is the module's name for a driver's files,
 # the file's own name for core files (as Kbuild does for built-in code).
@@ -65,6 +74,17 @@ $(O)/linux/%.o: $(LX_SRC)/%.c $(LX_READY)
 		-DKBUILD_MODFILE='"$(basename $*)"' \
 		-DKBUILD_MODNAME='"$(or $(LX_MODNAME),$(basename $(notdir $<)))"' \
 		-D__KBUILD_MODNAME=kmod_$(or $(LX_MODNAME),$(basename $(notdir $<))) \
+		-c -o $@ $<
+	$(if $(filter $*.c,$(LX_NOINIT)),objcopy --remove-section='.initcall*' $@)
+
+$(O)/linux/%.o: $(LX_SRC)/%.S $(LX_READY)
+	@mkdir -p $(dir $@)
+	$(CC) $(LX_INC) -D__KERNEL__ -D__ASSEMBLY__ -m64 -Wa,--noexecstack -MMD -MP -c -o $@ $<
+
+$(O)/lx_glue/%.o: dde_linux/%.c $(LX_READY)
+	@mkdir -p $(dir $@)
+	$(CC) $(LX_CFLAGS) $(LX_WARN_OURS) -Idde_linux/include -Idde_linux/lx_emul \
+		-DKBUILD_BASENAME='"$(notdir $*)"' -DKBUILD_MODFILE='"lx_glue/$*"' -DKBUILD_MODNAME='"lx_glue"' -D__KBUILD_MODNAME=kmod_lx_glue \
 		-c -o $@ $<
 
 $(O)/lx_emul/%.o: dde_linux/lx_emul/%.c $(LX_READY)
@@ -81,7 +101,7 @@ $(LX_READY):
 	./tools/fetch-linux $(DDE_CACHE)
 
 # Linux files appear when the tree is fetched.
-$(LX_SRC)/%.c: $(LX_READY)
+$(LX_SRC)/%.c $(LX_SRC)/%.S: $(LX_READY)
 	@test -f $@ || { echo "dde_linux: $@ is not in the extracted Linux tree" \
 		"(add its directory to DIRS in tools/fetch-linux)" >&2; exit 1; }
 
@@ -92,12 +112,15 @@ LX_CORE_OBJS := $(call lxobj,$(LX_CORE))
 # One driver: its Linux objects (compiled with its module name), the common
 # part, and generated stubs for whatever is still undefined.
 define lx_driver
+LX_CLASS_$(1) := $$(call lx_recipe,$(1),class)
 LX_OBJS_$(1) := $$(call lxobj,$$(call lx_recipe,$(1),linux))
+LX_COBJS_$(1) := $$(call lxobj,$$(call lx_class_files,$$(LX_CLASS_$(1)))) \
+	$$(call lx_class_glue,$$(LX_CLASS_$(1)))
 $$(LX_OBJS_$(1)): LX_MODNAME := $$(call lx_recipe,$(1),module)
-$(O)/drivers/$(1): $$(LX_OBJS_$(1)) $$(LX_EMUL_OBJS) $$(LX_CORE_OBJS) $$(call obj,$$(LX_KIT)) $$(LIBDDEKIT) \
-		dde_linux/lx.ld tools/gen-stubs
+$(O)/drivers/$(1): $$(LX_OBJS_$(1)) $$(LX_COBJS_$(1)) $$(LX_EMUL_OBJS) $$(LX_CORE_OBJS) \
+		$$(call obj,$$(LX_KIT)) $$(LIBDDEKIT) dde_linux/lx.ld tools/gen-stubs
 	@mkdir -p $$(dir $$@) $(O)/stubs
-	./tools/gen-stubs $(1) $(O)/stubs/$(1) $$(LX_OBJS_$(1)) $$(LX_EMUL_OBJS) $$(LX_CORE_OBJS) \
+	./tools/gen-stubs $(1) $(O)/stubs/$(1) $$(LX_OBJS_$(1)) $$(LX_COBJS_$(1)) $$(LX_EMUL_OBJS) $$(LX_CORE_OBJS) \
 		-- $$(call obj,$$(LX_KIT)) $$(LIBDDEKIT)
 	$$(CC) $$(CFLAGS) -c -o $(O)/stubs/$(1)-stubs.o $(O)/stubs/$(1)-stubs.c
 	$$(CC) $$(LDFLAGS) -no-pie -Wl,-T,dde_linux/lx.ld -o $$@ $(O)/stubs/$(1).o \
@@ -107,12 +130,13 @@ $(foreach d,$(LX_DRIVERS),$(eval $(call lx_driver,$(d))))
 
 LX_BINS := $(patsubst %,$(O)/drivers/%,$(LX_DRIVERS))
 
--include $(shell find $(O)/linux $(O)/lx_emul -name '*.d' 2>/dev/null)
+-include $(shell find $(O)/linux $(O)/lx_emul $(O)/lx_glue -name '*.d' 2>/dev/null)
 
 # For tests/cli/test_linux_sources.sh: where the tree is, and every Linux
 # file some driver compiles.
 .PHONY: lx-files
 lx-files:
 	@echo "dir $(LX_DIR)"
-	@for f in $(sort $(LX_CORE) $(foreach d,$(LX_DRIVERS),$(call lx_recipe,$(d),linux))); do \
+	@for f in $(sort $(LX_CORE) $(foreach d,$(LX_DRIVERS),$(call lx_recipe,$(d),linux) \
+			$(call lx_class_files,$(call lx_recipe,$(d),class)))); do \
 		echo "file $$f"; done

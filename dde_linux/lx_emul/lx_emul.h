@@ -11,11 +11,13 @@ void lx_emul_time_init(void);
 void lx_emul_workqueues_init(void);
 void lx_emul_task_init(struct task_struct *t, const char *name);
 unsigned long long lx_emul_tick(void);	/* timers and softirqs; next deadline */
-void lx_emul_after_initcalls(void);
 void lx_emul_timers_run(void);
 void lx_emul_softirqs_run(void);
 void lx_emul_jiffies_update(void);
 void lx_emul_task_bind(struct task_struct *t, struct lx_kit_task *kit);
 void lx_emul_sleep_ns(unsigned long long ns);
+void lx_emul_cpu_init(void);
+void lx_emul_rcu_run(void);
+void lx_emul_pci_init(void);
 
 #endif

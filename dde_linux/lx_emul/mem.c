@@ -10,6 +10,7 @@
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
+#include <asm/sections.h>
 
 #include <lx_kit/kit.h>
 #include "lx_emul.h"
@@ -196,7 +197,8 @@ const char *kstrdup_const(const char *s, gfp_t gfp)
 
 void kfree_const(const void *x)
 {
-	kfree(x);
+	if (!is_kernel_rodata((unsigned long)x))
+		kfree(x);
 }
 
 /* vmalloc: the same memory (nothing here needs it virtually contiguous only) */
@@ -305,6 +307,8 @@ void kmem_cache_free_bulk(struct kmem_cache *c, size_t n, void **p)
 }
 
 /* ---- pages ---- */
+
+void prep_compound_page(struct page *page, unsigned int order);	/* mm/internal.h */
 
 struct page *alloc_pages(gfp_t gfp, unsigned int order)
 {
@@ -434,4 +438,57 @@ void dma_sync_single_for_cpu(struct device *dev, dma_addr_t addr, size_t size,
 void dma_sync_single_for_device(struct device *dev, dma_addr_t addr, size_t size,
 				enum dma_data_direction dir)
 {
+}
+
+/* ---- per-CPU allocations: one CPU, %gs base 0, so the pointer is the object ---- */
+
+void __percpu *__alloc_percpu(size_t size, size_t align)
+{
+	return (void __percpu *)lx_alloc(size, GFP_KERNEL, align);
+}
+
+void __percpu *__alloc_percpu_gfp(size_t size, size_t align, gfp_t gfp)
+{
+	return (void __percpu *)lx_alloc(size, gfp, align);
+}
+
+void free_percpu(void __percpu *ptr)
+{
+	kfree((void __force *)ptr);
+}
+
+/* ---- page fragments (skb heads): a page (or compound pages) each ---- */
+
+void *page_frag_alloc_align(struct page_frag_cache *nc, unsigned int fragsz, gfp_t gfp,
+			    unsigned int align_mask)
+{
+	struct page *page = alloc_pages(gfp | __GFP_COMP, get_order(fragsz));
+
+	return page ? page_address(page) : NULL;
+}
+
+void page_frag_free(void *addr)
+{
+	put_page(virt_to_head_page(addr));
+}
+
+void __page_frag_cache_drain(struct page *page, unsigned int count)
+{
+	if (page_ref_sub_and_test(page, count))
+		free_the_pages(page);
+}
+
+size_t kmalloc_size_roundup(size_t size)
+{
+	return size;	/* kmalloc gives exactly what is asked */
+}
+
+bool slab_is_available(void)
+{
+	return true;
+}
+
+bool gfp_pfmemalloc_allowed(gfp_t gfp_mask)
+{
+	return false;
 }

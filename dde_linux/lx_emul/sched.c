@@ -7,6 +7,7 @@
 #include <linux/sched.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
+#include <linux/static_call.h>
 #include <linux/string.h>
 
 #include <lx_kit/kit.h>
@@ -15,8 +16,8 @@
 /* The per-CPU variables of the one CPU (GS base 0: %gs:x is plain x). */
 DEFINE_PER_CPU(struct task_struct *, current_task);
 DEFINE_PER_CPU(int, __preempt_count) = INIT_PREEMPT_COUNT;
-DEFINE_PER_CPU(int, cpu_number);
-DEFINE_PER_CPU(unsigned long, this_cpu_off);
+DEFINE_PER_CPU_READ_MOSTLY(int, cpu_number);
+DEFINE_PER_CPU_READ_MOSTLY(unsigned long, this_cpu_off);
 
 enum system_states system_state = SYSTEM_RUNNING;
 
@@ -25,6 +26,9 @@ struct lx_task {
 	struct lx_kit_task *kit;
 	int (*fn)(void *);
 	void *arg;
+	bool should_stop;
+	int result;
+	struct task_struct *stopper;	/* waiting in kthread_stop */
 };
 
 #define LX_TASK(t) ((struct lx_task *)(t)->stack)
@@ -158,6 +162,7 @@ int __cond_resched(void)
 }
 
 DEFINE_STATIC_CALL_RET0(cond_resched, __cond_resched);
+DEFINE_STATIC_CALL_RET0(might_resched, __cond_resched);
 
 /* ---- kernel threads ---- */
 
@@ -169,9 +174,11 @@ static void kthread_entry(void *arg)
 	/* created stopped, as in Linux: wake_up_process starts it */
 	while (READ_ONCE(t->__state) != TASK_RUNNING)
 		lx_kit_task_block();
-	r = LX_TASK(t)->fn(LX_TASK(t)->arg);
-	(void)r;
+	r = LX_TASK(t)->should_stop ? -EINTR : LX_TASK(t)->fn(LX_TASK(t)->arg);
+	LX_TASK(t)->result = r;
 	t->__state = TASK_DEAD;
+	if (LX_TASK(t)->stopper)
+		wake_up_process(LX_TASK(t)->stopper);
 	lx_kit_task_exit();
 }
 
@@ -202,4 +209,30 @@ struct task_struct *kthread_create_on_node(int (*threadfn)(void *data), void *da
 void lx_emul_task_bind(struct task_struct *t, struct lx_kit_task *kit)
 {
 	LX_TASK(t)->kit = kit;
+}
+
+bool kthread_should_stop(void)
+{
+	return LX_TASK(current)->should_stop;
+}
+
+int kthread_stop(struct task_struct *t)
+{
+	struct lx_task *lt = LX_TASK(t);
+	int r;
+
+	lt->should_stop = true;
+	lt->stopper = current;
+	wake_up_process(t);
+	for (;;) {
+		set_current_state(TASK_UNINTERRUPTIBLE);
+		if (READ_ONCE(t->__state) == TASK_DEAD)
+			break;
+		schedule();
+	}
+	__set_current_state(TASK_RUNNING);
+	r = lt->result;
+	kfree(lt);
+	kfree(t);
+	return r;
 }

@@ -32,12 +32,13 @@ static void init_main(void *arg)
 {
 	lx_emul_task_bind(current, lx_kit_task_self());
 	lx_emul_workqueues_init();
+	lx_emul_pci_init();
 	run_initcalls();
-	lx_emul_after_initcalls();
 }
 
 int lx_emul_start(void)
 {
+	lx_emul_cpu_init();
 	lx_emul_mem_init();
 	lx_emul_time_init();
 	lx_emul_task_init(&lx_idle_task, "idle");

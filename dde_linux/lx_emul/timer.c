@@ -5,6 +5,7 @@
  */
 #include <linux/jiffies.h>
 #include <linux/sched.h>
+#include <linux/timekeeping.h>
 #include <linux/timer.h>
 #include <linux/workqueue.h>
 
@@ -164,6 +165,7 @@ unsigned long long lx_emul_tick(void)
 		jiffies = j;
 	lx_emul_timers_run();
 	lx_emul_softirqs_run();
+	lx_emul_rcu_run();
 	next = wake_sleepers();
 	if (!list_empty(&timers)) {
 		struct timer_list *first = container_of((struct hlist_node *)timers.next,
@@ -174,4 +176,33 @@ unsigned long long lx_emul_tick(void)
 			next = t;
 	}
 	return next;
+}
+
+/* ---- clocks (monotonic from the host's CLOCK_MONOTONIC, wall from CLOCK_REALTIME) ---- */
+
+ktime_t ktime_get(void)
+{
+	return (ktime_t)lx_kit_clock_ns();
+}
+
+ktime_t ktime_get_with_offset(enum tk_offsets offs)
+{
+	switch (offs) {
+	case TK_OFFS_REAL:
+		return (ktime_t)lx_kit_clock_real_ns();
+	case TK_OFFS_BOOT:
+		return (ktime_t)lx_kit_clock_ns();
+	default:
+		return (ktime_t)lx_kit_clock_real_ns();	/* TAI: UTC, no leap offset */
+	}
+}
+
+void ktime_get_real_ts64(struct timespec64 *ts)
+{
+	*ts = ns_to_timespec64((s64)lx_kit_clock_real_ns());
+}
+
+time64_t ktime_get_real_seconds(void)
+{
+	return (time64_t)(lx_kit_clock_real_ns() / NSEC_PER_SEC);
 }

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <execinfo.h>
+#include <sys/random.h>
 #include <ucontext.h>
 
 #include <ddekit/ddekit.h>
@@ -64,9 +66,42 @@ void lx_kit_panic(const char *text)
 	ddekit_panic("%s", text);
 }
 
+void lx_kit_backtrace(void)
+{
+	void *frames[32];
+	int n = backtrace(frames, 32);
+
+	backtrace_symbols_fd(frames, n, 2);
+}
+
+void lx_kit_random(void *buf, unsigned long len)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = getrandom(p, len, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			lx_kit_panic("lx_kit: getrandom failed");
+		}
+		p += n;
+		len -= (unsigned long)n;
+	}
+}
+
 unsigned long long lx_kit_clock_ns(void)
 {
 	return ddekit_clock_ns();
+}
+
+unsigned long long lx_kit_clock_real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
 }
 
 void lx_kit_busy_wait_ns(unsigned long long ns)
@@ -268,6 +303,16 @@ static void task_entry(void)
 	lx_kit_task_exit();
 }
 
+/* (a function of its own: getcontext "returns twice" for the compiler) */
+static void init_context(ucontext_t *ctx, void *stack)
+{
+	getcontext(ctx);
+	ctx->uc_stack.ss_sp = (char *)stack + 4096;
+	ctx->uc_stack.ss_size = STACK_SIZE;
+	ctx->uc_link = NULL;
+	makecontext(ctx, task_entry, 0);
+}
+
 struct lx_kit_task *lx_kit_task_create(void (*fn)(void *arg), void *arg, void *data,
 				       const char *name)
 {
@@ -283,11 +328,7 @@ struct lx_kit_task *lx_kit_task_create(void (*fn)(void *arg), void *arg, void *d
 		return NULL;
 	}
 	mprotect(t->stack, 4096, PROT_NONE);
-	getcontext(&t->ctx);
-	t->ctx.uc_stack.ss_sp = (char *)t->stack + 4096;
-	t->ctx.uc_stack.ss_size = STACK_SIZE;
-	t->ctx.uc_link = NULL;
-	makecontext(&t->ctx, task_entry, 0);
+	init_context(&t->ctx, t->stack);
 	t->fn = fn;
 	t->arg = arg;
 	t->data = data;

@@ -39,7 +39,7 @@ fi
 
 bad=""
 for f in "${files[@]}"; do
-	d="$O/linux/${f%.c}.d"
+	d="$O/linux/${f%.*}.d"
 	head -2 "$d" 2>/dev/null | grep -qF "$dir/src/$f" || bad="$bad $f"
 done
 if [ -z "$bad" ]; then

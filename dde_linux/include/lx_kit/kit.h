@@ -17,8 +17,15 @@
 void lx_kit_log(int level, const char *text);
 void lx_kit_panic(const char *text) __attribute__((noreturn));
 
+/* Print the calling thread's stack (dump_stack). */
+void lx_kit_backtrace(void);
+
+/* Fill @buf with @len random bytes from the host. */
+void lx_kit_random(void *buf, unsigned long len);
+
 /* --- clock --- */
 unsigned long long lx_kit_clock_ns(void);
+unsigned long long lx_kit_clock_real_ns(void);	/* since the Unix epoch */
 void lx_kit_busy_wait_ns(unsigned long long ns);
 
 /*
@@ -86,10 +93,10 @@ void lx_kit_task_exit(void) __attribute__((noreturn));
  * Run the Linux CPU: @init runs as the first task; afterwards the loop runs
  * tasks, interrupt handlers and @tick (which runs due timers and softirqs
  * and returns the next deadline in ns of lx_kit_clock_ns, or 0 for none)
- * until lx_kit_stop. @current points at Linux's `current_task`; the loop
+ * until lx_kit_stop. @current_slot points at Linux's `current_task`; the loop
  * stores each task's data there, and @idle's when no task runs.
  */
-int lx_kit_run(void (*init)(void *arg), void **current, void *init_data, void *idle,
+int lx_kit_run(void (*init)(void *arg), void **current_slot, void *init_data, void *idle,
 	       unsigned long long (*tick)(void));
 void lx_kit_stop(int status);
 

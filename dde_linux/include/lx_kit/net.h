@@ -1,0 +1,34 @@
+/*
+ * The bridge between the net class glue (dde_linux/net, Linux side) and the
+ * network server channel (lx_kit/net.c, host side, on libddenet). Plain C
+ * types only.
+ */
+#ifndef LX_KIT_NET_H
+#define LX_KIT_NET_H
+
+/*
+ * Attach interface @ifname (Linux's name, e.g. "eth0") with address @mac
+ * and @mtu to the network server named by $DDE_NET. Returns 0, 1 when no
+ * server is configured (the driver runs on its own), or a negative errno.
+ * @tx_ready(@arg) runs on the Linux CPU (scheduler context) whenever the
+ * server has queued frames to transmit.
+ */
+int lx_kit_net_attach(const char *ifname, const unsigned char mac[6], unsigned mtu,
+		      void (*tx_ready)(void *arg), void *arg);
+
+/* Hand a received frame to the server; 0, or -ENOBUFS when its ring is full. */
+int lx_kit_net_rx(const void *frame, unsigned len);
+
+/*
+ * The next frame to transmit: copies it into @buf (@max bytes) and returns
+ * its length, or 0 when none is queued.
+ */
+int lx_kit_net_tx(void *buf, unsigned max);
+
+/* Report the link state (1 up, 0 down). */
+void lx_kit_net_link(int up);
+
+/* Linux-side counters the server may print */
+void lx_kit_net_stats(unsigned long long tx_dropped, unsigned long long rx_dropped);
+
+#endif

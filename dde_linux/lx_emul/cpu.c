@@ -1,0 +1,197 @@
+/*
+ * The one emulated CPU and the machine around it as Linux code sees them:
+ * CPU and node masks, per-CPU offsets, the paravirt operations (the
+ * interrupt flag), RCU read sections, randomness, taint and stack dumps.
+ */
+#include <linux/cc_platform.h>
+#include <linux/cpumask.h>
+#include <linux/kernel.h>
+#include <linux/nodemask.h>
+#include <linux/panic.h>
+#include <linux/percpu.h>
+#include <linux/random.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/topology.h>
+#include <asm/paravirt_types.h>
+
+#include <lx_kit/kit.h>
+#include "lx_emul.h"
+
+/* --- one CPU, one node --- */
+
+unsigned int nr_cpu_ids = 1;
+unsigned long __per_cpu_offset[NR_CPUS];	/* all 0: %gs base is 0 */
+struct cpumask __cpu_online_mask = { CPU_BITS_CPU0 };
+struct cpumask __cpu_possible_mask = { CPU_BITS_CPU0 };
+struct cpumask __cpu_present_mask = { CPU_BITS_CPU0 };
+struct cpumask __cpu_active_mask = { CPU_BITS_CPU0 };
+nodemask_t node_states[NR_NODE_STATES] = {
+	[N_POSSIBLE] = { { 1 } }, [N_ONLINE] = { { 1 } }, [N_NORMAL_MEMORY] = { { 1 } },
+	[N_MEMORY] = { { 1 } }, [N_CPU] = { { 1 } },
+};
+DEFINE_PER_CPU(int, numa_node);
+
+/*
+ * Paravirt operations (Debian's kernel is built for Xen PV too, so
+ * local_irq_save() and friends call through pv_ops rather than executing
+ * pushf/cli/sti, which user space could not). The interrupt flag is
+ * virtual here: handlers never interrupt a task anyway, but irqs_disabled()
+ * answers what the code asked for. The callee-save entries are assembly
+ * (dde_linux/lx_emul/static_call.S); every other operation stops loudly.
+ */
+struct paravirt_patch_template pv_ops;
+unsigned long lx_emul_irq_flags = X86_EFLAGS_IF;
+
+extern void lx_pv_save_fl(void), lx_pv_irq_disable(void), lx_pv_irq_enable(void);
+extern void lx_pv_unemulated(void);
+
+void lx_emul_pv_unemulated(void)
+{
+	panic("lx_emul: a paravirt operation without emulation was called");
+}
+
+void lx_emul_cpu_init(void)
+{
+	void **op = (void **)&pv_ops;
+
+	for (size_t i = 0; i < sizeof(pv_ops) / sizeof(void *); i++)
+		op[i] = lx_pv_unemulated;
+	pv_ops.irq.save_fl.func = lx_pv_save_fl;
+	pv_ops.irq.irq_disable.func = lx_pv_irq_disable;
+	pv_ops.irq.irq_enable.func = lx_pv_irq_enable;
+}
+
+/* --- RCU: readers never sleep and there is one CPU; a grace period is the
+ * next pass of the scheduler loop (lx_emul_rcu_run). --- */
+
+void __rcu_read_lock(void)
+{
+	current->rcu_read_lock_nesting++;
+}
+
+void __rcu_read_unlock(void)
+{
+	current->rcu_read_lock_nesting--;
+}
+
+static struct rcu_head *rcu_pending;
+
+void call_rcu(struct rcu_head *head, rcu_callback_t func)
+{
+	head->func = func;
+	head->next = rcu_pending;
+	rcu_pending = head;
+}
+
+void kvfree_call_rcu(struct rcu_head *head, rcu_callback_t func)
+{
+	/* func is the offset of head in the object (kvfree_rcu) */
+	if (!head) {	/* kvfree_rcu_mightsleep(ptr): ptr is in func */
+		might_sleep();
+		kvfree((void *)func);
+		return;
+	}
+	head->func = func;
+	head->next = rcu_pending;
+	rcu_pending = head;
+}
+
+void synchronize_rcu(void)
+{
+	might_sleep();
+}
+
+void rcu_barrier(void)
+{
+	lx_emul_rcu_run();
+}
+
+void lx_emul_rcu_run(void)
+{
+	while (rcu_pending) {
+		struct rcu_head *h = rcu_pending;
+
+		rcu_pending = NULL;
+		while (h) {
+			struct rcu_head *next = h->next;
+			unsigned long off = (unsigned long)h->func;
+
+			if (off < 4096)
+				kvfree((char *)h - off);
+			else
+				h->func(h);
+			h = next;
+		}
+	}
+}
+
+/* --- randomness from the host --- */
+
+void get_random_bytes(void *buf, size_t len)
+{
+	lx_kit_random(buf, len);
+}
+
+bool rng_is_initialized(void)
+{
+	return true;
+}
+
+u32 get_random_u32(void)
+{
+	u32 v;
+
+	lx_kit_random(&v, sizeof(v));
+	return v;
+}
+
+u64 get_random_u64(void)
+{
+	u64 v;
+
+	lx_kit_random(&v, sizeof(v));
+	return v;
+}
+
+u16 get_random_u16(void)
+{
+	u16 v;
+
+	lx_kit_random(&v, sizeof(v));
+	return v;
+}
+
+u8 get_random_u8(void)
+{
+	u8 v;
+
+	lx_kit_random(&v, sizeof(v));
+	return v;
+}
+
+/* --- the platform --- */
+
+bool cc_platform_has(enum cc_attr attr)
+{
+	return false;	/* no confidential computing */
+}
+
+unsigned long tainted_mask;
+
+void add_taint(unsigned flag, enum lockdep_ok lockdep_ok)
+{
+	if (!test_and_set_bit(flag, &tainted_mask))
+		pr_warn("lx_emul: kernel tainted (flag %u)\n", flag);
+}
+
+asmlinkage __visible void dump_stack(void)
+{
+	lx_kit_backtrace();
+}
+
+asmlinkage __visible void dump_stack_lvl(const char *log_lvl)
+{
+	lx_kit_backtrace();
+}

@@ -1,6 +1,0 @@
-/* net: filled in below */
-#include "lx_emul.h"
-
-void lx_emul_after_initcalls(void)
-{
-}

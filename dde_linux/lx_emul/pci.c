@@ -1,0 +1,381 @@
+/*
+ * PCI from the I/O server's grants: each device granted to this driver
+ * process becomes a struct pci_dev on bus 0000:00, with Linux's names,
+ * resources, interrupt line and DMA mask. A PCI driver registering itself
+ * is matched against them and probed at once, in the registering task.
+ * Config space goes through ddekit; BARs map through ddekit's MMIO mapping
+ * (plain loads and stores on it are trapped and emulated, so readl/writel
+ * and ioread32 work unchanged) and port I/O through the trap engine too.
+ */
+#include <linux/device.h>
+#include <linux/io.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+
+#include <lx_kit/kit.h>
+#include "lx_emul.h"
+
+struct lx_pci {
+	struct pci_dev pdev;
+	unsigned index;		/* in the grant */
+	void *bar_virt[PCI_STD_NUM_BARS];
+};
+
+static struct pci_bus lx_pci_bus0 = { .number = 0 };
+static struct lx_pci *devices;
+static unsigned ndevices;
+
+struct bus_type pci_bus_type = { .name = "pci" };
+
+static struct lx_pci *lx_of(const struct pci_dev *pdev)
+{
+	return container_of(pdev, struct lx_pci, pdev);
+}
+
+static void setup_dev(struct lx_pci *d, unsigned index)
+{
+	struct lx_kit_pci_dev k;
+	struct pci_dev *p = &d->pdev;
+
+	d->index = index;
+	lx_kit_pci_get(index, &k);
+	p->bus = &lx_pci_bus0;
+	p->devfn = PCI_DEVFN(k.slot, k.func);
+	p->vendor = k.vendor;
+	p->device = k.device;
+	p->subsystem_vendor = k.subsystem_vendor;
+	p->subsystem_device = k.subsystem_device;
+	p->class = k.class_code;
+	p->revision = k.revision;
+	p->pin = k.irq_pin;
+	p->irq = k.irq;
+	p->hdr_type = PCI_HEADER_TYPE_NORMAL;
+	p->current_state = PCI_D0;
+	p->dma_mask = DMA_BIT_MASK(32);
+	p->cfg_size = PCI_CFG_SPACE_SIZE;
+	for (int i = 0; i < PCI_STD_NUM_BARS; i++) {
+		struct resource *r = &p->resource[i];
+
+		if (!k.bar[i].kind || !k.bar[i].size)
+			continue;
+		r->start = k.bar[i].addr;
+		r->end = k.bar[i].addr + k.bar[i].size - 1;
+		r->flags = k.bar[i].kind == 1 ? IORESOURCE_IO : IORESOURCE_MEM;
+		if (k.bar[i].kind == 3)
+			r->flags |= IORESOURCE_MEM_64;
+		if (k.bar[i].prefetchable)
+			r->flags |= IORESOURCE_PREFETCH;
+		r->name = NULL;
+	}
+	device_initialize(&p->dev);
+	p->dev.bus = &pci_bus_type;
+	p->dev.dma_mask = &p->dma_mask;
+	p->dev.coherent_dma_mask = DMA_BIT_MASK(32);
+	dev_set_name(&p->dev, "0000:00:%02x.%x", k.slot, k.func);
+}
+
+void lx_emul_pci_init(void)
+{
+	ndevices = lx_kit_pci_count();
+	devices = kcalloc(ndevices ? ndevices : 1, sizeof(*devices), GFP_KERNEL);
+	if (!devices)
+		panic("lx_emul: no memory for PCI devices");
+	for (unsigned i = 0; i < ndevices; i++)
+		setup_dev(&devices[i], i);
+}
+
+/* ---- drivers ---- */
+
+static const struct pci_device_id *match(const struct pci_device_id *id, const struct pci_dev *p)
+{
+	for (; id && (id->vendor || id->subvendor || id->class_mask); id++) {
+		if ((id->vendor == PCI_ANY_ID || id->vendor == p->vendor) &&
+		    (id->device == PCI_ANY_ID || id->device == p->device) &&
+		    (id->subvendor == PCI_ANY_ID || id->subvendor == p->subsystem_vendor) &&
+		    (id->subdevice == PCI_ANY_ID || id->subdevice == p->subsystem_device) &&
+		    !((id->class ^ p->class) & id->class_mask))
+			return id;
+	}
+	return NULL;
+}
+
+const struct pci_device_id *pci_match_id(const struct pci_device_id *ids, struct pci_dev *dev)
+{
+	return match(ids, dev);
+}
+
+int __pci_register_driver(struct pci_driver *drv, struct module *owner, const char *mod_name)
+{
+	int bound = 0;
+
+	drv->driver.name = drv->name;
+	drv->driver.bus = &pci_bus_type;
+	for (unsigned i = 0; i < ndevices; i++) {
+		struct pci_dev *p = &devices[i].pdev;
+		const struct pci_device_id *id = match(drv->id_table, p);
+		int r;
+
+		if (!id || p->driver)
+			continue;
+		p->driver = drv;
+		p->dev.driver = &drv->driver;
+		r = drv->probe(p, id);
+		if (r) {
+			dev_warn(&p->dev, "probe of %s failed with error %d\n", drv->name, r);
+			p->driver = NULL;
+			p->dev.driver = NULL;
+			continue;
+		}
+		bound++;
+	}
+	if (!bound)
+		pr_warn("lx_emul: PCI driver %s found none of its devices in the grant\n",
+			drv->name);
+	return 0;
+}
+
+void pci_unregister_driver(struct pci_driver *drv)
+{
+	for (unsigned i = 0; i < ndevices; i++) {
+		struct pci_dev *p = &devices[i].pdev;
+
+		if (p->driver != drv)
+			continue;
+		if (drv->remove)
+			drv->remove(p);
+		p->driver = NULL;
+		p->dev.driver = NULL;
+	}
+}
+
+/* ---- config space ---- */
+
+static int cfg_read(const struct pci_dev *dev, int where, unsigned size, u32 *val)
+{
+	unsigned v = ~0u;
+	int r = lx_kit_pci_config_read(lx_of(dev)->index, (unsigned)where, size, &v);
+
+	*val = v;
+	return r ? PCIBIOS_DEVICE_NOT_FOUND : PCIBIOS_SUCCESSFUL;
+}
+
+static int cfg_write(const struct pci_dev *dev, int where, unsigned size, u32 val)
+{
+	return lx_kit_pci_config_write(lx_of(dev)->index, (unsigned)where, size, val)
+		? PCIBIOS_DEVICE_NOT_FOUND : PCIBIOS_SUCCESSFUL;
+}
+
+int pci_read_config_byte(const struct pci_dev *dev, int where, u8 *val)
+{
+	u32 v;
+	int r = cfg_read(dev, where, 1, &v);
+
+	*val = (u8)v;
+	return r;
+}
+
+int pci_read_config_word(const struct pci_dev *dev, int where, u16 *val)
+{
+	u32 v;
+	int r = cfg_read(dev, where, 2, &v);
+
+	*val = (u16)v;
+	return r;
+}
+
+int pci_read_config_dword(const struct pci_dev *dev, int where, u32 *val)
+{
+	return cfg_read(dev, where, 4, val);
+}
+
+int pci_write_config_byte(const struct pci_dev *dev, int where, u8 val)
+{
+	return cfg_write(dev, where, 1, val);
+}
+
+int pci_write_config_word(const struct pci_dev *dev, int where, u16 val)
+{
+	return cfg_write(dev, where, 2, val);
+}
+
+int pci_write_config_dword(const struct pci_dev *dev, int where, u32 val)
+{
+	return cfg_write(dev, where, 4, val);
+}
+
+static void command_bits(struct pci_dev *dev, u16 set, u16 clear)
+{
+	u16 cmd, old;
+
+	pci_read_config_word(dev, PCI_COMMAND, &cmd);
+	old = cmd;
+	cmd = (u16)((cmd | set) & ~clear);
+	if (cmd != old)
+		pci_write_config_word(dev, PCI_COMMAND, cmd);
+}
+
+/* ---- enabling, resources ---- */
+
+static int enable(struct pci_dev *dev, unsigned long flags)
+{
+	u16 bits = 0;
+
+	for (int i = 0; i < PCI_STD_NUM_BARS; i++) {
+		unsigned long f = dev->resource[i].flags & flags;
+
+		if (f & IORESOURCE_IO)
+			bits |= PCI_COMMAND_IO;
+		if (f & IORESOURCE_MEM)
+			bits |= PCI_COMMAND_MEMORY;
+	}
+	command_bits(dev, bits, PCI_COMMAND_INTX_DISABLE);
+	atomic_inc(&dev->enable_cnt);
+	return 0;
+}
+
+int pci_enable_device(struct pci_dev *dev)
+{
+	return enable(dev, IORESOURCE_MEM | IORESOURCE_IO);
+}
+
+int pci_enable_device_mem(struct pci_dev *dev)
+{
+	return enable(dev, IORESOURCE_MEM);
+}
+
+void pci_disable_device(struct pci_dev *dev)
+{
+	if (atomic_dec_return(&dev->enable_cnt) == 0)
+		command_bits(dev, 0, PCI_COMMAND_MASTER);
+}
+
+void pci_set_master(struct pci_dev *dev)
+{
+	command_bits(dev, PCI_COMMAND_MASTER, 0);
+	dev->is_busmaster = 1;
+}
+
+void pci_clear_master(struct pci_dev *dev)
+{
+	command_bits(dev, 0, PCI_COMMAND_MASTER);
+	dev->is_busmaster = 0;
+}
+
+int pci_set_mwi(struct pci_dev *dev)
+{
+	command_bits(dev, PCI_COMMAND_INVALIDATE, 0);
+	return 0;
+}
+
+void pci_clear_mwi(struct pci_dev *dev)
+{
+	command_bits(dev, 0, PCI_COMMAND_INVALIDATE);
+}
+
+int pci_select_bars(struct pci_dev *dev, unsigned long flags)
+{
+	int bars = 0;
+
+	for (int i = 0; i < PCI_STD_NUM_BARS; i++)
+		if (dev->resource[i].flags & flags)
+			bars |= 1 << i;
+	return bars;
+}
+
+/* the grant already gives this process its device's BARs, and only those */
+int pci_request_selected_regions(struct pci_dev *dev, int bars, const char *name)
+{
+	return 0;
+}
+
+void pci_release_selected_regions(struct pci_dev *dev, int bars)
+{
+}
+
+int pci_request_regions(struct pci_dev *dev, const char *name)
+{
+	return 0;
+}
+
+void pci_release_regions(struct pci_dev *dev)
+{
+}
+
+/* ---- power management: the device model is always in D0 ---- */
+
+int pci_save_state(struct pci_dev *dev)
+{
+	return 0;
+}
+
+void pci_restore_state(struct pci_dev *dev)
+{
+}
+
+int pci_set_power_state(struct pci_dev *dev, pci_power_t state)
+{
+	dev->current_state = state;
+	return 0;
+}
+
+int pci_enable_wake(struct pci_dev *dev, pci_power_t state, bool enable)
+{
+	return 0;
+}
+
+int pci_wake_from_d3(struct pci_dev *dev, bool enable)
+{
+	return 0;
+}
+
+void device_set_wakeup_capable(struct device *dev, bool capable)
+{
+	dev->power.can_wakeup = capable;
+}
+
+int device_set_wakeup_enable(struct device *dev, bool enable)
+{
+	return dev->power.can_wakeup ? 0 : -EINVAL;	/* nothing here sleeps, so nothing wakes */
+}
+
+/* ---- mapping BARs ---- */
+
+void __iomem *pci_ioremap_bar(struct pci_dev *dev, int bar)
+{
+	struct lx_pci *d = lx_of(dev);
+	unsigned long size;
+
+	if (bar < 0 || bar >= PCI_STD_NUM_BARS || !(dev->resource[bar].flags & IORESOURCE_MEM))
+		return NULL;
+	if (!d->bar_virt[bar])
+		d->bar_virt[bar] = lx_kit_mmio_map(d->index, (unsigned)bar, &size);
+	return (void __iomem *)d->bar_virt[bar];
+}
+
+void __iomem *ioremap(resource_size_t addr, unsigned long size)
+{
+	for (unsigned i = 0; i < ndevices; i++) {
+		struct pci_dev *p = &devices[i].pdev;
+
+		for (int b = 0; b < PCI_STD_NUM_BARS; b++) {
+			struct resource *r = &p->resource[b];
+
+			if (!(r->flags & IORESOURCE_MEM) || addr < r->start ||
+			    addr + size - 1 > r->end)
+				continue;
+			return (char __iomem *)pci_ioremap_bar(p, b) + (addr - r->start);
+		}
+	}
+	pr_err("lx_emul: ioremap of %pa (+%lu) outside this driver's BARs\n", &addr, size);
+	return NULL;
+}
+
+void __iomem *ioremap_wc(resource_size_t addr, unsigned long size)
+{
+	return ioremap(addr, size);
+}
+
+void iounmap(volatile void __iomem *addr)
+{
+	/* BAR mappings live as long as the process */
+}
