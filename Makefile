@@ -44,19 +44,22 @@ LIBDDEKIT   := $(O)/lib/libddekit.a
 DDEKIT_LIBS := -lZydis
 LX_LIBS     += $(DDEKIT_LIBS)
 LIBTESTDEV  := $(O)/lib/libtestdev.a
+LIBDDENET   := $(O)/lib/libddenet.a
+LIBDDENET_SRC := libddenet/client.c libddenet/ring.c
 LIBPLATFORM := $(O)/lib/libplatform.a
 
-BINS := $(O)/bin/dde $(O)/bin/ddeio $(O)/drivers/selftest $(O)/share/dde/firmware.bin
+BINS := $(O)/bin/dde $(O)/bin/ddeio $(O)/bin/netd $(LIBDDENET) $(O)/drivers/selftest $(O)/share/dde/firmware.bin
 
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 INTEG_TESTS := $(patsubst tests/integration/%.c,$(O)/tests/integration/%,$(wildcard tests/integration/test_*.c))
 BENCH       := $(O)/tests/bench/platform_bench
+NET_TESTS   := $(patsubst tests/net/%.c,$(O)/tests/net/%,$(wildcard tests/net/*.c))
 
 .DEFAULT_GOAL := all
 include dde_linux/linux.mk
 
 .PHONY: all help deps demo check test bench clean
-all: $(BINS) $(LX_BINS) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH)
+all: $(BINS) $(LX_BINS) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(NET_TESTS)
 
 help:
 	@echo "make              build everything (into $(O)/)"
@@ -77,6 +80,14 @@ $(O)/obj/%.o: %.c
 $(LIBDDEKIT): $(call obj,$(DDEKIT_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
+
+$(LIBDDENET): $(call obj,$(LIBDDENET_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(O)/bin/netd: $(call obj,netd/netd.c netd/export.c) $(LIBDDENET)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
 
 $(LIBTESTDEV): $(call obj,$(TESTDEV_SRC))
 	@mkdir -p $(dir $@)
@@ -113,6 +124,10 @@ $(O)/tests/unit/%: $(call obj,tests/unit/%.c) $(LIBDDEKIT) $(LIBPLATFORM)
 $(O)/tests/integration/%: $(call obj,tests/integration/%.c tests/integration/harness.c) $(LIBTESTDEV) $(LIBDDEKIT)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(DDEKIT_LIBS)
+
+$(O)/tests/net/%: $(call obj,tests/net/%.c) $(LIBDDENET)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
 
 $(BENCH): $(call obj,tests/bench/platform_bench.c tests/integration/harness.c) $(LIBTESTDEV) $(LIBDDEKIT) $(LIBPLATFORM)
 	@mkdir -p $(dir $@)

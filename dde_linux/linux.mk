@@ -29,7 +29,7 @@ LX_INC := -nostdinc -Idde_linux/shadow \
 	-I$(LX_SRC)/arch/x86/include/uapi -I$(LX_HDR)/arch/x86/include/generated/uapi \
 	-I$(LX_SRC)/include/uapi -I$(LX_HDR)/include/generated/uapi \
 	-include $(LX_SRC)/include/linux/compiler-version.h \
-	-include $(LX_SRC)/include/linux/kconfig.h \
+	-include $(LX_SRC)/include/linux/kconfig.h -include dde_linux/lx_config.h \
 	-include $(LX_SRC)/include/linux/compiler_types.h
 LX_CFLAGS := $(LX_INC) -D__KERNEL__ -std=gnu11 -fshort-wchar -funsigned-char \
 	-fno-common -fno-PIE -fno-strict-aliasing -mno-sse -mno-mmx -mno-sse2 \
@@ -67,7 +67,7 @@ lxobj = $(patsubst %.S,$(O)/linux/%.o,$(patsubst %.c,$(O)/linux/%.o,$(1)))
 
 # Linux's files: KBUILD_MODNAME is the module's name for a driver's files,
 # the file's own name for core files (as Kbuild does for built-in code).
-$(O)/linux/%.o: $(LX_SRC)/%.c $(LX_READY)
+$(O)/linux/%.o: $(LX_SRC)/%.c $(LX_READY) dde_linux/lx_config.h
 	@mkdir -p $(dir $@)
 	$(CC) $(LX_CFLAGS) $(LX_WARN_LINUX) \
 		-DKBUILD_BASENAME='"$(basename $(notdir $<))"' \
@@ -81,13 +81,13 @@ $(O)/linux/%.o: $(LX_SRC)/%.S $(LX_READY)
 	@mkdir -p $(dir $@)
 	$(CC) $(LX_INC) -D__KERNEL__ -D__ASSEMBLY__ -m64 -Wa,--noexecstack -MMD -MP -c -o $@ $<
 
-$(O)/lx_glue/%.o: dde_linux/%.c $(LX_READY)
+$(O)/lx_glue/%.o: dde_linux/%.c $(LX_READY) dde_linux/lx_config.h
 	@mkdir -p $(dir $@)
 	$(CC) $(LX_CFLAGS) $(LX_WARN_OURS) -Idde_linux/include -Idde_linux/lx_emul \
 		-DKBUILD_BASENAME='"$(notdir $*)"' -DKBUILD_MODFILE='"lx_glue/$*"' -DKBUILD_MODNAME='"lx_glue"' -D__KBUILD_MODNAME=kmod_lx_glue \
 		-c -o $@ $<
 
-$(O)/lx_emul/%.o: dde_linux/lx_emul/%.c $(LX_READY)
+$(O)/lx_emul/%.o: dde_linux/lx_emul/%.c $(LX_READY) dde_linux/lx_config.h
 	@mkdir -p $(dir $@)
 	$(CC) $(LX_CFLAGS) $(LX_WARN_OURS) -Idde_linux/include \
 		-DKBUILD_BASENAME='"$*"' -DKBUILD_MODFILE='"lx_emul/$*"' -DKBUILD_MODNAME='"lx_emul"' -D__KBUILD_MODNAME=kmod_lx_emul \
@@ -118,13 +118,14 @@ LX_COBJS_$(1) := $$(call lxobj,$$(call lx_class_files,$$(LX_CLASS_$(1)))) \
 	$$(call lx_class_glue,$$(LX_CLASS_$(1)))
 $$(LX_OBJS_$(1)): LX_MODNAME := $$(call lx_recipe,$(1),module)
 $(O)/drivers/$(1): $$(LX_OBJS_$(1)) $$(LX_COBJS_$(1)) $$(LX_EMUL_OBJS) $$(LX_CORE_OBJS) \
-		$$(call obj,$$(LX_KIT)) $$(LIBDDEKIT) dde_linux/lx.ld tools/gen-stubs
+		$$(call obj,$$(LX_KIT)) $$(LIBDDEKIT) $$(LIBDDENET) dde_linux/lx.ld tools/gen-stubs
 	@mkdir -p $$(dir $$@) $(O)/stubs
 	./tools/gen-stubs $(1) $(O)/stubs/$(1) $$(LX_OBJS_$(1)) $$(LX_COBJS_$(1)) $$(LX_EMUL_OBJS) $$(LX_CORE_OBJS) \
 		-- $$(call obj,$$(LX_KIT)) $$(LIBDDEKIT)
 	$$(CC) $$(CFLAGS) -c -o $(O)/stubs/$(1)-stubs.o $(O)/stubs/$(1)-stubs.c
 	$$(CC) $$(LDFLAGS) -no-pie -Wl,-T,dde_linux/lx.ld -o $$@ $(O)/stubs/$(1).o \
-		$(O)/stubs/$(1)-stubs.o $$(call obj,$$(LX_KIT)) $$(LIBDDEKIT) $$(LX_LIBS)
+		$(O)/stubs/$(1)-stubs.o $$(call obj,$$(LX_KIT)) $$(LIBDDEKIT) $$(LIBDDENET) $$(LX_LIBS)
+	echo $$(LX_CLASS_$(1)) >$$@.class
 endef
 $(foreach d,$(LX_DRIVERS),$(eval $(call lx_driver,$(d))))
 

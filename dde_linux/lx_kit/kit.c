@@ -248,10 +248,8 @@ int lx_kit_pio_write(unsigned port, unsigned size, unsigned value)
 
 /* ---- interrupts: from the ddekit line thread to the Linux CPU ---- */
 
-static void irq_from_ddekit(void *arg)
+static void post_event(struct irq_event *e)
 {
-	struct irq_event *e = arg;
-
 	pthread_mutex_lock(&kit.lock);
 	if (!e->pending) {
 		e->pending = 1;
@@ -260,8 +258,31 @@ static void irq_from_ddekit(void *arg)
 	}
 	pthread_cond_signal(&kit.wake);
 	pthread_mutex_unlock(&kit.lock);
+}
+
+static void irq_from_ddekit(void *arg)
+{
+	struct irq_event *e = arg;
+
+	post_event(e);
 	/* Acknowledge (unmask) only after Linux's handler has run. */
 	ddekit_sem_down(e->done, 0);
+}
+
+struct lx_kit_event *lx_kit_event_create(void (*fn)(void *arg), void *arg)
+{
+	struct irq_event *e = calloc(1, sizeof(*e));
+
+	if (e) {
+		e->fn = fn;
+		e->arg = arg;
+	}
+	return (struct lx_kit_event *)e;
+}
+
+void lx_kit_event_raise(struct lx_kit_event *ev)
+{
+	post_event((struct irq_event *)ev);
 }
 
 int lx_kit_irq_attach(unsigned irq, void (*fn)(void *arg), void *arg)
@@ -436,7 +457,8 @@ static void run_events(void)
 
 		e->pending = 0;
 		e->fn(e->arg);
-		ddekit_sem_up(e->done);
+		if (e->done)
+			ddekit_sem_up(e->done);
 		e = next;
 	}
 }

@@ -14,6 +14,10 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <stddef.h>
+#include <stdbool.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,7 +41,16 @@ struct driver {
 	char argbuf[256];
 	pid_t pid;
 	int status;
+	char netname[16];	/* a network driver's interface at netd: net0, net1, ... */
 };
+
+/* The network server, started when a network driver runs. */
+static struct {
+	char socket[108];
+	char *argv[2 * MAX_DRIVERS + 4];
+	int argc;
+	pid_t pid;
+} netd;
 
 static void usage(FILE *out)
 {
@@ -51,9 +64,14 @@ static void usage(FILE *out)
 		"  --driver NAME@SLOT         run driver NAME (a program in build/drivers/,\n"
 		"                             or in $DDE_DRIVER_PATH) for the device at SLOT;\n"
 		"                             ARGs after a comma are passed to the driver\n"
+		"Network drivers attach their interface (net0, net1, ... in --driver order)\n"
+		"to the network server, netd; clients open it with libddenet (DDE_NET):\n"
+		"  --net-socket PATH          netd's socket (default @dde-net-PID)\n"
+		"  --tap [IF=]NAME            export IF (default net0) as TAP device NAME\n"
+		"  --pcap [IF=]FILE           capture IF's frames, both ways, into FILE\n"
 		"\n"
 		"Drivers available: selftest (register read, interrupt and DMA self-test of\n"
-		"e1000, NVMe and AHCI devices).\n"
+		"e1000, NVMe and AHCI devices); Linux drivers built from source: e1000.\n"
 		"\n%s", machine_options_help);
 }
 
@@ -131,6 +149,111 @@ static int parse_driver(struct driver *d, const char *spec)
 	return 0;
 }
 
+/* A driver's class, written next to it by the build (NAME.class). */
+static bool is_net_driver(const struct driver *d)
+{
+	char path[PATH_MAX + 8], cls[16] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s.class", d->path);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (!fgets(cls, sizeof(cls), f))
+		cls[0] = 0;
+	fclose(f);
+	return !strncmp(cls, "net", 3) && (cls[3] == '\n' || !cls[3]);
+}
+
+/* --tap/--pcap [IF=]VALUE -> netd's IF=VALUE */
+static int netd_export(const char *opt, const char *arg)
+{
+	char buf[256];
+	const char *eq = strchr(arg, '=');
+
+	if (!*arg || (eq && (eq == arg || !eq[1])) || strlen(arg) > 200) {
+		fprintf(stderr, "dde run: --%s '%s': expected [IF=]VALUE\n", opt, arg);
+		return -1;
+	}
+	snprintf(buf, sizeof(buf), "%s%s", eq ? "" : "net0=", arg);
+	if (netd.argc + 2 >= (int)(sizeof(netd.argv) / sizeof(netd.argv[0])) - 1) {
+		fprintf(stderr, "dde run: too many --tap/--pcap\n");
+		return -1;
+	}
+	netd.argv[netd.argc++] = strdup(opt[0] == 't' ? "--tap" : "--pcap");
+	netd.argv[netd.argc++] = strdup(buf);
+	return 0;
+}
+
+static int start_netd(void)
+{
+	char path[PATH_MAX];
+	pid_t parent = getpid();
+
+	session_sibling("netd", path, sizeof(path));
+	if (!netd.socket[0])
+		snprintf(netd.socket, sizeof(netd.socket), "@dde-net-%d", (int)parent);
+	netd.pid = fork();
+	if (netd.pid == 0) {
+		char *argv[sizeof(netd.argv) / sizeof(netd.argv[0]) + 4];
+		sigset_t none;
+		int n = 0;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		argv[n++] = path;
+		argv[n++] = "--socket";
+		argv[n++] = netd.socket;
+		for (int i = 0; i < netd.argc; i++)
+			argv[n++] = netd.argv[i];
+		argv[n] = NULL;
+		execv(path, argv);
+		fprintf(stderr, "dde run: cannot start %s: %s\n", path, strerror(errno));
+		_exit(127);
+	}
+	if (netd.pid < 0)
+		return -1;
+	/* serving once its socket accepts */
+	for (int t = 0; t < 500; t++) {
+		struct sockaddr_un a = { .sun_family = AF_UNIX };
+		socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(netd.socket));
+		int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), ok;
+
+		strcpy(a.sun_path, netd.socket);
+		if (netd.socket[0] == '@')
+			a.sun_path[0] = 0;
+		else
+			len++;
+		ok = connect(fd, (struct sockaddr *)&a, len) == 0;
+		close(fd);
+		if (ok)
+			return 0;
+		if (waitpid(netd.pid, NULL, WNOHANG) == netd.pid) {
+			netd.pid = 0;
+			return -1;
+		}
+		usleep(10000);
+	}
+	return -1;
+}
+
+static void stop_netd(void)
+{
+	if (netd.pid <= 0)
+		return;
+	kill(netd.pid, SIGTERM);
+	for (int t = 0; t < 200 && waitpid(netd.pid, NULL, WNOHANG) != netd.pid; t++)
+		usleep(10000);
+	if (waitpid(netd.pid, NULL, WNOHANG) == 0) {
+		kill(netd.pid, SIGKILL);
+		waitpid(netd.pid, NULL, 0);
+	}
+	netd.pid = 0;
+}
+
 /* Every slot the drivers name must exist on the machine. */
 static int check_slots(struct session *s, struct driver *drv, int ndrv)
 {
@@ -196,6 +319,10 @@ static pid_t start_driver(struct driver *d, const char *socket)
 
 	snprintf(instance, sizeof(instance), "%s@%s", d->name, d->slots);
 	setenv("DDE_DRIVER", instance, 1);
+	if (d->netname[0]) {
+		setenv("DDE_NET", netd.socket, 1);
+		setenv("DDE_NET_NAME", d->netname, 1);
+	}
 	execv(d->path, d->args);
 	fprintf(stderr, "dde run: cannot start %s: %s\n", d->path, strerror(errno));
 	_exit(127);
@@ -242,6 +369,9 @@ int dde_run(int argc, char **argv)
 	static const struct option opts[] = {
 		MACHINE_GETOPT_OPTIONS,
 		{ "driver", required_argument, 0, 'd' },
+		{ "net-socket", required_argument, 0, 'N' },
+		{ "tap", required_argument, 0, 'T' },
+		{ "pcap", required_argument, 0, 'P' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -264,6 +394,15 @@ int dde_run(int argc, char **argv)
 				return 2;
 			}
 			if (parse_driver(&drv[ndrv++], optarg))
+				return 2;
+		} else if (opt == 'N') {
+			if (strlen(optarg) >= sizeof(netd.socket) || !*optarg) {
+				fprintf(stderr, "dde run: --net-socket: path too long\n");
+				return 2;
+			}
+			snprintf(netd.socket, sizeof(netd.socket), "%s", optarg);
+		} else if (opt == 'T' || opt == 'P') {
+			if (netd_export(opt == 'T' ? "tap" : "pcap", optarg))
 				return 2;
 		} else if (opt == '?') {
 			fprintf(stderr, "dde run: unknown or incomplete option '%s' (see dde run --help)\n",
@@ -296,8 +435,26 @@ int dde_run(int argc, char **argv)
 		session_stop(&s);
 		return 2;
 	}
+	int nnet = 0;
+
+	for (int i = 0; i < ndrv; i++)
+		if (is_net_driver(&drv[i]))
+			snprintf(drv[i].netname, sizeof(drv[i].netname), "net%d", nnet++);
+	if (nnet || netd.argc) {
+		if (start_netd()) {
+			fprintf(stderr, "dde run: the network server did not start\n");
+			stop_netd();
+			session_stop(&s);
+			return 1;
+		}
+		fprintf(stderr, "dde: network server on %s (clients: DDE_NET=%s)\n", netd.socket,
+			netd.socket);
+	}
 	for (int i = 0; i < ndrv; i++) {
 		drv[i].pid = start_driver(&drv[i], s.socket);
+		if (drv[i].netname[0])
+			fprintf(stderr, "dde: interface %s is driver %s@%s\n", drv[i].netname,
+				drv[i].name, drv[i].slots);
 		fprintf(stderr, "dde: started driver %s@%s (pid %d)\n", drv[i].name, drv[i].slots,
 			(int)drv[i].pid);
 	}
@@ -326,6 +483,12 @@ int dde_run(int argc, char **argv)
 				failed = 1;
 				goto out;
 			}
+			if (pid == netd.pid) {
+				fprintf(stderr, "dde: the network server exited; stopping\n");
+				netd.pid = 0;
+				failed = 1;
+				goto out;
+			}
 			for (int i = 0; i < ndrv; i++) {
 				if (drv[i].pid == pid) {
 					drv[i].pid = 0;
@@ -339,6 +502,7 @@ int dde_run(int argc, char **argv)
 	}
 out:
 	stop_drivers(drv, ndrv);
+	stop_netd();
 	session_stop(&s);
 	fprintf(stderr, "dde: machine stopped\n");
 	return failed ? 1 : 0;

@@ -73,6 +73,15 @@ int lx_kit_irq_detach(unsigned irq);
 int lx_kit_irq_mask(unsigned irq);
 int lx_kit_irq_unmask(unsigned irq);
 
+/*
+ * Host events: @fn(@arg) runs on the Linux CPU (scheduler context) after
+ * any host thread raised the event; raising it again before it ran
+ * runs it once.
+ */
+struct lx_kit_event;
+struct lx_kit_event *lx_kit_event_create(void (*fn)(void *arg), void *arg);
+void lx_kit_event_raise(struct lx_kit_event *ev);
+
 /* --- cooperative tasks --- */
 struct lx_kit_task;
 

@@ -1,0 +1,13 @@
+/*
+ * Configuration changes for code compiled into a driver process, included
+ * right after Linux's generated configuration (dde_linux/linux.mk). Each
+ * is a build-time step of Linux's that a user-space build does not run.
+ */
+
+/*
+ * objtool turns the `jmp` of every static branch into a NOP at build time
+ * (JUMP_LABEL_HACK); without objtool every unlikely branch would be taken.
+ * The plain variant emits the NOP itself, so the code matches each static
+ * key's initial state without patching.
+ */
+#undef CONFIG_HAVE_JUMP_LABEL_HACK

@@ -1,0 +1,86 @@
+/*
+ * libddenet: the packet API of the network server (netd).
+ *
+ * A client opens an interface served by netd and exchanges whole Ethernet
+ * frames (destination MAC first, no FCS) with it through two shared-memory
+ * rings; a Unix socket carries the control messages (docs/net.md). Every
+ * client sees every frame the interface receives; frames clients send are
+ * serialized onto the driver's transmit queue. A driver process uses the
+ * same library from the other side (ddenet_attach).
+ *
+ * Errors are negative errno values:
+ *   -EAGAIN    nothing to receive / no room to send within the timeout
+ *   -EMSGSIZE  frame longer than DDENET_FRAME_MAX or shorter than 14 bytes
+ *   -ENODEV    the interface is gone (its driver stopped or died) or netd
+ *              closed the connection; the handle is dead, close it
+ *   -ENOENT    (open) no such interface; -ECONNREFUSED: no server
+ */
+#ifndef DDENET_H
+#define DDENET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define DDENET_FRAME_MAX 1522	/* 1500-byte MTU, Ethernet and VLAN headers */
+#define DDENET_NAME_MAX 16
+
+struct ddenet;
+
+struct ddenet_info {
+	char ifname[DDENET_NAME_MAX];
+	uint8_t mac[6];
+	unsigned mtu;
+	int link;		/* 1 up, 0 down */
+	uint64_t dropped;	/* frames netd could not give this client: its ring was full */
+};
+
+/*
+ * Open interface @ifname (NULL: the first one) of the server listening at
+ * @server (a Unix socket path, "@name" for the abstract namespace; NULL:
+ * $DDE_NET).
+ */
+int ddenet_open(const char *server, const char *ifname, struct ddenet **out);
+
+/* Driver side: serve interface @ifname with address @mac. */
+int ddenet_attach(const char *server, const char *ifname, const uint8_t mac[6], unsigned mtu,
+		  struct ddenet **out);
+
+/*
+ * Queue one frame. Waits up to @timeout_ms (0: not at all, -1: forever) for
+ * room. Returns 0 or an error.
+ */
+int ddenet_send(struct ddenet *n, const void *frame, size_t len, int timeout_ms);
+
+/*
+ * Queue without waking the other side; ddenet_flush wakes it once for a
+ * batch. Returns 0, -EAGAIN (ring full) or an error.
+ */
+int ddenet_send_nowake(struct ddenet *n, const void *frame, size_t len);
+void ddenet_flush(struct ddenet *n);
+
+/*
+ * Take the next frame: copies up to @max bytes into @buf and returns the
+ * frame's length (longer frames are truncated to @max). Waits up to
+ * @timeout_ms. Returns -EAGAIN when nothing came, or an error.
+ */
+ssize_t ddenet_recv(struct ddenet *n, void *buf, size_t max, int timeout_ms);
+
+/*
+ * Wait up to @timeout_ms until a frame can be received: 1, 0 on timeout,
+ * or an error.
+ */
+int ddenet_wait(struct ddenet *n, int timeout_ms);
+
+/* A descriptor that becomes readable when ddenet_recv may have something. */
+int ddenet_fd(const struct ddenet *n);
+
+/* The interface's address, MTU, link state and this client's drop count. */
+void ddenet_info(struct ddenet *n, struct ddenet_info *info);
+
+/* Driver side: report the link state to the server (and its clients). */
+int ddenet_set_link(struct ddenet *n, int up);
+
+void ddenet_close(struct ddenet *n);
+
+#endif

@@ -1,0 +1,590 @@
+/*
+ * netd — the network class server.
+ *
+ * Network driver processes attach their interface here; clients (the
+ * packet API, libddenet) open interfaces by name. Every frame a driver
+ * receives goes to every client of its interface, to the interface's TAP
+ * device and pcap file; frames from clients and the TAP device are
+ * serialized, round robin, onto the driver's transmit ring. netd never
+ * waits for a client: a client whose ring is full loses frames (counted in
+ * its ring), a client that breaks its ring or the protocol is dropped, and
+ * a driver that dies makes its interface go away for all its clients.
+ *
+ *   netd --socket PATH [--tap IF=NAME]... [--pcap IF=FILE]...
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stddef.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "../libddenet/ring.h"
+#include "netd.h"
+
+enum kind { K_LISTEN, K_SOCK, K_BELL, K_TAP };
+
+struct handle {
+	enum kind kind;
+	void *obj;
+};
+
+struct iface;
+
+struct port {
+	struct handle h_sock, h_bell;
+	int sock, bell, peer_bell, role;	/* role 0: hello pending */
+	struct ddenet_shm *shm;
+	struct ddenet_q in, out;	/* in: the peer's up ring; out: its down ring */
+	struct iface *ifc;
+	struct port *next;		/* all ports */
+};
+
+struct iface {
+	char name[DDENET_NAME];
+	uint8_t mac[6];
+	unsigned mtu;
+	int link;
+	struct port *driver;
+	struct tap *tap;
+	struct handle h_tap;
+	struct pcap *pcap;
+	uint8_t tap_frame[DDENET_SLOT];	/* read from the TAP, not yet queued */
+	int tap_len;
+	unsigned long long rx, tx, dropped;
+	struct iface *next;
+};
+
+static struct {
+	int ep;
+	struct handle h_listen;
+	struct port *ports;
+	struct iface *ifaces;
+	struct netd_export *exports;
+	int nexports;
+	volatile sig_atomic_t stop;
+} d;
+
+static void watch(int fd, struct handle *h, uint32_t events, int op)
+{
+	struct epoll_event e = { .events = events, .data.ptr = h };
+
+	epoll_ctl(d.ep, op, fd, &e);
+}
+
+static void ctl_send(struct port *p, int type, int value, const int *fds, int nfds)
+{
+	struct ddenet_msg m = { .magic = DDENET_MAGIC, .version = DDENET_VERSION,
+				.type = (uint16_t)type, .value = value };
+	char cbuf[CMSG_SPACE(3 * sizeof(int))];
+	struct iovec iov = { &m, sizeof(m) };
+	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (p->ifc) {
+		memcpy(m.ifname, p->ifc->name, sizeof(m.ifname));
+		memcpy(m.mac, p->ifc->mac, 6);
+		m.mtu = (uint16_t)p->ifc->mtu;
+	}
+	if (nfds) {
+		struct cmsghdr *c;
+
+		memset(cbuf, 0, sizeof(cbuf));
+		h.msg_control = cbuf;
+		h.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+		c = CMSG_FIRSTHDR(&h);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
+	}
+	/* never wait for a peer: a full socket buffer loses the message */
+	sendmsg(p->sock, &h, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+/* ---- ports ---- */
+
+static void port_close(struct port *p)
+{
+	for (struct port **pp = &d.ports; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	close(p->sock);
+	if (p->bell >= 0)
+		close(p->bell);
+	if (p->peer_bell >= 0)
+		close(p->peer_bell);
+	if (p->shm)
+		munmap(p->shm, DDENET_SHM_SIZE);
+	free(p);
+}
+
+static void iface_gone(struct iface *ifc)
+{
+	netd_log("interface %s gone (driver detached): rx %llu, tx %llu, dropped %llu",
+		 ifc->name, ifc->rx, ifc->tx, ifc->dropped);
+	for (struct port *p = d.ports, *next; p; p = next) {
+		next = p->next;
+		if (p->ifc == ifc && p->role == DDENET_ROLE_CLIENT) {
+			ctl_send(p, DDENET_GONE, 0, NULL, 0);
+			port_close(p);
+		}
+	}
+	if (ifc->tap)
+		tap_close(ifc->tap);
+	if (ifc->pcap)
+		pcap_close(ifc->pcap);
+	for (struct iface **pp = &d.ifaces; *pp; pp = &(*pp)->next)
+		if (*pp == ifc) {
+			*pp = ifc->next;
+			break;
+		}
+	free(ifc);
+}
+
+static void port_drop(struct port *p, const char *why)
+{
+	if (p->role == DDENET_ROLE_DRIVER && p->ifc) {
+		netd_log("driver of %s: %s", p->ifc->name, why);
+		p->ifc->driver = NULL;
+		iface_gone(p->ifc);
+	} else if (p->role) {
+		netd_log("client of %s: %s", p->ifc ? p->ifc->name : "?", why);
+	}
+	port_close(p);
+}
+
+static int make_shm(struct port *p, int fds[3])
+{
+	int mfd = memfd_create("ddenet", MFD_CLOEXEC);
+
+	if (mfd < 0 || ftruncate(mfd, DDENET_SHM_SIZE) < 0)
+		goto fail;
+	p->shm = mmap(NULL, DDENET_SHM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	if (p->shm == MAP_FAILED) {
+		p->shm = NULL;
+		goto fail;
+	}
+	*p->shm = (struct ddenet_shm){ .magic = DDENET_MAGIC, .version = DDENET_VERSION,
+				       .slots = DDENET_SLOTS, .slot_size = DDENET_SLOT };
+	p->bell = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	p->peer_bell = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (p->bell < 0 || p->peer_bell < 0)
+		goto fail;
+	ddenet_q_init(&p->in, p->shm, true, p->peer_bell);
+	ddenet_q_init(&p->out, p->shm, false, p->peer_bell);
+	/* sleep on both rings from the start: the peer rings after its first push */
+	ddenet_q_wait_data(&p->in);
+	fds[0] = mfd;
+	fds[1] = p->bell;
+	fds[2] = p->peer_bell;
+	p->h_bell = (struct handle){ K_BELL, p };
+	watch(p->bell, &p->h_bell, EPOLLIN, EPOLL_CTL_ADD);
+	return 0;
+fail:
+	if (mfd >= 0)
+		close(mfd);
+	return -ENOMEM;
+}
+
+static struct iface *find_iface(const char *name)
+{
+	struct iface *ifc = d.ifaces;
+
+	if (!name[0]) {	/* the first one attached */
+		while (ifc && ifc->next)
+			ifc = ifc->next;
+		return ifc;
+	}
+	for (; ifc; ifc = ifc->next)
+		if (!strcmp(ifc->name, name))
+			return ifc;
+	return NULL;
+}
+
+static void pump_tx(struct iface *ifc);
+
+static void attach_driver(struct port *p, const struct ddenet_msg *m)
+{
+	struct iface *ifc = find_iface(m->ifname);
+	int fds[3];
+
+	if (!m->ifname[0] || ifc) {
+		ctl_send(p, DDENET_WELCOME, m->ifname[0] ? -EEXIST : -EINVAL, NULL, 0);
+		port_drop(p, "refused");
+		return;
+	}
+	ifc = calloc(1, sizeof(*ifc));
+	if (!ifc || make_shm(p, fds)) {
+		free(ifc);
+		ctl_send(p, DDENET_WELCOME, -ENOMEM, NULL, 0);
+		port_drop(p, "no memory");
+		return;
+	}
+	memcpy(ifc->name, m->ifname, DDENET_NAME);
+	memcpy(ifc->mac, m->mac, 6);
+	ifc->mtu = m->mtu;
+	ifc->driver = p;
+	ifc->next = d.ifaces;
+	d.ifaces = ifc;
+	p->ifc = ifc;
+	p->role = DDENET_ROLE_DRIVER;
+	ctl_send(p, DDENET_WELCOME, 0, fds, 3);
+	close(fds[0]);
+	netd_log("interface %s attached: %02x:%02x:%02x:%02x:%02x:%02x, mtu %u", ifc->name,
+		 ifc->mac[0], ifc->mac[1], ifc->mac[2], ifc->mac[3], ifc->mac[4], ifc->mac[5],
+		 ifc->mtu);
+	for (int i = 0; i < d.nexports; i++) {
+		struct netd_export *x = &d.exports[i];
+
+		if (strcmp(x->ifname, ifc->name))
+			continue;
+		if (x->tap && !ifc->tap && (ifc->tap = tap_open(x->tap, ifc->mac))) {
+			ifc->h_tap = (struct handle){ K_TAP, ifc };
+			watch(tap_fd(ifc->tap), &ifc->h_tap, EPOLLIN, EPOLL_CTL_ADD);
+		}
+		if (x->pcap && !ifc->pcap)
+			ifc->pcap = pcap_open(x->pcap);
+	}
+}
+
+static void attach_client(struct port *p, const struct ddenet_msg *m)
+{
+	struct iface *ifc = find_iface(m->ifname);
+	int fds[3];
+
+	if (!ifc) {
+		ctl_send(p, DDENET_WELCOME, -ENOENT, NULL, 0);
+		port_close(p);
+		return;
+	}
+	p->ifc = ifc;
+	if (make_shm(p, fds)) {
+		ctl_send(p, DDENET_WELCOME, -ENOMEM, NULL, 0);
+		port_close(p);
+		return;
+	}
+	p->role = DDENET_ROLE_CLIENT;
+	ctl_send(p, DDENET_WELCOME, ifc->link, fds, 3);
+	close(fds[0]);
+}
+
+static void set_link(struct iface *ifc, int up)
+{
+	if (ifc->link == up)
+		return;
+	ifc->link = up;
+	netd_log("interface %s: link %s", ifc->name, up ? "up" : "down");
+	for (struct port *p = d.ports; p; p = p->next)
+		if (p->ifc == ifc && p->role == DDENET_ROLE_CLIENT)
+			ctl_send(p, DDENET_LINK, up, NULL, 0);
+	if (ifc->tap)
+		tap_carrier(ifc->tap, up);
+}
+
+static void on_sock(struct port *p)
+{
+	struct ddenet_msg m;
+	ssize_t r = recv(p->sock, &m, sizeof(m), MSG_DONTWAIT);
+
+	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (r <= 0) {
+		port_drop(p, "disconnected");
+		return;
+	}
+	if (r != sizeof(m) || m.magic != DDENET_MAGIC || m.version != DDENET_VERSION) {
+		port_drop(p, "malformed message; disconnected");
+		return;
+	}
+	m.ifname[DDENET_NAME - 1] = 0;
+	if (!p->role && m.type == DDENET_HELLO && m.value == DDENET_ROLE_DRIVER)
+		attach_driver(p, &m);
+	else if (!p->role && m.type == DDENET_HELLO && m.value == DDENET_ROLE_CLIENT)
+		attach_client(p, &m);
+	else if (p->role == DDENET_ROLE_DRIVER && m.type == DDENET_LINK)
+		set_link(p->ifc, m.value != 0);
+	else
+		port_drop(p, "unexpected message; disconnected");
+}
+
+/* ---- frames ---- */
+
+#define BUDGET 256	/* frames per pass before other work gets a turn */
+
+static int again;	/* some ring still has frames: poll without sleeping */
+
+/* Driver -> everyone: returns false if the driver's port was dropped. */
+static bool forward_rx(struct iface *ifc)
+{
+	struct port *drv = ifc->driver;
+	uint8_t frame[DDENET_SLOT];
+	int n = 0;
+
+	for (;;) {
+		int len = ddenet_q_pop(&drv->in, frame, sizeof(frame));
+
+		if (len == -EAGAIN) {
+			if (ddenet_q_wait_data(&drv->in))
+				continue;
+			break;
+		}
+		if (len < 0) {
+			port_drop(drv, "broke its ring; disconnected");
+			return false;
+		}
+		ifc->rx++;
+		for (struct port *p = d.ports; p; p = p->next)
+			if (p->ifc == ifc && p->role == DDENET_ROLE_CLIENT &&
+			    ddenet_q_push(&p->out, frame, (uint32_t)len)) {
+				atomic_fetch_add(&p->shm->down.dropped, 1);
+				ifc->dropped++;
+			}
+		if (ifc->tap)
+			tap_write(ifc->tap, frame, len);
+		if (ifc->pcap)
+			pcap_write(ifc->pcap, frame, len);
+		if (++n == BUDGET) {
+			again = 1;
+			break;
+		}
+	}
+	ddenet_q_wake_producer(&drv->in);
+	for (struct port *p = d.ports; p; p = p->next)
+		if (p->ifc == ifc && p->role == DDENET_ROLE_CLIENT)
+			ddenet_q_wake_consumer(&p->out);
+	return true;
+}
+
+/* One frame into the driver's transmit ring (which has room). */
+static void to_driver(struct iface *ifc, const uint8_t *frame, int len)
+{
+	if (len < 14 || len > (int)ifc->mtu + 18) {
+		ifc->dropped++;
+		return;
+	}
+	ddenet_q_push(&ifc->driver->out, frame, (uint32_t)len);
+	ifc->tx++;
+	if (ifc->pcap)
+		pcap_write(ifc->pcap, frame, len);
+}
+
+static bool driver_has_room(struct iface *ifc)
+{
+	struct ddenet_ring *r = ifc->driver->out.r;
+	uint32_t used = atomic_load(&r->head) - atomic_load(&r->tail);
+
+	return used < DDENET_SLOTS || ddenet_q_wait_space(&ifc->driver->out);
+}
+
+/* Clients and the TAP -> the driver, one frame each per round. */
+static void pump_tx(struct iface *ifc)
+{
+	uint8_t frame[DDENET_SLOT];
+	int n = 0, progress = 1;
+
+	if (!ifc->driver)
+		return;
+	while (progress && n < BUDGET) {
+		progress = 0;
+		for (struct port *p = d.ports, *next; p; p = next) {
+			int len;
+
+			next = p->next;
+			if (p->ifc != ifc || p->role != DDENET_ROLE_CLIENT)
+				continue;
+			if (!driver_has_room(ifc))
+				goto full;
+			len = ddenet_q_pop(&p->in, frame, sizeof(frame));
+			if (len == -EAGAIN)
+				continue;
+			if (len < 0) {
+				port_drop(p, "broke its ring; disconnected");
+				continue;
+			}
+			ddenet_q_wake_producer(&p->in);
+			to_driver(ifc, frame, len);
+			progress = 1;
+			n++;
+		}
+		if (ifc->tap) {
+			if (!ifc->tap_len)
+				ifc->tap_len = tap_read(ifc->tap, ifc->tap_frame, sizeof(ifc->tap_frame));
+			if (ifc->tap_len > 0) {
+				if (!driver_has_room(ifc))
+					goto full;
+				to_driver(ifc, ifc->tap_frame, ifc->tap_len);
+				ifc->tap_len = 0;
+				progress = 1;
+				n++;
+			}
+		}
+	}
+	if (n == BUDGET)
+		again = 1;
+	/* everyone drained: ask each client to ring when it queues more */
+	for (struct port *p = d.ports; p; p = p->next)
+		if (p->ifc == ifc && p->role == DDENET_ROLE_CLIENT && ddenet_q_wait_data(&p->in))
+			again = 1;
+	ddenet_q_wake_consumer(&ifc->driver->out);
+	if (ifc->tap)
+		watch(tap_fd(ifc->tap), &ifc->h_tap, EPOLLIN, EPOLL_CTL_MOD);
+	return;
+full:
+	/* the driver rings when it has taken frames; the TAP waits until then */
+	ddenet_q_wake_consumer(&ifc->driver->out);
+	if (ifc->tap)
+		watch(tap_fd(ifc->tap), &ifc->h_tap, 0, EPOLL_CTL_MOD);
+}
+
+static void on_bell(struct port *p)
+{
+	struct iface *ifc = p->ifc;
+
+	ddenet_bell_clear(p->bell);
+	if (!ifc)
+		return;
+	if (p->role == DDENET_ROLE_DRIVER && !forward_rx(ifc))
+		return;
+	pump_tx(ifc);
+}
+
+static void on_listen(int lfd)
+{
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	struct port *p;
+
+	if (fd < 0)
+		return;
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		close(fd);
+		return;
+	}
+	p->sock = fd;
+	p->bell = p->peer_bell = -1;
+	p->h_sock = (struct handle){ K_SOCK, p };
+	p->next = d.ports;
+	d.ports = p;
+	watch(fd, &p->h_sock, EPOLLIN, EPOLL_CTL_ADD);
+}
+
+static int listen_on(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	socklen_t len;
+	int fd;
+
+	if (strlen(path) >= sizeof(a.sun_path))
+		return -1;
+	strcpy(a.sun_path, path);
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+	if (path[0] == '@')
+		a.sun_path[0] = 0;
+	else {
+		len++;
+		unlink(path);
+	}
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, len) < 0 || listen(fd, 16) < 0)
+		return -1;
+	return fd;
+}
+
+static void on_signal(int sig)
+{
+	d.stop = 1;
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = NULL;
+	int lfd;
+
+	d.exports = calloc((size_t)argc, sizeof(*d.exports));
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "--socket") && v) {
+			path = v;
+			i++;
+		} else if ((!strcmp(a, "--tap") || !strcmp(a, "--pcap")) && v && strchr(v, '=') &&
+			   strchr(v, '=') - v < DDENET_NAME && strchr(v, '=')[1]) {
+			struct netd_export *x = &d.exports[d.nexports++];
+
+			memcpy(x->ifname, v, (size_t)(strchr(v, '=') - v));
+			if (a[2] == 't')
+				x->tap = strchr(v, '=') + 1;
+			else
+				x->pcap = strchr(v, '=') + 1;
+			i++;
+		} else {
+			fprintf(stderr, "usage: netd --socket PATH [--tap IF=NAME]... [--pcap IF=FILE]...\n");
+			return 2;
+		}
+	}
+	if (!path) {
+		fprintf(stderr, "netd: --socket PATH is required\n");
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	lfd = listen_on(path);
+	if (lfd < 0) {
+		fprintf(stderr, "netd: cannot listen on %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	d.ep = epoll_create1(EPOLL_CLOEXEC);
+	d.h_listen = (struct handle){ K_LISTEN, NULL };
+	watch(lfd, &d.h_listen, EPOLLIN, EPOLL_CTL_ADD);
+	while (!d.stop) {
+		/* one event at a time: handling one may free what another names
+		 * (all are level-triggered, so nothing is lost) */
+		struct epoll_event ev[1];
+		int n = epoll_wait(d.ep, ev, 1, again ? 0 : -1);
+
+		if (n < 0 && errno != EINTR)
+			break;
+		if (again) {
+			again = 0;
+			for (struct iface *ifc = d.ifaces, *next; ifc; ifc = next) {
+				next = ifc->next;
+				if (forward_rx(ifc))
+					pump_tx(ifc);
+			}
+		}
+		for (int i = 0; i < n; i++) {
+			struct handle *h = ev[i].data.ptr;
+
+			switch (h->kind) {
+			case K_LISTEN:
+				on_listen(lfd);
+				break;
+			case K_SOCK:
+				on_sock(h->obj);
+				break;
+			case K_BELL:
+				on_bell(h->obj);
+				break;
+			case K_TAP:
+				pump_tx(h->obj);
+				break;
+			}
+		}
+	}
+	while (d.ports)
+		port_drop(d.ports, "netd stopping");
+	if (path[0] != '@')
+		unlink(path);
+	return 0;
+}
