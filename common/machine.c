@@ -30,6 +30,8 @@ const char machine_options_help[] =
 "  --sound MODEL[,wav=FILE]   MODEL is es1370, ac97 or hda; wav= captures the output\n"
 "  --dma-mib N                DMA memory per driver in MiB (default 64)\n"
 "  --dma-slots N              drivers that can run at once (default 8)\n"
+"  --monitor PATH             QEMU's monitor on Unix socket PATH (e.g. for\n"
+"                             `set_link net0 off`: NIC i's netdev is net<i>)\n"
 "  --config FILE              read the same options from an INI file:\n"
 "                               [machine]\n"
 "                               machine = q35\n"
@@ -331,6 +333,12 @@ int machine_config_set(struct machine_config *cfg, const char *name,
 		return set_number(name, value, 1, 16, &cfg->dma_slots, err, errlen);
 	if (!strcmp(name, "config"))
 		return read_config(cfg, value, err, errlen);
+	if (!strcmp(name, "monitor")) {
+		if (strlen(value) >= sizeof(cfg->monitor) || strchr(value, ','))
+			return fail(err, errlen, "--monitor: '%s': too long or has a comma", value);
+		snprintf(cfg->monitor, sizeof(cfg->monitor), "%s", value);
+		return 0;
+	}
 	return fail(err, errlen, "unknown machine option '%s'", name);
 }
 

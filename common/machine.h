@@ -50,6 +50,7 @@ struct machine_config {
 	unsigned nnics;
 	struct machine_sound sound[MACHINE_MAX_SOUND];
 	unsigned nsound;
+	char monitor[108];	/* QEMU monitor socket path, or "" */
 };
 
 /* Defaults: q35, accel auto, 8 DMA regions of 64 MiB, no devices. */
@@ -57,7 +58,7 @@ void machine_config_init(struct machine_config *cfg);
 
 /*
  * Apply one machine option: @name is "machine", "accel", "disk", "nic",
- * "sound", "dma-mib", "dma-slots" or "config" (which reads a file),
+ * "sound", "dma-mib", "dma-slots", "monitor" or "config" (which reads a file),
  * @value its argument. Returns 0, or -1 with a one-line reason in @err.
  */
 int machine_config_set(struct machine_config *cfg, const char *name,
@@ -81,8 +82,9 @@ int machine_config_check(const struct machine_config *cfg, char *err,
 	{ "sound", required_argument, 0, MACHINE_OPT_FIRST + 4 },           \
 	{ "dma-mib", required_argument, 0, MACHINE_OPT_FIRST + 5 },         \
 	{ "dma-slots", required_argument, 0, MACHINE_OPT_FIRST + 6 },       \
-	{ "config", required_argument, 0, MACHINE_OPT_FIRST + 7 }
-#define MACHINE_OPT_LAST (MACHINE_OPT_FIRST + 7)
+	{ "config", required_argument, 0, MACHINE_OPT_FIRST + 7 },          \
+	{ "monitor", required_argument, 0, MACHINE_OPT_FIRST + 8 }
+#define MACHINE_OPT_LAST (MACHINE_OPT_FIRST + 8)
 
 /* The help text for the machine options, for every tool's --help. */
 extern const char machine_options_help[];

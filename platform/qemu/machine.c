@@ -189,6 +189,10 @@ static void add_devices(struct argv_builder *a, const struct machine_config *cfg
 		else
 			add(a, "%s,netdev=net%u%s%s", nic_device[n->model], i, mac_key, n->mac);
 	}
+	if (cfg->monitor[0]) {
+		add(a, "-monitor");
+		add(a, "unix:%s,server=on,wait=off", cfg->monitor);
+	}
 	for (i = 0; i < cfg->nsound; i++) {
 		const struct machine_sound *s = &cfg->sound[i];
 

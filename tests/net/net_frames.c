@@ -15,6 +15,12 @@
  * frames are in flight, so nothing may be lost; --full sends as fast as
  * possible and reports losses instead of failing on them. Prints one
  * summary line per direction, with frames/s; exit 0 if all is well.
+ *
+ *   net_frames --watch SECONDS [--if NAME]
+ *
+ * prints the link state as it changes, and exits 0 with "interface gone"
+ * when the interface goes away (its driver died), 1 if it did not within
+ * SECONDS.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -197,19 +203,50 @@ static int run_rx(struct ctx *c)
 	return bad || (lost && !c->full);
 }
 
+static int watch_link(const char *ifname, int seconds)
+{
+	struct ddenet *n;
+	struct ddenet_info info;
+	unsigned char frame[2048];
+	int r = ddenet_open(NULL, ifname, &n), link = -1;
+	double end = now_s() + seconds;
+
+	if (r) {
+		fprintf(stderr, "net_frames: cannot open interface: %s\n", strerror(-r));
+		return 1;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while (now_s() < end) {
+		ssize_t got = ddenet_recv(n, frame, sizeof(frame), 100);
+
+		if (got == -ENODEV) {
+			printf("interface gone\n");
+			ddenet_close(n);
+			return 0;
+		}
+		ddenet_info(n, &info);
+		if (info.link != link)
+			printf("link %s\n", info.link ? "up" : "down");
+		link = info.link;
+	}
+	ddenet_close(n);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "qemu-listen", required_argument, 0, 'l' }, { "qemu-peer", required_argument, 0, 'p' },
 		{ "count", required_argument, 0, 'c' }, { "window", required_argument, 0, 'w' },
 		{ "full", no_argument, 0, 'f' }, { "if", required_argument, 0, 'i' },
-		{ "seed", required_argument, 0, 's' }, { 0, 0, 0, 0 },
+		{ "seed", required_argument, 0, 's' }, { "watch", required_argument, 0, 'W' },
+		{ 0, 0, 0, 0 },
 	};
 	struct ctx c = { .count = 10000, .window = 32, .seed = 1 };
 	struct sockaddr_in me = { .sin_family = AF_INET };
 	struct ddenet_info info;
 	const char *ifname = NULL;
-	int opt, listen_port = 0, peer_port = 0, buf = 8 << 20, r;
+	int opt, listen_port = 0, peer_port = 0, buf = 8 << 20, r, watch = 0;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
@@ -220,12 +257,15 @@ int main(int argc, char **argv)
 		case 'f': c.full = 1; break;
 		case 'i': ifname = optarg; break;
 		case 's': c.seed = strtoull(optarg, NULL, 0); break;
+		case 'W': watch = atoi(optarg); break;
 		default:
 			fprintf(stderr, "usage: net_frames --qemu-listen PORT --qemu-peer PORT "
 				"[--count N] [--window W] [--full] [--if NAME] [--seed S]\n");
 			return 2;
 		}
 	}
+	if (watch)
+		return watch_link(ifname, watch);
 	if (!listen_port || !peer_port || c.count < 1 || c.window < 1) {
 		fprintf(stderr, "net_frames: --qemu-listen and --qemu-peer are required\n");
 		return 2;
