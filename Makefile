@@ -146,6 +146,7 @@ test: check
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@O=$(O) $(BENCH)
+	@O=$(O) ./tests/bench/net_bench.sh
 
 clean:
 	rm -rf build build-san build-debug

@@ -3,7 +3,7 @@
  * byte for byte against the UDP peer of QEMU's socket netdev.
  *
  *   net_frames --qemu-listen PORT --qemu-peer PORT [--count N] [--window W]
- *              [--full] [--if NAME] [--seed S]
+ *              [--full] [--size BYTES] [--if NAME] [--seed S]
  *
  * The NIC's netdev is `udp:PORT1:PORT2` (dde run --nic MODEL,net=udp:...):
  * QEMU receives frames sent to 127.0.0.1:PORT1 (--qemu-listen) and sends
@@ -40,6 +40,7 @@
 #define ETHERTYPE 0x88b5	/* IEEE local experimental: no VLAN tag, nobody's protocol */
 
 static unsigned long long rng_state;
+static int fixed_size;	/* --size: every frame this long */
 
 static unsigned rnd(void)
 {
@@ -55,7 +56,7 @@ static int make_frame(unsigned char *f, unsigned long long seed, int dir, int i,
 
 	rng_state = seed ^ ((unsigned long long)dir << 40) ^ (unsigned long long)i * 0x9e3779b97f4a7c15ull;
 	rnd();
-	len = 60 + (int)(rnd() % (1514 - 60 + 1));
+	len = fixed_size ? fixed_size : 60 + (int)(rnd() % (1514 - 60 + 1));
 	memcpy(f, dst, 6);
 	memcpy(f + 6, src, 6);
 	f[12] = ETHERTYPE >> 8;
@@ -156,8 +157,9 @@ static int run_tx(struct ctx *c)
 	lost += c->count - expect;
 	t = now_s() - t0;
 	printf("tx: %d frames sent by the client, %d arrived at the UDP peer byte-exact in order, "
-	       "%d lost, %d bad; %.0f frames/s, %.1f Mbit/s\n", c->count, c->count - lost - bad,
-	       lost, bad, c->count / t, (double)bytes * 8 / t / 1e6);
+	       "%d lost, %d bad; %.0f frames/s, %.1f Mbit/s delivered\n", c->count, c->count - lost - bad,
+	       lost, bad, (c->count - lost - bad) / t,
+	       (double)bytes * (c->count - lost - bad) / c->count * 8 / t / 1e6);
 	return bad || (lost && !c->full);
 }
 
@@ -198,8 +200,9 @@ static int run_rx(struct ctx *c)
 	lost += c->count - expect;
 	t = now_s() - t0;
 	printf("rx: %d frames injected by the UDP peer, %d reached the client byte-exact in order, "
-	       "%d lost, %d bad; %.0f frames/s, %.1f Mbit/s\n", c->count, c->count - lost - bad,
-	       lost, bad, c->count / t, (double)bytes * 8 / t / 1e6);
+	       "%d lost, %d bad; %.0f frames/s, %.1f Mbit/s delivered\n", c->count, c->count - lost - bad,
+	       lost, bad, (c->count - lost - bad) / t,
+	       (double)bytes * (c->count - lost - bad) / c->count * 8 / t / 1e6);
 	return bad || (lost && !c->full);
 }
 
@@ -240,6 +243,7 @@ int main(int argc, char **argv)
 		{ "count", required_argument, 0, 'c' }, { "window", required_argument, 0, 'w' },
 		{ "full", no_argument, 0, 'f' }, { "if", required_argument, 0, 'i' },
 		{ "seed", required_argument, 0, 's' }, { "watch", required_argument, 0, 'W' },
+		{ "size", required_argument, 0, 'S' },
 		{ 0, 0, 0, 0 },
 	};
 	struct ctx c = { .count = 10000, .window = 32, .seed = 1 };
@@ -258,6 +262,13 @@ int main(int argc, char **argv)
 		case 'i': ifname = optarg; break;
 		case 's': c.seed = strtoull(optarg, NULL, 0); break;
 		case 'W': watch = atoi(optarg); break;
+		case 'S':
+			fixed_size = atoi(optarg);
+			if (fixed_size < 60 || fixed_size > 1514) {
+				fprintf(stderr, "net_frames: --size is 60..1514\n");
+				return 2;
+			}
+			break;
 		default:
 			fprintf(stderr, "usage: net_frames --qemu-listen PORT --qemu-peer PORT "
 				"[--count N] [--window W] [--full] [--if NAME] [--seed S]\n");
