@@ -139,37 +139,18 @@ bool rng_is_initialized(void)
 	return true;
 }
 
-u32 get_random_u32(void)
-{
-	u32 v;
-
-	lx_kit_random(&v, sizeof(v));
-	return v;
-}
-
-u64 get_random_u64(void)
-{
-	u64 v;
-
-	lx_kit_random(&v, sizeof(v));
-	return v;
-}
-
-u16 get_random_u16(void)
-{
-	u16 v;
-
-	lx_kit_random(&v, sizeof(v));
-	return v;
-}
-
-u8 get_random_u8(void)
-{
-	u8 v;
-
-	lx_kit_random(&v, sizeof(v));
-	return v;
-}
+#define GET_RANDOM(type, name)				\
+	type name(void)					\
+	{						\
+		type v;					\
+							\
+		lx_kit_random(&v, sizeof(v));		\
+		return v;				\
+	}
+GET_RANDOM(u64, get_random_u64)
+GET_RANDOM(u32, get_random_u32)
+GET_RANDOM(u16, get_random_u16)
+GET_RANDOM(u8, get_random_u8)
 
 /* --- the platform --- */
 
