@@ -3,7 +3,7 @@
  * netd through libddenet. A thread of its own sleeps on the channel and
  * hands "frames to transmit" to the Linux CPU as an lx_kit event; received
  * frames are queued from the Linux CPU without waking netd per frame
- * (lx_kit_net_stats, called after each NAPI round, rings once).
+ * (lx_kit_net_flush, called after each NAPI round, rings once).
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -89,7 +89,7 @@ void lx_kit_net_link(int up)
 	ddenet_set_link(net.n, up);
 }
 
-void lx_kit_net_stats(unsigned long long tx_dropped, unsigned long long rx_dropped)
+void lx_kit_net_flush(void)
 {
 	if (net.pending) {
 		ddenet_flush(net.n);

@@ -170,7 +170,7 @@ void lx_net_deliver(struct sk_buff *skb)
 void lx_net_rx_flush(void)
 {
 	if (glue.attached)
-		lx_kit_net_stats(glue.tx_dropped, glue.rx_dropped);
+		lx_kit_net_flush();
 }
 
 /* ---- start: open the interface, attach it ---- */
@@ -198,8 +198,9 @@ static int __init lx_net_start(void)
 	}
 	r = lx_kit_net_attach(dev->name, dev->dev_addr, dev->mtu, tx_ready, NULL);
 	if (r < 0) {
-		netdev_err(dev, "cannot attach to the network server: %d\n", r);
-		return r;
+		/* the driver was started to serve netd: without it, stop */
+		panic("%s: cannot attach to the network server ($DDE_NET): %pe", dev->name,
+		      ERR_PTR(r));
 	}
 	glue.attached = r == 0;
 	if (glue.attached)

@@ -28,7 +28,7 @@ int lx_kit_net_tx(void *buf, unsigned max);
 /* Report the link state (1 up, 0 down). */
 void lx_kit_net_link(int up);
 
-/* Linux-side counters the server may print */
-void lx_kit_net_stats(unsigned long long tx_dropped, unsigned long long rx_dropped);
+/* Wake the server for the frames lx_kit_net_rx queued (once per batch). */
+void lx_kit_net_flush(void);
 
 #endif
