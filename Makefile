@@ -4,6 +4,11 @@
 #   make SANITIZE=address,undefined   ... with sanitizers, into build-san/
 #   make DEBUG=1              ... without optimisation, into build-debug/
 
+# Every rule is ours: no built-in implicit rules (they would try to remake
+# dependency files from sources that do not exist).
+MAKEFLAGS += --no-builtin-rules
+.SUFFIXES:
+
 CC      ?= gcc
 SANITIZE ?=
 DEBUG   ?=

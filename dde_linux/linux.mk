@@ -46,7 +46,8 @@ LX_WARN_OURS  := -Wall -Wno-sign-compare -Wno-pointer-sign -Wno-unused-const-var
 	-Wno-address-of-packed-member -Wno-missing-prototypes
 
 # --- what each driver is made of -------------------------------------------
-# recipe lines: "class C", "module M", "linux PATH" (relative to Linux's tree)
+# recipe lines: "class C", "module M", "linux PATH" (relative to Linux's tree),
+# "option posted-writes" (see drivers/e1000/linux.recipe)
 LX_DRIVERS := $(patsubst drivers/%/linux.recipe,%,$(wildcard drivers/*/linux.recipe))
 lx_recipe = $(shell sed -n 's/^$(2)[ \t]\+//p' drivers/$(1)/linux.recipe)
 # "linux FILE": compiled unmodified; "linux-noinit FILE": the same, but its
@@ -66,14 +67,16 @@ LX_EMUL_S  := $(wildcard dde_linux/lx_emul/*.S)
 lxobj = $(patsubst %.S,$(O)/linux/%.o,$(patsubst %.c,$(O)/linux/%.o,$(1)))
 
 # Linux's files: KBUILD_MODNAME is the module's name for a driver's files,
-# the file's own name for core files (as Kbuild does for built-in code).
+# the file's own name for core files (as Kbuild does for built-in code),
+# with '-' made '_' as Kbuild does (it becomes part of C identifiers).
+lx_modname = $(subst -,_,$(or $(LX_MODNAME),$(basename $(notdir $(1)))))
 $(O)/linux/%.o: $(LX_SRC)/%.c $(LX_READY) dde_linux/lx_config.h
 	@mkdir -p $(dir $@)
 	$(CC) $(LX_CFLAGS) $(LX_WARN_LINUX) \
 		-DKBUILD_BASENAME='"$(basename $(notdir $<))"' \
 		-DKBUILD_MODFILE='"$(basename $*)"' \
-		-DKBUILD_MODNAME='"$(or $(LX_MODNAME),$(basename $(notdir $<)))"' \
-		-D__KBUILD_MODNAME=kmod_$(or $(LX_MODNAME),$(basename $(notdir $<))) \
+		-DKBUILD_MODNAME='"$(call lx_modname,$<)"' \
+		-D__KBUILD_MODNAME=kmod_$(call lx_modname,$<) \
 		-c -o $@ $<
 	$(if $(filter $*.c,$(LX_NOINIT)),objcopy --remove-section='.initcall*' $@)
 
@@ -117,14 +120,18 @@ LX_OBJS_$(1) := $$(call lxobj,$$(call lx_recipe,$(1),linux))
 LX_COBJS_$(1) := $$(call lxobj,$$(call lx_class_files,$$(LX_CLASS_$(1)))) \
 	$$(call lx_class_glue,$$(LX_CLASS_$(1)))
 $$(LX_OBJS_$(1)): LX_MODNAME := $$(call lx_recipe,$(1),module)
-$(O)/drivers/$(1): $$(LX_OBJS_$(1)) $$(LX_COBJS_$(1)) $$(LX_EMUL_OBJS) $$(LX_CORE_OBJS) \
+$(O)/drivers/$(1): drivers/$(1)/linux.recipe $$(LX_OBJS_$(1)) $$(LX_COBJS_$(1)) $$(LX_EMUL_OBJS) $$(LX_CORE_OBJS) \
 		$$(call obj,$$(LX_KIT)) $$(LIBDDEKIT) $$(LIBDDENET) dde_linux/lx.ld tools/gen-stubs
 	@mkdir -p $$(dir $$@) $(O)/stubs
 	./tools/gen-stubs $(1) $(O)/stubs/$(1) $$(LX_OBJS_$(1)) $$(LX_COBJS_$(1)) $$(LX_EMUL_OBJS) $$(LX_CORE_OBJS) \
 		-- $$(call obj,$$(LX_KIT)) $$(LIBDDEKIT)
+	echo "const int lx_recipe_posted_writes = $$(if $$(filter posted-writes,$$(call lx_recipe,$(1),option)),1,0);" \
+		>$(O)/stubs/$(1)-recipe.c
 	$$(CC) $$(CFLAGS) -c -o $(O)/stubs/$(1)-stubs.o $(O)/stubs/$(1)-stubs.c
+	$$(CC) $$(CFLAGS) -c -o $(O)/stubs/$(1)-recipe.o $(O)/stubs/$(1)-recipe.c
 	$$(CC) $$(LDFLAGS) -no-pie -Wl,-T,dde_linux/lx.ld -o $$@ $(O)/stubs/$(1).o \
-		$(O)/stubs/$(1)-stubs.o $$(call obj,$$(LX_KIT)) $$(LIBDDEKIT) $$(LIBDDENET) $$(LX_LIBS)
+		$(O)/stubs/$(1)-stubs.o $(O)/stubs/$(1)-recipe.o $$(call obj,$$(LX_KIT)) \
+		$$(LIBDDEKIT) $$(LIBDDENET) $$(LX_LIBS)
 	echo $$(LX_CLASS_$(1)) >$$@.class
 endef
 $(foreach d,$(LX_DRIVERS),$(eval $(call lx_driver,$(d))))

@@ -509,6 +509,35 @@ static int do_access(struct server *s, struct client *c, const struct ddeio_msg 
 	return platform_mmio_read(s->p, m->addr, m->size, &r->m.value);
 }
 
+/* rep ins/outs: many elements at one port in one request */
+static int do_pio_rep(struct server *s, struct client *c, const struct ddeio_msg *m,
+		      const char *payload, size_t plen, struct reply *r)
+{
+	bool write = m->op == DDEIO_OP_PIO_WRITE_REP;
+	uint64_t count = write ? (m->size ? plen / m->size : 0) : m->value;
+	unsigned dev;
+	char why[128];
+	int rc;
+
+	if (!valid_access_size(m->size, 4) || (write && plen % m->size) ||
+	    count * m->size > DDEIO_MAX_PAYLOAD)
+		return refuse(c, r, -EINVAL, "driver '%s': bad string port access (%llu x %u bytes)",
+			      c->name, (unsigned long long)count, m->size);
+	if (!find_res(s, c, true, m->addr, m->size, &dev)) {
+		describe_owner(s, true, m->addr, why, sizeof(why));
+		return refuse(c, r, -EACCES, "driver '%s' may not %s I/O port 0x%llx (%u bytes): %s",
+			      c->name, write ? "write" : "read", (unsigned long long)m->addr,
+			      m->size, why);
+	}
+	if (write)
+		return platform_pio_write_rep(s->p, (uint16_t)m->addr, m->size, payload,
+					      (unsigned)count, m->flags & DDEIO_F_POSTED);
+	rc = platform_pio_read_rep(s->p, (uint16_t)m->addr, m->size, r->payload, (unsigned)count);
+	if (!rc)
+		r->len = count * m->size;
+	return rc;
+}
+
 static int do_mem(struct server *s, struct client *c, const struct ddeio_msg *m,
 		  const char *payload, size_t plen, struct reply *r)
 {
@@ -634,6 +663,10 @@ static bool handle(struct server *s, unsigned i)
 	case DDEIO_OP_MMIO_WRITE:
 		rc = do_access(s, c, &m, &r);
 		break;
+	case DDEIO_OP_PIO_READ_REP:
+	case DDEIO_OP_PIO_WRITE_REP:
+		rc = do_pio_rep(s, c, &m, buf + sizeof(m), (size_t)n - sizeof(m), &r);
+		break;
 	case DDEIO_OP_MEM_READ:
 	case DDEIO_OP_MEM_WRITE:
 		rc = do_mem(s, c, &m, buf + sizeof(m), (size_t)n - sizeof(m), &r);
@@ -652,7 +685,8 @@ static bool handle(struct server *s, unsigned i)
 		return true;	/* the machine is gone; the loop notices */
 	r.m.status = rc;
 	if ((m.flags & DDEIO_F_POSTED) && (m.op == DDEIO_OP_PIO_WRITE ||
-					    m.op == DDEIO_OP_MMIO_WRITE)) {
+					    m.op == DDEIO_OP_MMIO_WRITE ||
+					    m.op == DDEIO_OP_PIO_WRITE_REP)) {
 		if (rc)
 			send_event(c, DDEIO_OP_EVENT_ERROR, m.addr,
 				   r.len ? r.payload : strerror(-rc));

@@ -177,7 +177,7 @@ int ddeio_call(struct ddeio_msg *m, const void *payload, size_t plen,
 	return r;
 }
 
-int ddeio_post(const struct ddeio_msg *in)
+int ddeio_post_payload(const struct ddeio_msg *in, const void *payload, size_t plen)
 {
 	struct ddeio_msg m = *in;
 	int r;
@@ -185,11 +185,16 @@ int ddeio_post(const struct ddeio_msg *in)
 	m.flags |= DDEIO_F_POSTED;
 	pthread_mutex_lock(&conn.lock);
 	m.seq = ++conn.seq;
-	r = conn.fd < 0 ? -ENOTCONN : send_msg(conn.fd, &m, NULL, 0, -1);
+	r = conn.fd < 0 ? -ENOTCONN : send_msg(conn.fd, &m, payload, plen, -1);
 	pthread_mutex_unlock(&conn.lock);
 	if (r)
 		ddekit_set_error("lost the I/O server");
 	return r;
+}
+
+int ddeio_post(const struct ddeio_msg *m)
+{
+	return ddeio_post_payload(m, NULL, 0);
 }
 
 static void *event_loop(void *arg)

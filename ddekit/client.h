@@ -32,6 +32,8 @@ int ddeio_call(struct ddeio_msg *m, const void *payload, size_t plen,
 
 /* Send a posted request: no reply; a refusal comes back as an event. */
 int ddeio_post(const struct ddeio_msg *m);
+/* the same with a payload (rep outs) */
+int ddeio_post_payload(const struct ddeio_msg *m, const void *payload, size_t plen);
 
 /* The grant received at hello (NULL before). */
 const struct ddeio_grant *ddeio_grant(void);

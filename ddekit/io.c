@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include <ddekit/ddekit.h>
@@ -26,6 +27,19 @@ static struct mmio_map maps[MAX_MAPS];
 static unsigned nmaps;
 static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
 
+static bool posted = true;
+
+void ddekit_io_set_posted(bool on)
+{
+	posted = on;
+}
+
+/* A write: posted, or answered once the device has taken it. */
+static int io_write(struct ddeio_msg *m, const void *payload, size_t plen)
+{
+	return posted ? ddeio_post_payload(m, payload, plen) : ddeio_call(m, payload, plen, NULL, NULL);
+}
+
 int ddekit_pio_read(uint16_t port, unsigned size, uint32_t *value)
 {
 	struct ddeio_msg m = { .op = DDEIO_OP_PIO_READ, .addr = port, .size = size };
@@ -40,7 +54,49 @@ int ddekit_pio_write(uint16_t port, unsigned size, uint32_t value)
 	struct ddeio_msg m = { .op = DDEIO_OP_PIO_WRITE, .addr = port, .size = size,
 			       .value = value };
 
-	return ddeio_post(&m);
+	return io_write(&m, NULL, 0);
+}
+
+/* One request per DDEIO_MAX_PAYLOAD bytes. */
+int ddekit_pio_read_rep(uint16_t port, unsigned size, void *buf, size_t count)
+{
+	size_t per = size ? DDEIO_MAX_PAYLOAD / size : 0;
+
+	if (size != 1 && size != 2 && size != 4)
+		return -EINVAL;
+	for (size_t done = 0; done < count;) {
+		size_t n = count - done < per ? count - done : per, len = n * size;
+		struct ddeio_msg m = { .op = DDEIO_OP_PIO_READ_REP, .addr = port, .size = size,
+				       .value = n };
+		int r = ddeio_call(&m, NULL, 0, (char *)buf + done * size, &len);
+
+		if (!r && len != n * size)
+			r = -EPROTO;
+		if (r) {
+			memset((char *)buf + done * size, 0xff, (count - done) * size);
+			return r;
+		}
+		done += n;
+	}
+	return 0;
+}
+
+int ddekit_pio_write_rep(uint16_t port, unsigned size, const void *buf, size_t count)
+{
+	size_t per = size ? DDEIO_MAX_PAYLOAD / size : 0;
+
+	if (size != 1 && size != 2 && size != 4)
+		return -EINVAL;
+	for (size_t done = 0; done < count;) {
+		size_t n = count - done < per ? count - done : per;
+		struct ddeio_msg m = { .op = DDEIO_OP_PIO_WRITE_REP, .addr = port, .size = size };
+		int r = io_write(&m, (const char *)buf + done * size, n * size);
+
+		if (r)
+			return r;
+		done += n;
+	}
+	return 0;
 }
 
 void *ddekit_mmio_map(unsigned dev, unsigned bar, size_t *size)
@@ -131,5 +187,5 @@ int ddekit_mmio_write(volatile void *addr, unsigned size, uint64_t value)
 	struct ddeio_msg m = { .op = DDEIO_OP_MMIO_WRITE, .size = size, .value = value };
 	int r = translate(addr, size, &m.addr);
 
-	return r ? r : ddeio_post(&m);
+	return r ? r : io_write(&m, NULL, 0);
 }

@@ -375,9 +375,32 @@ static enum string_kind string_kind(const ZydisDecodedInstruction *in, unsigned 
 }
 
 /*
+ * rep ins/outs forward through plain memory: one string request to the I/O
+ * server per 4 KiB. Returns false when the element loop must do it (the
+ * direction flag set, or the buffer in a BAR).
+ */
+static bool port_string(const struct trap *t, enum string_kind kind, uint16_t port,
+			unsigned size, uint64_t addr, uint64_t count)
+{
+	uint64_t bytes = count * size;
+
+	if ((t->gr[REG_EFL] & EFLAGS_DF) || bytes / size != count || addr + bytes < addr ||
+	    ddekit_mmio_contains((uintptr_t)addr, (size_t)bytes))
+		return false;
+	check_port(t, port, size);
+	if (kind == STR_INS ? ddekit_pio_read_rep(port, size, (void *)(uintptr_t)addr, count)
+			    : ddekit_pio_write_rep(port, size, (const void *)(uintptr_t)addr, count))
+		trap_panic(t, "%s I/O port 0x%x (%llu x %u bytes) failed: %s",
+			   kind == STR_INS ? "reading" : "writing", port,
+			   (unsigned long long)count, size, ddekit_last_error());
+	return true;
+}
+
+/*
  * movs/stos/lods/ins/outs, with or without rep: the whole count at once,
  * element by element (each MMIO or port read is a round trip; writes are
- * posted). rsi/rdi/rcx end as the CPU would leave them.
+ * posted), except rep ins/outs on plain memory (port_string). rsi/rdi/rcx
+ * end as the CPU would leave them.
  */
 static void emulate_string(struct trap *t, enum string_kind kind, unsigned size)
 {
@@ -398,6 +421,16 @@ static void emulate_string(struct trap *t, enum string_kind kind, unsigned size)
 		    (o->mem.base == ZYDIS_REGISTER_RSI || o->mem.base == ZYDIS_REGISTER_ESI) &&
 		    !segment_base(o->mem.segment, &src_seg))
 			trap_panic(t, "cannot read the segment base");
+	}
+	if (rep && count && (kind == STR_INS || kind == STR_OUTS) &&
+	    port_string(t, kind, port, size,
+			kind == STR_INS ? (*rdi & amask) : src_seg + (*rsi & amask), count)) {
+		if (kind == STR_INS)
+			*rdi = (*rdi + count * size) & amask;
+		else
+			*rsi = (*rsi + count * size) & amask;
+		*rcx = (*rcx - count) & amask;
+		return;
 	}
 	for (; count; count--) {
 		uint64_t src = src_seg + (*rsi & amask), dst = *rdi & amask;

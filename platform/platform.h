@@ -65,6 +65,11 @@ int platform_pio_read(struct platform *p, uint16_t port, unsigned size,
 		      uint32_t *value);
 int platform_pio_write(struct platform *p, uint16_t port, unsigned size,
 		       uint32_t value, bool posted);
+/* rep ins/outs: @count elements of @size bytes at one port, to/from @buf */
+int platform_pio_read_rep(struct platform *p, uint16_t port, unsigned size,
+			  void *buf, unsigned count);
+int platform_pio_write_rep(struct platform *p, uint16_t port, unsigned size,
+			   const void *buf, unsigned count, bool posted);
 int platform_mmio_read(struct platform *p, uint64_t addr, unsigned size,
 		       uint64_t *value);
 int platform_mmio_write(struct platform *p, uint64_t addr, unsigned size,

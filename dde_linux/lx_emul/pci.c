@@ -282,23 +282,120 @@ int pci_select_bars(struct pci_dev *dev, unsigned long flags)
 	return bars;
 }
 
-/* the grant already gives this process its device's BARs, and only those */
-int pci_request_selected_regions(struct pci_dev *dev, int bars, const char *name)
+/*
+ * Region requests, as in Linux: one owner per range. A range must lie in
+ * a BAR granted to this process (the I/O server would refuse any other
+ * access anyway); requests are kept as children of ioport_resource and
+ * iomem_resource.
+ */
+struct resource ioport_resource = {
+	.name = "PCI IO", .start = 0, .end = IO_SPACE_LIMIT, .flags = IORESOURCE_IO,
+};
+struct resource iomem_resource = {
+	.name = "PCI mem", .start = 0, .end = -1, .flags = IORESOURCE_MEM,
+};
+static DEFINE_MUTEX(region_lock);
+
+static bool in_grant(unsigned long type, resource_size_t start, resource_size_t end)
 {
-	return 0;
+	for (unsigned i = 0; i < ndevices; i++)
+		for (int b = 0; b < PCI_STD_NUM_BARS; b++) {
+			struct resource *r = &devices[i].pdev.resource[b];
+
+			if ((r->flags & type) && start >= r->start && end <= r->end)
+				return true;
+		}
+	return false;
+}
+
+struct resource *__request_region(struct resource *parent, resource_size_t start,
+				  resource_size_t n, const char *name, int flags)
+{
+	resource_size_t end = start + n - 1;
+	struct resource *res, **p;
+
+	if (!n || end < start || !in_grant(parent->flags & IORESOURCE_TYPE_BITS, start, end)) {
+		pr_err("lx_emul: %s requests %s region %pa+%pa outside its grant\n",
+		       name, parent->name, &start, &n);
+		return NULL;
+	}
+	res = kzalloc(sizeof(*res), GFP_KERNEL);
+	if (!res)
+		return NULL;
+	res->name = name;
+	res->start = start;
+	res->end = end;
+	res->flags = (parent->flags & IORESOURCE_TYPE_BITS) | IORESOURCE_BUSY | flags;
+	mutex_lock(&region_lock);
+	for (p = &parent->child; *p && (*p)->end < start; p = &(*p)->sibling)
+		;
+	if (*p && (*p)->start <= end) {
+		pr_warn("lx_emul: %s region %pa+%pa is busy (%s)\n", parent->name, &start, &n,
+			(*p)->name);
+		mutex_unlock(&region_lock);
+		kfree(res);
+		return NULL;
+	}
+	res->parent = parent;
+	res->sibling = *p;
+	*p = res;
+	mutex_unlock(&region_lock);
+	return res;
+}
+
+void __release_region(struct resource *parent, resource_size_t start, resource_size_t n)
+{
+	struct resource **p, *res;
+
+	mutex_lock(&region_lock);
+	for (p = &parent->child; (res = *p); p = &res->sibling)
+		if (res->start == start && resource_size(res) == n) {
+			*p = res->sibling;
+			mutex_unlock(&region_lock);
+			kfree(res);
+			return;
+		}
+	mutex_unlock(&region_lock);
+	pr_warn("lx_emul: trying to free nonexistent %s region %pa+%pa\n", parent->name,
+		&start, &n);
+}
+
+static struct resource *bar_parent(struct pci_dev *dev, int bar)
+{
+	return dev->resource[bar].flags & IORESOURCE_IO ? &ioport_resource : &iomem_resource;
 }
 
 void pci_release_selected_regions(struct pci_dev *dev, int bars)
 {
+	for (int b = 0; b < PCI_STD_NUM_BARS; b++)
+		if ((bars & (1 << b)) && pci_resource_len(dev, b))
+			__release_region(bar_parent(dev, b), dev->resource[b].start,
+					 resource_size(&dev->resource[b]));
+}
+
+int pci_request_selected_regions(struct pci_dev *dev, int bars, const char *name)
+{
+	for (int b = 0; b < PCI_STD_NUM_BARS; b++) {
+		struct resource *r = &dev->resource[b];
+
+		if (!(bars & (1 << b)) || !pci_resource_len(dev, b))
+			continue;
+		if (!__request_region(bar_parent(dev, b), r->start, resource_size(r), name, 0)) {
+			pci_release_selected_regions(dev, bars & ((1 << b) - 1));
+			return -EBUSY;
+		}
+	}
+	return 0;
 }
 
 int pci_request_regions(struct pci_dev *dev, const char *name)
 {
-	return 0;
+	return pci_request_selected_regions(dev, (1 << PCI_STD_NUM_BARS) - 1, name);
 }
 
 void pci_release_regions(struct pci_dev *dev)
 {
+	pci_release_selected_regions(dev, (1 << PCI_STD_NUM_BARS) - 1);
 }
 
 /* ---- power management: the device model is always in D0 ---- */

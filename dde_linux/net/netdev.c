@@ -23,6 +23,7 @@ DEFINE_PER_CPU_ALIGNED(struct softnet_data, softnet_data);
 unsigned int sysctl_skb_defer_max __read_mostly = 64;
 int sysctl_tstamp_allow_data __read_mostly = 1;
 int netdev_budget __read_mostly = 300;
+int netdev_max_backlog __read_mostly = 1000;
 
 static LIST_HEAD(poll_list);	/* scheduled NAPI instances */
 static int ifindex;
@@ -355,11 +356,32 @@ bool napi_complete_done(struct napi_struct *n, int work_done)
 	return true;
 }
 
+/*
+ * Frames of drivers without NAPI (netif_rx, from their interrupt handler)
+ * wait in the backlog, as in Linux, and go up in the NET_RX softirq: the
+ * handler stays short, and delivery is batched.
+ */
+static struct sk_buff_head backlog;
+static unsigned long backlog_dropped;
+
+static int process_backlog(int budget)
+{
+	struct sk_buff *skb;
+	int work = 0;
+
+	while (work < budget && (skb = skb_dequeue(&backlog))) {
+		netif_receive_skb(skb);
+		work++;
+	}
+	return work;
+}
+
 static void net_rx_action(struct softirq_action *h)
 {
 	int budget = netdev_budget;
 	LIST_HEAD(list);
 
+	budget -= process_backlog(budget);
 	list_splice_init(&poll_list, &list);
 	while (!list_empty(&list)) {
 		struct napi_struct *n = list_first_entry(&list, struct napi_struct, poll_list);
@@ -377,13 +399,14 @@ static void net_rx_action(struct softirq_action *h)
 			break;
 	}
 	list_splice_tail(&list, &poll_list);
-	if (!list_empty(&poll_list))
+	if (!list_empty(&poll_list) || !skb_queue_empty_lockless(&backlog))
 		raise_softirq_irqoff(NET_RX_SOFTIRQ);
 	lx_net_rx_flush();
 }
 
 void lx_net_softirq_init(void)
 {
+	skb_queue_head_init(&backlog);
 	open_softirq(NET_RX_SOFTIRQ, net_rx_action);
 }
 
@@ -397,7 +420,16 @@ int netif_receive_skb(struct sk_buff *skb)
 
 int netif_rx(struct sk_buff *skb)
 {
-	return netif_receive_skb(skb);
+	if (skb_queue_len_lockless(&backlog) >= netdev_max_backlog) {
+		if (!backlog_dropped++ || !(backlog_dropped % 1000))
+			net_warn_ratelimited("lx_emul: receive backlog full, %lu frames dropped\n",
+					     backlog_dropped);
+		kfree_skb(skb);
+		return NET_RX_DROP;
+	}
+	skb_queue_tail(&backlog, skb);
+	raise_softirq(NET_RX_SOFTIRQ);
+	return NET_RX_SUCCESS;
 }
 
 gro_result_t napi_gro_receive(struct napi_struct *napi, struct sk_buff *skb)

@@ -29,7 +29,7 @@
 
 #include <stdint.h>
 
-#define DDEIO_PROTOCOL_VERSION 1
+#define DDEIO_PROTOCOL_VERSION 2
 #define DDEIO_MAX_PAYLOAD 4096
 #define DDEIO_MAX_DEVICES 8	/* devices in one grant */
 #define DDEIO_NAME_LEN 48
@@ -50,6 +50,9 @@ enum ddeio_op {
 	DDEIO_OP_IRQ_MASK,	/* addr = line: stop delivering it */
 	DDEIO_OP_EVENT_IRQ,	/* event: addr = line */
 	DDEIO_OP_EVENT_ERROR,	/* event: a posted write was refused; payload = text */
+	DDEIO_OP_PIO_READ_REP,	/* addr = port, size, value = count; reply payload =
+				 * count elements (count * size <= payload) */
+	DDEIO_OP_PIO_WRITE_REP,	/* addr = port, size; payload = the elements */
 	DDEIO_OP_MAX
 };
 

@@ -11,12 +11,33 @@
 #ifndef DDEKIT_IO_H
 #define DDEKIT_IO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* Read @size (1, 2 or 4) bytes from I/O port @port into *@value. */
 int ddekit_pio_read(uint16_t port, unsigned size, uint32_t *value);
 int ddekit_pio_write(uint16_t port, unsigned size, uint32_t value);
+
+/*
+ * String port I/O (rep ins/outs): @count elements of @size bytes at one
+ * port, from or into @buf, in one request per 4 KiB instead of one per
+ * element.
+ */
+int ddekit_pio_read_rep(uint16_t port, unsigned size, void *buf, size_t count);
+int ddekit_pio_write_rep(uint16_t port, unsigned size, const void *buf, size_t count);
+
+/*
+ * Writes are posted by default: they return at once, and the device acts
+ * on them a little later, in order with this driver's other accesses. A
+ * driver written for a machine where an MMIO or port write has taken
+ * effect when the instruction completes (a virtual machine's device model:
+ * QEMU handles a guest's write before the guest goes on) may rely on it,
+ * e.g. acknowledge a status bit and then scan a DMA ring the device fills
+ * concurrently. ddekit_io_set_posted(false) gives it that order, at the
+ * cost of a round trip per write.
+ */
+void ddekit_io_set_posted(bool on);
 
 /*
  * Map memory BAR @bar of device @dev (an index from ddekit_pci_device()).

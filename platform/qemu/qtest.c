@@ -296,6 +296,30 @@ int qtest_posted(struct qtest *q, const char *fmt, ...)
 	return r;
 }
 
+int qtest_batch(struct qtest *q, const char *cmds, size_t len, unsigned n,
+		uint64_t *values, bool posted)
+{
+	char line[512];
+	int r = send_all(q, cmds, len), failed = 0;
+
+	if (r)
+		return r;
+	if (posted) {
+		q->posted += n;
+		return 0;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		r = next_reply(q, line, sizeof(line), true);
+		if (r)
+			return r;
+		if (strncmp(line, "OK", 2))
+			failed = 1;
+		else if (values)
+			values[i] = strtoull(line + 2, NULL, 0);
+	}
+	return failed ? -EIO : 0;
+}
+
 int qtest_poll(struct qtest *q)
 {
 	return drain(q);

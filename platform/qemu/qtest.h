@@ -34,6 +34,15 @@ int qtest_cmd(struct qtest *q, uint64_t *value, const char *fmt, ...)
 int qtest_posted(struct qtest *q, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * Send @n commands at once (@cmds: @len bytes, each line ending in '\n')
+ * and wait for all their replies, storing each reply's value in @values
+ * (if not NULL): one round trip for many accesses, as for rep ins/outs.
+ * -EIO if one failed. With @posted, nothing is waited for.
+ */
+int qtest_batch(struct qtest *q, const char *cmds, size_t len, unsigned n,
+		uint64_t *values, bool posted);
+
 /* Read whatever has arrived without blocking; -EPIPE if QEMU is gone. */
 int qtest_poll(struct qtest *q);
 

@@ -48,11 +48,14 @@ else
 	not_ok "every Linux object was compiled from the extracted tree" "not:$bad"
 fi
 
-# The stubs: an undefined kernel symbol stops the driver with its name.
-stubs=$(grep -c '^	{ "' "$O/stubs/e1000-stubs.c" 2>/dev/null || echo 0)
-if [ "$stubs" -gt 0 ]; then
-	ok "e1000 carries $stubs generated stubs"
-else
-	not_ok "e1000 carries generated stubs"
-fi
+# The stubs: every Linux driver is built, and says how many it carries.
+for r in drivers/*/linux.recipe; do
+	d=$(basename "$(dirname "$r")")
+	stubs=$(grep -c '^	{ "' "$O/stubs/$d-stubs.c" 2>/dev/null || echo 0)
+	if [ -x "$O/drivers/$d" ] && [ "$stubs" -gt 0 ]; then
+		ok "$d is built and carries $stubs generated stubs"
+	else
+		not_ok "$d is built with its generated stubs"
+	fi
+done
 finish

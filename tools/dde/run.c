@@ -4,6 +4,7 @@
  * everything on Ctrl-C or when the last driver has exited.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -52,6 +53,45 @@ static struct {
 	pid_t pid;
 } netd;
 
+static int class_file(const struct dirent *e)
+{
+	size_t n = strlen(e->d_name);
+
+	return n > 6 && !strcmp(e->d_name + n - 6, ".class");
+}
+
+/* The Linux drivers the build made: each has a NAME.class next to it. */
+static void list_linux_drivers(FILE *out)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 256], cls[16];
+	struct dirent **e;
+	int n;
+
+	session_sibling("../drivers", dir, sizeof(dir));
+	n = scandir(dir, &e, class_file, alphasort);
+	if (n <= 0) {
+		fprintf(out, ".\n");
+		return;
+	}
+	fprintf(out, "; Linux drivers built from source:");
+	for (int i = 0; i < n; i++) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, e[i]->d_name);
+		cls[0] = 0;
+		if ((f = fopen(path, "re"))) {
+			if (fgets(cls, sizeof(cls), f))
+				cls[strcspn(cls, "\n")] = 0;
+			fclose(f);
+		}
+		e[i]->d_name[strlen(e[i]->d_name) - 6] = 0;
+		fprintf(out, "%s %s (%s)", i ? "," : "", e[i]->d_name, cls);
+		free(e[i]);
+	}
+	free(e);
+	fprintf(out, ".\n");
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -63,7 +103,9 @@ static void usage(FILE *out)
 		"waits for drivers started by hand (it prints how).\n"
 		"  --driver NAME@SLOT         run driver NAME (a program in build/drivers/,\n"
 		"                             or in $DDE_DRIVER_PATH) for the device at SLOT;\n"
-		"                             ARGs after a comma are passed to the driver\n"
+		"                             ARGs after a comma are passed to the driver;\n"
+		"                             for a Linux driver, module parameters P=V\n"
+		"                             (e.g. --driver 8139cp,debug=16@00:01.0)\n"
 		"Network drivers attach their interface (net0, net1, ... in --driver order)\n"
 		"to the network server, netd; clients open it with libddenet (DDE_NET):\n"
 		"  --net-socket PATH          netd's socket (default @dde-net-PID)\n"
@@ -71,8 +113,9 @@ static void usage(FILE *out)
 		"  --pcap [IF=]FILE           capture IF's frames, both ways, into FILE\n"
 		"\n"
 		"Drivers available: selftest (register read, interrupt and DMA self-test of\n"
-		"e1000, NVMe and AHCI devices); Linux drivers built from source: e1000.\n"
-		"\n%s", machine_options_help);
+		"e1000, NVMe and AHCI devices)");
+	list_linux_drivers(out);
+	fprintf(out, "\n%s", machine_options_help);
 }
 
 static int find_driver(struct driver *d)
