@@ -154,6 +154,17 @@ static int intruder(void *arg)
 	if (t.nvme->irq != t.e1000->irq &&
 	    (r = expect(ddeio_call(&m, NULL, 0, NULL, NULL), -EACCES, "interrupt line", 13)))
 		return r;
+	/* string port I/O: checked like single accesses */
+	uint32_t words[8];
+
+	if ((r = expect(ddekit_pio_read_rep((uint16_t)t.ahci->bar[4].start, 4, words, 8),
+			-EACCES, "I/O port", 14)))
+		return r;
+	m = (struct ddeio_msg){ .op = DDEIO_OP_PIO_READ_REP, .addr = 0xcf8, .size = 4,
+				.value = DDEIO_MAX_PAYLOAD };
+	if ((r = expect(ddeio_call(&m, NULL, 0, NULL, NULL), -EINVAL, "string port", 15)))
+		return r;
+	/* (they work on granted ports: test_trap's rep ins/outs on the rtl8139) */
 	return 0;
 }
 
