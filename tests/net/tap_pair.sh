@@ -1,0 +1,85 @@
+#!/bin/bash
+# tap_pair.sh [MIB]: two reused Linux drivers back to back. One QEMU has an
+# e1000 and an rtl8139 joined by a pair of UDP socket netdevs (what one
+# sends, the other receives); Linux's e1000 and 8139cp drive them, and
+# netd exports each as a TAP device, moved into a network namespace of its
+# own (10.99.0.1 and 10.99.0.2). Then the host's ping and a TCP transfer
+# of MIB MiB (nc, checked with sha256) cross from one namespace to the
+# other: kernel -> TAP -> netd -> e1000 -> QEMU -> 8139cp -> netd -> TAP.
+#
+# Prints "ping: R of 3 answered", "tcp: ... Mbit/s", "sha256: match" (or
+# what went wrong); exits 0 if all went through, 1 if not, 77 if this
+# machine cannot make network namespaces (not root). Cleans up everything.
+set -u
+O=${O:-build}
+MIB=${1:-10}
+T=$(mktemp -d /tmp/dde-tap-XXXXXX)
+A=ddeA$$ B=ddeB$$ NA=dde-nsA-$$ NB=dde-nsB-$$
+run=""
+cleanup() {
+	[ -n "$run" ] && kill -INT "$run" 2>/dev/null && wait "$run" 2>/dev/null
+	ip netns pids "$NA" 2>/dev/null | xargs -r kill -9 2>/dev/null
+	ip netns pids "$NB" 2>/dev/null | xargs -r kill -9 2>/dev/null
+	ip netns del "$NA" 2>/dev/null
+	ip netns del "$NB" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+if ! ip netns add "$NA" 2>"$T/err" || ! ip netns add "$NB" 2>>"$T/err"; then
+	echo "cannot make network namespaces: $(head -1 "$T/err")"
+	exit 77
+fi
+
+port=$((43000 + ($$ % 1000) * 2))
+"$O/bin/dde" run --nic "e1000,net=udp:$port:$((port + 1))" \
+	--nic "rtl8139,net=udp:$((port + 1)):$port" \
+	--driver e1000@00:01.0 --driver 8139cp@00:02.0 \
+	--tap "net0=$A" --tap "net1=$B" --net-socket "@dde-tap-$$" >"$T/log" 2>&1 &
+run=$!
+for ((i = 0; i < 600; i++)); do
+	grep -q "netd: interface net0: link up" "$T/log" &&
+		grep -q "netd: interface net1: link up" "$T/log" && break
+	kill -0 $run 2>/dev/null || break
+	sleep 0.1
+done
+if ! grep -q "netd: interface net1: link up" "$T/log" ||
+	! grep -q "netd: interface net0: link up" "$T/log"; then
+	echo "the drivers did not come up:"
+	tail -5 "$T/log"
+	exit 1
+fi
+for x in "$A $NA 10.99.0.1" "$B $NB 10.99.0.2"; do
+	set -- $x
+	ip link set "$1" netns "$2" && ip -n "$2" addr add "$3/24" dev "$1" &&
+		ip -n "$2" link set "$1" up && ip -n "$2" link set lo up || {
+		echo "cannot set up $1 in $2"
+		exit 1
+	}
+done
+
+ip netns exec "$NA" ping -c 3 -i 0.3 -W 3 10.99.0.2 >"$T/ping" 2>&1
+got=$(sed -n 's/.* \([0-9]\+\) received.*/\1/p' "$T/ping")
+echo "ping: ${got:-0} of 3 answered ($(sed -n 's/^rtt //p' "$T/ping"))"
+
+head -c "${MIB}M" /dev/urandom >"$T/data"
+ip netns exec "$NB" timeout 120 nc -l -N 5001 >"$T/recv" 2>"$T/nc-l" &
+srv=$!
+for ((i = 0; i < 50; i++)); do
+	ip netns exec "$NB" ss -ltn 2>/dev/null | grep -q ":5001 " && break
+	sleep 0.1
+done
+t0=$(date +%s%N)
+ip netns exec "$NA" timeout 120 nc -N 10.99.0.2 5001 <"$T/data" 2>"$T/nc"
+sent=$?
+wait $srv
+t1=$(date +%s%N)
+bytes=$(stat -c %s "$T/recv")
+echo "tcp: $bytes of $((MIB * 1048576)) bytes in $(( (t1 - t0) / 1000000 )) ms," \
+	"$(awk -v b="$bytes" -v ns=$((t1 - t0)) 'BEGIN { printf "%.1f", b * 8000 / ns }') Mbit/s (nc exit $sent)"
+if cmp -s "$T/data" "$T/recv"; then
+	echo "sha256: match ($(sha256sum <"$T/recv" | cut -c1-16)...)"
+else
+	echo "sha256: MISMATCH"
+fi
+[ "${got:-0}" = 3 ] && [ "$bytes" = $((MIB * 1048576)) ] && cmp -s "$T/data" "$T/recv"
