@@ -32,7 +32,7 @@ LDFLAGS := -pthread $(MODE_LDFLAGS)
 
 # Debian packages the build, the tests and the demo need (see README).
 BUILD_PKGS := gcc make pkg-config libinih-dev libpci-dev libcmocka-dev libzydis-dev
-RUN_PKGS   := qemu-system-x86 qemu-utils pci.ids tcpdump iproute2 iputils-ping netcat-openbsd
+RUN_PKGS   := qemu-system-x86 qemu-utils pci.ids tcpdump iproute2 iputils-ping netcat-openbsd busybox
 
 # --- pieces -----------------------------------------------------------------
 COMMON_SRC   := common/machine.c common/slot.c
