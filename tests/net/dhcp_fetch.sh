@@ -52,6 +52,7 @@ if ! grep -q "netd: interface net0: link up" "$T/log"; then
 	tail -5 "$T/log"
 	exit 1
 fi
+grep -E "e1000|netd" "$T/log" | sed 's/^\[[ 0-9.]*\] //; s/^/driver: /'
 ip link set "$IF" netns "$NS" && ip -n "$NS" link set "$IF" up && ip -n "$NS" link set lo up || {
 	echo "cannot move $IF into $NS"
 	exit 1
