@@ -150,7 +150,7 @@ test: check
 
 bench: deps
 	@$(MAKE) --no-print-directory all
-	@O=$(O) $(BENCH)
+	@O=$(O) $(BENCH) >$(O)/bench-platform.txt; st=$$?; cat $(O)/bench-platform.txt; exit $$st
 	@O=$(O) ./tests/bench/net_bench.sh
 
 clean:

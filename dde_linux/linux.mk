@@ -142,9 +142,13 @@ LX_BINS := $(patsubst %,$(O)/drivers/%,$(LX_DRIVERS))
 
 # For tests/cli/test_linux_sources.sh: where the tree is, and every Linux
 # file some driver compiles.
-.PHONY: lx-files
+.PHONY: lx-files lx-core-objs
 lx-files:
 	@echo "dir $(LX_DIR)"
 	@for f in $(sort $(LX_CORE) $(foreach d,$(LX_DRIVERS),$(call lx_recipe,$(d),linux) \
 			$(call lx_class_files,$(call lx_recipe,$(d),class)))); do \
 		echo "file $$f"; done
+
+# For tests/bench/net_bench.sh: the objects of the common Linux files.
+lx-core-objs:
+	@echo $(LX_CORE_OBJS)

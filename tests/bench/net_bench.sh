@@ -2,35 +2,80 @@
 # make bench, network part: frames/s and Mbit/s through each reused Linux
 # network driver (client -> netd -> driver -> QEMU -> UDP peer, and back),
 # at full speed with fixed-size frames (64 bytes: 60 plus the FCS QEMU does
-# not model; 1514), and the CPU time the driver process and netd spent per
-# frame. Losses at full speed are counted and printed, never hidden.
+# not model; 1514), the CPU time the driver process and netd spent per
+# frame, and the I/O server requests per frame. Losses at full speed are
+# counted and printed, never hidden. The ceiling: the platform bench of the
+# same run ($O/bench-platform.txt) gives the cost of a posted register write
+# through ddeio; a NIC needs at least one (the doorbell) per frame, so
+# 1/that bounds the frames/s any driver could move here (a loose bound:
+# reads and interrupts cost 30-60 times more, see the platform figures). Then TCP through
+# two drivers back to back (tests/net/tap_pair.sh) and binary sizes.
 set -u
 O=${O:-build}
 T=$(mktemp -d /tmp/dde-bench-XXXXXX)
-trap 'kill -INT $run 2>/dev/null; wait $run 2>/dev/null; rm -rf "$T"' EXIT
+run=""
+trap '[ -n "$run" ] && kill -INT $run 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
 echo "== network: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+posted=$(sed -n 's/^MMIO write (posted) *\([0-9.]*\) .*/\1/p' "$O/bench-platform.txt" 2>/dev/null)
+if [ -n "$posted" ]; then
+	ceiling=$(awk -v us="$posted" 'BEGIN { printf "%.0f", 1e6 / us }')
+	echo "  ceiling: posted write through ddeio ${posted} us -> $ceiling frames/s (one doorbell per frame)"
+else
+	ceiling=""
+	echo "  (no platform figures in $O/bench-platform.txt: run make bench for the ceiling)"
+fi
 
-for drv in e1000; do
-	port=$((40000 + $$ % 10000))
-	sock="@dde-bench-net-$$"
-	"$O/bin/dde" run --nic "e1000,net=udp:$port:$((port + 1))" --driver "$drv@00:01.0" \
+# driver model slot
+bench_driver() {
+	local drv=$1 model=$2 count=$3 port=$((40000 + $$ % 10000)) sock="@dde-bench-net-$$-$1"
+	"$O/bin/dde" run --nic "$model,net=udp:$port:$((port + 1))" --driver "$drv@00:01.0" \
 		--net-socket "$sock" >"$T/log" 2>&1 &
 	run=$!
-	for i in $(seq 600); do grep -q "link up" "$T/log" && break; sleep 0.1; done
+	for i in $(seq 600); do grep -q "netd: interface net0: link up" "$T/log" && break; sleep 0.1; done
+	local dpid npid hz c0 c1
 	dpid=$(pgrep -P $run -f "drivers/$drv\$" | head -1)
 	npid=$(pgrep -P $run -f "bin/netd" | head -1)
 	hz=$(getconf CLK_TCK)
 	for size in 60 1514; do
 		c0=$(( $(cpu_ticks "$dpid") + $(cpu_ticks "$npid") ))
 		DDE_NET=$sock "$O/tests/net/net_frames" --qemu-listen $port --qemu-peer $((port + 1)) \
-			--count 20000 --full --size $size >"$T/out" 2>&1
+			--count "$count" --full --size $size >"$T/out" 2>&1
 		c1=$(( $(cpu_ticks "$dpid") + $(cpu_ticks "$npid") ))
-		sed -n 's/^\(tx\|rx\): 20000 frames [a-z ]*by \(the client\|the UDP peer\), /\1 /p' "$T/out" |
-			sed "s/^/  $drv ${size}B /"
-		echo "  $drv ${size}B driver+netd CPU: $(( (c1 - c0) * 1000000 / hz / 40000 )) us per frame"
+		sed -n 's/^\(tx\|rx\): [0-9]* frames [a-z ]*by \(the client\|the UDP peer\), /\1 /p' "$T/out" |
+			while read -r dir rest; do
+				fps=$(sed -n 's/.*; \([0-9]*\) frames\/s.*/\1/p' <<<"$rest")
+				ratio=""
+				[ -n "$ceiling" ] && [ -n "$fps" ] &&
+					ratio=" = $(awk -v a="$fps" -v c="$ceiling" 'BEGIN { printf "%.2f", a / c }') of the ceiling"
+				echo "  $drv ${size}B $dir $rest$ratio"
+			done
+		echo "  $drv ${size}B driver+netd CPU: $(( (c1 - c0) * 1000000 / hz / (2 * count) )) us per frame"
 	done
 	kill -INT $run
 	wait $run 2>/dev/null
+	run=""
+	req=$(sed -n "s/.*driver '$drv@00:01.0' gone.*(\([0-9]*\) requests.*/\1/p" "$T/log")
+	[ -n "$req" ] && echo "  $drv: $req I/O server requests in all," \
+		"$(awk -v r="$req" -v n=$((4 * count)) 'BEGIN { printf "%.1f", r / n }') per frame offered (probe included)"
+}
+
+bench_driver e1000 e1000 20000
+bench_driver 8139cp rtl8139 20000
+bench_driver ne2k-pci ne2k_pci 2000
+
+echo "== TCP through two reused drivers back to back (e1000 -> 8139cp, TAP in two namespaces)"
+O=$O tests/net/tap_pair.sh 20 2>&1 | sed 's/^/  /'
+
+echo "== sizes (text+data+bss, bytes)"
+size_of() { size "$@" 2>/dev/null | awk 'NR > 1 { s += $4 } END { print s }'; }
+echo "  ddekit (libddekit.a): $(size_of "$O/lib/libddekit.a")"
+echo "  dde_linux common (lx_emul + lx_kit): $(size_of "$O"/lx_emul/*.o "$O"/obj/dde_linux/lx_kit/*.o)"
+echo "  dde_linux common Linux files (core.list): $(size_of $(make -s --no-print-directory lx-core-objs O="$O"))"
+echo "  net class glue (dde_linux/net): $(size_of "$O"/lx_glue/net/*.o)"
+echo "  net class Linux files (net.list): $(size_of "$O"/linux/net/core/*.o "$O"/linux/net/ethernet/*.o)"
+for d in "$O"/drivers/*.class; do
+	d=${d%.class}
+	echo "  driver $(basename "$d") (whole process): $(size_of "$d")"
 done
