@@ -12,6 +12,7 @@
 # through, 1 if not, 77 if this machine cannot make network namespaces.
 set -u
 O=${O:-build}
+. "$(dirname "$0")/transfer.sh"
 MIB=${1:-10}
 T=$(mktemp -d /tmp/dde-dhcp-XXXXXX)
 IF=ddeU$$ NS=dde-nsU-$$
@@ -77,12 +78,5 @@ echo "page: $(cat "$T/page" 2>/dev/null)"
 t0=$(date +%s%N)
 ip netns exec "$NS" timeout 120 busybox wget -q -O "$T/got" "http://10.0.2.2:$port/data"
 t1=$(date +%s%N)
-bytes=$(stat -c %s "$T/got" 2>/dev/null || echo 0)
-echo "tcp: $bytes of $((MIB * 1048576)) bytes in $(( (t1 - t0) / 1000000 )) ms," \
-	"$(awk -v b="$bytes" -v ns=$((t1 - t0)) 'BEGIN { printf "%.1f", b * 8000 / ns }') Mbit/s"
-if cmp -s "$T/www/data" "$T/got"; then
-	echo "sha256: match ($(sha256sum <"$T/got" | cut -c1-16)...)"
-else
-	echo "sha256: MISMATCH"
-fi
+report_transfer "$T/www/data" "$T/got" "$t0" "$t1"
 [ "${addr%/*}" = 10.0.2.15 ] && cmp -s "$T/www/index.html" "$T/page" && cmp -s "$T/www/data" "$T/got"

@@ -12,6 +12,7 @@
 # machine cannot make network namespaces (not root). Cleans up everything.
 set -u
 O=${O:-build}
+. "$(dirname "$0")/transfer.sh"
 MIB=${1:-10}
 T=$(mktemp -d /tmp/dde-tap-XXXXXX)
 A=ddeA$$ B=ddeB$$ NA=dde-nsA-$$ NB=dde-nsB-$$
@@ -74,12 +75,5 @@ ip netns exec "$NA" timeout 120 nc -N 10.99.0.2 5001 <"$T/data" 2>"$T/nc"
 sent=$?
 wait $srv
 t1=$(date +%s%N)
-bytes=$(stat -c %s "$T/recv")
-echo "tcp: $bytes of $((MIB * 1048576)) bytes in $(( (t1 - t0) / 1000000 )) ms," \
-	"$(awk -v b="$bytes" -v ns=$((t1 - t0)) 'BEGIN { printf "%.1f", b * 8000 / ns }') Mbit/s (nc exit $sent)"
-if cmp -s "$T/data" "$T/recv"; then
-	echo "sha256: match ($(sha256sum <"$T/recv" | cut -c1-16)...)"
-else
-	echo "sha256: MISMATCH"
-fi
-[ "${got:-0}" = 3 ] && [ "$bytes" = $((MIB * 1048576)) ] && cmp -s "$T/data" "$T/recv"
+report_transfer "$T/data" "$T/recv" "$t0" "$t1" "nc exit $sent"
+[ "${got:-0}" = 3 ] && cmp -s "$T/data" "$T/recv"
