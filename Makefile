@@ -16,6 +16,8 @@ DEBUG   ?=
 ifneq ($(SANITIZE),)
 O       ?= build-san
 MODE_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=$(SANITIZE)
+# every program links common/sanitize.c: UBSan's log_path (see there)
+SAN_OBJ := $(O)/obj/common/sanitize.o
 MODE_LDFLAGS := -fsanitize=$(SANITIZE)
 else ifneq ($(DEBUG),)
 O       ?= build-debug
@@ -59,18 +61,23 @@ UNIT_TESTS  := $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(wildcard tests/unit
 INTEG_TESTS := $(patsubst tests/integration/%.c,$(O)/tests/integration/%,$(wildcard tests/integration/test_*.c))
 BENCH       := $(O)/tests/bench/platform_bench
 NET_TESTS   := $(patsubst tests/net/%.c,$(O)/tests/net/%,$(wildcard tests/net/*.c))
+SAN_TESTS   := $(if $(SANITIZE),$(O)/tests/san/canary)
+# `make check` also builds everything with sanitizers, here, and runs the
+# network path with them (tests/cli/test_sanitize.sh)
+SAN_O       ?= $(if $(SANITIZE),$(O),$(O)-san)
 
 .DEFAULT_GOAL := all
 include dde_linux/linux.mk
 
 .PHONY: all help deps demo check test bench clean
-all: $(BINS) $(LX_BINS) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(NET_TESTS)
+all: $(BINS) $(LX_BINS) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(NET_TESTS) $(SAN_TESTS)
 
 help:
 	@echo "make              build everything (into $(O)/)"
 	@echo "make deps         install the Debian packages that are missing (as root)"
 	@echo "make demo         deps + build + start the default machine and self-test its devices"
-	@echo "make check        deps + build + run every test; last line: N passed, N failed"
+	@echo "make check        deps + build (also with sanitizers, into $(SAN_O)/) + run every test;"
+	@echo "                  last line: N passed, N failed"
 	@echo "make bench        deps + build + print the platform figures"
 	@echo "make clean        remove build output"
 	@echo "options: SANITIZE=address,undefined  DEBUG=1  O=DIR"
@@ -134,6 +141,10 @@ $(O)/tests/net/%: $(call obj,tests/net/%.c) $(LIBDDENET)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
 
+$(O)/tests/san/%: $(call obj,tests/san/%.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
+
 $(BENCH): $(call obj,tests/bench/platform_bench.c tests/integration/harness.c) $(LIBTESTDEV) $(LIBDDEKIT) $(LIBPLATFORM)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -linih $(DDEKIT_LIBS)
@@ -144,7 +155,8 @@ demo: deps
 
 check: deps
 	@$(MAKE) --no-print-directory all
-	@O=$(O) ./tests/run
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined O=$(SAN_O) all
+	@O=$(O) SAN_O=$(SAN_O) ./tests/run
 
 test: check
 
@@ -152,6 +164,10 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@O=$(O) $(BENCH) >$(O)/bench-platform.txt; st=$$?; cat $(O)/bench-platform.txt; exit $$st
 	@O=$(O) ./tests/bench/net_bench.sh
+
+# a SANITIZE build links $(SAN_OBJ) into every program (in $^)
+$(filter-out %.a %.bin,$(BINS)) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(NET_TESTS) $(SAN_TESTS) \
+	$(O)/tools/mkfirmware: $(SAN_OBJ)
 
 clean:
 	rm -rf build build-san build-debug

@@ -40,6 +40,11 @@ LX_CFLAGS := $(LX_INC) -D__KERNEL__ -std=gnu11 -fshort-wchar -funsigned-char \
 	-fno-optimize-sibling-calls -fno-stack-clash-protection -DCC_USING_FENTRY \
 	-fno-strict-overflow -fno-stack-check -fconserve-stack -g \
 	$(if $(DEBUG),-O1,-O2) -MMD -MP
+# Under SANITIZE, everything on the Linux side is instrumented too: our
+# lx_emul and class glue, and Linux's files (but for alignment: Linux
+# relies on x86's cheap unaligned loads, HAVE_EFFICIENT_UNALIGNED_ACCESS).
+LX_SAN       := $(if $(SANITIZE),-fsanitize=$(SANITIZE))
+LX_SAN_LINUX := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-sanitize=alignment)
 # Linux's own warnings are Linux's business; ours must be clean.
 LX_WARN_LINUX := -w
 LX_WARN_OURS  := -Wall -Wno-sign-compare -Wno-pointer-sign -Wno-unused-const-variable \
@@ -72,7 +77,7 @@ lxobj = $(patsubst %.S,$(O)/linux/%.o,$(patsubst %.c,$(O)/linux/%.o,$(1)))
 lx_modname = $(subst -,_,$(or $(LX_MODNAME),$(basename $(notdir $(1)))))
 $(O)/linux/%.o: $(LX_SRC)/%.c $(LX_READY) dde_linux/lx_config.h
 	@mkdir -p $(dir $@)
-	$(CC) $(LX_CFLAGS) $(LX_WARN_LINUX) \
+	$(CC) $(LX_CFLAGS) $(LX_SAN_LINUX) $(LX_WARN_LINUX) \
 		-DKBUILD_BASENAME='"$(basename $(notdir $<))"' \
 		-DKBUILD_MODFILE='"$(basename $*)"' \
 		-DKBUILD_MODNAME='"$(call lx_modname,$<)"' \
@@ -86,13 +91,13 @@ $(O)/linux/%.o: $(LX_SRC)/%.S $(LX_READY)
 
 $(O)/lx_glue/%.o: dde_linux/%.c $(LX_READY) dde_linux/lx_config.h
 	@mkdir -p $(dir $@)
-	$(CC) $(LX_CFLAGS) $(LX_WARN_OURS) -Idde_linux/include -Idde_linux/lx_emul \
+	$(CC) $(LX_CFLAGS) $(LX_SAN) $(LX_WARN_OURS) -Idde_linux/include -Idde_linux/lx_emul \
 		-DKBUILD_BASENAME='"$(notdir $*)"' -DKBUILD_MODFILE='"lx_glue/$*"' -DKBUILD_MODNAME='"lx_glue"' -D__KBUILD_MODNAME=kmod_lx_glue \
 		-c -o $@ $<
 
 $(O)/lx_emul/%.o: dde_linux/lx_emul/%.c $(LX_READY) dde_linux/lx_config.h
 	@mkdir -p $(dir $@)
-	$(CC) $(LX_CFLAGS) $(LX_WARN_OURS) -Idde_linux/include \
+	$(CC) $(LX_CFLAGS) $(LX_SAN) $(LX_WARN_OURS) -Idde_linux/include \
 		-DKBUILD_BASENAME='"$*"' -DKBUILD_MODFILE='"lx_emul/$*"' -DKBUILD_MODNAME='"lx_emul"' -D__KBUILD_MODNAME=kmod_lx_emul \
 		-c -o $@ $<
 
@@ -121,7 +126,7 @@ LX_COBJS_$(1) := $$(call lxobj,$$(call lx_class_files,$$(LX_CLASS_$(1)))) \
 	$$(call lx_class_glue,$$(LX_CLASS_$(1)))
 $$(LX_OBJS_$(1)): LX_MODNAME := $$(call lx_recipe,$(1),module)
 $(O)/drivers/$(1): drivers/$(1)/linux.recipe $$(LX_OBJS_$(1)) $$(LX_COBJS_$(1)) $$(LX_EMUL_OBJS) $$(LX_CORE_OBJS) \
-		$$(call obj,$$(LX_KIT)) $$(LIBDDEKIT) $$(LIBDDENET) dde_linux/lx.ld tools/gen-stubs
+		$$(call obj,$$(LX_KIT)) $$(LIBDDEKIT) $$(LIBDDENET) dde_linux/lx.ld tools/gen-stubs $$(SAN_OBJ)
 	@mkdir -p $$(dir $$@) $(O)/stubs
 	./tools/gen-stubs $(1) $(O)/stubs/$(1) $$(LX_OBJS_$(1)) $$(LX_COBJS_$(1)) $$(LX_EMUL_OBJS) $$(LX_CORE_OBJS) \
 		-- $$(call obj,$$(LX_KIT)) $$(LIBDDEKIT)
@@ -130,7 +135,7 @@ $(O)/drivers/$(1): drivers/$(1)/linux.recipe $$(LX_OBJS_$(1)) $$(LX_COBJS_$(1)) 
 	$$(CC) $$(CFLAGS) -c -o $(O)/stubs/$(1)-stubs.o $(O)/stubs/$(1)-stubs.c
 	$$(CC) $$(CFLAGS) -c -o $(O)/stubs/$(1)-recipe.o $(O)/stubs/$(1)-recipe.c
 	$$(CC) $$(LDFLAGS) -no-pie -Wl,-T,dde_linux/lx.ld -o $$@ $(O)/stubs/$(1).o \
-		$(O)/stubs/$(1)-stubs.o $(O)/stubs/$(1)-recipe.o $$(call obj,$$(LX_KIT)) \
+		$(O)/stubs/$(1)-stubs.o $(O)/stubs/$(1)-recipe.o $$(call obj,$$(LX_KIT)) $$(SAN_OBJ) \
 		$$(LIBDDEKIT) $$(LIBDDENET) $$(LX_LIBS)
 	echo $$(LX_CLASS_$(1)) >$$@.class
 endef

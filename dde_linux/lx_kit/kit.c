@@ -17,6 +17,20 @@
 #include <ddekit/ddekit.h>
 #include <lx_kit/kit.h>
 
+/*
+ * Under AddressSanitizer every switch between the loop and a task says
+ * which stack it goes to, or ASan takes a task's stack for a wild part of
+ * the thread's and reports nonsense (or ignores real errors).
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#define fiber_start(save, bottom, size) __sanitizer_start_switch_fiber(save, bottom, size)
+#define fiber_finish(save, bottom, size) __sanitizer_finish_switch_fiber(save, bottom, size)
+#else
+#define fiber_start(save, bottom, size) ((void)(save), (void)(bottom), (void)(size))
+#define fiber_finish(save, bottom, size) ((void)(save), (void)(bottom), (void)(size))
+#endif
+
 #define STACK_SIZE (256 * 1024)
 
 struct lx_kit_task {
@@ -47,6 +61,8 @@ static struct {
 	pthread_cond_t wake;
 	struct irq_event *events;
 	int kicked, stop, status;
+	const void *loop_stack;		/* the loop's stack, for ASan */
+	size_t loop_stack_size;
 } kit = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static struct irq_event irq_line[256];
@@ -320,6 +336,7 @@ static void task_entry(void)
 {
 	struct lx_kit_task *t = kit.running;
 
+	fiber_finish(NULL, &kit.loop_stack, &kit.loop_stack_size);
 	t->fn(t->arg);
 	lx_kit_task_exit();
 }
@@ -369,8 +386,11 @@ void lx_kit_task_wakeup(struct lx_kit_task *t)
 static void switch_to_loop(void)
 {
 	struct lx_kit_task *t = kit.running;
+	void *fake_stack = NULL;
 
+	fiber_start(&fake_stack, kit.loop_stack, kit.loop_stack_size);
 	swapcontext(&t->ctx, &kit.loop);
+	fiber_finish(fake_stack, NULL, NULL);
 	/* running again: the loop has set kit.running and current */
 }
 
@@ -404,6 +424,7 @@ void lx_kit_task_exit(void)
 {
 	kit.running->dead = 1;
 	kit.running->runnable = 0;
+	fiber_start(NULL, kit.loop_stack, kit.loop_stack_size);	/* this stack is done */
 	setcontext(&kit.loop);
 	abort();
 }
@@ -429,12 +450,16 @@ static int run_tasks(void)
 	int ran = 0;
 
 	for (struct lx_kit_task *t = kit.tasks; t; t = t->next) {
+		void *fake_stack = NULL;
+
 		if (!t->runnable)
 			continue;
 		kit.running = t;
 		*kit.current = t->data;
 		t->woken = 0;
+		fiber_start(&fake_stack, (char *)t->stack + 4096, STACK_SIZE);
 		swapcontext(&kit.loop, &t->ctx);
+		fiber_finish(fake_stack, NULL, NULL);
 		kit.running = NULL;
 		*kit.current = kit.idle;
 		ran++;

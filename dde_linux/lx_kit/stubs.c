@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -61,12 +62,28 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 	signal(sig, SIG_DFL);
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+/*
+ * At exit LeakSanitizer reads every writable global, the stub pages too,
+ * and would fault on them: they become readable first. (atexit runs this
+ * before the leak check, which ASan registered before our constructors.)
+ */
+static void unprotect_stubs(void)
+{
+	for (const struct lx_stub *s = lx_stubs; s->name; s++)
+		mprotect((void *)s->page, 4096, PROT_READ);
+}
+#endif
+
 __attribute__((constructor)) static void protect_stubs(void)
 {
 	struct sigaction sa;
 
 	for (const struct lx_stub *s = lx_stubs; s->name; s++)
 		mprotect((void *)s->page, 4096, PROT_NONE);
+#if defined(__SANITIZE_ADDRESS__)
+	atexit(unprotect_stubs);
+#endif
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_segv;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
