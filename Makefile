@@ -42,6 +42,7 @@ PLATFORM_SRC := platform/qemu/machine.c platform/qemu/qtest.c platform/qemu/pci.
 DDEIO_SRC    := ddeio/main.c ddeio/server.c
 DDEKIT_SRC   := $(wildcard ddekit/*.c) common/slot.c
 DDE_SRC      := $(wildcard tools/dde/*.c)
+KO_SRC       := ko/elf.c
 TESTDEV_SRC  := $(filter-out drivers/selftest/selftest.c,$(wildcard drivers/selftest/*.c))
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
@@ -54,6 +55,7 @@ LIBTESTDEV  := $(O)/lib/libtestdev.a
 LIBDDENET   := $(O)/lib/libddenet.a
 LIBDDENET_SRC := libddenet/client.c libddenet/ring.c
 LIBPLATFORM := $(O)/lib/libplatform.a
+LIBKO       := $(O)/lib/libko.a
 
 BINS := $(O)/bin/dde $(O)/bin/ddeio $(O)/bin/netd $(LIBDDENET) $(O)/drivers/selftest $(O)/share/dde/firmware.bin
 
@@ -70,7 +72,7 @@ SAN_O       ?= $(if $(SANITIZE),$(O),$(O)-san)
 include dde_linux/linux.mk
 
 .PHONY: all help deps demo check test bench clean
-all: $(BINS) $(LX_BINS) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(NET_TESTS) $(SAN_TESTS)
+all: $(BINS) $(LX_BINS) $(KO_BINS) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(NET_TESTS) $(SAN_TESTS)
 
 help:
 	@echo "make              build everything (into $(O)/)"
@@ -113,7 +115,11 @@ $(O)/bin/ddeio: $(call obj,$(DDEIO_SRC)) $(LIBPLATFORM)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -linih
 
-$(O)/bin/dde: $(call obj,$(DDE_SRC) $(COMMON_SRC)) $(LIBDDEKIT)
+$(LIBKO): $(call obj,$(KO_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(O)/bin/dde: $(call obj,$(DDE_SRC) $(COMMON_SRC)) $(LIBDDEKIT) $(LIBKO)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -linih -lpci $(DDEKIT_LIBS)
 

@@ -143,6 +143,41 @@ $(foreach d,$(LX_DRIVERS),$(eval $(call lx_driver,$(d))))
 
 LX_BINS := $(patsubst %,$(O)/drivers/%,$(LX_DRIVERS))
 
+# --- the binary path (docs/ko.md) -------------------------------------------
+# Debian's binary modules of the same build (tools/fetch-modules), and the
+# kernel-service library they link against: the same lx_emul, Linux core
+# and class files as the source path, plus what only binary modules use
+# (dde_linux/ksrv), with an explicit export table (tools/gen-exports).
+KO_DIR   := $(LX_DIR)/modules
+KO_READY := $(LX_DIR)/.modules
+KSRV_SRC := $(wildcard dde_linux/ksrv/*.c dde_linux/ksrv/*.S)
+KSRV_OBJS := $(patsubst dde_linux/ksrv/%,$(O)/ksrv/%.o,$(basename $(KSRV_SRC)))
+KSRV_NET_OBJS := $(KSRV_OBJS) $(call lxobj,$(call lx_class_files,net)) $(call lx_class_glue,net) \
+	$(LX_EMUL_OBJS) $(LX_CORE_OBJS)
+
+$(KO_READY): $(LX_READY)
+	./tools/fetch-modules $(DDE_CACHE)
+
+$(O)/ksrv/%.o: dde_linux/ksrv/%.c $(LX_READY) dde_linux/lx_config.h
+	@mkdir -p $(dir $@)
+	$(CC) $(LX_CFLAGS) $(LX_SAN) $(LX_WARN_OURS) -Idde_linux/include \
+		-DKBUILD_BASENAME='"$*"' -DKBUILD_MODFILE='"ksrv/$*"' -DKBUILD_MODNAME='"ksrv"' -D__KBUILD_MODNAME=kmod_ksrv \
+		-c -o $@ $<
+
+$(O)/ksrv/%.o: dde_linux/ksrv/%.S
+	@mkdir -p $(dir $@)
+	$(CC) -c -o $@ $<
+
+# the net service library, joined, and its export table
+$(O)/share/dde/ksrv-net.exports: $(KSRV_NET_OBJS) $(call obj,$(LX_KIT)) $(LIBDDEKIT) tools/gen-stubs tools/gen-exports
+	@mkdir -p $(dir $@) $(O)/stubs
+	./tools/gen-stubs ksrv-net $(O)/stubs/ksrv-net $(KSRV_NET_OBJS) -- $(call obj,$(LX_KIT)) $(LIBDDEKIT)
+	./tools/gen-exports net $(O)/stubs/ksrv-net.o $(O)/stubs/ksrv-net.renamed \
+		$(LX_HDR)/Module.symvers $(O)/stubs/ksrv-net $(LINUX_ABI)-$(LINUX_FLAVOUR)
+	cp $(O)/stubs/ksrv-net.exports $@
+
+KO_BINS := $(KO_READY) $(O)/share/dde/ksrv-net.exports
+
 -include $(shell find $(O)/linux $(O)/lx_emul $(O)/lx_glue -name '*.d' 2>/dev/null)
 
 # For tests/cli/test_linux_sources.sh: where the tree is, and every Linux
