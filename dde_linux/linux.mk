@@ -189,6 +189,11 @@ lx-files:
 			$(call lx_class_files,$(call lx_recipe,$(d),class)))); do \
 		echo "file $$f"; done
 
+# For tests/cli/test_ko.sh: where Debian's binary modules are.
+.PHONY: ko-dir
+ko-dir:
+	@echo $(KO_DIR)
+
 # For tests/bench/net_bench.sh: the objects of the common Linux files.
 lx-core-objs:
 	@echo $(LX_CORE_OBJS)
