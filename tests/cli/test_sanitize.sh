@@ -5,7 +5,8 @@
 # ddekit, ddeio, netd, dde, the clients, our Linux-side emulation and
 # Linux's own files of each driver. Here the network tests run on that
 # build (all three drivers: frames, link, kill -9, parameters; then DHCP
-# and 10 MiB over TCP through e1000) and every process's sanitizer report
+# and 10 MiB over TCP through e1000; the module loader's unit tests) and
+# every process's sanitizer report
 # goes to one directory, which must stay empty.
 . "$(dirname "$0")/lib.sh"
 
@@ -66,6 +67,10 @@ run_sanitized() {
 		not_ok "$1 under the sanitizers" "$(grep -v '^ok' "$T/$1.out" | head -20)"
 	fi
 }
+# the module reader and loader on Debian's modules and damaged copies of them
+"$SAN_O/tests/unit/test_ko" >"$T/ko.out" 2>&1 && grep -q "PASSED  \] 7 test" "$T/ko.out" &&
+	ok "the module loader's tests (damaged modules included) under the sanitizers" ||
+	not_ok "the module loader's tests under the sanitizers" "$(tail -20 "$T/ko.out")"
 run_sanitized "three drivers, frames, link, kill -9, parameters" tests/cli/test_net.sh
 run_sanitized "DHCP and 10 MiB over TCP through e1000" tests/cli/test_dhcp.sh
 
