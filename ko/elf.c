@@ -11,12 +11,11 @@
 
 #include <ko/ko.h>
 
+#include "fail.h"
+
 #define SIG_MAGIC "~Module signature appended~\n"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+int ko_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -62,18 +61,18 @@ static int parse_sections(const Elf64_Ehdr *eh, struct ko_image *img, char *err,
 	const struct ko_section *names;
 
 	if (eh->e_shentsize != sizeof(Elf64_Shdr))
-		return fail(err, errlen, "section header size %u, not %zu", eh->e_shentsize,
+		return ko_fail(err, errlen, "section header size %u, not %zu", eh->e_shentsize,
 			    sizeof(Elf64_Shdr));
 	if (eh->e_shnum == 0 || eh->e_shnum >= SHN_LORESERVE)
-		return fail(err, errlen, "%u sections: not a module", eh->e_shnum);
+		return ko_fail(err, errlen, "%u sections: not a module", eh->e_shnum);
 	if (!within(eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr), img->size))
-		return fail(err, errlen, "section headers beyond the end of the file (truncated?)");
+		return ko_fail(err, errlen, "section headers beyond the end of the file (truncated?)");
 	if (eh->e_shstrndx == SHN_UNDEF || eh->e_shstrndx >= eh->e_shnum)
-		return fail(err, errlen, "no section name table");
+		return ko_fail(err, errlen, "no section name table");
 	img->nsec = eh->e_shnum;
 	img->sec = calloc(img->nsec, sizeof(*img->sec));
 	if (!img->sec)
-		return fail(err, errlen, "out of memory");
+		return ko_fail(err, errlen, "out of memory");
 	sh = (const Elf64_Shdr *)(f + eh->e_shoff);
 	for (unsigned i = 0; i < img->nsec; i++) {
 		struct ko_section *s = &img->sec[i];
@@ -88,28 +87,28 @@ static int parse_sections(const Elf64_Ehdr *eh, struct ko_image *img, char *err,
 		s->link = h.sh_link;
 		s->info = h.sh_info;
 		if (s->align > 4096 || (s->align & (s->align - 1)))
-			return fail(err, errlen, "section %u: alignment %llu", i,
+			return ko_fail(err, errlen, "section %u: alignment %llu", i,
 				    (unsigned long long)s->align);
 		if (s->type != SHT_NOBITS && s->type != SHT_NULL) {
 			if (!within(h.sh_offset, h.sh_size, img->size))
-				return fail(err, errlen,
+				return ko_fail(err, errlen,
 					    "section %u: %llu bytes at %llu, beyond the end of the file (truncated?)",
 					    i, (unsigned long long)h.sh_size,
 					    (unsigned long long)h.sh_offset);
 			s->data = f + h.sh_offset;
 		}
 		if (s->size > (1u << 30))
-			return fail(err, errlen, "section %u: %llu bytes", i, (unsigned long long)s->size);
+			return ko_fail(err, errlen, "section %u: %llu bytes", i, (unsigned long long)s->size);
 		s->name = (const char *)(uintptr_t)h.sh_name;	/* resolved below */
 	}
 	names = &img->sec[eh->e_shstrndx];
 	if (names->type != SHT_STRTAB)
-		return fail(err, errlen, "the section name table is not a string table");
+		return ko_fail(err, errlen, "the section name table is not a string table");
 	for (unsigned i = 0; i < img->nsec; i++) {
 		const char *n = string_at(names, (uint64_t)(uintptr_t)img->sec[i].name);
 
 		if (!n)
-			return fail(err, errlen, "section %u: bad name", i);
+			return ko_fail(err, errlen, "section %u: bad name", i);
 		img->sec[i].name = n;
 	}
 	return 0;
@@ -123,22 +122,22 @@ static int parse_symbols(struct ko_image *img, char *err, size_t errlen)
 	for (unsigned i = 0; i < img->nsec; i++) {
 		if (img->sec[i].type == SHT_SYMTAB) {
 			if (symtab >= 0)
-				return fail(err, errlen, "two symbol tables");
+				return ko_fail(err, errlen, "two symbol tables");
 			symtab = (int)i;
 		}
 	}
 	if (symtab < 0)
-		return fail(err, errlen, "no symbol table (stripped?)");
+		return ko_fail(err, errlen, "no symbol table (stripped?)");
 	s = &img->sec[symtab];
 	if (s->entsize != sizeof(Elf64_Sym) || s->size % sizeof(Elf64_Sym))
-		return fail(err, errlen, "symbol table entry size %llu", (unsigned long long)s->entsize);
+		return ko_fail(err, errlen, "symbol table entry size %llu", (unsigned long long)s->entsize);
 	if (s->link >= img->nsec || img->sec[s->link].type != SHT_STRTAB)
-		return fail(err, errlen, "symbol table without its string table");
+		return ko_fail(err, errlen, "symbol table without its string table");
 	strs = &img->sec[s->link];
 	img->nsym = (unsigned)(s->size / sizeof(Elf64_Sym));
 	img->sym = calloc(img->nsym ? img->nsym : 1, sizeof(*img->sym));
 	if (!img->sym)
-		return fail(err, errlen, "out of memory");
+		return ko_fail(err, errlen, "out of memory");
 	for (unsigned i = 0; i < img->nsym; i++) {
 		Elf64_Sym e;
 		struct ko_symbol *y = &img->sym[i];
@@ -146,7 +145,7 @@ static int parse_symbols(struct ko_image *img, char *err, size_t errlen)
 		memcpy(&e, s->data + i * sizeof(e), sizeof(e));
 		y->name = string_at(strs, e.st_name);
 		if (!y->name)
-			return fail(err, errlen, "symbol %u: bad name", i);
+			return ko_fail(err, errlen, "symbol %u: bad name", i);
 		y->bind = ELF64_ST_BIND(e.st_info);
 		y->type = ELF64_ST_TYPE(e.st_info);
 		y->shndx = e.st_shndx;
@@ -154,13 +153,13 @@ static int parse_symbols(struct ko_image *img, char *err, size_t errlen)
 		y->size = e.st_size;
 		if (y->shndx != SHN_UNDEF && y->shndx != SHN_ABS && y->shndx != SHN_COMMON &&
 		    y->shndx >= img->nsec)
-			return fail(err, errlen, "symbol '%s': section %u of %u", y->name, y->shndx,
+			return ko_fail(err, errlen, "symbol '%s': section %u of %u", y->name, y->shndx,
 				    img->nsec);
 		if (y->shndx == SHN_COMMON)
-			return fail(err, errlen, "symbol '%s' is COMMON (modules have none)", y->name);
+			return ko_fail(err, errlen, "symbol '%s' is COMMON (modules have none)", y->name);
 		if (y->shndx != SHN_UNDEF && y->shndx != SHN_ABS &&
 		    y->value > img->sec[y->shndx].size)
-			return fail(err, errlen, "symbol '%s' lies beyond its section", y->name);
+			return ko_fail(err, errlen, "symbol '%s' lies beyond its section", y->name);
 	}
 	return 0;
 }
@@ -190,14 +189,14 @@ static int parse_relocs(struct ko_image *img, char *err, size_t errlen)
 		const struct ko_section *s = &img->sec[i];
 
 		if (s->type == SHT_REL)
-			return fail(err, errlen, "section %s: REL relocations (x86-64 modules use RELA)",
+			return ko_fail(err, errlen, "section %s: REL relocations (x86-64 modules use RELA)",
 				    s->name);
 		if (s->type == SHT_RELA)
 			img->nrel++;
 	}
 	img->rel = calloc(img->nrel ? img->nrel : 1, sizeof(*img->rel));
 	if (!img->rel)
-		return fail(err, errlen, "out of memory");
+		return ko_fail(err, errlen, "out of memory");
 	img->nrel = 0;
 	for (unsigned i = 0; i < img->nsec; i++) {
 		const struct ko_section *s = &img->sec[i];
@@ -206,19 +205,19 @@ static int parse_relocs(struct ko_image *img, char *err, size_t errlen)
 		if (s->type != SHT_RELA)
 			continue;
 		if (s->entsize != sizeof(Elf64_Rela) || s->size % sizeof(Elf64_Rela))
-			return fail(err, errlen, "%s: entry size %llu", s->name,
+			return ko_fail(err, errlen, "%s: entry size %llu", s->name,
 				    (unsigned long long)s->entsize);
 		if (s->info == 0 || s->info >= img->nsec)
-			return fail(err, errlen, "%s: patches section %u of %u", s->name, s->info,
+			return ko_fail(err, errlen, "%s: patches section %u of %u", s->name, s->info,
 				    img->nsec);
 		if (s->link >= img->nsec || img->sec[s->link].type != SHT_SYMTAB)
-			return fail(err, errlen, "%s: not tied to the symbol table", s->name);
+			return ko_fail(err, errlen, "%s: not tied to the symbol table", s->name);
 		rs = &img->rel[img->nrel++];
 		rs->target = s->info;
 		rs->count = (unsigned)(s->size / sizeof(Elf64_Rela));
 		rs->r = calloc(rs->count ? rs->count : 1, sizeof(*rs->r));
 		if (!rs->r)
-			return fail(err, errlen, "out of memory");
+			return ko_fail(err, errlen, "out of memory");
 		for (unsigned k = 0; k < rs->count; k++) {
 			Elf64_Rela e;
 			struct ko_reloc *r = &rs->r[k];
@@ -231,14 +230,14 @@ static int parse_relocs(struct ko_image *img, char *err, size_t errlen)
 			r->addend = e.r_addend;
 			w = reloc_width(r->type);
 			if (!w)
-				return fail(err, errlen, "%s: relocation type %u is not supported",
+				return ko_fail(err, errlen, "%s: relocation type %u is not supported",
 					    s->name, r->type);
 			if (r->sym >= img->nsym)
-				return fail(err, errlen, "%s: relocation %u names symbol %u of %u",
+				return ko_fail(err, errlen, "%s: relocation %u names symbol %u of %u",
 					    s->name, k, r->sym, img->nsym);
 			if (r->offset > img->sec[rs->target].size ||
 			    w > img->sec[rs->target].size - r->offset)
-				return fail(err, errlen, "%s: relocation %u at %llu, beyond %s",
+				return ko_fail(err, errlen, "%s: relocation %u at %llu, beyond %s",
 					    s->name, k, (unsigned long long)r->offset,
 					    img->sec[rs->target].name);
 		}
@@ -255,19 +254,19 @@ static int parse_versions(struct ko_image *img, char *err, size_t errlen)
 		return 0;
 	s = &img->sec[v];
 	if (!s->data || s->size % 64)
-		return fail(err, errlen, "__versions: %llu bytes, not 64-byte entries",
+		return ko_fail(err, errlen, "__versions: %llu bytes, not 64-byte entries",
 			    (unsigned long long)s->size);
 	img->nver = (unsigned)(s->size / 64);
 	img->ver = calloc(img->nver ? img->nver : 1, sizeof(*img->ver));
 	if (!img->ver)
-		return fail(err, errlen, "out of memory");
+		return ko_fail(err, errlen, "out of memory");
 	for (unsigned i = 0; i < img->nver; i++) {
 		const uint8_t *e = s->data + i * 64;
 		uint64_t crc;
 
 		memcpy(&crc, e, 8);
 		if (!memchr(e + 8, 0, 56))
-			return fail(err, errlen, "__versions: entry %u has no name", i);
+			return ko_fail(err, errlen, "__versions: entry %u has no name", i);
 		img->ver[i].name = (const char *)e + 8;
 		img->ver[i].crc = (uint32_t)crc;
 	}
@@ -304,11 +303,11 @@ static int parse_exports_of(struct ko_image *img, const char *tab, const char *c
 		return 0;
 	s = &img->sec[t];
 	if (s->size % 12)
-		return fail(err, errlen, "%s: %llu bytes, not 12-byte entries", tab,
+		return ko_fail(err, errlen, "%s: %llu bytes, not 12-byte entries", tab,
 			    (unsigned long long)s->size);
 	n = (unsigned)(s->size / 12);
 	if (c >= 0 && img->sec[c].size != (uint64_t)n * 4)
-		return fail(err, errlen, "%s: %u CRCs for %u exports", crctab,
+		return ko_fail(err, errlen, "%s: %u CRCs for %u exports", crctab,
 			    (unsigned)(img->sec[c].size / 4), n);
 	for (unsigned i = 0; i < n; i++) {
 		const struct ko_reloc *rv = reloc_at(img, (unsigned)t, i * 12ull);
@@ -318,16 +317,16 @@ static int parse_exports_of(struct ko_image *img, const char *tab, const char *c
 		int64_t name_off;
 
 		if (!rv || !rn || rv->type != R_X86_64_PC32 || rn->type != R_X86_64_PC32)
-			return fail(err, errlen, "%s: entry %u is not PC-relative", tab, i);
+			return ko_fail(err, errlen, "%s: entry %u is not PC-relative", tab, i);
 		sv = &img->sym[rv->sym];
 		sn = &img->sym[rn->sym];
 		if (sv->shndx == SHN_UNDEF || sv->shndx >= img->nsec || sn->shndx >= img->nsec ||
 		    sn->shndx == SHN_UNDEF)
-			return fail(err, errlen, "%s: entry %u points outside the module", tab, i);
+			return ko_fail(err, errlen, "%s: entry %u points outside the module", tab, i);
 		/* PC32 addend = target - 4 bytes... the field's own place */
 		name_off = (int64_t)sn->value + rn->addend;
 		if (name_off < 0 || !string_at(&img->sec[sn->shndx], (uint64_t)name_off))
-			return fail(err, errlen, "%s: entry %u has no name", tab, i);
+			return ko_fail(err, errlen, "%s: entry %u has no name", tab, i);
 		x->name = string_at(&img->sec[sn->shndx], (uint64_t)name_off);
 		x->section = sv->shndx;
 		x->offset = sv->value + (uint64_t)rv->addend;
@@ -348,7 +347,7 @@ static int parse_exports(struct ko_image *img, char *err, size_t errlen)
 
 	img->exp = calloc(n ? n : 1, sizeof(*img->exp));
 	if (!img->exp)
-		return fail(err, errlen, "out of memory");
+		return ko_fail(err, errlen, "out of memory");
 	if (parse_exports_of(img, "__ksymtab", "__kcrctab", 0, err, errlen) < 0)
 		return -1;
 	return parse_exports_of(img, "__ksymtab_gpl", "__kcrctab_gpl", 1, err, errlen);
@@ -365,17 +364,17 @@ int ko_parse(const void *file, size_t size, struct ko_image *img, char *err, siz
 	img->size = size;
 	img->this_module = -1;
 	if (size < EI_NIDENT || memcmp(f, ELFMAG, SELFMAG))
-		return fail(err, errlen, "not an ELF file");
+		return ko_fail(err, errlen, "not an ELF file");
 	if (f[EI_CLASS] != ELFCLASS64)
-		return fail(err, errlen, "a 32-bit ELF file: not a module of a 64-bit kernel");
+		return ko_fail(err, errlen, "a 32-bit ELF file: not a module of a 64-bit kernel");
 	if (f[EI_DATA] != ELFDATA2LSB)
-		return fail(err, errlen, "a big-endian ELF file");
+		return ko_fail(err, errlen, "a big-endian ELF file");
 	if (size < sizeof(eh))
-		return fail(err, errlen, "truncated in the ELF header");
+		return ko_fail(err, errlen, "truncated in the ELF header");
 	memcpy(&eh, f, sizeof(eh));
 	img->machine = eh.e_machine;
 	if (eh.e_type != ET_REL)
-		return fail(err, errlen, "ELF type %u, not a relocatable object (ET_REL): not a module",
+		return ko_fail(err, errlen, "ELF type %u, not a relocatable object (ET_REL): not a module",
 			    eh.e_type);
 	img->signature = signature_size(f, size);
 	if (parse_sections(&eh, img, err, errlen) < 0 || parse_symbols(img, err, errlen) < 0)
@@ -393,7 +392,7 @@ int ko_parse(const void *file, size_t size, struct ko_image *img, char *err, siz
 	}
 	img->this_module = ko_section_index(img, ".gnu.linkonce.this_module");
 	if (img->this_module < 0) {
-		fail(err, errlen, "no .gnu.linkonce.this_module: not a kernel module");
+		ko_fail(err, errlen, "no .gnu.linkonce.this_module: not a kernel module");
 		goto bad;
 	}
 	return 0;

@@ -16,7 +16,6 @@
 #define _GNU_SOURCE
 #include <elf.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,18 +24,7 @@
 #include <ko/ko.h>
 #include <ko/load.h>
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
+#include "fail.h"
 
 static uint64_t align_up(uint64_t v, uint64_t a)
 {
@@ -50,7 +38,7 @@ static int layout(const struct ko_image *img, struct ko_module *m, char *err, si
 
 	m->addr = calloc(img->nsec, sizeof(*m->addr));
 	if (!m->addr)
-		return fail(err, errlen, "out of memory");
+		return ko_fail(err, errlen, "out of memory");
 	for (int pass = 0; pass < 3; pass++) {
 		for (unsigned i = 0; i < img->nsec; i++) {
 			const struct ko_section *s = &img->sec[i];
@@ -82,7 +70,7 @@ static int place(const struct ko_image *img, struct ko_module *m, char *err, siz
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
 
 	if (base == MAP_FAILED)
-		return fail(err, errlen, "no room for %zu bytes below 2 GiB: %s", m->size,
+		return ko_fail(err, errlen, "no room for %zu bytes below 2 GiB: %s", m->size,
 			    strerror(errno));
 	m->base = (uintptr_t)base;
 	for (unsigned i = 0; i < img->nsec; i++) {
@@ -164,7 +152,7 @@ static int relocate(const struct ko_image *img, struct ko_module *m, ko_resolve_
 							    img->sym[r->sym].shndx : 0].name;
 
 			if (!sv && r->type != R_X86_64_NONE && img->sym[r->sym].bind != STB_WEAK)
-				return fail(err, errlen,
+				return ko_fail(err, errlen,
 					    "%s+%#llx: relocation against '%s', which has no address",
 					    img->sec[rs->target].name, (unsigned long long)r->offset,
 					    name);
@@ -203,12 +191,12 @@ static int relocate(const struct ko_image *img, struct ko_module *m, ko_resolve_
 				break;
 			}
 			default:	/* ko_parse let no other type through */
-				return fail(err, errlen, "relocation type %u", r->type);
+				return ko_fail(err, errlen, "relocation type %u", r->type);
 			}
 			m->relocs++;
 			continue;
 range:
-			return fail(err, errlen,
+			return ko_fail(err, errlen,
 				    "%s+%#llx: '%s' at %#llx is out of reach of a type %u relocation "
 				    "(a -mcmodel=kernel module needs it below 2 GiB)",
 				    img->sec[rs->target].name, (unsigned long long)r->offset, name,
@@ -223,7 +211,7 @@ int ko_load(const struct ko_image *img, ko_resolve_fn resolve, void *ctx, struct
 {
 	memset(m, 0, sizeof(*m));
 	if (img->machine != EM_X86_64)
-		return fail(err, errlen, "a module for %s: this engine runs x86-64 modules",
+		return ko_fail(err, errlen, "a module for %s: this engine runs x86-64 modules",
 			    ko_machine_name(img->machine));
 	if (check_imports(img, resolve, ctx, err, errlen) < 0)
 		return -1;
@@ -237,7 +225,7 @@ int ko_load(const struct ko_image *img, ko_resolve_fn resolve, void *ctx, struct
 	/* code read-only and executable, the rest as the sections say */
 	if (mprotect((void *)m->base, m->text_size, PROT_READ | PROT_EXEC) < 0 ||
 	    (m->ro_size && mprotect((void *)(m->base + m->text_size), m->ro_size, PROT_READ) < 0)) {
-		fail(err, errlen, "mprotect: %s", strerror(errno));
+		ko_fail(err, errlen, "mprotect: %s", strerror(errno));
 		ko_unload(m);
 		return -1;
 	}

@@ -15,6 +15,8 @@ O=${O:-build}
 T=$(mktemp -d /tmp/dde-bench-XXXXXX)
 run=""
 trap '[ -n "$run" ] && kill -INT $run 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
+# a signal would end the shell without its EXIT trap: make it an exit
+trap 'exit 130' INT TERM HUP
 echo "== network: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }

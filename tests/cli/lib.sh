@@ -13,6 +13,8 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
+# a signal would end the shell without its EXIT trap: make it an exit
+trap 'exit 130' INT TERM HUP
 
 ok() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
 not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $1"; [ $# -gt 1 ] && printf '    %s\n' "$2"; }

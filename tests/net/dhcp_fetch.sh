@@ -25,6 +25,8 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
+# a signal would end the shell without its EXIT trap: make it an exit
+trap 'exit 130' INT TERM HUP
 
 if ! ip netns add "$NS" 2>"$T/err"; then
 	echo "cannot make network namespaces: $(head -1 "$T/err")"
