@@ -323,7 +323,7 @@ static int parse_exports_of(struct ko_image *img, const char *tab, const char *c
 		if (sv->shndx == SHN_UNDEF || sv->shndx >= img->nsec || sn->shndx >= img->nsec ||
 		    sn->shndx == SHN_UNDEF)
 			return ko_fail(err, errlen, "%s: entry %u points outside the module", tab, i);
-		/* PC32 addend = target - 4 bytes... the field's own place */
+		/* the name: its section symbol plus the addend (which PC32 offsets by the field) */
 		name_off = (int64_t)sn->value + rn->addend;
 		if (name_off < 0 || !string_at(&img->sec[sn->shndx], (uint64_t)name_off))
 			return ko_fail(err, errlen, "%s: entry %u has no name", tab, i);

@@ -348,6 +348,10 @@ sections:
 			ko_free(&deps[d].img);
 		unmap_file(&deps[d].file);
 	}
+	for (unsigned i = 0; i < lib.n; i++)
+		free(lib.name[i]);
+	free(lib.name);
+	free(lib.crc);
 	ko_free(&img);
 	unmap_file(&file);
 	return 0;
