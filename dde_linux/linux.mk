@@ -113,6 +113,11 @@ $(LX_SRC)/%.c $(LX_SRC)/%.S: $(LX_READY)
 	@test -f $@ || { echo "dde_linux: $@ is not in the extracted Linux tree" \
 		"(add its directory to DIRS in tools/fetch-linux)" >&2; exit 1; }
 
+# Linux code keeps the stack 8-byte aligned (binary modules are built with
+# -mpreferred-stack-boundary=3); lx_kit, where Linux code enters host code
+# (libc, ddekit), realigns it on every entry.
+$(call obj,$(LX_KIT)): CFLAGS += -mstackrealign
+
 LX_EMUL_OBJS := $(patsubst dde_linux/lx_emul/%.c,$(O)/lx_emul/%.o,$(LX_EMUL)) \
 	$(patsubst dde_linux/lx_emul/%.S,$(O)/lx_emul/%.o,$(LX_EMUL_S))
 LX_CORE_OBJS := $(call lxobj,$(LX_CORE))

@@ -15,6 +15,7 @@
 #include <linux/slab.h>
 #include <linux/topology.h>
 #include <asm/paravirt_types.h>
+#include <asm/sections.h>
 
 #include <lx_kit/kit.h>
 #include "lx_emul.h"
@@ -22,7 +23,8 @@
 /* --- one CPU, one node --- */
 
 unsigned int nr_cpu_ids = 1;
-unsigned long __per_cpu_offset[NR_CPUS];	/* all 0: %gs base is 0 */
+/* the one CPU's per-cpu area: its GS base (lx_emul_cpu_init) */
+unsigned long __per_cpu_offset[NR_CPUS];
 struct cpumask __cpu_online_mask = { CPU_BITS_CPU0 };
 struct cpumask __cpu_possible_mask = { CPU_BITS_CPU0 };
 struct cpumask __cpu_present_mask = { CPU_BITS_CPU0 };
@@ -55,6 +57,17 @@ void lx_emul_pv_unemulated(void)
 void lx_emul_cpu_init(void)
 {
 	void **op = (void **)&pv_ops;
+	unsigned long base;
+
+	/*
+	 * Per-cpu data as x86-64 Linux has it: %gs:VAR is this CPU's VAR,
+	 * this_cpu_off and __per_cpu_offset[0] the GS base, the stack
+	 * canary of binary modules' code at %gs:40 (lx_kit_cpu_area).
+	 */
+	base = lx_kit_cpu_area(__per_cpu_start, __per_cpu_end - __per_cpu_start);
+	__per_cpu_offset[0] = base;
+	this_cpu_write(this_cpu_off, base);
+	this_cpu_write(cpu_number, 0);
 
 	for (size_t i = 0; i < sizeof(pv_ops) / sizeof(void *); i++)
 		op[i] = lx_pv_unemulated;

@@ -440,21 +440,27 @@ void dma_sync_single_for_device(struct device *dev, dma_addr_t addr, size_t size
 {
 }
 
-/* ---- per-CPU allocations: one CPU, %gs base 0, so the pointer is the object ---- */
-
-void __percpu *__alloc_percpu(size_t size, size_t align)
-{
-	return (void __percpu *)lx_alloc(size, GFP_KERNEL, align);
-}
+/*
+ * ---- per-CPU allocations: one CPU. A per-cpu pointer is an offset from
+ * the GS base (what %gs: and per_cpu_ptr() add to it), as in Linux. ----
+ */
 
 void __percpu *__alloc_percpu_gfp(size_t size, size_t align, gfp_t gfp)
 {
-	return (void __percpu *)lx_alloc(size, gfp, align);
+	void *p = lx_alloc(size, gfp, align);
+
+	return p ? (void __percpu *)((unsigned long)p - __per_cpu_offset[0]) : NULL;
+}
+
+void __percpu *__alloc_percpu(size_t size, size_t align)
+{
+	return __alloc_percpu_gfp(size, align, GFP_KERNEL);
 }
 
 void free_percpu(void __percpu *ptr)
 {
-	kfree((void __force *)ptr);
+	if (ptr)
+		kfree(per_cpu_ptr(ptr, 0));
 }
 
 /* ---- page fragments (skb heads): a page (or compound pages) each ---- */

@@ -116,6 +116,6 @@ int lx_emul_start(int argc, char **argv)
 	lx_emul_time_init();
 	lx_emul_task_init(&lx_idle_task, "idle");
 	lx_emul_task_init(&lx_init_task, "init");
-	return lx_kit_run(init_main, (void **)&current_task, &lx_init_task,
+	return lx_kit_run(init_main, (void **)raw_cpu_ptr(&current_task), &lx_init_task,
 			  &lx_idle_task, lx_emul_tick);
 }

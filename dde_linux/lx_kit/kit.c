@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,9 @@
 #include <execinfo.h>
 #include <sys/random.h>
 #include <ucontext.h>
+#include <unistd.h>
+#include <asm/prctl.h>
+#include <sys/syscall.h>
 
 #include <ddekit/ddekit.h>
 #include <lx_kit/kit.h>
@@ -105,6 +109,37 @@ void lx_kit_random(void *buf, unsigned long len)
 		p += n;
 		len -= (unsigned long)n;
 	}
+}
+
+/*
+ * The per-cpu area (see kit.h). B is the start of a reservation as large as
+ * the image up to the per-cpu data's end; only its first page (the stack
+ * canary at B + 40) and the copy at B + start are accessible.
+ */
+unsigned long lx_kit_cpu_area(void *start, unsigned long size)
+{
+	const uintptr_t page = 4096, s = (uintptr_t)start, e = s + size;
+	const uintptr_t lo = s & ~(page - 1), hi = (e + page - 1) & ~(page - 1);
+	uint8_t *b;
+
+	b = mmap(NULL, hi, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (b == MAP_FAILED || mprotect(b, page, PROT_READ | PROT_WRITE) ||
+	    mprotect(b + lo, hi - lo, PROT_READ | PROT_WRITE))
+		lx_kit_panic("lx_kit: cannot map the per-cpu area");
+	memcpy(b + s, start, size);
+	lx_kit_random(b + 40, 8);
+	if (syscall(SYS_arch_prctl, ARCH_SET_GS, (unsigned long)b))
+		lx_kit_panic("lx_kit: cannot set the GS base");
+#if !defined(__SANITIZE_ADDRESS__)
+	/*
+	 * A use of the linked copy (not through %gs or this_cpu_ptr) would
+	 * silently see stale data: make it fault. (Not under ASan, whose leak
+	 * check reads every global at exit; lx.ld page-aligns the section.)
+	 */
+	if ((s & (page - 1)) == 0 && mprotect(start, hi - lo, PROT_NONE))
+		lx_kit_panic("lx_kit: cannot protect the linked per-cpu data");
+#endif
+	return (unsigned long)b;
 }
 
 unsigned long long lx_kit_clock_ns(void)

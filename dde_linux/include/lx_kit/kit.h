@@ -23,6 +23,16 @@ void lx_kit_backtrace(void);
 /* Fill @buf with @len random bytes from the host. */
 void lx_kit_random(void *buf, unsigned long len);
 
+/*
+ * The Linux CPU's per-cpu area. Linux code reaches per-cpu data as %gs:ADDR,
+ * ADDR being the variable's link address in [@start, @start + @size), and
+ * binary modules read their stack canary at %gs:40. Map a copy so that
+ * B + ADDR is each variable's copy and B + 40 a random canary, set the
+ * calling thread's GS base to B and return B. The linked originals become
+ * inaccessible: a use bypassing %gs faults instead of reading stale data.
+ */
+unsigned long lx_kit_cpu_area(void *start, unsigned long size);
+
 /* --- clock --- */
 unsigned long long lx_kit_clock_ns(void);
 unsigned long long lx_kit_clock_real_ns(void);	/* since the Unix epoch */
