@@ -42,7 +42,7 @@ PLATFORM_SRC := platform/qemu/machine.c platform/qemu/qtest.c platform/qemu/pci.
 DDEIO_SRC    := ddeio/main.c ddeio/server.c
 DDEKIT_SRC   := $(wildcard ddekit/*.c) common/slot.c
 DDE_SRC      := $(wildcard tools/dde/*.c)
-KO_SRC       := ko/elf.c ko/load.c
+KO_SRC       := ko/elf.c ko/load.c ko/file.c
 TESTDEV_SRC  := $(filter-out drivers/selftest/selftest.c,$(wildcard drivers/selftest/*.c))
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))

@@ -108,15 +108,26 @@ $(O)/lx_emul/%.o: dde_linux/lx_emul/%.S
 $(LX_READY):
 	./tools/fetch-linux $(DDE_CACHE)
 
+# lib/crc32.c's tables, made as Kbuild makes them: by Linux's own generator
+# (a host program), from the configuration (CONFIG_CRC32_SLICEBY8)
+$(O)/linux-gen/crc32table.h: $(LX_READY)
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -iquote $(LX_HDR)/include -o $(O)/linux-gen/gen_crc32table $(LX_SRC)/lib/gen_crc32table.c
+	$(O)/linux-gen/gen_crc32table >$@.tmp && mv $@.tmp $@
+$(O)/linux/lib/crc32.o: $(O)/linux-gen/crc32table.h
+$(O)/linux/lib/crc32.o: LX_CFLAGS += -iquote $(O)/linux-gen
+
 # Linux files appear when the tree is fetched.
 $(LX_SRC)/%.c $(LX_SRC)/%.S: $(LX_READY)
 	@test -f $@ || { echo "dde_linux: $@ is not in the extracted Linux tree" \
 		"(add its directory to DIRS in tools/fetch-linux)" >&2; exit 1; }
 
-# Linux code keeps the stack 8-byte aligned (binary modules are built with
-# -mpreferred-stack-boundary=3); lx_kit, where Linux code enters host code
-# (libc, ddekit), realigns it on every entry.
-$(call obj,$(LX_KIT)): CFLAGS += -mstackrealign
+# Kernel code keeps the stack only 8-byte aligned (binary modules are built
+# with -mpreferred-stack-boundary=3). lx_kit, where Linux code enters host
+# code (libc, ddekit), is compiled to expect that: each of its functions
+# that calls on or needs alignment realigns the stack first (-mstackrealign
+# would not: it realigns only for the function's own aligned locals).
+$(call obj,$(LX_KIT)): CFLAGS += -mincoming-stack-boundary=3
 
 LX_EMUL_OBJS := $(patsubst dde_linux/lx_emul/%.c,$(O)/lx_emul/%.o,$(LX_EMUL)) \
 	$(patsubst dde_linux/lx_emul/%.S,$(O)/lx_emul/%.o,$(LX_EMUL_S))
@@ -157,6 +168,10 @@ KO_DIR   := $(LX_DIR)/modules
 KO_READY := $(LX_DIR)/.modules
 KSRV_SRC := $(wildcard dde_linux/ksrv/*.c dde_linux/ksrv/*.S)
 KSRV_OBJS := $(patsubst dde_linux/ksrv/%,$(O)/ksrv/%.o,$(basename $(KSRV_SRC)))
+# the host side of a binary driver host: its main, and lx_kit but for
+# lx_kit's main (both realign the stack: module code keeps 8 bytes)
+KO_HOST_OBJS := $(call obj,ko/host.c $(filter-out dde_linux/lx_kit/main.c,$(LX_KIT)))
+$(call obj,ko/host.c): CFLAGS += -mincoming-stack-boundary=3
 KSRV_NET_OBJS := $(KSRV_OBJS) $(call lxobj,$(call lx_class_files,net)) $(call lx_class_glue,net) \
 	$(LX_EMUL_OBJS) $(LX_CORE_OBJS)
 
@@ -165,7 +180,7 @@ $(KO_READY): $(LX_READY)
 
 $(O)/ksrv/%.o: dde_linux/ksrv/%.c $(LX_READY) dde_linux/lx_config.h
 	@mkdir -p $(dir $@)
-	$(CC) $(LX_CFLAGS) $(LX_SAN) $(LX_WARN_OURS) -Idde_linux/include \
+	$(CC) $(LX_CFLAGS) $(LX_SAN) $(LX_WARN_OURS) -Idde_linux/include -Idde_linux/lx_emul \
 		-DKBUILD_BASENAME='"$*"' -DKBUILD_MODFILE='"ksrv/$*"' -DKBUILD_MODNAME='"ksrv"' -D__KBUILD_MODNAME=kmod_ksrv \
 		-c -o $@ $<
 
@@ -174,14 +189,35 @@ $(O)/ksrv/%.o: dde_linux/ksrv/%.S
 	$(CC) -c -o $@ $<
 
 # the net service library, joined, and its export table
-$(O)/share/dde/ksrv-net.exports: $(KSRV_NET_OBJS) $(call obj,$(LX_KIT)) $(LIBDDEKIT) tools/gen-stubs tools/gen-exports
+$(O)/share/dde/ksrv-net.exports: $(KSRV_NET_OBJS) $(KO_HOST_OBJS) $(LIBDDEKIT) tools/gen-stubs tools/gen-exports
 	@mkdir -p $(dir $@) $(O)/stubs
-	./tools/gen-stubs ksrv-net $(O)/stubs/ksrv-net $(KSRV_NET_OBJS) -- $(call obj,$(LX_KIT)) $(LIBDDEKIT)
+	./tools/gen-stubs ksrv-net $(O)/stubs/ksrv-net $(KSRV_NET_OBJS) -- $(KO_HOST_OBJS) $(LIBDDEKIT) $(LIBKO)
 	./tools/gen-exports net $(O)/stubs/ksrv-net.o $(O)/stubs/ksrv-net.renamed \
 		$(LX_HDR)/Module.symvers $(O)/stubs/ksrv-net $(LINUX_ABI)-$(LINUX_FLAVOUR)
 	cp $(O)/stubs/ksrv-net.exports $@
 
-KO_BINS := $(KO_READY) $(O)/share/dde/ksrv-net.exports
+# The driver host of the net class: the library, its export table, the
+# loader and the host's main (ko/host.c) in place of lx_kit's, linked like
+# a source-built driver (non-PIE, below 2 GiB: the modules' -mcmodel=kernel
+# code reaches the library with 32-bit relocations).
+$(O)/drivers/ko-net: $(O)/share/dde/ksrv-net.exports $(KO_HOST_OBJS) $(LIBKO) $(LIBDDEKIT) \
+		$(LIBDDENET) dde_linux/lx.ld $(SAN_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $(O)/stubs/ksrv-net-stubs.o $(O)/stubs/ksrv-net-stubs.c
+	# -fno-pie: the table holds libc's functions (memcpy ...) by their
+	# canonical address, the program's own PLT entry, below 2 GiB
+	$(CC) $(CFLAGS) -fno-pie -c -o $(O)/stubs/ksrv-net-exports.o $(O)/stubs/ksrv-net-exports.c
+	$(CC) $(LDFLAGS) -no-pie -Wl,-T,dde_linux/lx.ld -o $@ $(O)/stubs/ksrv-net.o \
+		$(O)/stubs/ksrv-net-stubs.o $(O)/stubs/ksrv-net-exports.o $(KO_HOST_OBJS) $(SAN_OBJ) \
+		$(LIBKO) $(LIBDDEKIT) $(LIBDDENET) $(LX_LIBS)
+	echo net >$@.class
+
+# where the modules are, for `dde run --driver ko:NAME`
+$(O)/share/dde/ko-dir: $(KO_READY)
+	@mkdir -p $(dir $@)
+	echo $(KO_DIR) >$@
+
+KO_BINS := $(KO_READY) $(O)/share/dde/ksrv-net.exports $(O)/drivers/ko-net $(O)/share/dde/ko-dir
 
 -include $(shell find $(O)/linux $(O)/lx_emul $(O)/lx_glue -name '*.d' 2>/dev/null)
 

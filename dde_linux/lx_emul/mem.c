@@ -23,6 +23,15 @@ unsigned long max_pfn;
 struct kmem_cache *kmalloc_caches[NR_KMALLOC_TYPES][KMALLOC_SHIFT_HIGH + 1];
 
 DEFINE_STATIC_KEY_FALSE(devmap_managed_key);
+
+/*
+ * put_page() asks this only while devmap_managed_key is on, which it never
+ * is: there is no device memory (ZONE_DEVICE) here, so no page is one.
+ */
+bool __put_devmap_managed_page_refs(struct page *page, int refs)
+{
+	return false;
+}
 DEFINE_STATIC_KEY_FALSE(hugetlb_optimize_vmemmap_key);
 
 static unsigned long region_start, region_end;	/* virtual */

@@ -10,7 +10,9 @@
 #include <linux/device.h>
 #include <linux/io.h>
 #include <linux/pci.h>
+#include <linux/log2.h>
 #include <linux/slab.h>
+#include <asm/unaligned.h>
 
 #include <lx_kit/kit.h>
 #include "lx_emul.h"
@@ -475,4 +477,106 @@ void __iomem *ioremap_wc(resource_size_t addr, unsigned long size)
 void iounmap(volatile void __iomem *addr)
 {
 	/* BAR mappings live as long as the process */
+}
+
+/* --- copies to and from device memory, in accesses the device sees one by one --- */
+
+void memcpy_fromio(void *to, const volatile void __iomem *from, size_t n)
+{
+	u8 *d = to;
+	const volatile u8 __iomem *s = from;
+
+	while (n && ((unsigned long)s & 3)) {
+		*d++ = readb(s++);
+		n--;
+	}
+	for (; n >= 4; n -= 4, d += 4, s += 4)
+		put_unaligned(readl(s), (u32 *)d);
+	while (n--)
+		*d++ = readb(s++);
+}
+
+void memcpy_toio(volatile void __iomem *to, const void *from, size_t n)
+{
+	volatile u8 __iomem *d = to;
+	const u8 *s = from;
+
+	while (n && ((unsigned long)d & 3)) {
+		writeb(*s++, d++);
+		n--;
+	}
+	for (; n >= 4; n -= 4, d += 4, s += 4)
+		writel(get_unaligned((const u32 *)s), d);
+	while (n--)
+		writeb(*s++, d++);
+}
+
+void memset_io(volatile void __iomem *to, int c, size_t n)
+{
+	volatile u8 __iomem *d = to;
+
+	while (n--)
+		writeb((u8)c, d++);
+}
+
+/* --- capabilities --- */
+
+/* the offset of capability CAP in the standard list, or 0 */
+u8 pci_find_capability(struct pci_dev *dev, int cap)
+{
+	u8 pos = 0, id;
+	u16 status;
+
+	if (pci_read_config_word(dev, PCI_STATUS, &status) || !(status & PCI_STATUS_CAP_LIST))
+		return 0;
+	pci_read_config_byte(dev, PCI_CAPABILITY_LIST, &pos);
+	/* at most 48 entries fit in the 192 bytes after the header: a loop ends there */
+	for (int n = 0; n < 48 && pos >= 0x40; n++) {
+		pos &= ~3;
+		if (pci_read_config_byte(dev, pos + PCI_CAP_LIST_ID, &id) || id == 0xff)
+			return 0;
+		if (id == cap)
+			return pos;
+		pci_read_config_byte(dev, pos + PCI_CAP_LIST_NEXT, &pos);
+	}
+	return 0;
+}
+
+/* PCI-X maximum memory read byte count (none of QEMU's devices is PCI-X) */
+int pcix_get_mmrbc(struct pci_dev *dev)
+{
+	int cap = pci_find_capability(dev, PCI_CAP_ID_PCIX);
+	u32 status;
+
+	if (!cap)
+		return -EINVAL;
+	if (pci_read_config_dword(dev, cap + PCI_X_STATUS, &status))
+		return -EINVAL;
+	return 512 << ((status & PCI_X_STATUS_MAX_READ) >> 21);
+}
+
+int pcix_set_mmrbc(struct pci_dev *dev, int mmrbc)
+{
+	int cap = pci_find_capability(dev, PCI_CAP_ID_PCIX);
+	u32 status;
+	u16 cmd;
+	int v;
+
+	if (mmrbc < 512 || mmrbc > 4096 || !is_power_of_2(mmrbc))
+		return -EINVAL;
+	v = ffs(mmrbc) - 10;	/* 512 -> 0 ... 4096 -> 3 */
+	if (!cap)
+		return -EINVAL;
+	if (pci_read_config_dword(dev, cap + PCI_X_STATUS, &status) ||
+	    pci_read_config_word(dev, cap + PCI_X_CMD, &cmd))
+		return -EINVAL;
+	/* the device says how much it may read at once */
+	if (v > (int)((status & PCI_X_STATUS_MAX_READ) >> 21))
+		return -E2BIG;
+	if (((cmd & PCI_X_CMD_MAX_READ) >> 2) != v) {
+		cmd = (u16)((cmd & ~PCI_X_CMD_MAX_READ) | (v << 2));
+		if (pci_write_config_word(dev, cap + PCI_X_CMD, cmd))
+			return -EIO;
+	}
+	return 0;
 }

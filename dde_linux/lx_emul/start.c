@@ -14,7 +14,7 @@
 #include <lx_kit/kit.h>
 #include "lx_emul.h"
 
-extern initcall_entry_t __lx_initcall_start[], __lx_initcall_end[];
+extern initcall_entry_t __lx_initcall_start[], __lx_initcall_late[], __lx_initcall_end[];
 extern const struct kernel_param __start___param[], __stop___param[];
 
 static int lx_argc;
@@ -23,9 +23,9 @@ static char **lx_argv;
 static struct task_struct lx_idle_task;
 static struct task_struct lx_init_task;
 
-static void run_initcalls(void)
+static void run_initcalls(initcall_entry_t *from, initcall_entry_t *to)
 {
-	for (initcall_entry_t *e = __lx_initcall_start; e < __lx_initcall_end; e++) {
+	for (initcall_entry_t *e = from; e < to; e++) {
 		initcall_t fn = initcall_from_entry(e);
 		int r = fn();
 
@@ -39,13 +39,15 @@ static void run_initcalls(void)
  * the driver's own (module_param) and those of the reused core files. As
  * built-in code, Linux names them MODULE.PARAM; the short name is enough
  * when only one has it. Linux's parse_args checks and sets them, before
- * any initcall runs, as the kernel's command line would.
+ * any initcall runs, as the kernel's command line would. A binary module's
+ * parameters are its own __param table (dde_linux/ksrv/module.c).
  */
-static const struct kernel_param *find_param(const char *name, size_t len)
+static const struct kernel_param *find_param(const struct kernel_param *params, unsigned n,
+					     const char *name, size_t len)
 {
 	const struct kernel_param *found = NULL;
 
-	for (const struct kernel_param *kp = __start___param; kp < __stop___param; kp++) {
+	for (const struct kernel_param *kp = params; kp < params + n; kp++) {
 		const char *dot = strchr(kp->name, '.');
 
 		if ((strlen(kp->name) == len && !strncmp(kp->name, name, len)) ||
@@ -61,28 +63,28 @@ static const struct kernel_param *find_param(const char *name, size_t len)
 	return found;
 }
 
-static int set_params(void)
+int lx_emul_set_params(const char *owner, const struct kernel_param *params, unsigned n,
+		       int argc, char **argv)
 {
-	for (int i = 1; i < lx_argc; i++) {
-		const char *arg = lx_argv[i], *eq = strchr(arg, '=');
+	for (int i = 0; i < argc; i++) {
+		const char *arg = argv[i], *eq = strchr(arg, '=');
 		size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
-		const struct kernel_param *kp = find_param(arg, len);
+		const struct kernel_param *kp = find_param(params, n, arg, len);
 		char *buf, *err;
 
 		if (IS_ERR(kp))
 			return PTR_ERR(kp);
 		if (!kp) {
-			pr_err("lx_emul: %s has no parameter '%.*s'; it has:\n", lx_kit_driver_name(),
-			       (int)len, arg);
-			for (kp = __start___param; kp < __stop___param; kp++)
+			pr_err("lx_emul: %s has no parameter '%.*s'; it has:\n", owner, (int)len, arg);
+			for (kp = params; kp < params + n; kp++)
 				pr_err("lx_emul:   %s\n", kp->name);
 			return -ENOENT;
 		}
 		buf = kasprintf(GFP_KERNEL, "%s%s", kp->name, eq ? eq : "");
 		if (!buf)
 			return -ENOMEM;
-		err = parse_args("parameters", buf, __start___param,
-				 __stop___param - __start___param, S16_MIN, S16_MAX, NULL, NULL);
+		err = parse_args(owner, buf, (struct kernel_param *)params, n, S16_MIN, S16_MAX,
+				 NULL, NULL);
 		kfree(buf);
 		if (IS_ERR(err))
 			return PTR_ERR(err);
@@ -91,12 +93,22 @@ static int set_params(void)
 	return 0;
 }
 
+/*
+ * What a driver host starts after the built-in code's initcalls (binary
+ * modules: dde_linux/ksrv/module.c); 0, or the process's exit status.
+ */
+__weak int lx_emul_modules_start(void)
+{
+	return 0;
+}
+
 static void init_main(void *arg)
 {
 	int r;
 
 	lx_emul_task_bind(current, lx_kit_task_self());
-	r = set_params();
+	r = lx_emul_set_params(lx_kit_driver_name(), __start___param,
+			       __stop___param - __start___param, lx_argc - 1, lx_argv + 1);
 	if (r) {
 		pr_err("lx_emul: bad driver parameters (%d): not starting\n", r);
 		lx_kit_stop(2);
@@ -104,7 +116,18 @@ static void init_main(void *arg)
 	}
 	lx_emul_workqueues_init();
 	lx_emul_pci_init();
-	run_initcalls();
+	/*
+	 * Binary modules are device drivers: they start after the built-in
+	 * device initcalls, before the late ones (the class glue attaches
+	 * the interfaces the drivers registered there).
+	 */
+	run_initcalls(__lx_initcall_start, __lx_initcall_late);
+	r = lx_emul_modules_start();
+	if (r) {
+		lx_kit_stop(r);
+		return;
+	}
+	run_initcalls(__lx_initcall_late, __lx_initcall_end);
 }
 
 int lx_emul_start(int argc, char **argv)

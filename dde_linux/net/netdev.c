@@ -466,3 +466,78 @@ bool skb_defer_rx_timestamp(struct sk_buff *skb)
 {
 	return false;
 }
+
+/*
+ * Receive into page fragments (e1000's jumbo path): the driver fills the
+ * fragments of napi->skb, then hands it over whole; its Ethernet header is
+ * pulled into the head here, as Linux's GRO does first.
+ */
+struct sk_buff *napi_get_frags(struct napi_struct *napi)
+{
+	if (!napi->skb)
+		napi->skb = napi_alloc_skb(napi, MAX_HEADER + 128);	/* GRO_MAX_HEAD */
+	return napi->skb;
+}
+
+gro_result_t napi_gro_frags(struct napi_struct *napi)
+{
+	struct sk_buff *skb = napi->skb;
+
+	napi->skb = NULL;
+	if (!skb)
+		return GRO_CONSUMED;
+	if (!pskb_may_pull(skb, ETH_HLEN)) {
+		net_warn_ratelimited("%s: dropping a frame shorter than its Ethernet header\n",
+				     napi->dev->name);
+		kfree_skb(skb);
+		return GRO_CONSUMED;
+	}
+	skb->protocol = eth_type_trans(skb, skb->dev ? skb->dev : napi->dev);
+	return napi_gro_receive(napi, skb);
+}
+
+/*
+ * The legacy counters, widened: struct net_device_stats is the first words
+ * of struct rtnl_link_stats64 in the same order (Linux relies on it too);
+ * what follows them is zero.
+ */
+void netdev_stats_to_stats64(struct rtnl_link_stats64 *stats64,
+			     const struct net_device_stats *netdev_stats)
+{
+	const size_t n = sizeof(*netdev_stats) / sizeof(atomic_long_t);
+	const atomic_long_t *src = (const atomic_long_t *)netdev_stats;
+	u64 *dst = (u64 *)stats64;
+
+	BUILD_BUG_ON(n > sizeof(*stats64) / sizeof(u64));
+	memset(stats64, 0, sizeof(*stats64));
+	for (size_t i = 0; i < n; i++)
+		dst[i] = (u64)atomic_long_read(&src[i]);
+}
+
+/* when the device last sent: the latest of its queues */
+unsigned long dev_trans_start(struct net_device *dev)
+{
+	unsigned long last = 0;
+
+	for (unsigned int i = 0; i < dev->num_tx_queues; i++) {
+		unsigned long t = READ_ONCE(netdev_get_tx_queue(dev, i)->trans_start);
+
+		if (t && (!last || time_after(t, last)))
+			last = t;
+	}
+	return last;
+}
+
+/* the IPv6 pseudo-header's sum (RFC 8200 8.1), folded */
+__sum16 csum_ipv6_magic(const struct in6_addr *saddr, const struct in6_addr *daddr, __u32 len,
+			__u8 proto, __wsum csum)
+{
+	u64 sum = (__force u32)csum;
+
+	for (int i = 0; i < 4; i++)
+		sum += (__force u32)saddr->s6_addr32[i] + (__force u32)daddr->s6_addr32[i];
+	sum += (__force u32)htonl(len) + (__force u32)htonl(proto);
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	return csum_fold((__force __wsum)(u32)sum);
+}

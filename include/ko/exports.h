@@ -15,6 +15,8 @@ struct ko_export_entry {
 
 extern const struct ko_export_entry ksrv_exports[];
 extern const unsigned ksrv_nexports;
-extern const char ksrv_name[];
+extern const char ksrv_name[];		/* its class: "net" */
+extern const char ksrv_kernel[];	/* the kernel whose headers built it: "6.1.0-50-amd64" */
+extern const uint32_t ksrv_module_layout;	/* the CRC of its struct module */
 
 #endif

@@ -17,16 +17,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <ko/ko.h>
+#include <ko/file.h>
 
 #include "dde.h"
 
 #define MAX_DEPS 8
-
-struct mapped {
-	void *p;
-	size_t size;
-};
 
 /* the service library's exports, as tools/gen-exports wrote them */
 struct library {
@@ -36,32 +31,6 @@ struct library {
 	char **name;
 	unsigned *crc;
 };
-
-static int map_file(const char *path, struct mapped *m)
-{
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		errno = EINVAL;
-		return -1;
-	}
-	m->size = (size_t)st.st_size;
-	m->p = m->size ? mmap(NULL, m->size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
-	close(fd);
-	if (m->p == MAP_FAILED)
-		return -1;
-	return 0;
-}
-
-static void unmap_file(struct mapped *m)
-{
-	if (m->p)
-		munmap(m->p, m->size);
-}
 
 /* $(O)/share/dde/ksrv-net.exports, found from this program's own place */
 static int load_library(struct library *lib)
@@ -111,18 +80,9 @@ static int library_find(const struct library *lib, const char *name)
 	return -1;
 }
 
-static const struct ko_version *version_of(const struct ko_image *img, const char *name)
-{
-	for (unsigned i = 0; i < img->nver; i++)
-		if (!strcmp(img->ver[i].name, name))
-			return &img->ver[i];
-	return NULL;
-}
-
 struct dep {
 	char name[64];
-	struct mapped file;
-	struct ko_image img;
+	struct ko_file file;
 	int ok;
 };
 
@@ -131,11 +91,11 @@ static const struct ko_export *dep_export(struct dep *deps, int ndeps, const cha
 	for (int d = 0; d < ndeps; d++) {
 		if (!deps[d].ok)
 			continue;
-		for (unsigned i = 0; i < deps[d].img.nexp; i++) {
-			if (!strcmp(deps[d].img.exp[i].name, name)) {
-				*which = d;
-				return &deps[d].img.exp[i];
-			}
+		const struct ko_export *x = ko_export_of(&deps[d].file.img, name);
+
+		if (x) {
+			*which = d;
+			return x;
 		}
 	}
 	return NULL;
@@ -183,8 +143,8 @@ static void print_modinfo(const struct ko_image *img)
 
 static int info(const char *path, int verbose)
 {
-	struct mapped file = { 0 };
-	struct ko_image img;
+	struct ko_file file;
+	const struct ko_image *img = &file.img;
 	struct library lib;
 	struct dep deps[MAX_DEPS];
 	int ndeps = 0, have_lib;
@@ -192,26 +152,21 @@ static int info(const char *path, int verbose)
 	const char *name, *vermagic, *depends;
 	unsigned provided = 0, from_dep = 0, missing = 0, crc_ok = 0, crc_bad = 0, crc_none = 0;
 
-	if (map_file(path, &file) < 0) {
-		fprintf(stderr, "dde ko info: %s: %s\n", path, strerror(errno));
-		return 1;
-	}
-	if (ko_parse(file.p, file.size, &img, err, sizeof(err)) < 0) {
+	if (ko_open(path, &file, err, sizeof(err)) < 0) {
 		fprintf(stderr, "dde ko info: %s: %s\n", path, err);
-		unmap_file(&file);
 		return 1;
 	}
 	have_lib = load_library(&lib) == 0;
-	name = ko_modinfo(&img, "name", NULL);
-	vermagic = ko_modinfo(&img, "vermagic", NULL);
-	depends = ko_modinfo(&img, "depends", NULL);
+	name = ko_modinfo(img, "name", NULL);
+	vermagic = ko_modinfo(img, "vermagic", NULL);
+	depends = ko_modinfo(img, "depends", NULL);
 
 	printf("module:     %s", name ? name : "(no name)");
-	if (ko_modinfo(&img, "description", NULL))
-		printf(" - %s", ko_modinfo(&img, "description", NULL));
-	printf("\nfile:       %s, %zu bytes, %s, %s\n", path, file.size, ko_machine_name(img.machine),
-	       img.signature ? "signed (signature not checked)" : "not signed");
-	printf("license:    %s\n", ko_modinfo(&img, "license", NULL) ? ko_modinfo(&img, "license", NULL) : "(none)");
+	if (ko_modinfo(img, "description", NULL))
+		printf(" - %s", ko_modinfo(img, "description", NULL));
+	printf("\nfile:       %s, %zu bytes, %s, %s\n", path, file.size, ko_machine_name(img->machine),
+	       img->signature ? "signed (signature not checked)" : "not signed");
+	printf("license:    %s\n", ko_modinfo(img, "license", NULL) ? ko_modinfo(img, "license", NULL) : "(none)");
 	printf("vermagic:   %s", vermagic ? vermagic : "(none)");
 	if (have_lib && lib.kernel[0] && vermagic) {
 		size_t k = strlen(lib.kernel);
@@ -230,30 +185,26 @@ static int info(const char *path, int verbose)
 
 		snprintf(list, sizeof(list), "%s", depends);
 		for (d = strtok_r(list, ",", &save); d && ndeps < MAX_DEPS; d = strtok_r(NULL, ",", &save)) {
-			char dpath[PATH_MAX + 80], dir[PATH_MAX];
+			char dpath[PATH_MAX + 80];
 			struct dep *x = &deps[ndeps++];
-			char *slash;
 
 			memset(x, 0, sizeof(*x));
 			snprintf(x->name, sizeof(x->name), "%s", d);
-			snprintf(dir, sizeof(dir), "%s", path);
-			slash = strrchr(dir, '/');
-			snprintf(dpath, sizeof(dpath), "%s/%s.ko", slash ? (*slash = 0, dir) : ".", d);
-			if (map_file(dpath, &x->file) == 0 &&
-			    ko_parse(x->file.p, x->file.size, &x->img, err, sizeof(err)) == 0) {
+			ko_dependency_path(path, d, dpath, sizeof(dpath));
+			if (ko_open(dpath, &x->file, err, sizeof(err)) == 0) {
 				x->ok = 1;
-				printf(" (%s.ko found beside it: %u exports)", d, x->img.nexp);
+				printf(" (%s.ko found beside it: %u exports)", d, x->file.img.nexp);
 			} else {
 				printf(" (%s.ko: not usable beside it)", d);
 			}
 		}
 	}
 	printf("\n");
-	print_modinfo(&img);
+	print_modinfo(img);
 
-	if (img.machine != EM_X86_64) {
+	if (img->machine != EM_X86_64) {
 		printf("imports:    not resolved: a module for %s; this host runs x86-64 modules\n",
-		       ko_machine_name(img.machine));
+		       ko_machine_name(img->machine));
 		goto sections;
 	}
 	if (!have_lib)
@@ -263,8 +214,8 @@ static int info(const char *path, int verbose)
 			printf("imports:    %u: %u from the %s service library, %u from dependencies, %u MISSING\n",
 			       provided + from_dep + missing, provided, "net", from_dep, missing);
 		provided = from_dep = missing = crc_ok = crc_bad = crc_none = 0;
-		for (unsigned i = 0; i < img.nsym; i++) {
-			const struct ko_symbol *s = &img.sym[i];
+		for (unsigned i = 0; i < img->nsym; i++) {
+			const struct ko_symbol *s = &img->sym[i];
 			const struct ko_version *v;
 			const struct ko_export *x;
 			int li, which = -1;
@@ -274,7 +225,7 @@ static int info(const char *path, int verbose)
 
 			if (s->shndx != SHN_UNDEF || !s->name[0])
 				continue;
-			v = version_of(&img, s->name);
+			v = ko_version_of(img, s->name);
 			li = have_lib ? library_find(&lib, s->name) : -1;
 			x = li < 0 ? dep_export(deps, ndeps, s->name, &which) : NULL;
 			if (li >= 0) {
@@ -308,7 +259,7 @@ static int info(const char *path, int verbose)
 	if (!verbose && provided)
 		printf("    (%u from the service library not listed: -v lists them)\n", provided);
 	{
-		const struct ko_version *ml = version_of(&img, "module_layout");
+		const struct ko_version *ml = ko_version_of(img, "module_layout");
 
 		if (ml && have_lib && lib.module_layout) {
 			if (ml->crc == lib.module_layout) {
@@ -322,38 +273,35 @@ static int info(const char *path, int verbose)
 			crc_none++;
 		}
 	}
-	printf("modversions: %u CRCs in the module: %u match, %u differ, %u not checked%s\n", img.nver,
+	printf("modversions: %u CRCs in the module: %u match, %u differ, %u not checked%s\n", img->nver,
 	       crc_ok, crc_bad, crc_none, crc_bad ? " -- the loader refuses this module" : "");
-	if (img.nexp) {
-		printf("exports:    %u (for modules loaded after it):", img.nexp);
-		for (unsigned i = 0; i < img.nexp; i++)
-			printf(" %s", img.exp[i].name);
+	if (img->nexp) {
+		printf("exports:    %u (for modules loaded after it):", img->nexp);
+		for (unsigned i = 0; i < img->nexp; i++)
+			printf(" %s", img->exp[i].name);
 		printf("\n");
 	}
 sections:
 	printf("sections:\n");
-	for (unsigned i = 1; i < img.nsec; i++) {
+	for (unsigned i = 1; i < img->nsec; i++) {
 		int placed;
-		const char *t = ko_section_treatment(&img, i, &placed);
+		const char *t = ko_section_treatment(img, i, &placed);
 
-		if (!verbose && img.sec[i].type == SHT_RELA)
+		if (!verbose && img->sec[i].type == SHT_RELA)
 			continue;
-		printf("    %-28s %8llu  %s\n", img.sec[i].name, (unsigned long long)img.sec[i].size, t);
+		printf("    %-28s %8llu  %s\n", img->sec[i].name, (unsigned long long)img->sec[i].size, t);
 	}
 	if (!verbose)
 		printf("    (relocation sections not listed: -v lists them)\n");
 
-	for (int d = 0; d < ndeps; d++) {
+	for (int d = 0; d < ndeps; d++)
 		if (deps[d].ok)
-			ko_free(&deps[d].img);
-		unmap_file(&deps[d].file);
-	}
+			ko_close(&deps[d].file);
 	for (unsigned i = 0; i < lib.n; i++)
 		free(lib.name[i]);
 	free(lib.name);
 	free(lib.crc);
-	ko_free(&img);
-	unmap_file(&file);
+	ko_close(&file);
 	return 0;
 }
 

@@ -37,13 +37,17 @@ struct driver {
 	char name[64];
 	char path[PATH_MAX];
 	char slots[128];	/* "00:02.0,00:03.0" */
-	char *args[MAX_DRIVER_ARGS];
+	char module[PATH_MAX + 80];	/* ko:NAME: the binary module's file */
+	char *args[MAX_DRIVER_ARGS + 4];
 	int nargs;
 	char argbuf[256];
 	pid_t pid;
 	int status;
 	char netname[16];	/* a network driver's interface at netd: net0, net1, ... */
 };
+
+/* the execution engine of binary modules (--engine) */
+static char engine[16] = "native";
 
 /* The network server, started when a network driver runs. */
 static struct {
@@ -60,12 +64,43 @@ static int class_file(const struct dirent *e)
 	return n > 6 && !strcmp(e->d_name + n - 6, ".class");
 }
 
+static int ko_file(const struct dirent *e)
+{
+	size_t n = strlen(e->d_name);
+
+	return n > 3 && !strcmp(e->d_name + n - 3, ".ko");
+}
+
+/* where binary modules are: $DDE_KO_DIR, or where the build put them */
+static int ko_dir(char *out, size_t cap)
+{
+	const char *env = getenv("DDE_KO_DIR");
+	char path[PATH_MAX];
+	FILE *f;
+
+	if (env && *env) {
+		snprintf(out, cap, "%s", env);
+		return 0;
+	}
+	session_sibling("../share/dde/ko-dir", path, sizeof(path));
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (!fgets(out, (int)cap, f)) {
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	out[strcspn(out, "\n")] = 0;
+	return 0;
+}
+
 /* The Linux drivers the build made: each has a NAME.class next to it. */
 static void list_linux_drivers(FILE *out)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 256], cls[16];
 	struct dirent **e;
-	int n;
+	int n, shown = 0;
 
 	session_sibling("../drivers", dir, sizeof(dir));
 	n = scandir(dir, &e, class_file, alphasort);
@@ -85,11 +120,22 @@ static void list_linux_drivers(FILE *out)
 			fclose(f);
 		}
 		e[i]->d_name[strlen(e[i]->d_name) - 6] = 0;
-		fprintf(out, "%s %s (%s)", i ? "," : "", e[i]->d_name, cls);
+		if (strncmp(e[i]->d_name, "ko-", 3))	/* binary driver hosts: below */
+			fprintf(out, "%s %s (%s)", shown++ ? "," : "", e[i]->d_name, cls);
 		free(e[i]);
 	}
 	free(e);
 	fprintf(out, ".\n");
+	if (ko_dir(dir, sizeof(dir)) == 0 && (n = scandir(dir, &e, ko_file, alphasort)) > 0) {
+		fprintf(out, "Binary modules (--driver ko:NAME, from Debian's linux-image, in %s):", dir);
+		for (int i = 0; i < n; i++) {
+			e[i]->d_name[strlen(e[i]->d_name) - 3] = 0;
+			fprintf(out, "%s %s", i ? "," : "", e[i]->d_name);
+			free(e[i]);
+		}
+		free(e);
+		fprintf(out, ".\n");
+	}
 }
 
 static void usage(FILE *out)
@@ -106,6 +152,10 @@ static void usage(FILE *out)
 		"                             ARGs after a comma are passed to the driver;\n"
 		"                             for a Linux driver, module parameters P=V\n"
 		"                             (e.g. --driver 8139cp,debug=16@00:01.0)\n"
+		"  --driver ko:MODULE[,P=V...]@SLOT  run Debian's binary MODULE.ko (and the\n"
+		"                             modules it depends on) in a driver host\n"
+		"  --engine native            how binary modules run: natively in user mode\n"
+		"                             (port I/O and MMIO trapped and emulated)\n"
 		"Network drivers attach their interface (net0, net1, ... in --driver order)\n"
 		"to the network server, netd; clients open it with libddenet (DDE_NET):\n"
 		"  --net-socket PATH          netd's socket (default @dde-net-PID)\n"
@@ -118,7 +168,7 @@ static void usage(FILE *out)
 	fprintf(out, "\n%s", machine_options_help);
 }
 
-static int find_driver(struct driver *d)
+static int find_driver(struct driver *d, const char *prog)
 {
 	const char *env = getenv("DDE_DRIVER_PATH");
 	char dirs[PATH_MAX * 2], *save = NULL;
@@ -128,7 +178,7 @@ static int find_driver(struct driver *d)
 		for (char *dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
 			char name[sizeof(d->name)];
 
-			memcpy(name, d->name, sizeof(name));
+			snprintf(name, sizeof(name), "%s", prog);
 			snprintf(d->path, sizeof(d->path), "%s/%s", dir, name);
 			if (access(d->path, X_OK) == 0)
 				return 0;
@@ -136,7 +186,7 @@ static int find_driver(struct driver *d)
 	}
 	char rel[128];
 
-	snprintf(rel, sizeof(rel), "../drivers/%s", d->name);
+	snprintf(rel, sizeof(rel), "../drivers/%s", prog);
 	session_sibling(rel, d->path, sizeof(d->path));
 	return access(d->path, X_OK);
 }
@@ -157,12 +207,18 @@ static int parse_driver(struct driver *d, const char *spec)
 	snprintf(d->argbuf, sizeof(d->argbuf), "%.*s", (int)head, spec);
 	tok = strtok_r(d->argbuf, ",", &save);
 	snprintf(d->name, sizeof(d->name), "%s", tok);
-	if (strchr(d->name, '/') || d->name[0] == '.') {
-		fprintf(stderr, "dde run: --driver '%s': a driver name, not a path\n", spec);
+	bool ko = !strncmp(d->name, "ko:", 3);
+
+	if (ko ? !d->name[3] : strchr(d->name, '/') || d->name[0] == '.') {
+		fprintf(stderr, "dde run: --driver '%s': %s\n", spec,
+			ko ? "ko: wants a module name (e.g. ko:e1000@00:01.0)" : "a driver name, not a path");
 		return -1;
 	}
+	/* a binary module runs in its class's driver host: ko-net [--engine E] FILE P=V... */
+	int first = ko ? 4 : 1;
+
 	while ((tok = strtok_r(NULL, ",", &save)) && d->nargs < MAX_DRIVER_ARGS - 2)
-		d->args[1 + d->nargs++] = tok;
+		d->args[first + d->nargs++] = tok;
 	/* check and normalise the slots */
 	char slots[128];
 
@@ -182,13 +238,37 @@ static int parse_driver(struct driver *d, const char *spec)
 		snprintf(d->slots + strlen(d->slots), sizeof(d->slots) - strlen(d->slots), "%s%s",
 			 d->slots[0] ? "," : "", text);
 	}
-	if (find_driver(d)) {
+	if (ko) {
+		char mod[sizeof(d->name)], dir[PATH_MAX];
+
+		snprintf(mod, sizeof(mod), "%s", d->name + 3);
+		if (strchr(mod, '/')) {
+			snprintf(d->module, sizeof(d->module), "%s", mod);
+		} else if (ko_dir(dir, sizeof(dir)) == 0) {
+			snprintf(d->module, sizeof(d->module), "%s/%s.ko", dir, mod);
+		} else {
+			fprintf(stderr, "dde run: --driver '%s': where binary modules are is unknown "
+				"(make fetches them; or set DDE_KO_DIR)\n", spec);
+			return -1;
+		}
+		if (access(d->module, R_OK)) {
+			fprintf(stderr, "dde run: --driver '%s': no binary module %s (%s)\n", spec,
+				d->module, strerror(errno));
+			return -1;
+		}
+	}
+	if (find_driver(d, ko ? "ko-net" : d->name)) {
 		fprintf(stderr, "dde run: --driver '%s': no driver '%s' (looked for %s)\n",
-			spec, d->name, d->path);
+			spec, ko ? "ko-net" : d->name, d->path);
 		return -1;
 	}
 	d->args[0] = d->path;
-	d->args[1 + d->nargs] = NULL;
+	if (ko) {
+		d->args[1] = "--engine";
+		d->args[2] = engine;	/* as --engine says, before or after --driver */
+		d->args[3] = d->module;
+	}
+	d->args[first + d->nargs] = NULL;
 	return 0;
 }
 
@@ -412,6 +492,7 @@ int dde_run(int argc, char **argv)
 	static const struct option opts[] = {
 		MACHINE_GETOPT_OPTIONS,
 		{ "driver", required_argument, 0, 'd' },
+		{ "engine", required_argument, 0, 'E' },
 		{ "net-socket", required_argument, 0, 'N' },
 		{ "tap", required_argument, 0, 'T' },
 		{ "pcap", required_argument, 0, 'P' },
@@ -438,6 +519,13 @@ int dde_run(int argc, char **argv)
 			}
 			if (parse_driver(&drv[ndrv++], optarg))
 				return 2;
+		} else if (opt == 'E') {
+			if (strcmp(optarg, "native")) {
+				fprintf(stderr, "dde run: --engine '%s': binary modules run natively "
+					"(--engine native); the translated engine is not built yet\n", optarg);
+				return 2;
+			}
+			snprintf(engine, sizeof(engine), "%s", optarg);
 		} else if (opt == 'N') {
 			if (strlen(optarg) >= sizeof(netd.socket) || !*optarg) {
 				fprintf(stderr, "dde run: --net-socket: path too long\n");

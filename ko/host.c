@@ -1,0 +1,494 @@
+/*
+ * A binary driver host (build/drivers/ko-net, docs/ko.md): Debian's binary
+ * kernel modules in a driver process, linked against the kernel-service
+ * library of their class (lx_emul, Linux's own core and class files, the
+ * class glue) through its explicit export table and nothing else.
+ *
+ *   ko-net [--engine native] MODULE.ko [PARAM=VALUE...]
+ *
+ * Before Linux starts, the host reads each module (ko_parse checks the
+ * whole file), loads what it depends on first (`depends=`, found beside
+ * it), checks the version magic and every modversions CRC against the
+ * library and the modules loaded before, and places and links it
+ * (ko_load). The Linux side (dde_linux/ksrv/module.c) then sets the
+ * parameters and calls each module's init in a Linux task.
+ *
+ * While the driver runs, the host watches the module code: a WARN (ud2
+ * with a __bug_table entry) is logged with its file, line and function
+ * and the code continues; a BUG, and any fault in module code, stops the
+ * driver with a report naming the module, the function and the offset.
+ */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <ddekit/ddekit.h>
+#include <ko/exports.h>
+#include <ko/file.h>
+#include <ko/load.h>
+#include <ksrv/host.h>
+#include <lx_kit/kit.h>
+
+#define MAX_MODULES 8
+
+/* the Linux side (dde_linux/lx_emul/start.c); argv[1..]: built-in parameters */
+int lx_emul_start(int argc, char **argv);
+
+struct host_module {
+	char path[PATH_MAX];
+	struct ko_file file;
+	struct ko_module m;
+	const char *name;
+};
+
+static struct host_module mods[MAX_MODULES];
+static unsigned nmods;
+struct ksrv_module ksrv_modules[MAX_MODULES];
+unsigned ksrv_nmodules;
+
+static const char *prog = "ko-net";
+static char driver_name[64] = "ko";
+
+const char *lx_kit_driver_name(void)
+{
+	return driver_name;
+}
+
+/* --- the library's export table, sorted for lookups --- */
+
+static const struct ko_export_entry **sorted;
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp((*(const struct ko_export_entry *const *)a)->name,
+		      (*(const struct ko_export_entry *const *)b)->name);
+}
+
+static const struct ko_export_entry *library_export(const char *name)
+{
+	struct ko_export_entry key = { .name = name };
+	const struct ko_export_entry *k = &key, **hit;
+
+	hit = bsearch(&k, sorted, ksrv_nexports, sizeof(*sorted), by_name);
+	return hit ? *hit : NULL;
+}
+
+/* an export of a module loaded before: its address, 0 if none has NAME */
+static uint64_t module_export(const char *name, const struct ko_export **which)
+{
+	for (unsigned i = 0; i < nmods; i++) {
+		const struct ko_image *img = &mods[i].file.img;
+		const struct ko_export *x = ko_export_of(img, name);
+
+		if (x) {
+			if (which)
+				*which = x;
+			return ko_export_address(img, &mods[i].m, (unsigned)(x - img->exp));
+		}
+	}
+	return 0;
+}
+
+/* an import: the library's, else a module's loaded before (as Linux does) */
+static uint64_t resolve(void *ctx, const char *name)
+{
+	const struct ko_export_entry *e = library_export(name);
+
+	(void)ctx;
+	return e ? (uint64_t)(uintptr_t)e->addr : module_export(name, NULL);
+}
+
+/* --- checks before a module is placed --- */
+
+static int fail(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/*
+ * Every __versions CRC against the provider's: a mismatch means the module
+ * was built against other declarations than the library's (Linux refuses
+ * it with "disagrees about version of symbol"). All are listed.
+ */
+static int check_versions(const struct ko_image *img, char *err, size_t len)
+{
+	size_t n = 0;
+	unsigned bad = 0;
+
+	for (unsigned i = 0; i < img->nver; i++) {
+		const struct ko_version *v = &img->ver[i];
+		const struct ko_export_entry *e = library_export(v->name);
+		const struct ko_export *x = NULL;
+		uint32_t have;
+
+		if (!strcmp(v->name, "module_layout"))
+			have = ksrv_module_layout;
+		else if (e)
+			have = e->crc;
+		else if (module_export(v->name, &x) && x->has_crc)
+			have = x->crc;
+		else
+			continue;	/* not provided: ko_load lists it as missing */
+		if (have == v->crc)
+			continue;
+		if (!bad++)
+			n = (size_t)snprintf(err, len, "modversions: the module disagrees about the "
+					     "version of");
+		if (n < len)
+			n += (size_t)snprintf(err + n, len - n, " %s (module 0x%08x, here 0x%08x)",
+					      v->name, v->crc, have);
+	}
+	return bad ? -1 : 0;
+}
+
+static int section_range(const struct host_module *hm, const char *name, void **addr,
+			 unsigned long *size)
+{
+	int i = ko_section_index(&hm->file.img, name);
+
+	*addr = NULL;
+	*size = 0;
+	if (i < 0 || !hm->m.addr[i])
+		return 0;
+	*addr = (void *)(uintptr_t)hm->m.addr[i];
+	*size = hm->file.img.sec[i].size;
+	return 1;
+}
+
+/*
+ * Load the module at PATH and, first, what it depends on. 0, or -1 with
+ * one line in ERR (which module and why).
+ */
+static int load_module(const char *path, unsigned depth, char *err, size_t len)
+{
+	struct host_module *hm;
+	const struct ko_image *img;
+	const char *name, *vermagic, *depends;
+	char why[3072];
+	size_t k = strlen(ksrv_kernel);
+	int sec;
+
+	if (depth > MAX_MODULES)
+		return fail(err, len, "%s: dependencies nest too deep (a loop?)", path);
+	hm = calloc(1, sizeof(*hm));
+	if (!hm)
+		return fail(err, len, "out of memory");
+	snprintf(hm->path, sizeof(hm->path), "%s", path);
+	if (ko_open(path, &hm->file, why, sizeof(why)) < 0) {
+		free(hm);
+		return fail(err, len, "%s: %s", path, why);
+	}
+	img = &hm->file.img;
+	name = ko_modinfo(img, "name", NULL);
+	vermagic = ko_modinfo(img, "vermagic", NULL);
+	depends = ko_modinfo(img, "depends", NULL);
+	sec = ko_section_index(img, ".data..percpu");
+	if (img->machine != EM_X86_64) {
+		fail(err, len, "%s: a module for %s; the native engine runs x86-64 modules", path,
+		     ko_machine_name(img->machine));
+		goto out;
+	}
+	if (!name || !*name) {
+		fail(err, len, "%s: no module name in .modinfo", path);
+		goto out;
+	}
+	for (unsigned i = 0; i < nmods; i++) {
+		if (!strcmp(mods[i].name, name)) {	/* loaded already, as a dependency */
+			ko_close(&hm->file);
+			free(hm);
+			return 0;
+		}
+	}
+	if (!vermagic || strncmp(vermagic, ksrv_kernel, k) || vermagic[k] != ' ') {
+		fail(err, len, "%s: built for kernel '%s'; the service library is %s's", path,
+		     vermagic ? vermagic : "(no vermagic)", ksrv_kernel);
+		goto out;
+	}
+	if (sec >= 0 && img->sec[sec].size) {
+		fail(err, len, "%s: the module has per-cpu variables, which the host does not "
+		     "place yet", path);
+		goto out;
+	}
+	if (img->this_module < 0) {
+		fail(err, len, "%s: no struct module (.gnu.linkonce.this_module)", path);
+		goto out;
+	}
+	if (depends && *depends) {
+		char list[256], *save = NULL;
+
+		snprintf(list, sizeof(list), "%s", depends);
+		for (char *d = strtok_r(list, ",", &save); d; d = strtok_r(NULL, ",", &save)) {
+			char dpath[PATH_MAX + 80];
+
+			ko_dependency_path(path, d, dpath, sizeof(dpath));
+			if (load_module(dpath, depth + 1, why, sizeof(why)) < 0) {
+				fail(err, len, "%s needs %s: %s", name, d, why);
+				goto out;
+			}
+		}
+	}
+	if (nmods == MAX_MODULES) {
+		fail(err, len, "%s: more than %d modules", path, MAX_MODULES);
+		goto out;
+	}
+	if (check_versions(img, why, sizeof(why)) < 0) {
+		fail(err, len, "%s: %s", path, why);
+		goto out;
+	}
+	if (ko_load(img, resolve, NULL, &hm->m, why, sizeof(why)) < 0) {
+		fail(err, len, "%s: %s", path, why);
+		goto out;
+	}
+	hm->name = name;
+	mods[nmods] = *hm;
+	free(hm);
+	hm = &mods[nmods];
+	{
+		struct ksrv_module *km = &ksrv_modules[nmods];
+
+		km->name = hm->name;
+		km->this_module = (void *)(uintptr_t)hm->m.this_module;
+		section_range(hm, "__param", &km->params, &km->params_size);
+		section_range(hm, "__bug_table", &km->bug_table, &km->bug_table_size);
+		km->base = hm->m.base;
+		km->size = hm->m.size;
+	}
+	ksrv_nmodules = ++nmods;
+	return 0;
+out:
+	ko_close(&hm->file);
+	free(hm);
+	return -1;
+}
+
+/* --- module code at run time: WARN, BUG and faults --- */
+
+/* the module and function around ADDR: "e1000_probe+0x1c/0x6a0 [e1000]" */
+int ksrv_describe(unsigned long addr, char *buf, unsigned long len)
+{
+	for (unsigned i = 0; i < nmods; i++) {
+		const struct host_module *hm = &mods[i];
+		const struct ko_image *img = &hm->file.img;
+		const struct ko_symbol *best = NULL;
+		uint64_t best_at = 0;
+
+		if (addr < hm->m.base || addr >= hm->m.base + hm->m.size)
+			continue;
+		for (unsigned s = 0; s < img->nsym; s++) {
+			const struct ko_symbol *sym = &img->sym[s];
+			uint64_t at;
+
+			if (sym->type != STT_FUNC || sym->shndx == SHN_UNDEF ||
+			    sym->shndx >= img->nsec || !hm->m.addr[sym->shndx])
+				continue;
+			at = hm->m.addr[sym->shndx] + sym->value;
+			if (at <= addr && at >= best_at) {
+				best = sym;
+				best_at = at;
+			}
+		}
+		if (best)
+			snprintf(buf, len, "%s+0x%lx/0x%lx [%s]", best->name,
+				 (unsigned long)(addr - best_at), (unsigned long)best->size, hm->name);
+		else
+			snprintf(buf, len, "%s+0x%lx", hm->name, (unsigned long)(addr - hm->m.base));
+		return 1;
+	}
+	snprintf(buf, len, "0x%lx (not in a module)", addr);
+	return 0;
+}
+
+/* one line on stderr from a signal handler (the code it interrupted is
+ * the module's, never inside stdio or malloc when it traps) */
+static void say(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n = snprintf(line, sizeof(line), "%s: ", driver_name);
+
+	va_start(ap, fmt);
+	n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	if (write(2, line, (size_t)n) < 0)
+		return;
+}
+
+/* x86-64 Linux 6.1, relative pointers, verbose: what __bug_table holds */
+struct bug_entry {
+	int32_t bug_addr_disp;
+	int32_t file_disp;
+	uint16_t line;
+	uint16_t flags;
+};
+#define BUGFLAG_WARNING (1 << 0)
+#define BUGFLAG_ONCE    (1 << 1)
+#define BUGFLAG_DONE    (1 << 2)
+
+static struct bug_entry *find_bug(unsigned long pc)
+{
+	for (unsigned i = 0; i < ksrv_nmodules; i++) {
+		struct bug_entry *b = ksrv_modules[i].bug_table;
+		unsigned long n = ksrv_modules[i].bug_table_size / sizeof(*b);
+
+		for (unsigned long j = 0; j < n; j++)
+			if ((unsigned long)((char *)&b[j].bug_addr_disp + b[j].bug_addr_disp) == pc)
+				return &b[j];
+	}
+	return NULL;
+}
+
+static struct sigaction previous[NSIG];
+
+static void chain(int sig, siginfo_t *si, void *ctx)
+{
+	struct sigaction *p = &previous[sig];
+
+	if ((p->sa_flags & SA_SIGINFO) && p->sa_sigaction) {
+		p->sa_sigaction(sig, si, ctx);
+		return;
+	}
+	if (!(p->sa_flags & SA_SIGINFO) && p->sa_handler != SIG_DFL && p->sa_handler != SIG_IGN) {
+		p->sa_handler(sig);
+		return;
+	}
+	signal(sig, SIG_DFL);	/* the fault repeats and ends the process */
+}
+
+static void on_fault(int sig, siginfo_t *si, void *ctx)
+{
+	ucontext_t *uc = ctx;
+	unsigned long pc = (unsigned long)uc->uc_mcontext.gregs[REG_RIP];
+	char where[256];
+	int in_module = ksrv_describe(pc, where, sizeof(where));
+
+	if (sig == SIGILL && in_module) {
+		const uint8_t *insn = (const uint8_t *)pc;
+		struct bug_entry *b = insn[0] == 0x0f && insn[1] == 0x0b ? find_bug(pc) : NULL;
+
+		if (b) {
+			const char *file = (const char *)&b->file_disp + b->file_disp;
+
+			if (b->flags & BUGFLAG_WARNING) {
+				if (!(b->flags & BUGFLAG_ONCE) || !(b->flags & BUGFLAG_DONE)) {
+					b->flags |= BUGFLAG_DONE;
+					say("WARNING: at %s:%u %s (the driver continues)", file, b->line,
+					    where);
+				}
+				uc->uc_mcontext.gregs[REG_RIP] += 2;
+				return;
+			}
+			say("kernel BUG at %s:%u! %s: the driver stops", file, b->line, where);
+			signal(SIGABRT, SIG_DFL);
+			abort();
+		}
+	}
+	if (in_module)
+		say("the module faulted: %s at %s%s", strsignal(sig), where,
+		    sig == SIGSEGV || sig == SIGBUS ? "" : "");
+	if (in_module && (sig == SIGSEGV || sig == SIGBUS))
+		say("  (address %p)", si->si_addr);
+	chain(sig, si, ctx);
+}
+
+static void watch_module_code(void)
+{
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE };
+	static char altstack[64 * 1024];
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) };
+	struct sigaction sa;
+
+	sigaltstack(&ss, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_fault;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	sigemptyset(&sa.sa_mask);
+	for (unsigned i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, &previous[sigs[i]]);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: %s [--engine native] MODULE.ko [PARAM=VALUE...]\n"
+		"Run a binary Linux kernel module (and the modules it depends on, found\n"
+		"beside it) against the %s service library of kernel %s.\n"
+		"Started by `dde run --driver ko:NAME[,PARAM=VALUE...]@SLOT`, or by hand\n"
+		"with DDE_IO and DDE_DEVICES set.\n",
+		prog, ksrv_name, ksrv_kernel);
+}
+
+int main(int argc, char **argv)
+{
+	const char *engine = "native";
+	char err[4096];
+	int i = 1, r;
+
+	prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	while (i < argc && argv[i][0] == '-') {
+		if (!strcmp(argv[i], "--engine") && i + 1 < argc) {
+			engine = argv[i + 1];
+			i += 2;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(engine, "native")) {
+		fprintf(stderr, "%s: engine '%s': this host runs modules natively only "
+			"(--engine native)\n", prog, engine);
+		return 2;
+	}
+
+	sorted = malloc(ksrv_nexports * sizeof(*sorted));
+	if (!sorted)
+		return 1;
+	for (unsigned e = 0; e < ksrv_nexports; e++)
+		sorted[e] = &ksrv_exports[e];
+	qsort(sorted, ksrv_nexports, sizeof(*sorted), by_name);
+
+	if (load_module(argv[i], 0, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: cannot load: %s\n", prog, err);
+		return 1;
+	}
+	ksrv_modules[nmods - 1].argc = argc - i - 1;
+	ksrv_modules[nmods - 1].argv = argv + i + 1;
+	snprintf(driver_name, sizeof(driver_name), "%s", mods[nmods - 1].name);
+	for (unsigned m = 0; m < nmods; m++)
+		fprintf(stderr, "%s: %s (%s) placed at %#lx, %zu bytes, %u relocations\n", prog,
+			mods[m].name, mods[m].path, (unsigned long)mods[m].m.base, mods[m].m.size,
+			mods[m].m.relocs);
+
+	watch_module_code();
+	if (ddekit_init(driver_name))
+		return 1;
+	ddekit_io_set_posted(0);
+	{
+		char *lx_argv[] = { argv[0], NULL };
+
+		r = lx_emul_start(1, lx_argv);
+	}
+	ddekit_exit();
+	return r;
+}
