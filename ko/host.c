@@ -397,11 +397,11 @@ static void on_fault(int sig, siginfo_t *si, void *ctx)
 			abort();
 		}
 	}
-	if (in_module)
-		say("the module faulted: %s at %s%s", strsignal(sig), where,
-		    sig == SIGSEGV || sig == SIGBUS ? "" : "");
 	if (in_module && (sig == SIGSEGV || sig == SIGBUS))
-		say("  (address %p)", si->si_addr);
+		say("the module faulted: %s at %s, touching address %p: the driver stops",
+		    strsignal(sig), where, si->si_addr);
+	else if (in_module)
+		say("the module faulted: %s at %s: the driver stops", strsignal(sig), where);
 	chain(sig, si, ctx);
 }
 

@@ -6,7 +6,7 @@
  * do_init_module() would. A failing init stops the driver with the
  * module's name and the error.
  */
-#include <linux/errname.h>
+#include <linux/err.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/printk.h>
@@ -37,8 +37,7 @@ static int start_module(struct ksrv_module *km)
 	if (mod->init) {
 		r = mod->init();
 		if (r) {
-			pr_err("ksrv: %s: init failed: %d (%s)\n", km->name, r,
-			       errname(r) ? errname(r) : "?");
+			pr_err("ksrv: %s: init failed: %pe\n", km->name, ERR_PTR(r));
 			mod->state = MODULE_STATE_GOING;
 			return 1;
 		}

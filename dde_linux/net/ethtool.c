@@ -31,3 +31,9 @@ int ethtool_op_get_ts_info(struct net_device *dev, struct ethtool_ts_info *info)
 	info->phc_index = -1;
 	return 0;
 }
+
+/* a driver without its own link check: the carrier is the link */
+u32 ethtool_op_get_link(struct net_device *dev)
+{
+	return netif_carrier_ok(dev) ? 1 : 0;
+}

@@ -180,15 +180,18 @@ static int __init lx_net_start(void)
 	struct net_device *dev = glue.dev;
 	int r;
 
+	/* a driver process without an interface to serve stops, saying why */
 	if (!dev) {
-		pr_err("lx_emul: the driver registered no network interface\n");
+		pr_err("lx_emul: the driver registered no network interface: stopping\n");
+		lx_kit_stop(1);
 		return -ENODEV;
 	}
 	rtnl_lock();
 	r = dev_open(dev, NULL);
 	rtnl_unlock();
 	if (r) {
-		netdev_err(dev, "cannot open: %d\n", r);
+		netdev_err(dev, "cannot open: %d: stopping\n", r);
+		lx_kit_stop(1);
 		return r;
 	}
 	glue.tx_thread = kthread_run(tx_thread, dev, "net-tx");

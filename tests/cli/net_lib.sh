@@ -1,0 +1,116 @@
+# The network tests of one driver, shared by the source-built drivers
+# (test_net.sh) and the binary modules (test_ko_net.sh): sourced after
+# lib.sh.
+
+FRAMES="$O/tests/net/net_frames"
+QMON="$O/tests/net/qmon"
+
+# wait_for REGEX SECONDS FILE
+wait_for() {
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		grep -Eq -- "$1" "$3" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_count REGEX N SECONDS FILE: at least N lines match
+wait_count() {
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		[ "$(grep -Ec -- "$1" "$4" 2>/dev/null)" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# net_driver DRIVER QEMU-MODEL SLOT PORT WINDOW LINK-DOWN-RE LINK-UP-RE
+# (empty link regexes: the device has no link status to follow). WINDOW:
+# frames in flight, within what the device model buffers without loss.
+# DRIVER: a driver built from source (e1000), or a binary module and its
+# engine (ko:e1000, run by the driver host ko-net; ENGINE, default native).
+net_driver() {
+	local drv=$1 model=$2 slot=$3 base=$4 window=$5 down_re=$6 up_re=$7
+	local f=${drv//:/-} proc
+	local sock="@dde-test-net-$$-$f" log="$T/$f.log" pcap="$T/$f.pcap"
+	local mon="$T/$f.mon" listen=$base peer=$((base + 1)) run_pid drv_pid watch_pid
+	local engine=()
+
+	# the driver's process, for kill -9
+	if [[ $drv == ko:* ]]; then
+		proc="drivers/ko-net .*/${drv#ko:}\.ko"
+		engine=(--engine "${ENGINE:-native}")
+	else
+		proc="drivers/$drv\$"
+	fi
+
+	"$DDE" run "${engine[@]}" --nic "$model,net=udp:$listen:$peer" --driver "$drv@$slot" \
+		--net-socket "$sock" --pcap "$pcap" --monitor "$mon" >"$log" 2>&1 &
+	run_pid=$!
+	BG_PIDS="$BG_PIDS $run_pid"
+	if wait_for "netd: interface net0: link up" 60 "$log"; then
+		ok "$drv: Linux's driver probes, registers and brings the link up"
+	else
+		not_ok "$drv: link up" "$(tail -5 "$log")"
+		kill -INT $run_pid 2>/dev/null
+		wait $run_pid 2>/dev/null
+		return
+	fi
+	grep -q "eth0: registered: 52:54:00" "$log" &&
+		ok "$drv: logs its interface name and MAC" ||
+		not_ok "$drv: logs its interface name and MAC" "$(head -20 "$log")"
+
+	DDE_NET=$sock "$FRAMES" --qemu-listen $listen --qemu-peer $peer --count 10000 --window $window \
+		>"$T/frames.out" 2>&1
+	if grep -q "^tx: 10000 frames .*, 10000 arrived .*0 lost, 0 bad" "$T/frames.out" &&
+		grep -q "^rx: 10000 frames .*, 10000 reached .*0 lost, 0 bad" "$T/frames.out"; then
+		ok "$drv: 10,000 frames each way, byte-exact and in order"
+		sed 's/^/    /' "$T/frames.out"
+	else
+		not_ok "$drv: 10,000 frames each way" "$(cat "$T/frames.out")"
+	fi
+
+	DDE_NET=$sock "$FRAMES" --watch 60 >"$T/watch.out" 2>&1 &
+	watch_pid=$!
+	BG_PIDS="$BG_PIDS $watch_pid"
+	wait_for "^link up" 10 "$T/watch.out"
+	if [ -z "$down_re" ]; then
+		ok "$drv: set_link off/on # SKIP $model has no link status"
+	else
+		"$QMON" "$mon" "set_link net0 off" >/dev/null
+		if wait_for "^link down" 20 "$T/watch.out" && wait_for "$down_re" 5 "$log"; then
+			ok "$drv: QEMU's set_link off reaches the driver and the clients"
+		else
+			not_ok "$drv: set_link off" "$(cat "$T/watch.out"; tail -3 "$log")"
+		fi
+		"$QMON" "$mon" "set_link net0 on" >/dev/null
+		if wait_count "^link up" 2 20 "$T/watch.out" && wait_count "$up_re" 2 5 "$log"; then
+			ok "$drv: set_link on brings it back"
+		else
+			not_ok "$drv: set_link on" "$(cat "$T/watch.out")"
+		fi
+	fi
+
+	drv_pid=$(pgrep -P $run_pid -f "$proc" | head -1)
+	kill -9 "$drv_pid" 2>/dev/null
+	if wait "$watch_pid" && grep -q "interface gone" "$T/watch.out"; then
+		ok "$drv: kill -9 of the driver: its client sees the interface go away"
+	else
+		not_ok "$drv: kill -9 reaches the clients" "$(cat "$T/watch.out")"
+	fi
+	# the last driver gone, dde stops netd and the machine
+	for ((i = 0; i < 100; i++)); do kill -0 $run_pid 2>/dev/null || break; sleep 0.1; done
+	kill -INT $run_pid 2>/dev/null
+	wait $run_pid 2>/dev/null
+	grep -q "killed by signal 9" "$log" && ok "$drv: dde reports the driver's death" ||
+		not_ok "$drv: dde reports the driver's death" "$(tail -5 "$log")"
+
+	n=$(tcpdump -r "$pcap" -n 2>/dev/null | grep -c '^[0-9][0-9]:')
+	if [ "$n" -ge 20000 ]; then
+		ok "$drv: the pcap capture reads in tcpdump ($n frames)"
+	else
+		not_ok "$drv: the pcap capture reads in tcpdump" "$n frames; $(tcpdump -r "$pcap" 2>&1 | tail -2)"
+	fi
+}
+

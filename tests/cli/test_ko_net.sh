@@ -1,0 +1,166 @@
+#!/bin/bash
+# Debian's binary network modules in the driver host (build/drivers/ko-net),
+# natively: the same network tests as the source-built drivers (frames
+# both ways byte-exact, set_link, kill -9, pcap), module dependencies,
+# parameters, and bad modules: each refused with a clear error while the
+# machine and the other drivers keep serving; a module that faults at run
+# time is reported with its module, function and offset.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/net_lib.sh"
+
+KO=$(make -s --no-print-directory O="$O" ko-dir 2>/dev/null)
+HOST="$O/drivers/ko-net"
+if [ ! -f "$KO/e1000.ko" ] || [ ! -x "$HOST" ]; then
+	not_ok "Debian's modules and the driver host are built" "no $KO/e1000.ko or $HOST (make)"
+	finish
+	exit
+fi
+
+base=$((21000 + ($$ % 1000) * 8))
+net_driver ko:e1000 e1000 00:01.0 $base 32 "Link is Down" "Link is Up"
+# QEMU's rtl8139 is an 8139C+ (revision 0x20): Linux drives it with 8139cp
+# (8139too declines it, see below); 8139cp, like 8139too, needs mii
+net_driver ko:8139cp rtl8139 00:01.0 $((base + 2)) 32 "eth0: link down" "eth0: link up"
+net_driver ko:ne2k-pci ne2k_pci 00:01.0 $((base + 4)) 4 "" ""
+grep -q "ko-net: mii (.*mii.ko) placed" "$T/ko-8139cp.log" &&
+	grep -q "ko-net: 8390 (.*8390.ko) placed" "$T/ko-ne2k-pci.log" &&
+	grep -q "ksrv: mii: started" "$T/ko-8139cp.log" &&
+	ok "dependencies (mii, 8390) are loaded first, from beside the module" ||
+	not_ok "dependencies are loaded first" "$(grep ko-net "$T"/ko-*.log)"
+
+# 8139too + mii: loaded, linked, started; its probe declines QEMU's chip as
+# Linux's does, and the driver says it has no interface
+timeout -s INT 60 "$DDE" run --nic rtl8139,net=none --driver ko:8139too@00:01.0 >"$T/too.log" 2>&1
+grep -q "ksrv: mii: started" "$T/too.log" &&
+	grep -q "is an enhanced 8139C+ chip, use 8139cp" "$T/too.log" &&
+	grep -q "registered no network interface" "$T/too.log" &&
+	ok "8139too + mii load and start; 8139too declines QEMU's 8139C+ with Linux's message" ||
+	not_ok "8139too + mii" "$(tail -8 "$T/too.log")"
+
+# module parameters: the module's own __param table, through Linux's parse_args
+"$DDE" run --nic e1000,net=none --driver ko:e1000,InterruptThrottleRate=5000@00:01.0 \
+	--net-socket "@dde-test-kopar-$$" >"$T/par.log" 2>&1 &
+par_pid=$!
+BG_PIDS="$BG_PIDS $par_pid"
+if wait_for "netd: interface net0: link up" 60 "$T/par.log" &&
+	grep -q "Interrupt Throttling Rate (ints/sec) set to 5000" "$T/par.log"; then
+	ok "a module parameter (ko:e1000,InterruptThrottleRate=5000) reaches the module"
+else
+	not_ok "a module parameter reaches the module" "$(tail -5 "$T/par.log")"
+fi
+kill -INT $par_pid 2>/dev/null
+wait $par_pid 2>/dev/null
+expect "a bad parameter value stops the driver with Linux's message" 1 \
+	"invalid for parameter .debug" \
+	"$DDE" run --nic e1000,net=none --driver ko:e1000,debug=abc@00:01.0
+expect "an unknown parameter is named, with the ones the module has" 1 \
+	"e1000 has no parameter .nosuch." \
+	"$DDE" run --nic e1000,net=none --driver ko:e1000,nosuch=1@00:01.0
+
+# --- bad modules -------------------------------------------------------------
+# patch FILE OFFSET HEX...: overwrite bytes in place
+patch() {
+	local file=$1 off=$2 bytes="" b
+	shift 2
+	for b in "$@"; do bytes="$bytes\\x$b"; done
+	printf "$bytes" | dd of="$file" bs=1 seek="$off" conv=notrunc status=none
+}
+# func_offset FILE SYMBOL: where function SYMBOL's code is in the file
+func_offset() {
+	local file=$1 sym=$2 value ndx secoff
+	read -r value ndx < <(readelf -sW "$file" | awk -v s="$sym" '$8 == s {print $2, $7; exit}')
+	secoff=$(readelf -SW "$file" | sed 's/\[ */[/' |
+		awk -v n="[$ndx]" '$1 == n {print $5; exit}')
+	echo $((0x$value + 0x$secoff))
+}
+cp "$KO/e1000.ko" "$T/e1000.ko"
+chmod u+w "$T/e1000.ko"
+
+head -c 30000 "$T/e1000.ko" >"$T/truncated.ko"
+expect "a truncated module: one clear line, status 1" 1 \
+	"^ko-net: cannot load: .*truncated.ko: .*(truncated|beyond the end)" "$HOST" "$T/truncated.ko"
+cp "$T/e1000.ko" "$T/arm64.ko"
+patch "$T/arm64.ko" 18 b7 00	# e_machine: EM_AARCH64
+expect "a module of another architecture is refused by the native engine" 1 \
+	"arm64.ko: a module for AArch64; the native engine runs x86-64 modules" "$HOST" "$T/arm64.ko"
+# an import the library does not have (a name changed in the string table)
+cp "$T/e1000.ko" "$T/import.ko"
+off=$(grep -obUa "pci_set_mwi" "$T/import.ko" | tail -1 | cut -d: -f1)
+patch "$T/import.ko" $((off + 9)) 58	# pci_set_mXi
+expect "a missing import is named" 1 "imports nobody provides: pci_set_mXi" "$HOST" "$T/import.ko"
+# a CRC that differs from the library's (module_layout: struct module)
+cp "$T/e1000.ko" "$T/crc.ko"
+off=$(grep -obUa "module_layout" "$T/crc.ko" | head -1 | cut -d: -f1)
+patch "$T/crc.ko" $((off - 8)) 00 00 00 00
+expect "a CRC mismatch is refused, naming the symbol and both CRCs" 1 \
+	"disagrees about the version of module_layout \(module 0x00000000, here 0x[0-9a-f]+\)" \
+	"$HOST" "$T/crc.ko"
+expect "the translated engine is refused clearly until it exists" 2 "engine" \
+	"$DDE" run --engine dbt --nic e1000,net=none --driver ko:e1000@00:01.0
+expect "a module that is not there is named" 2 "no binary module .*nosuch.ko" \
+	"$DDE" run --nic e1000,net=none --driver ko:nosuch@00:01.0
+
+# init fails: e1000's init_module made to return -ENODEV (push $-19; pop %rax;
+# ret), after the 5-byte __fentry__ call every function starts with (the
+# loader writes its relocation there)
+cp "$T/e1000.ko" "$T/initfail.ko"
+patch "$T/initfail.ko" $(($(func_offset "$T/initfail.ko" init_module) + 5)) 6a ed 58 c3
+# faults at run time: e1000's transmit reads address 0 (xor %eax,%eax; mov (%rax),%eax)
+cp "$T/e1000.ko" "$T/fault.ko"
+patch "$T/fault.ko" $(($(func_offset "$T/fault.ko" e1000_xmit_frame) + 5)) 31 c0 8b 00
+
+# One machine, three NICs: each bad module beside a good one (the binary
+# e1000) that must keep serving frames through it all.
+"$DDE" run --nic "e1000,net=udp:$((base + 6)):$((base + 7))" --nic e1000,net=none \
+	--nic e1000,net=none --driver ko:e1000@00:01.0 --driver "ko:$T/initfail.ko@00:02.0" \
+	--driver "ko:$T/truncated.ko@00:03.0" --net-socket "@dde-test-kobad-$$" >"$T/bad.log" 2>&1 &
+bad_pid=$!
+BG_PIDS="$BG_PIDS $bad_pid"
+wait_for "netd: interface net0: link up" 60 "$T/bad.log"
+wait_for "driver ko:.*truncated.ko@00:03.0 exited with status 1" 10 "$T/bad.log"
+grep -q "ksrv: e1000: init failed: -ENODEV" "$T/bad.log" &&
+	grep -q "driver ko:.*initfail.ko@00:02.0 exited with status 1" "$T/bad.log" &&
+	ok "a module whose init fails: its driver stops with the module and the error" ||
+	not_ok "a module whose init fails" "$(grep -v '^\[' "$T/bad.log" | tail -8)"
+grep -Eq "truncated.ko: .*(truncated|beyond the end)" "$T/bad.log" &&
+	ok "a truncated module in a running machine: a clear error" ||
+	not_ok "a truncated module in a running machine" "$(grep truncated "$T/bad.log")"
+DDE_NET=@dde-test-kobad-$$ "$FRAMES" --qemu-listen $((base + 6)) --qemu-peer $((base + 7)) \
+	--count 1000 --window 32 >"$T/frames.out" 2>&1
+grep -q "^tx: 1000 frames .*0 lost, 0 bad" "$T/frames.out" &&
+	grep -q "^rx: 1000 frames .*0 lost, 0 bad" "$T/frames.out" &&
+	ok "the good driver beside them keeps serving (1,000 frames each way)" ||
+	not_ok "the good driver keeps serving" "$(cat "$T/frames.out")"
+kill -INT $bad_pid 2>/dev/null
+wait $bad_pid 2>/dev/null
+
+# the faulting module: its report, and the other driver (source-built
+# 8139cp) and ddeio serve on
+"$DDE" run --nic "e1000,net=udp:$((base + 8)):$((base + 9))" \
+	--nic "rtl8139,net=udp:$((base + 6)):$((base + 7))" \
+	--driver "ko:$T/fault.ko@00:01.0" --driver 8139cp@00:02.0 \
+	--net-socket "@dde-test-kofault-$$" >"$T/fault.log" 2>&1 &
+fault_pid=$!
+BG_PIDS="$BG_PIDS $fault_pid"
+wait_count "netd: interface net[01]: link up" 2 60 "$T/fault.log"
+# a frame sent on the bad module's interface makes it transmit
+DDE_NET=@dde-test-kofault-$$ timeout 20 "$FRAMES" --if net0 --qemu-listen $((base + 8)) \
+	--qemu-peer $((base + 9)) --count 1 --window 1 >/dev/null 2>&1
+if wait_for "killed by signal 11" 20 "$T/fault.log" &&
+	grep -Eq "the module faulted: Segmentation fault at e1000_xmit_frame\+0x7/0x[0-9a-f]+ \[e1000\]" \
+		"$T/fault.log"; then
+	ok "a module that faults: the report names the module, the function and the offset"
+else
+	not_ok "a module that faults is reported" "$(grep -v '^\[' "$T/fault.log" | tail -8)"
+fi
+DDE_NET=@dde-test-kofault-$$ "$FRAMES" --if net1 --qemu-listen $((base + 6)) \
+	--qemu-peer $((base + 7)) --count 1000 --window 32 >"$T/frames.out" 2>&1
+grep -q "^tx: 1000 frames .*0 lost, 0 bad" "$T/frames.out" &&
+	grep -q "^rx: 1000 frames .*0 lost, 0 bad" "$T/frames.out" &&
+	ok "ddeio and the other driver serve on (1,000 frames each way through 8139cp)" ||
+	not_ok "the other driver serves on" "$(cat "$T/frames.out")"
+kill -INT $fault_pid 2>/dev/null
+wait $fault_pid 2>/dev/null
+
+no_leftovers "no QEMU, ddeio or netd left behind"
+finish
