@@ -57,6 +57,40 @@ expect "an unknown parameter is named, with the ones the module has" 1 \
 	"e1000 has no parameter .nosuch." \
 	"$DDE" run --nic e1000,net=none --driver ko:e1000,nosuch=1@00:01.0
 
+# a real protocol stack over the binary modules: DHCP from QEMU's user
+# network and TCP from the host (tests/net/dhcp_fetch.sh); two modules
+# back to back between two namespaces (tests/net/tap_pair.sh)
+dhcp() {
+	local nic=$1 drv=$2 mib=$3
+	NIC=$nic DRIVER=$drv O=$O tests/net/dhcp_fetch.sh "$mib" >"$T/dhcp.out" 2>&1
+	local rc=$?
+	sed 's/^/    /' "$T/dhcp.out"
+	if [ $rc = 77 ]; then
+		ok "DHCP and TCP over $drv # SKIP $(head -1 "$T/dhcp.out")"
+	elif [ $rc = 0 ] && grep -q "^address: 10.0.2.15/24" "$T/dhcp.out" &&
+		grep -q "^page: <html>" "$T/dhcp.out" && grep -q "^sha256: match" "$T/dhcp.out"; then
+		ok "$drv: a DHCP lease (10.0.2.15), a page and $mib MiB over TCP from the host, intact"
+	else
+		not_ok "$drv: DHCP and TCP" "$(tail -8 "$T/dhcp.out")"
+	fi
+}
+dhcp e1000 ko:e1000 10
+dhcp rtl8139 ko:8139cp 10
+dhcp ne2k_pci ko:ne2k-pci 1
+DRIVERS="ko:e1000 ko:8139cp" O=$O tests/net/tap_pair.sh 10 >"$T/tap.out" 2>&1
+rc=$?
+sed 's/^/    /' "$T/tap.out"
+if [ $rc = 77 ]; then
+	ok "TAP pair between namespaces # SKIP $(head -1 "$T/tap.out")"
+elif [ $rc = 0 ] && grep -q "^ping: 3 of 3 answered" "$T/tap.out" &&
+	grep -q "^sha256: match" "$T/tap.out"; then
+	ok "ping and 10 MiB over TCP cross binary e1000 and 8139cp between two namespaces"
+else
+	not_ok "TAP pair through the binary modules" "$(tail -8 "$T/tap.out")"
+fi
+[ -z "$(ip netns list 2>/dev/null | grep dde-ns)" ] && ok "no namespace left behind" ||
+	not_ok "no namespace left behind" "$(ip netns list)"
+
 # --- bad modules -------------------------------------------------------------
 # patch FILE OFFSET HEX...: overwrite bytes in place
 patch() {

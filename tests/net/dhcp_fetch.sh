@@ -10,10 +10,16 @@
 #
 # Prints the lease, the page and the transfer; exits 0 if all went
 # through, 1 if not, 77 if this machine cannot make network namespaces.
+# NIC=MODEL DRIVER=SPEC choose another NIC and driver (e.g. NIC=rtl8139
+# DRIVER=ko:8139cp: Debian's binary module; ENGINE=native its engine).
 set -u
 O=${O:-build}
 . "$(dirname "$0")/transfer.sh"
 MIB=${1:-10}
+NIC=${NIC:-e1000}
+DRIVER=${DRIVER:-e1000}
+engine=()
+[[ $DRIVER == ko:* ]] && engine=(--engine "${ENGINE:-native}")
 T=$(mktemp -d /tmp/dde-dhcp-XXXXXX)
 IF=ddeU$$ NS=dde-nsU-$$
 run="" httpd=""
@@ -35,14 +41,14 @@ fi
 
 # the host's server: a page and the payload
 mkdir -p "$T/www"
-echo "<html><body><h1>Hello from the host</h1><p>fetched through Linux's e1000, unmodified, in a dde driver process</p></body></html>" \
+echo "<html><body><h1>Hello from the host</h1><p>fetched through $DRIVER, Linux's driver unmodified, in a dde driver process</p></body></html>" \
 	>"$T/www/index.html"
 head -c "${MIB}M" /dev/urandom >"$T/www/data"
 port=$((44000 + $$ % 1000))
 busybox httpd -f -p "127.0.0.1:$port" -h "$T/www" &
 httpd=$!
 
-"$O/bin/dde" run --nic e1000,net=user --driver e1000@00:01.0 --tap "net0=$IF" \
+"$O/bin/dde" run "${engine[@]}" --nic "$NIC,net=user" --driver "$DRIVER@00:01.0" --tap "net0=$IF" \
 	--net-socket "@dde-dhcp-$$" >"$T/log" 2>&1 &
 run=$!
 for ((i = 0; i < 600; i++)); do
@@ -55,7 +61,7 @@ if ! grep -q "netd: interface net0: link up" "$T/log"; then
 	tail -5 "$T/log"
 	exit 1
 fi
-grep -E "e1000|netd" "$T/log" | sed 's/^\[[ 0-9.]*\] //; s/^/driver: /'
+grep -E "${DRIVER#ko:}|netd" "$T/log" | sed 's/^\[[ 0-9.]*\] //; s/^/driver: /'
 ip link set "$IF" netns "$NS" && ip -n "$NS" link set "$IF" up && ip -n "$NS" link set lo up || {
 	echo "cannot move $IF into $NS"
 	exit 1
