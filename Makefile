@@ -33,7 +33,8 @@ CFLAGS  := -std=gnu11 $(WARN) $(MODE_CFLAGS) -pthread -Iinclude -Idde_linux/incl
 LDFLAGS := -pthread $(MODE_LDFLAGS)
 
 # Debian packages the build, the tests and the demo need (see README).
-BUILD_PKGS := gcc make pkg-config libinih-dev libpci-dev libcmocka-dev libzydis-dev
+BUILD_PKGS := gcc make pkg-config libinih-dev libpci-dev libcmocka-dev libzydis-dev \
+              clang libclang-rt-14-dev
 RUN_PKGS   := qemu-system-x86 qemu-utils pci.ids tcpdump iproute2 iputils-ping netcat-openbsd busybox
 
 # --- pieces -----------------------------------------------------------------
@@ -71,7 +72,7 @@ SAN_O       ?= $(if $(SANITIZE),$(O),$(O)-san)
 .DEFAULT_GOAL := all
 include dde_linux/linux.mk
 
-.PHONY: all help deps demo check test bench clean
+.PHONY: all help deps demo check test bench clean fuzz
 all: $(BINS) $(LX_BINS) $(KO_BINS) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(NET_TESTS) $(SAN_TESTS)
 
 help:
@@ -81,6 +82,7 @@ help:
 	@echo "make check        deps + build (also with sanitizers, into $(SAN_O)/) + run every test;"
 	@echo "                  last line: N passed, N failed"
 	@echo "make bench        deps + build + print the platform figures"
+	@echo "make fuzz         fuzz the module reader and loader (FUZZ_SECONDS=$(FUZZ_SECONDS))"
 	@echo "make clean        remove build output"
 	@echo "options: SANITIZE=address,undefined  DEBUG=1  O=DIR"
 
@@ -165,6 +167,21 @@ check: deps
 	@O=$(O) SAN_O=$(SAN_O) ./tests/run
 
 test: check
+
+# Fuzzing the module reader and loader with libFuzzer (clang), under ASan
+# and UBSan; tests/fuzz/run says what it uses. make check runs it briefly.
+FUZZ_SECONDS ?= 300
+$(O)/fuzz/fuzz_ko: tests/fuzz/fuzz_ko.c $(KO_SRC) $(wildcard include/ko/*.h ko/*.h)
+	@mkdir -p $(dir $@)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-Iinclude -o $@ tests/fuzz/fuzz_ko.c $(KO_SRC)
+
+$(O)/fuzz/seed.ko: tests/fuzz/seed_module.c
+	@mkdir -p $(dir $@)
+	$(CC) -c -O2 -mcmodel=kernel -fno-pic -fno-asynchronous-unwind-tables -o $@ $<
+
+fuzz: deps $(O)/fuzz/fuzz_ko $(O)/fuzz/seed.ko $(KO_READY)
+	./tests/fuzz/run $(O)/fuzz $(FUZZ_SECONDS) $(KO_DIR)
 
 bench: deps
 	@$(MAKE) --no-print-directory all

@@ -217,7 +217,15 @@ $(O)/share/dde/ko-dir: $(KO_READY)
 	@mkdir -p $(dir $@)
 	echo $(KO_DIR) >$@
 
-KO_BINS := $(KO_READY) $(O)/share/dde/ksrv-net.exports $(O)/drivers/ko-net $(O)/share/dde/ko-dir
+# The drivers whose recipe says their register writes may be posted
+# (drivers/NAME/linux.recipe): the binary module of the same name is the
+# same Linux code, and the driver host posts its writes too.
+$(O)/share/dde/posted-writes: $(wildcard drivers/*/linux.recipe)
+	@mkdir -p $(dir $@)
+	for r in $^; do grep -q '^option[[:space:]]\+posted-writes' $$r && \
+		sed -n 's/^module[[:space:]]\+//p' $$r; done | tr - _ >$@.tmp; mv $@.tmp $@
+
+KO_BINS := $(O)/share/dde/posted-writes $(KO_READY) $(O)/share/dde/ksrv-net.exports $(O)/drivers/ko-net $(O)/share/dde/ko-dir
 
 -include $(shell find $(O)/linux $(O)/lx_emul $(O)/lx_glue -name '*.d' 2>/dev/null)
 

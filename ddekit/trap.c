@@ -586,6 +586,26 @@ static void chain(int sig, siginfo_t *si, void *ctx)
 		raise(sig);
 }
 
+/* instructions emulated so far (ddekit_trap_counts; SIGUSR1 prints them) */
+static volatile unsigned long mmio_traps, port_traps;
+
+void ddekit_trap_counts(unsigned long *mmio, unsigned long *port)
+{
+	*mmio = mmio_traps;
+	*port = port_traps;
+}
+
+static void on_usr1(int sig)
+{
+	char line[160];
+	int n = snprintf(line, sizeof(line), "trap engine: %lu MMIO and %lu port I/O "
+			 "instructions emulated\n", mmio_traps, port_traps);
+
+	(void)sig;
+	if (n > 0 && write(2, line, (size_t)n) < 0)
+		return;
+}
+
 static void on_segv(int sig, siginfo_t *si, void *ctx)
 {
 	ucontext_t *uc = ctx;
@@ -604,11 +624,13 @@ static void on_segv(int sig, siginfo_t *si, void *ctx)
 				trap_panic(&t, "cannot decode the instruction that touched MMIO "
 					   "address %p", si->si_addr);
 			emulate_mmio(&t, (uintptr_t)si->si_addr);
+			mmio_traps++;
 			done = true;
 		}
 	} else if (si->si_code == SI_KERNEL) {
 		/* general protection: in/out/ins/outs, or a real fault */
 		done = decode(&t) && emulate_port(&t);
+		port_traps += done;
 	}
 	if (done)
 		t.gr[REG_RIP] = (greg_t)(t.rip + t.in.length);
@@ -647,6 +669,14 @@ void ddekit_trap_install(void)
 			   "MMIO and port instructions will crash the driver");
 	else
 		ddekit_log(DDEKIT_LOG_DEBUG, "trap engine: SIGSEGV handler installed");
+	/* `kill -USR1 PID` prints the counts (benchmarks, debugging) */
+	if (sigaction(SIGUSR1, NULL, &cur) == 0 && cur.sa_handler == SIG_DFL) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_usr1;
+		sa.sa_flags = SA_RESTART;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGUSR1, &sa, NULL);
+	}
 out:
 	pthread_mutex_unlock(&install_lock);
 }

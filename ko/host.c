@@ -421,6 +421,34 @@ static void watch_module_code(void)
 		sigaction(sigs[i], &sa, &previous[sigs[i]]);
 }
 
+/*
+ * Whether the module's register writes may be posted: the same driver's
+ * source recipe says so (the build lists them in share/dde/posted-writes;
+ * see lx_kit/main.c). Otherwise each write waits for the device.
+ */
+static int posted_writes(const char *name)
+{
+	char exe[PATH_MAX], path[PATH_MAX + 64], line[128];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	int yes = 0;
+	FILE *f;
+
+	if (n <= 0)
+		return 0;
+	exe[n] = 0;
+	*strrchr(exe, '/') = 0;
+	snprintf(path, sizeof(path), "%s/../share/dde/posted-writes", exe);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (!yes && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		yes = !strcmp(line, name);
+	}
+	fclose(f);
+	return yes;
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -483,7 +511,7 @@ int main(int argc, char **argv)
 	watch_module_code();
 	if (ddekit_init(driver_name))
 		return 1;
-	ddekit_io_set_posted(0);
+	ddekit_io_set_posted(posted_writes(driver_name));
 	{
 		char *lx_argv[] = { argv[0], NULL };
 

@@ -65,4 +65,10 @@ int ddekit_mmio_read(const volatile void *addr, unsigned size,
 		     uint64_t *value);
 int ddekit_mmio_write(volatile void *addr, unsigned size, uint64_t value);
 
+/*
+ * How many plain MMIO and port I/O instructions the trap engine has
+ * emulated in this process (also printed on SIGUSR1).
+ */
+void ddekit_trap_counts(unsigned long *mmio, unsigned long *port);
+
 #endif
