@@ -159,12 +159,17 @@ grep -q "ksrv: e1000: init failed: -ENODEV" "$T/bad.log" &&
 grep -Eq "truncated.ko: .*(truncated|beyond the end)" "$T/bad.log" &&
 	ok "a truncated module in a running machine: a clear error" ||
 	not_ok "a truncated module in a running machine" "$(grep truncated "$T/bad.log")"
-DDE_NET=@dde-test-kobad-$$ "$FRAMES" --qemu-listen $((base + 6)) --qemu-peer $((base + 7)) \
-	--count 1000 --window 32 >"$T/frames.out" 2>&1
-grep -q "^tx: 1000 frames .*0 lost, 0 bad" "$T/frames.out" &&
-	grep -q "^rx: 1000 frames .*0 lost, 0 bad" "$T/frames.out" &&
-	ok "the good driver beside them keeps serving (1,000 frames each way)" ||
-	not_ok "the good driver keeps serving" "$(cat "$T/frames.out")"
+# frames_1000 NAME SOCKET IF: 1,000 frames each way through interface IF,
+# whose NIC's netdev is udp:base+6:base+7, all intact
+frames_1000() {
+	DDE_NET=$2 "$FRAMES" --if "$3" --qemu-listen $((base + 6)) --qemu-peer $((base + 7)) \
+		--count 1000 --window 32 >"$T/frames.out" 2>&1
+	grep -q "^tx: 1000 frames .*0 lost, 0 bad" "$T/frames.out" &&
+		grep -q "^rx: 1000 frames .*0 lost, 0 bad" "$T/frames.out" &&
+		ok "$1" || not_ok "$1" "$(cat "$T/frames.out")"
+}
+frames_1000 "the good driver beside them keeps serving (1,000 frames each way)" \
+	"@dde-test-kobad-$$" net0
 kill -INT $bad_pid 2>/dev/null
 wait $bad_pid 2>/dev/null
 
@@ -187,12 +192,8 @@ if wait_for "killed by signal 11" 20 "$T/fault.log" &&
 else
 	not_ok "a module that faults is reported" "$(grep -v '^\[' "$T/fault.log" | tail -8)"
 fi
-DDE_NET=@dde-test-kofault-$$ "$FRAMES" --if net1 --qemu-listen $((base + 6)) \
-	--qemu-peer $((base + 7)) --count 1000 --window 32 >"$T/frames.out" 2>&1
-grep -q "^tx: 1000 frames .*0 lost, 0 bad" "$T/frames.out" &&
-	grep -q "^rx: 1000 frames .*0 lost, 0 bad" "$T/frames.out" &&
-	ok "ddeio and the other driver serve on (1,000 frames each way through 8139cp)" ||
-	not_ok "the other driver serves on" "$(cat "$T/frames.out")"
+frames_1000 "ddeio and the other driver serve on (1,000 frames each way through 8139cp)" \
+	"@dde-test-kofault-$$" net1
 kill -INT $fault_pid 2>/dev/null
 wait $fault_pid 2>/dev/null
 
