@@ -227,7 +227,7 @@ $(O)/share/dde/posted-writes: $(wildcard drivers/*/linux.recipe)
 
 KO_BINS := $(O)/share/dde/posted-writes $(KO_READY) $(O)/share/dde/ksrv-net.exports $(O)/drivers/ko-net $(O)/share/dde/ko-dir
 
--include $(shell find $(O)/linux $(O)/lx_emul $(O)/lx_glue -name '*.d' 2>/dev/null)
+-include $(shell find $(O)/linux $(O)/lx_emul $(O)/lx_glue $(O)/ksrv -name '*.d' 2>/dev/null)
 
 # For tests/cli/test_linux_sources.sh: where the tree is, and every Linux
 # file some driver compiles.
