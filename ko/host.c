@@ -262,8 +262,6 @@ static int load_module(const char *path, unsigned depth, char *err, size_t len)
 		km->this_module = (void *)(uintptr_t)hm->m.this_module;
 		section_range(hm, "__param", &km->params, &km->params_size);
 		section_range(hm, "__bug_table", &km->bug_table, &km->bug_table_size);
-		km->base = hm->m.base;
-		km->size = hm->m.size;
 	}
 	ksrv_nmodules = ++nmods;
 	return 0;
@@ -276,7 +274,7 @@ out:
 /* --- module code at run time: WARN, BUG and faults --- */
 
 /* the module and function around ADDR: "e1000_probe+0x1c/0x6a0 [e1000]" */
-int ksrv_describe(unsigned long addr, char *buf, unsigned long len)
+static int describe(unsigned long addr, char *buf, unsigned long len)
 {
 	for (unsigned i = 0; i < nmods; i++) {
 		const struct host_module *hm = &mods[i];
@@ -374,7 +372,7 @@ static void on_fault(int sig, siginfo_t *si, void *ctx)
 	ucontext_t *uc = ctx;
 	unsigned long pc = (unsigned long)uc->uc_mcontext.gregs[REG_RIP];
 	char where[256];
-	int in_module = ksrv_describe(pc, where, sizeof(where));
+	int in_module = describe(pc, where, sizeof(where));
 
 	if (sig == SIGILL && in_module) {
 		const uint8_t *insn = (const uint8_t *)pc;

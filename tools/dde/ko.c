@@ -20,6 +20,7 @@
 #include <ko/file.h>
 
 #include "dde.h"
+#include "session.h"
 
 #define MAX_DEPS 8
 
@@ -35,17 +36,12 @@ struct library {
 /* $(O)/share/dde/ksrv-net.exports, found from this program's own place */
 static int load_library(struct library *lib)
 {
-	char exe[PATH_MAX], path[PATH_MAX + 64], line[256];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char path[PATH_MAX], line[256];
 	FILE *f;
 	unsigned cap = 0;
 
 	memset(lib, 0, sizeof(*lib));
-	if (n <= 0)
-		return -1;
-	exe[n] = 0;
-	*strrchr(exe, '/') = 0;
-	snprintf(path, sizeof(path), "%s/../share/dde/ksrv-net.exports", exe);
+	session_sibling("../share/dde/ksrv-net.exports", path, sizeof(path));
 	f = fopen(path, "r");
 	if (!f)
 		return -1;

@@ -14,7 +14,6 @@ struct ksrv_module {
 	unsigned long params_size;	/* in bytes */
 	void *bug_table;		/* __bug_table (struct bug_entry[]) */
 	unsigned long bug_table_size;
-	unsigned long base, size;	/* where it was placed */
 	int argc;			/* PARAM=VALUE arguments for it */
 	char **argv;
 };
@@ -22,8 +21,5 @@ struct ksrv_module {
 /* dependencies first; the last one is the module the user named */
 extern struct ksrv_module ksrv_modules[];
 extern unsigned ksrv_nmodules;
-
-/* The module and function of a code address, for reports (ko/host.c). */
-int ksrv_describe(unsigned long addr, char *buf, unsigned long len);
 
 #endif
