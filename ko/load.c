@@ -206,6 +206,137 @@ range:
 	return 0;
 }
 
+/*
+ * The code-patching Linux itself does when it loads a module on a CPU that
+ * needs neither ftrace nor the speculation mitigations: each `call
+ * __fentry__` (__mcount_loc) becomes a 5-byte nop, each jump to
+ * __x86_return_thunk (.return_sites) a ret, each call or jump through
+ * __x86_indirect_thunk_REG (.retpoline_sites) an indirect call or jump
+ * through REG. The module then runs its own code instead of a library call
+ * per function entry and return; in the translated engine each of those
+ * would leave the emulator. A site that is not the expected instruction is
+ * left alone (and still works through the library's thunk).
+ */
+static const char *const thunk_reg[16] = {
+	"rax", "rcx", "rdx", "rbx", NULL, "rbp", "rsi", "rdi",
+	"r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
+};
+
+/* the destination of the rel32 jump/call/jcc at P, its length in *LEN */
+static uint64_t branch_target(const uint8_t *p, unsigned *len, int *cc)
+{
+	int32_t d;
+
+	*cc = -1;
+	if (p[0] == 0xe8 || p[0] == 0xe9) {
+		*len = 5;
+		memcpy(&d, p + 1, 4);
+	} else if (p[0] == 0x0f && (p[1] & 0xf0) == 0x80) {
+		*len = 6;
+		*cc = p[1] & 0x0f;
+		memcpy(&d, p + 2, 4);
+	} else {
+		return 0;
+	}
+	return (uint64_t)(uintptr_t)p + *len + (uint64_t)(int64_t)d;
+}
+
+static int in_code(const struct ko_module *m, uint64_t a, unsigned len)
+{
+	return a >= m->base && a + len <= m->base + m->text_size;
+}
+
+static void patch_sites(const struct ko_image *img, struct ko_module *m, ko_resolve_fn resolve,
+			void *ctx)
+{
+	uint64_t fentry = resolve(ctx, "__fentry__"), ret = resolve(ctx, "__x86_return_thunk");
+	uint64_t thunk[16] = { 0 };
+	int i;
+
+	for (unsigned r = 0; r < 16; r++) {
+		char name[40];
+
+		if (!thunk_reg[r])
+			continue;
+		snprintf(name, sizeof(name), "__x86_indirect_thunk_%s", thunk_reg[r]);
+		thunk[r] = resolve(ctx, name);
+	}
+	i = ko_section_index(img, "__mcount_loc");
+	if (i >= 0 && m->addr[i] && fentry) {
+		const uint64_t *site = (const uint64_t *)(uintptr_t)m->addr[i];
+
+		for (uint64_t k = 0; k < img->sec[i].size / 8; k++) {
+			uint8_t *p = (uint8_t *)(uintptr_t)site[k];
+			unsigned len;
+			int cc;
+
+			if (in_code(m, site[k], 5) && p[0] == 0xe8 &&
+			    branch_target(p, &len, &cc) == fentry) {
+				memcpy(p, "\x0f\x1f\x44\x00\x00", 5);
+				m->patched++;
+			}
+		}
+	}
+	i = ko_section_index(img, ".return_sites");
+	if (i >= 0 && m->addr[i] && ret) {
+		const int32_t *site = (const int32_t *)(uintptr_t)m->addr[i];
+
+		for (uint64_t k = 0; k < img->sec[i].size / 4; k++) {
+			uint64_t a = (uint64_t)(uintptr_t)&site[k] + (uint64_t)(int64_t)site[k];
+			uint8_t *p = (uint8_t *)(uintptr_t)a;
+			unsigned len, n = 0;
+			int cc;
+
+			if (!in_code(m, a, 6) || p[0] == 0xe8 || branch_target(p, &len, &cc) != ret)
+				continue;
+			if (cc >= 0) {		/* jcc thunk: j!cc over a ret */
+				p[n++] = (uint8_t)(0x70 | (cc ^ 1));
+				p[n++] = 1;
+			}
+			p[n++] = 0xc3;
+			while (n < len)
+				p[n++] = 0xcc;
+			m->patched++;
+		}
+	}
+	i = ko_section_index(img, ".retpoline_sites");
+	if (i >= 0 && m->addr[i]) {
+		const int32_t *site = (const int32_t *)(uintptr_t)m->addr[i];
+
+		for (uint64_t k = 0; k < img->sec[i].size / 4; k++) {
+			uint64_t a = (uint64_t)(uintptr_t)&site[k] + (uint64_t)(int64_t)site[k];
+			uint8_t *p = (uint8_t *)(uintptr_t)a, insn[3];
+			unsigned len, n = 0, r, il = 0, cs;
+			uint64_t to;
+			int cc;
+
+			if (!in_code(m, a, 7))
+				continue;
+			cs = p[0] == 0x2e;	/* `cs call thunk` (-mindirect-branch-cs-prefix) */
+			to = branch_target(p + cs, &len, &cc);
+			len += cs;
+			for (r = 0; r < 16 && !(thunk[r] && thunk[r] == to); r++)
+				;
+			if (r == 16)
+				continue;
+			if (r >= 8)
+				insn[il++] = 0x41;	/* REX.B */
+			insn[il++] = 0xff;
+			/* call *%reg is ff /2, jmp *%reg ff /4 */
+			insn[il++] = (uint8_t)((p[cs] == 0xe8 ? 0xd0 : 0xe0) | (r & 7));
+			if (cc >= 0) {		/* jcc thunk: j!cc over a jmp *%reg */
+				p[n++] = (uint8_t)(0x70 | (cc ^ 1));
+				p[n++] = (uint8_t)il;
+			}
+			memcpy(p + n, insn, il);
+			n += il;
+			while (n < len)
+				p[n++] = 0x90;
+			m->patched++;
+		}
+	}
+}
+
 int ko_load(const struct ko_image *img, ko_resolve_fn resolve, void *ctx, struct ko_module *m,
 	    char *err, size_t errlen)
 {
@@ -222,6 +353,7 @@ int ko_load(const struct ko_image *img, ko_resolve_fn resolve, void *ctx, struct
 		return -1;
 	}
 	m->this_module = m->addr[img->this_module];
+	patch_sites(img, m, resolve, ctx);
 	/* code read-only and executable, the rest as the sections say */
 	if (mprotect((void *)m->base, m->text_size, PROT_READ | PROT_EXEC) < 0 ||
 	    (m->ro_size && mprotect((void *)(m->base + m->text_size), m->ro_size, PROT_READ) < 0)) {

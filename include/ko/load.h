@@ -18,6 +18,7 @@ struct ko_module {
 	uint64_t *addr;			/* per section; 0 if not placed */
 	uint64_t this_module;		/* struct module, relocated */
 	unsigned relocs;		/* applied */
+	unsigned patched;		/* call sites patched as Linux does (ko/load.c) */
 };
 
 /*
