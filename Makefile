@@ -34,7 +34,7 @@ LDFLAGS := -pthread $(MODE_LDFLAGS)
 
 # Debian packages the build, the tests and the demo need (see README).
 BUILD_PKGS := gcc make pkg-config libinih-dev libpci-dev libcmocka-dev libzydis-dev \
-              clang libclang-rt-14-dev
+              clang libclang-rt-14-dev libunicorn-dev
 RUN_PKGS   := qemu-system-x86 qemu-utils pci.ids tcpdump iproute2 iputils-ping netcat-openbsd busybox
 
 # --- pieces -----------------------------------------------------------------
@@ -92,6 +92,10 @@ deps:
 $(O)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(O)/obj/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) -c -o $@ $<
 
 $(LIBDDEKIT): $(call obj,$(DDEKIT_SRC))
 	@mkdir -p $(dir $@)

@@ -169,9 +169,11 @@ KO_READY := $(LX_DIR)/.modules
 KSRV_SRC := $(wildcard dde_linux/ksrv/*.c dde_linux/ksrv/*.S)
 KSRV_OBJS := $(patsubst dde_linux/ksrv/%,$(O)/ksrv/%.o,$(basename $(KSRV_SRC)))
 # the host side of a binary driver host: its main, and lx_kit but for
-# lx_kit's main (both realign the stack: module code keeps 8 bytes)
-KO_HOST_OBJS := $(call obj,ko/host.c $(filter-out dde_linux/lx_kit/main.c,$(LX_KIT)))
-$(call obj,ko/host.c): CFLAGS += -mincoming-stack-boundary=3
+# lx_kit's main (both realign the stack: module code keeps 8 bytes); the
+# translated engine (unicorn) with its two crossings
+KO_HOST_OBJS := $(call obj,ko/host.c ko/dbt.c $(filter-out dde_linux/lx_kit/main.c,$(LX_KIT))) \
+	$(O)/obj/ko/dbt_x86.o
+$(call obj,ko/host.c ko/dbt.c): CFLAGS += -mincoming-stack-boundary=3
 KSRV_NET_OBJS := $(KSRV_OBJS) $(call lxobj,$(call lx_class_files,net)) $(call lx_class_glue,net) \
 	$(LX_EMUL_OBJS) $(LX_CORE_OBJS)
 
@@ -209,7 +211,7 @@ $(O)/drivers/ko-net: $(O)/share/dde/ksrv-net.exports $(KO_HOST_OBJS) $(LIBKO) $(
 	$(CC) $(CFLAGS) -fno-pie -c -o $(O)/stubs/ksrv-net-exports.o $(O)/stubs/ksrv-net-exports.c
 	$(CC) $(LDFLAGS) -no-pie -Wl,-T,dde_linux/lx.ld -o $@ $(O)/stubs/ksrv-net.o \
 		$(O)/stubs/ksrv-net-stubs.o $(O)/stubs/ksrv-net-exports.o $(KO_HOST_OBJS) $(SAN_OBJ) \
-		$(LIBKO) $(LIBDDEKIT) $(LIBDDENET) $(LX_LIBS)
+		$(LIBKO) $(LIBDDEKIT) $(LIBDDENET) $(LX_LIBS) -lunicorn
 	echo net >$@.class
 
 # where the modules are, for `dde run --driver ko:NAME`

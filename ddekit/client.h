@@ -44,9 +44,6 @@ void ddekit_dma_setup(void *virt, uint64_t bus, size_t size);
 void ddekit_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ddekit_log_set_name(const char *name);
 
-/* Is [@addr, @addr+@size) inside one BAR mapped by ddekit_mmio_map? (io.c) */
-bool ddekit_mmio_contains(uintptr_t addr, size_t size);
-
 /*
  * The trap engine (trap.c): make SIGSEGV from plain loads/stores on a
  * mapped BAR and from in/out/ins/outs emulate the access through ddekit.

@@ -4,7 +4,7 @@
  * library of their class (lx_emul, Linux's own core and class files, the
  * class glue) through its explicit export table and nothing else.
  *
- *   ko-net [--engine native] MODULE.ko [PARAM=VALUE...]
+ *   ko-net [--engine native|dbt] MODULE.ko [PARAM=VALUE...]
  *
  * Before Linux starts, the host reads each module (ko_parse checks the
  * whole file), loads what it depends on first (`depends=`, found beside
@@ -12,6 +12,10 @@
  * library and the modules loaded before, and places and links it
  * (ko_load). The Linux side (dde_linux/ksrv/module.c) then sets the
  * parameters and calls each module's init in a Linux task.
+ *
+ * The module's code runs natively (the trap engine of ddekit emulates its
+ * port and MMIO instructions) or, with --engine dbt, inside a CPU emulator
+ * (ko/dbt.c).
  *
  * While the driver runs, the host watches the module code: a WARN (ud2
  * with a __bug_table entry) is logged with its file, line and function
@@ -36,6 +40,8 @@
 #include <ksrv/host.h>
 #include <lx_kit/kit.h>
 
+#include "dbt.h"
+
 #define MAX_MODULES 8
 
 /* the Linux side (dde_linux/lx_emul/start.c); argv[1..]: built-in parameters */
@@ -54,6 +60,7 @@ struct ksrv_module ksrv_modules[MAX_MODULES];
 unsigned ksrv_nmodules;
 
 static const char *prog = "ko-net";
+static int translated;		/* --engine dbt */
 static char driver_name[64] = "ko";
 
 const char *lx_kit_driver_name(void)
@@ -196,8 +203,13 @@ static int load_module(const char *path, unsigned depth, char *err, size_t len)
 	depends = ko_modinfo(img, "depends", NULL);
 	sec = ko_section_index(img, ".data..percpu");
 	if (img->machine != EM_X86_64) {
-		fail(err, len, "%s: a module for %s; the native engine runs x86-64 modules", path,
-		     ko_machine_name(img->machine));
+		if (translated)
+			fail(err, len, "%s: a module for %s; the translated engine runs x86-64 "
+			     "modules against this library (another ISA needs a service library "
+			     "built from its kernel's headers)", path, ko_machine_name(img->machine));
+		else
+			fail(err, len, "%s: a module for %s; the native engine runs x86-64 modules",
+			     path, ko_machine_name(img->machine));
 		goto out;
 	}
 	if (!name || !*name) {
@@ -367,32 +379,49 @@ static void chain(int sig, siginfo_t *si, void *ctx)
 	signal(sig, SIG_DFL);	/* the fault repeats and ends the process */
 }
 
+/*
+ * A ud2 at PC in module code: a WARN is logged (once, if it says so) and 1
+ * returned, the code continues after it; a BUG is reported and stops the
+ * driver; 0 if PC is no __bug_table site.
+ */
+static int bug_at(unsigned long pc)
+{
+	struct bug_entry *b = find_bug(pc);
+	char where[256];
+	const char *file;
+
+	if (!b)
+		return 0;
+	describe(pc, where, sizeof(where));
+	file = (const char *)&b->file_disp + b->file_disp;
+	if (b->flags & BUGFLAG_WARNING) {
+		if (!(b->flags & BUGFLAG_ONCE) || !(b->flags & BUGFLAG_DONE)) {
+			b->flags |= BUGFLAG_DONE;
+			say("WARNING: at %s:%u %s (the driver continues)", file, b->line, where);
+		}
+		return 1;
+	}
+	say("kernel BUG at %s:%u! %s: the driver stops", file, b->line, where);
+	signal(SIGABRT, SIG_DFL);
+	abort();
+}
+
 static void on_fault(int sig, siginfo_t *si, void *ctx)
 {
 	ucontext_t *uc = ctx;
 	unsigned long pc = (unsigned long)uc->uc_mcontext.gregs[REG_RIP];
 	char where[256];
-	int in_module = describe(pc, where, sizeof(where));
+	int in_module;
 
+	if (translated && sig == SIGSEGV && ko_dbt_redirect(si, ctx))
+		return;		/* a call into the module: the emulator takes it */
+	in_module = describe(pc, where, sizeof(where));
 	if (sig == SIGILL && in_module) {
 		const uint8_t *insn = (const uint8_t *)pc;
-		struct bug_entry *b = insn[0] == 0x0f && insn[1] == 0x0b ? find_bug(pc) : NULL;
 
-		if (b) {
-			const char *file = (const char *)&b->file_disp + b->file_disp;
-
-			if (b->flags & BUGFLAG_WARNING) {
-				if (!(b->flags & BUGFLAG_ONCE) || !(b->flags & BUGFLAG_DONE)) {
-					b->flags |= BUGFLAG_DONE;
-					say("WARNING: at %s:%u %s (the driver continues)", file, b->line,
-					    where);
-				}
-				uc->uc_mcontext.gregs[REG_RIP] += 2;
-				return;
-			}
-			say("kernel BUG at %s:%u! %s: the driver stops", file, b->line, where);
-			signal(SIGABRT, SIG_DFL);
-			abort();
+		if (insn[0] == 0x0f && insn[1] == 0x0b && bug_at(pc)) {
+			uc->uc_mcontext.gregs[REG_RIP] += 2;
+			return;
 		}
 	}
 	if (in_module && (sig == SIGSEGV || sig == SIGBUS))
@@ -447,12 +476,75 @@ static int posted_writes(const char *name)
 	return yes;
 }
 
+/* --- the translated engine --- */
+
+static uint64_t library_address(const char *name)
+{
+	const struct ko_export_entry *e = library_export(name);
+
+	return e ? (uint64_t)(uintptr_t)e->addr : 0;
+}
+
+static const struct ko_dbt_host dbt_host = {
+	.lookup = library_address,
+	.describe = describe,
+	.bug = bug_at,
+	.say = say,
+};
+
+/* `kill -USR1 PID`: what the engine did (make bench) */
+static void on_usr1(int sig)
+{
+	struct ko_dbt_counts c;
+	char line[200];
+	int n;
+
+	(void)sig;
+	ko_dbt_counts(&c);
+	n = snprintf(line, sizeof(line), "translated engine: %lu entries, %lu library calls, "
+		     "%lu MMIO and %lu port I/O accesses emulated\n", c.entries, c.calls, c.mmio,
+		     c.port);
+	if (n > 0 && write(2, line, (size_t)n) < 0)
+		return;
+}
+
+static int start_translated(char *err, size_t len)
+{
+	struct sigaction sa;
+
+	if (ko_dbt_init(&dbt_host, err, len) < 0)
+		return -1;
+	for (unsigned m = 0; m < nmods; m++) {
+		const struct ko_image *img = &mods[m].file.img;
+
+		for (unsigned s = 0; s < img->nsym; s++) {
+			const struct ko_symbol *sym = &img->sym[s];
+
+			if (sym->type == STT_FUNC && sym->shndx != SHN_UNDEF &&
+			    sym->shndx < img->nsec && mods[m].m.addr[sym->shndx] &&
+			    (img->sec[sym->shndx].flags & SHF_EXECINSTR) &&
+			    sym->value + sym->size <= img->sec[sym->shndx].size)
+				ko_dbt_add_code(mods[m].m.addr[sym->shndx] + sym->value, sym->size);
+		}
+		if (ko_dbt_add_module(mods[m].m.base, mods[m].m.text_size, mods[m].m.ro_size,
+				      mods[m].m.size, err, len) < 0)
+			return -1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	return 0;
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: %s [--engine native] MODULE.ko [PARAM=VALUE...]\n"
+		"usage: %s [--engine native|dbt] MODULE.ko [PARAM=VALUE...]\n"
 		"Run a binary Linux kernel module (and the modules it depends on, found\n"
-		"beside it) against the %s service library of kernel %s.\n"
+		"beside it) against the %s service library of kernel %s, natively\n"
+		"(the default) or translated by a CPU emulator (dbt).\n"
 		"Started by `dde run --driver ko:NAME[,PARAM=VALUE...]@SLOT`, or by hand\n"
 		"with DDE_IO and DDE_DEVICES set.\n",
 		prog, ksrv_name, ksrv_kernel);
@@ -481,9 +573,10 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (strcmp(engine, "native")) {
-		fprintf(stderr, "%s: engine '%s': this host runs modules natively only "
-			"(--engine native)\n", prog, engine);
+	if (!strcmp(engine, "dbt")) {
+		translated = 1;
+	} else if (strcmp(engine, "native")) {
+		fprintf(stderr, "%s: unknown engine '%s' (native or dbt)\n", prog, engine);
 		return 2;
 	}
 
@@ -502,10 +595,15 @@ int main(int argc, char **argv)
 	ksrv_modules[nmods - 1].argv = argv + i + 1;
 	snprintf(driver_name, sizeof(driver_name), "%s", mods[nmods - 1].name);
 	for (unsigned m = 0; m < nmods; m++)
-		fprintf(stderr, "%s: %s (%s) placed at %#lx, %zu bytes, %u relocations\n", prog,
-			mods[m].name, mods[m].path, (unsigned long)mods[m].m.base, mods[m].m.size,
-			mods[m].m.relocs);
+		fprintf(stderr, "%s: %s (%s) placed at %#lx, %zu bytes, %u relocations, "
+			"%u call sites patched\n", prog, mods[m].name, mods[m].path,
+			(unsigned long)mods[m].m.base, mods[m].m.size, mods[m].m.relocs,
+			mods[m].m.patched);
 
+	if (translated && start_translated(err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: translated engine: %s\n", prog, err);
+		return 1;
+	}
 	watch_module_code();
 	if (ddekit_init(driver_name))
 		return 1;

@@ -65,6 +65,10 @@ int ddekit_mmio_read(const volatile void *addr, unsigned size,
 		     uint64_t *value);
 int ddekit_mmio_write(volatile void *addr, unsigned size, uint64_t value);
 
+/* Is [@addr, @addr+@size) inside one BAR mapped by ddekit_mmio_map()?
+ * (For an engine that emulates the accesses itself: ko/dbt.c.) */
+bool ddekit_mmio_contains(uintptr_t addr, size_t size);
+
 /*
  * How many plain MMIO and port I/O instructions the trap engine has
  * emulated in this process (also printed on SIGUSR1).

@@ -29,23 +29,29 @@ else
 	echo "  (no platform figures in $O/bench-platform.txt: run make bench for the ceiling)"
 fi
 
-# usr1_traps PID LOG: the driver's trap engine counts (MMIO + port), via SIGUSR1
-usr1_traps() {
-	local n0 i
-	n0=$(grep -c "trap engine: " "$2")
+# usr1_counts PID LOG: the driver's counts via SIGUSR1: the trap engine's
+# "MMIO port" instructions, or the translated engine's "MMIO+port entries
+# calls"
+usr1_counts() {
+	local n0 i re="(trap|translated) engine: "
+	n0=$(grep -Ec "$re" "$2")
 	kill -USR1 "$1" 2>/dev/null
-	for i in $(seq 50); do [ "$(grep -c "trap engine: " "$2")" -gt "$n0" ] && break; sleep 0.1; done
-	grep "trap engine: " "$2" | tail -1 | awk '{ print $3 + $6 }'
+	for i in $(seq 50); do [ "$(grep -Ec "$re" "$2")" -gt "$n0" ] && break; sleep 0.1; done
+	grep -E "$re" "$2" | tail -1 | awk '
+		/^trap/ { print $3 + $6 }
+		/^translated/ { print $9 + $12, $3, $6 }'
 }
 
-# bench_driver DRIVER MODEL COUNT: DRIVER built from source, or ko:NAME
-# (Debian's binary module in the driver host, native engine)
+# bench_driver DRIVER MODEL COUNT [ENGINE]: DRIVER built from source, or
+# ko:NAME (Debian's binary module in the driver host, on ENGINE: native, the
+# default, or dbt)
 bench_driver() {
 	local drv=$1 model=$2 count=$3 port=$((40000 + $$ % 10000)) f=${1//:/-}
-	local sock="@dde-bench-net-$$-$f" proc engine=()
+	local sock="@dde-bench-net-$$-$f" proc engine=() label=$1 eng=${4:-native}
 	if [[ $drv == ko:* ]]; then
 		proc="drivers/ko-net .*/${drv#ko:}\.ko"
-		engine=(--engine native)
+		engine=(--engine "$eng")
+		[ "$eng" = native ] || { f="$f-$eng"; label="$drv($eng)"; }
 	else
 		proc="drivers/$drv\$"
 	fi
@@ -59,31 +65,40 @@ bench_driver() {
 	hz=$(getconf CLK_TCK)
 	for size in 60 1514; do
 		c0=$(( $(cpu_ticks "$dpid") + $(cpu_ticks "$npid") ))
-		t0=$(usr1_traps "$dpid" "$T/log")
+		t0=$(usr1_counts "$dpid" "$T/log")
 		DDE_NET=$sock "$O/tests/net/net_frames" --qemu-listen $port --qemu-peer $((port + 1)) \
 			--count "$count" --full --size $size >"$T/out" 2>&1
 		c1=$(( $(cpu_ticks "$dpid") + $(cpu_ticks "$npid") ))
-		t1=$(usr1_traps "$dpid" "$T/log")
+		t1=$(usr1_counts "$dpid" "$T/log")
 		sed -n 's/^\(tx\|rx\): [0-9]* frames [a-z ]*by \(the client\|the UDP peer\), /\1 /p' "$T/out" |
 			while read -r dir rest; do
 				fps=$(sed -n 's/.*; \([0-9]*\) frames\/s.*/\1/p' <<<"$rest")
 				ratio=""
 				[ -n "$ceiling" ] && [ -n "$fps" ] &&
 					ratio=" = $(awk -v a="$fps" -v c="$ceiling" 'BEGIN { printf "%.2f", a / c }') of the ceiling"
-				echo "  $drv ${size}B $dir $rest$ratio"
+				echo "  $label ${size}B $dir $rest$ratio"
 				echo "$size $dir ${fps:-0}" >>"$T/res-$f"
 			done
 		cpu=$(( (c1 - c0) * 1000000 / hz / (2 * count) ))
 		echo "$size cpu $cpu" >>"$T/res-$f"
-		echo "  $drv ${size}B driver+netd CPU: $cpu us per frame;" \
-			"$(awk -v a="${t0:-0}" -v b="${t1:-0}" -v n=$((2 * count)) \
-				'BEGIN { printf "%.1f", (b - a) / n }') trapped MMIO/port instructions per frame"
+		if [ "$eng" = dbt ]; then
+			echo "  $label ${size}B driver+netd CPU: $cpu us per frame;" \
+				"$(awk -v a="${t0:-0 0 0}" -v b="${t1:-0 0 0}" -v n=$((2 * count)) 'BEGIN {
+					split(a, x, " "); split(b, y, " ")
+					printf "%.1f emulated MMIO/port accesses, %.1f entries into the module, " \
+						"%.1f calls out of it per frame", (y[1] - x[1]) / n,
+						(y[2] - x[2]) / n, (y[3] - x[3]) / n }')"
+		else
+			echo "  $label ${size}B driver+netd CPU: $cpu us per frame;" \
+				"$(awk -v a="${t0:-0}" -v b="${t1:-0}" -v n=$((2 * count)) \
+					'BEGIN { printf "%.1f", (b - a) / n }') trapped MMIO/port instructions per frame"
+		fi
 	done
 	kill -INT $run
 	wait $run 2>/dev/null
 	run=""
 	req=$(sed -n "s/.*driver '$drv@00:01.0' gone.*(\([0-9]*\) requests.*/\1/p" "$T/log")
-	[ -n "$req" ] && echo "  $drv: $req I/O server requests in all," \
+	[ -n "$req" ] && echo "  $label: $req I/O server requests in all," \
 		"$(awk -v r="$req" -v n=$((4 * count)) 'BEGIN { printf "%.1f", r / n }') per frame offered (probe included)"
 }
 
@@ -110,14 +125,19 @@ compare() {
 
 bench_driver e1000 e1000 20000
 bench_driver ko:e1000 e1000 20000
+bench_driver ko:e1000 e1000 20000 dbt
 bench_driver 8139cp rtl8139 20000
 bench_driver ko:8139cp rtl8139 20000
+bench_driver ko:8139cp rtl8139 20000 dbt
 bench_driver ne2k-pci ne2k_pci 2000
 bench_driver ko:ne2k-pci ne2k_pci 2000
-echo "== binary modules (native engine) against the same drivers built from source"
-compare e1000 ko:e1000
-compare 8139cp ko:8139cp
-compare ne2k-pci ko:ne2k-pci
+bench_driver ko:ne2k-pci ne2k_pci 2000 dbt
+echo "== binary modules, native and translated (dbt), against the same drivers built from source"
+for d in e1000 8139cp ne2k-pci; do
+	compare $d ko:$d
+	compare $d ko:$d-dbt
+	compare ko:$d ko:$d-dbt
+done
 
 echo "== service-library interfaces the binary modules use (imports not served by another module)"
 KO=$(make -s --no-print-directory O="$O" ko-dir 2>/dev/null)

@@ -154,8 +154,9 @@ static void usage(FILE *out)
 		"                             (e.g. --driver 8139cp,debug=16@00:01.0)\n"
 		"  --driver ko:MODULE[,P=V...]@SLOT  run Debian's binary MODULE.ko (and the\n"
 		"                             modules it depends on) in a driver host\n"
-		"  --engine native            how binary modules run: natively in user mode\n"
-		"                             (port I/O and MMIO trapped and emulated)\n"
+		"  --engine native|dbt        how binary modules run: natively in user mode\n"
+		"                             (port I/O and MMIO trapped and emulated), or\n"
+		"                             translated by a CPU emulator (unicorn)\n"
 		"Network drivers attach their interface (net0, net1, ... in --driver order)\n"
 		"to the network server, netd; clients open it with libddenet (DDE_NET):\n"
 		"  --net-socket PATH          netd's socket (default @dde-net-PID)\n"
@@ -520,9 +521,9 @@ int dde_run(int argc, char **argv)
 			if (parse_driver(&drv[ndrv++], optarg))
 				return 2;
 		} else if (opt == 'E') {
-			if (strcmp(optarg, "native")) {
+			if (strcmp(optarg, "native") && strcmp(optarg, "dbt")) {
 				fprintf(stderr, "dde run: --engine '%s': binary modules run natively "
-					"(--engine native); the translated engine is not built yet\n", optarg);
+					"(native) or translated by a CPU emulator (dbt)\n", optarg);
 				return 2;
 			}
 			snprintf(engine, sizeof(engine), "%s", optarg);

@@ -1,0 +1,730 @@
+/*
+ * The translated engine (ko-net --engine dbt, docs/ko.md): the module's
+ * code runs inside unicorn (Debian's libunicorn, a CPU emulator built on
+ * QEMU's translator), everything else natively, over one address space.
+ *
+ * Memory is identity-mapped: the emulator sees each host page at its own
+ * address (uc_mem_map_ptr), so the module's pointers, the library's and
+ * the device's DMA buffers mean the same thing on both sides. The module's
+ * own image is mapped when it is loaded; any other page the module touches
+ * is mapped on first touch, from the host mapping that holds it
+ * (/proc/self/maps), readable and writable as the host's, never
+ * executable. A page of a mapped BAR becomes an MMIO region whose accesses
+ * go to ddekit_mmio_read/write (the driver's grant, posted writes), and
+ * in/out/ins/outs reach ddekit_pio_read/write through unicorn's
+ * instruction hooks. %gs is the calling thread's, so per-cpu data, the
+ * preempt count and the stack canary are the ones the library uses.
+ *
+ * Control crosses in both directions:
+ *
+ * - module -> library: since nothing but module code is executable in the
+ *   emulator, a call or jump to any other address ends the emulation with
+ *   a fetch fault, pc at the callee and the return address on the
+ *   emulated stack. The engine calls the function natively with the
+ *   emulated argument registers and stack words (ko_dbt_native), puts the
+ *   result in rax:rdx and returns for it (pops the address).
+ * - library -> module: natively the module's code is readable, not
+ *   executable, so a call from the library into it (probe, ndo_*, an
+ *   interrupt handler, a timer) faults; the host's SIGSEGV handler hands
+ *   it to ko_dbt_redirect, which resumes the thread in ko_dbt_entry with
+ *   the callee's arguments intact. That starts the emulator on a stack
+ *   frame of its own, carved from the native stack, with the return
+ *   address set to a page of int3 that is the emulation's exit.
+ *
+ * Entries nest (init -> pci_register_driver -> probe -> ...) and Linux
+ * tasks switch in the middle of them (a module calls msleep): each level's
+ * registers live in its own C frame while the emulator is stopped, and one
+ * emulator per thread serves them all, since it only ever runs the
+ * innermost level of the running task.
+ *
+ * The ISA-specific parts are the register file (struct isa) and the two
+ * crossings above; a module of another ISA needs another entry there, its
+ * calling convention on both sides, and a service library whose structure
+ * layouts are that kernel's (docs/ko.md, "Another ISA").
+ */
+#define _GNU_SOURCE
+#include <asm/prctl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <unicorn/unicorn.h>
+#include <Zydis/Zydis.h>
+
+#include <ddekit/ddekit.h>
+
+#include "dbt.h"
+
+#define MAX_MODULES 8
+#define MAX_STRING_SITES 64
+#define EMU_STACK (16 * 1024)	/* a Linux 6.1 x86-64 kernel stack */
+#define STACK_ARGS 8		/* stack words passed on in each direction */
+
+/* the emulated register file, in this order */
+enum { RAX, RBX, RCX, RDX, RSI, RDI, RBP, RSP, R8, R9, R10, R11, R12, R13, R14, R15,
+       RIP, RFLAGS, NREGS };
+
+static const struct isa {
+	const char *name;
+	uc_arch arch;
+	uc_mode mode;
+	int reg[NREGS];
+} x86_64 = {
+	"x86-64", UC_ARCH_X86, UC_MODE_64,
+	{ UC_X86_REG_RAX, UC_X86_REG_RBX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RSI,
+	  UC_X86_REG_RDI, UC_X86_REG_RBP, UC_X86_REG_RSP, UC_X86_REG_R8, UC_X86_REG_R9,
+	  UC_X86_REG_R10, UC_X86_REG_R11, UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14,
+	  UC_X86_REG_R15, UC_X86_REG_RIP, UC_X86_REG_EFLAGS },
+};
+
+/* the registers written back after a native call that entered no module code */
+static const int after_call[] = { RAX, RDX, RSP, RIP };
+
+/* ko_dbt_entry's frame: the callee's argument registers as it found them */
+struct entry {
+	uint64_t rdi, rsi, rdx, rcx, r8, r9, rax, target;
+};
+
+/* what ko_dbt_native calls, with what */
+struct native_call {
+	uint64_t fn, rdi, rsi, rdx, rcx, r8, r9, rax;
+	uint64_t stack[STACK_ARGS];
+};
+
+struct pair {
+	uint64_t rax, rdx;
+};
+
+/* ko/dbt_x86.S */
+void ko_dbt_entry(void);
+struct pair ko_dbt_native(const struct native_call *c);
+struct pair ko_dbt_enter(const struct entry *in, const uint64_t *stack);
+
+struct engine {
+	uc_engine *uc;
+	uint64_t gs;
+	uint64_t exit;		/* every entry's return address: a page of int3 */
+	uint64_t bad;		/* the data address nothing backs, of the last fault */
+	unsigned long entries;	/* entries so far: a native call that saw one must
+				 * give the emulator back all its registers */
+};
+
+static const struct isa *isa = &x86_64;
+static const struct ko_dbt_host *host;
+static struct {
+	uint64_t base, text, ro, size;
+} mods[MAX_MODULES];
+static unsigned nmods;
+static uint64_t fentry, return_thunk, indirect_thunk[16];
+static ZydisDecoder decoder;
+/* the module's rep ins/outs instructions (ko_dbt_add_code) */
+static struct string_site {
+	uint64_t at;
+	int out;		/* outs, else ins */
+	unsigned size;		/* bytes per element */
+} sites[MAX_STRING_SITES];
+static unsigned nsites;
+static struct ko_dbt_counts counts;
+static __thread struct engine *cpu;	/* this thread's emulator */
+
+/* the register of __x86_indirect_thunk_NAME, in x86's encoding order */
+static const char *const thunk_name[16] = {
+	"rax", "rcx", "rdx", "rbx", NULL, "rbp", "rsi", "rdi",
+	"r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
+};
+static const int thunk_reg[16] = {
+	RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15,
+};
+
+static int in_text(uint64_t a)
+{
+	for (unsigned i = 0; i < nmods; i++)
+		if (a >= mods[i].base && a < mods[i].base + mods[i].text)
+			return 1;
+	return 0;
+}
+
+/* ---- host mappings ---- */
+
+/*
+ * The host mapping that holds ADDR: 1 with its extent and "rwxp"
+ * permissions, else 0. Called on first touches only.
+ */
+static int host_mapping(uint64_t addr, uint64_t *lo, uint64_t *hi, char perms[5])
+{
+	char line[512];
+	int found = 0;
+	FILE *f = fopen("/proc/self/maps", "re");
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned long l, h;
+
+		if (sscanf(line, "%lx-%lx %4s", &l, &h, perms) == 3 && addr >= l && addr < h) {
+			*lo = l;
+			*hi = h;
+			found = 1;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* [*LO, *HI) around ADDR shrunk to what the emulator has not mapped yet */
+static void clip(uc_engine *uc, uint64_t addr, uint64_t *lo, uint64_t *hi)
+{
+	uc_mem_region *r;
+	uint32_t n;
+
+	if (uc_mem_regions(uc, &r, &n) != UC_ERR_OK)
+		return;
+	for (uint32_t i = 0; i < n; i++) {
+		if (r[i].end < addr && r[i].end + 1 > *lo)
+			*lo = r[i].end + 1;
+		if (r[i].begin > addr && r[i].begin < *hi)
+			*hi = r[i].begin;
+	}
+	uc_free(r);
+}
+
+/* ---- devices ---- */
+
+static void __attribute__((noreturn)) device_failed(uc_engine *uc, const char *what,
+						    uint64_t where, unsigned size)
+{
+	uint64_t pc = 0;
+	char at[256];
+
+	uc_reg_read(uc, isa->reg[RIP], &pc);
+	host->describe(pc, at, sizeof(at));
+	ddekit_panic("translated engine: %s of %u byte(s) at %#llx failed at %s: %s", what, size,
+		     (unsigned long long)where, at, ddekit_last_error());
+}
+
+static uint64_t mmio_read(uc_engine *uc, uint64_t off, unsigned size, void *page)
+{
+	uint64_t a = (uint64_t)(uintptr_t)page + off, v = 0;
+
+	if (ddekit_mmio_read((const volatile void *)(uintptr_t)a, size, &v))
+		device_failed(uc, "MMIO read", a, size);
+	counts.mmio++;
+	return v;
+}
+
+static void mmio_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t v, void *page)
+{
+	uint64_t a = (uint64_t)(uintptr_t)page + off;
+
+	if (ddekit_mmio_write((volatile void *)(uintptr_t)a, size, v))
+		device_failed(uc, "MMIO write", a, size);
+	counts.mmio++;
+}
+
+static uint32_t port_in(uc_engine *uc, uint32_t port, int size, void *data)
+{
+	uint32_t v = 0;
+
+	(void)data;
+	if (ddekit_pio_read((uint16_t)port, (unsigned)size, &v))
+		device_failed(uc, "port read", port, (unsigned)size);
+	counts.port++;
+	return v;
+}
+
+static void port_out(uc_engine *uc, uint32_t port, int size, uint32_t v, void *data)
+{
+	(void)data;
+	if (ddekit_pio_write((uint16_t)port, (unsigned)size, v))
+		device_failed(uc, "port write", port, (unsigned)size);
+	counts.port++;
+}
+
+/*
+ * A rep ins/outs, before it runs: all of it in one request per 4 KiB, as
+ * the trap engine does (unicorn would call port_in/out once per element).
+ * It then runs with a count of zero.
+ */
+static void on_string_io(uc_engine *uc, uint64_t at, uint32_t len, void *data)
+{
+	const struct string_site *site = NULL;
+	uint64_t rcx, rdx, rdi, rsi, fl, n;
+	int err;
+
+	(void)len, (void)data;
+	for (unsigned i = 0; i < nsites && !site; i++)
+		if (sites[i].at == at)
+			site = &sites[i];
+	if (!site)
+		return;
+	uc_reg_read(uc, UC_X86_REG_RCX, &rcx);
+	uc_reg_read(uc, UC_X86_REG_EFLAGS, &fl);
+	if (!rcx || (fl & 0x400))	/* nothing to do, or backwards: element-wise */
+		return;
+	uc_reg_read(uc, UC_X86_REG_RDX, &rdx);
+	n = rcx;
+	if (site->out) {
+		uc_reg_read(uc, UC_X86_REG_RSI, &rsi);
+		err = ddekit_pio_write_rep((uint16_t)rdx, site->size, (const void *)(uintptr_t)rsi, n);
+		rsi += n * site->size;
+		uc_reg_write(uc, UC_X86_REG_RSI, &rsi);
+	} else {
+		uc_reg_read(uc, UC_X86_REG_RDI, &rdi);
+		err = ddekit_pio_read_rep((uint16_t)rdx, site->size, (void *)(uintptr_t)rdi, n);
+		rdi += n * site->size;
+		uc_reg_write(uc, UC_X86_REG_RDI, &rdi);
+	}
+	if (err)
+		device_failed(uc, site->out ? "rep outs" : "rep ins", (uint16_t)rdx, site->size);
+	rcx = 0;
+	uc_reg_write(uc, UC_X86_REG_RCX, &rcx);
+	counts.port++;
+}
+
+/* ---- first touches ---- */
+
+static bool on_unmapped(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
+			void *data)
+{
+	struct engine *e = data;
+	uint64_t lo, hi, page = addr & ~4095ull;
+	char perms[5];
+
+	(void)type, (void)size, (void)value;
+	if (ddekit_mmio_contains(addr, 1))
+		return uc_mmio_map(uc, page, 4096, mmio_read, (void *)(uintptr_t)page, mmio_write,
+				   (void *)(uintptr_t)page) == UC_ERR_OK;
+	if (host_mapping(addr, &lo, &hi, perms) && perms[0] == 'r') {
+		clip(uc, addr, &lo, &hi);
+		if (uc_mem_map_ptr(uc, lo, hi - lo,
+				   UC_PROT_READ | (perms[1] == 'w' ? UC_PROT_WRITE : 0),
+				   (void *)(uintptr_t)lo) == UC_ERR_OK)
+			return true;
+	}
+	e->bad = addr;
+	return false;
+}
+
+static bool on_protected(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
+			 int64_t value, void *data)
+{
+	struct engine *e = data;
+
+	(void)uc, (void)type, (void)size, (void)value;
+	e->bad = addr;
+	return false;
+}
+
+/* ---- the emulator of this thread ---- */
+
+static void __attribute__((noreturn)) engine_failed(const char *what, uc_err err)
+{
+	ddekit_panic("translated engine: %s: %s", what, uc_strerror(err));
+}
+
+static struct engine *engine(void)
+{
+	struct engine *e = cpu;
+	unsigned long gs = 0, fs = 0;
+	uc_hook h;
+	uc_err err;
+	void *page;
+
+	if (e)
+		return e;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		ddekit_panic("translated engine: out of memory");
+	err = uc_open(isa->arch, isa->mode, &e->uc);
+	if (err)
+		engine_failed("cannot start unicorn", err);
+	syscall(SYS_arch_prctl, ARCH_GET_GS, &gs);
+	syscall(SYS_arch_prctl, ARCH_GET_FS, &fs);
+	uc_reg_write(e->uc, UC_X86_REG_GS_BASE, &gs);
+	e->gs = gs;
+	uc_reg_write(e->uc, UC_X86_REG_FS_BASE, &fs);
+	page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (page == MAP_FAILED)
+		ddekit_panic("translated engine: out of memory");
+	memset(page, 0xcc, 4096);
+	mprotect(page, 4096, PROT_READ);
+	e->exit = (uint64_t)(uintptr_t)page;
+	err = uc_mem_map_ptr(e->uc, e->exit, 4096, UC_PROT_READ | UC_PROT_EXEC, page);
+	for (unsigned i = 0; !err && i < nmods; i++) {
+		uint64_t b = mods[i].base, t = mods[i].text, r = mods[i].ro;
+		char *p = (char *)(uintptr_t)b;
+
+		err = uc_mem_map_ptr(e->uc, b, t, UC_PROT_READ | UC_PROT_EXEC, p);
+		if (!err && r)
+			err = uc_mem_map_ptr(e->uc, b + t, r, UC_PROT_READ, p + t);
+		if (!err && mods[i].size > t + r)
+			err = uc_mem_map_ptr(e->uc, b + t + r, mods[i].size - t - r,
+					     UC_PROT_READ | UC_PROT_WRITE, p + t + r);
+	}
+	if (err)
+		engine_failed("cannot map the module", err);
+	if ((err = uc_hook_add(e->uc, &h, UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED,
+			       (void *)on_unmapped, e, 1, 0)) ||
+	    (err = uc_hook_add(e->uc, &h, UC_HOOK_MEM_READ_PROT | UC_HOOK_MEM_WRITE_PROT,
+			       (void *)on_protected, e, 1, 0)) ||
+	    (err = uc_hook_add(e->uc, &h, UC_HOOK_INSN, (void *)port_in, e, 1, 0,
+			       UC_X86_INS_IN)) ||
+	    (err = uc_hook_add(e->uc, &h, UC_HOOK_INSN, (void *)port_out, e, 1, 0,
+			       UC_X86_INS_OUT)))
+		engine_failed("cannot hook", err);
+	for (unsigned i = 0; i < nsites; i++)
+		if ((err = uc_hook_add(e->uc, &h, UC_HOOK_CODE, (void *)on_string_io, e, sites[i].at,
+				       sites[i].at)))
+			engine_failed("cannot hook", err);
+	cpu = e;
+	return e;
+}
+
+/* ---- running module code ---- */
+
+static void write_regs(struct engine *e, uint64_t *r, const int *which, int n)
+{
+	int ids[NREGS];
+	void *vals[NREGS];
+	uc_err err;
+
+	for (int i = 0; i < n; i++) {
+		ids[i] = isa->reg[which ? which[i] : i];
+		vals[i] = &r[which ? which[i] : i];
+	}
+	err = uc_reg_write_batch(e->uc, ids, vals, n);
+	if (err)
+		engine_failed("registers", err);
+}
+
+static void read_regs(struct engine *e, uint64_t *r)
+{
+	int ids[NREGS];
+	void *vals[NREGS];
+
+	for (int i = 0; i < NREGS; i++) {
+		ids[i] = isa->reg[i];
+		vals[i] = &r[i];
+	}
+	uc_reg_read_batch(e->uc, ids, vals, NREGS);
+}
+
+/* whether A is code the host runs (a function the module calls or jumps to) */
+static int native_code(uint64_t a)
+{
+	static struct {
+		uint64_t lo, hi;
+	} code[64];
+	static unsigned ncode;
+	char line[512], perms[5];
+	FILE *f;
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (unsigned i = 0; i < ncode; i++)
+			if (a >= code[i].lo && a < code[i].hi)
+				return !in_text(a);
+		if (pass)
+			break;
+		f = fopen("/proc/self/maps", "re");	/* a new library since: look again */
+		if (!f)
+			return 0;
+		ncode = 0;
+		while (ncode < 64 && fgets(line, sizeof(line), f)) {
+			unsigned long l, h;
+
+			if (sscanf(line, "%lx-%lx %4s", &l, &h, perms) == 3 && perms[2] == 'x') {
+				code[ncode].lo = l;
+				code[ncode++].hi = h;
+			}
+		}
+		fclose(f);
+	}
+	return 0;
+}
+
+/* the value of Zydis register REG in R, 0 if none of the file's */
+static uint64_t reg_value(const uint64_t *r, ZydisRegister reg)
+{
+	static const int gpr64[16] = {
+		RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15,
+	};
+
+	if (reg >= ZYDIS_REGISTER_RAX && reg <= ZYDIS_REGISTER_R15)
+		return r[gpr64[reg - ZYDIS_REGISTER_RAX]];
+	if (reg >= ZYDIS_REGISTER_EAX && reg <= ZYDIS_REGISTER_R15D)
+		return (uint32_t)r[gpr64[reg - ZYDIS_REGISTER_EAX]];
+	return 0;
+}
+
+/*
+ * Which instruction of the block starting at R's pc touched BAD. The
+ * emulator stops a faulting block with the pc of the block's start and
+ * the registers as they were before the faulting instruction (the ones
+ * before it done), so that instruction is the first whose memory operand,
+ * computed now, is BAD.
+ */
+static uint64_t faulting_insn(const struct engine *e, const uint64_t *r, uint64_t bad)
+{
+	ZydisDecodedInstruction in;
+	ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT];
+	uint64_t pc = r[RIP];
+
+	for (int n = 0; n < 256 && in_text(pc); n++) {
+		if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, (const void *)(uintptr_t)pc, 15,
+							 &in, op)))
+			break;
+		for (unsigned i = 0; i < in.operand_count; i++) {
+			const ZydisDecodedOperand *o = &op[i];
+			uint64_t a;
+
+			/* (a long nop has a memory operand it never touches) */
+			if (in.meta.category == ZYDIS_CATEGORY_NOP ||
+			    in.meta.category == ZYDIS_CATEGORY_WIDENOP)
+				break;
+			if (o->type != ZYDIS_OPERAND_TYPE_MEMORY || o->mem.type != ZYDIS_MEMOP_TYPE_MEM)
+				continue;
+			a = o->mem.disp.has_displacement ? (uint64_t)o->mem.disp.value : 0;
+			if (o->mem.base == ZYDIS_REGISTER_RIP)
+				a += pc + in.length;
+			else
+				a += reg_value(r, o->mem.base);
+			a += reg_value(r, o->mem.index) * o->mem.scale;
+			if (o->mem.segment == ZYDIS_REGISTER_GS)
+				a += e->gs;
+			if (bad >= a && bad < a + (o->size ? o->size / 8 : 1))
+				return pc;
+		}
+		if (in.meta.category == ZYDIS_CATEGORY_COND_BR ||
+		    in.meta.category == ZYDIS_CATEGORY_UNCOND_BR || in.meta.category == ZYDIS_CATEGORY_CALL ||
+		    in.meta.category == ZYDIS_CATEGORY_RET)
+			break;	/* the block ends here */
+		pc += in.length;
+	}
+	return r[RIP];
+}
+
+static void __attribute__((noreturn)) module_faulted(struct engine *e, const uint64_t *r,
+						     uc_err err)
+{
+	char at[256], from[256];
+	uint64_t ret = 0;
+
+	host->describe(err == UC_ERR_FETCH_UNMAPPED || err == UC_ERR_FETCH_PROT ? r[RIP] :
+		       faulting_insn(e, r, e->bad), at, sizeof(at));
+	switch (err) {
+	case UC_ERR_READ_UNMAPPED:
+	case UC_ERR_WRITE_UNMAPPED:
+	case UC_ERR_READ_PROT:
+	case UC_ERR_WRITE_PROT:
+		host->say("the module faulted: Segmentation fault at %s, touching address %p: the "
+			  "driver stops", at, (void *)(uintptr_t)e->bad);
+		break;
+	case UC_ERR_FETCH_UNMAPPED:
+	case UC_ERR_FETCH_PROT:
+		memcpy(&ret, (const void *)(uintptr_t)r[RSP], sizeof(ret));
+		host->describe(ret, from, sizeof(from));
+		host->say("the module faulted: it called or jumped to %p, which is not code "
+			  "(returning to %s): the driver stops", (void *)(uintptr_t)r[RIP], from);
+		break;
+	case UC_ERR_INSN_INVALID:
+		host->say("the module faulted: Illegal instruction at %s: the driver stops", at);
+		break;
+	default:
+		host->say("the module faulted: %s at %s: the driver stops", uc_strerror(err), at);
+	}
+	signal(SIGSEGV, SIG_DFL);
+	raise(SIGSEGV);
+	abort();
+}
+
+/*
+ * Run the module from registers R until it returns to the exit page,
+ * calling native code on its behalf as often as it asks. R holds the
+ * result.
+ */
+static void run(struct engine *e, uint64_t *r)
+{
+	int all = 1;
+
+	for (;;) {
+		unsigned long before;
+		struct native_call c;
+		struct pair v;
+		uint64_t to;
+		uc_err err;
+
+		if (all)
+			write_regs(e, r, NULL, NREGS);
+		else
+			write_regs(e, r, after_call, sizeof(after_call) / sizeof(after_call[0]));
+		all = 0;
+		err = uc_emu_start(e->uc, r[RIP], e->exit, 0, 0);
+		read_regs(e, r);
+		if (err == UC_ERR_OK && r[RIP] == e->exit)
+			return;
+		if (err == UC_ERR_INSN_INVALID && host->bug(r[RIP])) {
+			r[RIP] += 2;	/* a WARN: on after its ud2 */
+			continue;
+		}
+		if (err != UC_ERR_FETCH_UNMAPPED && err != UC_ERR_FETCH_PROT) {
+			if (err == UC_ERR_OK)
+				continue;	/* stopped early: resume */
+			module_faulted(e, r, err);
+		}
+		to = r[RIP];
+		if (to == fentry || to == return_thunk) {	/* sites not patched: a ret */
+			memcpy(&r[RIP], (const void *)(uintptr_t)r[RSP], 8);
+			r[RSP] += 8;
+			continue;
+		}
+		for (unsigned i = 0; i < 16; i++) {
+			if (indirect_thunk[i] && to == indirect_thunk[i]) {
+				r[RIP] = r[thunk_reg[i]];	/* jmp *%reg */
+				to = 0;
+				all = 1;
+				break;
+			}
+		}
+		if (!to)
+			continue;
+		if (!native_code(to))
+			module_faulted(e, r, err);
+		/* a call into the library: the return address on top, then the
+		 * stack arguments, if any */
+		c.fn = to;
+		c.rdi = r[RDI], c.rsi = r[RSI], c.rdx = r[RDX], c.rcx = r[RCX];
+		c.r8 = r[R8], c.r9 = r[R9], c.rax = r[RAX];
+		memcpy(c.stack, (const void *)(uintptr_t)(r[RSP] + 8), sizeof(c.stack));
+		before = e->entries;
+		counts.calls++;
+		v = ko_dbt_native(&c);
+		r[RAX] = v.rax;
+		r[RDX] = v.rdx;
+		memcpy(&r[RIP], (const void *)(uintptr_t)r[RSP], 8);
+		r[RSP] += 8;
+		/* module code ran meanwhile (a callback, or another task): the
+		 * emulator's registers are not ours any more */
+		all = e->entries != before;
+	}
+}
+
+struct pair ko_dbt_enter(const struct entry *in, const uint64_t *stack)
+{
+	struct engine *e = engine();
+	uint64_t frame[EMU_STACK / 8] __attribute__((aligned(16)));
+	uint64_t r[NREGS] = { 0 }, *sp = frame + EMU_STACK / 8 - STACK_ARGS;
+
+	memcpy(sp, stack, STACK_ARGS * sizeof(*sp));
+	*--sp = e->exit;
+	r[RDI] = in->rdi, r[RSI] = in->rsi, r[RDX] = in->rdx, r[RCX] = in->rcx;
+	r[R8] = in->r8, r[R9] = in->r9, r[RAX] = in->rax;
+	r[RSP] = (uint64_t)(uintptr_t)sp;
+	r[RIP] = in->target;
+	r[RFLAGS] = 0x202;	/* IF, as in user mode */
+	e->entries++;
+	counts.entries++;
+	run(e, r);
+	return (struct pair){ r[RAX], r[RDX] };
+}
+
+int ko_dbt_redirect(siginfo_t *si, void *ucontext)
+{
+	ucontext_t *uc = ucontext;
+	greg_t *g = uc->uc_mcontext.gregs;
+	uint64_t pc = (uint64_t)g[REG_RIP];
+
+	if (!host || si->si_signo != SIGSEGV || si->si_code != SEGV_ACCERR ||
+	    (uint64_t)(uintptr_t)si->si_addr != pc || !in_text(pc))
+		return 0;
+	g[REG_R11] = (greg_t)pc;	/* scratch at a call: free to carry the callee */
+	g[REG_RIP] = (greg_t)(uintptr_t)ko_dbt_entry;
+	return 1;
+}
+
+int ko_dbt_add_module(uint64_t base, size_t text, size_t ro, size_t size, char *err,
+		      size_t errlen)
+{
+	if (nmods == MAX_MODULES) {
+		snprintf(err, errlen, "more than %d modules", MAX_MODULES);
+		return -1;
+	}
+	/* from now on a native call into the code faults: ko_dbt_redirect */
+	if (mprotect((void *)(uintptr_t)base, text, PROT_READ) < 0) {
+		snprintf(err, errlen, "mprotect: %m");
+		return -1;
+	}
+	mods[nmods].base = base;
+	mods[nmods].text = text;
+	mods[nmods].ro = ro;
+	mods[nmods].size = size;
+	nmods++;
+	return 0;
+}
+
+void ko_dbt_add_code(uint64_t start, size_t len)
+{
+	ZydisDecodedInstruction in;
+	ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT];
+
+	for (uint64_t pc = start; pc < start + len; pc += in.length) {
+		const void *p = (const void *)(uintptr_t)pc;
+		unsigned size = 0;
+		int out = 0;
+
+		if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, p, start + len - pc, &in, op)))
+			break;
+		if (!(in.attributes & ZYDIS_ATTRIB_HAS_REP) || in.address_width != 64)
+			continue;
+		switch (in.mnemonic) {
+		case ZYDIS_MNEMONIC_INSB: size = 1; break;
+		case ZYDIS_MNEMONIC_INSW: size = 2; break;
+		case ZYDIS_MNEMONIC_INSD: size = 4; break;
+		case ZYDIS_MNEMONIC_OUTSB: size = 1, out = 1; break;
+		case ZYDIS_MNEMONIC_OUTSW: size = 2, out = 1; break;
+		case ZYDIS_MNEMONIC_OUTSD: size = 4, out = 1; break;
+		default: continue;
+		}
+		if (nsites < MAX_STRING_SITES)
+			sites[nsites++] = (struct string_site){ pc, out, size };
+	}
+}
+
+int ko_dbt_init(const struct ko_dbt_host *h, char *err, size_t errlen)
+{
+	unsigned major, minor;
+
+	uc_version(&major, &minor);
+	if (major < 2) {
+		snprintf(err, errlen, "unicorn %u.%u is too old: the engine needs 2.0 or later",
+			 major, minor);
+		return -1;
+	}
+	if (!ZYAN_SUCCESS(ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64,
+					   ZYDIS_STACK_WIDTH_64))) {
+		snprintf(err, errlen, "the Zydis decoder does not initialise");
+		return -1;
+	}
+	host = h;
+	fentry = h->lookup("__fentry__");
+	return_thunk = h->lookup("__x86_return_thunk");
+	for (unsigned i = 0; i < 16; i++) {
+		char name[40];
+
+		if (!thunk_name[i])
+			continue;
+		snprintf(name, sizeof(name), "__x86_indirect_thunk_%s", thunk_name[i]);
+		indirect_thunk[i] = h->lookup(name);
+	}
+	return 0;
+}
+
+void ko_dbt_counts(struct ko_dbt_counts *c)
+{
+	*c = counts;
+}

@@ -1,0 +1,57 @@
+/*
+ * The translated engine of the driver host (ko/dbt.c, docs/ko.md): module
+ * code runs inside unicorn, a CPU emulator built on QEMU, over the very
+ * memory the native code uses.
+ */
+#ifndef KO_DBT_H
+#define KO_DBT_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* What the engine asks of its host (ko/host.c). */
+struct ko_dbt_host {
+	/* the address of library symbol NAME, 0 if none */
+	uint64_t (*lookup)(const char *name);
+	/* "e1000_probe+0x1c/0x6a0 [e1000]" for PC; 1 if PC is in a module */
+	int (*describe)(unsigned long pc, char *buf, unsigned long len);
+	/* a ud2 at PC: 1 if a WARN (logged; the code continues after it);
+	 * a BUG is reported and stops the driver; 0 if neither */
+	int (*bug)(unsigned long pc);
+	/* one line on stderr */
+	void (*say)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+};
+
+/* 0, or -1 with one line in ERR. Before any module code runs. */
+int ko_dbt_init(const struct ko_dbt_host *host, char *err, size_t errlen);
+
+/*
+ * A loaded module: [BASE, BASE + TEXT) is its code, run only by the
+ * emulator (natively it is made non-executable, so that a call from the
+ * library into it faults and enters the emulator), then RO bytes read-only,
+ * the rest up to SIZE its data.
+ */
+int ko_dbt_add_module(uint64_t base, size_t text, size_t ro, size_t size, char *err,
+		      size_t errlen);
+
+/* One function of a module's code, for the engine to look at before it
+ * runs (the string port instructions it does in one request each). */
+void ko_dbt_add_code(uint64_t start, size_t len);
+
+/*
+ * From the host's SIGSEGV handler: if the fault is native code calling
+ * into module code, turn the interrupted context into a call of the
+ * emulator and return 1; else 0.
+ */
+int ko_dbt_redirect(siginfo_t *si, void *ucontext);
+
+/* what the engine did so far (SIGUSR1, make bench) */
+struct ko_dbt_counts {
+	unsigned long entries;		/* calls from native code into the module */
+	unsigned long calls;		/* calls from the module into native code */
+	unsigned long mmio, port;	/* device accesses emulated */
+};
+void ko_dbt_counts(struct ko_dbt_counts *c);
+
+#endif
