@@ -25,6 +25,7 @@
 #define _GNU_SOURCE
 #include <elf.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -538,6 +539,46 @@ static int start_translated(char *err, size_t len)
 	return 0;
 }
 
+/* --- stopping: the modules' exit --- */
+
+static sigset_t stop_signals;
+
+/*
+ * SIGTERM (dde run stopping) or SIGINT: the Linux CPU runs each module's
+ * exit (dde_linux/ksrv/module.c) and the driver stops. The signals are
+ * blocked in every thread and taken here, so they never interrupt module
+ * code. A second one, while the exits run, ends the process at once.
+ */
+static void *stop_thread(void *arg)
+{
+	struct lx_kit_event *ev = arg;
+	int sig;
+
+	if (sigwait(&stop_signals, &sig))
+		return NULL;
+	lx_kit_event_raise(ev);
+	if (sigwait(&stop_signals, &sig))
+		return NULL;
+	say("stopping at once (%s again)", strsignal(sig));
+	_exit(128 + sig);
+}
+
+static void stop_on_signals(void)
+{
+	struct lx_kit_event *ev = lx_kit_event_create(ksrv_stop, NULL);
+	pthread_t t;
+
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	if (!ev || pthread_sigmask(SIG_BLOCK, &stop_signals, NULL) ||
+	    pthread_create(&t, NULL, stop_thread, ev)) {
+		pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);
+		return;		/* then the signals end the process as before */
+	}
+	pthread_detach(t);
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -605,6 +646,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	watch_module_code();
+	stop_on_signals();	/* before any other thread exists */
 	if (ddekit_init(driver_name))
 		return 1;
 	ddekit_io_set_posted(posted_writes(driver_name));

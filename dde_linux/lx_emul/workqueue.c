@@ -46,8 +46,15 @@ static int worker(void *arg)
 
 struct workqueue_struct *alloc_workqueue(const char *fmt, unsigned int flags, int max_active, ...)
 {
-	struct workqueue_struct *wq = kzalloc(sizeof(*wq), GFP_KERNEL);
+	/* aligned so that a work's data can hold it beside its flag bits */
+	static struct kmem_cache *cache;
+	struct workqueue_struct *wq;
 	va_list ap;
+
+	if (!cache)
+		cache = kmem_cache_create("workqueue", sizeof(*wq), 1 << WORK_STRUCT_FLAG_BITS, 0,
+					  NULL);
+	wq = cache ? kmem_cache_zalloc(cache, GFP_KERNEL) : NULL;
 
 	if (!wq)
 		return NULL;
@@ -58,7 +65,7 @@ struct workqueue_struct *alloc_workqueue(const char *fmt, unsigned int flags, in
 	init_waitqueue_head(&wq->idle);
 	wq->worker = kthread_create(worker, wq, "%s", wq->name);
 	if (IS_ERR(wq->worker)) {
-		kfree(wq);
+		kmem_cache_free(cache, wq);
 		return NULL;
 	}
 	wake_up_process(wq->worker);
@@ -79,7 +86,7 @@ bool queue_work_on(int cpu, struct workqueue_struct *wq, struct work_struct *wor
 	if (test_and_set_bit(WORK_STRUCT_PENDING_BIT, work_data_bits(work)))
 		return false;
 	/* remember the queue, for flush_work */
-	atomic_long_set(&work->data, (long)wq | WORK_STRUCT_PENDING);
+	atomic_long_set(&work->data, (long)wq | WORK_STRUCT_PENDING | WORK_STRUCT_PWQ);
 	list_add_tail(&work->entry, &wq->pending);
 	wake_up_process(wq->worker);
 	return true;
@@ -119,9 +126,15 @@ bool mod_delayed_work_on(int cpu, struct workqueue_struct *wq, struct delayed_wo
 	return queue_delayed_work_on(cpu, wq, dwork, delay);
 }
 
+/* the queue WORK was last queued on; NULL if never (its data is then
+ * WORK_DATA_INIT's "no pool", not a pointer: as Linux, look at PWQ first) */
 static struct workqueue_struct *wq_of(struct work_struct *work)
 {
-	return (struct workqueue_struct *)(atomic_long_read(&work->data) & WORK_STRUCT_WQ_DATA_MASK);
+	unsigned long data = atomic_long_read(&work->data);
+
+	if (!(data & WORK_STRUCT_PWQ))
+		return NULL;
+	return (struct workqueue_struct *)(data & WORK_STRUCT_WQ_DATA_MASK);
 }
 
 bool flush_work(struct work_struct *work)

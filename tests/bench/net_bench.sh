@@ -39,7 +39,7 @@ usr1_counts() {
 	for i in $(seq 50); do [ "$(grep -Ec "$re" "$2")" -gt "$n0" ] && break; sleep 0.1; done
 	grep -E "$re" "$2" | tail -1 | awk '
 		/^trap/ { print $3 + $6 }
-		/^translated/ { print $9 + $12, $3, $6 }'
+		/^translated/ { print $8 + $11, $3, $5 }'
 }
 
 # bench_driver DRIVER MODEL COUNT [ENGINE]: DRIVER built from source, or

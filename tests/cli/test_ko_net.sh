@@ -54,6 +54,16 @@ if wait_for "netd: interface net0: link up" 60 "$T/par.log" &&
 else
 	not_ok "a module parameter reaches the module" "$(tail -5 "$T/par.log")"
 fi
+# stopping the driver (SIGTERM, as dde run does) runs the module's exit:
+# e1000_remove takes the interface down, and the driver ends with status 0
+pkill -TERM -P $par_pid -f "drivers/ko-net" 2>/dev/null
+if wait_for "driver ko:e1000.*exited with status 0" 20 "$T/par.log" &&
+	grep -q "ksrv: e1000: exited" "$T/par.log" &&
+	grep -q "netd: interface net0: link down" "$T/par.log"; then
+	ok "SIGTERM runs the module's exit (the interface goes down), then the driver ends with status 0"
+else
+	not_ok "SIGTERM runs the module's exit" "$(grep -v '^\[' "$T/par.log" | tail -6)"
+fi
 kill -INT $par_pid 2>/dev/null
 wait $par_pid 2>/dev/null
 expect "a bad parameter value stops the driver with Linux's message" 1 \

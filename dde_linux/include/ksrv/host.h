@@ -22,4 +22,8 @@ struct ksrv_module {
 extern struct ksrv_module ksrv_modules[];
 extern unsigned ksrv_nmodules;
 
+/* an lx_kit event (the host raises it on SIGTERM/SIGINT): each module's
+ * exit, the last loaded first, then the driver stops with status 0 */
+void ksrv_stop(void *arg);
+
 #endif
