@@ -132,6 +132,8 @@ static struct string_site {
 static unsigned nsites;
 static struct ko_dbt_counts counts;
 static __thread struct engine *cpu;	/* this thread's emulator */
+static __thread uint64_t caller;	/* the module's return address of the
+					 * native call in progress (ko_dbt_caller) */
 
 /* the register of __x86_indirect_thunk_NAME, in x86's encoding order */
 static const char *const thunk_name[16] = {
@@ -603,7 +605,13 @@ static void run(struct engine *e, uint64_t *r)
 		memcpy(c.stack, (const void *)(uintptr_t)(r[RSP] + 8), sizeof(c.stack));
 		before = e->entries;
 		counts.calls++;
-		v = ko_dbt_native(&c);
+		{
+			uint64_t outer = caller;
+
+			memcpy(&caller, (const void *)(uintptr_t)r[RSP], 8);
+			v = ko_dbt_native(&c);
+			caller = outer;
+		}
 		r[RAX] = v.rax;
 		r[RDX] = v.rdx;
 		memcpy(&r[RIP], (const void *)(uintptr_t)r[RSP], 8);
@@ -722,6 +730,11 @@ int ko_dbt_init(const struct ko_dbt_host *h, char *err, size_t errlen)
 		indirect_thunk[i] = h->lookup(name);
 	}
 	return 0;
+}
+
+uint64_t ko_dbt_caller(void)
+{
+	return caller;
 }
 
 void ko_dbt_counts(struct ko_dbt_counts *c)

@@ -46,6 +46,11 @@ void ko_dbt_add_code(uint64_t start, size_t len);
  */
 int ko_dbt_redirect(siginfo_t *si, void *ucontext);
 
+/* where the module called the library function now running on this
+ * thread (its return address), 0 if none: to name the module's part in a
+ * fault inside the library */
+uint64_t ko_dbt_caller(void);
+
 /* what the engine did so far (SIGUSR1, make bench) */
 struct ko_dbt_counts {
 	unsigned long entries;		/* calls from native code into the module */

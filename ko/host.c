@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -407,6 +408,79 @@ static int bug_at(unsigned long pc)
 	abort();
 }
 
+/* the library's exports by address, to name a place in the library */
+static const struct ko_export_entry **by_address;
+
+static int by_addr(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)(*(const struct ko_export_entry *const *)a)->addr;
+	uintptr_t y = (uintptr_t)(*(const struct ko_export_entry *const *)b)->addr;
+
+	return x < y ? -1 : x > y;
+}
+
+/* "netif_carrier_off+0x9" for PC: the nearest export at or below it */
+static void library_place(unsigned long pc, char *buf, size_t len)
+{
+	unsigned lo = 0, hi = ksrv_nexports;
+
+	while (lo < hi) {	/* the first above PC */
+		unsigned mid = (lo + hi) / 2;
+
+		if ((uintptr_t)by_address[mid]->addr <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo && pc - (uintptr_t)by_address[lo - 1]->addr < 0x10000)
+		snprintf(buf, len, "%s+0x%lx", by_address[lo - 1]->name,
+			 pc - (unsigned long)(uintptr_t)by_address[lo - 1]->addr);
+	else
+		snprintf(buf, len, "%#lx", pc);
+}
+
+/* whether A, in module code, is a return address: a call ends right before it */
+static int after_call(uint64_t a)
+{
+	for (unsigned m = 0; m < nmods; m++) {
+		const uint8_t *p = (const uint8_t *)(uintptr_t)a;
+
+		if (a < mods[m].m.base + 7 || a >= mods[m].m.base + mods[m].m.text_size)
+			continue;
+		return p[-5] == 0xe8 ||					/* call rel32 */
+		       (p[-2] == 0xff && (p[-1] & 0xf8) == 0xd0) ||	/* call *%reg */
+		       (p[-3] == 0x41 && p[-2] == 0xff && (p[-1] & 0xf8) == 0xd0) ||
+		       (p[-6] == 0xff && p[-5] == 0x15);		/* call *x(%rip) */
+	}
+	return 0;
+}
+
+/*
+ * The module code that called into the library where a fault happened:
+ * the innermost call the translated engine made for the module, or the
+ * first return address into module code on the stack above SP (read with
+ * process_vm_readv, which fails instead of faulting at the stack's end).
+ * 0 if none.
+ */
+static uint64_t module_caller(uint64_t sp)
+{
+	uint64_t buf[512];
+
+	if (translated)
+		return ko_dbt_caller();
+	for (uint64_t at = sp & ~7ull, end = at + 512 * 1024; at < end; at += sizeof(buf)) {
+		struct iovec here = { buf, sizeof(buf) }, there = { (void *)(uintptr_t)at, sizeof(buf) };
+		ssize_t n = process_vm_readv(getpid(), &here, 1, &there, 1, 0);
+
+		for (ssize_t i = 0; i < n / 8; i++)
+			if (after_call(buf[i]))
+				return buf[i];
+		if (n < (ssize_t)sizeof(buf))
+			break;
+	}
+	return 0;
+}
+
 static void on_fault(int sig, siginfo_t *si, void *ctx)
 {
 	ucontext_t *uc = ctx;
@@ -430,6 +504,18 @@ static void on_fault(int sig, siginfo_t *si, void *ctx)
 		    strsignal(sig), where, si->si_addr);
 	else if (in_module)
 		say("the module faulted: %s at %s: the driver stops", strsignal(sig), where);
+	else {
+		uint64_t from = module_caller((uint64_t)uc->uc_mcontext.gregs[REG_RSP]);
+		char lib[160];
+
+		if (from) {
+			describe(from, where, sizeof(where));
+			library_place(pc, lib, sizeof(lib));
+			say("the driver faulted in the library: %s at %s, touching address %p, "
+			    "called by the module from %s: the driver stops", strsignal(sig), lib,
+			    si->si_addr, where);
+		}
+	}
 	chain(sig, si, ctx);
 }
 
@@ -627,6 +713,11 @@ int main(int argc, char **argv)
 	for (unsigned e = 0; e < ksrv_nexports; e++)
 		sorted[e] = &ksrv_exports[e];
 	qsort(sorted, ksrv_nexports, sizeof(*sorted), by_name);
+	by_address = malloc(ksrv_nexports * sizeof(*by_address));
+	if (!by_address)
+		return 1;
+	memcpy(by_address, sorted, ksrv_nexports * sizeof(*by_address));
+	qsort(by_address, ksrv_nexports, sizeof(*by_address), by_addr);
 
 	if (load_module(argv[i], 0, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s: cannot load: %s\n", prog, err);

@@ -168,10 +168,54 @@ patch "$T/initfail.ko" $(($(func_offset "$T/initfail.ko" init_module) + 5)) 6a e
 cp "$T/e1000.ko" "$T/fault.ko"
 patch "$T/fault.ko" $(($(func_offset "$T/fault.ko" e1000_xmit_frame) + 5)) 31 c0 8b 00
 
+# warn FUNC: a copy of e1000.ko whose FUNC starts with a WARN_ONCE: its
+# first five bytes (the call to __fentry__, whose relocation becomes
+# R_X86_64_NONE) become ud2 and a 3-byte nop, and the first __bug_table
+# entry (its place's relocation addend, its flags) describes that ud2
+sec_off() { readelf -SW "$1" | sed 's/\[ */[/' | awk -v n="$2" '$2 == n {print $5; exit}'; }
+# reloc_index FILE SECTION OFFSET: which entry of relocation SECTION patches OFFSET
+reloc_index() {
+	readelf -rW "$1" | awk -v sec="$2" -v want="$(printf '%016x' "$3")" '
+		/^Relocation section/ { p = index($0, "'"'"'" sec "'"'"'") > 0; n = -1; next }
+		p && /^[0-9a-f]+ / { n++; if ($1 == want) { print n; exit } }'
+}
+le64() { local i; for ((i = 0; i < 8; i++)); do printf '%02x ' $((($1 >> (8 * i)) & 255)); done; }
+warn() {
+	local f="$T/warn.ko" value k
+	cp "$T/e1000.ko" "$f"
+	value=$((0x$(readelf -sW "$f" | awk -v s="$1" '$8 == s {print $2; exit}')))
+	k=$(reloc_index "$f" .rela.text $((value + 1)))
+	patch "$f" $((0x$(sec_off "$f" .rela.text) + 24 * k + 8)) 00 00 00 00
+	patch "$f" "$(func_offset "$f" "$1")" 0f 0b 0f 1f 00
+	k=$(reloc_index "$f" .rela__bug_table 0)
+	# shellcheck disable=SC2046
+	patch "$f" $((0x$(sec_off "$f" .rela__bug_table) + 24 * k + 16)) $(le64 "$value")
+	patch "$f" $((0x$(sec_off "$f" __bug_table) + 10)) 03 00	# WARNING | ONCE
+}
+warn e1000_xmit_frame
+# a fault inside the library, reached from module code: e1000's transmit
+# made to call netif_carrier_off(NULL) (xor %edi,%edi; call: the __fentry__
+# call's relocation moved by 3 and pointed at that import)
+lib_fault() {
+	local f="$T/libfault.ko" value k sym rt
+	cp "$T/e1000.ko" "$f"
+	value=$((0x$(readelf -sW "$f" | awk '$8 == "e1000_xmit_frame" {print $2; exit}')))
+	sym=$(readelf -sW "$f" | awk '$7 == "UND" && $8 == "netif_carrier_off" {sub(":", "", $1); print $1; exit}')
+	k=$(reloc_index "$f" .rela.text $((value + 1)))
+	rt=$((0x$(sec_off "$f" .rela.text) + 24 * k))
+	# shellcheck disable=SC2046
+	patch "$f" $rt $(le64 $((value + 3)))
+	# shellcheck disable=SC2046
+	patch "$f" $((rt + 8)) $(le64 $(((sym << 32) | 4)))	# R_X86_64_PLT32
+	patch "$f" "$(func_offset "$f" e1000_xmit_frame)" 31 ff e8 00 00 00 00
+}
+lib_fault
+
 # One machine, three NICs: each bad module beside a good one (the binary
-# e1000) that must keep serving frames through it all.
+# e1000, with a WARN_ONCE on every transmit) that must keep serving frames
+# through it all.
 "$DDE" run "${E[@]}" --nic "e1000,net=udp:$((base + 6)):$((base + 7))" --nic e1000,net=none \
-	--nic e1000,net=none --driver ko:e1000@00:01.0 --driver "ko:$T/initfail.ko@00:02.0" \
+	--nic e1000,net=none --driver "ko:$T/warn.ko@00:01.0" --driver "ko:$T/initfail.ko@00:02.0" \
 	--driver "ko:$T/truncated.ko@00:03.0" --net-socket "@dde-test-kobad-$$" >"$T/bad.log" 2>&1 &
 bad_pid=$!
 BG_PIDS="$BG_PIDS $bad_pid"
@@ -195,6 +239,10 @@ frames_1000() {
 }
 frames_1000 "the good driver beside them keeps serving (1,000 frames each way)" \
 	"@dde-test-kobad-$$" net0
+[ "$(grep -c "WARNING: at .*e1000_main.c:[0-9]* e1000_xmit_frame+0x0/0x[0-9a-f]* \[e1000\] (the driver continues)" \
+	"$T/bad.log")" = 1 ] &&
+	ok "a WARN_ONCE on every transmit: logged once with file, line and function, the driver goes on" ||
+	not_ok "a WARN is logged once and the driver goes on" "$(grep -i warn "$T/bad.log" | head -3)"
 kill -INT $bad_pid 2>/dev/null
 wait $bad_pid 2>/dev/null
 
@@ -202,20 +250,31 @@ wait $bad_pid 2>/dev/null
 # 8139cp) and ddeio serve on
 "$DDE" run "${E[@]}" --nic "e1000,net=udp:$((base + 8)):$((base + 9))" \
 	--nic "rtl8139,net=udp:$((base + 6)):$((base + 7))" \
+	--nic "e1000,net=udp:$((base + 10)):$((base + 11))" \
 	--driver "ko:$T/fault.ko@00:01.0" --driver 8139cp@00:02.0 \
+	--driver "ko:$T/libfault.ko@00:03.0" \
 	--net-socket "@dde-test-kofault-$$" >"$T/fault.log" 2>&1 &
 fault_pid=$!
 BG_PIDS="$BG_PIDS $fault_pid"
-wait_count "netd: interface net[01]: link up" 2 60 "$T/fault.log"
-# a frame sent on the bad module's interface makes it transmit
+wait_count "netd: interface net[012]: link up" 3 60 "$T/fault.log"
+# a frame sent on a bad module's interface makes it transmit
 DDE_NET=@dde-test-kofault-$$ timeout 20 "$FRAMES" --if net0 --qemu-listen $((base + 8)) \
 	--qemu-peer $((base + 9)) --count 1 --window 1 >/dev/null 2>&1
+DDE_NET=@dde-test-kofault-$$ timeout 20 "$FRAMES" --if net2 --qemu-listen $((base + 10)) \
+	--qemu-peer $((base + 11)) --count 1 --window 1 >/dev/null 2>&1
 if wait_for "killed by signal 11" 20 "$T/fault.log" &&
 	grep -Eq "the module faulted: Segmentation fault at e1000_xmit_frame\+0x7/0x[0-9a-f]+ \[e1000\]" \
 		"$T/fault.log"; then
 	ok "a module that faults: the report names the module, the function and the offset"
 else
 	not_ok "a module that faults is reported" "$(grep -v '^\[' "$T/fault.log" | tail -8)"
+fi
+if wait_for "libfault.ko@00:03.0 was killed by signal 11" 20 "$T/fault.log" &&
+	grep -Eq "the driver faulted in the library: Segmentation fault at netif_carrier_off\+0x[0-9a-f]+, touching address 0x[0-9a-f]+, called by the module from e1000_xmit_frame\+0x7/0x[0-9a-f]+ \[e1000\]" \
+		"$T/fault.log"; then
+	ok "a fault in the library reached from module code names the library function and the module's call"
+else
+	not_ok "a fault in the library is attributed" "$(grep -v '^\[' "$T/fault.log" | tail -8)"
 fi
 frames_1000 "ddeio and the other driver serve on (1,000 frames each way through 8139cp)" \
 	"@dde-test-kofault-$$" net1
