@@ -182,7 +182,8 @@ $(O)/fuzz/fuzz_ko: tests/fuzz/fuzz_ko.c $(KO_SRC) $(wildcard include/ko/*.h ko/*
 
 $(O)/fuzz/seed.ko: tests/fuzz/seed_module.c
 	@mkdir -p $(dir $@)
-	$(CC) -c -O2 -mcmodel=kernel -fno-pic -fno-asynchronous-unwind-tables -o $@ $<
+	$(CC) -c -O2 -mcmodel=kernel -fno-pic -fno-asynchronous-unwind-tables \
+		-pg -mfentry -mrecord-mcount -o $@ $<
 
 fuzz: deps $(O)/fuzz/fuzz_ko $(O)/fuzz/seed.ko $(KO_READY)
 	./tests/fuzz/run $(O)/fuzz $(FUZZ_SECONDS) $(KO_DIR)

@@ -517,9 +517,16 @@ static void __attribute__((noreturn)) module_faulted(struct engine *e, const uin
 	char at[256], from[256];
 	uint64_t ret = 0;
 
-	host->describe(err == UC_ERR_FETCH_UNMAPPED || err == UC_ERR_FETCH_PROT ? r[RIP] :
-		       faulting_insn(e, r, e->bad), at, sizeof(at));
-	switch (err) {
+	int fetch = err == UC_ERR_FETCH_UNMAPPED || err == UC_ERR_FETCH_PROT;
+
+	host->describe(fetch ? r[RIP] : faulting_insn(e, r, e->bad), at, sizeof(at));
+	if (fetch && host->stub_name(r[RIP])) {		/* a call to a stub */
+		memcpy(&ret, (const void *)(uintptr_t)r[RSP], sizeof(ret));
+		host->describe(ret, from, sizeof(from));
+		host->report_stub(host->stub_name(r[RIP]), from);
+	} else if (!fetch && host->stub_name(e->bad)) {
+		host->report_stub(host->stub_name(e->bad), at);
+	} else switch (err) {
 	case UC_ERR_READ_UNMAPPED:
 	case UC_ERR_WRITE_UNMAPPED:
 	case UC_ERR_READ_PROT:

@@ -21,6 +21,10 @@ struct ko_dbt_host {
 	int (*bug)(unsigned long pc);
 	/* one line on stderr */
 	void (*say)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+	/* the import ADDR is a stub for (--allow-stubs), or NULL; reporting
+	 * its use from FROM ("e1000_probe+0x1c/0x6a0 [e1000]") */
+	const char *(*stub_name)(unsigned long addr);
+	void (*report_stub)(const char *name, const char *from);
 };
 
 /* 0, or -1 with one line in ERR. Before any module code runs. */

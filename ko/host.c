@@ -4,7 +4,7 @@
  * library of their class (lx_emul, Linux's own core and class files, the
  * class glue) through its explicit export table and nothing else.
  *
- *   ko-net [--engine native|dbt] MODULE.ko [PARAM=VALUE...]
+ *   ko-net [--engine native|dbt] [--allow-stubs] MODULE.ko [PARAM=VALUE...]
  *
  * Before Linux starts, the host reads each module (ko_parse checks the
  * whole file), loads what it depends on first (`depends=`, found beside
@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -63,6 +64,7 @@ unsigned ksrv_nmodules;
 
 static const char *prog = "ko-net";
 static int translated;		/* --engine dbt */
+static int allow_stubs;		/* --allow-stubs */
 static char driver_name[64] = "ko";
 
 const char *lx_kit_driver_name(void)
@@ -105,13 +107,55 @@ static uint64_t module_export(const char *name, const struct ko_export **which)
 	return 0;
 }
 
-/* an import: the library's, else a module's loaded before (as Linux does) */
+/*
+ * --allow-stubs: an import nobody provides is bound to a stub, a page of
+ * its own in a reservation below 2 GiB that is never accessible: calling
+ * it, reading or writing it stops the driver naming the import (on_fault,
+ * or the translated engine through stub_name).
+ */
+#define MAX_STUBS 256
+static const char *stub_names[MAX_STUBS];
+static unsigned nstubs;
+static uintptr_t stub_base;
+
+static const char *stub_name(unsigned long addr)
+{
+	if (!stub_base || addr < stub_base || addr >= stub_base + (uintptr_t)nstubs * 4096)
+		return NULL;
+	return stub_names[(addr - stub_base) / 4096];
+}
+
+static uint64_t stub_for(const struct ko_image *img, const char *name)
+{
+	for (unsigned i = 1; i < img->nsym; i++)	/* a weak import stays 0 */
+		if (img->sym[i].shndx == SHN_UNDEF && img->sym[i].bind == STB_WEAK &&
+		    !strcmp(img->sym[i].name, name))
+			return 0;
+	for (unsigned i = 0; i < nstubs; i++)
+		if (!strcmp(stub_names[i], name))
+			return stub_base + (uint64_t)i * 4096;
+	if (!stub_base) {
+		void *p = mmap(NULL, MAX_STUBS * 4096, PROT_NONE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_32BIT, -1, 0);
+
+		if (p == MAP_FAILED)
+			return 0;
+		stub_base = (uintptr_t)p;
+	}
+	if (nstubs == MAX_STUBS)
+		return 0;	/* then it is missing, and listed as such */
+	stub_names[nstubs] = name;
+	return stub_base + (uint64_t)nstubs++ * 4096;
+}
+
+/* an import: the library's, else a module's loaded before (as Linux does),
+ * else, with --allow-stubs, a stub. CTX: the module's image. */
 static uint64_t resolve(void *ctx, const char *name)
 {
 	const struct ko_export_entry *e = library_export(name);
+	uint64_t a = e ? (uint64_t)(uintptr_t)e->addr : module_export(name, NULL);
 
-	(void)ctx;
-	return e ? (uint64_t)(uintptr_t)e->addr : module_export(name, NULL);
+	return a || !allow_stubs ? a : stub_for(ctx, name);
 }
 
 /* --- checks before a module is placed --- */
@@ -261,9 +305,21 @@ static int load_module(const char *path, unsigned depth, char *err, size_t len)
 		fail(err, len, "%s: %s", path, why);
 		goto out;
 	}
-	if (ko_load(img, resolve, NULL, &hm->m, why, sizeof(why)) < 0) {
-		fail(err, len, "%s: %s", path, why);
-		goto out;
+	{
+		unsigned before = nstubs;
+
+		if (ko_load(img, resolve, (void *)img, &hm->m, why, sizeof(why)) < 0) {
+			fail(err, len, "%s: %s", path, why);
+			goto out;
+		}
+		if (nstubs > before) {
+			fprintf(stderr, "%s: %s: %u import(s) nobody provides bound to stubs that "
+				"stop the driver when used (--allow-stubs):", prog, name,
+				nstubs - before);
+			for (unsigned i = before; i < nstubs; i++)
+				fprintf(stderr, " %s", stub_names[i]);
+			fprintf(stderr, "\n");
+		}
 	}
 	hm->name = name;
 	mods[nmods] = *hm;
@@ -318,7 +374,10 @@ static int describe(unsigned long addr, char *buf, unsigned long len)
 			snprintf(buf, len, "%s+0x%lx", hm->name, (unsigned long)(addr - hm->m.base));
 		return 1;
 	}
-	snprintf(buf, len, "0x%lx (not in a module)", addr);
+	if (stub_name(addr))
+		snprintf(buf, len, "%s (a stub: nobody provides it)", stub_name(addr));
+	else
+		snprintf(buf, len, "0x%lx (not in a module)", addr);
 	return 0;
 }
 
@@ -481,6 +540,12 @@ static uint64_t module_caller(uint64_t sp)
 	return 0;
 }
 
+static void report_stub(const char *name, const char *from)
+{
+	say("the module used %s, which nobody provides (bound to a stub by --allow-stubs), "
+	    "from %s: the driver stops", name, from);
+}
+
 static void on_fault(int sig, siginfo_t *si, void *ctx)
 {
 	ucontext_t *uc = ctx;
@@ -499,7 +564,16 @@ static void on_fault(int sig, siginfo_t *si, void *ctx)
 			return;
 		}
 	}
-	if (in_module && (sig == SIGSEGV || sig == SIGBUS))
+	if (sig == SIGSEGV && stub_name((unsigned long)si->si_addr)) {
+		char from[256];
+
+		if (pc == (unsigned long)si->si_addr)	/* called */
+			describe(module_caller((uint64_t)uc->uc_mcontext.gregs[REG_RSP]), from,
+				 sizeof(from));
+		else
+			snprintf(from, sizeof(from), "%s", where);
+		report_stub(stub_name((unsigned long)si->si_addr), from);
+	} else if (in_module && (sig == SIGSEGV || sig == SIGBUS))
 		say("the module faulted: %s at %s, touching address %p: the driver stops",
 		    strsignal(sig), where, si->si_addr);
 	else if (in_module)
@@ -577,6 +651,8 @@ static const struct ko_dbt_host dbt_host = {
 	.describe = describe,
 	.bug = bug_at,
 	.say = say,
+	.stub_name = stub_name,
+	.report_stub = report_stub,
 };
 
 /* `kill -USR1 PID`: what the engine did (make bench) */
@@ -668,10 +744,12 @@ static void stop_on_signals(void)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: %s [--engine native|dbt] MODULE.ko [PARAM=VALUE...]\n"
+		"usage: %s [--engine native|dbt] [--allow-stubs] MODULE.ko [PARAM=VALUE...]\n"
 		"Run a binary Linux kernel module (and the modules it depends on, found\n"
 		"beside it) against the %s service library of kernel %s, natively\n"
-		"(the default) or translated by a CPU emulator (dbt).\n"
+		"(the default) or translated by a CPU emulator (dbt). An import nobody\n"
+		"provides refuses the module, unless --allow-stubs binds it to a stub\n"
+		"that stops the driver, naming it, when the module uses it.\n"
 		"Started by `dde run --driver ko:NAME[,PARAM=VALUE...]@SLOT`, or by hand\n"
 		"with DDE_IO and DDE_DEVICES set.\n",
 		prog, ksrv_name, ksrv_kernel);
@@ -687,6 +765,13 @@ int main(int argc, char **argv)
 	while (i < argc && argv[i][0] == '-') {
 		if (!strcmp(argv[i], "--engine") && i + 1 < argc) {
 			engine = argv[i + 1];
+			i += 2;
+		} else if (!strcmp(argv[i], "--allow-stubs")) {
+			allow_stubs = 1;
+			i++;
+		} else if (!strcmp(argv[i], "--stubs") && i + 1 < argc &&
+			   (!strcmp(argv[i + 1], "allow") || !strcmp(argv[i + 1], "refuse"))) {
+			allow_stubs = !strcmp(argv[i + 1], "allow");	/* from dde run */
 			i += 2;
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);

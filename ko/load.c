@@ -228,6 +228,7 @@ static uint64_t branch_target(const uint8_t *p, unsigned *len, int *cc)
 	int32_t d;
 
 	*cc = -1;
+	*len = 0;
 	if (p[0] == 0xe8 || p[0] == 0xe9) {
 		*len = 5;
 		memcpy(&d, p + 1, 4);
@@ -243,7 +244,25 @@ static uint64_t branch_target(const uint8_t *p, unsigned *len, int *cc)
 
 static int in_code(const struct ko_module *m, uint64_t a, unsigned len)
 {
-	return a >= m->base && a + len <= m->base + m->text_size;
+	return a >= m->base && a - m->base <= m->text_size && m->text_size - (a - m->base) >= len;
+}
+
+/* entry K of a table of N-byte entries at A (placed, maybe unaligned) */
+static uint64_t entry64(uint64_t a, uint64_t k)
+{
+	uint64_t v;
+
+	memcpy(&v, (const void *)(uintptr_t)(a + 8 * k), 8);
+	return v;
+}
+
+/* the place entry K of a table of 32-bit self-relative offsets at A names */
+static uint64_t entry_rel32(uint64_t a, uint64_t k)
+{
+	int32_t v;
+
+	memcpy(&v, (const void *)(uintptr_t)(a + 4 * k), 4);
+	return a + 4 * k + (uint64_t)(int64_t)v;
 }
 
 static void patch_sites(const struct ko_image *img, struct ko_module *m, ko_resolve_fn resolve,
@@ -263,14 +282,13 @@ static void patch_sites(const struct ko_image *img, struct ko_module *m, ko_reso
 	}
 	i = ko_section_index(img, "__mcount_loc");
 	if (i >= 0 && m->addr[i] && fentry) {
-		const uint64_t *site = (const uint64_t *)(uintptr_t)m->addr[i];
-
 		for (uint64_t k = 0; k < img->sec[i].size / 8; k++) {
-			uint8_t *p = (uint8_t *)(uintptr_t)site[k];
+			uint64_t a = entry64(m->addr[i], k);
+			uint8_t *p = (uint8_t *)(uintptr_t)a;
 			unsigned len;
 			int cc;
 
-			if (in_code(m, site[k], 5) && p[0] == 0xe8 &&
+			if (in_code(m, a, 5) && p[0] == 0xe8 &&
 			    branch_target(p, &len, &cc) == fentry) {
 				memcpy(p, "\x0f\x1f\x44\x00\x00", 5);
 				m->patched++;
@@ -279,10 +297,8 @@ static void patch_sites(const struct ko_image *img, struct ko_module *m, ko_reso
 	}
 	i = ko_section_index(img, ".return_sites");
 	if (i >= 0 && m->addr[i] && ret) {
-		const int32_t *site = (const int32_t *)(uintptr_t)m->addr[i];
-
 		for (uint64_t k = 0; k < img->sec[i].size / 4; k++) {
-			uint64_t a = (uint64_t)(uintptr_t)&site[k] + (uint64_t)(int64_t)site[k];
+			uint64_t a = entry_rel32(m->addr[i], k);
 			uint8_t *p = (uint8_t *)(uintptr_t)a;
 			unsigned len, n = 0;
 			int cc;
@@ -301,10 +317,8 @@ static void patch_sites(const struct ko_image *img, struct ko_module *m, ko_reso
 	}
 	i = ko_section_index(img, ".retpoline_sites");
 	if (i >= 0 && m->addr[i]) {
-		const int32_t *site = (const int32_t *)(uintptr_t)m->addr[i];
-
 		for (uint64_t k = 0; k < img->sec[i].size / 4; k++) {
-			uint64_t a = (uint64_t)(uintptr_t)&site[k] + (uint64_t)(int64_t)site[k];
+			uint64_t a = entry_rel32(m->addr[i], k);
 			uint8_t *p = (uint8_t *)(uintptr_t)a, insn[3];
 			unsigned len, n = 0, r, il = 0, cs;
 			uint64_t to;

@@ -147,6 +147,27 @@ off=$(grep -obUa "pci_set_mwi" "$T/import.ko" | tail -1 | cut -d: -f1)
 patch "$T/import.ko" $((off + 9)) 58	# pci_set_mXi
 expect "a missing import is named" 1 "imports nobody provides: pci_set_mXi" "$HOST" "${E[@]}" \
 	"$T/import.ko"
+# --allow-stubs binds it to a stub instead: unused (QEMU's e1000 is no
+# 82542), the module runs; used (e1000_probe's pci_request_selected_regions
+# renamed), the driver stops naming the import and where the module used it
+"$DDE" run "${E[@]}" --allow-stubs --nic e1000,net=none --driver "ko:$T/import.ko@00:01.0" \
+	--net-socket "@dde-test-kostub-$$" >"$T/stub.log" 2>&1 &
+stub_pid=$!
+BG_PIDS="$BG_PIDS $stub_pid"
+if wait_for "netd: interface net0: link up" 60 "$T/stub.log" &&
+	grep -q "1 import(s) nobody provides bound to stubs .*(--allow-stubs): pci_set_mXi" "$T/stub.log"; then
+	ok "--allow-stubs: a missing import bound to a stub, said at load; unused, the module runs"
+else
+	not_ok "--allow-stubs binds a missing import" "$(grep -v '^\[' "$T/stub.log" | tail -5)"
+fi
+kill -INT $stub_pid 2>/dev/null
+wait $stub_pid 2>/dev/null
+cp "$T/e1000.ko" "$T/stubcall.ko"
+off=$(grep -obUa "pci_request_selected_regions" "$T/stubcall.ko" | tail -1 | cut -d: -f1)
+patch "$T/stubcall.ko" $((off + 27)) 58	# pci_request_selected_regionX
+expect "--allow-stubs: a stub the module calls stops the driver, naming the import and the caller" 1 \
+	"the module used pci_request_selected_regionX, which nobody provides \(bound to a stub by --allow-stubs\), from e1000_probe\+0x[0-9a-f]+/0x[0-9a-f]+ \[e1000\]: the driver stops" \
+	"$DDE" run "${E[@]}" --allow-stubs --nic e1000,net=none --driver "ko:$T/stubcall.ko@00:01.0"
 # a CRC that differs from the library's (module_layout: struct module)
 cp "$T/e1000.ko" "$T/crc.ko"
 off=$(grep -obUa "module_layout" "$T/crc.ko" | head -1 | cut -d: -f1)

@@ -4,8 +4,10 @@
  * what ko_parse reads in Debian's modules: .modinfo, __versions,
  * __ksymtab with __kcrctab, __param, a struct module in
  * .gnu.linkonce.this_module whose init and exit are relocated, and calls
- * and data references that make every relocation type the loader knows.
- * It is never run. (Debian's modules are added as seeds from the cache
+ * and data references that make every relocation type the loader knows,
+ * and the call sites the loader patches (__mcount_loc from -mrecord-mcount,
+ * .return_sites and .retpoline_sites as objtool makes them). It is never
+ * run. (Debian's modules are added as seeds from the cache
  * at fuzz time, never committed.)
  */
 #define SEC(s) __attribute__((section(s), used, aligned(1)))
@@ -54,6 +56,23 @@ __asm__(".pushsection __ksymtab_strings,\"aMS\",@progbits,1\n"
 	".popsection\n"
 	".pushsection __kcrctab,\"a\"\n"
 	".long 0x11223344\n"
+	".popsection\n");
+
+/* a return through the return thunk, a call through a retpoline thunk,
+ * with their sites listed as objtool lists them */
+__asm__(".text\n"
+	".globl seed_thunks\n"
+	"seed_thunks:\n"
+	"1: call __x86_indirect_thunk_rax\n"
+	"2: .byte 0x2e\n"	/* cs, as -mindirect-branch-cs-prefix makes it */
+	"call __x86_indirect_thunk_r11\n"
+	"3: jne __x86_return_thunk\n"
+	"4: jmp __x86_return_thunk\n"
+	".pushsection .retpoline_sites,\"a\"\n"
+	".long 1b - ., 2b - .\n"
+	".popsection\n"
+	".pushsection .return_sites,\"a\"\n"
+	".long 3b - ., 4b - .\n"
 	".popsection\n");
 
 static int seed_init(void)

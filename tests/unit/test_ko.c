@@ -133,7 +133,7 @@ static void test_load_e1000_relocations(void **state)
 	struct fake_lib *lib = fake_lib();
 	char err[512];
 	int text = -1;
-	unsigned checked = 0;
+	unsigned checked = 0, patched = 0;
 	uint64_t init, exit_fn;
 
 	(void)state;
@@ -152,6 +152,23 @@ static void test_load_e1000_relocations(void **state)
 			uint64_t place = m.addr[text] + r->offset, sv;
 			int32_t w;
 
+			const uint8_t *b = (const uint8_t *)(uintptr_t)place;
+
+			/* the call sites ko_load patches as Linux does */
+			if (!strcmp(s->name, "__fentry__")) {
+				assert_memory_equal(b - 1, "\x0f\x1f\x44\x00\x00", 5);
+				patched++;
+				continue;
+			}
+			if (!strcmp(s->name, "__x86_return_thunk")) {
+				assert_true(b[-1] == 0xc3 || (b[-1] == 0x01 && b[0] == 0xc3));
+				patched++;
+				continue;
+			}
+			if (!strncmp(s->name, "__x86_indirect_thunk_", 21)) {
+				patched++;
+				continue;
+			}
 			sv = s->shndx == SHN_UNDEF ? fake_resolve(lib, s->name) :
 						    m.addr[s->shndx] + s->value;
 			memcpy(&w, (void *)(uintptr_t)place, 4);
@@ -165,6 +182,13 @@ static void test_load_e1000_relocations(void **state)
 		}
 	}
 	assert_true(checked > 1000);
+	/* every site listed in __mcount_loc, .return_sites and .retpoline_sites
+	 * (one relocation each, in .text and elsewhere) was patched */
+	assert_int_equal(m.patched,
+			 img.sec[ko_section_index(&img, "__mcount_loc")].size / 8 +
+			 img.sec[ko_section_index(&img, ".return_sites")].size / 4 +
+			 img.sec[ko_section_index(&img, ".retpoline_sites")].size / 4);
+	assert_true(patched > 300);
 	/* struct module: init at +0x138, exit at +0x350 (FINDINGS.md §4) */
 	memcpy(&init, (void *)(uintptr_t)(m.this_module + 0x138), 8);
 	memcpy(&exit_fn, (void *)(uintptr_t)(m.this_module + 0x350), 8);

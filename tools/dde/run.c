@@ -38,7 +38,7 @@ struct driver {
 	char path[PATH_MAX];
 	char slots[128];	/* "00:02.0,00:03.0" */
 	char module[PATH_MAX + 80];	/* ko:NAME: the binary module's file */
-	char *args[MAX_DRIVER_ARGS + 4];
+	char *args[MAX_DRIVER_ARGS + 6];
 	int nargs;
 	char argbuf[256];
 	pid_t pid;
@@ -48,6 +48,8 @@ struct driver {
 
 /* the execution engine of binary modules (--engine) */
 static char engine[16] = "native";
+/* what a binary module's missing imports get (--allow-stubs) */
+static char stubs[8] = "refuse";
 
 /* The network server, started when a network driver runs. */
 static struct {
@@ -157,6 +159,9 @@ static void usage(FILE *out)
 		"  --engine native|dbt        how binary modules run: natively in user mode\n"
 		"                             (port I/O and MMIO trapped and emulated), or\n"
 		"                             translated by a CPU emulator (unicorn)\n"
+		"  --allow-stubs              bind a binary module's imports that nobody\n"
+		"                             provides to stubs that stop the driver, naming\n"
+		"                             the import, when used (default: refuse it)\n"
 		"Network drivers attach their interface (net0, net1, ... in --driver order)\n"
 		"to the network server, netd; clients open it with libddenet (DDE_NET):\n"
 		"  --net-socket PATH          netd's socket (default @dde-net-PID)\n"
@@ -215,8 +220,9 @@ static int parse_driver(struct driver *d, const char *spec)
 			ko ? "ko: wants a module name (e.g. ko:e1000@00:01.0)" : "a driver name, not a path");
 		return -1;
 	}
-	/* a binary module runs in its class's driver host: ko-net [--engine E] FILE P=V... */
-	int first = ko ? 4 : 1;
+	/* a binary module runs in its class's driver host:
+	 * ko-net --engine E --stubs S FILE P=V... */
+	int first = ko ? 6 : 1;
 
 	while ((tok = strtok_r(NULL, ",", &save)) && d->nargs < MAX_DRIVER_ARGS - 2)
 		d->args[first + d->nargs++] = tok;
@@ -267,7 +273,9 @@ static int parse_driver(struct driver *d, const char *spec)
 	if (ko) {
 		d->args[1] = "--engine";
 		d->args[2] = engine;	/* as --engine says, before or after --driver */
-		d->args[3] = d->module;
+		d->args[3] = "--stubs";
+		d->args[4] = stubs;	/* likewise --allow-stubs */
+		d->args[5] = d->module;
 	}
 	d->args[first + d->nargs] = NULL;
 	return 0;
@@ -494,6 +502,7 @@ int dde_run(int argc, char **argv)
 		MACHINE_GETOPT_OPTIONS,
 		{ "driver", required_argument, 0, 'd' },
 		{ "engine", required_argument, 0, 'E' },
+		{ "allow-stubs", no_argument, 0, 'S' },
 		{ "net-socket", required_argument, 0, 'N' },
 		{ "tap", required_argument, 0, 'T' },
 		{ "pcap", required_argument, 0, 'P' },
@@ -527,6 +536,8 @@ int dde_run(int argc, char **argv)
 				return 2;
 			}
 			snprintf(engine, sizeof(engine), "%s", optarg);
+		} else if (opt == 'S') {
+			snprintf(stubs, sizeof(stubs), "allow");
 		} else if (opt == 'N') {
 			if (strlen(optarg) >= sizeof(netd.socket) || !*optarg) {
 				fprintf(stderr, "dde run: --net-socket: path too long\n");
