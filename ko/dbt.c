@@ -553,6 +553,19 @@ static void __attribute__((noreturn)) module_faulted(struct engine *e, const uin
 }
 
 /*
+ * STACK_ARGS words of a caller's stack above its return address: its
+ * stack arguments, if it has any, else whatever its frame holds there (the
+ * arity is unknown). A sanitizer would call the extra words an overflow of
+ * the caller's locals: they are only passed on, never used.
+ */
+__attribute__((no_sanitize("address")))
+static void stack_words(uint64_t *to, const volatile uint64_t *from)
+{
+	for (unsigned i = 0; i < STACK_ARGS; i++)
+		to[i] = from[i];
+}
+
+/*
  * Run the module from registers R until it returns to the exit page,
  * calling native code on its behalf as often as it asks. R holds the
  * result.
@@ -609,7 +622,7 @@ static void run(struct engine *e, uint64_t *r)
 		c.fn = to;
 		c.rdi = r[RDI], c.rsi = r[RSI], c.rdx = r[RDX], c.rcx = r[RCX];
 		c.r8 = r[R8], c.r9 = r[R9], c.rax = r[RAX];
-		memcpy(c.stack, (const void *)(uintptr_t)(r[RSP] + 8), sizeof(c.stack));
+		stack_words(c.stack, (const uint64_t *)(uintptr_t)(r[RSP] + 8));
 		before = e->entries;
 		counts.calls++;
 		{
@@ -635,7 +648,7 @@ struct pair ko_dbt_enter(const struct entry *in, const uint64_t *stack)
 	uint64_t frame[EMU_STACK / 8] __attribute__((aligned(16)));
 	uint64_t r[NREGS] = { 0 }, *sp = frame + EMU_STACK / 8 - STACK_ARGS;
 
-	memcpy(sp, stack, STACK_ARGS * sizeof(*sp));
+	stack_words(sp, stack);
 	*--sp = e->exit;
 	r[RDI] = in->rdi, r[RSI] = in->rsi, r[RDX] = in->rdx, r[RCX] = in->rcx;
 	r[R8] = in->r8, r[R9] = in->r9, r[RAX] = in->rax;

@@ -5,7 +5,8 @@
 # ddekit, ddeio, netd, dde, the clients, our Linux-side emulation and
 # Linux's own files of each driver. Here the network tests run on that
 # build (all three drivers: frames, link, kill -9, parameters; then DHCP
-# and 10 MiB over TCP through e1000; the module loader's unit tests) and
+# and 10 MiB over TCP through e1000; DHCP and TCP through Debian's binary
+# e1000 on both engines; the module loader's unit tests) and
 # every process's sanitizer report
 # goes to one directory, which must stay empty.
 . "$(dirname "$0")/lib.sh"
@@ -73,6 +74,19 @@ run_sanitized() {
 	not_ok "the module loader's tests under the sanitizers" "$(tail -20 "$T/ko.out")"
 run_sanitized "three drivers, frames, link, kill -9, parameters" tests/cli/test_net.sh
 run_sanitized "DHCP and 10 MiB over TCP through e1000" tests/cli/test_dhcp.sh
+# Debian's binary e1000 in the sanitized driver host (the library, lx_kit
+# and the host instrumented; the module as Debian built it), both engines
+for eng in native dbt; do
+	ENGINE=$eng NIC=e1000 DRIVER=ko:e1000 O=$SAN_O tests/net/dhcp_fetch.sh 1 >"$T/ko-$eng.out" 2>&1
+	rc=$?
+	if [ $rc = 77 ]; then
+		ok "binary e1000 ($eng) under the sanitizers # SKIP $(head -1 "$T/ko-$eng.out")"
+	elif [ $rc = 0 ] && grep -q "^sha256: match" "$T/ko-$eng.out"; then
+		ok "binary e1000 ($eng engine) under the sanitizers: DHCP and 1 MiB over TCP"
+	else
+		not_ok "binary e1000 ($eng engine) under the sanitizers" "$(tail -8 "$T/ko-$eng.out")"
+	fi
+done
 
 # every driver process leaves ASan's notice about makecontext, and nothing else
 n=$(grep -l "makecontext/swapcontext" "$logs"/san.* 2>/dev/null | wc -l)
