@@ -22,11 +22,13 @@ const char machine_options_help[] =
 "  --disk nvme:FILE           a raw disk image on an NVMe controller\n"
 "  --disk ahci:FILE           ... on AHCI (q35: the built-in controller at 00:1f.2)\n"
 "  --disk ide:FILE            ... on the PIIX IDE controller (--machine pc only)\n"
-"  --nic MODEL[,mac=MAC][,net=user|udp:LOCALPORT:REMOTEPORT|none]\n"
+"  --nic MODEL[,mac=MAC][,net=user|udp:LOCALPORT:REMOTEPORT|none][,revision=N]\n"
 "                             MODEL is e1000, rtl8139 or ne2k_pci; net=user is\n"
 "                             QEMU's NAT with DHCP (default); udp: QEMU sends every\n"
 "                             frame to 127.0.0.1:REMOTEPORT and receives frames sent\n"
-"                             to 127.0.0.1:LOCALPORT\n"
+"                             to 127.0.0.1:LOCALPORT; revision: the PCI revision\n"
+"                             ddeio shows drivers (e.g. rtl8139,revision=0x10: QEMU's\n"
+"                             8139C+ as a plain 8139, which 8139too takes)\n"
 "  --sound MODEL[,wav=FILE]   MODEL is es1370, ac97 or hda; wav= captures the output\n"
 "  --dma-mib N                DMA memory per driver in MiB (default 64)\n"
 "  --dma-slots N              drivers that can run at once (default 8)\n"
@@ -159,6 +161,7 @@ static int set_nic(struct machine_config *cfg, const char *value, char *err,
 		return fail(err, errlen,
 			    "--nic: unknown model '%s' (use e1000, rtl8139 or ne2k_pci)", tok);
 	n->net = NET_USER;
+	n->revision = -1;
 	while ((tok = strtok_r(NULL, ",", &save))) {
 		if (!strncmp(tok, "mac=", 4)) {
 			if (!valid_mac(tok + 4))
@@ -177,9 +180,19 @@ static int set_nic(struct machine_config *cfg, const char *value, char *err,
 				return fail(err, errlen,
 					    "--nic: bad '%s' (want net=udp:LOCALPORT:REMOTEPORT)", tok);
 			n->net = NET_UDP;
+		} else if (!strncmp(tok, "revision=", 9)) {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(tok + 9, &end, 0);
+			if (errno || end == tok + 9 || *end || v > 0xff)
+				return fail(err, errlen,
+					    "--nic: bad '%s' (want revision=N, 0 to 0xff)", tok);
+			n->revision = (int)v;
 		} else {
 			return fail(err, errlen,
-				    "--nic: unknown setting '%s' (use mac=, net=)", tok);
+				    "--nic: unknown setting '%s' (use mac=, net=, revision=)", tok);
 		}
 	}
 	cfg->nnics++;

@@ -32,6 +32,7 @@ struct machine_nic {
 	enum nic_net net;
 	uint16_t local_port;	/* net=udp: QEMU's own UDP port */
 	uint16_t remote_port;	/* net=udp: the peer's UDP port */
+	int revision;		/* the PCI revision drivers see; -1: the model's own */
 };
 
 struct machine_sound {

@@ -706,10 +706,13 @@ static int start_translated(char *err, size_t len)
 static sigset_t stop_signals;
 
 /*
- * SIGTERM (dde run stopping) or SIGINT: the Linux CPU runs each module's
- * exit (dde_linux/ksrv/module.c) and the driver stops. The signals are
- * blocked in every thread and taken here, so they never interrupt module
- * code. A second one, while the exits run, ends the process at once.
+ * SIGTERM (dde run stopping its drivers, before the I/O server): the Linux
+ * CPU runs each module's exit (dde_linux/ksrv/module.c) and the driver
+ * stops. SIGTERM is blocked in every thread and taken here, so it never
+ * interrupts module code; a second one while the exits run ends the
+ * process at once. SIGINT keeps its default: Ctrl-C in a terminal reaches
+ * every process of the session, the I/O server too, so there is no device
+ * left to say goodbye to.
  */
 static void *stop_thread(void *arg)
 {
@@ -718,6 +721,7 @@ static void *stop_thread(void *arg)
 
 	if (sigwait(&stop_signals, &sig))
 		return NULL;
+	lx_kit_stopping_set();
 	lx_kit_event_raise(ev);
 	if (sigwait(&stop_signals, &sig))
 		return NULL;
@@ -732,7 +736,6 @@ static void stop_on_signals(void)
 
 	sigemptyset(&stop_signals);
 	sigaddset(&stop_signals, SIGTERM);
-	sigaddset(&stop_signals, SIGINT);
 	if (!ev || pthread_sigmask(SIG_BLOCK, &stop_signals, NULL) ||
 	    pthread_create(&t, NULL, stop_thread, ev)) {
 		pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);

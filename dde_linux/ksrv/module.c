@@ -4,8 +4,8 @@
  * first, gets its parameters (Linux's parse_args on the module's own
  * __param table) and its init, in the init task, as load_module() and
  * do_init_module() would. A failing init stops the driver with the
- * module's name and the error. When the driver is told to stop (SIGTERM,
- * SIGINT: ko/host.c raises ksrv_stop), each module's exit runs, the last
+ * module's name and the error. When the driver is told to stop (SIGTERM:
+ * ko/host.c raises ksrv_stop), each module's exit runs, the last
  * loaded first, in a Linux task, as delete_module() would; then the
  * driver stops.
  */

@@ -531,6 +531,18 @@ void lx_kit_kick(void)
 	pthread_mutex_unlock(&kit.lock);
 }
 
+static int stopping;
+
+void lx_kit_stopping_set(void)
+{
+	__atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
+}
+
+int lx_kit_stopping(void)
+{
+	return __atomic_load_n(&stopping, __ATOMIC_ACQUIRE);
+}
+
 void lx_kit_stop(int status)
 {
 	pthread_mutex_lock(&kit.lock);

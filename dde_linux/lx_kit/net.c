@@ -29,8 +29,11 @@ static struct {
 static void channel_thread(void *arg)
 {
 	for (;;) {
-		if (ddenet_wait(net.n, -1) < 0)
+		if (ddenet_wait(net.n, -1) < 0) {
+			if (lx_kit_stopping())
+				return;		/* stopping anyway: netd went first */
 			lx_kit_panic("the network server is gone");
+		}
 		atomic_store(&net.armed, 1);
 		lx_kit_event_raise(net.tx_ready);
 		ddekit_sem_down(net.drained, 0);
@@ -68,7 +71,8 @@ int lx_kit_net_rx(const void *frame, unsigned len)
 	}
 	if (r == -ENODEV && !net.gone) {
 		net.gone = 1;
-		lx_kit_panic("the network server is gone");
+		if (!lx_kit_stopping())
+			lx_kit_panic("the network server is gone");
 	}
 	return r ? -ENOBUFS : 0;
 }

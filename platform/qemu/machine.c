@@ -373,6 +373,21 @@ struct platform *platform_start(const struct machine_config *cfg, char *err,
 			 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 		goto fail;
 	}
+	for (unsigned i = 0; i < cfg->nnics; i++) {
+		static const uint16_t id[][2] = {
+			[NIC_E1000] = { 0x8086, 0x100e },
+			[NIC_RTL8139] = { 0x10ec, 0x8139 },
+			[NIC_NE2K_PCI] = { 0x10ec, 0x8029 },
+		};
+		unsigned nth = 0;
+
+		for (unsigned j = 0; j < i; j++)	/* QEMU places NICs in order */
+			nth += cfg->nic[j].model == cfg->nic[i].model;
+		if (cfg->nic[i].revision >= 0)
+			p->revision[p->nrevision++] = (struct qemu_revision){
+				id[cfg->nic[i].model][0], id[cfg->nic[i].model][1], nth,
+				(uint8_t)cfg->nic[i].revision, 0, 0 };
+	}
 	if (qemu_pci_setup(p, err, errlen))
 		goto fail;
 	return p;
@@ -570,9 +585,12 @@ int platform_config_read(struct platform *p, uint32_t bdf, unsigned offset,
 	if (!valid_size(size, 4) || offset + size > 256 || offset % size)
 		return -EINVAL;
 	r = config_address(p, bdf, offset);
-	if (r)
-		return r;
-	return platform_pio_read(p, (uint16_t)(0xcfc + (offset & 3)), size, value);
+	if (!r)
+		r = platform_pio_read(p, (uint16_t)(0xcfc + (offset & 3)), size, value);
+	for (unsigned i = 0; !r && i < p->nrevision; i++)
+		if (p->revision[i].found && p->revision[i].bdf == bdf && offset == 8)
+			*value = (*value & ~0xffu) | p->revision[i].rev;	/* --nic revision= */
+	return r;
 }
 
 int platform_config_write(struct platform *p, uint32_t bdf, unsigned offset,

@@ -94,7 +94,7 @@ static int read_device(struct platform *p, uint32_t bdf, struct ddeio_device *d,
 	d->vendor = id & 0xffff;
 	d->device = id >> 16;
 	d->class_code = class_rev >> 8;
-	d->revision = class_rev & 0xff;
+	d->revision = class_rev & 0xff;	/* (--nic revision= applied by the config read) */
 	d->subsystem_vendor = subsys & 0xffff;
 	d->subsystem_device = subsys >> 16;
 	d->irq_pin = (intr >> 8) & 0xff;
@@ -222,6 +222,19 @@ int qemu_pci_setup(struct platform *p, char *err, size_t errlen)
 				return -1;
 			}
 			d = &p->dev[p->ndev++];
+			for (unsigned r = 0; r < p->nrevision; r++) {	/* --nic revision= */
+				struct qemu_revision *q = &p->revision[r];
+				unsigned seen = 0;
+
+				for (unsigned k = 0; k + 1 < p->ndev; k++)
+					seen += p->dev[k].vendor == q->vendor &&
+						p->dev[k].device == q->device;
+				if (!q->found && (id & 0xffff) == q->vendor && (id >> 16) == q->device &&
+				    seen == q->nth) {
+					q->found = 1;
+					q->bdf = bdf;
+				}
+			}
 			if (read_device(p, bdf, d, &hdr))
 				return -1;
 			if (!is_bridge(d) && (hdr & 0x7f) == 0) {

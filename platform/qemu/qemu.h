@@ -19,6 +19,16 @@ struct platform {
 	unsigned nregions;
 	struct ddeio_device dev[QEMU_MAX_DEVICES];
 	unsigned ndev;
+	/* --nic ...,revision=N: the Nth device with this id shows revision REV
+	 * (in the device list and in config reads of offset 8); bdf once found */
+	struct qemu_revision {
+		uint16_t vendor, device;
+		unsigned nth;
+		uint8_t rev;
+		int found;
+		uint32_t bdf;
+	} revision[MACHINE_MAX_NICS];
+	unsigned nrevision;
 };
 
 /* Enumerate bus 0, size and assign BARs, route INTx (pci.c). */

@@ -25,13 +25,14 @@ wait_count() {
 	return 1
 }
 
-# net_driver DRIVER QEMU-MODEL SLOT PORT WINDOW LINK-DOWN-RE LINK-UP-RE
-# (empty link regexes: the device has no link status to follow). WINDOW:
+# net_driver DRIVER QEMU-MODEL SLOT PORT WINDOW LINK-DOWN-RE LINK-UP-RE [WHY]
+# (empty link regexes: the link is not followed, because the device has no
+# link status or WHY). WINDOW:
 # frames in flight, within what the device model buffers without loss.
 # DRIVER: a driver built from source (e1000), or a binary module and its
 # engine (ko:e1000, run by the driver host ko-net; ENGINE, default native).
 net_driver() {
-	local drv=$1 model=$2 slot=$3 base=$4 window=$5 down_re=$6 up_re=$7
+	local drv=$1 model=$2 slot=$3 base=$4 window=$5 down_re=$6 up_re=$7 skip_link=${8:-}
 	local f=${drv//:/-} proc
 	local sock="@dde-test-net-$$-$f" log="$T/$f.log" pcap="$T/$f.pcap"
 	local mon="$T/$f.mon" listen=$base peer=$((base + 1)) run_pid drv_pid watch_pid
@@ -76,7 +77,7 @@ net_driver() {
 	BG_PIDS="$BG_PIDS $watch_pid"
 	wait_for "^link up" 10 "$T/watch.out"
 	if [ -z "$down_re" ]; then
-		ok "$drv: set_link off/on # SKIP $model has no link status"
+		ok "$drv: set_link off/on # SKIP ${skip_link:-$model has no link status}"
 	else
 		"$QMON" "$mon" "set_link net0 off" >/dev/null
 		if wait_for "^link down" 20 "$T/watch.out" && wait_for "$down_re" 5 "$log"; then

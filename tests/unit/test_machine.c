@@ -340,6 +340,25 @@ static void test_nic_udp_port_limits(void **state)
 	assert_int_equal(cfg.nic[1].remote_port, 1);
 }
 
+/* revision=: the PCI revision ddeio shows drivers (-1: the model's own) */
+static void test_nic_revision(void **state)
+{
+	struct machine_config cfg;
+
+	(void)state;
+	machine_config_init(&cfg);
+	expect_ok(&cfg, "nic", "rtl8139,revision=0x10");
+	expect_ok(&cfg, "nic", "e1000,revision=3,net=none");
+	expect_ok(&cfg, "nic", "ne2k_pci");
+	assert_int_equal(cfg.nic[0].revision, 0x10);
+	assert_int_equal(cfg.nic[1].revision, 3);
+	assert_int_equal(cfg.nic[2].revision, -1);
+	expect_fail(&cfg, "nic", "rtl8139,revision=0x100", "revision=N, 0 to 0xff");
+	expect_fail(&cfg, "nic", "rtl8139,revision=", "revision=N");
+	expect_fail(&cfg, "nic", "rtl8139,revision=ten", "revision=N");
+	assert_int_equal(cfg.nnics, 3);
+}
+
 static void test_nic_bad_model(void **state)
 {
 	struct machine_config cfg;
@@ -812,6 +831,7 @@ int main(void)
 		cmocka_unit_test(test_nic_models),
 		cmocka_unit_test(test_nic_settings),
 		cmocka_unit_test(test_nic_udp_port_limits),
+		cmocka_unit_test(test_nic_revision),
 		cmocka_unit_test(test_nic_bad_model),
 		cmocka_unit_test(test_nic_bad_mac),
 		cmocka_unit_test(test_nic_bad_udp),

@@ -22,7 +22,7 @@ struct ksrv_module {
 extern struct ksrv_module ksrv_modules[];
 extern unsigned ksrv_nmodules;
 
-/* an lx_kit event (the host raises it on SIGTERM/SIGINT): each module's
+/* an lx_kit event (the host raises it on SIGTERM): each module's
  * exit, the last loaded first, then the driver stops with status 0 */
 void ksrv_stop(void *arg);
 

@@ -119,6 +119,12 @@ int lx_kit_run(void (*init)(void *arg), void **current_slot, void *init_data, vo
 	       unsigned long long (*tick)(void));
 void lx_kit_stop(int status);
 
+/* The driver was told to stop and is winding down (a binary driver host
+ * running the modules' exits): losing the network server is then no
+ * reason to panic. Safe from any thread. */
+void lx_kit_stopping_set(void);
+int lx_kit_stopping(void);
+
 /* Wake the loop from another thread (e.g. after changing timers). */
 void lx_kit_kick(void);
 
