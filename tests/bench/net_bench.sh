@@ -129,6 +129,9 @@ bench_driver ko:e1000 e1000 20000 dbt
 bench_driver 8139cp rtl8139 20000
 bench_driver ko:8139cp rtl8139 20000
 bench_driver ko:8139cp rtl8139 20000 dbt
+# 8139too has no source build here: its two engines against each other
+bench_driver ko:8139too rtl8139,revision=0x10 20000
+bench_driver ko:8139too rtl8139,revision=0x10 20000 dbt
 bench_driver ne2k-pci ne2k_pci 2000
 bench_driver ko:ne2k-pci ne2k_pci 2000
 bench_driver ko:ne2k-pci ne2k_pci 2000 dbt
@@ -138,6 +141,7 @@ for d in e1000 8139cp ne2k-pci; do
 	compare $d ko:$d-dbt
 	compare ko:$d ko:$d-dbt
 done
+compare ko:8139too ko:8139too-dbt
 
 echo "== service-library interfaces the binary modules use (imports not served by another module)"
 KO=$(make -s --no-print-directory O="$O" ko-dir 2>/dev/null)
