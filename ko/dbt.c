@@ -59,10 +59,17 @@
 
 #include <ddekit/ddekit.h>
 
+#include <elf.h>
+
+#include <ko/ko.h>
+#include <ko/load.h>
+
 #include "dbt.h"
 
 #define MAX_MODULES 8
 #define MAX_STRING_SITES 64
+#define MAX_BRIDGES 1024	/* distinct library functions the modules call */
+#define BRIDGE_SLOT 16
 #define EMU_STACK (16 * 1024)	/* a Linux 6.1 x86-64 kernel stack */
 #define STACK_ARGS 8		/* stack words passed on in each direction */
 
@@ -119,7 +126,17 @@ static const struct isa *isa = &x86_64;
 static const struct ko_dbt_host *host;
 static struct {
 	uint64_t base, text, ro, size;
+	unsigned bridged;	/* call sites going through the bridge */
 } mods[MAX_MODULES];
+/*
+ * The bridge: a slot per library function the modules call directly,
+ * `syscall; jmp .`, mapped into the emulator only. A call lands there, the
+ * syscall hook stops the emulator before the jmp, and the engine calls
+ * bridge_fn[slot] natively: no fault on the way out, unlike other calls
+ * into native code.
+ */
+static uint64_t bridge_base, bridge_fn[MAX_BRIDGES];
+static unsigned nbridges;
 static unsigned nmods;
 static uint64_t fentry, return_thunk, indirect_thunk[16];
 static ZydisDecoder decoder;
@@ -289,6 +306,13 @@ static void on_string_io(uc_engine *uc, uint64_t at, uint32_t len, void *data)
 	counts.port++;
 }
 
+/* a bridge slot's syscall: stop before its jmp (run() makes the call) */
+static void on_bridge(uc_engine *uc, void *data)
+{
+	(void)data;
+	uc_emu_stop(uc);
+}
+
 /* ---- first touches ---- */
 
 static bool on_unmapped(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
@@ -358,6 +382,9 @@ static struct engine *engine(void)
 	mprotect(page, 4096, PROT_READ);
 	e->exit = (uint64_t)(uintptr_t)page;
 	err = uc_mem_map_ptr(e->uc, e->exit, 4096, UC_PROT_READ | UC_PROT_EXEC, page);
+	if (!err && bridge_base)
+		err = uc_mem_map_ptr(e->uc, bridge_base, MAX_BRIDGES * BRIDGE_SLOT,
+				     UC_PROT_READ | UC_PROT_EXEC, (void *)(uintptr_t)bridge_base);
 	for (unsigned i = 0; !err && i < nmods; i++) {
 		uint64_t b = mods[i].base, t = mods[i].text, r = mods[i].ro;
 		char *p = (char *)(uintptr_t)b;
@@ -378,7 +405,9 @@ static struct engine *engine(void)
 	    (err = uc_hook_add(e->uc, &h, UC_HOOK_INSN, (void *)port_in, e, 1, 0,
 			       UC_X86_INS_IN)) ||
 	    (err = uc_hook_add(e->uc, &h, UC_HOOK_INSN, (void *)port_out, e, 1, 0,
-			       UC_X86_INS_OUT)))
+			       UC_X86_INS_OUT)) ||
+	    (err = uc_hook_add(e->uc, &h, UC_HOOK_INSN, (void *)on_bridge, e, 1, 0,
+			       UC_X86_INS_SYSCALL)))
 		engine_failed("cannot hook", err);
 	for (unsigned i = 0; i < nsites; i++)
 		if ((err = uc_hook_add(e->uc, &h, UC_HOOK_CODE, (void *)on_string_io, e, sites[i].at,
@@ -590,6 +619,11 @@ static void run(struct engine *e, uint64_t *r)
 		read_regs(e, r);
 		if (err == UC_ERR_OK && r[RIP] == e->exit)
 			return;
+		if (err == UC_ERR_OK && r[RIP] >= bridge_base + 2 &&
+		    r[RIP] < bridge_base + (uint64_t)nbridges * BRIDGE_SLOT) {
+			to = bridge_fn[(r[RIP] - bridge_base) / BRIDGE_SLOT];
+			goto call;
+		}
 		if (err == UC_ERR_INSN_INVALID && host->bug(r[RIP])) {
 			r[RIP] += 2;	/* a WARN: on after its ud2 */
 			continue;
@@ -617,6 +651,7 @@ static void run(struct engine *e, uint64_t *r)
 			continue;
 		if (!native_code(to))
 			module_faulted(e, r, err);
+call:
 		/* a call into the library: the return address on top, then the
 		 * stack arguments, if any */
 		c.fn = to;
@@ -675,27 +710,8 @@ int ko_dbt_redirect(siginfo_t *si, void *ucontext)
 	return 1;
 }
 
-int ko_dbt_add_module(uint64_t base, size_t text, size_t ro, size_t size, char *err,
-		      size_t errlen)
-{
-	if (nmods == MAX_MODULES) {
-		snprintf(err, errlen, "more than %d modules", MAX_MODULES);
-		return -1;
-	}
-	/* from now on a native call into the code faults: ko_dbt_redirect */
-	if (mprotect((void *)(uintptr_t)base, text, PROT_READ) < 0) {
-		snprintf(err, errlen, "mprotect: %m");
-		return -1;
-	}
-	mods[nmods].base = base;
-	mods[nmods].text = text;
-	mods[nmods].ro = ro;
-	mods[nmods].size = size;
-	nmods++;
-	return 0;
-}
-
-void ko_dbt_add_code(uint64_t start, size_t len)
+/* the module's rep ins/outs in the function at [START, START + LEN) */
+static void find_string_io(uint64_t start, size_t len)
 {
 	ZydisDecodedInstruction in;
 	ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT];
@@ -721,6 +737,109 @@ void ko_dbt_add_code(uint64_t start, size_t len)
 		if (nsites < MAX_STRING_SITES)
 			sites[nsites++] = (struct string_site){ pc, out, size };
 	}
+}
+
+/* the bridge slot that stands for native function FN, 0 if none is left */
+static uint64_t bridge_for(uint64_t fn)
+{
+	for (unsigned i = 0; i < nbridges; i++)
+		if (bridge_fn[i] == fn)
+			return bridge_base + (uint64_t)i * BRIDGE_SLOT;
+	if (nbridges == MAX_BRIDGES)
+		return 0;
+	bridge_fn[nbridges] = fn;
+	return bridge_base + (uint64_t)nbridges++ * BRIDGE_SLOT;
+}
+
+/*
+ * Every direct call, jump or conditional jump from the module's code to
+ * native code (its imports; the relocated rel32 after `e8`, `e9` or
+ * `0f 8x`) goes to a bridge slot instead. Addresses the module takes of
+ * library functions (data, lea) stay the functions' own: called from the
+ * emulator they take the general way out (a fetch fault), called natively
+ * they are what they are.
+ */
+static unsigned bridge_calls(const struct ko_image *img, const struct ko_module *m)
+{
+	unsigned n = 0;
+
+	for (unsigned k = 0; k < img->nrel; k++) {
+		const struct ko_relsec *rs = &img->rel[k];
+
+		if (!m->addr[rs->target] || !(img->sec[rs->target].flags & SHF_EXECINSTR))
+			continue;
+		for (unsigned i = 0; i < rs->count; i++) {
+			const struct ko_reloc *r = &rs->r[i];
+			uint8_t *p = (uint8_t *)(uintptr_t)(m->addr[rs->target] + r->offset);
+			uint64_t place = (uint64_t)(uintptr_t)p, to, slot;
+			int32_t rel;
+
+			if ((r->type != R_X86_64_PLT32 && r->type != R_X86_64_PC32) ||
+			    r->addend != -4 || img->sym[r->sym].shndx != SHN_UNDEF ||
+			    place < m->base + 2 || place + 4 > m->base + m->text_size)
+				continue;
+			if (!(p[-1] == 0xe8 || p[-1] == 0xe9 ||
+			      (p[-2] == 0x0f && (p[-1] & 0xf0) == 0x80)))
+				continue;	/* not a branch: an address taken */
+			memcpy(&rel, p, 4);
+			to = place + 4 + (uint64_t)(int64_t)rel;
+			if (!native_code(to) || !(slot = bridge_for(to)))
+				continue;
+			rel = (int32_t)(int64_t)(slot - (place + 4));
+			memcpy(p, &rel, 4);
+			n++;
+		}
+	}
+	return n;
+}
+
+int ko_dbt_add_module(const struct ko_image *img, const struct ko_module *m, char *err,
+		      size_t errlen)
+{
+	if (nmods == MAX_MODULES) {
+		snprintf(err, errlen, "more than %d modules", MAX_MODULES);
+		return -1;
+	}
+	if (!bridge_base) {
+		void *p = mmap(NULL, MAX_BRIDGES * BRIDGE_SLOT, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+
+		if (p == MAP_FAILED) {
+			snprintf(err, errlen, "no room for the bridge below 2 GiB: %m");
+			return -1;
+		}
+		memset(p, 0xcc, MAX_BRIDGES * BRIDGE_SLOT);
+		for (unsigned i = 0; i < MAX_BRIDGES; i++)	/* syscall; jmp . */
+			memcpy((char *)p + i * BRIDGE_SLOT, "\x0f\x05\xeb\xfe", 4);
+		mprotect(p, MAX_BRIDGES * BRIDGE_SLOT, PROT_READ);	/* never run natively */
+		bridge_base = (uint64_t)(uintptr_t)p;
+	}
+	for (unsigned s = 0; s < img->nsym; s++) {
+		const struct ko_symbol *sym = &img->sym[s];
+
+		if (sym->type == STT_FUNC && sym->shndx != SHN_UNDEF && sym->shndx < img->nsec &&
+		    m->addr[sym->shndx] && (img->sec[sym->shndx].flags & SHF_EXECINSTR) &&
+		    sym->value + sym->size <= img->sec[sym->shndx].size)
+			find_string_io(m->addr[sym->shndx] + sym->value, sym->size);
+	}
+	if (mprotect((void *)m->base, m->text_size, PROT_READ | PROT_WRITE) < 0) {
+		snprintf(err, errlen, "mprotect: %m");
+		return -1;
+	}
+	mods[nmods].bridged = bridge_calls(img, m);
+	counts.bridged += mods[nmods].bridged;
+	counts.bridges = nbridges;
+	/* from now on a native call into the code faults: ko_dbt_redirect */
+	if (mprotect((void *)m->base, m->text_size, PROT_READ) < 0) {
+		snprintf(err, errlen, "mprotect: %m");
+		return -1;
+	}
+	mods[nmods].base = m->base;
+	mods[nmods].text = m->text_size;
+	mods[nmods].ro = m->ro_size;
+	mods[nmods].size = m->size;
+	nmods++;
+	return 0;
 }
 
 int ko_dbt_init(const struct ko_dbt_host *h, char *err, size_t errlen)

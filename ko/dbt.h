@@ -30,18 +30,17 @@ struct ko_dbt_host {
 /* 0, or -1 with one line in ERR. Before any module code runs. */
 int ko_dbt_init(const struct ko_dbt_host *host, char *err, size_t errlen);
 
-/*
- * A loaded module: [BASE, BASE + TEXT) is its code, run only by the
- * emulator (natively it is made non-executable, so that a call from the
- * library into it faults and enters the emulator), then RO bytes read-only,
- * the rest up to SIZE its data.
- */
-int ko_dbt_add_module(uint64_t base, size_t text, size_t ro, size_t size, char *err,
-		      size_t errlen);
+struct ko_image;
+struct ko_module;
 
-/* One function of a module's code, for the engine to look at before it
- * runs (the string port instructions it does in one request each). */
-void ko_dbt_add_code(uint64_t start, size_t len);
+/*
+ * A loaded module (ko_load): its code is run only by the emulator (natively
+ * it is made non-executable, so that a call from the library into it
+ * faults and enters the emulator); its direct calls into the library go
+ * through the engine's bridge; its string port instructions are found.
+ */
+int ko_dbt_add_module(const struct ko_image *img, const struct ko_module *m, char *err,
+		      size_t errlen);
 
 /*
  * From the host's SIGSEGV handler: if the fault is native code calling
@@ -60,6 +59,7 @@ struct ko_dbt_counts {
 	unsigned long entries;		/* calls from native code into the module */
 	unsigned long calls;		/* calls from the module into native code */
 	unsigned long mmio, port;	/* device accesses emulated */
+	unsigned long bridged, bridges;	/* call sites through the bridge, its slots */
 };
 void ko_dbt_counts(struct ko_dbt_counts *c);
 

@@ -677,22 +677,9 @@ static int start_translated(char *err, size_t len)
 
 	if (ko_dbt_init(&dbt_host, err, len) < 0)
 		return -1;
-	for (unsigned m = 0; m < nmods; m++) {
-		const struct ko_image *img = &mods[m].file.img;
-
-		for (unsigned s = 0; s < img->nsym; s++) {
-			const struct ko_symbol *sym = &img->sym[s];
-
-			if (sym->type == STT_FUNC && sym->shndx != SHN_UNDEF &&
-			    sym->shndx < img->nsec && mods[m].m.addr[sym->shndx] &&
-			    (img->sec[sym->shndx].flags & SHF_EXECINSTR) &&
-			    sym->value + sym->size <= img->sec[sym->shndx].size)
-				ko_dbt_add_code(mods[m].m.addr[sym->shndx] + sym->value, sym->size);
-		}
-		if (ko_dbt_add_module(mods[m].m.base, mods[m].m.text_size, mods[m].m.ro_size,
-				      mods[m].m.size, err, len) < 0)
+	for (unsigned m = 0; m < nmods; m++)
+		if (ko_dbt_add_module(&mods[m].file.img, &mods[m].m, err, len) < 0)
 			return -1;
-	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_usr1;
 	sa.sa_flags = SA_RESTART;
@@ -820,9 +807,16 @@ int main(int argc, char **argv)
 			(unsigned long)mods[m].m.base, mods[m].m.size, mods[m].m.relocs,
 			mods[m].m.patched);
 
-	if (translated && start_translated(err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s: translated engine: %s\n", prog, err);
-		return 1;
+	if (translated) {
+		struct ko_dbt_counts c;
+
+		if (start_translated(err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s: translated engine: %s\n", prog, err);
+			return 1;
+		}
+		ko_dbt_counts(&c);
+		fprintf(stderr, "%s: translated engine (unicorn): %lu call sites bridged to %lu "
+			"library functions\n", prog, c.bridged, c.bridges);
 	}
 	watch_module_code();
 	stop_on_signals();	/* before any other thread exists */
