@@ -127,7 +127,14 @@ static const struct ko_dbt_host *host;
 static struct {
 	uint64_t base, text, ro, size;
 	unsigned bridged;	/* call sites going through the bridge */
+	uint8_t *code;		/* the code the emulator runs (the native view
+				 * at base holds the entries: ko_dbt_add_module) */
 } mods[MAX_MODULES];
+/* a native entry per module function: mov $fn, %r11d; jmp ko_dbt_entry */
+#define MAX_ENTRIES 4096
+#define ENTRY_SLOT 16
+static uint64_t entry_base;
+static unsigned nentries;
 /*
  * The bridge: a slot per library function the modules call directly,
  * `syscall; jmp .`, mapped into the emulator only. A call lands there, the
@@ -167,6 +174,15 @@ static int in_text(uint64_t a)
 		if (a >= mods[i].base && a < mods[i].base + mods[i].text)
 			return 1;
 	return 0;
+}
+
+/* where the emulator's copy of module code at A is (A itself if none) */
+static const uint8_t *code_view(uint64_t a)
+{
+	for (unsigned i = 0; i < nmods; i++)
+		if (a >= mods[i].base && a < mods[i].base + mods[i].text && mods[i].code)
+			return mods[i].code + (a - mods[i].base);
+	return (const uint8_t *)(uintptr_t)a;
 }
 
 /* ---- host mappings ---- */
@@ -389,7 +405,7 @@ static struct engine *engine(void)
 		uint64_t b = mods[i].base, t = mods[i].text, r = mods[i].ro;
 		char *p = (char *)(uintptr_t)b;
 
-		err = uc_mem_map_ptr(e->uc, b, t, UC_PROT_READ | UC_PROT_EXEC, p);
+		err = uc_mem_map_ptr(e->uc, b, t, UC_PROT_READ | UC_PROT_EXEC, mods[i].code);
 		if (!err && r)
 			err = uc_mem_map_ptr(e->uc, b + t, r, UC_PROT_READ, p + t);
 		if (!err && mods[i].size > t + r)
@@ -507,8 +523,7 @@ static uint64_t faulting_insn(const struct engine *e, const uint64_t *r, uint64_
 	uint64_t pc = r[RIP];
 
 	for (int n = 0; n < 256 && in_text(pc); n++) {
-		if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, (const void *)(uintptr_t)pc, 15,
-							 &in, op)))
+		if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, code_view(pc), 15, &in, op)))
 			break;
 		for (unsigned i = 0; i < in.operand_count; i++) {
 			const ZydisDecodedOperand *o = &op[i];
@@ -700,12 +715,12 @@ int ko_dbt_redirect(siginfo_t *si, void *ucontext)
 {
 	ucontext_t *uc = ucontext;
 	greg_t *g = uc->uc_mcontext.gregs;
-	uint64_t pc = (uint64_t)g[REG_RIP];
+	uint64_t at = (uint64_t)g[REG_RIP] - 1;	/* the int3 */
 
-	if (!host || si->si_signo != SIGSEGV || si->si_code != SEGV_ACCERR ||
-	    (uint64_t)(uintptr_t)si->si_addr != pc || !in_text(pc))
+	if (!host || si->si_signo != SIGTRAP || !in_text(at) ||
+	    *(const volatile uint8_t *)(uintptr_t)at != 0xcc)
 		return 0;
-	g[REG_R11] = (greg_t)pc;	/* scratch at a call: free to carry the callee */
+	g[REG_R11] = (greg_t)at;	/* scratch at a call: free to carry the callee */
 	g[REG_RIP] = (greg_t)(uintptr_t)ko_dbt_entry;
 	return 1;
 }
@@ -793,6 +808,91 @@ static unsigned bridge_calls(const struct ko_image *img, const struct ko_module 
 	return n;
 }
 
+/* the native entry of module function FN, 0 if none is left */
+static uint64_t entry_for(uint64_t fn)
+{
+	uint8_t *p;
+	int32_t rel;
+
+	if (nentries == MAX_ENTRIES)
+		return 0;
+	p = (uint8_t *)(uintptr_t)(entry_base + (uint64_t)nentries++ * ENTRY_SLOT);
+	p[0] = 0x41, p[1] = 0xbb;		/* mov $fn, %r11d (below 2 GiB) */
+	memcpy(p + 2, &(uint32_t){ (uint32_t)fn }, 4);
+	p[6] = 0xe9;				/* jmp ko_dbt_entry */
+	rel = (int32_t)((int64_t)(uintptr_t)ko_dbt_entry - (int64_t)(uintptr_t)(p + 11));
+	memcpy(p + 7, &rel, 4);
+	return (uint64_t)(uintptr_t)p;
+}
+
+/*
+ * The module's code gets two views at one address. The emulator runs a
+ * copy (*CODE, mapped there in each emulator). Natively the code becomes
+ * int3 everywhere but at each function's start, a jmp to that function's
+ * entry (mov $fn, %r11d; jmp ko_dbt_entry): the library calling probe, an
+ * ndo_* or an interrupt handler enters the emulator with two jumps, no
+ * signal. An address in between (no symbol starts there) traps, and
+ * ko_dbt_redirect enters the same way.
+ */
+static int native_entries(const struct ko_image *img, const struct ko_module *m,
+			  uint8_t **code, char *err, size_t errlen)
+{
+	uint8_t *copy = mmap(NULL, m->text_size, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *text = (uint8_t *)m->base;
+
+	if (copy == MAP_FAILED) {
+		snprintf(err, errlen, "out of memory for the code's copy");
+		return -1;
+	}
+	if (!entry_base) {
+		void *p = mmap(NULL, MAX_ENTRIES * ENTRY_SLOT, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+
+		if (p == MAP_FAILED) {
+			snprintf(err, errlen, "no room for the entries below 2 GiB: %m");
+			return -1;
+		}
+		memset(p, 0xcc, MAX_ENTRIES * ENTRY_SLOT);
+		entry_base = (uint64_t)(uintptr_t)p;
+	}
+	if (mprotect((void *)(uintptr_t)entry_base, MAX_ENTRIES * ENTRY_SLOT,
+		     PROT_READ | PROT_WRITE) < 0) {
+		snprintf(err, errlen, "mprotect: %m");
+		return -1;
+	}
+	memcpy(copy, text, m->text_size);
+	memset(text, 0xcc, m->text_size);
+	for (unsigned s = 0; s < img->nsym; s++) {
+		const struct ko_symbol *sym = &img->sym[s];
+		uint64_t fn, at;
+		int32_t rel;
+
+		if (sym->type != STT_FUNC || sym->shndx == SHN_UNDEF || sym->shndx >= img->nsec ||
+		    !m->addr[sym->shndx] || !(img->sec[sym->shndx].flags & SHF_EXECINSTR) ||
+		    sym->size < 5 || sym->value + sym->size > img->sec[sym->shndx].size)
+			continue;	/* (a function shorter than a jmp traps) */
+		fn = m->addr[sym->shndx] + sym->value;
+		if (text[fn - m->base] != 0xcc)
+			continue;	/* an alias: done */
+		at = entry_for(fn);
+		if (!at)
+			break;		/* the rest trap */
+		rel = (int32_t)((int64_t)at - (int64_t)(fn + 5));
+		text[fn - m->base] = 0xe9;
+		memcpy(text + (fn - m->base) + 1, &rel, 4);
+	}
+	mprotect(copy, m->text_size, PROT_READ);
+	if (mprotect(text, m->text_size, PROT_READ | PROT_EXEC) < 0 ||
+	    mprotect((void *)(uintptr_t)entry_base, MAX_ENTRIES * ENTRY_SLOT,
+		     PROT_READ | PROT_EXEC) < 0) {
+		snprintf(err, errlen, "mprotect: %m");
+		return -1;
+	}
+	*code = copy;
+	return 0;
+}
+
 int ko_dbt_add_module(const struct ko_image *img, const struct ko_module *m, char *err,
 		      size_t errlen)
 {
@@ -829,11 +929,8 @@ int ko_dbt_add_module(const struct ko_image *img, const struct ko_module *m, cha
 	mods[nmods].bridged = bridge_calls(img, m);
 	counts.bridged += mods[nmods].bridged;
 	counts.bridges = nbridges;
-	/* from now on a native call into the code faults: ko_dbt_redirect */
-	if (mprotect((void *)m->base, m->text_size, PROT_READ) < 0) {
-		snprintf(err, errlen, "mprotect: %m");
+	if (native_entries(img, m, &mods[nmods].code, err, errlen) < 0)
 		return -1;
-	}
 	mods[nmods].base = m->base;
 	mods[nmods].text = m->text_size;
 	mods[nmods].ro = m->ro_size;

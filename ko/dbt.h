@@ -34,18 +34,19 @@ struct ko_image;
 struct ko_module;
 
 /*
- * A loaded module (ko_load): its code is run only by the emulator (natively
- * it is made non-executable, so that a call from the library into it
- * faults and enters the emulator); its direct calls into the library go
- * through the engine's bridge; its string port instructions are found.
+ * A loaded module (ko_load): its code is run only by the emulator, from a
+ * copy; natively each function start jumps into the emulator; its direct
+ * calls into the library go through the engine's bridge; its string port
+ * instructions are found.
  */
 int ko_dbt_add_module(const struct ko_image *img, const struct ko_module *m, char *err,
 		      size_t errlen);
 
 /*
- * From the host's SIGSEGV handler: if the fault is native code calling
- * into module code, turn the interrupted context into a call of the
- * emulator and return 1; else 0.
+ * From the host's SIGTRAP handler: if it is native code calling into
+ * module code at an address where no function starts (the native view of
+ * the code is int3 there), turn the interrupted context into a call of
+ * the emulator and return 1; else 0.
  */
 int ko_dbt_redirect(siginfo_t *si, void *ucontext);
 

@@ -553,7 +553,7 @@ static void on_fault(int sig, siginfo_t *si, void *ctx)
 	char where[256];
 	int in_module;
 
-	if (translated && sig == SIGSEGV && ko_dbt_redirect(si, ctx))
+	if (translated && sig == SIGTRAP && ko_dbt_redirect(si, ctx))
 		return;		/* a call into the module: the emulator takes it */
 	in_module = describe(pc, where, sizeof(where));
 	if (sig == SIGILL && in_module) {
@@ -595,7 +595,7 @@ static void on_fault(int sig, siginfo_t *si, void *ctx)
 
 static void watch_module_code(void)
 {
-	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE };
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP };
 	static char altstack[64 * 1024];
 	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) };
 	struct sigaction sa;
