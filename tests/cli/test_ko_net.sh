@@ -113,6 +113,19 @@ elif [ $rc = 0 ] && grep -q "^ping: 3 of 3 answered" "$T/tap.out" &&
 else
 	not_ok "TAP pair through the binary modules" "$(tail -8 "$T/tap.out")"
 fi
+# the other two: ne2k-pci (+8390) and 8139too (+mii), 1 MiB (ne2k is slow)
+NICS="ne2k_pci rtl8139,revision=0x10" DRIVERS="ko:ne2k-pci ko:8139too" O=$O \
+	tests/net/tap_pair.sh 1 >"$T/tap2.out" 2>&1
+rc=$?
+sed 's/^/    /' "$T/tap2.out"
+if [ $rc = 77 ]; then
+	ok "TAP pair ne2k-pci / 8139too # SKIP $(head -1 "$T/tap2.out")"
+elif [ $rc = 0 ] && grep -q "^ping: 3 of 3 answered" "$T/tap2.out" &&
+	grep -q "^sha256: match" "$T/tap2.out"; then
+	ok "ping and 1 MiB over TCP cross binary ne2k-pci and 8139too between two namespaces"
+else
+	not_ok "TAP pair through binary ne2k-pci and 8139too" "$(tail -8 "$T/tap2.out")"
+fi
 [ -z "$(ip netns list 2>/dev/null | grep dde-ns)" ] && ok "no namespace left behind" ||
 	not_ok "no namespace left behind" "$(ip netns list)"
 

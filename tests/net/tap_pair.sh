@@ -11,12 +11,14 @@
 # what went wrong); exits 0 if all went through, 1 if not, 77 if this
 # machine cannot make network namespaces (not root). Cleans up everything.
 # DRIVERS="A B" choose the two drivers (default "e1000 8139cp"; binary
-# modules: "ko:e1000 ko:8139cp", ENGINE=native their engine).
+# modules: "ko:e1000 ko:8139cp", ENGINE=native their engine), NICS="A B"
+# their NICs (default "e1000 rtl8139"; e.g. "ne2k_pci rtl8139,revision=0x10").
 set -u
 O=${O:-build}
 . "$(dirname "$0")/transfer.sh"
 MIB=${1:-10}
 read -r DRV_A DRV_B <<<"${DRIVERS:-e1000 8139cp}"
+read -r NIC_A NIC_B <<<"${NICS:-e1000 rtl8139}"
 engine=()
 [[ "$DRV_A $DRV_B" == *ko:* ]] && engine=(--engine "${ENGINE:-native}")
 T=$(mktemp -d /tmp/dde-tap-XXXXXX)
@@ -40,8 +42,8 @@ if ! ip netns add "$NA" 2>"$T/err" || ! ip netns add "$NB" 2>>"$T/err"; then
 fi
 
 port=$((43000 + ($$ % 1000) * 2))
-"$O/bin/dde" run "${engine[@]}" --nic "e1000,net=udp:$port:$((port + 1))" \
-	--nic "rtl8139,net=udp:$((port + 1)):$port" \
+"$O/bin/dde" run "${engine[@]}" --nic "$NIC_A,net=udp:$port:$((port + 1))" \
+	--nic "$NIC_B,net=udp:$((port + 1)):$port" \
 	--driver "$DRV_A@00:01.0" --driver "$DRV_B@00:02.0" \
 	--tap "net0=$A" --tap "net1=$B" --net-socket "@dde-tap-$$" >"$T/log" 2>&1 &
 run=$!
