@@ -5,9 +5,10 @@
  *
  * Memory is identity-mapped: the emulator sees each host page at its own
  * address (uc_mem_map_ptr), so the module's pointers, the library's and
- * the device's DMA buffers mean the same thing on both sides. The module's
- * own image is mapped when it is loaded; any other page the module touches
- * is mapped on first touch, from the host mapping that holds it
+ * the device's DMA buffers mean the same thing on both sides. The one
+ * exception is the module's code: the emulator runs a copy of it, the
+ * native view holds its entries (below). Any other page the module
+ * touches is mapped on first touch, from the host mapping that holds it
  * (/proc/self/maps), readable and writable as the host's, never
  * executable. A page of a mapped BAR becomes an MMIO region whose accesses
  * go to ddekit_mmio_read/write (the driver's grant, posted writes), and
@@ -17,19 +18,19 @@
  *
  * Control crosses in both directions:
  *
- * - module -> library: since nothing but module code is executable in the
- *   emulator, a call or jump to any other address ends the emulation with
- *   a fetch fault, pc at the callee and the return address on the
- *   emulated stack. The engine calls the function natively with the
- *   emulated argument registers and stack words (ko_dbt_native), puts the
- *   result in rax:rdx and returns for it (pops the address).
- * - library -> module: natively the module's code is readable, not
- *   executable, so a call from the library into it (probe, ndo_*, an
- *   interrupt handler, a timer) faults; the host's SIGSEGV handler hands
- *   it to ko_dbt_redirect, which resumes the thread in ko_dbt_entry with
- *   the callee's arguments intact. That starts the emulator on a stack
- *   frame of its own, carved from the native stack, with the return
- *   address set to a page of int3 that is the emulation's exit.
+ * - module -> library: the module's direct calls into the library go to
+ *   the bridge (a `syscall; jmp .` slot per function, in the emulator
+ *   only), whose hook stops the emulator; any other transfer to native
+ *   code ends the emulation with a fetch fault, since nothing but module
+ *   code is executable there. Either way the engine calls the function
+ *   natively with the emulated argument registers and stack words
+ *   (ko_dbt_native), puts the result in rax:rdx and returns for it.
+ * - library -> module: natively each function start of the module jumps
+ *   to an entry stub (mov $fn, %r11d; jmp ko_dbt_entry), the rest of the
+ *   native view is int3 (SIGTRAP: ko_dbt_redirect enters the same way).
+ *   ko_dbt_entry starts the emulator on a stack frame of its own, carved
+ *   from the native stack, with the return address set to a page of int3
+ *   that is the emulation's exit.
  *
  * Entries nest (init -> pci_register_driver -> probe -> ...) and Linux
  * tasks switch in the middle of them (a module calls msleep): each level's
@@ -147,7 +148,7 @@ static unsigned nbridges;
 static unsigned nmods;
 static uint64_t fentry, return_thunk, indirect_thunk[16];
 static ZydisDecoder decoder;
-/* the module's rep ins/outs instructions (ko_dbt_add_code) */
+/* the module's rep ins/outs instructions (find_string_io) */
 static struct string_site {
 	uint64_t at;
 	int out;		/* outs, else ins */

@@ -102,30 +102,25 @@ dhcp e1000 ko:e1000 10
 dhcp rtl8139 ko:8139cp 10
 dhcp ne2k_pci ko:ne2k-pci 1
 dhcp rtl8139,revision=0x10 ko:8139too 10
-DRIVERS="ko:e1000 ko:8139cp" O=$O tests/net/tap_pair.sh 10 >"$T/tap.out" 2>&1
-rc=$?
-sed 's/^/    /' "$T/tap.out"
-if [ $rc = 77 ]; then
-	ok "TAP pair between namespaces # SKIP $(head -1 "$T/tap.out")"
-elif [ $rc = 0 ] && grep -q "^ping: 3 of 3 answered" "$T/tap.out" &&
-	grep -q "^sha256: match" "$T/tap.out"; then
-	ok "ping and 10 MiB over TCP cross binary e1000 and 8139cp between two namespaces"
-else
-	not_ok "TAP pair through the binary modules" "$(tail -8 "$T/tap.out")"
-fi
+# tap_pair "NIC NIC" "DRIVER DRIVER" MIB WHAT: ping and MIB MiB over TCP
+# between two namespaces through the two binary modules
+tap_pair() {
+	local rc
+	NICS=$1 DRIVERS=$2 O=$O tests/net/tap_pair.sh "$3" >"$T/tap.out" 2>&1
+	rc=$?
+	sed 's/^/    /' "$T/tap.out"
+	if [ $rc = 77 ]; then
+		ok "TAP pair $4 # SKIP $(head -1 "$T/tap.out")"
+	elif [ $rc = 0 ] && grep -q "^ping: 3 of 3 answered" "$T/tap.out" &&
+		grep -q "^sha256: match" "$T/tap.out"; then
+		ok "ping and $3 MiB over TCP cross binary $4 between two namespaces"
+	else
+		not_ok "TAP pair through binary $4" "$(tail -8 "$T/tap.out")"
+	fi
+}
+tap_pair "e1000 rtl8139" "ko:e1000 ko:8139cp" 10 "e1000 and 8139cp"
 # the other two: ne2k-pci (+8390) and 8139too (+mii), 1 MiB (ne2k is slow)
-NICS="ne2k_pci rtl8139,revision=0x10" DRIVERS="ko:ne2k-pci ko:8139too" O=$O \
-	tests/net/tap_pair.sh 1 >"$T/tap2.out" 2>&1
-rc=$?
-sed 's/^/    /' "$T/tap2.out"
-if [ $rc = 77 ]; then
-	ok "TAP pair ne2k-pci / 8139too # SKIP $(head -1 "$T/tap2.out")"
-elif [ $rc = 0 ] && grep -q "^ping: 3 of 3 answered" "$T/tap2.out" &&
-	grep -q "^sha256: match" "$T/tap2.out"; then
-	ok "ping and 1 MiB over TCP cross binary ne2k-pci and 8139too between two namespaces"
-else
-	not_ok "TAP pair through binary ne2k-pci and 8139too" "$(tail -8 "$T/tap2.out")"
-fi
+tap_pair "ne2k_pci rtl8139,revision=0x10" "ko:ne2k-pci ko:8139too" 1 "ne2k-pci and 8139too"
 [ -z "$(ip netns list 2>/dev/null | grep dde-ns)" ] && ok "no namespace left behind" ||
 	not_ok "no namespace left behind" "$(ip netns list)"
 
