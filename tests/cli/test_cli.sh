@@ -56,6 +56,14 @@ expect "lspci -v shows BARs and the interrupt" 0 "Memory at c[0-9a-f]+ \(32-bit,
 	"$DDE" lspci -v --nic e1000
 expect "lspci -v shows the interrupt route" 0 "Interrupt: pin A routed to IRQ 2[0-3]" \
 	"$DDE" lspci -v --nic e1000
+# --nic ...,revision=N: drivers see that revision; only that NIC's (QEMU
+# places NICs in order: the second rtl8139 keeps its own 0x20)
+"$DDE" lspci --nic rtl8139,revision=0x10 --nic rtl8139 >"$T/rev.out" 2>&1
+grep -q "00:01.0 .*\[10ec:8139\] (rev 10)" "$T/rev.out" &&
+	grep -q "00:02.0 .*\[10ec:8139\] (rev 20)" "$T/rev.out" &&
+	ok "--nic rtl8139,revision=0x10: that NIC shows revision 0x10, the other its own" ||
+	not_ok "--nic revision= is what drivers see" "$(cat "$T/rev.out")"
+one_line "a bad revision" "$DDE" lspci --nic rtl8139,revision=0x100
 expect "a missing QEMU names its package" 1 "install the Debian package qemu-system-x86" \
 	env PATH=/nonexistent "$(readlink -f "$DDE")" lspci
 expect "run the self-test driver" 0 "selftest: 1 devices passed, 0 failed" \
