@@ -809,6 +809,21 @@ static unsigned bridge_calls(const struct ko_image *img, const struct ko_module 
 	return n;
 }
 
+/* SIZE bytes of int3 below 2 GiB (within a rel32 of module code), writable;
+ * 0 with ERR if there is no room */
+static uint64_t int3_area(size_t size, const char *what, char *err, size_t errlen)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+
+	if (p == MAP_FAILED) {
+		snprintf(err, errlen, "no room for the %s below 2 GiB: %m", what);
+		return 0;
+	}
+	memset(p, 0xcc, size);
+	return (uint64_t)(uintptr_t)p;
+}
+
 /* the native entry of module function FN, 0 if none is left */
 static uint64_t entry_for(uint64_t fn)
 {
@@ -846,17 +861,9 @@ static int native_entries(const struct ko_image *img, const struct ko_module *m,
 		snprintf(err, errlen, "out of memory for the code's copy");
 		return -1;
 	}
-	if (!entry_base) {
-		void *p = mmap(NULL, MAX_ENTRIES * ENTRY_SLOT, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
-
-		if (p == MAP_FAILED) {
-			snprintf(err, errlen, "no room for the entries below 2 GiB: %m");
-			return -1;
-		}
-		memset(p, 0xcc, MAX_ENTRIES * ENTRY_SLOT);
-		entry_base = (uint64_t)(uintptr_t)p;
-	}
+	if (!entry_base && !(entry_base = int3_area(MAX_ENTRIES * ENTRY_SLOT, "entries", err,
+						  errlen)))
+		return -1;
 	if (mprotect((void *)(uintptr_t)entry_base, MAX_ENTRIES * ENTRY_SLOT,
 		     PROT_READ | PROT_WRITE) < 0) {
 		snprintf(err, errlen, "mprotect: %m");
@@ -865,15 +872,11 @@ static int native_entries(const struct ko_image *img, const struct ko_module *m,
 	memcpy(copy, text, m->text_size);
 	memset(text, 0xcc, m->text_size);
 	for (unsigned s = 0; s < img->nsym; s++) {
-		const struct ko_symbol *sym = &img->sym[s];
-		uint64_t fn, at;
+		uint64_t fn = ko_function_address(img, m, s), at;
 		int32_t rel;
 
-		if (sym->type != STT_FUNC || sym->shndx == SHN_UNDEF || sym->shndx >= img->nsec ||
-		    !m->addr[sym->shndx] || !(img->sec[sym->shndx].flags & SHF_EXECINSTR) ||
-		    sym->size < 5 || sym->value + sym->size > img->sec[sym->shndx].size)
+		if (!fn || img->sym[s].size < 5)
 			continue;	/* (a function shorter than a jmp traps) */
-		fn = m->addr[sym->shndx] + sym->value;
 		if (text[fn - m->base] != 0xcc)
 			continue;	/* an alias: done */
 		at = entry_for(fn);
@@ -902,26 +905,21 @@ int ko_dbt_add_module(const struct ko_image *img, const struct ko_module *m, cha
 		return -1;
 	}
 	if (!bridge_base) {
-		void *p = mmap(NULL, MAX_BRIDGES * BRIDGE_SLOT, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+		char *p;
 
-		if (p == MAP_FAILED) {
-			snprintf(err, errlen, "no room for the bridge below 2 GiB: %m");
+		bridge_base = int3_area(MAX_BRIDGES * BRIDGE_SLOT, "bridge", err, errlen);
+		if (!bridge_base)
 			return -1;
-		}
-		memset(p, 0xcc, MAX_BRIDGES * BRIDGE_SLOT);
+		p = (char *)(uintptr_t)bridge_base;
 		for (unsigned i = 0; i < MAX_BRIDGES; i++)	/* syscall; jmp . */
-			memcpy((char *)p + i * BRIDGE_SLOT, "\x0f\x05\xeb\xfe", 4);
+			memcpy(p + i * BRIDGE_SLOT, "\x0f\x05\xeb\xfe", 4);
 		mprotect(p, MAX_BRIDGES * BRIDGE_SLOT, PROT_READ);	/* never run natively */
-		bridge_base = (uint64_t)(uintptr_t)p;
 	}
 	for (unsigned s = 0; s < img->nsym; s++) {
-		const struct ko_symbol *sym = &img->sym[s];
+		uint64_t fn = ko_function_address(img, m, s);
 
-		if (sym->type == STT_FUNC && sym->shndx != SHN_UNDEF && sym->shndx < img->nsec &&
-		    m->addr[sym->shndx] && (img->sec[sym->shndx].flags & SHF_EXECINSTR) &&
-		    sym->value + sym->size <= img->sec[sym->shndx].size)
-			find_string_io(m->addr[sym->shndx] + sym->value, sym->size);
+		if (fn)
+			find_string_io(fn, img->sym[s].size);
 	}
 	if (mprotect((void *)m->base, m->text_size, PROT_READ | PROT_WRITE) < 0) {
 		snprintf(err, errlen, "mprotect: %m");

@@ -91,6 +91,14 @@ static const struct ko_export_entry *library_export(const char *name)
 	return hit ? *hit : NULL;
 }
 
+/* the library's NAME, 0 if it has none */
+static uint64_t library_address(const char *name)
+{
+	const struct ko_export_entry *e = library_export(name);
+
+	return e ? (uint64_t)(uintptr_t)e->addr : 0;
+}
+
 /* an export of a module loaded before: its address, 0 if none has NAME */
 static uint64_t module_export(const char *name, const struct ko_export **which)
 {
@@ -152,9 +160,10 @@ static uint64_t stub_for(const struct ko_image *img, const char *name)
  * else, with --allow-stubs, a stub. CTX: the module's image. */
 static uint64_t resolve(void *ctx, const char *name)
 {
-	const struct ko_export_entry *e = library_export(name);
-	uint64_t a = e ? (uint64_t)(uintptr_t)e->addr : module_export(name, NULL);
+	uint64_t a = library_address(name);
 
+	if (!a)
+		a = module_export(name, NULL);
 	return a || !allow_stubs ? a : stub_for(ctx, name);
 }
 
@@ -356,13 +365,9 @@ static int describe(unsigned long addr, char *buf, unsigned long len)
 			continue;
 		for (unsigned s = 0; s < img->nsym; s++) {
 			const struct ko_symbol *sym = &img->sym[s];
-			uint64_t at;
+			uint64_t at = ko_function_address(img, &hm->m, s);
 
-			if (sym->type != STT_FUNC || sym->shndx == SHN_UNDEF ||
-			    sym->shndx >= img->nsec || !hm->m.addr[sym->shndx])
-				continue;
-			at = hm->m.addr[sym->shndx] + sym->value;
-			if (at <= addr && at >= best_at) {
+			if (at && at <= addr && at >= best_at) {
 				best = sym;
 				best_at = at;
 			}
@@ -638,13 +643,6 @@ static int posted_writes(const char *name)
 }
 
 /* --- the translated engine --- */
-
-static uint64_t library_address(const char *name)
-{
-	const struct ko_export_entry *e = library_export(name);
-
-	return e ? (uint64_t)(uintptr_t)e->addr : 0;
-}
 
 static const struct ko_dbt_host dbt_host = {
 	.lookup = library_address,

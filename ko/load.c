@@ -397,6 +397,17 @@ uint64_t ko_export_address(const struct ko_image *img, const struct ko_module *m
 	return m->addr[x->section] ? m->addr[x->section] + x->offset : 0;
 }
 
+uint64_t ko_function_address(const struct ko_image *img, const struct ko_module *m, unsigned i)
+{
+	const struct ko_symbol *s = &img->sym[i];
+
+	if (s->type != STT_FUNC || s->shndx == SHN_UNDEF || s->shndx >= img->nsec ||
+	    !m->addr[s->shndx] || !(img->sec[s->shndx].flags & SHF_EXECINSTR) ||
+	    s->value > img->sec[s->shndx].size || s->size > img->sec[s->shndx].size - s->value)
+		return 0;
+	return m->addr[s->shndx] + s->value;
+}
+
 void ko_unload(struct ko_module *m)
 {
 	if (m->base)

@@ -34,4 +34,7 @@ void ko_unload(struct ko_module *m);
 uint64_t ko_symbol_address(const struct ko_image *img, const struct ko_module *m, const char *name);
 uint64_t ko_export_address(const struct ko_image *img, const struct ko_module *m, unsigned i);
 
+/* where symbol I is if it is a function placed with the code, whole; else 0 */
+uint64_t ko_function_address(const struct ko_image *img, const struct ko_module *m, unsigned i);
+
 #endif
