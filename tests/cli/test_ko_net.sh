@@ -14,6 +14,20 @@ ENGINE=${ENGINE:-native}
 export ENGINE
 E=(--engine "$ENGINE")
 
+# dde_bg LOG ARGS...: `dde run` on this engine in the background, logging
+# into LOG; its pid in $bg. dde_stop PID: stop it as Ctrl-C would.
+dde_bg() {
+	local log=$1
+	shift
+	"$DDE" run "${E[@]}" "$@" >"$log" 2>&1 &
+	bg=$!
+	BG_PIDS="$BG_PIDS $bg"
+}
+dde_stop() {
+	kill -INT "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
 KO=$(make -s --no-print-directory O="$O" ko-dir 2>/dev/null)
 HOST="$O/drivers/ko-net"
 if [ ! -f "$KO/e1000.ko" ] || [ ! -x "$HOST" ]; then
@@ -52,10 +66,9 @@ grep -q "ksrv: mii: started" "$T/too.log" &&
 	not_ok "8139too + mii" "$(tail -8 "$T/too.log")"
 
 # module parameters: the module's own __param table, through Linux's parse_args
-"$DDE" run "${E[@]}" --nic e1000,net=none --driver ko:e1000,InterruptThrottleRate=5000@00:01.0 \
-	--net-socket "@dde-test-kopar-$$" >"$T/par.log" 2>&1 &
-par_pid=$!
-BG_PIDS="$BG_PIDS $par_pid"
+dde_bg "$T/par.log" --nic e1000,net=none --driver ko:e1000,InterruptThrottleRate=5000@00:01.0 \
+	--net-socket "@dde-test-kopar-$$"
+par_pid=$bg
 if wait_for "netd: interface net0: link up" 60 "$T/par.log" &&
 	grep -q "Interrupt Throttling Rate (ints/sec) set to 5000" "$T/par.log"; then
 	ok "a module parameter (ko:e1000,InterruptThrottleRate=5000) reaches the module"
@@ -72,8 +85,7 @@ if wait_for "driver ko:e1000.*exited with status 0" 20 "$T/par.log" &&
 else
 	not_ok "SIGTERM runs the module's exit" "$(grep -v '^\[' "$T/par.log" | tail -6)"
 fi
-kill -INT $par_pid 2>/dev/null
-wait $par_pid 2>/dev/null
+dde_stop $par_pid
 expect "a bad parameter value stops the driver with Linux's message" 1 \
 	"invalid for parameter .debug" \
 	"$DDE" run "${E[@]}" --nic e1000,net=none --driver ko:e1000,debug=abc@00:01.0
@@ -167,18 +179,16 @@ expect "a missing import is named" 1 "imports nobody provides: pci_set_mXi" "$HO
 # --allow-stubs binds it to a stub instead: unused (QEMU's e1000 is no
 # 82542), the module runs; used (e1000_probe's pci_request_selected_regions
 # renamed), the driver stops naming the import and where the module used it
-"$DDE" run "${E[@]}" --allow-stubs --nic e1000,net=none --driver "ko:$T/import.ko@00:01.0" \
-	--net-socket "@dde-test-kostub-$$" >"$T/stub.log" 2>&1 &
-stub_pid=$!
-BG_PIDS="$BG_PIDS $stub_pid"
+dde_bg "$T/stub.log" --allow-stubs --nic e1000,net=none --driver "ko:$T/import.ko@00:01.0" \
+	--net-socket "@dde-test-kostub-$$"
+stub_pid=$bg
 if wait_for "netd: interface net0: link up" 60 "$T/stub.log" &&
 	grep -q "1 import(s) nobody provides bound to stubs .*(--allow-stubs): pci_set_mXi" "$T/stub.log"; then
 	ok "--allow-stubs: a missing import bound to a stub, said at load; unused, the module runs"
 else
 	not_ok "--allow-stubs binds a missing import" "$(grep -v '^\[' "$T/stub.log" | tail -5)"
 fi
-kill -INT $stub_pid 2>/dev/null
-wait $stub_pid 2>/dev/null
+dde_stop $stub_pid
 cp "$T/e1000.ko" "$T/stubcall.ko"
 off=$(grep -obUa "pci_request_selected_regions" "$T/stubcall.ko" | tail -1 | cut -d: -f1)
 patch "$T/stubcall.ko" $((off + 27)) 58	# pci_request_selected_regionX
@@ -252,11 +262,10 @@ lib_fault
 # One machine, three NICs: each bad module beside a good one (the binary
 # e1000, with a WARN_ONCE on every transmit) that must keep serving frames
 # through it all.
-"$DDE" run "${E[@]}" --nic "e1000,net=udp:$((base + 6)):$((base + 7))" --nic e1000,net=none \
+dde_bg "$T/bad.log" --nic "e1000,net=udp:$((base + 6)):$((base + 7))" --nic e1000,net=none \
 	--nic e1000,net=none --driver "ko:$T/warn.ko@00:01.0" --driver "ko:$T/initfail.ko@00:02.0" \
-	--driver "ko:$T/truncated.ko@00:03.0" --net-socket "@dde-test-kobad-$$" >"$T/bad.log" 2>&1 &
-bad_pid=$!
-BG_PIDS="$BG_PIDS $bad_pid"
+	--driver "ko:$T/truncated.ko@00:03.0" --net-socket "@dde-test-kobad-$$"
+bad_pid=$bg
 wait_for "netd: interface net0: link up" 60 "$T/bad.log"
 wait_for "driver ko:.*truncated.ko@00:03.0 exited with status 1" 10 "$T/bad.log"
 grep -q "ksrv: e1000: init failed: -ENODEV" "$T/bad.log" &&
@@ -281,19 +290,16 @@ frames_1000 "the good driver beside them keeps serving (1,000 frames each way)" 
 	"$T/bad.log")" = 1 ] &&
 	ok "a WARN_ONCE on every transmit: logged once with file, line and function, the driver goes on" ||
 	not_ok "a WARN is logged once and the driver goes on" "$(grep -i warn "$T/bad.log" | head -3)"
-kill -INT $bad_pid 2>/dev/null
-wait $bad_pid 2>/dev/null
+dde_stop $bad_pid
 
 # the faulting module: its report, and the other driver (source-built
 # 8139cp) and ddeio serve on
-"$DDE" run "${E[@]}" --nic "e1000,net=udp:$((base + 8)):$((base + 9))" \
+dde_bg "$T/fault.log" --nic "e1000,net=udp:$((base + 8)):$((base + 9))" \
 	--nic "rtl8139,net=udp:$((base + 6)):$((base + 7))" \
 	--nic "e1000,net=udp:$((base + 10)):$((base + 11))" \
 	--driver "ko:$T/fault.ko@00:01.0" --driver 8139cp@00:02.0 \
-	--driver "ko:$T/libfault.ko@00:03.0" \
-	--net-socket "@dde-test-kofault-$$" >"$T/fault.log" 2>&1 &
-fault_pid=$!
-BG_PIDS="$BG_PIDS $fault_pid"
+	--driver "ko:$T/libfault.ko@00:03.0" --net-socket "@dde-test-kofault-$$"
+fault_pid=$bg
 wait_count "netd: interface net[012]: link up" 3 60 "$T/fault.log"
 # a frame sent on a bad module's interface makes it transmit
 DDE_NET=@dde-test-kofault-$$ timeout 20 "$FRAMES" --if net0 --qemu-listen $((base + 8)) \
@@ -316,8 +322,7 @@ else
 fi
 frames_1000 "ddeio and the other driver serve on (1,000 frames each way through 8139cp)" \
 	"@dde-test-kofault-$$" net1
-kill -INT $fault_pid 2>/dev/null
-wait $fault_pid 2>/dev/null
+dde_stop $fault_pid
 
 no_leftovers "no QEMU, ddeio or netd left behind"
 finish
