@@ -55,10 +55,12 @@ LX_LIBS     += $(DDEKIT_LIBS)
 LIBTESTDEV  := $(O)/lib/libtestdev.a
 LIBDDENET   := $(O)/lib/libddenet.a
 LIBDDENET_SRC := libddenet/client.c libddenet/ring.c
+LIBDDEBLK   := $(O)/lib/libddeblk.a
+LIBDDEBLK_SRC := libddeblk/client.c libddeblk/chan.c
 LIBPLATFORM := $(O)/lib/libplatform.a
 LIBKO       := $(O)/lib/libko.a
 
-BINS := $(O)/bin/dde $(O)/bin/ddeio $(O)/bin/netd $(LIBDDENET) $(O)/drivers/selftest $(O)/share/dde/firmware.bin
+BINS := $(O)/bin/dde $(O)/bin/ddeio $(O)/bin/netd $(O)/bin/bddf $(LIBDDENET) $(LIBDDEBLK) $(O)/drivers/selftest $(O)/share/dde/firmware.bin
 
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 INTEG_TESTS := $(patsubst tests/integration/%.c,$(O)/tests/integration/%,$(wildcard tests/integration/test_*.c))
@@ -106,6 +108,14 @@ $(LIBDDENET): $(call obj,$(LIBDDENET_SRC))
 	rm -f $@ && ar rcs $@ $^
 
 $(O)/bin/netd: $(call obj,netd/netd.c netd/export.c) $(LIBDDENET)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
+
+$(LIBDDEBLK): $(call obj,$(LIBDDEBLK_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(O)/bin/bddf: $(call obj,$(wildcard bddf/*.c)) $(LIBDDEBLK)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
 

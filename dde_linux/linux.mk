@@ -52,7 +52,9 @@ LX_WARN_OURS  := -Wall -Wno-sign-compare -Wno-pointer-sign -Wno-unused-const-var
 
 # --- what each driver is made of -------------------------------------------
 # recipe lines: "class C", "module M", "linux PATH" (relative to Linux's tree),
-# "option posted-writes" (see drivers/e1000/linux.recipe)
+# "option posted-writes" (see drivers/e1000/linux.recipe), "include DIR"
+# (a directory of Linux's tree on the driver's include path, as Kbuild's
+# ccflags-y += -I$(src))
 LX_DRIVERS := $(patsubst drivers/%/linux.recipe,%,$(wildcard drivers/*/linux.recipe))
 lx_recipe = $(shell sed -n 's/^$(2)[ \t]\+//p' drivers/$(1)/linux.recipe)
 # "linux FILE": compiled unmodified; "linux-noinit FILE": the same, but its
@@ -65,6 +67,8 @@ LX_NOINIT  := $(shell sed -n 's/^linux-noinit[ \t]\+//p' dde_linux/*.list)
 # (dde_linux/CLASS/*.c, compiled like lx_emul)
 lx_class_files = $(shell sed -n 's/^linux\(-noinit\)\?[ \t]\+//p' dde_linux/$(1).list 2>/dev/null)
 lx_class_glue  = $(patsubst dde_linux/$(1)/%.c,$(O)/lx_glue/$(1)/%.o,$(wildcard dde_linux/$(1)/*.c))
+# the block glue reaches into Linux's block/ (blk-mq internals it drives)
+$(call lx_class_glue,block): LX_CFLAGS += -I$(LX_SRC)/block
 LX_EMUL    := $(wildcard dde_linux/lx_emul/*.c)
 LX_KIT     := $(wildcard dde_linux/lx_kit/*.c)
 LX_EMUL_S  := $(wildcard dde_linux/lx_emul/*.S)
@@ -105,7 +109,7 @@ $(O)/lx_emul/%.o: dde_linux/lx_emul/%.S
 	@mkdir -p $(dir $@)
 	$(CC) -c -o $@ $<
 
-$(LX_READY):
+$(LX_READY): tools/fetch-linux
 	./tools/fetch-linux $(DDE_CACHE)
 
 # lib/crc32.c's tables, made as Kbuild makes them: by Linux's own generator
@@ -141,8 +145,9 @@ LX_OBJS_$(1) := $$(call lxobj,$$(call lx_recipe,$(1),linux))
 LX_COBJS_$(1) := $$(call lxobj,$$(call lx_class_files,$$(LX_CLASS_$(1)))) \
 	$$(call lx_class_glue,$$(LX_CLASS_$(1)))
 $$(LX_OBJS_$(1)): LX_MODNAME := $$(call lx_recipe,$(1),module)
+$$(LX_OBJS_$(1)): LX_CFLAGS += $$(patsubst %,-I$(LX_SRC)/%,$$(call lx_recipe,$(1),include))
 $(O)/drivers/$(1): drivers/$(1)/linux.recipe $$(LX_OBJS_$(1)) $$(LX_COBJS_$(1)) $$(LX_EMUL_OBJS) $$(LX_CORE_OBJS) \
-		$$(call obj,$$(LX_KIT)) $$(LIBDDEKIT) $$(LIBDDENET) dde_linux/lx.ld tools/gen-stubs $$(SAN_OBJ)
+		$$(call obj,$$(LX_KIT)) $$(LIBDDEKIT) $$(LIBDDENET) $$(LIBDDEBLK) dde_linux/lx.ld tools/gen-stubs $$(SAN_OBJ)
 	@mkdir -p $$(dir $$@) $(O)/stubs
 	./tools/gen-stubs $(1) $(O)/stubs/$(1) $$(LX_OBJS_$(1)) $$(LX_COBJS_$(1)) $$(LX_EMUL_OBJS) $$(LX_CORE_OBJS) \
 		-- $$(call obj,$$(LX_KIT)) $$(LIBDDEKIT)
@@ -152,7 +157,7 @@ $(O)/drivers/$(1): drivers/$(1)/linux.recipe $$(LX_OBJS_$(1)) $$(LX_COBJS_$(1)) 
 	$$(CC) $$(CFLAGS) -c -o $(O)/stubs/$(1)-recipe.o $(O)/stubs/$(1)-recipe.c
 	$$(CC) $$(LDFLAGS) -no-pie -Wl,-T,dde_linux/lx.ld -o $$@ $(O)/stubs/$(1).o \
 		$(O)/stubs/$(1)-stubs.o $(O)/stubs/$(1)-recipe.o $$(call obj,$$(LX_KIT)) $$(SAN_OBJ) \
-		$$(LIBDDEKIT) $$(LIBDDENET) $$(LX_LIBS)
+		$$(LIBDDEKIT) $$(LIBDDENET) $$(LIBDDEBLK) $$(LX_LIBS)
 	echo $$(LX_CLASS_$(1)) >$$@.class
 endef
 $(foreach d,$(LX_DRIVERS),$(eval $(call lx_driver,$(d))))
@@ -203,7 +208,7 @@ $(O)/share/dde/ksrv-net.exports: $(KSRV_NET_OBJS) $(KO_HOST_OBJS) $(LIBDDEKIT) t
 # a source-built driver (non-PIE, below 2 GiB: the modules' -mcmodel=kernel
 # code reaches the library with 32-bit relocations).
 $(O)/drivers/ko-net: $(O)/share/dde/ksrv-net.exports $(KO_HOST_OBJS) $(LIBKO) $(LIBDDEKIT) \
-		$(LIBDDENET) dde_linux/lx.ld $(SAN_OBJ)
+		$(LIBDDENET) $(LIBDDEBLK) dde_linux/lx.ld $(SAN_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $(O)/stubs/ksrv-net-stubs.o $(O)/stubs/ksrv-net-stubs.c
 	# -fno-pie: the table holds libc's functions (memcpy ...) by their
@@ -211,7 +216,7 @@ $(O)/drivers/ko-net: $(O)/share/dde/ksrv-net.exports $(KO_HOST_OBJS) $(LIBKO) $(
 	$(CC) $(CFLAGS) -fno-pie -c -o $(O)/stubs/ksrv-net-exports.o $(O)/stubs/ksrv-net-exports.c
 	$(CC) $(LDFLAGS) -no-pie -Wl,-T,dde_linux/lx.ld -o $@ $(O)/stubs/ksrv-net.o \
 		$(O)/stubs/ksrv-net-stubs.o $(O)/stubs/ksrv-net-exports.o $(KO_HOST_OBJS) $(SAN_OBJ) \
-		$(LIBKO) $(LIBDDEKIT) $(LIBDDENET) $(LX_LIBS) -lunicorn
+		$(LIBKO) $(LIBDDEKIT) $(LIBDDENET) $(LIBDDEBLK) $(LX_LIBS) -lunicorn
 	echo net >$@.class
 
 # where the modules are, for `dde run --driver ko:NAME`

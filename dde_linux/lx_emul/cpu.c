@@ -14,6 +14,8 @@
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/topology.h>
+#include <linux/sched/isolation.h>
+#include <linux/smp.h>
 #include <asm/paravirt_types.h>
 #include <asm/sections.h>
 
@@ -29,11 +31,46 @@ struct cpumask __cpu_online_mask = { CPU_BITS_CPU0 };
 struct cpumask __cpu_possible_mask = { CPU_BITS_CPU0 };
 struct cpumask __cpu_present_mask = { CPU_BITS_CPU0 };
 struct cpumask __cpu_active_mask = { CPU_BITS_CPU0 };
+atomic_t __num_online_cpus = ATOMIC_INIT(1);
+/* the CPU's topology: it is its own sibling, its node's only CPU */
+DEFINE_PER_CPU_READ_MOSTLY(cpumask_var_t, cpu_sibling_map);
+cpumask_var_t node_to_cpumask_map[MAX_NUMNODES];
 nodemask_t node_states[NR_NODE_STATES] = {
 	[N_POSSIBLE] = { { 1 } }, [N_ONLINE] = { { 1 } }, [N_NORMAL_MEMORY] = { { 1 } },
 	[N_MEMORY] = { { 1 } }, [N_CPU] = { { 1 } },
 };
 DEFINE_PER_CPU(int, numa_node);
+/* the host CPU as CPUID describes it (cpu_init), as Linux's early setup fills it */
+struct cpuinfo_x86 boot_cpu_data;
+
+static void cpuinfo_init(void)
+{
+	struct cpuinfo_x86 *c = &boot_cpu_data;
+	unsigned a, b, cx, d;
+
+	a = 0; cx = 0;
+	native_cpuid(&a, &b, &cx, &d);
+	c->cpuid_level = a;
+	memcpy(c->x86_vendor_id, &b, 4);
+	memcpy(c->x86_vendor_id + 4, &d, 4);
+	memcpy(c->x86_vendor_id + 8, &cx, 4);
+	a = 1; cx = 0;
+	native_cpuid(&a, &b, &cx, &d);
+	c->x86 = (a >> 8) & 0xf;
+	c->x86_model = (a >> 4) & 0xf;
+	if (c->x86 == 0xf)
+		c->x86 += (a >> 20) & 0xff;
+	if (c->x86 >= 0x6)
+		c->x86_model += ((a >> 16) & 0xf) << 4;
+	c->x86_stepping = a & 0xf;
+	c->x86_capability[CPUID_1_EDX] = d;
+	c->x86_capability[CPUID_1_ECX] = cx;
+	c->x86_clflush_size = ((b >> 8) & 0xff) * 8 ?: 64;
+	c->x86_cache_alignment = c->x86_clflush_size;
+	c->x86_max_cores = 1;
+	c->x86_phys_bits = 46;
+	c->x86_virt_bits = 48;
+}
 
 /*
  * Paravirt operations (Debian's kernel is built for Xen PV too, so
@@ -68,6 +105,9 @@ void lx_emul_cpu_init(void)
 	__per_cpu_offset[0] = base;
 	this_cpu_write(this_cpu_off, base);
 	this_cpu_write(cpu_number, 0);
+	this_cpu_write(cpu_sibling_map, &__cpu_possible_mask);
+	cpuinfo_init();
+	node_to_cpumask_map[0] = &__cpu_possible_mask;
 
 	for (size_t i = 0; i < sizeof(pv_ops) / sizeof(void *); i++)
 		op[i] = lx_pv_unemulated;
@@ -165,6 +205,20 @@ GET_RANDOM(u32, get_random_u32)
 GET_RANDOM(u16, get_random_u16)
 GET_RANDOM(u8, get_random_u8)
 
+u32 __get_random_u32_below(u32 ceil)
+{
+	/* Lemire's multiply-shift, rejecting the biased low range */
+	u64 m = (u64)get_random_u32() * ceil;
+
+	if (unlikely((u32)m < ceil)) {
+		u32 bound = -ceil % ceil;
+
+		while ((u32)m < bound)
+			m = (u64)get_random_u32() * ceil;
+	}
+	return m >> 32;
+}
+
 /* --- the platform --- */
 
 bool cc_platform_has(enum cc_attr attr)
@@ -188,4 +242,32 @@ asmlinkage __visible void dump_stack(void)
 asmlinkage __visible void dump_stack_lvl(const char *log_lvl)
 {
 	lx_kit_backtrace();
+}
+
+/* --- the one CPU's place in the topology --- */
+
+bool housekeeping_test_cpu(int cpu, enum hk_type type)
+{
+	return true;	/* no CPU is isolated */
+}
+
+bool cpus_share_cache(int this_cpu, int that_cpu)
+{
+	return true;
+}
+
+int __node_distance(int from, int to)
+{
+	return LOCAL_DISTANCE;
+}
+
+/* A function call on "another" CPU is one on this one, as Linux does for itself. */
+int smp_call_function_single_async(int cpu, struct __call_single_data *csd)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	csd->func(csd->info);
+	local_irq_restore(flags);
+	return 0;
 }

@@ -1,7 +1,9 @@
 /*
  * The driver model, as much as a driver process needs: devices have names,
  * reference counts and managed resources (drivers/base/devres.c, reused);
- * there is no sysfs and no hotplug.
+ * there is no sysfs and no hotplug. Devices added outside a bus (class
+ * devices: a controller's, a disk's) are only named; matching a bus's
+ * drivers is not emulated and stops the driver saying so.
  */
 #include <linux/device.h>
 #include <linux/fwnode.h>
@@ -57,4 +59,24 @@ void put_device(struct device *dev)
 struct fwnode_handle *__dev_fwnode(struct device *dev)
 {
 	return dev->fwnode;
+}
+
+int device_add(struct device *dev)
+{
+	if (dev->bus)
+		panic("lx_emul: device_add(%s) on bus %s: matching a bus's drivers is not emulated",
+		      dev_name(dev), dev->bus->name);
+	if (dev->init_name) {
+		dev_set_name(dev, "%s", dev->init_name);
+		dev->init_name = NULL;
+	}
+	if (!dev_name(dev))
+		return -EINVAL;
+	dev->kobj.state_in_sysfs = 1;
+	return 0;
+}
+
+void device_del(struct device *dev)
+{
+	dev->kobj.state_in_sysfs = 0;
 }

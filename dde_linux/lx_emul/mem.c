@@ -8,6 +8,7 @@
 #include <linux/dma-mapping.h>
 #include <linux/gfp.h>
 #include <linux/mm.h>
+#include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 #include <asm/sections.h>
@@ -214,6 +215,11 @@ void kfree_const(const void *x)
 void *vmalloc(unsigned long size)
 {
 	return lx_alloc(size, GFP_KERNEL, 0);
+}
+
+void *__vmalloc(unsigned long size, gfp_t gfp)
+{
+	return (gfp & __GFP_ZERO) ? vzalloc(size) : vmalloc(size);
 }
 
 void *vzalloc(unsigned long size)
@@ -442,6 +448,49 @@ void dma_unmap_page_attrs(struct device *dev, dma_addr_t addr, size_t size,
 void dma_sync_single_for_cpu(struct device *dev, dma_addr_t addr, size_t size,
 			     enum dma_data_direction dir)
 {
+}
+
+/* Scatter lists: each entry's bus address is its page's (no IOMMU merges). */
+unsigned int dma_map_sg_attrs(struct device *dev, struct scatterlist *sgl, int nents,
+		     enum dma_data_direction dir, unsigned long attrs)
+{
+	struct scatterlist *sg;
+	int i;
+
+	for_each_sg(sgl, sg, nents, i) {
+		sg->dma_address = page_to_phys(sg_page(sg)) + sg->offset;
+		sg_dma_len(sg) = sg->length;
+	}
+	return nents;
+}
+
+int dma_map_sgtable(struct device *dev, struct sg_table *sgt, enum dma_data_direction dir,
+		    unsigned long attrs)
+{
+	int n = dma_map_sg_attrs(dev, sgt->sgl, sgt->orig_nents, dir, attrs);
+
+	sgt->nents = n;
+	return 0;
+}
+
+void dma_unmap_sg_attrs(struct device *dev, struct scatterlist *sg, int nents,
+			enum dma_data_direction dir, unsigned long attrs)
+{
+}
+
+unsigned long dma_get_merge_boundary(struct device *dev)
+{
+	return 0;	/* no IOMMU: segments are never merged by mapping */
+}
+
+size_t dma_max_mapping_size(struct device *dev)
+{
+	return SIZE_MAX;
+}
+
+bool dma_pci_p2pdma_supported(struct device *dev)
+{
+	return false;
 }
 
 void dma_sync_single_for_device(struct device *dev, dma_addr_t addr, size_t size,

@@ -73,6 +73,10 @@ static void setup_dev(struct lx_pci *d, unsigned index)
 	p->dev.bus = &pci_bus_type;
 	p->dev.dma_mask = &p->dma_mask;
 	p->dev.coherent_dma_mask = DMA_BIT_MASK(32);
+	/* as pci_setup_device(): DMA segment limits every PCI device starts with */
+	p->dev.dma_parms = &p->dma_parms;
+	dma_set_max_seg_size(&p->dev, 65536);
+	dma_set_seg_boundary(&p->dev, 0xffffffff);
 	dev_set_name(&p->dev, "0000:00:%02x.%x", k.slot, k.func);
 }
 
@@ -579,4 +583,76 @@ int pcix_set_mmrbc(struct pci_dev *dev, int mmrbc)
 			return -EIO;
 	}
 	return 0;
+}
+
+/*
+ * ---- interrupt vectors: the device's INTx line only. MSI and MSI-X
+ * messages would be memory writes nobody turns into interrupts on this
+ * platform (docs/machine.md), so a driver asking for vectors gets one,
+ * the legacy line, when it accepts that (PCI_IRQ_LEGACY). ----
+ */
+
+int pci_alloc_irq_vectors_affinity(struct pci_dev *dev, unsigned int min_vecs,
+				   unsigned int max_vecs, unsigned int flags,
+				   struct irq_affinity *affd)
+{
+	if (!(flags & PCI_IRQ_LEGACY) || min_vecs > 1 || !dev->irq)
+		return -ENOSPC;
+	if (affd)
+		affd->nr_sets = 1;
+	return 1;
+}
+
+void pci_free_irq_vectors(struct pci_dev *dev)
+{
+}
+
+int pci_irq_vector(struct pci_dev *dev, unsigned int nr)
+{
+	return nr == 0 ? (int)dev->irq : -EINVAL;
+}
+
+const struct cpumask *pci_irq_get_affinity(struct pci_dev *dev, int nr)
+{
+	return NULL;	/* no spreading: blk-mq maps queues itself */
+}
+
+int pci_request_irq(struct pci_dev *dev, unsigned int nr, irq_handler_t handler,
+		    irq_handler_t thread_fn, void *dev_id, const char *fmt, ...)
+{
+	int irq = pci_irq_vector(dev, nr);
+
+	if (irq < 0)
+		return irq;
+	return request_threaded_irq(irq, handler, thread_fn, IRQF_SHARED, dev_name(&dev->dev),
+				    dev_id);
+}
+
+void pci_free_irq(struct pci_dev *dev, unsigned int nr, void *dev_id)
+{
+	free_irq(pci_irq_vector(dev, nr), dev_id);
+}
+
+bool pci_device_is_present(struct pci_dev *pdev)
+{
+	u32 v;
+
+	return pci_read_config_dword(pdev, PCI_VENDOR_ID, &v) == 0 && v != 0xffffffff &&
+	       (v & 0xffff) != 0xffff;
+}
+
+/* no PCIe link power management, no AER on this platform's root */
+bool pcie_aspm_enabled(struct pci_dev *pdev)
+{
+	return false;
+}
+
+int pci_enable_pcie_error_reporting(struct pci_dev *dev)
+{
+	return -EINVAL;
+}
+
+int pci_disable_pcie_error_reporting(struct pci_dev *dev)
+{
+	return -EINVAL;
 }

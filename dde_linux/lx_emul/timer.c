@@ -180,6 +180,11 @@ unsigned long long lx_emul_tick(void)
 
 /* ---- clocks (monotonic from the host's CLOCK_MONOTONIC, wall from CLOCK_REALTIME) ---- */
 
+u64 ktime_get_mono_fast_ns(void)
+{
+	return ktime_get();
+}
+
 ktime_t ktime_get(void)
 {
 	return (ktime_t)lx_kit_clock_ns();

@@ -44,6 +44,7 @@ struct driver {
 	pid_t pid;
 	int status;
 	char netname[16];	/* a network driver's interface at netd: net0, net1, ... */
+	bool block;		/* a disk driver: attaches to bddf */
 };
 
 /* the execution engine of binary modules (--engine) */
@@ -51,13 +52,17 @@ static char engine[16] = "native";
 /* what a binary module's missing imports get (--allow-stubs) */
 static char stubs[8] = "refuse";
 
-/* The network server, started when a network driver runs. */
-static struct {
+/* A class server: the network server, started when a network driver
+ * runs; the block server, when a disk driver runs. */
+struct server {
+	const char *prog, *tag;
 	char socket[108];
 	char *argv[2 * MAX_DRIVERS + 4];
 	int argc;
 	pid_t pid;
-} netd;
+};
+static struct server netd = { .prog = "netd", .tag = "net" };
+static struct server bddf = { .prog = "bddf", .tag = "blk" };
 
 static int class_file(const struct dirent *e)
 {
@@ -167,6 +172,13 @@ static void usage(FILE *out)
 		"  --net-socket PATH          netd's socket (default @dde-net-PID)\n"
 		"  --tap [IF=]NAME            export IF (default net0) as TAP device NAME\n"
 		"  --pcap [IF=]FILE           capture IF's frames, both ways, into FILE\n"
+		"Each controller holding a --disk gets its Linux driver (nvme, ahci,\n"
+		"ata_piix) unless a --driver names its slot; disk drivers attach their disks\n"
+		"to the block server, bddf, which names disks and partitions (sda1,\n"
+		"nvme0n1p2) across drivers; clients open them with libddeblk (DDE_BLK),\n"
+		"`dde disks` lists them, `dde nbd` exports them:\n"
+		"  --blk-socket PATH          bddf's socket (default @dde-blk-PID)\n"
+		"  --depth N                  requests in flight per disk driver (default 32)\n"
 		"\n"
 		"Drivers available: selftest (register read, interrupt and DMA self-test of\n"
 		"e1000, NVMe and AHCI devices)");
@@ -282,7 +294,7 @@ static int parse_driver(struct driver *d, const char *spec)
 }
 
 /* A driver's class, written next to it by the build (NAME.class). */
-static bool is_net_driver(const struct driver *d)
+static bool driver_class(const struct driver *d, const char *want)
 {
 	char path[PATH_MAX + 8], cls[16] = "";
 	FILE *f;
@@ -294,7 +306,8 @@ static bool is_net_driver(const struct driver *d)
 	if (!fgets(cls, sizeof(cls), f))
 		cls[0] = 0;
 	fclose(f);
-	return !strncmp(cls, "net", 3) && (cls[3] == '\n' || !cls[3]);
+	cls[strcspn(cls, "\n")] = 0;
+	return !strcmp(cls, want);
 }
 
 /* --tap/--pcap [IF=]VALUE -> netd's IF=VALUE */
@@ -317,17 +330,18 @@ static int netd_export(const char *opt, const char *arg)
 	return 0;
 }
 
-static int start_netd(void)
+/* Start a class server (netd, bddf) with its socket; wait until it accepts. */
+static int start_server(struct server *sv)
 {
 	char path[PATH_MAX];
 	pid_t parent = getpid();
 
-	session_sibling("netd", path, sizeof(path));
-	if (!netd.socket[0])
-		snprintf(netd.socket, sizeof(netd.socket), "@dde-net-%d", (int)parent);
-	netd.pid = fork();
-	if (netd.pid == 0) {
-		char *argv[sizeof(netd.argv) / sizeof(netd.argv[0]) + 4];
+	session_sibling(sv->prog, path, sizeof(path));
+	if (!sv->socket[0])
+		snprintf(sv->socket, sizeof(sv->socket), "@dde-%s-%d", sv->tag, (int)parent);
+	sv->pid = fork();
+	if (sv->pid == 0) {
+		char *argv[sizeof(sv->argv) / sizeof(sv->argv[0]) + 4];
 		sigset_t none;
 		int n = 0;
 
@@ -338,24 +352,24 @@ static int start_netd(void)
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		argv[n++] = path;
 		argv[n++] = "--socket";
-		argv[n++] = netd.socket;
-		for (int i = 0; i < netd.argc; i++)
-			argv[n++] = netd.argv[i];
+		argv[n++] = sv->socket;
+		for (int i = 0; i < sv->argc; i++)
+			argv[n++] = sv->argv[i];
 		argv[n] = NULL;
 		execv(path, argv);
 		fprintf(stderr, "dde run: cannot start %s: %s\n", path, strerror(errno));
 		_exit(127);
 	}
-	if (netd.pid < 0)
+	if (sv->pid < 0)
 		return -1;
 	/* serving once its socket accepts */
 	for (int t = 0; t < 500; t++) {
 		struct sockaddr_un a = { .sun_family = AF_UNIX };
-		socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(netd.socket));
+		socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(sv->socket));
 		int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), ok;
 
-		strcpy(a.sun_path, netd.socket);
-		if (netd.socket[0] == '@')
+		strcpy(a.sun_path, sv->socket);
+		if (sv->socket[0] == '@')
 			a.sun_path[0] = 0;
 		else
 			len++;
@@ -363,8 +377,8 @@ static int start_netd(void)
 		close(fd);
 		if (ok)
 			return 0;
-		if (waitpid(netd.pid, NULL, WNOHANG) == netd.pid) {
-			netd.pid = 0;
+		if (waitpid(sv->pid, NULL, WNOHANG) == sv->pid) {
+			sv->pid = 0;
 			return -1;
 		}
 		usleep(10000);
@@ -372,24 +386,23 @@ static int start_netd(void)
 	return -1;
 }
 
-static void stop_netd(void)
+static void stop_server(struct server *sv)
 {
-	if (netd.pid <= 0)
+	if (sv->pid <= 0)
 		return;
-	kill(netd.pid, SIGTERM);
-	for (int t = 0; t < 200 && waitpid(netd.pid, NULL, WNOHANG) != netd.pid; t++)
+	kill(sv->pid, SIGTERM);
+	for (int t = 0; t < 200 && waitpid(sv->pid, NULL, WNOHANG) != sv->pid; t++)
 		usleep(10000);
-	if (waitpid(netd.pid, NULL, WNOHANG) == 0) {
-		kill(netd.pid, SIGKILL);
-		waitpid(netd.pid, NULL, 0);
+	if (waitpid(sv->pid, NULL, WNOHANG) == 0) {
+		kill(sv->pid, SIGKILL);
+		waitpid(sv->pid, NULL, 0);
 	}
-	netd.pid = 0;
+	sv->pid = 0;
 }
 
-/* Every slot the drivers name must exist on the machine. */
-static int check_slots(struct session *s, struct driver *drv, int ndrv)
+/* The machine's devices, as ddeio lists them: how many (at most @max). */
+static int list_devices(struct session *s, struct ddeio_device *devs, unsigned max)
 {
-	struct ddeio_device devs[64];
 	unsigned n = 0;
 	uint64_t total = 1;
 
@@ -397,9 +410,9 @@ static int check_slots(struct session *s, struct driver *drv, int ndrv)
 		fprintf(stderr, "dde run: %s\n", ddekit_last_error());
 		return -1;
 	}
-	while (n < total && n < 64) {
+	while (n < total && n < max) {
 		struct ddeio_msg m = { .op = DDEIO_OP_LIST, .addr = n };
-		size_t len = sizeof(devs) - n * sizeof(devs[0]);
+		size_t len = (max - n) * sizeof(devs[0]);
 
 		if (len > DDEIO_MAX_PAYLOAD)
 			len = DDEIO_MAX_PAYLOAD;
@@ -409,13 +422,40 @@ static int check_slots(struct session *s, struct driver *drv, int ndrv)
 		n += (unsigned)(len / sizeof(devs[0]));
 	}
 	ddeio_disconnect();
+	return (int)n;
+}
+
+static bool slot_claimed(const struct driver *drv, int ndrv, uint32_t bdf)
+{
+	for (int i = 0; i < ndrv; i++) {
+		char slots[128], *save = NULL;
+
+		snprintf(slots, sizeof(slots), "%s", drv[i].slots);
+		for (char *tok = strtok_r(slots, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			uint32_t b;
+
+			if (!slot_parse(tok, &b) && b == bdf)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Every slot the drivers name must exist on the machine. */
+static int check_slots(struct session *s, struct driver *drv, int ndrv)
+{
+	struct ddeio_device devs[64];
+	int n = list_devices(s, devs, 64);
+
+	if (n < 0)
+		return -1;
 	for (int i = 0; i < ndrv; i++) {
 		char slots[128], *save = NULL;
 
 		snprintf(slots, sizeof(slots), "%s", drv[i].slots);
 		for (char *tok = strtok_r(slots, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 			uint32_t bdf;
-			unsigned k;
+			int k;
 
 			slot_parse(tok, &bdf);
 			for (k = 0; k < n && devs[k].bdf != bdf; k++)
@@ -426,6 +466,52 @@ static int check_slots(struct session *s, struct driver *drv, int ndrv)
 					drv[i].spec, tok);
 				return -1;
 			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * Each controller holding a --disk gets its Linux disk driver (built from
+ * source) unless a --driver names its slot: nvme for NVMe controllers,
+ * ahci for AHCI, ata_piix for the PIIX IDE.
+ */
+static int auto_disk_drivers(struct session *s, const struct machine_config *cfg,
+			     struct driver *drv, int *ndrv)
+{
+	static const struct { uint32_t class_code; enum disk_bus bus; const char *driver; } kinds[] = {
+		{ 0x010802, DISK_NVME, "nvme" },
+		{ 0x010601, DISK_AHCI, "ahci" },
+		{ 0x010180, DISK_IDE, "ata_piix" },
+	};
+	struct ddeio_device devs[64];
+	bool want[3] = { false };
+	int n, any = 0;
+
+	for (unsigned i = 0; i < cfg->ndisks; i++)
+		any |= want[cfg->disk[i].bus] = true;
+	if (!any)
+		return 0;
+	n = list_devices(s, devs, 64);
+	if (n < 0)
+		return -1;
+	for (int k = 0; k < n; k++) {
+		for (unsigned j = 0; j < sizeof(kinds) / sizeof(kinds[0]); j++) {
+			char spec[64], slot[16];
+
+			if ((devs[k].class_code & 0xffff00) != (kinds[j].class_code & 0xffff00) ||
+			    !want[kinds[j].bus] || slot_claimed(drv, *ndrv, devs[k].bdf))
+				continue;
+			if (*ndrv == MAX_DRIVERS) {
+				fprintf(stderr, "dde run: at most %d drivers\n", MAX_DRIVERS);
+				return -1;
+			}
+			slot_format(devs[k].bdf, slot);
+			snprintf(spec, sizeof(spec), "%s@%s", kinds[j].driver, slot);
+			if (parse_driver(&drv[*ndrv], spec))
+				return -1;
+			fprintf(stderr, "dde: disk controller %s: driver %s\n", slot, kinds[j].driver);
+			(*ndrv)++;
 		}
 	}
 	return 0;
@@ -455,6 +541,8 @@ static pid_t start_driver(struct driver *d, const char *socket)
 		setenv("DDE_NET", netd.socket, 1);
 		setenv("DDE_NET_NAME", d->netname, 1);
 	}
+	if (d->block)
+		setenv("DDE_BLK", bddf.socket, 1);
 	execv(d->path, d->args);
 	fprintf(stderr, "dde run: cannot start %s: %s\n", d->path, strerror(errno));
 	_exit(127);
@@ -504,6 +592,8 @@ int dde_run(int argc, char **argv)
 		{ "engine", required_argument, 0, 'E' },
 		{ "allow-stubs", no_argument, 0, 'S' },
 		{ "net-socket", required_argument, 0, 'N' },
+		{ "blk-socket", required_argument, 0, 'B' },
+		{ "depth", required_argument, 0, 'Q' },
 		{ "tap", required_argument, 0, 'T' },
 		{ "pcap", required_argument, 0, 'P' },
 		{ "help", no_argument, 0, 'h' },
@@ -544,6 +634,23 @@ int dde_run(int argc, char **argv)
 				return 2;
 			}
 			snprintf(netd.socket, sizeof(netd.socket), "%s", optarg);
+		} else if (opt == 'B') {
+			if (strlen(optarg) >= sizeof(bddf.socket) || !*optarg) {
+				fprintf(stderr, "dde run: --blk-socket: path too long\n");
+				return 2;
+			}
+			snprintf(bddf.socket, sizeof(bddf.socket), "%s", optarg);
+		} else if (opt == 'Q') {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (*end || v < 1 || v > 1024) {
+				fprintf(stderr, "dde run: --depth '%s': requests in flight per disk "
+					"driver, 1 to 1024\n", optarg);
+				return 2;
+			}
+			bddf.argv[bddf.argc++] = "--depth";
+			bddf.argv[bddf.argc++] = optarg;
 		} else if (opt == 'T' || opt == 'P') {
 			if (netd_export(opt == 'T' ? "tap" : "pcap", optarg))
 				return 2;
@@ -580,18 +687,38 @@ int dde_run(int argc, char **argv)
 	}
 	int nnet = 0;
 
-	for (int i = 0; i < ndrv; i++)
-		if (is_net_driver(&drv[i]))
+	int nblk = 0;
+
+	if (auto_disk_drivers(&s, &m.cfg, drv, &ndrv)) {
+		session_stop(&s);
+		return 2;
+	}
+	for (int i = 0; i < ndrv; i++) {
+		if (driver_class(&drv[i], "net"))
 			snprintf(drv[i].netname, sizeof(drv[i].netname), "net%d", nnet++);
+		drv[i].block = driver_class(&drv[i], "block");
+		nblk += drv[i].block;
+	}
 	if (nnet || netd.argc) {
-		if (start_netd()) {
+		if (start_server(&netd)) {
 			fprintf(stderr, "dde run: the network server did not start\n");
-			stop_netd();
+			stop_server(&netd);
 			session_stop(&s);
 			return 1;
 		}
 		fprintf(stderr, "dde: network server on %s (clients: DDE_NET=%s)\n", netd.socket,
 			netd.socket);
+	}
+	if (nblk) {
+		if (start_server(&bddf)) {
+			fprintf(stderr, "dde run: the block server did not start\n");
+			stop_server(&bddf);
+			stop_server(&netd);
+			session_stop(&s);
+			return 1;
+		}
+		fprintf(stderr, "dde: block server on %s (clients: DDE_BLK=%s)\n", bddf.socket,
+			bddf.socket);
 	}
 	for (int i = 0; i < ndrv; i++) {
 		drv[i].pid = start_driver(&drv[i], s.socket);
@@ -626,9 +753,10 @@ int dde_run(int argc, char **argv)
 				failed = 1;
 				goto out;
 			}
-			if (pid == netd.pid) {
-				fprintf(stderr, "dde: the network server exited; stopping\n");
-				netd.pid = 0;
+			if (pid == netd.pid || pid == bddf.pid) {
+				fprintf(stderr, "dde: the %s server exited; stopping\n",
+					pid == netd.pid ? "network" : "block");
+				(pid == netd.pid ? &netd : &bddf)->pid = 0;
 				failed = 1;
 				goto out;
 			}
@@ -645,7 +773,8 @@ int dde_run(int argc, char **argv)
 	}
 out:
 	stop_drivers(drv, ndrv);
-	stop_netd();
+	stop_server(&netd);
+	stop_server(&bddf);
 	session_stop(&s);
 	fprintf(stderr, "dde: machine stopped\n");
 	return failed ? 1 : 0;

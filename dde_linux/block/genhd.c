@@ -1,0 +1,158 @@
+/*
+ * Disks, as much of Linux's genhd and bdev as a driver process needs: a
+ * gendisk with its whole-disk block_device (part0), a capacity, and its
+ * addition and removal, which the block glue (glue.c) turns into disks at
+ * the block server. Linux's own block/genhd.c and bdev.c reach the page
+ * cache, inodes, cgroups and sysfs; partitions are bddf's business, above
+ * every driver. Requests still go through Linux's blk-mq unchanged.
+ */
+#include <linux/blkdev.h>
+#include <linux/backing-dev.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/sizes.h>
+#include <linux/blk-mq.h>
+#include <linux/part_stat.h>
+#include <linux/slab.h>
+
+#include "blk.h"		/* Linux's block/ (blk_queue_start_drain) */
+#include "blk-mq.h"
+#include "block.h"
+
+struct class block_class = { .name = "block" };
+
+/* a disk is live while its part0's inode is hashed (disk_live()) */
+static HLIST_HEAD(live_disks);
+
+static void disk_dev_release(struct device *dev)
+{
+}
+
+const struct device_type disk_type = { .name = "disk", .release = disk_dev_release };
+
+struct gendisk *__alloc_disk_node(struct request_queue *q, int node_id,
+				  struct lock_class_key *lkclass)
+{
+	struct gendisk *disk = kzalloc(sizeof(*disk), GFP_KERNEL);
+	struct block_device *part0 = kzalloc(sizeof(*part0), GFP_KERNEL);
+	struct inode *inode = kzalloc(sizeof(*inode), GFP_KERNEL);
+	/* the queue's limits are copied into it; nobody writes back through it */
+	struct backing_dev_info *bdi = kzalloc(sizeof(*bdi), GFP_KERNEL);
+
+	if (!disk || !part0 || !inode || !bdi)
+		goto fail;
+	kref_init(&bdi->refcnt);
+	bdi->ra_pages = (SZ_128K / PAGE_SIZE);
+	bdi->io_pages = (SZ_128K / PAGE_SIZE);
+	disk->bdi = bdi;
+	INIT_HLIST_NODE(&inode->i_hash);
+	part0->bd_inode = inode;
+	part0->bd_stats = alloc_percpu(struct disk_stats);
+	if (!part0->bd_stats)
+		goto fail;
+	disk->queue = q;
+	disk->part0 = part0;
+	disk->node_id = node_id;
+	part0->bd_disk = disk;
+	part0->bd_queue = q;
+	part0->bd_partno = 0;
+	spin_lock_init(&part0->bd_size_lock);
+	mutex_init(&part0->bd_fsfreeze_mutex);
+	mutex_init(&disk->open_mutex);
+	xa_init(&disk->part_tbl);
+	disk_to_dev(disk)->class = &block_class;
+	disk_to_dev(disk)->type = &disk_type;
+	device_initialize(disk_to_dev(disk));
+	q->disk = disk;
+	return disk;
+fail:
+	if (part0)
+		free_percpu(part0->bd_stats);
+	kfree(bdi);
+	kfree(inode);
+	kfree(part0);
+	kfree(disk);
+	return NULL;
+}
+
+void set_capacity(struct gendisk *disk, sector_t sectors)
+{
+	disk->part0->bd_nr_sectors = sectors;
+}
+
+bool set_capacity_and_notify(struct gendisk *disk, sector_t size)
+{
+	sector_t before = get_capacity(disk);
+
+	set_capacity(disk, size);
+	if (before == size || !disk_live(disk))
+		return false;
+	pr_info("%s: detected capacity change from %llu to %llu\n", disk->disk_name,
+		(unsigned long long)before, (unsigned long long)size);
+	lx_block_disk_changed(disk);
+	return true;
+}
+
+void set_disk_ro(struct gendisk *disk, bool read_only)
+{
+	if (read_only == test_bit(GD_READ_ONLY, &disk->state))
+		return;
+	if (read_only)
+		set_bit(GD_READ_ONLY, &disk->state);
+	else
+		clear_bit(GD_READ_ONLY, &disk->state);
+	if (disk_live(disk))
+		lx_block_disk_changed(disk);
+}
+
+void disk_uevent(struct gendisk *disk, enum kobject_action action)
+{
+}
+
+int device_add_disk(struct device *parent, struct gendisk *disk,
+		    const struct attribute_group **groups)
+{
+	disk_to_dev(disk)->parent = parent;
+	dev_set_name(disk_to_dev(disk), "%s", disk->disk_name);
+	hlist_add_head(&disk->part0->bd_inode->i_hash, &live_disks);
+	set_bit(GD_ADDED, &disk->state);
+	lx_block_disk_added(disk);
+	return 0;
+}
+
+void blk_mark_disk_dead(struct gendisk *disk)
+{
+	set_bit(GD_DEAD, &disk->state);
+	blk_queue_start_drain(disk->queue);
+}
+
+void del_gendisk(struct gendisk *disk)
+{
+	struct request_queue *q = disk->queue;
+
+	lx_block_disk_removed(disk);
+	set_bit(GD_DEAD, &disk->state);
+	set_capacity(disk, 0);
+	blk_queue_start_drain(q);
+	blk_mq_freeze_queue_wait(q);
+	blk_sync_queue(q);
+	blk_mq_cancel_work_sync(q);
+	blk_mq_quiesce_queue(q);
+	hlist_del_init(&disk->part0->bd_inode->i_hash);
+	clear_bit(GD_ADDED, &disk->state);
+	blk_mq_unquiesce_queue(q);
+	blk_mq_unfreeze_queue(q);
+}
+
+void put_disk(struct gendisk *disk)
+{
+	if (!disk)
+		return;
+	if (disk->queue)
+		disk->queue->disk = NULL;
+	free_percpu(disk->part0->bd_stats);
+	kfree(disk->part0->bd_inode);
+	kfree(disk->bdi);
+	kfree(disk->part0);
+	kfree(disk);
+}

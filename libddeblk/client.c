@@ -1,0 +1,489 @@
+/* libddeblk: the client and driver sides of the bddf channel. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <ddeblk/ddeblk.h>
+#include <ddeblk/driver.h>
+#include "chan.h"
+
+static int connect_to(const char *server)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	socklen_t len;
+	int fd;
+
+	if (!server)
+		server = getenv("DDE_BLK");
+	if (!server || !*server || strlen(server) >= sizeof(a.sun_path))
+		return -EINVAL;
+	strcpy(a.sun_path, server);
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(server));
+	if (server[0] == '@')
+		a.sun_path[0] = 0;
+	else
+		len++;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&a, len) < 0) {
+		int e = errno == ENOENT ? -ECONNREFUSED : -errno;
+
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+static void msg_init(struct ddeblk_msg *m, int type)
+{
+	memset(m, 0, sizeof(*m));
+	m->magic = DDEBLK_MAGIC;
+	m->version = DDEBLK_VERSION;
+	m->type = (uint16_t)type;
+}
+
+static int send_msg(int sock, const struct ddeblk_msg *m)
+{
+	return send(sock, m, sizeof(*m), MSG_NOSIGNAL) == (ssize_t)sizeof(*m) ? 0 : -EPIPE;
+}
+
+/* One control message (blocking), and up to 3 descriptors with it. */
+static int recv_msg(int sock, struct ddeblk_msg *m, int fds[3], int *nfds)
+{
+	char cbuf[CMSG_SPACE(3 * sizeof(int))];
+	struct iovec iov = { m, sizeof(*m) };
+	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf) };
+	ssize_t r = recvmsg(sock, &h, MSG_CMSG_CLOEXEC);
+
+	*nfds = 0;
+	if (r <= 0)
+		return -EPIPE;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (*nfds < 3)
+				fds[(*nfds)++] = fd;
+			else
+				close(fd);
+		}
+	}
+	if (r != sizeof(*m) || m->magic != DDEBLK_MAGIC || m->version != DDEBLK_VERSION) {
+		for (int i = 0; i < *nfds; i++)
+			close(fds[i]);
+		*nfds = 0;
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* HELLO, then WELCOME with the channel: 0 or -errno (why in @err). */
+static int hello(int sock, struct ddeblk_msg *m, struct ddeblk_chan *c)
+{
+	int fds[3], n, r;
+
+	if (send_msg(sock, m))
+		return -EPIPE;
+	r = recv_msg(sock, m, fds, &n);
+	if (r)
+		return r;
+	if (m->type != DDEBLK_MSG_WELCOME || m->value) {
+		for (int i = 0; i < n; i++)
+			close(fds[i]);
+		return m->type != DDEBLK_MSG_WELCOME ? -EPROTO : m->value;
+	}
+	if (n != 3)
+		return -EPROTO;
+	r = ddeblk_chan_map(c, fds[0], m->depth, m->max_io, 0);
+	close(fds[0]);
+	if (r) {
+		close(fds[1]);
+		close(fds[2]);
+		return r;
+	}
+	c->peer_bell = fds[1];
+	c->my_bell = fds[2];
+	return 0;
+}
+
+/* ---- clients ---- */
+
+struct ddeblk {
+	int sock;
+	struct ddeblk_chan c;
+	struct ddeblk_info info;
+	unsigned inflight;
+	int dead;
+};
+
+int ddeblk_open(const char *server, const char *name, unsigned depth, unsigned flags,
+		struct ddeblk **out)
+{
+	struct ddeblk *b;
+	struct ddeblk_msg m;
+	int r;
+
+	if (!name || !*name || strlen(name) >= DDEBLK_NAME_MAX)
+		return -EINVAL;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->sock = connect_to(server);
+	if (b->sock < 0) {
+		r = b->sock;
+		free(b);
+		return r;
+	}
+	msg_init(&m, DDEBLK_MSG_HELLO);
+	m.value = DDEBLK_ROLE_CLIENT;
+	m.flags = flags;
+	m.depth = depth;
+	strcpy(m.name, name);
+	r = hello(b->sock, &m, &b->c);
+	if (r) {
+		close(b->sock);
+		free(b);
+		return r;
+	}
+	b->info.entry = m.entry;
+	b->info.depth = b->c.depth;
+	b->info.max_io = b->c.max_io;
+	*out = b;
+	return 0;
+}
+
+void ddeblk_info(struct ddeblk *b, struct ddeblk_info *info)
+{
+	*info = b->info;
+}
+
+void ddeblk_close(struct ddeblk *b)
+{
+	if (!b)
+		return;
+	close(b->sock);
+	close(b->c.my_bell);
+	close(b->c.peer_bell);
+	ddeblk_chan_unmap(&b->c);
+	free(b);
+}
+
+void *ddeblk_slot(struct ddeblk *b, unsigned slot)
+{
+	return slot < b->c.depth ? ddeblk_slot_of(&b->c, slot) : NULL;
+}
+
+int ddeblk_fd(const struct ddeblk *b)
+{
+	return b->c.my_bell;
+}
+
+int ddeblk_submit(struct ddeblk *b, const struct ddeblk_io *io, unsigned n)
+{
+	unsigned i;
+
+	if (b->dead)
+		return -EPIPE;
+	for (i = 0; i < n; i++) {
+		struct ddeblk_sqe e = {
+			.cookie = io[i].cookie, .offset = io[i].offset, .len = io[i].len,
+			.op = io[i].op, .flags = io[i].flags, .slot = io[i].slot,
+		};
+		int r;
+
+		if (io[i].slot >= b->c.depth || io[i].len > b->c.max_io)
+			return i ? (int)i : -EINVAL;
+		r = ddeblk_sq_push(&b->c, &e);
+		if (r == -EAGAIN)
+			break;
+		if (r)
+			return r;
+		b->inflight++;
+	}
+	return i ? (int)i : -EAGAIN;
+}
+
+void ddeblk_kick(struct ddeblk *b)
+{
+	ddeblk_bell_ring(b->c.peer_bell);
+}
+
+/* bddf closed the connection (it exited, or refused us for breaking the channel)? */
+static int check_alive(struct ddeblk *b)
+{
+	char x;
+
+	if (b->dead)
+		return -EPIPE;
+	if (recv(b->sock, &x, 1, MSG_DONTWAIT | MSG_PEEK) == 0 ||
+	    (errno != EAGAIN && errno != EWOULDBLOCK)) {
+		b->dead = 1;
+		return -EPIPE;
+	}
+	return 0;
+}
+
+int ddeblk_complete(struct ddeblk *b, struct ddeblk_io *done, unsigned max, int timeout_ms)
+{
+	unsigned n = 0;
+
+	for (;;) {
+		struct ddeblk_cqe e;
+		int r;
+
+		while (n < max && (r = ddeblk_cq_pop(&b->c, &e)) == 0) {
+			done[n].cookie = e.cookie;
+			done[n].status = e.status;
+			n++;
+			if (b->inflight)
+				b->inflight--;
+		}
+		if (n < max && r == -EPROTO)
+			return n ? (int)n : -EPROTO;
+		if (n || !timeout_ms)
+			return (int)n;
+		struct pollfd p[2] = { { b->c.my_bell, POLLIN, 0 }, { b->sock, POLLIN, 0 } };
+
+		if (check_alive(b))
+			return -EPIPE;
+		r = poll(p, 2, timeout_ms);
+		if (r == 0)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (p[0].revents & POLLIN)
+			ddeblk_bell_clear(b->c.my_bell);
+		if ((p[1].revents & (POLLIN | POLLHUP)) && check_alive(b)) {
+			/* take what bddf completed before it went */
+			while (n < max && ddeblk_cq_pop(&b->c, &e) == 0) {
+				done[n].cookie = e.cookie;
+				done[n++].status = e.status;
+			}
+			return n ? (int)n : -EPIPE;
+		}
+	}
+}
+
+/* Synchronous requests: in chunks of max_io over all slots, in flight together. */
+static int sync_io(struct ddeblk *b, int op, void *buf, size_t len, uint64_t offset,
+		   unsigned flags)
+{
+	size_t chunk = b->c.max_io, nchunks = (len + chunk - 1) / chunk, next = 0, doneck = 0;
+	unsigned free_slots = b->c.depth;
+	int err = 0;
+
+	if (b->inflight)
+		return -EBUSY;	/* asynchronous requests are still in flight */
+	while (doneck < nchunks) {
+		while (next < nchunks && free_slots && !err) {
+			size_t off = next * chunk, n = len - off < chunk ? len - off : chunk;
+			unsigned slot = (unsigned)(next % b->c.depth);
+			struct ddeblk_io io = { .cookie = next, .offset = offset + off, .len = (uint32_t)n,
+						.op = (uint16_t)op, .flags = (uint16_t)flags, .slot = slot };
+
+			if (op == DDEBLK_OP_WRITE)
+				memcpy(ddeblk_slot_of(&b->c, slot), (char *)buf + off, n);
+			int r = ddeblk_submit(b, &io, 1);
+
+			if (r == -EAGAIN)
+				break;
+			if (r < 0)
+				return r;
+			next++;
+			free_slots--;
+		}
+		ddeblk_kick(b);
+		struct ddeblk_io done[64];
+		int n = ddeblk_complete(b, done, 64, -1);
+
+		if (n < 0)
+			return n;
+		for (int i = 0; i < n; i++) {
+			size_t k = done[i].cookie, off = k * chunk;
+			size_t len_k = len - off < chunk ? len - off : chunk;
+
+			if (done[i].status && !err)
+				err = done[i].status;
+			if (op == DDEBLK_OP_READ && !done[i].status)
+				memcpy((char *)buf + off, ddeblk_slot_of(&b->c, (unsigned)(k % b->c.depth)),
+				       len_k);
+			free_slots++;
+			doneck++;
+		}
+		if (err && doneck == next)
+			break;
+	}
+	return err;
+}
+
+int ddeblk_read(struct ddeblk *b, void *buf, size_t len, uint64_t offset)
+{
+	return len ? sync_io(b, DDEBLK_OP_READ, buf, len, offset, 0) : 0;
+}
+
+int ddeblk_write(struct ddeblk *b, const void *buf, size_t len, uint64_t offset, unsigned flags)
+{
+	return len ? sync_io(b, DDEBLK_OP_WRITE, (void *)buf, len, offset, flags) : 0;
+}
+
+int ddeblk_flush(struct ddeblk *b)
+{
+	struct ddeblk_io io = { .op = DDEBLK_OP_FLUSH }, done;
+	int r;
+
+	if (b->inflight)
+		return -EBUSY;
+	r = ddeblk_submit(b, &io, 1);
+	if (r < 0)
+		return r;
+	ddeblk_kick(b);
+	r = ddeblk_complete(b, &done, 1, -1);
+	return r < 0 ? r : done.status;
+}
+
+int ddeblk_list(const char *server, void (*fn)(const struct ddeblk_entry *e, void *arg), void *arg)
+{
+	struct ddeblk_msg m;
+	int sock = connect_to(server), n = 0, fds[3], nfds, r;
+
+	if (sock < 0)
+		return sock;
+	msg_init(&m, DDEBLK_MSG_HELLO);
+	m.value = DDEBLK_ROLE_TOOL;
+	if (send_msg(sock, &m)) {
+		close(sock);
+		return -EPIPE;
+	}
+	for (;;) {
+		r = recv_msg(sock, &m, fds, &nfds);
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+		if (r || m.type == DDEBLK_MSG_LIST_END)
+			break;
+		if (m.type != DDEBLK_MSG_LIST) {
+			r = -EPROTO;
+			break;
+		}
+		m.entry.name[DDEBLK_NAME_MAX - 1] = 0;
+		fn(&m.entry, arg);
+		n++;
+	}
+	close(sock);
+	return r ? r : n;
+}
+
+/* ---- drivers ---- */
+
+struct ddeblk_drv {
+	int sock;
+	struct ddeblk_chan c;
+};
+
+int ddeblk_drv_attach(const char *server, const char *name, struct ddeblk_drv **out)
+{
+	struct ddeblk_drv *d = calloc(1, sizeof(*d));
+	struct ddeblk_msg m;
+	int r;
+
+	if (!d)
+		return -ENOMEM;
+	d->sock = connect_to(server);
+	if (d->sock < 0) {
+		r = d->sock;
+		free(d);
+		return r;
+	}
+	msg_init(&m, DDEBLK_MSG_HELLO);
+	m.value = DDEBLK_ROLE_DRIVER;
+	snprintf(m.name, sizeof(m.name), "%s", name);
+	r = hello(d->sock, &m, &d->c);
+	if (r) {
+		close(d->sock);
+		free(d);
+		return r;
+	}
+	*out = d;
+	return 0;
+}
+
+int ddeblk_drv_disk(struct ddeblk_drv *d, unsigned index, const struct ddeblk_entry *e,
+		    unsigned max_io)
+{
+	struct ddeblk_msg m;
+
+	msg_init(&m, DDEBLK_MSG_DISK);
+	m.index = index;
+	m.entry = *e;
+	m.max_io = max_io;
+	return send_msg(d->sock, &m);
+}
+
+int ddeblk_drv_disk_gone(struct ddeblk_drv *d, unsigned index)
+{
+	struct ddeblk_msg m;
+
+	msg_init(&m, DDEBLK_MSG_DISK_GONE);
+	m.index = index;
+	return send_msg(d->sock, &m);
+}
+
+int ddeblk_drv_next(struct ddeblk_drv *d, struct ddeblk_req *r)
+{
+	struct ddeblk_sqe e;
+	int rc = ddeblk_sq_pop(&d->c, &e);
+
+	if (rc == -EAGAIN)
+		return 0;
+	if (rc)
+		return rc;
+	r->cookie = e.cookie;
+	r->offset = e.offset;
+	r->len = e.len;
+	r->op = e.op;
+	r->flags = e.flags;
+	r->disk = e.disk;
+	/* bddf is trusted here, but a bad slot would still be our crash */
+	if (e.slot >= d->c.depth || e.len > d->c.max_io)
+		return -EPROTO;
+	r->data = ddeblk_slot_of(&d->c, e.slot);
+	return 1;
+}
+
+int ddeblk_drv_done(struct ddeblk_drv *d, uint64_t cookie, int status)
+{
+	struct ddeblk_cqe e = { .cookie = cookie, .status = status };
+
+	return ddeblk_cq_push(&d->c, &e);
+}
+
+void ddeblk_drv_kick(struct ddeblk_drv *d)
+{
+	ddeblk_bell_ring(d->c.peer_bell);
+}
+
+int ddeblk_drv_wait(struct ddeblk_drv *d, int timeout_ms)
+{
+	struct pollfd p[2] = { { d->c.my_bell, POLLIN, 0 }, { d->sock, POLLIN, 0 } };
+	int r = poll(p, 2, timeout_ms);
+
+	if (r < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (p[1].revents & (POLLIN | POLLHUP | POLLERR))
+		return -EPIPE;	/* bddf sends nothing after WELCOME: this is its end */
+	if (p[0].revents & POLLIN) {
+		ddeblk_bell_clear(d->c.my_bell);
+		return 1;
+	}
+	return 0;
+}
