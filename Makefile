@@ -35,7 +35,8 @@ LDFLAGS := -pthread $(MODE_LDFLAGS)
 # Debian packages the build, the tests and the demo need (see README).
 BUILD_PKGS := gcc make pkg-config libinih-dev libpci-dev libcmocka-dev libzydis-dev \
               clang libclang-rt-14-dev libunicorn-dev
-RUN_PKGS   := qemu-system-x86 qemu-utils pci.ids tcpdump iproute2 iputils-ping netcat-openbsd busybox
+RUN_PKGS   := qemu-system-x86 qemu-utils pci.ids tcpdump iproute2 iputils-ping netcat-openbsd busybox \
+	fdisk libnbd-bin
 
 # --- pieces -----------------------------------------------------------------
 COMMON_SRC   := common/machine.c common/slot.c
@@ -66,6 +67,7 @@ UNIT_TESTS  := $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(wildcard tests/unit
 INTEG_TESTS := $(patsubst tests/integration/%.c,$(O)/tests/integration/%,$(wildcard tests/integration/test_*.c))
 BENCH       := $(O)/tests/bench/platform_bench
 NET_TESTS   := $(patsubst tests/net/%.c,$(O)/tests/net/%,$(wildcard tests/net/*.c))
+BLOCK_TESTS := $(patsubst tests/block/%.c,$(O)/tests/block/%,$(wildcard tests/block/*.c))
 SAN_TESTS   := $(if $(SANITIZE),$(O)/tests/san/canary)
 # `make check` also builds everything with sanitizers, here, and runs the
 # network path with them (tests/cli/test_sanitize.sh)
@@ -75,7 +77,7 @@ SAN_O       ?= $(if $(SANITIZE),$(O),$(O)-san)
 include dde_linux/linux.mk
 
 .PHONY: all help deps demo check test bench clean fuzz
-all: $(BINS) $(LX_BINS) $(KO_BINS) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(NET_TESTS) $(SAN_TESTS)
+all: $(BINS) $(LX_BINS) $(KO_BINS) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(NET_TESTS) $(BLOCK_TESTS) $(SAN_TESTS)
 
 help:
 	@echo "make              build everything (into $(O)/)"
@@ -135,7 +137,7 @@ $(LIBKO): $(call obj,$(KO_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(O)/bin/dde: $(call obj,$(DDE_SRC) $(COMMON_SRC)) $(LIBDDEKIT) $(LIBKO)
+$(O)/bin/dde: $(call obj,$(DDE_SRC) $(COMMON_SRC)) $(LIBDDEKIT) $(LIBKO) $(LIBDDEBLK)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -linih -lpci $(DDEKIT_LIBS)
 
@@ -160,6 +162,10 @@ $(O)/tests/integration/%: $(call obj,tests/integration/%.c tests/integration/har
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(DDEKIT_LIBS)
 
 $(O)/tests/net/%: $(call obj,tests/net/%.c) $(LIBDDENET)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
+
+$(O)/tests/block/%: $(call obj,tests/block/%.c) $(LIBDDEBLK)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
 
@@ -204,7 +210,7 @@ bench: deps
 	@O=$(O) ./tests/bench/net_bench.sh
 
 # a SANITIZE build links $(SAN_OBJ) into every program (in $^)
-$(filter-out %.a %.bin,$(BINS)) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(NET_TESTS) $(SAN_TESTS) \
+$(filter-out %.a %.bin,$(BINS)) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(NET_TESTS) $(BLOCK_TESTS) $(SAN_TESTS) \
 	$(O)/tools/mkfirmware: $(SAN_OBJ)
 
 clean:

@@ -13,7 +13,7 @@
  * mid-request has its requests finished and forgotten; a driver that dies
  * fails its requests in flight (-ENODEV), and its disks stay listed, gone.
  *
- *   bddf --socket PATH [--depth N] [--client-depth N]
+ *   bddf --socket PATH [--depth N] [--client-depth N] [--expect NAME@SLOT]...
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -107,6 +107,10 @@ static struct {
 	int ndisks, nvme_ctrls, sd_disks;
 	struct client *clients;
 	struct driver *drivers[64];
+	/* --expect: the disk drivers `dde run` starts, in its order: their
+	 * NVMe controllers are numbered in that order, whoever comes first */
+	const char *expect[64];
+	int nexpect, nvme_expected;
 } d;
 
 void bddf_log(const char *fmt, ...)
@@ -527,8 +531,13 @@ static void global_name(struct driver *dr, const char *local, char *out)
 				break;
 			g = -1;
 		}
+		for (int i = 0, k = 0; g < 0 && i < d.nexpect; i++) {
+			if (!strcmp(d.expect[i], dr->name))
+				g = k;
+			k += !strncmp(d.expect[i], "nvme", 4);
+		}
 		if (g < 0)
-			g = d.nvme_ctrls++;
+			g = d.nvme_expected + d.nvme_ctrls++;
 		snprintf(out, DDEBLK_NAME_MAX, "nvme%dn%d", g, ns);
 	} else if (!strncmp(local, "sd", 2)) {
 		sd_name(d.sd_disks++, out);
@@ -908,6 +917,7 @@ int main(int argc, char **argv)
 		{ "socket", required_argument, 0, 's' },
 		{ "depth", required_argument, 0, 'd' },
 		{ "client-depth", required_argument, 0, 'c' },
+		{ "expect", required_argument, 0, 'e' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -923,12 +933,18 @@ int main(int argc, char **argv)
 			d.depth = (unsigned)number("--depth", optarg, 1024);
 		else if (opt == 'c')
 			d.client_depth = (unsigned)number("--client-depth", optarg, 256);
+		else if (opt == 'e' && d.nexpect < 64) {
+			d.expect[d.nexpect++] = optarg;
+			d.nvme_expected += !strncmp(optarg, "nvme", 4);
+		}
 		else {
 			fprintf(opt == 'h' ? stdout : stderr,
-				"usage: bddf --socket PATH [--depth N] [--client-depth N]\n"
+				"usage: bddf --socket PATH [--depth N] [--client-depth N] [--expect DRIVER]...\n"
 				"  the block server: drivers attach their disks, clients open disks and\n"
 				"  partitions by name (libddeblk). --depth: requests in flight per driver\n"
-				"  (default 32); --client-depth: per client unless it asks (default 32)\n");
+				"  (default 32); --client-depth: per client unless it asks (default 32);\n"
+				"  --expect NAME@SLOT: the disk drivers to come, in the order whose\n"
+				"  NVMe controllers get numbers 0, 1, ...\n");
 			return opt == 'h' ? 0 : 2;
 		}
 	}

@@ -20,6 +20,7 @@ static void usage(FILE *out)
 		"  lspci [-v] [machine options]    list the machine's PCI functions\n"
 		"  run [machine options] [--driver NAME@SLOT ...]\n"
 		"                                  start the machine and the drivers\n"
+		"  disks [--dump DISK]             list the block server's disks and partitions\n"
 		"  ko info [-v] FILE.ko            describe a binary kernel module\n"
 		"\n"
 		"`dde COMMAND --help` describes a command's options.\n");
@@ -64,6 +65,8 @@ int main(int argc, char **argv)
 		return dde_lspci(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "run"))
 		return dde_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "disks"))
+		return dde_disks(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "ko"))
 		return dde_ko(argc - 1, argv + 1);
 	fprintf(stderr, "dde: unknown command '%s' (see dde --help)\n", argv[1]);

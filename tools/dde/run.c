@@ -698,6 +698,13 @@ int dde_run(int argc, char **argv)
 			snprintf(drv[i].netname, sizeof(drv[i].netname), "net%d", nnet++);
 		drv[i].block = driver_class(&drv[i], "block");
 		nblk += drv[i].block;
+		if (drv[i].block && bddf.argc + 2 < (int)(sizeof(bddf.argv) / sizeof(bddf.argv[0]))) {
+			static char names[MAX_DRIVERS][sizeof(drv[0].name) + sizeof(drv[0].slots) + 1];
+
+			snprintf(names[i], sizeof(names[i]), "%s@%s", drv[i].name, drv[i].slots);
+			bddf.argv[bddf.argc++] = "--expect";
+			bddf.argv[bddf.argc++] = names[i];
+		}
 	}
 	if (nnet || netd.argc) {
 		if (start_server(&netd)) {

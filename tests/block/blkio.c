@@ -1,0 +1,193 @@
+/*
+ * blkio: moves a file's bytes into or out of a disk or partition through
+ * bddf and libddeblk, with a chosen request size and queue depth (the
+ * asynchronous API), for the block tests and benchmarks.
+ *
+ *   blkio NAME info
+ *   blkio NAME put FILE OFFSET [BS DEPTH [fua]]   FILE's bytes to NAME at OFFSET
+ *   blkio NAME get FILE OFFSET LEN [BS DEPTH]     LEN bytes of NAME at OFFSET to FILE
+ *   blkio NAME flush
+ *
+ * Prints one line: bytes moved and MB/s; on a failed request, its offset
+ * and error, and exits 1 (after the requests in flight complete).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ddeblk/ddeblk.h>
+
+static double now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static int move(struct ddeblk *b, int op, uint8_t *buf, uint64_t len, uint64_t offset,
+		uint32_t bs, unsigned depth, unsigned flags)
+{
+	struct ddeblk_info info;
+	uint64_t nreq = (len + bs - 1) / bs, next = 0, done = 0;
+	unsigned inflight = 0, *free_slots;
+	int err = 0;
+
+	ddeblk_info(b, &info);
+	if (depth > info.depth)
+		depth = info.depth;
+	if (bs > info.max_io) {
+		fprintf(stderr, "blkio: request size %u above the channel's %u\n", bs, info.max_io);
+		return -EINVAL;
+	}
+	free_slots = malloc(depth * sizeof(*free_slots));
+	for (unsigned i = 0; i < depth; i++)
+		free_slots[i] = i;
+	while (done < nreq) {
+		while (next < nreq && inflight < depth && !err) {
+			uint64_t off = next * bs;
+			uint32_t n = len - off < bs ? (uint32_t)(len - off) : bs;
+			unsigned slot = free_slots[depth - 1 - inflight];
+			struct ddeblk_io io = { .cookie = next | (uint64_t)slot << 40, .offset = offset + off,
+						.len = n, .op = (uint16_t)op, .flags = (uint16_t)flags,
+						.slot = slot };
+
+			if (op == DDEBLK_OP_WRITE)
+				memcpy(ddeblk_slot(b, slot), buf + off, n);
+			int r = ddeblk_submit(b, &io, 1);
+
+			if (r < 0) {
+				fprintf(stderr, "blkio: submit: %s\n", strerror(-r));
+				err = r;
+				break;
+			}
+			next++;
+			inflight++;
+		}
+		ddeblk_kick(b);
+		if (!inflight)
+			break;
+		struct ddeblk_io c[64];
+		int n = ddeblk_complete(b, c, 64, 60000);
+
+		if (n <= 0) {
+			fprintf(stderr, "blkio: waiting for completions: %s\n",
+				n ? strerror(-n) : "nothing for 60 s");
+			free(free_slots);
+			return n ? n : -ETIMEDOUT;
+		}
+		for (int i = 0; i < n; i++) {
+			uint64_t k = c[i].cookie & ((1ull << 40) - 1);
+			unsigned slot = (unsigned)(c[i].cookie >> 40);
+			uint64_t off = k * bs;
+			uint32_t len_k = len - off < bs ? (uint32_t)(len - off) : bs;
+
+			if (c[i].status) {
+				fprintf(stderr, "blkio: request at offset %" PRIu64 " (%u bytes): %s\n",
+					offset + off, len_k, strerror(-c[i].status));
+				if (!err)
+					err = c[i].status;
+			} else if (op == DDEBLK_OP_READ) {
+				memcpy(buf + off, ddeblk_slot(b, slot), len_k);
+			}
+			inflight--;
+			free_slots[depth - 1 - inflight] = slot;
+			done++;
+		}
+		if (err && !inflight)
+			break;
+	}
+	free(free_slots);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	struct ddeblk *b;
+	struct ddeblk_info info;
+	uint64_t offset, len = 0;
+	uint32_t bs = 1 << 20;
+	unsigned depth = 32, flags = 0;
+	uint8_t *buf;
+	double t0;
+	int r, put, fd;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: blkio NAME info|flush|put FILE OFFSET [BS DEPTH [fua]]|"
+			"get FILE OFFSET LEN [BS DEPTH]\n");
+		return 2;
+	}
+	r = ddeblk_open(NULL, argv[1], 0, 0, &b);
+	if (r) {
+		fprintf(stderr, "blkio: open %s: %s\n", argv[1], strerror(-r));
+		return 1;
+	}
+	ddeblk_info(b, &info);
+	if (!strcmp(argv[2], "info")) {
+		printf("%s: %" PRIu64 " bytes, %u-byte sectors, start %" PRIu64 ", depth %u, max_io %u\n",
+		       info.entry.name, info.entry.size, info.entry.sector_size, info.entry.start,
+		       info.depth, info.max_io);
+		ddeblk_close(b);
+		return 0;
+	}
+	if (!strcmp(argv[2], "flush")) {
+		r = ddeblk_flush(b);
+		printf("flush: %s\n", r ? strerror(-r) : "done");
+		ddeblk_close(b);
+		return r ? 1 : 0;
+	}
+	put = !strcmp(argv[2], "put");
+	if ((!put && strcmp(argv[2], "get")) || argc < (put ? 5 : 6)) {
+		fprintf(stderr, "blkio: bad command\n");
+		return 2;
+	}
+	offset = strtoull(argv[4], NULL, 0);
+	int a = 5;
+
+	if (!put)
+		len = strtoull(argv[a++], NULL, 0);
+	if (argc > a)
+		bs = (uint32_t)strtoul(argv[a++], NULL, 0);
+	if (argc > a)
+		depth = (unsigned)strtoul(argv[a++], NULL, 0);
+	if (argc > a && !strcmp(argv[a], "fua"))
+		flags = DDEBLK_F_FUA;
+	fd = open(argv[3], put ? O_RDONLY : O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0) {
+		perror(argv[3]);
+		return 1;
+	}
+	if (put) {
+		struct stat st;
+
+		fstat(fd, &st);
+		len = (uint64_t)st.st_size;
+	}
+	buf = malloc(len ? len : 1);
+	if (put && read(fd, buf, len) != (ssize_t)len) {
+		perror("read");
+		return 1;
+	}
+	t0 = now();
+	r = move(b, put ? DDEBLK_OP_WRITE : DDEBLK_OP_READ, buf, len, offset, bs, depth, flags);
+	double dt = now() - t0;
+
+	if (!r && !put && write(fd, buf, len) != (ssize_t)len) {
+		perror("write");
+		r = -EIO;
+	}
+	close(fd);
+	ddeblk_close(b);
+	if (r)
+		return 1;
+	printf("%s %" PRIu64 " bytes in %.3f s: %.1f MB/s (requests of %u bytes, depth %u)\n",
+	       put ? "wrote" : "read", len, dt, dt > 0 ? len / dt / 1e6 : 0.0, bs, depth);
+	return 0;
+}

@@ -1,0 +1,156 @@
+#!/bin/bash
+# The block stack on QEMU's NVMe controllers: Linux's nvme driver (from
+# source) in its own process per controller, bddf naming disks and
+# partitions across them, clients through libddeblk (tests/block/blkio).
+# Images are made with sfdisk here; what bddf lists must equal sfdisk's
+# dump; data written through the stack must be in the image files after
+# QEMU exits, data put into the images before must be read back; requests
+# beyond a partition fail and touch nothing; a killed driver fails its
+# requests cleanly while the other disk keeps serving.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/net_lib.sh"
+
+BLKIO="$O/tests/block/blkio"
+export PATH="$PATH:/usr/sbin:/sbin"
+if ! command -v sfdisk >/dev/null; then
+	not_ok "sfdisk is installed (make deps: fdisk)"
+	finish
+	exit
+fi
+
+# dde_bg LOG ARGS...: `dde run` in the background; its pid in $bg.
+dde_bg() {
+	local log=$1
+	shift
+	"$DDE" run "$@" >"$log" 2>&1 &
+	bg=$!
+	BG_PIDS="$BG_PIDS $bg"
+}
+dde_stop() {
+	kill -INT "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
+# sha IMAGE START-SECTOR SECTORS: the hash of a range of an image
+sha() { dd if="$1" bs=512 skip="$2" count="$3" 2>/dev/null | sha256sum | cut -d' ' -f1; }
+
+# An MBR image with a primary, an extended and two logical partitions, and
+# a GPT image with two named partitions, both full of random bytes.
+M="$T/mbr.img" G="$T/gpt.img"
+head -c $((64 << 20)) /dev/urandom >"$M"
+head -c $((64 << 20)) /dev/urandom >"$G"
+sfdisk -q "$M" <<'SF' || not_ok "sfdisk makes the MBR image"
+label: dos
+label-id: 0x1234abcd
+
+start=2048, size=20480, type=83, bootable
+start=22528, size=40960, type=5
+start=24576, size=8192, type=83
+start=34816, size=4096, type=7
+SF
+sfdisk -q "$G" <<'SF' || not_ok "sfdisk makes the GPT image"
+label: gpt
+
+start=2048, size=16384, type=L, name=alpha
+start=18432, size=8192, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="beta two"
+SF
+before_p6=$(sha "$M" 34816 4096)
+before_g2=$(sha "$G" 18432 8192)
+
+export DDE_BLK="@dde-test-blk-$$"
+dde_bg "$T/run.log" --machine q35 --disk "nvme:$M" --disk "nvme:$G" --blk-socket "$DDE_BLK"
+run=$bg
+if wait_count "bddf: nvme[01]n1: disk of" 2 60 "$T/run.log"; then
+	ok "two NVMe controllers: Linux's nvme in a process each, both disks at bddf"
+else
+	not_ok "disks at bddf" "$(tail -8 "$T/run.log")"
+fi
+grep -q "bddf: nvme0n1: disk of nvme@00:01.0" "$T/run.log" &&
+	grep -q "bddf: nvme1n1: disk of nvme@00:02.0" "$T/run.log" &&
+	ok "disks are named in --disk order (nvme0n1, nvme1n1) whichever driver comes first" ||
+	not_ok "names in --disk order" "$(grep 'bddf:' "$T/run.log")"
+
+# the listing equals sfdisk's, partition by partition
+for pair in "nvme0n1 $M" "nvme1n1 $G"; do
+	set -- $pair
+	"$DDE" disks --dump "$1" >"$T/ours" 2>&1
+	sfdisk --dump "$2" | sed -n "s|^$2\([0-9]*\) :|${1}p\1 :|p" >"$T/theirs"
+	grep " : start=" "$T/ours" >"$T/ours.parts"
+	if [ -s "$T/theirs" ] && diff "$T/theirs" "$T/ours.parts" >"$T/diff"; then
+		ok "$1: partitions as sfdisk --dump lists them ($(wc -l <"$T/theirs") partitions)"
+	else
+		not_ok "$1: partitions equal sfdisk's" "$(cat "$T/diff" "$T/ours")"
+	fi
+	label=$(sfdisk --dump "$2" | sed -n 's/^label-id: //p')
+	grep -q "^label-id: $label" "$T/ours" && ok "$1: the table's id ($label)" ||
+		not_ok "$1: table id" "$(head -3 "$T/ours")"
+done
+expect "dde disks lists disks and partitions with types and labels" 0 \
+	"nvme0n1p5 +4.0M +512 +83 .*nvme@00:01.0" "$DDE" disks
+grep -q 'nvme1n1p2 .*0FC63DAF-8483-4772-8E79-3D69D8477DE4 beta two' "$T/out" &&
+	ok "GPT names and type GUIDs listed" || not_ok "GPT listing" "$(cat "$T/out")"
+
+# reading what was in the image before start
+for spec in "nvme0n1p5 $M 24576 8192" "nvme1n1p1 $G 2048 16384"; do
+	set -- $spec
+	for depth in 1 32; do
+		"$BLKIO" "$1" get "$T/got" 0 $(($4 * 512)) 4096 $depth >"$T/io" 2>&1
+		if [ "$(sha256sum <"$T/got" | cut -d' ' -f1)" = "$(sha "$2" "$3" "$4")" ]; then
+			ok "$1: read back as the image holds it (4 KiB requests, depth $depth)"
+		else
+			not_ok "$1: read at depth $depth" "$(cat "$T/io")"
+		fi
+	done
+done
+
+# writing: unaligned to pages, multi-megabyte, depth 1 and 32
+head -c 3146240 /dev/urandom >"$T/w1"	# 3 MiB + 1 KiB
+head -c 1536 /dev/urandom >"$T/w2"
+expect "nvme0n1p1: 3 MiB + 1 KiB at byte 1536 (1 MiB requests, depth 32)" 0 "wrote 3146240" \
+	"$BLKIO" nvme0n1p1 put "$T/w1" 1536 1048576 32
+expect "nvme0n1p5: 1.5 KiB at byte 512 (512-byte requests, depth 1)" 0 "wrote 1536" \
+	"$BLKIO" nvme0n1p5 put "$T/w2" 512 512 1
+expect "nvme1n1p1: 3 MiB + 1 KiB at byte 4096 (64 KiB requests, depth 32, FUA)" 0 "wrote 3146240" \
+	"$BLKIO" nvme1n1p1 put "$T/w1" 4096 65536 32 fua
+expect "a flush" 0 "flush: done" "$BLKIO" nvme1n1p1 flush
+
+# bounds: beyond the partition is refused, nothing written
+size5=$((8192 * 512))
+expect "a write reaching past nvme0n1p5's end is refused" 1 "No space left" \
+	"$BLKIO" nvme0n1p5 put "$T/w2" $((size5 - 512)) 1536 1
+expect "a misaligned request is refused" 1 "Invalid argument" \
+	"$BLKIO" nvme0n1p5 put "$T/w2" 100 512 1
+expect "an extended partition cannot be opened" 1 "open nvme0n1p2" \
+	"$BLKIO" nvme0n1p2 info
+expect "an unknown name" 1 "open sdz9: No such file" "$BLKIO" sdz9 info
+
+# kill -9 of one driver: its disk's requests fail, the other disk serves on
+pkill -9 -f "drivers/nvme\$" -n 2>/dev/null	# the newest: one of the two
+sleep 1
+gone=$(grep -o "driver nvme@00:0[12].0 went away" "$T/run.log" | head -1)
+if [ -n "$gone" ]; then
+	ok "bddf sees a killed driver go ($gone)"
+	if [[ $gone == *00:01.0* ]]; then dead=nvme0n1p1 alive=nvme1n1p1; else dead=nvme1n1p1 alive=nvme0n1p1; fi
+	expect "requests to its disk fail at once (no hang)" 1 "No such device" \
+		timeout 20 "$BLKIO" $dead get "$T/x" 0 4096
+	expect "the other disk keeps serving" 0 "read 1048576" \
+		timeout 20 "$BLKIO" $alive get "$T/x" 0 1048576
+else
+	not_ok "a killed driver is seen" "$(tail -5 "$T/run.log")"
+fi
+dde_stop $run
+
+# after QEMU exits: the images hold exactly what was written
+w1=$(sha256sum <"$T/w1" | cut -d' ' -f1)
+[ "$(sha "$M" $((2048 + 3)) 6145)" = "$w1" ] && ok "nvme0n1p1's bytes are in the MBR image" ||
+	not_ok "MBR image holds the write"
+[ "$(sha "$M" $((24576 + 1)) 3)" = "$(sha256sum <"$T/w2" | cut -d' ' -f1)" ] &&
+	ok "nvme0n1p5's 1.5 KiB are in the image" || not_ok "MBR image holds the small write"
+[ "$(sha "$G" $((2048 + 8)) 6145)" = "$w1" ] && ok "nvme1n1p1's bytes are in the GPT image" ||
+	not_ok "GPT image holds the write"
+[ "$(sha "$M" 34816 4096)" = "$before_p6" ] && [ "$(sha "$G" 18432 8192)" = "$before_g2" ] &&
+	ok "the partitions nobody wrote are unchanged (nvme0n1p6 after the refused write, nvme1n1p2)" ||
+	not_ok "untouched partitions unchanged"
+no_leftovers "no QEMU, ddeio, drivers or bddf left"
+pgrep -f "$(readlink -f "$O")/bin/bddf" >/dev/null && not_ok "bddf left running" || ok "bddf stopped"
+finish
