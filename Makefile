@@ -55,9 +55,9 @@ DDEKIT_LIBS := -lZydis
 LX_LIBS     += $(DDEKIT_LIBS)
 LIBTESTDEV  := $(O)/lib/libtestdev.a
 LIBDDENET   := $(O)/lib/libddenet.a
-LIBDDENET_SRC := libddenet/client.c libddenet/ring.c
+LIBDDENET_SRC := libddenet/client.c libddenet/ring.c common/seqpacket.c
 LIBDDEBLK   := $(O)/lib/libddeblk.a
-LIBDDEBLK_SRC := libddeblk/client.c libddeblk/chan.c
+LIBDDEBLK_SRC := libddeblk/client.c libddeblk/chan.c common/seqpacket.c
 LIBPLATFORM := $(O)/lib/libplatform.a
 LIBKO       := $(O)/lib/libko.a
 

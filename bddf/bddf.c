@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "../libddeblk/chan.h"
+#include "../common/seqpacket.h"
 #include "bddf.h"
 
 #define MAX_IO (1u << 20)
@@ -141,23 +142,7 @@ static void msg_init(struct ddeblk_msg *m, int type)
 
 static void send_msg(int sock, const struct ddeblk_msg *m, const int *fds, int nfds)
 {
-	struct iovec iov = { (void *)m, sizeof(*m) };
-	char cbuf[CMSG_SPACE(3 * sizeof(int))];
-	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	if (nfds) {
-		struct cmsghdr *c;
-
-		memset(cbuf, 0, sizeof(cbuf));
-		h.msg_control = cbuf;
-		h.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-		c = CMSG_FIRSTHDR(&h);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
-	}
-	sendmsg(sock, &h, MSG_NOSIGNAL | MSG_DONTWAIT);
+	seqpacket_send(sock, m, sizeof(*m), fds, nfds);	/* never waits for a peer */
 }
 
 /* A channel for a peer: memory and two doorbells; sends WELCOME with them. */
@@ -878,27 +863,6 @@ static int is_driver(void *obj)
 	return 0;
 }
 
-static int listen_on(const char *path)
-{
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
-	int fd;
-
-	if (strlen(path) >= sizeof(a.sun_path))
-		return -1;
-	strcpy(a.sun_path, path);
-	if (path[0] == '@')
-		a.sun_path[0] = 0;
-	else {
-		unlink(path);
-		len++;
-	}
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, len) || listen(fd, 64))
-		return -1;
-	return fd;
-}
-
 static int number(const char *opt, const char *s, unsigned max)
 {
 	char *end;
@@ -953,7 +917,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	d.listen = listen_on(path);
+	d.listen = seqpacket_listen(path, 1);
 	if (d.listen < 0) {
 		fprintf(stderr, "bddf: cannot listen on %s: %s\n", path, strerror(errno));
 		return 1;

@@ -12,33 +12,13 @@
 #include <ddeblk/ddeblk.h>
 #include <ddeblk/driver.h>
 #include "chan.h"
+#include "../common/seqpacket.h"
 
 static int connect_to(const char *server)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	socklen_t len;
-	int fd;
-
 	if (!server)
 		server = getenv("DDE_BLK");
-	if (!server || !*server || strlen(server) >= sizeof(a.sun_path))
-		return -EINVAL;
-	strcpy(a.sun_path, server);
-	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(server));
-	if (server[0] == '@')
-		a.sun_path[0] = 0;
-	else
-		len++;
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&a, len) < 0) {
-		int e = errno == ENOENT ? -ECONNREFUSED : -errno;
-
-		close(fd);
-		return e;
-	}
-	return fd;
+	return seqpacket_connect(server);
 }
 
 static void msg_init(struct ddeblk_msg *m, int type)
@@ -51,34 +31,16 @@ static void msg_init(struct ddeblk_msg *m, int type)
 
 static int send_msg(int sock, const struct ddeblk_msg *m)
 {
-	return send(sock, m, sizeof(*m), MSG_NOSIGNAL) == (ssize_t)sizeof(*m) ? 0 : -EPIPE;
+	return seqpacket_send(sock, m, sizeof(*m), NULL, 0);
 }
 
 /* One control message (blocking), and up to 3 descriptors with it. */
 static int recv_msg(int sock, struct ddeblk_msg *m, int fds[3], int *nfds)
 {
-	char cbuf[CMSG_SPACE(3 * sizeof(int))];
-	struct iovec iov = { m, sizeof(*m) };
-	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			    .msg_controllen = sizeof(cbuf) };
-	ssize_t r = recvmsg(sock, &h, MSG_CMSG_CLOEXEC);
+	long r = seqpacket_recv(sock, m, sizeof(*m), fds, nfds, 0);
 
-	*nfds = 0;
 	if (r <= 0)
 		return -EPIPE;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (*nfds < 3)
-				fds[(*nfds)++] = fd;
-			else
-				close(fd);
-		}
-	}
 	if (r != sizeof(*m) || m->magic != DDEBLK_MAGIC || m->version != DDEBLK_VERSION) {
 		for (int i = 0; i < *nfds; i++)
 			close(fds[i]);

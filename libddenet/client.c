@@ -14,6 +14,7 @@
 
 #include <ddenet/ddenet.h>
 #include "ring.h"
+#include "../common/seqpacket.h"
 
 struct ddenet {
 	int sock, my_bell, netd_bell, epfd;
@@ -25,61 +26,20 @@ struct ddenet {
 
 static int connect_to(const char *server)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	socklen_t len;
-	int fd;
-
 	if (!server)
 		server = getenv("DDE_NET");
-	if (!server || !*server || strlen(server) >= sizeof(a.sun_path))
-		return -EINVAL;
-	strcpy(a.sun_path, server);
-	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(server));
-	if (server[0] == '@')
-		a.sun_path[0] = 0;
-	else
-		len++;
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&a, len) < 0) {
-		int e = errno == ENOENT ? -ECONNREFUSED : -errno;
-
-		close(fd);
-		return e;
-	}
-	return fd;
+	return seqpacket_connect(server);
 }
 
 /* Receive one control message, and up to 3 descriptors with it. */
 static int recv_msg(int sock, struct ddenet_msg *m, int fds[3], int *nfds)
 {
-	char cbuf[CMSG_SPACE(3 * sizeof(int))];
-	struct iovec iov = { m, sizeof(*m) };
-	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			    .msg_controllen = sizeof(cbuf) };
-	ssize_t r = recvmsg(sock, &h, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	long r = seqpacket_recv(sock, m, sizeof(*m), fds, nfds, MSG_DONTWAIT);
 
-	*nfds = 0;
 	if (r == 0)
 		return -ENODEV;
 	if (r < 0)
-		return errno == EAGAIN ? -EAGAIN : -ENODEV;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c)) {
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-			int n = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-
-			for (int i = 0; i < n; i++) {
-				int fd;
-
-				memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-				if (*nfds < 3)
-					fds[(*nfds)++] = fd;
-				else
-					close(fd);
-			}
-		}
-	}
+		return r == -EAGAIN ? -EAGAIN : -ENODEV;
 	if (r != sizeof(*m) || m->magic != DDENET_MAGIC || m->version != DDENET_VERSION) {
 		for (int i = 0; i < *nfds; i++)
 			close(fds[i]);

@@ -29,6 +29,7 @@
 
 #include "../libddenet/ring.h"
 #include "netd.h"
+#include "../common/seqpacket.h"
 
 enum kind { K_LISTEN, K_SOCK, K_BELL, K_TAP };
 
@@ -84,29 +85,14 @@ static void ctl_send(struct port *p, int type, int value, const int *fds, int nf
 {
 	struct ddenet_msg m = { .magic = DDENET_MAGIC, .version = DDENET_VERSION,
 				.type = (uint16_t)type, .value = value };
-	char cbuf[CMSG_SPACE(3 * sizeof(int))];
-	struct iovec iov = { &m, sizeof(m) };
-	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1 };
 
 	if (p->ifc) {
 		memcpy(m.ifname, p->ifc->name, sizeof(m.ifname));
 		memcpy(m.mac, p->ifc->mac, 6);
 		m.mtu = (uint16_t)p->ifc->mtu;
 	}
-	if (nfds) {
-		struct cmsghdr *c;
-
-		memset(cbuf, 0, sizeof(cbuf));
-		h.msg_control = cbuf;
-		h.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-		c = CMSG_FIRSTHDR(&h);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
-	}
 	/* never wait for a peer: a full socket buffer loses the message */
-	sendmsg(p->sock, &h, MSG_NOSIGNAL | MSG_DONTWAIT);
+	seqpacket_send(p->sock, &m, sizeof(m), fds, nfds);
 }
 
 /* ---- ports ---- */
@@ -480,24 +466,7 @@ static void on_listen(int lfd)
 
 static int listen_on(const char *path)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	socklen_t len;
-	int fd;
-
-	if (strlen(path) >= sizeof(a.sun_path))
-		return -1;
-	strcpy(a.sun_path, path);
-	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
-	if (path[0] == '@')
-		a.sun_path[0] = 0;
-	else {
-		len++;
-		unlink(path);
-	}
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, len) < 0 || listen(fd, 16) < 0)
-		return -1;
-	return fd;
+	return seqpacket_listen(path, 0);
 }
 
 static void on_signal(int sig)

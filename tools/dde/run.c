@@ -24,6 +24,7 @@
 
 #include <ddekit/ddekit.h>
 
+#include "../../common/seqpacket.h"
 #include "../../common/slot.h"
 #include "../../ddekit/client.h"
 #include "dde.h"
@@ -364,19 +365,12 @@ static int start_server(struct server *sv)
 		return -1;
 	/* serving once its socket accepts */
 	for (int t = 0; t < 500; t++) {
-		struct sockaddr_un a = { .sun_family = AF_UNIX };
-		socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(sv->socket));
-		int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), ok;
+		int fd = seqpacket_connect(sv->socket);
 
-		strcpy(a.sun_path, sv->socket);
-		if (sv->socket[0] == '@')
-			a.sun_path[0] = 0;
-		else
-			len++;
-		ok = connect(fd, (struct sockaddr *)&a, len) == 0;
-		close(fd);
-		if (ok)
+		if (fd >= 0) {
+			close(fd);
 			return 0;
+		}
 		if (waitpid(sv->pid, NULL, WNOHANG) == sv->pid) {
 			sv->pid = 0;
 			return -1;

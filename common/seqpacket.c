@@ -1,0 +1,119 @@
+/* Control-channel sockets of the class servers (common/seqpacket.h). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "seqpacket.h"
+
+static int address(const char *path, struct sockaddr_un *a, socklen_t *len)
+{
+	memset(a, 0, sizeof(*a));
+	a->sun_family = AF_UNIX;
+	if (!path || !*path || strlen(path) >= sizeof(a->sun_path))
+		return -EINVAL;
+	strcpy(a->sun_path, path);
+	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+	if (path[0] == '@')
+		a->sun_path[0] = 0;
+	else
+		(*len)++;
+	return 0;
+}
+
+int seqpacket_connect(const char *path)
+{
+	struct sockaddr_un a;
+	socklen_t len;
+	int fd, r = address(path, &a, &len);
+
+	if (r)
+		return r;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&a, len) < 0) {
+		r = errno == ENOENT ? -ECONNREFUSED : -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+int seqpacket_listen(const char *path, int nonblock)
+{
+	struct sockaddr_un a;
+	socklen_t len;
+	int fd;
+
+	if (address(path, &a, &len)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (path[0] != '@')
+		unlink(path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&a, len) < 0 || listen(fd, 64) < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+int seqpacket_send(int sock, const void *msg, size_t len, const int *fds, int nfds)
+{
+	struct iovec iov = { (void *)msg, len };
+	char cbuf[CMSG_SPACE(3 * sizeof(int))];
+	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (nfds > 3)
+		return -EINVAL;
+	if (nfds) {
+		struct cmsghdr *c;
+
+		memset(cbuf, 0, sizeof(cbuf));
+		h.msg_control = cbuf;
+		h.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+		c = CMSG_FIRSTHDR(&h);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
+	}
+	return sendmsg(sock, &h, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)len ? 0 : -EPIPE;
+}
+
+long seqpacket_recv(int sock, void *buf, size_t len, int fds[3], int *nfds, int flags)
+{
+	char cbuf[CMSG_SPACE(3 * sizeof(int))];
+	struct iovec iov = { buf, len };
+	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf) };
+	ssize_t r = recvmsg(sock, &h, MSG_CMSG_CLOEXEC | flags);
+
+	*nfds = 0;
+	if (r < 0)
+		return -errno;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (*nfds < 3)
+				fds[(*nfds)++] = fd;
+			else
+				close(fd);
+		}
+	}
+	return r;
+}

@@ -1,0 +1,25 @@
+/*
+ * The Unix SOCK_SEQPACKET sockets of the class servers' control channels
+ * (netd, bddf and their libraries): "@name" is the abstract namespace,
+ * anything else a path.
+ */
+#ifndef COMMON_SEQPACKET_H
+#define COMMON_SEQPACKET_H
+
+#include <stddef.h>
+
+/* A connected socket, or -errno (-ECONNREFUSED: nobody listens there). */
+int seqpacket_connect(const char *path);
+/* A listening socket (a stale path is replaced), or -1 with errno set. */
+int seqpacket_listen(const char *path, int nonblock);
+/* One message with up to 3 descriptors, never waiting: 0 or -EPIPE. */
+int seqpacket_send(int sock, const void *msg, size_t len, const int *fds, int nfds);
+
+/*
+ * One message into @buf (at most @len bytes) and up to 3 descriptors into
+ * @fds (*nfds of them; more are closed). @flags as recvmsg's. Returns the
+ * message's length, 0 when the peer closed, or -errno.
+ */
+long seqpacket_recv(int sock, void *buf, size_t len, int fds[3], int *nfds, int flags);
+
+#endif
