@@ -306,7 +306,7 @@ static int check(struct client *cl, const struct ddeblk_sqe *e)
 	return 0;
 }
 
-/* Take what the client queued while its driver has slots; false when stopped by it. */
+/* Take what the client queued, while its driver has slots for it. */
 static void serve_client(struct client *cl)
 {
 	struct driver *dr;
