@@ -188,8 +188,10 @@ static int check_alive(struct ddeblk *b)
 
 	if (b->dead)
 		return -EPIPE;
-	if (recv(b->sock, &x, 1, MSG_DONTWAIT | MSG_PEEK) == 0 ||
-	    (errno != EAGAIN && errno != EWOULDBLOCK)) {
+	ssize_t r = recv(b->sock, &x, 1, MSG_DONTWAIT | MSG_PEEK);
+
+	/* bddf sends nothing after WELCOME: only its end (or an error) is news */
+	if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
 		b->dead = 1;
 		return -EPIPE;
 	}
@@ -237,21 +239,35 @@ int ddeblk_complete(struct ddeblk *b, struct ddeblk_io *done, unsigned max, int 
 	}
 }
 
-/* Synchronous requests: in chunks of max_io over all slots, in flight together. */
+/*
+ * Synchronous requests: in chunks of max_io, as many in flight as there are
+ * slots. A completion's cookie carries its chunk and its slot (chunks
+ * complete in any order: a slot is reused only once its own chunk is done).
+ */
+#define CHUNK_BITS 40
+
 static int sync_io(struct ddeblk *b, int op, void *buf, size_t len, uint64_t offset,
 		   unsigned flags)
 {
 	size_t chunk = b->c.max_io, nchunks = (len + chunk - 1) / chunk, next = 0, doneck = 0;
-	unsigned free_slots = b->c.depth;
+	unsigned nfree = b->c.depth, *free_slot;
 	int err = 0;
 
 	if (b->inflight)
 		return -EBUSY;	/* asynchronous requests are still in flight */
-	while (doneck < nchunks) {
-		while (next < nchunks && free_slots && !err) {
+	if (nchunks >> CHUNK_BITS)
+		return -EINVAL;
+	free_slot = malloc(b->c.depth * sizeof(*free_slot));
+	if (!free_slot)
+		return -ENOMEM;
+	for (unsigned i = 0; i < b->c.depth; i++)
+		free_slot[i] = i;
+	while (doneck < next || (next < nchunks && !err)) {
+		while (next < nchunks && nfree && !err) {
 			size_t off = next * chunk, n = len - off < chunk ? len - off : chunk;
-			unsigned slot = (unsigned)(next % b->c.depth);
-			struct ddeblk_io io = { .cookie = next, .offset = offset + off, .len = (uint32_t)n,
+			unsigned slot = free_slot[nfree - 1];
+			struct ddeblk_io io = { .cookie = next | (uint64_t)slot << CHUNK_BITS,
+						.offset = offset + off, .len = (uint32_t)n,
 						.op = (uint16_t)op, .flags = (uint16_t)flags, .slot = slot };
 
 			if (op == DDEBLK_OP_WRITE)
@@ -260,32 +276,37 @@ static int sync_io(struct ddeblk *b, int op, void *buf, size_t len, uint64_t off
 
 			if (r == -EAGAIN)
 				break;
-			if (r < 0)
-				return r;
+			if (r < 0) {
+				err = r;
+				break;
+			}
 			next++;
-			free_slots--;
+			nfree--;
 		}
 		ddeblk_kick(b);
+		if (doneck == next)
+			break;
 		struct ddeblk_io done[64];
 		int n = ddeblk_complete(b, done, 64, -1);
 
-		if (n < 0)
-			return n;
+		if (n < 0) {
+			err = n;
+			break;
+		}
 		for (int i = 0; i < n; i++) {
-			size_t k = done[i].cookie, off = k * chunk;
-			size_t len_k = len - off < chunk ? len - off : chunk;
+			size_t k = done[i].cookie & ((1ull << CHUNK_BITS) - 1), off = k * chunk;
+			unsigned slot = (unsigned)(done[i].cookie >> CHUNK_BITS);
 
 			if (done[i].status && !err)
 				err = done[i].status;
 			if (op == DDEBLK_OP_READ && !done[i].status)
-				memcpy((char *)buf + off, ddeblk_slot_of(&b->c, (unsigned)(k % b->c.depth)),
-				       len_k);
-			free_slots++;
+				memcpy((char *)buf + off, ddeblk_slot_of(&b->c, slot),
+				       len - off < chunk ? len - off : chunk);
+			free_slot[nfree++] = slot;
 			doneck++;
 		}
-		if (err && doneck == next)
-			break;
 	}
+	free(free_slot);
 	return err;
 }
 

@@ -7,6 +7,8 @@
  *   blkio NAME put FILE OFFSET [BS DEPTH [fua]]   FILE's bytes to NAME at OFFSET
  *   blkio NAME get FILE OFFSET LEN [BS DEPTH]     LEN bytes of NAME at OFFSET to FILE
  *   blkio NAME flush
+ *   blkio NAME sput FILE OFFSET DEPTH            put through ddeblk_write, DEPTH slots
+ *   blkio NAME sget FILE OFFSET LEN DEPTH        get through ddeblk_read
  *
  * Prints one line: bytes moved and MB/s; on a failed request, its offset
  * and error, and exits 1 (after the requests in flight complete).
@@ -121,10 +123,15 @@ int main(int argc, char **argv)
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: blkio NAME info|flush|put FILE OFFSET [BS DEPTH [fua]]|"
-			"get FILE OFFSET LEN [BS DEPTH]\n");
+			"get FILE OFFSET LEN [BS DEPTH]|sput FILE OFFSET DEPTH|"
+			"sget FILE OFFSET LEN DEPTH\n");
 		return 2;
 	}
-	r = ddeblk_open(NULL, argv[1], 0, 0, &b);
+	/* the synchronous calls: the connection's depth is what they use */
+	int sync = !strcmp(argv[2], "sput") || !strcmp(argv[2], "sget");
+	unsigned open_depth = sync && argc > 5 ? (unsigned)strtoul(argv[argc - 1], NULL, 0) : 0;
+
+	r = ddeblk_open(NULL, argv[1], open_depth, 0, &b);
 	if (r) {
 		fprintf(stderr, "blkio: open %s: %s\n", argv[1], strerror(-r));
 		return 1;
@@ -143,8 +150,9 @@ int main(int argc, char **argv)
 		ddeblk_close(b);
 		return r ? 1 : 0;
 	}
-	put = !strcmp(argv[2], "put");
-	if ((!put && strcmp(argv[2], "get")) || argc < (put ? 5 : 6)) {
+	put = !strcmp(argv[2], "put") || !strcmp(argv[2], "sput");
+	if ((!put && strcmp(argv[2], "get") && strcmp(argv[2], "sget")) ||
+	    argc < (put ? 5 : 6) + sync) {
 		fprintf(stderr, "blkio: bad command\n");
 		return 2;
 	}
@@ -153,7 +161,7 @@ int main(int argc, char **argv)
 
 	if (!put)
 		len = strtoull(argv[a++], NULL, 0);
-	if (argc > a)
+	if (argc > a && !sync)
 		bs = (uint32_t)strtoul(argv[a++], NULL, 0);
 	if (argc > a)
 		depth = (unsigned)strtoul(argv[a++], NULL, 0);
@@ -176,7 +184,17 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	t0 = now();
-	r = move(b, put ? DDEBLK_OP_WRITE : DDEBLK_OP_READ, buf, len, offset, bs, depth, flags);
+	if (sync) {
+		depth = open_depth;
+		bs = info.max_io;
+		r = put ? ddeblk_write(b, buf, len, offset, 0) : ddeblk_read(b, buf, len, offset);
+		if (r)
+			fprintf(stderr, "blkio: %s: %s\n", put ? "ddeblk_write" : "ddeblk_read",
+				strerror(-r));
+	} else {
+		r = move(b, put ? DDEBLK_OP_WRITE : DDEBLK_OP_READ, buf, len, offset, bs, depth,
+			 flags);
+	}
 	double dt = now() - t0;
 
 	if (!r && !put && write(fd, buf, len) != (ssize_t)len) {
