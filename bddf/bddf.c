@@ -290,7 +290,7 @@ static int check(struct client *cl, const struct ddeblk_sqe *e)
 	struct disk *dk = cl->disk;
 	uint32_t ss = cl->e.sector_size;
 
-	if (dk->e.flags & DDEBLK_DISK_GONE)
+	if ((dk->e.flags & DDEBLK_DISK_GONE) || dk->drv->gone)
 		return -ENODEV;
 	if (e->op == DDEBLK_OP_FLUSH)
 		return 0;
@@ -325,7 +325,7 @@ static void serve_client(struct client *cl)
 			return;	/* a flush waits for what came before it */
 		uint32_t chunk = dk->max_io, nparts = e.op == DDEBLK_OP_FLUSH ? 1 : (e.len + chunk - 1) / chunk;
 
-		if (!err && (dr->gone || dr->c.depth - dr->inflight < nparts))
+		if (!err && dr->c.depth - dr->inflight < nparts)
 			return;	/* when slots free up */
 		ddeblk_sq_pop(&cl->c, &e);
 		cr = calloc(1, sizeof(*cr));
@@ -401,6 +401,29 @@ static void serve_clients(void)
 		serve_client(c);
 }
 
+static void disk_gone(struct disk *dk)
+{
+	if (!dk || (dk->e.flags & DDEBLK_DISK_GONE))
+		return;
+	dk->e.flags |= DDEBLK_DISK_GONE;
+	for (int i = 0; i < dk->t.n; i++)
+		dk->t.part[i].flags |= DDEBLK_DISK_GONE;
+	bddf_log("%s: gone (driver %s)", dk->e.name, dk->drv->name);
+}
+
+static void driver_gone(struct driver *dr)
+{
+	bddf_log("driver %s went away", dr->name);
+	dr->gone = 1;
+	driver_fail_all(dr);
+	for (int i = 0; i < DRIVER_DISKS; i++)
+		disk_gone(dr->disk[i]);
+	close(dr->sock);
+	close(dr->c.my_bell);
+	close(dr->c.peer_bell);
+	/* the struct stays: its disks name it */
+}
+
 /* Take a driver's completions. */
 static void driver_completions(struct driver *dr)
 {
@@ -416,8 +439,7 @@ static void driver_completions(struct driver *dr)
 	}
 	if (r == -EPROTO) {
 		bddf_log("driver %s broke its completion ring", dr->name);
-		dr->gone = 1;
-		driver_fail_all(dr);
+		driver_gone(dr);
 	}
 }
 
@@ -498,6 +520,26 @@ static void sd_name(int index, char *out)
 	out[2 + n] = 0;
 }
 
+/* The number of the NVMe controller a driver calls @ctrl. */
+static int nvme_number(struct driver *dr, int ctrl)
+{
+	/* one already named: another namespace of it */
+	for (int i = 0; i < d.ndisks; i++) {
+		int c, n, g;
+
+		if (d.disk[i]->drv == dr && sscanf(d.disk[i]->local, "nvme%dn%d", &c, &n) == 2 &&
+		    c == ctrl && sscanf(d.disk[i]->e.name, "nvme%dn", &g) == 1)
+			return g;
+	}
+	/* the place of its driver in dde run's order */
+	for (int i = 0, k = 0; i < d.nexpect; i++) {
+		if (!strcmp(d.expect[i], dr->name))
+			return k;
+		k += !strncmp(d.expect[i], "nvme", 4);
+	}
+	return d.nvme_expected + d.nvme_ctrls++;	/* a driver started by hand */
+}
+
 /* bddf's name for a driver's disk: unique across all drivers. */
 static void global_name(struct driver *dr, const char *local, char *out)
 {
@@ -505,25 +547,7 @@ static void global_name(struct driver *dr, const char *local, char *out)
 	char rest;
 
 	if (sscanf(local, "nvme%dn%d%c", &ctrl, &ns, &rest) == 2) {
-		/* one controller per driver process and local controller number */
-		int g = -1;
-
-		for (int i = 0; i < d.ndisks; i++) {
-			int c2, n2;
-
-			if (d.disk[i]->drv == dr && sscanf(d.disk[i]->local, "nvme%dn%d", &c2, &n2) == 2 &&
-			    c2 == ctrl && sscanf(d.disk[i]->e.name, "nvme%dn", &g) == 1)
-				break;
-			g = -1;
-		}
-		for (int i = 0, k = 0; g < 0 && i < d.nexpect; i++) {
-			if (!strcmp(d.expect[i], dr->name))
-				g = k;
-			k += !strncmp(d.expect[i], "nvme", 4);
-		}
-		if (g < 0)
-			g = d.nvme_expected + d.nvme_ctrls++;
-		snprintf(out, DDEBLK_NAME_MAX, "nvme%dn%d", g, ns);
+		snprintf(out, DDEBLK_NAME_MAX, "nvme%dn%d", nvme_number(dr, ctrl), ns);
 	} else if (!strncmp(local, "sd", 2)) {
 		sd_name(d.sd_disks++, out);
 	} else {
@@ -614,15 +638,6 @@ static void disk_added(struct driver *dr, const struct ddeblk_msg *m)
 	describe(dk);
 }
 
-static void disk_gone(struct disk *dk)
-{
-	if (!dk || (dk->e.flags & DDEBLK_DISK_GONE))
-		return;
-	dk->e.flags |= DDEBLK_DISK_GONE;
-	for (int i = 0; i < dk->t.n; i++)
-		dk->t.part[i].flags |= DDEBLK_DISK_GONE;
-	bddf_log("%s: gone (driver %s)", dk->e.name, dk->drv->name);
-}
 
 /* ---- connections ---- */
 
@@ -771,18 +786,6 @@ static void accept_one(void)
 	cl->next = d.clients;
 	d.clients = cl;
 	watch(s, &cl->h_sock);
-}
-
-static void driver_gone(struct driver *dr)
-{
-	bddf_log("driver %s went away", dr->name);
-	dr->gone = 1;
-	driver_fail_all(dr);
-	for (int i = 0; i < DRIVER_DISKS; i++)
-		disk_gone(dr->disk[i]);
-	close(dr->sock);
-	close(dr->c.my_bell);
-	/* the struct stays: its disks name it */
 }
 
 static void on_driver_msg(struct driver *dr)
