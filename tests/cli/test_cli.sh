@@ -18,6 +18,9 @@ one_line "option without its value" "$DDE" lspci --disk
 one_line "missing disk image" "$DDE" lspci --disk "nvme:$T/nope.img"
 expect "missing disk image is named" 2 "nope.img" "$DDE" lspci --disk "nvme:$T/nope.img"
 one_line "disk image that is a directory" "$DDE" lspci --disk "nvme:$T/adir"
+one_line "a queue depth out of range" "$DDE" run --depth 0
+one_line "dde disks without a block server named" env -u DDE_BLK "$DDE" disks
+one_line "dde disks: unknown option" "$DDE" disks --bogus
 one_line "unknown disk controller" "$DDE" lspci --disk "scsi:$T/disk.img"
 one_line "unknown NIC model" "$DDE" run --nic e100
 expect "unknown NIC model is named" 2 "'e100'" "$DDE" run --nic e100

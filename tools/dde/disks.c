@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <ddeblk/ddeblk.h>
@@ -82,22 +83,32 @@ int dde_disks(int argc, char **argv)
 	const char *server = NULL;
 	int opt, n;
 
+	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (opt == 's') {
 			server = optarg;
 		} else if (opt == 'd') {
 			l.dump = optarg;
+		} else if (opt == '?') {
+			fprintf(stderr, "dde disks: unknown or incomplete option '%s' (see dde disks --help)\n",
+				argv[optind - 1]);
+			return 2;
 		} else {
-			fprintf(opt == 'h' ? stdout : stderr,
+			fprintf(stdout,
 				"usage: dde disks [--socket PATH] [--dump DISK]\n"
 				"  list the disks and partitions of the block server at PATH\n"
 				"  (default $DDE_BLK, as `dde run` prints it); --dump: DISK's\n"
 				"  partitions as `sfdisk --dump` shows them\n");
-			return opt == 'h' ? 0 : 2;
+			return 0;
 		}
 	}
 	if (optind != argc) {
 		fprintf(stderr, "dde disks: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (!server && !(getenv("DDE_BLK") && *getenv("DDE_BLK"))) {
+		fprintf(stderr, "dde disks: which block server? Set DDE_BLK (dde run prints it) "
+			"or give --socket PATH\n");
 		return 2;
 	}
 	n = ddeblk_list(server, show, &l);

@@ -46,6 +46,7 @@ struct driver {
 	int status;
 	char netname[16];	/* a network driver's interface at netd: net0, net1, ... */
 	bool block;		/* a disk driver: attaches to bddf */
+	char instance[200];	/* NAME@SLOTS: how the driver names itself (DDE_DRIVER) */
 };
 
 /* the execution engine of binary modules (--engine) */
@@ -64,6 +65,8 @@ struct server {
 };
 static struct server netd = { .prog = "netd", .tag = "net" };
 static struct server bddf = { .prog = "bddf", .tag = "blk" };
+/* --depth: bddf's requests in flight per disk driver */
+static char *blk_depth;
 
 static int class_file(const struct dirent *e)
 {
@@ -177,7 +180,7 @@ static void usage(FILE *out)
 		"ata_piix) unless a --driver names its slot; disk drivers attach their disks\n"
 		"to the block server, bddf, which names disks and partitions (sda1,\n"
 		"nvme0n1p2) across drivers; clients open them with libddeblk (DDE_BLK),\n"
-		"`dde disks` lists them, `dde nbd` exports them:\n"
+		"`dde disks` lists them:\n"
 		"  --blk-socket PATH          bddf's socket (default @dde-blk-PID)\n"
 		"  --depth N                  requests in flight per disk driver (default 32)\n"
 		"\n"
@@ -291,6 +294,7 @@ static int parse_driver(struct driver *d, const char *spec)
 		d->args[5] = d->module;
 	}
 	d->args[first + d->nargs] = NULL;
+	snprintf(d->instance, sizeof(d->instance), "%s@%s", d->name, d->slots);
 	return 0;
 }
 
@@ -435,14 +439,9 @@ static bool slot_claimed(const struct driver *drv, int ndrv, uint32_t bdf)
 	return false;
 }
 
-/* Every slot the drivers name must exist on the machine. */
-static int check_slots(struct session *s, struct driver *drv, int ndrv)
+/* Every slot the drivers name must exist on the machine (@devs, @n). */
+static int check_slots(const struct ddeio_device *devs, int n, struct driver *drv, int ndrv)
 {
-	struct ddeio_device devs[64];
-	int n = list_devices(s, devs, 64);
-
-	if (n < 0)
-		return -1;
 	for (int i = 0; i < ndrv; i++) {
 		char slots[128], *save = NULL;
 
@@ -470,25 +469,18 @@ static int check_slots(struct session *s, struct driver *drv, int ndrv)
  * source) unless a --driver names its slot: nvme for NVMe controllers,
  * ahci for AHCI, ata_piix for the PIIX IDE.
  */
-static int auto_disk_drivers(struct session *s, const struct machine_config *cfg,
-			     struct driver *drv, int *ndrv)
+static int auto_disk_drivers(const struct ddeio_device *devs, int n,
+			     const struct machine_config *cfg, struct driver *drv, int *ndrv)
 {
 	static const struct { uint32_t class_code; enum disk_bus bus; const char *driver; } kinds[] = {
 		{ 0x010802, DISK_NVME, "nvme" },
 		{ 0x010601, DISK_AHCI, "ahci" },
 		{ 0x010180, DISK_IDE, "ata_piix" },
 	};
-	struct ddeio_device devs[64];
 	bool want[3] = { false };
-	int n, any = 0;
 
 	for (unsigned i = 0; i < cfg->ndisks; i++)
-		any |= want[cfg->disk[i].bus] = true;
-	if (!any)
-		return 0;
-	n = list_devices(s, devs, 64);
-	if (n < 0)
-		return -1;
+		want[cfg->disk[i].bus] = true;
 	for (int k = 0; k < n; k++) {
 		for (unsigned j = 0; j < sizeof(kinds) / sizeof(kinds[0]); j++) {
 			char spec[64], slot[16];
@@ -501,6 +493,11 @@ static int auto_disk_drivers(struct session *s, const struct machine_config *cfg
 				return -1;
 			}
 			slot_format(devs[k].bdf, slot);
+			if (find_driver(&drv[*ndrv], kinds[j].driver)) {
+				fprintf(stderr, "dde: disk controller %s: no %s driver is built yet; "
+					"start one with --driver NAME@%s\n", slot, kinds[j].driver, slot);
+				continue;
+			}
 			snprintf(spec, sizeof(spec), "%s@%s", kinds[j].driver, slot);
 			if (parse_driver(&drv[*ndrv], spec))
 				return -1;
@@ -527,10 +524,7 @@ static pid_t start_driver(struct driver *d, const char *socket)
 	snprintf(io, sizeof(io), "@%s", socket);
 	setenv("DDE_IO", io, 1);
 	setenv("DDE_DEVICES", d->slots, 1);
-	char instance[256];
-
-	snprintf(instance, sizeof(instance), "%s@%s", d->name, d->slots);
-	setenv("DDE_DRIVER", instance, 1);
+	setenv("DDE_DRIVER", d->instance, 1);
 	if (d->netname[0]) {
 		setenv("DDE_NET", netd.socket, 1);
 		setenv("DDE_NET_NAME", d->netname, 1);
@@ -643,8 +637,7 @@ int dde_run(int argc, char **argv)
 					"driver, 1 to 1024\n", optarg);
 				return 2;
 			}
-			bddf.argv[bddf.argc++] = "--depth";
-			bddf.argv[bddf.argc++] = optarg;
+			blk_depth = optarg;
 		} else if (opt == 'T' || opt == 'P') {
 			if (netd_export(opt == 'T' ? "tap" : "pcap", optarg))
 				return 2;
@@ -675,15 +668,11 @@ int dde_run(int argc, char **argv)
 	rc = session_start(&s, m.argv, m.argc, false);
 	if (rc)
 		return rc;
-	if (check_slots(&s, drv, ndrv)) {
-		session_stop(&s);
-		return 2;
-	}
-	int nnet = 0;
+	struct ddeio_device devs[64];
+	int ndevs = list_devices(&s, devs, 64), nnet = 0, nblk = 0;
 
-	int nblk = 0;
-
-	if (auto_disk_drivers(&s, &m.cfg, drv, &ndrv)) {
+	if (ndevs < 0 || check_slots(devs, ndevs, drv, ndrv) ||
+	    auto_disk_drivers(devs, ndevs, &m.cfg, drv, &ndrv)) {
 		session_stop(&s);
 		return 2;
 	}
@@ -692,12 +681,9 @@ int dde_run(int argc, char **argv)
 			snprintf(drv[i].netname, sizeof(drv[i].netname), "net%d", nnet++);
 		drv[i].block = driver_class(&drv[i], "block");
 		nblk += drv[i].block;
-		if (drv[i].block && bddf.argc + 2 < (int)(sizeof(bddf.argv) / sizeof(bddf.argv[0]))) {
-			static char names[MAX_DRIVERS][sizeof(drv[0].name) + sizeof(drv[0].slots) + 1];
-
-			snprintf(names[i], sizeof(names[i]), "%s@%s", drv[i].name, drv[i].slots);
+		if (drv[i].block) {	/* bddf numbers their controllers in this order */
 			bddf.argv[bddf.argc++] = "--expect";
-			bddf.argv[bddf.argc++] = names[i];
+			bddf.argv[bddf.argc++] = drv[i].instance;
 		}
 	}
 	if (nnet || netd.argc) {
@@ -711,6 +697,10 @@ int dde_run(int argc, char **argv)
 			netd.socket);
 	}
 	if (nblk) {
+		if (blk_depth) {
+			bddf.argv[bddf.argc++] = "--depth";
+			bddf.argv[bddf.argc++] = blk_depth;
+		}
 		if (start_server(&bddf)) {
 			fprintf(stderr, "dde run: the block server did not start\n");
 			stop_server(&bddf);
