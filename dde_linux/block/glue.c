@@ -238,14 +238,3 @@ static int __init lx_block_init(void)
 	return 0;
 }
 core_initcall(lx_block_init);
-
-/* a driver process that found no disk says so (and keeps serving) */
-static int __init lx_block_start(void)
-{
-	for (int i = 0; i < MAX_DISKS; i++)
-		if (glue.disk[i])
-			return 0;
-	pr_info("lx_emul: no disk yet (controllers may still be scanning)\n");
-	return 0;
-}
-late_initcall(lx_block_start);

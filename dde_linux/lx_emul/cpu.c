@@ -68,8 +68,17 @@ static void cpuinfo_init(void)
 	c->x86_clflush_size = ((b >> 8) & 0xff) * 8 ?: 64;
 	c->x86_cache_alignment = c->x86_clflush_size;
 	c->x86_max_cores = 1;
-	c->x86_phys_bits = 46;
-	c->x86_virt_bits = 48;
+	a = 0x80000000;
+	native_cpuid(&a, &b, &cx, &d);
+	if (a >= 0x80000008) {
+		a = 0x80000008;
+		native_cpuid(&a, &b, &cx, &d);
+		c->x86_phys_bits = a & 0xff;
+		c->x86_virt_bits = (a >> 8) & 0xff;
+	} else {
+		c->x86_phys_bits = 36;	/* Linux's default without the leaf */
+		c->x86_virt_bits = 48;
+	}
 }
 
 /*

@@ -598,8 +598,6 @@ int pci_alloc_irq_vectors_affinity(struct pci_dev *dev, unsigned int min_vecs,
 {
 	if (!(flags & PCI_IRQ_LEGACY) || min_vecs > 1 || !dev->irq)
 		return -ENOSPC;
-	if (affd)
-		affd->nr_sets = 1;
 	return 1;
 }
 
