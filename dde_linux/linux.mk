@@ -89,7 +89,12 @@ $(O)/linux/%.o: $(LX_SRC)/%.c $(LX_READY) dde_linux/lx_config.h
 		-c -o $@ $<
 	$(if $(filter $*.c,$(LX_NOINIT)),objcopy --remove-section='.initcall*' $@)
 
-$(O)/linux/%.o: $(LX_SRC)/%.S $(LX_READY)
+# Linux's assembly files, by a static rule: when make reads this file on a
+# fresh machine the tree is not extracted yet, and a pattern rule would
+# guess FILE.c for every object
+LX_ASM_OBJS := $(call lxobj,$(filter %.S,$(shell sed -n 's/^linux\(-noinit\)\?[ \t]\+//p' \
+	dde_linux/*.list drivers/*/linux.recipe)))
+$(LX_ASM_OBJS): $(O)/linux/%.o: $(LX_SRC)/%.S $(LX_READY)
 	@mkdir -p $(dir $@)
 	$(CC) $(LX_INC) -D__KERNEL__ -D__ASSEMBLY__ -m64 -Wa,--noexecstack -MMD -MP -c -o $@ $<
 
@@ -121,7 +126,10 @@ $(O)/linux-gen/crc32table.h: $(LX_READY)
 $(O)/linux/lib/crc32.o: $(O)/linux-gen/crc32table.h
 $(O)/linux/lib/crc32.o: LX_CFLAGS += -iquote $(O)/linux-gen
 
-# Linux files appear when the tree is fetched.
+# Linux files appear when the tree is fetched. They are never make's to
+# delete (as intermediate files of a chain they would be, at the end of a
+# first build: .SECONDARY with no names keeps every file).
+.SECONDARY:
 $(LX_SRC)/%.c $(LX_SRC)/%.S: $(LX_READY)
 	@test -f $@ || { echo "dde_linux: $@ is not in the extracted Linux tree" \
 		"(add its directory to DIRS in tools/fetch-linux)" >&2; exit 1; }
