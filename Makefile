@@ -36,14 +36,14 @@ LDFLAGS := -pthread $(MODE_LDFLAGS)
 BUILD_PKGS := gcc make pkg-config libinih-dev libpci-dev libcmocka-dev libzydis-dev \
               clang libclang-rt-14-dev libunicorn-dev
 RUN_PKGS   := qemu-system-x86 qemu-utils pci.ids tcpdump iproute2 iputils-ping netcat-openbsd busybox \
-	fdisk libnbd-bin
+	fdisk libnbd-bin nbd-client
 
 # --- pieces -----------------------------------------------------------------
 COMMON_SRC   := common/machine.c common/slot.c
 PLATFORM_SRC := platform/qemu/machine.c platform/qemu/qtest.c platform/qemu/pci.c
 DDEIO_SRC    := ddeio/main.c ddeio/server.c
 DDEKIT_SRC   := $(wildcard ddekit/*.c) common/slot.c
-DDE_SRC      := $(wildcard tools/dde/*.c)
+DDE_SRC      := $(wildcard tools/dde/*.c) nbd/nbd.c
 KO_SRC       := ko/elf.c ko/load.c ko/file.c
 TESTDEV_SRC  := $(filter-out drivers/selftest/selftest.c,$(wildcard drivers/selftest/*.c))
 

@@ -202,6 +202,9 @@ int ddeblk_complete(struct ddeblk *b, struct ddeblk_io *done, unsigned max, int 
 {
 	unsigned n = 0;
 
+	/* not waiting: the caller polls ddeblk_fd itself, whose readiness ends here */
+	if (!timeout_ms)
+		ddeblk_bell_clear(b->c.my_bell);
 	for (;;) {
 		struct ddeblk_cqe e;
 		int r;
@@ -215,8 +218,10 @@ int ddeblk_complete(struct ddeblk *b, struct ddeblk_io *done, unsigned max, int 
 		}
 		if (n < max && r == -EPROTO)
 			return n ? (int)n : -EPROTO;
-		if (n || !timeout_ms)
+		if (n)
 			return (int)n;
+		if (!timeout_ms)
+			return check_alive(b);
 		struct pollfd p[2] = { { b->c.my_bell, POLLIN, 0 }, { b->sock, POLLIN, 0 } };
 
 		if (check_alive(b))

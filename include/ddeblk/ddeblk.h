@@ -110,7 +110,8 @@ void ddeblk_kick(struct ddeblk *b);
 /*
  * Take up to @max completions (cookie and status set), waiting up to
  * @timeout_ms (0: not at all, -1: forever) for the first. Returns how many,
- * or an error.
+ * or an error (-EPIPE: bddf is gone). With @timeout_ms 0 it also resets
+ * ddeblk_fd's readiness: a poll loop on ddeblk_fd calls it after each wake.
  */
 int ddeblk_complete(struct ddeblk *b, struct ddeblk_io *done, unsigned max, int timeout_ms);
 /* Readable when completions may be waiting. */

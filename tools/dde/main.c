@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../../nbd/nbd.h"
 #include "dde.h"
 
 static void usage(FILE *out)
@@ -21,6 +22,8 @@ static void usage(FILE *out)
 		"  run [machine options] [--driver NAME@SLOT ...]\n"
 		"                                  start the machine and the drivers\n"
 		"  disks [--dump DISK]             list the block server's disks and partitions\n"
+		"  nbd --export NAME [--socket PATH | --port N]\n"
+		"                                  export a disk or partition over NBD\n"
 		"  ko info [-v] FILE.ko            describe a binary kernel module\n"
 		"\n"
 		"`dde COMMAND --help` describes a command's options.\n");
@@ -67,6 +70,8 @@ int main(int argc, char **argv)
 		return dde_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "disks"))
 		return dde_disks(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "nbd"))
+		return nbd_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "ko"))
 		return dde_ko(argc - 1, argv + 1);
 	fprintf(stderr, "dde: unknown command '%s' (see dde --help)\n", argv[1]);

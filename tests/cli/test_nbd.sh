@@ -1,0 +1,178 @@
+#!/bin/bash
+# `dde nbd`: partitions of a disk served by Linux's nvme driver (from
+# source) through bddf, exported over NBD, used by real clients: nbdinfo
+# (sizes), qemu-img convert and nbdcopy (copies out and in, with
+# checksums), two clients on different partitions at once, several
+# connections to one export (nbdcopy's multi-conn), nbd-client's export
+# list; a read-only TCP export on loopback; clients that break the
+# protocol or vanish mid-request leave the server serving; the image holds
+# what was written after QEMU exits, and nothing beyond the partitions.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/net_lib.sh"
+
+NBDBAD="$O/tests/block/nbdbad"
+export PATH="$PATH:/usr/sbin:/sbin"
+for tool in sfdisk nbdinfo nbdcopy qemu-img; do
+	if ! command -v $tool >/dev/null; then
+		not_ok "$tool is installed (make deps)"
+		finish
+		exit
+	fi
+done
+
+sha() { dd if="$1" bs=512 skip="$2" count="$3" 2>/dev/null | sha256sum | cut -d' ' -f1; }
+shaf() { sha256sum <"$1" | cut -d' ' -f1; }
+
+# an MBR image: a primary, an extended with two logical partitions, random bytes
+M="$T/mbr.img"
+head -c $((64 << 20)) /dev/urandom >"$M"
+sfdisk -q "$M" <<'SF' || not_ok "sfdisk makes the MBR image"
+label: dos
+start=2048, size=20480, type=83
+start=22528, size=40960, type=5
+start=24576, size=8192, type=83
+start=34816, size=4096, type=7
+SF
+before_p6=$(sha "$M" 34816 4096)
+before_gap=$(sha "$M" 22528 2048)	# the EBR and what precedes sda5
+
+export DDE_BLK="@dde-test-nbd-$$"
+"$DDE" run --machine q35 --disk "nvme:$M" --blk-socket "$DDE_BLK" >"$T/run.log" 2>&1 &
+run=$!
+BG_PIDS="$BG_PIDS $run"
+wait_for "bddf:   nvme0n1p6" 60 "$T/run.log" || not_ok "the disk at bddf" "$(tail -5 "$T/run.log")"
+
+# the export's errors come first, in one line each
+one_line "dde nbd without --export says what is missing" "$DDE" nbd --socket "$T/x.sock"
+one_line "--socket and --port together are refused" "$DDE" nbd --export nvme0n1p1 \
+	--socket "$T/x.sock" --port 0
+expect "an unknown partition is refused before listening" 1 "nvme0n1p9: no such disk or partition" \
+	"$DDE" nbd --export nvme0n1p9 --socket "$T/x.sock"
+[ -e "$T/x.sock" ] && not_ok "no socket is left by a refused start" || ok "no socket is left by a refused start"
+
+S="$T/nbd.sock"
+"$DDE" nbd --export nvme0n1p1 --export nvme0n1p5 --socket "$S" >"$T/nbd.log" 2>&1 &
+nbd=$!
+BG_PIDS="$BG_PIDS $nbd"
+U1="nbd+unix:///nvme0n1p1?socket=$S" U5="nbd+unix:///nvme0n1p5?socket=$S"
+if wait_count "^dde nbd: nvme0n1p[15] .* at nbd\+unix" 2 10 "$T/nbd.log" &&
+	grep -qF "at $U1" "$T/nbd.log"; then
+	ok "dde nbd prints each export's URI"
+else
+	not_ok "export URIs" "$(cat "$T/nbd.log")"
+fi
+
+expect "nbdinfo: nvme0n1p1's size" 0 "^$((20480 * 512))$" nbdinfo --size "$U1"
+expect "nbdinfo: nvme0n1p5's size" 0 "^$((8192 * 512))$" nbdinfo --size "$U5"
+expect "nbdinfo: flush, FUA and multi-conn offered, 512-byte blocks" 0 \
+	"can_multi_conn: true" nbdinfo "$U1"
+grep -q "can_flush: true" "$T/out" && grep -q "block_size_minimum: 512" "$T/out" &&
+	ok "... and flush and the sector size" || not_ok "nbdinfo details" "$(cat "$T/out")"
+expect "nbd-client lists the exports" 0 "nvme0n1p5" nbd-client -l -unix "$S"
+
+# out: both clients, both partitions
+qemu-img convert -f raw -O raw "$U1" "$T/p1.out" 2>"$T/err" &&
+	[ "$(shaf "$T/p1.out")" = "$(sha "$M" 2048 20480)" ] &&
+	ok "qemu-img convert copies nvme0n1p1 out (checksum equals the image's)" ||
+	not_ok "qemu-img convert out" "$(cat "$T/err")"
+nbdcopy "$U5" "$T/p5.out" 2>"$T/err" &&
+	[ "$(shaf "$T/p5.out")" = "$(sha "$M" 24576 8192)" ] &&
+	ok "nbdcopy copies nvme0n1p5 out (checksum equals the image's)" ||
+	not_ok "nbdcopy out" "$(cat "$T/err")"
+
+# in: two clients on different partitions at once
+head -c $((20480 * 512)) /dev/urandom >"$T/p1.in"
+head -c $((8192 * 512)) /dev/urandom >"$T/p5.in"
+nbdcopy --connections=4 "$T/p1.in" "$U1" 2>"$T/err1" &
+c1=$!
+qemu-img convert -n -f raw -O raw "$T/p5.in" "$U5" 2>"$T/err5" &
+c5=$!
+wait $c1
+r1=$?
+wait $c5
+r5=$?
+[ $r1 = 0 ] && [ $r5 = 0 ] &&
+	ok "nbdcopy (4 connections) into nvme0n1p1 and qemu-img into nvme0n1p5 at once" ||
+	not_ok "two writers at once" "$(cat "$T/err1" "$T/err5")"
+nbdcopy "$U1" "$T/p1.back" && cmp -s "$T/p1.in" "$T/p1.back" &&
+	ok "nvme0n1p1 reads back what nbdcopy wrote" || not_ok "nvme0n1p1 read back"
+qemu-img convert -f raw -O raw "$U5" "$T/p5.back" && cmp -s "$T/p5.in" "$T/p5.back" &&
+	ok "nvme0n1p5 reads back what qemu-img wrote" || not_ok "nvme0n1p5 read back"
+
+# requests outside the rules get NBD errors, not data
+expect "a read beyond the partition: EINVAL" 0 "error 22" \
+	"$NBDBAD" "$S" nvme0n1p5 ask read $((8192 * 512)) 512
+expect "a write beyond the partition: ENOSPC" 0 "error 28" \
+	"$NBDBAD" "$S" nvme0n1p5 ask write $((8192 * 512 - 512)) 1024
+expect "a read not in whole sectors: EINVAL" 0 "error 22" "$NBDBAD" "$S" nvme0n1p5 ask read 100 512
+expect "an unknown command: EINVAL" 0 "error 22" "$NBDBAD" "$S" nvme0n1p5 ask bogus 0 512
+expect "a read above the advertised maximum: EOVERFLOW" 0 "error 75" \
+	"$NBDBAD" "$S" nvme0n1p1 ask read 0 $((64 << 20))
+expect "a flush" 0 "error 0" "$NBDBAD" "$S" nvme0n1p5 ask flush 0 0
+expect "an export that is not offered is refused at NBD_OPT_GO" 1 "GO refused" \
+	"$NBDBAD" "$S" nvme0n1p6 ask read 0 512
+
+# clients that break the protocol or go away mid-request
+for how in garbage badmagic midwrite noread; do
+	"$NBDBAD" "$S" nvme0n1p1 $how >"$T/bad" 2>&1 || not_ok "nbdbad $how ran" "$(cat "$T/bad")"
+done
+sleep 0.5
+kill -0 $nbd 2>/dev/null && nbdinfo --size "$U1" >/dev/null 2>&1 &&
+	"$NBDBAD" "$S" nvme0n1p5 ask read 0 4096 | grep -q "read 4096" &&
+	ok "after garbage, a bad magic, a half write and unread replies the server still serves" ||
+	not_ok "server survives bad clients" "$(tail -5 "$T/nbd.log")"
+cmp -s <(nbdcopy "$U1" - | head -c 1048576) <(head -c 1048576 "$T/p1.in") &&
+	ok "the half-sent write wrote nothing" || not_ok "the half write left its mark"
+
+# a read-only export over TCP on loopback, any free port
+"$DDE" nbd --export nvme0n1p6 --port 0 --read-only >"$T/tcp.log" 2>&1 &
+tcp=$!
+BG_PIDS="$BG_PIDS $tcp"
+wait_for "at nbd://127.0.0.1:" 10 "$T/tcp.log"
+UT=$(sed -n 's/^dde nbd: nvme0n1p6 .* at //p' "$T/tcp.log")
+case "$UT" in
+nbd://127.0.0.1:*/nvme0n1p6) ok "--port 0: a loopback port, printed ($UT)" ;;
+*) not_ok "TCP URI" "$(cat "$T/tcp.log")" ;;
+esac
+expect "nbdinfo over TCP: read-only" 0 "is_read_only: true" nbdinfo "$UT"
+expect "a write to the read-only export is refused" 1 "." \
+	nbdcopy "$T/p5.in" "$UT"
+nbdcopy "$UT" "$T/p6.out" && [ "$(shaf "$T/p6.out")" = "$before_p6" ] &&
+	ok "the read-only export reads nvme0n1p6 as the image holds it" || not_ok "read-only read"
+port=${UT##*:}
+port=${port%%/*}
+ss -Hltn "sport = :$port" >"$T/ss" 2>&1
+[ "$(awk '{print $4}' "$T/ss")" = "127.0.0.1:$port" ] && ok "listens on loopback only" ||
+	not_ok "listens on loopback only" "$(cat "$T/ss")"
+kill -INT $tcp
+wait $tcp 2>/dev/null
+
+# the kernel's NBD device, where this kernel has it
+if [ -b /dev/nbd0 ] && command -v nbd-client >/dev/null; then
+	if nbd-client -N nvme0n1p5 -unix "$S" /dev/nbd0 >"$T/kn" 2>&1; then
+		[ "$(head -c $((8192 * 512)) /dev/nbd0 | sha256sum | cut -d' ' -f1)" = "$(shaf "$T/p5.in")" ] &&
+			ok "the kernel's nbd device reads nvme0n1p5" || not_ok "kernel nbd read"
+		nbd-client -d /dev/nbd0 >/dev/null 2>&1
+	else
+		not_ok "nbd-client attaches /dev/nbd0" "$(cat "$T/kn")"
+	fi
+else
+	echo "# skip: no /dev/nbd0 (this kernel has no nbd): nbd-client only lists the exports"
+fi
+
+kill -INT $nbd
+wait $nbd 2>/dev/null
+[ -e "$S" ] && not_ok "dde nbd removes its socket when interrupted" ||
+	ok "dde nbd removes its socket when interrupted"
+kill -INT $run
+wait $run 2>/dev/null
+
+# after QEMU exits: the image holds what was written, and nothing else changed
+[ "$(sha "$M" 2048 20480)" = "$(shaf "$T/p1.in")" ] && ok "nvme0n1p1's new bytes are in the image" ||
+	not_ok "image holds nvme0n1p1's write"
+[ "$(sha "$M" 24576 8192)" = "$(shaf "$T/p5.in")" ] && ok "nvme0n1p5's new bytes are in the image" ||
+	not_ok "image holds nvme0n1p5's write"
+[ "$(sha "$M" 34816 4096)" = "$before_p6" ] && [ "$(sha "$M" 22528 2048)" = "$before_gap" ] &&
+	ok "nvme0n1p6 and the extended partition's table are unchanged" || not_ok "bytes outside changed"
+no_leftovers "no QEMU, ddeio, drivers or bddf left"
+finish
