@@ -71,6 +71,38 @@ static void show(const struct ddeblk_entry *e, void *arg)
 	       e->flags & DDEBLK_DISK_RO ? " (read-only)" : "");
 }
 
+struct collected {
+	struct ddeblk_entry *e;
+	size_t n, cap;
+};
+
+static void collect(const struct ddeblk_entry *e, void *arg)
+{
+	struct collected *c = arg;
+
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 32;
+		struct ddeblk_entry *ne = realloc(c->e, cap * sizeof(*ne));
+
+		if (!ne)
+			return;
+		c->e = ne;
+		c->cap = cap;
+	}
+	c->e[c->n++] = *e;
+}
+
+/* disks by name (nvme0n1 < nvme1n1 < sda < sdb), each followed by its partitions */
+static int by_name(const void *a, const void *b)
+{
+	const struct ddeblk_entry *x = a, *y = b;
+	int d = strcmp(x->disk, y->disk);
+
+	if (d)
+		return d;
+	return (x->partno > y->partno) - (x->partno < y->partno);
+}
+
 int dde_disks(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -111,12 +143,20 @@ int dde_disks(int argc, char **argv)
 			"or give --socket PATH\n");
 		return 2;
 	}
-	n = ddeblk_list(server, show, &l);
+	struct collected all = { 0 };
+
+	n = ddeblk_list(server, collect, &all);
 	if (n < 0) {
 		fprintf(stderr, "dde disks: cannot reach the block server %s: %s\n",
 			server ? server : "($DDE_BLK)", strerror(-n));
+		free(all.e);
 		return 1;
 	}
+	/* bddf lists disks as they arrived: shown by name, partitions in order */
+	qsort(all.e, all.n, sizeof(*all.e), by_name);
+	for (size_t i = 0; i < all.n; i++)
+		show(&all.e[i], &l);
+	free(all.e);
 	if (l.dump && !l.found) {
 		fprintf(stderr, "dde disks: no disk '%s'\n", l.dump);
 		return 1;
