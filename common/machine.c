@@ -22,6 +22,8 @@ const char machine_options_help[] =
 "  --disk nvme:FILE           a raw disk image on an NVMe controller\n"
 "  --disk ahci:FILE           ... on AHCI (q35: the built-in controller at 00:1f.2)\n"
 "  --disk ide:FILE            ... on the PIIX IDE controller (--machine pc only)\n"
+"                             FILE,blkdebug=CONF: the image behind QEMU's blkdebug,\n"
+"                             which injects the I/O errors CONF names\n"
 "  --nic MODEL[,mac=MAC][,net=user|udp:LOCALPORT:REMOTEPORT|none][,revision=N]\n"
 "                             MODEL is e1000, rtl8139 or ne2k_pci; net=user is\n"
 "                             QEMU's NAT with DHCP (default); udp: QEMU sends every\n"
@@ -113,12 +115,28 @@ static int set_disk(struct machine_config *cfg, const char *value, char *err,
 		return fail(err, errlen,
 			    "--disk '%s': unknown controller '%.*s' (use nvme, ahci or ide)",
 			    value, (int)kind_len, value);
-	if (strlen(colon + 1) >= sizeof(d->file))
+	const char *opt = strchr(colon + 1, ',');
+	size_t flen = opt ? (size_t)(opt - colon - 1) : strlen(colon + 1);
+
+	if (flen >= sizeof(d->file))
 		return fail(err, errlen, "--disk: file name too long");
-	if (strchr(colon + 1, ','))
-		return fail(err, errlen,
-			    "--disk '%s': file names with ',' are not supported", value);
-	strcpy(d->file, colon + 1);
+	memcpy(d->file, colon + 1, flen);
+	d->file[flen] = 0;
+	d->blkdebug[0] = 0;
+	if (opt) {
+		/* the one option: QEMU's blkdebug between the device and the image */
+		if (strncmp(opt, ",blkdebug=", 10) || !opt[10])
+			return fail(err, errlen,
+				    "--disk '%s': after the file only ',blkdebug=CONFIG' may follow "
+				    "(file names with ',' are not supported)", value);
+		if (strlen(opt + 10) >= sizeof(d->blkdebug) || strchr(opt + 10, ','))
+			return fail(err, errlen, "--disk '%s': blkdebug config name too long or with ','",
+				    value);
+		strcpy(d->blkdebug, opt + 10);
+		if (access(d->blkdebug, R_OK))
+			return fail(err, errlen, "blkdebug config '%s': %s", d->blkdebug,
+				    strerror(errno));
+	}
 	/* QEMU opens it read-write: find out now, and say so in one line */
 	int fd = open(d->file, O_RDWR | O_CLOEXEC);
 	struct stat st;

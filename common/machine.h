@@ -24,6 +24,7 @@ enum sound_model { SOUND_ES1370, SOUND_AC97, SOUND_HDA };
 struct machine_disk {
 	enum disk_bus bus;
 	char file[512];
+	char blkdebug[512];	/* QEMU blkdebug config (error injection), or "" */
 };
 
 struct machine_nic {

@@ -110,10 +110,32 @@ static void complete_io(unsigned long long cookie, int status)
 	wake_up_process(glue.io_task);	/* it tells bddf, once per batch */
 }
 
+/*
+ * The request's outcome as bddf's clients know it: the disk's own failures
+ * — a medium error (Linux: -ENODATA), a timeout, a transport or protection
+ * error — are -EIO; what bddf must tell apart keeps its meaning.
+ */
+static int client_errno(blk_status_t status)
+{
+	int err = blk_status_to_errno(status);
+
+	switch (err) {
+	case 0:
+	case -EOPNOTSUPP:	/* an operation the disk has not */
+	case -ENOSPC:
+	case -ENOMEM:
+	case -EAGAIN:
+	case -ENODEV:		/* the disk went away */
+		return err;
+	default:
+		return -EIO;
+	}
+}
+
 static enum rq_end_io_ret end_io(struct request *rq, blk_status_t status)
 {
 	struct lx_block_io *io = rq->end_io_data;
-	int err = blk_status_to_errno(status);
+	int err = client_errno(status);
 
 	if (io->read && !err)
 		memcpy(io->data, io->buf, io->len);

@@ -153,7 +153,11 @@ static void add_devices(struct argv_builder *a, const struct machine_config *cfg
 		const struct machine_disk *d = &cfg->disk[i];
 
 		add(a, "-drive");
-		add(a, "if=none,id=disk%u,file=%s,format=raw", i, d->file);
+		if (d->blkdebug[0])
+			add(a, "if=none,id=disk%u,driver=raw,file.driver=blkdebug,file.config=%s,"
+			    "file.image.driver=file,file.image.filename=%s", i, d->blkdebug, d->file);
+		else
+			add(a, "if=none,id=disk%u,file=%s,format=raw", i, d->file);
 		add(a, "-device");
 		switch (d->bus) {
 		case DISK_NVME:

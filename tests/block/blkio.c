@@ -4,14 +4,16 @@
  * asynchronous API), for the block tests and benchmarks.
  *
  *   blkio NAME info
- *   blkio NAME put FILE OFFSET [BS DEPTH [fua]]   FILE's bytes to NAME at OFFSET
- *   blkio NAME get FILE OFFSET LEN [BS DEPTH]     LEN bytes of NAME at OFFSET to FILE
+ *   blkio NAME put FILE OFFSET [BS DEPTH [fua] [keep]]  FILE's bytes to NAME at OFFSET
+ *   blkio NAME get FILE OFFSET LEN [BS DEPTH [keep]]    LEN bytes of NAME at OFFSET to FILE
  *   blkio NAME flush
  *   blkio NAME sput FILE OFFSET DEPTH            put through ddeblk_write, DEPTH slots
  *   blkio NAME sget FILE OFFSET LEN DEPTH        get through ddeblk_read
  *
  * Prints one line: bytes moved and MB/s; on a failed request, its offset
- * and error, and exits 1 (after the requests in flight complete).
+ * and error, and exits 1 (after the requests in flight complete). With
+ * `keep`, every request is still issued, each failure printed, and the
+ * count of failed requests last.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,11 +37,11 @@ static double now(void)
 }
 
 static int move(struct ddeblk *b, int op, uint8_t *buf, uint64_t len, uint64_t offset,
-		uint32_t bs, unsigned depth, unsigned flags)
+		uint32_t bs, unsigned depth, unsigned flags, int keep)
 {
 	struct ddeblk_info info;
 	uint64_t nreq = (len + bs - 1) / bs, next = 0, done = 0;
-	unsigned inflight = 0, *free_slots;
+	unsigned inflight = 0, *free_slots, failed = 0;
 	int err = 0;
 
 	ddeblk_info(b, &info);
@@ -53,7 +55,7 @@ static int move(struct ddeblk *b, int op, uint8_t *buf, uint64_t len, uint64_t o
 	for (unsigned i = 0; i < depth; i++)
 		free_slots[i] = i;
 	while (done < nreq) {
-		while (next < nreq && inflight < depth && !err) {
+		while (next < nreq && inflight < depth && (!err || keep)) {
 			uint64_t off = next * bs;
 			uint32_t n = len - off < bs ? (uint32_t)(len - off) : bs;
 			unsigned slot = free_slots[depth - 1 - inflight];
@@ -96,6 +98,7 @@ static int move(struct ddeblk *b, int op, uint8_t *buf, uint64_t len, uint64_t o
 					offset + off, len_k, strerror(-c[i].status));
 				if (!err)
 					err = c[i].status;
+				failed++;
 			} else if (op == DDEBLK_OP_READ) {
 				memcpy(buf + off, ddeblk_slot(b, slot), len_k);
 			}
@@ -103,10 +106,12 @@ static int move(struct ddeblk *b, int op, uint8_t *buf, uint64_t len, uint64_t o
 			free_slots[depth - 1 - inflight] = slot;
 			done++;
 		}
-		if (err && !inflight)
+		if (err && !inflight && !keep)
 			break;
 	}
 	free(free_slots);
+	if (failed)
+		fprintf(stderr, "blkio: %u of %" PRIu64 " requests failed\n", failed, nreq);
 	return err;
 }
 
@@ -122,8 +127,8 @@ int main(int argc, char **argv)
 	int r, put, fd;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: blkio NAME info|flush|put FILE OFFSET [BS DEPTH [fua]]|"
-			"get FILE OFFSET LEN [BS DEPTH]|sput FILE OFFSET DEPTH|"
+		fprintf(stderr, "usage: blkio NAME info|flush|put FILE OFFSET [BS DEPTH [fua] [keep]]|"
+			"get FILE OFFSET LEN [BS DEPTH [keep]]|sput FILE OFFSET DEPTH|"
 			"sget FILE OFFSET LEN DEPTH\n");
 		return 2;
 	}
@@ -165,8 +170,14 @@ int main(int argc, char **argv)
 		bs = (uint32_t)strtoul(argv[a++], NULL, 0);
 	if (argc > a)
 		depth = (unsigned)strtoul(argv[a++], NULL, 0);
-	if (argc > a && !strcmp(argv[a], "fua"))
-		flags = DDEBLK_F_FUA;
+	int keep = 0;
+
+	for (; a < argc; a++) {
+		if (!strcmp(argv[a], "fua"))
+			flags = DDEBLK_F_FUA;
+		else if (!strcmp(argv[a], "keep"))
+			keep = 1;
+	}
 	fd = open(argv[3], put ? O_RDONLY : O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd < 0) {
 		perror(argv[3]);
@@ -193,11 +204,11 @@ int main(int argc, char **argv)
 				strerror(-r));
 	} else {
 		r = move(b, put ? DDEBLK_OP_WRITE : DDEBLK_OP_READ, buf, len, offset, bs, depth,
-			 flags);
+			 flags, keep);
 	}
 	double dt = now() - t0;
 
-	if (!r && !put && write(fd, buf, len) != (ssize_t)len) {
+	if ((!r || keep) && !put && write(fd, buf, len) != (ssize_t)len) {
 		perror("write");
 		r = -EIO;
 	}

@@ -28,6 +28,10 @@ one_line "bad MAC" "$DDE" lspci --nic e1000,mac=52:54:00:12:34
 one_line "bad udp ports" "$DDE" lspci --nic e1000,net=udp:5555
 one_line "unknown machine" "$DDE" lspci --machine sun4m
 one_line "ide on q35" "$DDE" lspci --disk "ide:$T/disk.img"
+one_line "a disk option that is not blkdebug" "$DDE" lspci --disk "nvme:$T/disk.img,cache=none"
+one_line "a blkdebug config that is missing" "$DDE" lspci --disk "nvme:$T/disk.img,blkdebug=$T/nope.conf"
+one_line "dde nbd: unknown option" "$DDE" nbd --bogus
+one_line "dde nbd: a bad --port" "$DDE" nbd --export x --port 70000
 expect "ide on q35 says to use pc" 2 "machine pc" "$DDE" lspci --disk "ide:$T/disk.img"
 one_line "unknown sound card" "$DDE" lspci --sound sb16
 one_line "driver that does not exist" "$DDE" run --nic e1000 --driver nosuch@00:02.0
