@@ -37,6 +37,9 @@ BUILD_PKGS := gcc make pkg-config libinih-dev libpci-dev libcmocka-dev libzydis-
               clang libclang-rt-14-dev libunicorn-dev
 RUN_PKGS   := qemu-system-x86 qemu-utils pci.ids tcpdump iproute2 iputils-ping netcat-openbsd busybox \
 	fdisk libnbd-bin nbd-client
+# ... and what only `make bench` needs (fio: the block figures, through its
+# nbd engine and on the image file with O_DIRECT)
+BENCH_PKGS := fio
 
 # --- pieces -----------------------------------------------------------------
 COMMON_SRC   := common/machine.c common/slot.c
@@ -205,9 +208,11 @@ fuzz: deps $(O)/fuzz/fuzz_ko $(O)/fuzz/seed.ko $(KO_READY)
 	./tests/fuzz/run $(O)/fuzz $(FUZZ_SECONDS) $(KO_DIR)
 
 bench: deps
+	@./tools/install-deps $(BENCH_PKGS)
 	@$(MAKE) --no-print-directory all
 	@O=$(O) $(BENCH) >$(O)/bench-platform.txt; st=$$?; cat $(O)/bench-platform.txt; exit $$st
 	@O=$(O) ./tests/bench/net_bench.sh
+	@O=$(O) ./tests/bench/block_bench.sh
 
 # a SANITIZE build links $(SAN_OBJ) into every program (in $^)
 $(filter-out %.a %.bin,$(BINS)) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(NET_TESTS) $(BLOCK_TESTS) $(SAN_TESTS) \

@@ -7,6 +7,7 @@
  *   blkio NAME put FILE OFFSET [BS DEPTH [fua] [keep]]  FILE's bytes to NAME at OFFSET
  *   blkio NAME get FILE OFFSET LEN [BS DEPTH [keep]]    LEN bytes of NAME at OFFSET to FILE
  *   blkio NAME flush
+ *   blkio NAME bench read|write|randread COUNT BS DEPTH   the stack's speed (no file)
  *   blkio NAME sput FILE OFFSET DEPTH            put through ddeblk_write, DEPTH slots
  *   blkio NAME sget FILE OFFSET LEN DEPTH        get through ddeblk_read
  *
@@ -115,6 +116,75 @@ static int move(struct ddeblk *b, int op, uint8_t *buf, uint64_t len, uint64_t o
 	return err;
 }
 
+/*
+ * The stack's own speed, without a file: COUNT requests of BS bytes, DEPTH
+ * in flight, sequential from offset 0 (wrapping at the end) or at random
+ * BS-aligned offsets; reads leave their data in the slots, writes send
+ * what the slots hold (filled once).
+ */
+static int bench(struct ddeblk *b, const char *what, uint64_t count, uint32_t bs, unsigned depth)
+{
+	struct ddeblk_info info;
+	uint64_t issued = 0, done = 0, blocks;
+	unsigned inflight = 0, *free_slots;
+	int rnd = !strcmp(what, "randread"), op = !strcmp(what, "write") ? DDEBLK_OP_WRITE
+									 : DDEBLK_OP_READ;
+
+	if (!rnd && strcmp(what, "read") && strcmp(what, "write"))
+		return -EINVAL;
+	ddeblk_info(b, &info);
+	if (depth > info.depth)
+		depth = info.depth;
+	blocks = bs ? info.entry.size / bs : 0;
+	if (!bs || bs > info.max_io || bs % info.entry.sector_size || !blocks || !depth)
+		return -EINVAL;
+	free_slots = malloc(depth * sizeof(*free_slots));
+	for (unsigned i = 0; i < depth; i++) {
+		free_slots[i] = i;
+		memset(ddeblk_slot(b, i), 0x5a + (int)i, bs);
+	}
+	srandom(1);
+	double t0 = now();
+
+	while (done < count) {
+		while (issued < count && inflight < depth) {
+			uint64_t blk = rnd ? (((uint64_t)random() << 31) | (uint64_t)random()) % blocks
+					   : issued % blocks;
+			struct ddeblk_io io = { .offset = blk * bs, .len = bs, .op = (uint16_t)op,
+						.slot = free_slots[depth - 1 - inflight] };
+
+			io.cookie = io.slot;
+			if (ddeblk_submit(b, &io, 1) != 1)
+				break;
+			issued++;
+			inflight++;
+		}
+		ddeblk_kick(b);
+		struct ddeblk_io c[64];
+		int n = ddeblk_complete(b, c, 64, 60000);
+
+		if (n <= 0) {
+			free(free_slots);
+			return n ? n : -ETIMEDOUT;
+		}
+		for (int i = 0; i < n; i++) {
+			if (c[i].status) {
+				free(free_slots);
+				return c[i].status;
+			}
+			inflight--;
+			free_slots[depth - 1 - inflight] = (unsigned)c[i].cookie;
+			done++;
+		}
+	}
+	double dt = now() - t0;
+
+	printf("%s: %" PRIu64 " requests of %u bytes in %.3f s: %.0f IOPS, %.1f MB/s (depth %u)\n",
+	       what, count, bs, dt, count / dt, count * (double)bs / dt / 1e6, depth);
+	free(free_slots);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct ddeblk *b;
@@ -129,7 +199,7 @@ int main(int argc, char **argv)
 	if (argc < 3) {
 		fprintf(stderr, "usage: blkio NAME info|flush|put FILE OFFSET [BS DEPTH [fua] [keep]]|"
 			"get FILE OFFSET LEN [BS DEPTH [keep]]|sput FILE OFFSET DEPTH|"
-			"sget FILE OFFSET LEN DEPTH\n");
+			"sget FILE OFFSET LEN DEPTH|bench read|write|randread COUNT BS DEPTH\n");
 		return 2;
 	}
 	/* the synchronous calls: the connection's depth is what they use */
@@ -148,6 +218,14 @@ int main(int argc, char **argv)
 		       info.depth, info.max_io);
 		ddeblk_close(b);
 		return 0;
+	}
+	if (!strcmp(argv[2], "bench") && argc == 7) {
+		r = bench(b, argv[3], strtoull(argv[4], NULL, 0), (uint32_t)strtoul(argv[5], NULL, 0),
+			  (unsigned)strtoul(argv[6], NULL, 0));
+		if (r)
+			fprintf(stderr, "blkio: bench: %s\n", strerror(-r));
+		ddeblk_close(b);
+		return r ? 1 : 0;
 	}
 	if (!strcmp(argv[2], "flush")) {
 		r = ddeblk_flush(b);
