@@ -294,15 +294,17 @@ static int check(struct client *cl, const struct ddeblk_sqe *e)
 		return -ENODEV;
 	if (e->op == DDEBLK_OP_FLUSH)
 		return 0;
-	if (e->op != DDEBLK_OP_READ && e->op != DDEBLK_OP_WRITE)
+	if (e->op != DDEBLK_OP_READ && e->op != DDEBLK_OP_WRITE && e->op != DDEBLK_OP_DISCARD)
 		return -EINVAL;
 	if (e->slot >= cl->c.depth || !e->len || e->len > cl->c.max_io || e->len % ss ||
 	    e->offset % ss || (e->flags & ~DDEBLK_F_FUA))
 		return -EINVAL;
 	if (e->offset > cl->e.size || e->len > cl->e.size - e->offset)
 		return -ENOSPC;
-	if (e->op == DDEBLK_OP_WRITE && (cl->rdonly || (dk->e.flags & DDEBLK_DISK_RO)))
+	if (e->op != DDEBLK_OP_READ && (cl->rdonly || (dk->e.flags & DDEBLK_DISK_RO)))
 		return -EROFS;
+	if (e->op == DDEBLK_OP_DISCARD && !(dk->e.flags & DDEBLK_DISK_DISCARD))
+		return -EOPNOTSUPP;
 	return 0;
 }
 
@@ -562,11 +564,12 @@ static void global_name(struct driver *dr, const char *local, char *out)
 
 static void describe(const struct disk *dk)
 {
-	bddf_log("%s: disk of %s (its %s): %llu bytes (%llu MiB), %u-byte sectors%s%s, %s%s%s",
+	bddf_log("%s: disk of %s (its %s): %llu bytes (%llu MiB), %u-byte sectors%s%s%s, %s%s%s",
 		 dk->e.name, dk->drv->name, dk->local, (unsigned long long)dk->e.size,
 		 (unsigned long long)(dk->e.size >> 20), dk->e.sector_size,
 		 dk->e.flags & DDEBLK_DISK_RO ? ", read-only" : "",
 		 dk->e.flags & DDEBLK_DISK_WC ? ", write cache" : "",
+		 dk->e.flags & DDEBLK_DISK_DISCARD ? ", discard" : "",
 		 dk->t.label[0] ? dk->t.label : "no partition table",
 		 dk->t.label[0] ? " table " : "", dk->t.id);
 	for (int i = 0; i < dk->t.n; i++) {
@@ -582,6 +585,9 @@ static void describe(const struct disk *dk)
 	}
 }
 
+/* what a driver says of its disk */
+#define DISK_FLAGS (DDEBLK_DISK_RO | DDEBLK_DISK_WC | DDEBLK_DISK_FUA | DDEBLK_DISK_DISCARD)
+
 static void disk_added(struct driver *dr, const struct ddeblk_msg *m)
 {
 	struct disk *dk;
@@ -596,7 +602,7 @@ static void disk_added(struct driver *dr, const struct ddeblk_msg *m)
 	dk = dr->disk[m->index];
 	if (dk) {	/* a change: size, read-only */
 		dk->e.size = m->entry.size;
-		dk->e.flags = (dk->e.flags & DDEBLK_DISK_GONE) | (m->entry.flags & (DDEBLK_DISK_RO | DDEBLK_DISK_WC | DDEBLK_DISK_FUA));
+		dk->e.flags = (dk->e.flags & DDEBLK_DISK_GONE) | (m->entry.flags & DISK_FLAGS);
 		bddf_log("%s: now %llu bytes%s", dk->e.name, (unsigned long long)dk->e.size,
 			 dk->e.flags & DDEBLK_DISK_RO ? ", read-only" : "");
 		return;
@@ -614,7 +620,7 @@ static void disk_added(struct driver *dr, const struct ddeblk_msg *m)
 	snprintf(dk->local, sizeof(dk->local), "%.*s", DDEBLK_NAME_MAX - 1, m->entry.name);
 	dk->e.size = m->entry.size;
 	dk->e.sector_size = m->entry.sector_size;
-	dk->e.flags = m->entry.flags & (DDEBLK_DISK_RO | DDEBLK_DISK_WC | DDEBLK_DISK_FUA);
+	dk->e.flags = m->entry.flags & DISK_FLAGS;
 	snprintf(dk->e.driver, sizeof(dk->e.driver), "%s", dr->name);
 	global_name(dr, dk->local, dk->e.name);
 	snprintf(dk->e.disk, sizeof(dk->e.disk), "%s", dk->e.name);
@@ -659,6 +665,15 @@ static struct disk *find(const char *name, const struct ddeblk_entry **e)
 	return NULL;
 }
 
+/* a disk's or partition's entry as clients see it: a partition has its disk's abilities */
+static struct ddeblk_entry seen(const struct disk *dk, const struct ddeblk_entry *e)
+{
+	struct ddeblk_entry v = *e;
+
+	v.flags |= dk->e.flags & (DISK_FLAGS | DDEBLK_DISK_GONE);
+	return v;
+}
+
 static void list(int sock)
 {
 	struct ddeblk_msg m;
@@ -671,7 +686,7 @@ static void list(int sock)
 		send_msg(sock, &m, NULL, 0);
 		for (int k = 0; k < dk->t.n; k++) {
 			msg_init(&m, DDEBLK_MSG_LIST);
-			m.entry = dk->t.part[k];
+			m.entry = seen(dk, &dk->t.part[k]);
 			send_msg(sock, &m, NULL, 0);
 		}
 	}
@@ -730,10 +745,10 @@ static void hello_client(struct client *cl, struct ddeblk_msg *m)
 	if (depth > 256)
 		depth = 256;
 	cl->disk = dk;
-	cl->e = *e;
+	cl->e = seen(dk, e);
 	cl->rdonly = !!(m->flags & DDEBLK_OPEN_RDONLY);
 	msg_init(m, DDEBLK_MSG_WELCOME);
-	m->entry = *e;
+	m->entry = cl->e;
 	if (make_channel(cl->sock, &cl->c, depth, m)) {
 		refuse(cl->sock, -ENOMEM, "no memory for the channel");
 		return;

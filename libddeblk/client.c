@@ -325,6 +325,11 @@ int ddeblk_write(struct ddeblk *b, const void *buf, size_t len, uint64_t offset,
 	return len ? sync_io(b, DDEBLK_OP_WRITE, (void *)buf, len, offset, flags) : 0;
 }
 
+int ddeblk_discard(struct ddeblk *b, size_t len, uint64_t offset)
+{
+	return len ? sync_io(b, DDEBLK_OP_DISCARD, NULL, len, offset, 0) : 0;
+}
+
 int ddeblk_flush(struct ddeblk *b)
 {
 	struct ddeblk_io io = { .op = DDEBLK_OP_FLUSH }, done;

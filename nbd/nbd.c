@@ -81,13 +81,22 @@ struct conn {
 	unsigned inflight;		/* requests at bddf */
 };
 
-/* A request in flight: split over nchunks slots of max_io bytes. */
+/*
+ * A request in flight: split over nchunks slots of max_io bytes. A chunk's
+ * cookie: the request, the slot, the chunk. A read or write holds its
+ * slots until the reply (the data is there); a trim's chunks carry no data
+ * and give their slot back as each completes, so a trim of any length
+ * goes through the ring a slot at a time.
+ */
+#define COOKIE(req, slot, k) ((uint64_t)(req) << 32 | (uint64_t)(slot) << 16 | (k))
+#define COOKIE_REQ(c) ((unsigned)((c) >> 32))
+#define COOKIE_SLOT(c) ((unsigned)((c) >> 16) & 0xffff)
 struct nreq {
 	uint64_t handle;
 	uint64_t offset;
 	uint32_t len;
 	uint16_t type;
-	uint16_t nchunks, pending;
+	uint32_t nchunks, pending;
 	int err;			/* the first chunk's error (-errno) */
 	unsigned *slots;		/* nchunks slot numbers */
 };
@@ -191,6 +200,8 @@ static int open_export(struct conn *c, int i)
 		    NBD_FLAG_CAN_MULTI_CONN;
 	if (cfg.read_only || (c->info.entry.flags & DDEBLK_DISK_RO))
 		c->tflags |= NBD_FLAG_READ_ONLY;
+	else if (c->info.entry.flags & DDEBLK_DISK_DISCARD)
+		c->tflags |= NBD_FLAG_SEND_TRIM;
 	return 0;
 }
 
@@ -425,8 +436,9 @@ static void finish(struct conn *c, struct nreq *q)
 		}
 	}
 	reply(c, q->handle, q->err, data, n);
-	for (unsigned k = 0; k < q->nchunks; k++)
-		c->free_slot[c->nfree_slot++] = q->slots[k];
+	if (q->type != NBD_CMD_TRIM)
+		for (unsigned k = 0; k < q->nchunks; k++)
+			c->free_slot[c->nfree_slot++] = q->slots[k];
 	c->free_req[c->nfree_req++] = (unsigned)(q - c->req);
 	c->inflight--;
 }
@@ -440,8 +452,10 @@ static int reap(struct conn *c, int timeout_ms)
 	if (n < 0)
 		return -1;
 	for (int i = 0; i < n; i++) {
-		struct nreq *q = &c->req[done[i].cookie >> 16];
+		struct nreq *q = &c->req[COOKIE_REQ(done[i].cookie)];
 
+		if (q->type == NBD_CMD_TRIM)
+			c->free_slot[c->nfree_slot++] = COOKIE_SLOT(done[i].cookie);
 		if (done[i].status && !q->err)
 			q->err = done[i].status;
 		if (!--q->pending)
@@ -487,16 +501,17 @@ static int check(const struct conn *c, uint16_t type, uint16_t flags, uint64_t o
 
 	if (type == NBD_CMD_FLUSH)
 		return 0;
-	if (type != NBD_CMD_READ && type != NBD_CMD_WRITE)
+	if (type != NBD_CMD_READ && type != NBD_CMD_WRITE &&
+	    (type != NBD_CMD_TRIM || !(c->tflags & NBD_FLAG_SEND_TRIM)))
 		return -EINVAL;
-	if (type == NBD_CMD_WRITE && (c->tflags & NBD_FLAG_READ_ONLY))
+	if (type != NBD_CMD_READ && (c->tflags & NBD_FLAG_READ_ONLY))
 		return -EPERM;
-	if (len > max_payload(c))
+	if (type != NBD_CMD_TRIM && len > max_payload(c))
 		return -EOVERFLOW;
 	if (off > c->info.entry.size || len > c->info.entry.size - off)
-		return type == NBD_CMD_WRITE ? -ENOSPC : -EINVAL;
-	if (off % ss || len % ss)
-		return -EINVAL;
+		return type == NBD_CMD_READ ? -EINVAL : -ENOSPC;
+	if (type != NBD_CMD_TRIM && (off % ss || len % ss))
+		return -EINVAL;	/* (a trim is advice: its whole sectors are trimmed) */
 	return 0;
 }
 
@@ -529,13 +544,23 @@ static int take_request(struct conn *c)
 		reply(c, h.handle, err, NULL, 0);
 		return 0;
 	}
+	if (type == NBD_CMD_TRIM) {
+		/* its whole sectors */
+		uint32_t ss = c->info.entry.sector_size ? c->info.entry.sector_size : 512;
+		uint64_t end = (off + len) / ss * ss;
+
+		off = (off + ss - 1) / ss * ss;
+		len = end > off ? (uint32_t)(end - off) : 0;
+	}
 	if (len == 0 && type != NBD_CMD_FLUSH) {
 		reply(c, h.handle, 0, NULL, 0);
 		return 0;
 	}
+	int trim = type == NBD_CMD_TRIM;
 	unsigned need = type == NBD_CMD_FLUSH ? 1 : (len + max_io - 1) / max_io;
 
-	while (c->nfree_slot < need || !c->nfree_req)
+	/* a read or write takes all its slots now, a trim one at a time below */
+	while (c->nfree_slot < (trim ? 1 : need) || !c->nfree_req)
 		if (reap(c, -1)) {
 			fail_all(c);
 			return -1;
@@ -544,24 +569,39 @@ static int take_request(struct conn *c)
 	struct nreq *q = &c->req[qi];
 
 	*q = (struct nreq){ .handle = h.handle, .offset = off, .len = len, .type = type,
-			    .nchunks = (uint16_t)need, .pending = (uint16_t)need, .slots = q->slots };
+			    .nchunks = need, .pending = need, .slots = q->slots };
 	c->inflight++;
 	for (unsigned k = 0; k < need; k++) {
 		uint32_t coff = k * max_io, n = len - coff < max_io ? len - coff : max_io;
+
+		while (trim && !c->nfree_slot) {
+			ddeblk_kick(c->b);
+			if (reap(c, -1)) {
+				/* bddf is gone: the chunks not sent fail with the rest */
+				q->pending -= need - k;
+				q->err = -EIO;
+				if (!q->pending)
+					finish(c, q);
+				fail_all(c);
+				return -1;
+			}
+		}
 		unsigned slot = c->free_slot[--c->nfree_slot];
 		struct ddeblk_io io = {
-			.cookie = (uint64_t)qi << 16 | k, .offset = off + coff, .len = n, .slot = slot,
+			.cookie = COOKIE(qi, slot, k & 0xffff), .offset = off + coff, .len = n, .slot = slot,
 			.op = type == NBD_CMD_READ ? DDEBLK_OP_READ :
-			      type == NBD_CMD_WRITE ? DDEBLK_OP_WRITE : DDEBLK_OP_FLUSH,
+			      type == NBD_CMD_WRITE ? DDEBLK_OP_WRITE :
+			      trim ? DDEBLK_OP_DISCARD : DDEBLK_OP_FLUSH,
 			.flags = type == NBD_CMD_WRITE && (flags & NBD_CMD_FLAG_FUA) ? DDEBLK_F_FUA : 0,
 		};
 
-		q->slots[k] = slot;
+		if (!trim)
+			q->slots[k] = slot;
 		if (type == NBD_CMD_WRITE && read_all(c, ddeblk_slot(c->b, slot), n)) {
 			/* the client went mid-payload: what was queued completes, nothing more */
 			c->free_slot[c->nfree_slot++] = slot;
-			q->pending = (uint16_t)(q->pending - (need - k));
-			q->nchunks = (uint16_t)k;
+			q->pending -= need - k;
+			q->nchunks = k;
 			c->dead = 1;
 			if (!q->pending)
 				finish(c, q);
@@ -569,6 +609,8 @@ static int take_request(struct conn *c)
 		}
 		if (ddeblk_submit(c->b, &io, 1) != 1) {
 			/* bddf is gone: this chunk never went */
+			if (trim)
+				c->free_slot[c->nfree_slot++] = slot;
 			q->err = -EIO;
 			if (!--q->pending)
 				finish(c, q);

@@ -60,10 +60,12 @@ static void announce(int i)
 	d.read_only = get_disk_ro(disk);
 	d.write_cache = test_bit(QUEUE_FLAG_WC, &q->queue_flags);
 	d.fua = test_bit(QUEUE_FLAG_FUA, &q->queue_flags);
-	pr_info("%s: %llu bytes (%llu MiB), %u-byte sectors, requests up to %u KiB%s%s%s\n",
+	/* bddf's discards are at most max_io: within any limit the driver sets */
+	d.discard = (unsigned long long)q->limits.max_discard_sectors << SECTOR_SHIFT >= d.max_io;
+	pr_info("%s: %llu bytes (%llu MiB), %u-byte sectors, requests up to %u KiB%s%s%s%s\n",
 		d.name, d.bytes, d.bytes >> 20, d.sector_size, d.max_io >> 10,
 		d.read_only ? ", read-only" : "", d.write_cache ? ", write cache" : "",
-		d.fua ? ", FUA" : "");
+		d.fua ? ", FUA" : "", d.discard ? ", discard" : "");
 	r = lx_kit_blk_disk(i, &d);
 	if (r < 0)
 		pr_err("%s: cannot announce to the block server: %d\n", d.name, r);
@@ -145,6 +147,12 @@ static enum rq_end_io_ret end_io(struct request *rq, blk_status_t status)
 	return RQ_END_IO_FREE;
 }
 
+/* the request's end gives its bio back (a mapped bio's own end_io does that) */
+static void discard_bio_done(struct bio *bio)
+{
+	bio_put(bio);
+}
+
 static int submit(const struct lx_kit_blk_req *r)
 {
 	struct gendisk *disk = r->disk < MAX_DISKS ? glue.disk[r->disk] : NULL;
@@ -174,6 +182,11 @@ static int submit(const struct lx_kit_blk_req *r)
 			return 0;	/* nothing is cached: done (as Linux does) */
 		opf = REQ_OP_FLUSH;
 		break;
+	case LX_KIT_BLK_DISCARD:
+		if ((unsigned long long)q->limits.max_discard_sectors << SECTOR_SHIFT < r->len)
+			return -EOPNOTSUPP;
+		opf = REQ_OP_DISCARD;
+		break;
 	default:
 		return -EOPNOTSUPP;
 	}
@@ -194,7 +207,20 @@ static int submit(const struct lx_kit_blk_req *r)
 		kfree(io);
 		return PTR_ERR(rq);
 	}
-	if (r->op != LX_KIT_BLK_FLUSH) {
+	if (r->op == LX_KIT_BLK_DISCARD) {
+		/* a range without data: one bio of no pages, as blkdev_issue_discard makes */
+		struct bio *bio = bio_alloc(NULL, 0, opf, GFP_NOIO);
+
+		if (!bio) {
+			blk_mq_free_request(rq);
+			kfree(io);
+			return -ENOMEM;
+		}
+		bio->bi_iter.bi_sector = r->offset >> SECTOR_SHIFT;
+		bio->bi_iter.bi_size = r->len;
+		bio->bi_end_io = discard_bio_done;
+		blk_rq_bio_prep(rq, bio, 1);
+	} else if (r->op != LX_KIT_BLK_FLUSH) {
 		io->buf = kmalloc(r->len, GFP_NOIO);
 		err = io->buf ? 0 : -ENOMEM;
 		if (!err && !io->read)

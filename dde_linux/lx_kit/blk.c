@@ -74,7 +74,7 @@ int lx_kit_blk_disk(unsigned index, const struct lx_kit_blk_disk *d)
 	e.size = d->bytes;
 	e.sector_size = d->sector_size;
 	e.flags = (d->read_only ? DDEBLK_DISK_RO : 0) | (d->write_cache ? DDEBLK_DISK_WC : 0) |
-		  (d->fua ? DDEBLK_DISK_FUA : 0);
+		  (d->fua ? DDEBLK_DISK_FUA : 0) | (d->discard ? DDEBLK_DISK_DISCARD : 0);
 	return ddeblk_drv_disk(blk.d, index, &e, d->max_io);
 }
 

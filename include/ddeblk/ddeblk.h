@@ -22,6 +22,7 @@
  *   -ENODEV       the disk is gone (its driver stopped or died)
  *   -EPIPE        bddf closed the connection; the handle is dead
  *   -EAGAIN       (submit) every slot of the ring is in flight
+ *   -EOPNOTSUPP   a discard on a disk without DDEBLK_DISK_DISCARD
  */
 #ifndef DDEBLK_H
 #define DDEBLK_H
@@ -36,6 +37,8 @@ enum ddeblk_op {
 	DDEBLK_OP_READ = 1,
 	DDEBLK_OP_WRITE = 2,
 	DDEBLK_OP_FLUSH = 3,	/* everything written before is durable when it completes */
+	DDEBLK_OP_DISCARD = 4,	/* the range's contents may be forgotten (trim): reads
+				 * of it return zeros or the old data; no data moves */
 };
 
 #define DDEBLK_F_FUA 1		/* write: durable when it completes */
@@ -64,6 +67,7 @@ struct ddeblk_entry {
 #define DDEBLK_DISK_BOOT 8		/* dos: the active flag */
 #define DDEBLK_DISK_EXTENDED 16		/* dos: an extended partition (a container) */
 #define DDEBLK_DISK_GONE 32		/* its driver stopped or died */
+#define DDEBLK_DISK_DISCARD 64		/* takes DDEBLK_OP_DISCARD */
 
 struct ddeblk;
 
@@ -88,6 +92,8 @@ void ddeblk_close(struct ddeblk *b);
 int ddeblk_read(struct ddeblk *b, void *buf, size_t len, uint64_t offset);
 int ddeblk_write(struct ddeblk *b, const void *buf, size_t len, uint64_t offset, unsigned flags);
 int ddeblk_flush(struct ddeblk *b);
+/* Trim @len bytes at @offset (DDEBLK_OP_DISCARD, in chunks of max_io). */
+int ddeblk_discard(struct ddeblk *b, size_t len, uint64_t offset);
 
 /* --- asynchronous --- */
 

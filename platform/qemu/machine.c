@@ -153,11 +153,13 @@ static void add_devices(struct argv_builder *a, const struct machine_config *cfg
 		const struct machine_disk *d = &cfg->disk[i];
 
 		add(a, "-drive");
+		/* discard=unmap: a driver's trim reaches the image (a hole is punched) */
 		if (d->blkdebug[0])
-			add(a, "if=none,id=disk%u,driver=raw,file.driver=blkdebug,file.config=%s,"
-			    "file.image.driver=file,file.image.filename=%s", i, d->blkdebug, d->file);
+			add(a, "if=none,id=disk%u,discard=unmap,driver=raw,file.driver=blkdebug,"
+			    "file.config=%s,file.image.driver=file,file.image.filename=%s", i,
+			    d->blkdebug, d->file);
 		else
-			add(a, "if=none,id=disk%u,file=%s,format=raw", i, d->file);
+			add(a, "if=none,id=disk%u,discard=unmap,file=%s,format=raw", i, d->file);
 		add(a, "-device");
 		switch (d->bus) {
 		case DISK_NVME:

@@ -7,6 +7,7 @@
  *   blkio NAME put FILE OFFSET [BS DEPTH [fua] [keep]]  FILE's bytes to NAME at OFFSET
  *   blkio NAME get FILE OFFSET LEN [BS DEPTH [keep]]    LEN bytes of NAME at OFFSET to FILE
  *   blkio NAME flush
+ *   blkio NAME discard OFFSET LEN          trim (ddeblk_discard)
  *   blkio NAME bench read|write|randread COUNT BS DEPTH   the stack's speed (no file)
  *   blkio NAME sput FILE OFFSET DEPTH            put through ddeblk_write, DEPTH slots
  *   blkio NAME sget FILE OFFSET LEN DEPTH        get through ddeblk_read
@@ -197,7 +198,7 @@ int main(int argc, char **argv)
 	int r, put, fd;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: blkio NAME info|flush|put FILE OFFSET [BS DEPTH [fua] [keep]]|"
+		fprintf(stderr, "usage: blkio NAME info|flush|discard OFFSET LEN|put FILE OFFSET [BS DEPTH [fua] [keep]]|"
 			"get FILE OFFSET LEN [BS DEPTH [keep]]|sput FILE OFFSET DEPTH|"
 			"sget FILE OFFSET LEN DEPTH|bench read|write|randread COUNT BS DEPTH\n");
 		return 2;
@@ -224,6 +225,12 @@ int main(int argc, char **argv)
 			  (unsigned)strtoul(argv[6], NULL, 0));
 		if (r)
 			fprintf(stderr, "blkio: bench: %s\n", strerror(-r));
+		ddeblk_close(b);
+		return r ? 1 : 0;
+	}
+	if (!strcmp(argv[2], "discard") && argc == 5) {
+		r = ddeblk_discard(b, strtoull(argv[4], NULL, 0), strtoull(argv[3], NULL, 0));
+		printf("discard: %s\n", r ? strerror(-r) : "done");
 		ddeblk_close(b);
 		return r ? 1 : 0;
 	}

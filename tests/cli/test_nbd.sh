@@ -124,6 +124,17 @@ kill -0 $nbd 2>/dev/null && nbdinfo --size "$U1" >/dev/null 2>&1 &&
 cmp -s <(nbdcopy "$U1" - | head -c 1048576) <(head -c 1048576 "$T/p1.in") &&
 	ok "the half-sent write wrote nothing" || not_ok "the half write left its mark"
 
+# trim: through NBD (nbdinfo offers it; Linux's nvme deallocates; QEMU
+# punches a hole in the image) and through libddeblk's ddeblk_discard
+expect "nbdinfo: trim offered (the disk takes discards)" 0 "can_trim: true" nbdinfo "$U5"
+expect "NBD trim of nvme0n1p5's first MiB" 0 "error 0" "$NBDBAD" "$S" nvme0n1p5 ask trim 0 1048576
+expect "an NBD trim reaching past nvme0n1p5: ENOSPC" 0 "error 28" \
+	"$NBDBAD" "$S" nvme0n1p5 ask trim $((8192 * 512 - 512)) 1024
+expect "ddeblk_discard of nvme0n1p1's last MiB" 0 "discard: done" \
+	"$O/tests/block/blkio" nvme0n1p1 discard $((20480 * 512 - 1048576)) 1048576
+expect "ddeblk_discard past nvme0n1p1's end: refused" 1 "No space left" \
+	"$O/tests/block/blkio" nvme0n1p1 discard $((20480 * 512 - 512)) 1024
+
 # a read-only export over TCP on loopback, any free port
 "$DDE" nbd --export nvme0n1p6 --port 0 --read-only >"$T/tcp.log" 2>&1 &
 tcp=$!
@@ -168,10 +179,16 @@ kill -INT $run
 wait $run 2>/dev/null
 
 # after QEMU exits: the image holds what was written, and nothing else changed
-[ "$(sha "$M" 2048 20480)" = "$(shaf "$T/p1.in")" ] && ok "nvme0n1p1's new bytes are in the image" ||
-	not_ok "image holds nvme0n1p1's write"
-[ "$(sha "$M" 24576 8192)" = "$(shaf "$T/p5.in")" ] && ok "nvme0n1p5's new bytes are in the image" ||
+zeros=$(head -c 1048576 /dev/zero | sha256sum | cut -d' ' -f1)
+[ "$(sha "$M" 2048 18432)" = "$(head -c $((18432 * 512)) "$T/p1.in" | sha256sum | cut -d' ' -f1)" ] &&
+	ok "nvme0n1p1's new bytes are in the image" || not_ok "image holds nvme0n1p1's write"
+[ "$(sha "$M" 26624 6144)" = \
+	"$(tail -c +$((1048576 + 1)) "$T/p5.in" | sha256sum | cut -d' ' -f1)" ] &&
+	ok "nvme0n1p5's new bytes are in the image (the refused trim took nothing)" ||
 	not_ok "image holds nvme0n1p5's write"
+[ "$(sha "$M" 24576 2048)" = "$zeros" ] && [ "$(sha "$M" $((2048 + 18432)) 2048)" = "$zeros" ] &&
+	ok "the trimmed MiB of nvme0n1p5 and of nvme0n1p1 read as zeros in the image" ||
+	not_ok "trimmed ranges are zeros"
 [ "$(sha "$M" 34816 4096)" = "$before_p6" ] && [ "$(sha "$M" 22528 2048)" = "$before_gap" ] &&
 	ok "nvme0n1p6 and the extended partition's table are unchanged" || not_ok "bytes outside changed"
 no_leftovers "no QEMU, ddeio, drivers or bddf left"

@@ -9,7 +9,7 @@ struct lx_kit_blk_disk {
 	char name[32];
 	unsigned long long bytes;
 	unsigned sector_size, max_io;
-	int read_only, write_cache, fua;
+	int read_only, write_cache, fua, discard;
 };
 
 struct lx_kit_blk_req {
@@ -22,6 +22,7 @@ struct lx_kit_blk_req {
 #define LX_KIT_BLK_READ 1
 #define LX_KIT_BLK_WRITE 2
 #define LX_KIT_BLK_FLUSH 3
+#define LX_KIT_BLK_DISCARD 4
 #define LX_KIT_BLK_FUA 1
 
 /*
