@@ -500,9 +500,14 @@ static int scan_read(void *arg, uint64_t off, void *buf, uint32_t len)
 
 static void part_name(const char *disk, unsigned n, char *out)
 {
-	size_t l = strlen(disk);
+	char base[DDEBLK_NAME_MAX];	/* a copy: @out may lie in the same entry as @disk */
+	size_t l;
 
-	snprintf(out, DDEBLK_NAME_MAX, "%.20s%s%u", disk, l && disk[l - 1] >= '0' && disk[l - 1] <= '9' ? "p" : "", n);
+	memcpy(base, disk, sizeof(base));
+	base[20] = 0;
+	l = strlen(base);
+	snprintf(out, DDEBLK_NAME_MAX, "%.20s%s%u", base,
+		 l && base[l - 1] >= '0' && base[l - 1] <= '9' ? "p" : "", n);
 }
 
 static void sd_name(int index, char *out)
@@ -637,7 +642,7 @@ static void disk_added(struct driver *dr, const struct ddeblk_msg *m)
 		struct ddeblk_entry *p = &dk->t.part[i];
 
 		part_name(dk->e.name, p->partno, p->name);
-		snprintf(p->disk, sizeof(p->disk), "%s", dk->e.name);
+		memcpy(p->disk, dk->e.name, sizeof(p->disk));
 		snprintf(p->driver, sizeof(p->driver), "%s", dr->name);
 		p->flags |= dk->e.flags & DDEBLK_DISK_RO;
 	}

@@ -277,6 +277,7 @@ int main(int argc, char **argv)
 	buf = malloc(len ? len : 1);
 	if (put && read(fd, buf, len) != (ssize_t)len) {
 		perror("read");
+		free(buf);
 		return 1;
 	}
 	t0 = now();
@@ -299,6 +300,7 @@ int main(int argc, char **argv)
 	}
 	close(fd);
 	ddeblk_close(b);
+	free(buf);
 	if (r)
 		return 1;
 	printf("%s %" PRIu64 " bytes in %.3f s: %.1f MB/s (requests of %u bytes, depth %u)\n",

@@ -6,7 +6,8 @@
 # Linux's own files of each driver. Here the network tests run on that
 # build (all three drivers: frames, link, kill -9, parameters; then DHCP
 # and 10 MiB over TCP through e1000; DHCP and TCP through Debian's binary
-# e1000 on both engines; the module loader's unit tests) and
+# e1000 on both engines; the module loader's unit tests; the block stack,
+# its injected errors and the NBD export) and
 # every process's sanitizer report
 # goes to one directory, which must stay empty.
 . "$(dirname "$0")/lib.sh"
@@ -87,6 +88,12 @@ for eng in native dbt; do
 		not_ok "binary e1000 ($eng engine) under the sanitizers" "$(tail -8 "$T/ko-$eng.out")"
 	fi
 done
+
+# the block stack: Linux's nvme, blk-mq and the glue, bddf, libddeblk and
+# the NBD export with real clients, injected disk errors
+run_sanitized "the block stack on two NVMe disks: listing, reads, writes, bounds, kill -9" tests/cli/test_block.sh
+run_sanitized "injected disk errors" tests/cli/test_block_errors.sh
+run_sanitized "the NBD export with qemu-img, nbdcopy and bad clients" tests/cli/test_nbd.sh
 
 # every driver process leaves ASan's notice about makecontext, and nothing else
 n=$(grep -l "makecontext/swapcontext" "$logs"/san.* 2>/dev/null | wc -l)
