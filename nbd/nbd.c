@@ -8,7 +8,8 @@
  * disk or partition, and several connections (to one export or to
  * several) run at once. The handshake is fixed newstyle only, with
  * NBD_OPT_GO/INFO (size, block sizes, name, description), LIST and
- * EXPORT_NAME; transmission takes READ, WRITE (also FUA), FLUSH and DISC,
+ * EXPORT_NAME; transmission takes READ, WRITE (also FUA), WRITE_ZEROES,
+ * TRIM (when the disk takes discards), FLUSH and DISC,
  * pipelined: each connection keeps up to its ring's depth of requests at
  * bddf, a request larger than one data slot is split across several,
  * replies go out as requests complete (simple replies, in any order).
@@ -84,9 +85,10 @@ struct conn {
 /*
  * A request in flight: split over nchunks slots of max_io bytes. A chunk's
  * cookie: the request, the slot, the chunk. A read or write holds its
- * slots until the reply (the data is there); a trim's chunks carry no data
- * and give their slot back as each completes, so a trim of any length
- * goes through the ring a slot at a time.
+ * slots until the reply (the data is there); the chunks of a trim or a
+ * write of zeroes carry no data of the client's and give their slot back
+ * as each completes, so these stream through the ring a slot at a time,
+ * at any length.
  */
 #define COOKIE(req, slot, k) ((uint64_t)(req) << 32 | (uint64_t)(slot) << 16 | (k))
 #define COOKIE_REQ(c) ((unsigned)((c) >> 32))
@@ -96,6 +98,7 @@ struct nreq {
 	uint64_t offset;
 	uint32_t len;
 	uint16_t type;
+	uint16_t streamed;		/* a trim or a write of zeroes: slots freed per chunk */
 	uint32_t nchunks, pending;
 	int err;			/* the first chunk's error (-errno) */
 	unsigned *slots;		/* nchunks slot numbers */
@@ -200,8 +203,9 @@ static int open_export(struct conn *c, int i)
 		    NBD_FLAG_CAN_MULTI_CONN;
 	if (cfg.read_only || (c->info.entry.flags & DDEBLK_DISK_RO))
 		c->tflags |= NBD_FLAG_READ_ONLY;
-	else if (c->info.entry.flags & DDEBLK_DISK_DISCARD)
-		c->tflags |= NBD_FLAG_SEND_TRIM;
+	else
+		c->tflags |= NBD_FLAG_SEND_WRITE_ZEROES |
+			     (c->info.entry.flags & DDEBLK_DISK_DISCARD ? NBD_FLAG_SEND_TRIM : 0);
 	return 0;
 }
 
@@ -436,7 +440,7 @@ static void finish(struct conn *c, struct nreq *q)
 		}
 	}
 	reply(c, q->handle, q->err, data, n);
-	if (q->type != NBD_CMD_TRIM)
+	if (!q->streamed)
 		for (unsigned k = 0; k < q->nchunks; k++)
 			c->free_slot[c->nfree_slot++] = q->slots[k];
 	c->free_req[c->nfree_req++] = (unsigned)(q - c->req);
@@ -454,7 +458,7 @@ static int reap(struct conn *c, int timeout_ms)
 	for (int i = 0; i < n; i++) {
 		struct nreq *q = &c->req[COOKIE_REQ(done[i].cookie)];
 
-		if (q->type == NBD_CMD_TRIM)
+		if (q->streamed)
 			c->free_slot[c->nfree_slot++] = COOKIE_SLOT(done[i].cookie);
 		if (done[i].status && !q->err)
 			q->err = done[i].status;
@@ -502,11 +506,12 @@ static int check(const struct conn *c, uint16_t type, uint16_t flags, uint64_t o
 	if (type == NBD_CMD_FLUSH)
 		return 0;
 	if (type != NBD_CMD_READ && type != NBD_CMD_WRITE &&
-	    (type != NBD_CMD_TRIM || !(c->tflags & NBD_FLAG_SEND_TRIM)))
+	    (type != NBD_CMD_TRIM || !(c->tflags & NBD_FLAG_SEND_TRIM)) &&
+	    (type != NBD_CMD_WRITE_ZEROES || !(c->tflags & NBD_FLAG_SEND_WRITE_ZEROES)))
 		return -EINVAL;
 	if (type != NBD_CMD_READ && (c->tflags & NBD_FLAG_READ_ONLY))
 		return -EPERM;
-	if (type != NBD_CMD_TRIM && len > max_payload(c))
+	if ((type == NBD_CMD_READ || type == NBD_CMD_WRITE) && len > max_payload(c))
 		return -EOVERFLOW;
 	if (off > c->info.entry.size || len > c->info.entry.size - off)
 		return type == NBD_CMD_READ ? -EINVAL : -ENOSPC;
@@ -556,11 +561,12 @@ static int take_request(struct conn *c)
 		reply(c, h.handle, 0, NULL, 0);
 		return 0;
 	}
-	int trim = type == NBD_CMD_TRIM;
+	int trim = type == NBD_CMD_TRIM, zeroes = type == NBD_CMD_WRITE_ZEROES;
+	int streamed = trim || zeroes;
 	unsigned need = type == NBD_CMD_FLUSH ? 1 : (len + max_io - 1) / max_io;
 
-	/* a read or write takes all its slots now, a trim one at a time below */
-	while (c->nfree_slot < (trim ? 1 : need) || !c->nfree_req)
+	/* a read or write takes all its slots now, the streamed ones one at a time below */
+	while (c->nfree_slot < (streamed ? 1 : need) || !c->nfree_req)
 		if (reap(c, -1)) {
 			fail_all(c);
 			return -1;
@@ -569,12 +575,13 @@ static int take_request(struct conn *c)
 	struct nreq *q = &c->req[qi];
 
 	*q = (struct nreq){ .handle = h.handle, .offset = off, .len = len, .type = type,
-			    .nchunks = need, .pending = need, .slots = q->slots };
+			    .streamed = (uint16_t)streamed, .nchunks = need, .pending = need,
+			    .slots = q->slots };
 	c->inflight++;
 	for (unsigned k = 0; k < need; k++) {
 		uint32_t coff = k * max_io, n = len - coff < max_io ? len - coff : max_io;
 
-		while (trim && !c->nfree_slot) {
+		while (streamed && !c->nfree_slot) {
 			ddeblk_kick(c->b);
 			if (reap(c, -1)) {
 				/* bddf is gone: the chunks not sent fail with the rest */
@@ -590,13 +597,16 @@ static int take_request(struct conn *c)
 		struct ddeblk_io io = {
 			.cookie = COOKIE(qi, slot, k & 0xffff), .offset = off + coff, .len = n, .slot = slot,
 			.op = type == NBD_CMD_READ ? DDEBLK_OP_READ :
-			      type == NBD_CMD_WRITE ? DDEBLK_OP_WRITE :
+			      type == NBD_CMD_WRITE || zeroes ? DDEBLK_OP_WRITE :
 			      trim ? DDEBLK_OP_DISCARD : DDEBLK_OP_FLUSH,
-			.flags = type == NBD_CMD_WRITE && (flags & NBD_CMD_FLAG_FUA) ? DDEBLK_F_FUA : 0,
+			.flags = (type == NBD_CMD_WRITE || zeroes) && (flags & NBD_CMD_FLAG_FUA)
+				 ? DDEBLK_F_FUA : 0,
 		};
 
-		if (!trim)
+		if (!streamed)
 			q->slots[k] = slot;
+		if (zeroes)
+			memset(ddeblk_slot(c->b, slot), 0, n);
 		if (type == NBD_CMD_WRITE && read_all(c, ddeblk_slot(c->b, slot), n)) {
 			/* the client went mid-payload: what was queued completes, nothing more */
 			c->free_slot[c->nfree_slot++] = slot;
@@ -609,7 +619,7 @@ static int take_request(struct conn *c)
 		}
 		if (ddeblk_submit(c->b, &io, 1) != 1) {
 			/* bddf is gone: this chunk never went */
-			if (trim)
+			if (streamed)
 				c->free_slot[c->nfree_slot++] = slot;
 			q->err = -EIO;
 			if (!--q->pending)

@@ -25,6 +25,7 @@
 #define NBD_FLAG_SEND_FLUSH	(1u << 2)
 #define NBD_FLAG_SEND_FUA	(1u << 3)
 #define NBD_FLAG_SEND_TRIM	(1u << 5)
+#define NBD_FLAG_SEND_WRITE_ZEROES (1u << 6)
 #define NBD_FLAG_CAN_MULTI_CONN	(1u << 8)
 
 /* options */
@@ -58,6 +59,7 @@
 #define NBD_CMD_DISC		2
 #define NBD_CMD_FLUSH		3
 #define NBD_CMD_TRIM		4
+#define NBD_CMD_WRITE_ZEROES	6
 #define NBD_CMD_FLAG_FUA	(1u << 0)
 
 /* errors in replies (the protocol's own numbers, Linux's values) */

@@ -9,7 +9,7 @@
  *                                       without reading a reply
  *   nbdbad SOCKET EXPORT badmagic        a request with a wrong magic
  *   nbdbad SOCKET EXPORT garbage         random bytes instead of options
- *   nbdbad SOCKET EXPORT ask OP OFF LEN  one request (read|write|flush|trim|bogus);
+ *   nbdbad SOCKET EXPORT ask OP OFF LEN  one request (read|write|flush|trim|zero|bogus);
  *                                       prints "error N" from the reply
  *
  * Exits 0 when it could do what it was asked, 1 if not.
@@ -138,7 +138,8 @@ int main(int argc, char **argv)
 		uint16_t type = !strcmp(argv[4], "read") ? NBD_CMD_READ :
 				!strcmp(argv[4], "write") ? NBD_CMD_WRITE :
 				!strcmp(argv[4], "flush") ? NBD_CMD_FLUSH :
-				!strcmp(argv[4], "trim") ? NBD_CMD_TRIM : 77;
+				!strcmp(argv[4], "trim") ? NBD_CMD_TRIM :
+				!strcmp(argv[4], "zero") ? NBD_CMD_WRITE_ZEROES : 77;
 		uint32_t len = (uint32_t)strtoul(argv[6], NULL, 0);
 		struct __attribute__((packed)) {
 			uint32_t magic, error;
