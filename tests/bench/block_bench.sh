@@ -56,6 +56,12 @@ echo "    the image file with O_DIRECT (fio, no page cache): read $f_rd MB/s, wr
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else printf "-" }'; }
 
+# row LABEL LIBDDEBLK NBD DMA-CEILING FILE-CEILING: one figure both ways, with its ratios
+row() {
+	printf "  %-42s %10s %8s %8s   %10s %8s %8s\n" "$1" "$2" "$(ratio "$2" "$4")" "$(ratio "$2" "$5")" \
+		"$3" "$(ratio "$3" "$4")" "$(ratio "$3" "$5")"
+}
+
 # bench_disk KIND MACHINE DRIVER
 bench_disk() {
 	local kind=$1 machine=$2 driver=$3 sock="@dde-bench-blk-$$-$1" disk nbd run
@@ -100,18 +106,10 @@ bench_disk() {
 	echo
 	printf "  %-42s %10s %8s %8s   %10s %8s %8s\n" "$driver ($kind, $disk)" "libddeblk" "/DMA" "/file" \
 		"NBD (fio)" "/DMA" "/file"
-	printf "  %-42s %10s %8s %8s   %10s %8s %8s\n" "sequential read, 1 MiB, depth 32 (MB/s)" "$l_rd" \
-		"$(ratio "$l_rd" "$dma256")" "$(ratio "$l_rd" "$f_rd")" "$n_rd" \
-		"$(ratio "$n_rd" "$dma256")" "$(ratio "$n_rd" "$f_rd")"
-	printf "  %-42s %10s %8s %8s   %10s %8s %8s\n" "sequential write, 1 MiB, depth 32 (MB/s)" "$l_wr" \
-		"$(ratio "$l_wr" "$dma256")" "$(ratio "$l_wr" "$f_wr")" "$n_wr" \
-		"$(ratio "$n_wr" "$dma256")" "$(ratio "$n_wr" "$f_wr")"
-	printf "  %-42s %10s %8s %8s   %10s %8s %8s\n" "4 KiB random read, depth 1 (IOPS)" "$l_r1" \
-		"$(ratio "$l_r1" "$dma4iops")" "$(ratio "$l_r1" "$f_r1")" "$n_r1" \
-		"$(ratio "$n_r1" "$dma4iops")" "$(ratio "$n_r1" "$f_r1")"
-	printf "  %-42s %10s %8s %8s   %10s %8s %8s\n" "4 KiB random read, depth 32 (IOPS)" "$l_r32" \
-		"$(ratio "$l_r32" "$dma4iops")" "$(ratio "$l_r32" "$f_r32")" "$n_r32" \
-		"$(ratio "$n_r32" "$dma4iops")" "$(ratio "$n_r32" "$f_r32")"
+	row "sequential read, 1 MiB, depth 32 (MB/s)" "$l_rd" "$n_rd" "$dma256" "$f_rd"
+	row "sequential write, 1 MiB, depth 32 (MB/s)" "$l_wr" "$n_wr" "$dma256" "$f_wr"
+	row "4 KiB random read, depth 1 (IOPS)" "$l_r1" "$n_r1" "$dma4iops" "$f_r1"
+	row "4 KiB random read, depth 32 (IOPS)" "$l_r32" "$n_r32" "$dma4iops" "$f_r32"
 }
 
 bench_disk nvme q35 nvme
