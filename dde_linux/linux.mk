@@ -54,7 +54,8 @@ LX_WARN_OURS  := -Wall -Wno-sign-compare -Wno-pointer-sign -Wno-unused-const-var
 # recipe lines: "class C", "module M", "linux PATH" (relative to Linux's tree),
 # "option posted-writes" (see drivers/e1000/linux.recipe), "include DIR"
 # (a directory of Linux's tree on the driver's include path, as Kbuild's
-# ccflags-y += -I$(src))
+# ccflags-y += -I$(src)), "list L" (the Linux files of dde_linux/L.list,
+# shared by several drivers: a subsystem such as libata)
 LX_DRIVERS := $(patsubst drivers/%/linux.recipe,%,$(wildcard drivers/*/linux.recipe))
 lx_recipe = $(shell sed -n 's/^$(2)[ \t]\+//p' drivers/$(1)/linux.recipe)
 # "linux FILE": compiled unmodified; "linux-noinit FILE": the same, but its
@@ -126,11 +127,20 @@ $(O)/linux-gen/crc32table.h: $(LX_READY)
 $(O)/linux/lib/crc32.o: $(O)/linux-gen/crc32table.h
 $(O)/linux/lib/crc32.o: LX_CFLAGS += -iquote $(O)/linux-gen
 
-# Linux files appear when the tree is fetched. They are never make's to
-# delete (as intermediate files of a chain they would be, at the end of a
-# first build: .SECONDARY with no names keeps every file).
-.SECONDARY:
-$(LX_SRC)/%.c $(LX_SRC)/%.S: $(LX_READY)
+# the SCSI device flags' names, made as drivers/scsi/Makefile makes them
+$(O)/linux-gen/scsi_devinfo_tbl.c: $(LX_READY)
+	@mkdir -p $(dir $@)
+	sed -n 's/.*define *BLIST_\([A-Z0-9_]*\) *.*/BLIST_FLAG_NAME(\1),/p' \
+		$(LX_SRC)/include/scsi/scsi_devinfo.h >$@.tmp && mv $@.tmp $@
+$(O)/linux/drivers/scsi/scsi_sysfs.o: $(O)/linux-gen/scsi_devinfo_tbl.c
+$(O)/linux/drivers/scsi/scsi_sysfs.o: LX_CFLAGS += -iquote $(O)/linux-gen
+
+# Linux files appear when the tree is fetched (order-only: the tree's
+# files keep the tarball's dates, older than the fetch). They are never
+# make's to delete, as intermediate files of a chain would be at the end
+# of a first build.
+.PRECIOUS: $(LX_SRC)/%.c $(LX_SRC)/%.S
+$(LX_SRC)/%.c $(LX_SRC)/%.S: | $(LX_READY)
 	@test -f $@ || { echo "dde_linux: $@ is not in the extracted Linux tree" \
 		"(add its directory to DIRS in tools/fetch-linux)" >&2; exit 1; }
 
@@ -151,10 +161,11 @@ define lx_driver
 LX_CLASS_$(1) := $$(call lx_recipe,$(1),class)
 LX_OBJS_$(1) := $$(call lxobj,$$(call lx_recipe,$(1),linux))
 LX_COBJS_$(1) := $$(call lxobj,$$(call lx_class_files,$$(LX_CLASS_$(1)))) \
-	$$(call lx_class_glue,$$(LX_CLASS_$(1)))
+	$$(call lx_class_glue,$$(LX_CLASS_$(1))) \
+	$$(foreach l,$$(call lx_recipe,$(1),list),$$(call lxobj,$$(call lx_class_files,$$(l))))
 $$(LX_OBJS_$(1)): LX_MODNAME := $$(call lx_recipe,$(1),module)
 $$(LX_OBJS_$(1)): LX_CFLAGS += $$(patsubst %,-I$(LX_SRC)/%,$$(call lx_recipe,$(1),include))
-$(O)/drivers/$(1): drivers/$(1)/linux.recipe $$(LX_OBJS_$(1)) $$(LX_COBJS_$(1)) $$(LX_EMUL_OBJS) $$(LX_CORE_OBJS) \
+$(O)/drivers/$(1): drivers/$(1)/linux.recipe $$(wildcard dde_linux/*.list) $$(LX_OBJS_$(1)) $$(LX_COBJS_$(1)) $$(LX_EMUL_OBJS) $$(LX_CORE_OBJS) \
 		$$(call obj,$$(LX_KIT)) $$(LIBDDEKIT) $$(LIBDDENET) $$(LIBDDEBLK) dde_linux/lx.ld tools/gen-stubs $$(SAN_OBJ)
 	@mkdir -p $$(dir $$@) $(O)/stubs
 	./tools/gen-stubs $(1) $(O)/stubs/$(1) $$(LX_OBJS_$(1)) $$(LX_COBJS_$(1)) $$(LX_EMUL_OBJS) $$(LX_CORE_OBJS) \

@@ -11,3 +11,10 @@
  * key's initial state without patching.
  */
 #undef CONFIG_HAVE_JUMP_LABEL_HACK
+
+/*
+ * Debian builds libata as a module (CONFIG_ATA=m); in a driver process it
+ * is linked in with its drivers, and IS_REACHABLE(CONFIG_ATA) must say so
+ * to code that is not a module of its own (Kbuild would pass -DMODULE).
+ */
+#define CONFIG_ATA 1

@@ -8,6 +8,11 @@
  * work someone later relies on.
  */
 #include <linux/async.h>
+#include <linux/attribute_container.h>
+#include <linux/libata.h>
+#include <linux/pm_runtime.h>
+#include <linux/transport_class.h>
+#include <scsi/scsi_device.h>
 #include <linux/cdev.h>
 #include <linux/cpuhotplug.h>
 #include <linux/crash_dump.h>
@@ -71,6 +76,16 @@ int sysfs_create_group(struct kobject *kobj, const struct attribute_group *grp)
 int sysfs_create_groups(struct kobject *kobj, const struct attribute_group **groups)
 {
 	return 0;
+}
+
+int sysfs_add_file_to_group(struct kobject *kobj, const struct attribute *attr, const char *group)
+{
+	return 0;
+}
+
+void sysfs_remove_file_from_group(struct kobject *kobj, const struct attribute *attr,
+				  const char *group)
+{
 }
 
 void sysfs_remove_group(struct kobject *kobj, const struct attribute_group *grp)
@@ -236,6 +251,21 @@ bool dmi_match(enum dmi_field f, const char *str)
 	return false;
 }
 
+const struct dmi_system_id *dmi_first_match(const struct dmi_system_id *list)
+{
+	return NULL;
+}
+
+int dmi_check_system(const struct dmi_system_id *list)
+{
+	return 0;
+}
+
+bool dmi_get_date(int field, int *yearp, int *monthp, int *dayp)
+{
+	return false;
+}
+
 bool acpi_storage_d3(struct device *dev)
 {
 	return false;
@@ -325,6 +355,7 @@ int __cpuhp_state_remove_instance(enum cpuhp_state state, struct hlist_node *nod
 
 struct async_entry {
 	struct work_struct work;
+	struct list_head pending;	/* in cookie order */
 	async_func_t fn;
 	void *data;
 	async_cookie_t cookie;
@@ -333,15 +364,38 @@ struct async_entry {
 static async_cookie_t next_cookie = 1;
 static atomic_t async_pending = ATOMIC_INIT(0);
 static DECLARE_WAIT_QUEUE_HEAD(async_done);
+static LIST_HEAD(async_list);
+static DEFINE_SPINLOCK(async_lock);
 
 static void async_run(struct work_struct *work)
 {
 	struct async_entry *e = container_of(work, struct async_entry, work);
 
 	e->fn(e->data, e->cookie);
+	spin_lock(&async_lock);
+	list_del(&e->pending);
+	spin_unlock(&async_lock);
 	kfree(e);
-	if (atomic_dec_and_test(&async_pending))
-		wake_up_all(&async_done);
+	atomic_dec(&async_pending);
+	wake_up_all(&async_done);
+}
+
+/* the oldest cookie still running or queued (next_cookie: none) */
+static async_cookie_t lowest_pending(void)
+{
+	async_cookie_t c = next_cookie;
+
+	spin_lock(&async_lock);
+	if (!list_empty(&async_list))
+		c = list_first_entry(&async_list, struct async_entry, pending)->cookie;
+	spin_unlock(&async_lock);
+	return c;
+}
+
+/* every call scheduled before @cookie has returned */
+void async_synchronize_cookie(async_cookie_t cookie)
+{
+	wait_event(async_done, lowest_pending() >= cookie);
 }
 
 async_cookie_t async_schedule_node(async_func_t func, void *data, int node)
@@ -358,6 +412,9 @@ async_cookie_t async_schedule_node(async_func_t func, void *data, int node)
 	e->data = data;
 	e->cookie = cookie;
 	atomic_inc(&async_pending);
+	spin_lock(&async_lock);
+	list_add_tail(&e->pending, &async_list);
+	spin_unlock(&async_lock);
 	queue_work(system_unbound_wq, &e->work);
 	return cookie;
 }
@@ -365,4 +422,240 @@ async_cookie_t async_schedule_node(async_func_t func, void *data, int node)
 void async_synchronize_full(void)
 {
 	wait_event(async_done, atomic_read(&async_pending) == 0);
+}
+
+/* ---- device classes' registration, transport classes, attribute containers:
+ * sysfs views of devices (a class device's attributes, SCSI and ATA
+ * transport attributes), nothing a driver process shows ---- */
+
+int __class_register(struct class *cls, struct lock_class_key *key)
+{
+	return 0;
+}
+
+void class_unregister(struct class *cls)
+{
+}
+
+/* class interfaces watch a class's devices come and go: nobody watches here */
+int class_interface_register(struct class_interface *ci)
+{
+	return 0;
+}
+
+void class_interface_unregister(struct class_interface *ci)
+{
+}
+
+/* no class keeps a list of its devices: a lookup finds none */
+struct device *class_find_device(struct class *class, struct device *start, const void *data,
+				 int (*match)(struct device *, const void *))
+{
+	return NULL;
+}
+
+int transport_class_register(struct transport_class *tclass)
+{
+	return 0;
+}
+
+void transport_class_unregister(struct transport_class *tclass)
+{
+}
+
+int anon_transport_class_register(struct anon_transport_class *atc)
+{
+	return 0;
+}
+
+void anon_transport_class_unregister(struct anon_transport_class *atc)
+{
+}
+
+void transport_setup_device(struct device *dev)
+{
+}
+
+int transport_add_device(struct device *dev)
+{
+	return 0;
+}
+
+void transport_configure_device(struct device *dev)
+{
+}
+
+void transport_remove_device(struct device *dev)
+{
+}
+
+void transport_destroy_device(struct device *dev)
+{
+}
+
+int attribute_container_register(struct attribute_container *cont)
+{
+	return 0;
+}
+
+int attribute_container_unregister(struct attribute_container *cont)
+{
+	return 0;
+}
+
+/* ---- ACPI for ATA (_GTF taskfiles, _PS0/_PS3, zero-power ODD): a machine
+ * without ACPI, as libata runs when ACPI finds no handle ---- */
+
+void ata_acpi_bind_port(struct ata_port *ap)
+{
+}
+
+void ata_acpi_bind_dev(struct ata_device *dev)
+{
+}
+
+void ata_acpi_dissociate(struct ata_host *host)
+{
+}
+
+int ata_acpi_on_devcfg(struct ata_device *dev)
+{
+	return 0;
+}
+
+void ata_acpi_on_disable(struct ata_device *dev)
+{
+}
+
+void ata_acpi_on_resume(struct ata_port *ap)
+{
+}
+
+void ata_acpi_set_state(struct ata_port *ap, pm_message_t state)
+{
+}
+
+unsigned int ata_acpi_gtf_filter;
+
+void zpodd_init(struct ata_device *dev)
+{
+}
+
+void zpodd_exit(struct ata_device *dev)
+{
+}
+
+void zpodd_on_suspend(struct ata_device *dev)
+{
+}
+
+void zpodd_post_poweron(struct ata_device *dev)
+{
+}
+
+/* ---- SCSI: no device handlers (multipath), no bsg or sg nodes, no
+ * sysctl or netlink ---- */
+
+void scsi_dh_add_device(struct scsi_device *sdev)
+{
+}
+
+void scsi_dh_release_device(struct scsi_device *sdev)
+{
+}
+
+struct bsg_device *scsi_bsg_register_queue(struct scsi_device *sdev)
+{
+	return NULL;	/* no SG_IO character device: scsi_sysfs takes NULL as none */
+}
+
+int scsi_init_sysctl(void)
+{
+	return 0;
+}
+
+void scsi_exit_sysctl(void)
+{
+}
+
+void scsi_netlink_init(void)
+{
+}
+
+void scsi_netlink_exit(void)
+{
+}
+
+/* ---- runtime power management: devices stay powered ---- */
+
+int __pm_runtime_idle(struct device *dev, int rpmflags)
+{
+	return -EAGAIN;	/* as with runtime PM forbidden */
+}
+
+int __pm_runtime_suspend(struct device *dev, int rpmflags)
+{
+	return -EAGAIN;
+}
+
+int __pm_runtime_resume(struct device *dev, int rpmflags)
+{
+	return 1;	/* already active */
+}
+
+int __pm_runtime_set_status(struct device *dev, unsigned int status)
+{
+	return 0;
+}
+
+void pm_runtime_enable(struct device *dev)
+{
+}
+
+void __pm_runtime_disable(struct device *dev, bool check_resume)
+{
+}
+
+void pm_runtime_forbid(struct device *dev)
+{
+}
+
+void pm_runtime_allow(struct device *dev)
+{
+}
+
+void pm_runtime_set_autosuspend_delay(struct device *dev, int delay)
+{
+}
+
+void blk_pm_runtime_init(struct request_queue *q, struct device *dev)
+{
+}
+
+/* device links order suspend and resume between devices: a record only */
+struct device_link *device_link_add(struct device *consumer, struct device *supplier, u32 flags)
+{
+	struct device_link *link = kzalloc(sizeof(*link), GFP_KERNEL);
+
+	if (link) {
+		link->consumer = consumer;
+		link->supplier = supplier;
+		link->flags = flags;
+	}
+	return link;
+}
+
+void device_link_remove(void *consumer, struct device *supplier)
+{
+	/* the record stays until the process ends: nobody looks it up */
+}
+
+/* ---- LEDs and the entropy pool: no LEDs blink, disks feed no pool ---- */
+
+void ledtrig_disk_activity(bool write)
+{
+}
+
+void add_disk_randomness(struct gendisk *disk)
+{
 }

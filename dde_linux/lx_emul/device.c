@@ -1,9 +1,13 @@
 /*
  * The driver model, as much as a driver process needs: devices have names,
- * reference counts and managed resources (drivers/base/devres.c, reused);
- * there is no sysfs and no hotplug. Devices added outside a bus (class
- * devices: a controller's, a disk's) are only named; matching a bus's
- * drivers is not emulated and stops the driver saying so.
+ * reference counts (the last put calls the release function, as Linux's
+ * device_release does) and managed resources (drivers/base/devres.c,
+ * reused); there is no sysfs and no hotplug. Devices added outside a bus
+ * (class devices: a controller's, a disk's) are only named. A bus's devices
+ * meet its drivers as in drivers/base/dd.c, but synchronously: adding a
+ * device tries the bus's registered drivers (bus->match, then bus->probe
+ * or the driver's probe), registering a driver tries the bus's unbound
+ * devices (the SCSI bus binds sd to each disk this way).
  */
 #include <linux/device.h>
 #include <linux/fwnode.h>
@@ -47,7 +51,18 @@ struct device *get_device(struct device *dev)
 
 static void device_release(struct kref *kref)
 {
-	/* devices here are embedded in objects their owners free */
+	struct device *dev = container_of(kref, struct device, kobj.kref);
+
+	devres_release_all(dev);
+	kfree(dev->kobj.name);
+	dev->kobj.name = NULL;
+	/* the owner's release frees the object the device is embedded in */
+	if (dev->release)
+		dev->release(dev);
+	else if (dev->type && dev->type->release)
+		dev->type->release(dev);
+	else if (dev->class && dev->class->dev_release)
+		dev->class->dev_release(dev);
 }
 
 void put_device(struct device *dev)
@@ -61,22 +76,150 @@ struct fwnode_handle *__dev_fwnode(struct device *dev)
 	return dev->fwnode;
 }
 
+/* ---- buses: devices meet drivers ---- */
+
+#define MAX_BUS_DEVICES 256
+#define MAX_DRIVERS 32
+static struct device *bus_devices[MAX_BUS_DEVICES];
+static struct device_driver *drivers[MAX_DRIVERS];
+static DEFINE_MUTEX(bus_lock);
+
+int bus_register(struct bus_type *bus)
+{
+	return 0;	/* a bus is its type: nothing to set up without sysfs */
+}
+
+void bus_unregister(struct bus_type *bus)
+{
+}
+
+/* @drv for @dev: 1 bound, 0 not (no match, or its probe declined) */
+static int try_bind(struct device *dev, struct device_driver *drv)
+{
+	int r;
+
+	if (dev->driver || drv->bus != dev->bus)
+		return 0;
+	r = dev->bus->match ? dev->bus->match(dev, drv) : 1;
+	if (r <= 0)
+		return 0;
+	dev->driver = drv;
+	r = dev->bus->probe ? dev->bus->probe(dev) : drv->probe ? drv->probe(dev) : 0;
+	if (r) {
+		dev->driver = NULL;
+		devres_release_all(dev);
+		if (r != -ENODEV && r != -ENXIO)
+			dev_warn(dev, "probe of %s failed with error %d\n", drv->name, r);
+		return 0;
+	}
+	return 1;
+}
+
+static void unbind(struct device *dev)
+{
+	struct device_driver *drv = dev->driver;
+
+	if (!drv)
+		return;
+	if (dev->bus && dev->bus->remove)
+		dev->bus->remove(dev);
+	else if (drv->remove)
+		drv->remove(dev);
+	devres_release_all(dev);
+	dev->driver = NULL;
+}
+
+int driver_register(struct device_driver *drv)
+{
+	int i;
+
+	mutex_lock(&bus_lock);
+	for (i = 0; i < MAX_DRIVERS && drivers[i]; i++)
+		;
+	if (i == MAX_DRIVERS) {
+		mutex_unlock(&bus_lock);
+		return -ENOSPC;
+	}
+	drivers[i] = drv;
+	mutex_unlock(&bus_lock);
+	for (int k = 0; k < MAX_BUS_DEVICES; k++)
+		if (bus_devices[k])
+			try_bind(bus_devices[k], drv);
+	return 0;
+}
+
+void driver_unregister(struct device_driver *drv)
+{
+	for (int k = 0; k < MAX_BUS_DEVICES; k++)
+		if (bus_devices[k] && bus_devices[k]->driver == drv)
+			unbind(bus_devices[k]);
+	mutex_lock(&bus_lock);
+	for (int i = 0; i < MAX_DRIVERS; i++)
+		if (drivers[i] == drv)
+			drivers[i] = NULL;
+	mutex_unlock(&bus_lock);
+}
+
 int device_add(struct device *dev)
 {
-	if (dev->bus)
-		panic("lx_emul: device_add(%s) on bus %s: matching a bus's drivers is not emulated",
-		      dev_name(dev), dev->bus->name);
+	int i;
+
 	if (dev->init_name) {
 		dev_set_name(dev, "%s", dev->init_name);
 		dev->init_name = NULL;
 	}
 	if (!dev_name(dev))
 		return -EINVAL;
+	get_device(dev->parent);	/* as the kobject's parent reference */
 	dev->kobj.state_in_sysfs = 1;
+	if (!dev->bus)
+		return 0;
+	mutex_lock(&bus_lock);
+	for (i = 0; i < MAX_BUS_DEVICES && bus_devices[i]; i++)
+		;
+	if (i < MAX_BUS_DEVICES)
+		bus_devices[i] = dev;
+	mutex_unlock(&bus_lock);
+	if (i == MAX_BUS_DEVICES) {
+		put_device(dev->parent);
+		dev->kobj.state_in_sysfs = 0;
+		return -ENOSPC;
+	}
+	for (int k = 0; k < MAX_DRIVERS && !dev->driver; k++)
+		if (drivers[k])
+			try_bind(dev, drivers[k]);
 	return 0;
 }
 
 void device_del(struct device *dev)
 {
+	if (dev->bus) {
+		unbind(dev);
+		mutex_lock(&bus_lock);
+		for (int i = 0; i < MAX_BUS_DEVICES; i++)
+			if (bus_devices[i] == dev)
+				bus_devices[i] = NULL;
+		mutex_unlock(&bus_lock);
+	}
+	if (dev->kobj.state_in_sysfs)
+		put_device(dev->parent);
 	dev->kobj.state_in_sysfs = 0;
+}
+
+void device_unregister(struct device *dev)
+{
+	device_del(dev);
+	put_device(dev);
+}
+
+/* @dev's children: the devices added with it as their parent */
+int device_for_each_child(struct device *parent, void *data,
+			  int (*fn)(struct device *dev, void *data))
+{
+	int r = 0;
+
+	for (int k = 0; k < MAX_BUS_DEVICES && !r; k++)
+		if (bus_devices[k] && bus_devices[k]->parent == parent)
+			r = fn(bus_devices[k], data);
+	return r;
 }

@@ -428,6 +428,39 @@ void *dma_alloc_attrs(struct device *dev, size_t size, dma_addr_t *handle, gfp_t
 	return p;
 }
 
+/* managed: freed with the device's other resources (kernel/dma/mapping.c's) */
+struct dmam_res {
+	size_t size;
+	void *vaddr;
+	dma_addr_t handle;
+	unsigned long attrs;
+};
+
+static void dmam_release(struct device *dev, void *res)
+{
+	struct dmam_res *r = res;
+
+	dma_free_attrs(dev, r->size, r->vaddr, r->handle, r->attrs);
+}
+
+void *dmam_alloc_attrs(struct device *dev, size_t size, dma_addr_t *handle, gfp_t gfp,
+		       unsigned long attrs)
+{
+	struct dmam_res *r = devres_alloc(dmam_release, sizeof(*r), gfp);
+	void *p;
+
+	if (!r)
+		return NULL;
+	p = dma_alloc_attrs(dev, size, handle, gfp, attrs);
+	if (!p) {
+		devres_free(r);
+		return NULL;
+	}
+	*r = (struct dmam_res){ size, p, *handle, attrs };
+	devres_add(dev, r);
+	return p;
+}
+
 void dma_free_attrs(struct device *dev, size_t size, void *cpu_addr, dma_addr_t handle,
 		    unsigned long attrs)
 {

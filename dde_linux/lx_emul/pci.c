@@ -255,6 +255,51 @@ void pci_disable_device(struct pci_dev *dev)
 		command_bits(dev, 0, PCI_COMMAND_MASTER);
 }
 
+/* managed enabling (drivers/pci/pci.c's pcim_*): disabled with the
+ * device's resources unless the driver pinned it */
+struct pcim_res {
+	bool pinned;
+};
+
+static void pcim_release(struct device *gendev, void *res)
+{
+	struct pcim_res *r = res;
+
+	if (!r->pinned)
+		pci_disable_device(to_pci_dev(gendev));
+}
+
+int pcim_enable_device(struct pci_dev *pdev)
+{
+	struct pcim_res *r = devres_alloc(pcim_release, sizeof(*r), GFP_KERNEL);
+	int rc;
+
+	if (!r)
+		return -ENOMEM;
+	rc = pci_enable_device(pdev);
+	if (rc) {
+		devres_free(r);
+		return rc;
+	}
+	devres_add(&pdev->dev, r);
+	pdev->is_managed = 1;
+	return 0;
+}
+
+void pcim_pin_device(struct pci_dev *pdev)
+{
+	struct pcim_res *r = devres_find(&pdev->dev, pcim_release, NULL, NULL);
+
+	if (r)
+		r->pinned = true;
+}
+
+void pci_intx(struct pci_dev *pdev, int enable)
+{
+	command_bits(pdev, enable ? 0 : PCI_COMMAND_INTX_DISABLE,
+		     enable ? PCI_COMMAND_INTX_DISABLE : 0);
+}
+
 void pci_set_master(struct pci_dev *dev)
 {
 	command_bits(dev, PCI_COMMAND_MASTER, 0);
@@ -392,6 +437,16 @@ int pci_request_selected_regions(struct pci_dev *dev, int bars, const char *name
 		}
 	}
 	return 0;
+}
+
+int pci_request_region(struct pci_dev *dev, int bar, const char *name)
+{
+	return pci_request_selected_regions(dev, 1 << bar, name);
+}
+
+void pci_release_region(struct pci_dev *dev, int bar)
+{
+	pci_release_selected_regions(dev, 1 << bar);
 }
 
 int pci_request_regions(struct pci_dev *dev, const char *name)

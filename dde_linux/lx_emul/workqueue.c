@@ -197,3 +197,15 @@ void destroy_workqueue(struct workqueue_struct *wq)
 {
 	/* its worker stays parked; the driver process is ending anyway */
 }
+
+/* @fn now when the caller may sleep (here: always, unless in an interrupt) */
+int execute_in_process_context(work_func_t fn, struct execute_work *ew)
+{
+	if (!in_interrupt()) {
+		fn(&ew->work);
+		return 0;
+	}
+	INIT_WORK(&ew->work, fn);
+	schedule_work(&ew->work);
+	return 1;
+}

@@ -51,9 +51,11 @@ one_line() {
 # no QEMU or ddeio left that was started from this build
 no_leftovers() {
 	sleep 0.2
-	if pgrep -f "$(readlink -f "$O")/bin/ddeio" >/dev/null ||
-		pgrep -f "firmware.bin" >/dev/null; then
-		not_ok "$1" "processes left: $(pgrep -af 'ddeio|firmware.bin')"
+	# this build's only: another checkout's tests may run at the same time
+	local me
+	me=$(readlink -f "$O")
+	if pgrep -f "$me/bin/ddeio" >/dev/null || pgrep -f "$me/.*firmware.bin" >/dev/null; then
+		not_ok "$1" "processes left: $(pgrep -af "$me/(bin/ddeio|.*firmware.bin)")"
 	else
 		ok "$1"
 	fi
