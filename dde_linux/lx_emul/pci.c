@@ -69,6 +69,26 @@ static void setup_dev(struct lx_pci *d, unsigned index)
 			r->flags |= IORESOURCE_PREFETCH;
 		r->name = NULL;
 	}
+	/*
+	 * as pci_setup_device(): an IDE controller in compatibility mode has
+	 * the PC's fixed ports as its BARs 0-3 (ddeio grants them with the
+	 * device, and ISA lines 14/15)
+	 */
+	if ((p->class >> 8) == PCI_CLASS_STORAGE_IDE) {
+		static const struct { unsigned bar, mode_bit, start, len; } legacy[] = {
+			{ 0, 1, 0x1f0, 8 }, { 1, 1, 0x3f6, 1 }, { 2, 4, 0x170, 8 }, { 3, 4, 0x376, 1 },
+		};
+
+		for (unsigned i = 0; i < ARRAY_SIZE(legacy); i++) {
+			struct resource *r = &p->resource[legacy[i].bar];
+
+			if (p->class & legacy[i].mode_bit)
+				continue;	/* that channel is in native mode */
+			r->start = legacy[i].start;
+			r->end = legacy[i].start + legacy[i].len - 1;
+			r->flags = IORESOURCE_IO;
+		}
+	}
 	device_initialize(&p->dev);
 	p->dev.bus = &pci_bus_type;
 	p->dev.dma_mask = &p->dma_mask;
@@ -103,6 +123,42 @@ static const struct pci_device_id *match(const struct pci_device_id *id, const s
 			return id;
 	}
 	return NULL;
+}
+
+/*
+ * The PCI functions this process may see: its granted ones only (a quirk
+ * looking for a host bridge's errata finds none, as on a machine without).
+ */
+struct pci_dev *pci_get_device(unsigned int vendor, unsigned int device, struct pci_dev *from)
+{
+	unsigned i = from ? (unsigned)(lx_of(from)->index + 1) : 0;
+	struct pci_dev *found = NULL;
+
+	for (; i < ndevices && !found; i++) {
+		struct pci_dev *p = &devices[i].pdev;
+
+		if ((vendor == PCI_ANY_ID || p->vendor == vendor) &&
+		    (device == PCI_ANY_ID || p->device == device))
+			found = p;
+	}
+	if (found)
+		get_device(&found->dev);
+	if (from)
+		put_device(&from->dev);
+	return found;
+}
+
+struct pci_dev *pci_dev_get(struct pci_dev *dev)
+{
+	if (dev)
+		get_device(&dev->dev);
+	return dev;
+}
+
+void pci_dev_put(struct pci_dev *dev)
+{
+	if (dev)
+		put_device(&dev->dev);
 }
 
 const struct pci_device_id *pci_match_id(const struct pci_device_id *ids, struct pci_dev *dev)
