@@ -1,9 +1,9 @@
 #!/bin/bash
 # I/O errors from the disk itself: QEMU's blkdebug fails every read that
 # touches sector 4096 and every write that touches sector 8192 of a disk
-# (--disk KIND:FILE,blkdebug=CONF), on NVMe and on AHCI. Through Linux's
-# nvme (which retries, then fails the request) or ahci (libata's error
-# handler: NCQ error, port reset, retries) and bddf, exactly those
+# (--disk KIND:FILE,blkdebug=CONF), on NVMe, AHCI and PIIX IDE. Through
+# Linux's nvme (which retries, then fails the request), ahci or ata_piix
+# (libata's error handler: the failed command, a reset, retries) and bddf, exactly those
 # requests fail with EIO at the client, every other request of the same
 # run succeeds with the right data, nothing hangs, and the driver serves
 # on; through the NBD export too. After QEMU exits the image holds the
@@ -29,15 +29,15 @@ errno = "5"
 sector = "8192"
 EOF
 
-for spec in "nvme nvme0n1 nvme@00:01.0" "ahci sda ahci@00:1f.2"; do
+for spec in "nvme q35 nvme0n1 nvme@00:01.0" "ahci q35 sda ahci@00:1f.2" "ide pc sda ata_piix@00:01.1"; do
 	set -- $spec
-	kind=$1 disk=$2 inst=$3
+	kind=$1 machine=$2 disk=$3 inst=$4
 	D="$T/disk.img"
 	head -c $((16 << 20)) /dev/urandom >"$D"
 	cp "$D" "$T/orig.img"
 
 	export DDE_BLK="@dde-test-blkerr-$$-$kind"
-	"$DDE" run --machine q35 --disk "$kind:$D,blkdebug=$T/blkdebug.conf" --blk-socket "$DDE_BLK" \
+	"$DDE" run --machine "$machine" --disk "$kind:$D,blkdebug=$T/blkdebug.conf" --blk-socket "$DDE_BLK" \
 		>"$T/run.log" 2>&1 &
 	run=$!
 	BG_PIDS="$BG_PIDS $run"
