@@ -6,8 +6,8 @@
 # Linux's own files of each driver. Here the network tests run on that
 # build (all three drivers: frames, link, kill -9, parameters; then DHCP
 # and 10 MiB over TCP through e1000; DHCP and TCP through Debian's binary
-# e1000 on both engines; the module loader's unit tests; the block stack,
-# its injected errors and the NBD export) and
+# e1000 on both engines; the module loader's unit tests; the block stack
+# on nvme, ahci and ata_piix, injected errors and the NBD export) and
 # every process's sanitizer report
 # goes to one directory, which must stay empty.
 . "$(dirname "$0")/lib.sh"
@@ -92,7 +92,8 @@ done
 # the block stack: Linux's nvme, blk-mq and the glue, bddf, libddeblk and
 # the NBD export with real clients, injected disk errors
 run_sanitized "the block stack on two NVMe disks: listing, reads, writes, bounds, kill -9" tests/cli/test_block.sh
-run_sanitized "injected disk errors" tests/cli/test_block_errors.sh
+run_sanitized "ahci and ata_piix with libata, SCSI and sd" tests/cli/test_block_ata.sh
+run_sanitized "injected disk errors on NVMe, AHCI and IDE" tests/cli/test_block_errors.sh
 run_sanitized "the NBD export with qemu-img, nbdcopy and bad clients" tests/cli/test_nbd.sh
 
 # every driver process leaves ASan's notice about makecontext, and nothing else
