@@ -9,6 +9,7 @@
 # requests cleanly while the other disk keeps serving.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/net_lib.sh"
+. "$(dirname "$0")/block_lib.sh"
 
 BLKIO="$O/tests/block/blkio"
 export PATH="$PATH:/usr/sbin:/sbin"
@@ -31,8 +32,6 @@ dde_stop() {
 	wait "$1" 2>/dev/null
 }
 
-# sha IMAGE START-SECTOR SECTORS: the hash of a range of an image
-sha() { dd if="$1" bs=512 skip="$2" count="$3" 2>/dev/null | sha256sum | cut -d' ' -f1; }
 
 # An MBR image with a primary, an extended and two logical partitions, and
 # a GPT image with two named partitions, both full of random bytes.
@@ -73,14 +72,7 @@ grep -q "bddf: nvme0n1: disk of nvme@00:01.0" "$T/run.log" &&
 # the listing equals sfdisk's, partition by partition
 for pair in "nvme0n1 $M" "nvme1n1 $G"; do
 	set -- $pair
-	"$DDE" disks --dump "$1" >"$T/ours" 2>&1
-	sfdisk --dump "$2" | sed -n "s|^$2\([0-9]*\) :|${1}p\1 :|p" >"$T/theirs"
-	grep " : start=" "$T/ours" >"$T/ours.parts"
-	if [ -s "$T/theirs" ] && diff "$T/theirs" "$T/ours.parts" >"$T/diff"; then
-		ok "$1: partitions as sfdisk --dump lists them ($(wc -l <"$T/theirs") partitions)"
-	else
-		not_ok "$1: partitions equal sfdisk's" "$(cat "$T/diff" "$T/ours")"
-	fi
+	same_as_sfdisk "" "$1" "$2"
 	label=$(sfdisk --dump "$2" | sed -n 's/^label-id: //p')
 	grep -q "^label-id: $label" "$T/ours" && ok "$1: the table's id ($label)" ||
 		not_ok "$1: table id" "$(head -3 "$T/ours")"

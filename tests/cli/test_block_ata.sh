@@ -10,11 +10,10 @@
 # trim reaches the image.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/net_lib.sh"
+. "$(dirname "$0")/block_lib.sh"
 
 BLKIO="$O/tests/block/blkio"
 export PATH="$PATH:/usr/sbin:/sbin"
-sha() { dd if="$1" bs=512 skip="$2" count="$3" 2>/dev/null | sha256sum | cut -d' ' -f1; }
-shaf() { sha256sum <"$1" | cut -d' ' -f1; }
 
 for spec in "ahci q35 ahci ahci@00:1f.2" "ide pc ata_piix ata_piix@00:01.1"; do
 	set -- $spec
@@ -61,14 +60,7 @@ for spec in "ahci q35 ahci ahci@00:1f.2" "ide pc ata_piix ata_piix@00:01.1"; do
 
 	for pair in "sda $M" "sdb $G"; do
 		set -- $pair
-		"$DDE" disks --dump "$1" >"$T/ours" 2>&1
-		sfdisk --dump "$2" | sed -n "s|^$2\([0-9]*\) :|${1}\1 :|p" >"$T/theirs"
-		grep " : start=" "$T/ours" >"$T/ours.parts"
-		if [ -s "$T/theirs" ] && diff "$T/theirs" "$T/ours.parts" >"$T/diff"; then
-			ok "$driver: $1: partitions as sfdisk --dump lists them ($(wc -l <"$T/theirs") partitions)"
-		else
-			not_ok "$driver: $1: partitions equal sfdisk's" "$(cat "$T/diff" "$T/ours")"
-		fi
+		same_as_sfdisk "$driver: " "$1" "$2"
 	done
 
 	for spec in "sda5 $M 24576 8192" "sdb1 $G 2048 16384"; do

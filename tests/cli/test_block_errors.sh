@@ -10,12 +10,12 @@
 # writes that succeeded and not the one that failed.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/net_lib.sh"
+. "$(dirname "$0")/block_lib.sh"
 
 BLKIO="$O/tests/block/blkio"
 NBDBAD="$O/tests/block/nbdbad"
-sha() { dd if="$1" bs=512 skip="$2" count="$3" 2>/dev/null | sha256sum | cut -d' ' -f1; }
-# shaf FILE START-BYTE LEN-BYTES
-shaf() { tail -c +$(($2 + 1)) "$1" | head -c "$3" | sha256sum | cut -d' ' -f1; }
+# shab FILE START-BYTE LEN-BYTES: the hash of a range of a file
+shab() { tail -c +$(($2 + 1)) "$1" | head -c "$3" | sha256sum | cut -d' ' -f1; }
 
 cat >"$T/blkdebug.conf" <<'EOF'
 [inject-error]
@@ -58,8 +58,8 @@ for spec in "nvme q35 nvme0n1 nvme@00:01.0" "ahci q35 sda ahci@00:1f.2" "ide pc 
 		else
 			not_ok "$kind: depth $depth: one read fails with EIO" "status $rc: $(cat "$T/out")"
 		fi
-		[ "$(shaf "$T/r" 0 $((1 << 19)))" = "$(sha "$D" 3072 1024)" ] &&
-			[ "$(shaf "$T/r" $(((1 << 19) + 4096)) $(((1 << 19) - 4096)))" = "$(sha "$D" 4104 1016)" ] &&
+		[ "$(shab "$T/r" 0 $((1 << 19)))" = "$(sha "$D" 3072 1024)" ] &&
+			[ "$(shab "$T/r" $(((1 << 19) + 4096)) $(((1 << 19) - 4096)))" = "$(sha "$D" 4104 1016)" ] &&
 			ok "$kind: depth $depth: the reads around it return the image's bytes" ||
 			not_ok "$kind: depth $depth: data around the failed read"
 	done
@@ -80,7 +80,7 @@ for spec in "nvme q35 nvme0n1 nvme@00:01.0" "ahci q35 sda ahci@00:1f.2" "ide pc 
 		not_ok "$kind: the driver survived the errors"
 	expect "$kind: after the errors: an 8 MiB read elsewhere succeeds" 0 "read 8388608" \
 		timeout 60 "$BLKIO" $disk get "$T/r8" $((8 << 20)) $((8 << 20))
-	[ "$(shaf "$T/r8" 0 $((8 << 20)))" = "$(sha "$D" 16384 16384)" ] &&
+	[ "$(shab "$T/r8" 0 $((8 << 20)))" = "$(sha "$D" 16384 16384)" ] &&
 		ok "$kind: ... with the image's bytes" || not_ok "$kind: the 8 MiB read's bytes"
 	"$DDE" nbd --export $disk --socket "$T/nbd.sock" >"$T/nbd.log" 2>&1 &
 	nbd=$!
@@ -99,8 +99,8 @@ for spec in "nvme q35 nvme0n1 nvme@00:01.0" "ahci q35 sda ahci@00:1f.2" "ide pc 
 	wait $run 2>/dev/null
 
 	# after QEMU exits: the successful writes are there, the failed one is not
-	[ "$(sha "$D" 7168 1024)" = "$(shaf "$T/w" 0 $((1 << 19)))" ] &&
-		[ "$(sha "$D" 8200 1016)" = "$(shaf "$T/w" $(((1 << 19) + 4096)) $(((1 << 19) - 4096)))" ] &&
+	[ "$(sha "$D" 7168 1024)" = "$(shab "$T/w" 0 $((1 << 19)))" ] &&
+		[ "$(sha "$D" 8200 1016)" = "$(shab "$T/w" $(((1 << 19) + 4096)) $(((1 << 19) - 4096)))" ] &&
 		ok "$kind: the 255 successful writes are in the image" || not_ok "$kind: successful writes in the image"
 	[ "$(sha "$D" 8192 8)" = "$(sha "$T/orig.img" 8192 8)" ] &&
 		ok "$kind: the failed write left its sectors as they were" || not_ok "$kind: the failed write changed the image"

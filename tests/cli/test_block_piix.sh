@@ -11,6 +11,7 @@
 # files after QEMU exits and what nobody wrote is unchanged.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/net_lib.sh"
+. "$(dirname "$0")/block_lib.sh"
 
 BLKIO="$O/tests/block/blkio"
 export PATH="$PATH:/usr/sbin:/sbin"
@@ -24,8 +25,6 @@ if ! command -v sfdisk >/dev/null; then
 	finish
 	exit
 fi
-sha() { dd if="$1" bs=512 skip="$2" count="$3" 2>/dev/null | sha256sum | cut -d' ' -f1; }
-shaf() { sha256sum <"$1" | cut -d' ' -f1; }
 
 M="$T/mbr.img" P="$T/slave.img" S="$T/second.img"
 head -c $((64 << 20)) /dev/urandom >"$M"

@@ -9,6 +9,7 @@
 # what was written after QEMU exits, and nothing beyond the partitions.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/net_lib.sh"
+. "$(dirname "$0")/block_lib.sh"
 
 NBDBAD="$O/tests/block/nbdbad"
 export PATH="$PATH:/usr/sbin:/sbin"
@@ -20,8 +21,6 @@ for tool in sfdisk nbdinfo nbdcopy qemu-img; do
 	fi
 done
 
-sha() { dd if="$1" bs=512 skip="$2" count="$3" 2>/dev/null | sha256sum | cut -d' ' -f1; }
-shaf() { sha256sum <"$1" | cut -d' ' -f1; }
 
 # an MBR image: a primary, an extended with two logical partitions, random bytes
 M="$T/mbr.img"

@@ -1,0 +1,23 @@
+# Helpers of the block tests (sourced after lib.sh): hashes of image
+# ranges and files, and bddf's listing of a disk against sfdisk's.
+
+# sha IMAGE START-SECTOR SECTORS: the hash of a range of an image
+sha() { dd if="$1" bs=512 skip="$2" count="$3" 2>/dev/null | sha256sum | cut -d' ' -f1; }
+# shaf FILE: the hash of a whole file
+shaf() { sha256sum <"$1" | cut -d' ' -f1; }
+
+# same_as_sfdisk PREFIX DISK IMAGE: `dde disks --dump DISK` lists IMAGE's
+# partitions as `sfdisk --dump IMAGE` does, line by line (DISK's own
+# lines are left in $T/ours)
+same_as_sfdisk() {
+	local part=$2
+	case "$2" in *[0-9]) part="${2}p" ;; esac
+	"$DDE" disks --dump "$2" >"$T/ours" 2>&1
+	sfdisk --dump "$3" | sed -n "s|^$3\([0-9]*\) :|${part}\1 :|p" >"$T/theirs"
+	grep " : start=" "$T/ours" >"$T/ours.parts"
+	if [ -s "$T/theirs" ] && diff "$T/theirs" "$T/ours.parts" >"$T/diff"; then
+		ok "$1$2: partitions as sfdisk --dump lists them ($(wc -l <"$T/theirs") partitions)"
+	else
+		not_ok "$1$2: partitions equal sfdisk's" "$(cat "$T/diff" "$T/ours")"
+	fi
+}
