@@ -34,7 +34,7 @@ LDFLAGS := -pthread $(MODE_LDFLAGS)
 
 # Debian packages the build, the tests and the demo need (see README).
 BUILD_PKGS := gcc make pkg-config libinih-dev libpci-dev libcmocka-dev libzydis-dev \
-              clang libclang-rt-14-dev libunicorn-dev
+              clang libclang-rt-14-dev libunicorn-dev libsodium-dev
 RUN_PKGS   := qemu-system-x86 qemu-utils pci.ids tcpdump iproute2 iputils-ping netcat-openbsd busybox \
 	fdisk libnbd-bin nbd-client
 # ... and what only `make bench` needs (fio: the block figures, through its
@@ -64,7 +64,7 @@ LIBDDEBLK_SRC := libddeblk/client.c libddeblk/chan.c common/seqpacket.c
 LIBPLATFORM := $(O)/lib/libplatform.a
 LIBKO       := $(O)/lib/libko.a
 
-BINS := $(O)/bin/dde $(O)/bin/ddeio $(O)/bin/netd $(O)/bin/bddf $(LIBDDENET) $(LIBDDEBLK) $(O)/drivers/selftest $(O)/share/dde/firmware.bin
+BINS := $(O)/bin/dde $(O)/bin/ddeio $(O)/bin/netd $(O)/bin/bddf $(O)/bin/dsweeper $(LIBDDENET) $(LIBDDEBLK) $(O)/drivers/selftest $(O)/share/dde/firmware.bin
 
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 INTEG_TESTS := $(patsubst tests/integration/%.c,$(O)/tests/integration/%,$(wildcard tests/integration/test_*.c))
@@ -123,6 +123,10 @@ $(LIBDDEBLK): $(call obj,$(LIBDDEBLK_SRC))
 $(O)/bin/bddf: $(call obj,$(wildcard bddf/*.c)) $(LIBDDEBLK)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
+
+$(O)/bin/dsweeper: $(call obj,dsweeper/dsweeper.c) $(LIBDDEBLK)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lsodium
 
 $(LIBTESTDEV): $(call obj,$(TESTDEV_SRC))
 	@mkdir -p $(dir $@)

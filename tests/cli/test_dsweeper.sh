@@ -1,0 +1,101 @@
+#!/bin/bash
+# dsweeper's command line over the block stack (Linux's nvme and ahci,
+# bddf): a readonly run writes nothing; --write needs --yes; a zero sweep
+# and a random sweep (verified) of one partition each leave exactly that
+# partition zero / equal to the ChaCha20 stream re-generated from the
+# summary's seed, and every other byte of both images unchanged (checked
+# after QEMU exits); a write error injected by blkdebug is reported with
+# its sector, the sweep goes on, and the exit status says it failed.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/net_lib.sh"
+. "$(dirname "$0")/block_lib.sh"
+
+SW="$O/bin/dsweeper"
+export PATH="$PATH:/usr/sbin:/sbin"
+
+M="$T/mbr.img" G="$T/gpt.img" E="$T/err.img"
+head -c $((64 << 20)) /dev/urandom >"$M"
+head -c $((32 << 20)) /dev/urandom >"$G"
+head -c $((16 << 20)) /dev/urandom >"$E"
+sfdisk -q "$M" <<'SF' || not_ok "sfdisk makes the MBR image"
+label: dos
+start=2048, size=20480, type=83
+start=22528, size=40960, type=5
+start=24576, size=8192, type=83
+start=34816, size=4096, type=7
+SF
+sfdisk -q "$G" <<'SF' || not_ok "sfdisk makes the GPT image"
+label: gpt
+start=2048, size=16384, type=L, name=alpha
+start=18432, size=8192, type=L, name=beta
+SF
+sfdisk -q "$E" <<'SF' || not_ok "sfdisk makes the third image"
+label: dos
+start=2048, size=8192, type=83
+SF
+cp "$M" "$T/mbr.orig"
+cp "$G" "$T/gpt.orig"
+cp "$E" "$T/err.orig"
+cat >"$T/bd.conf" <<'EOF'
+[inject-error]
+event = "write_aio"
+errno = "5"
+sector = "5000"
+EOF
+
+export DDE_BLK="@dde-test-sweep-$$"
+"$DDE" run --machine q35 --disk "nvme:$M" --disk "ahci:$G" --disk "nvme:$E,blkdebug=$T/bd.conf" \
+	--blk-socket "$DDE_BLK" >"$T/run.log" 2>&1 &
+run=$!
+BG_PIDS="$BG_PIDS $run"
+wait_count "bddf: (nvme0n1|nvme1n1|sda): disk of" 3 90 "$T/run.log" &&
+	ok "three disks at bddf (two NVMe, one AHCI)" || not_ok "disks at bddf" "$(tail -5 "$T/run.log")"
+
+one_line "--write without --yes is refused, naming the partitions" "$SW" --write --partition nvme0n1p5
+one_line "an unknown partition is refused" "$SW" --partition nvme0n1p9
+expect "readonly (the default): read through the stack, nothing written" 0 \
+	'"result":"ok","write":false.*"name":"nvme0n1p1".*"written":0,.*"read":10485760' \
+	"$SW" --partition nvme0n1p1 --partition sda1
+expect "zero sweep of nvme0n1p5, verified" 0 \
+	'"result":"ok","write":true,"mode":"zero","verify":true.*"completed":\[0,4194304\],"written":4194304,"verified":4194304.*"errors":\[\]' \
+	"$SW" --write --yes --mode zero --verify --partition nvme0n1p5 --report "$T/zero.report"
+grep -q "^result: ok" "$T/zero.report" && grep -q "^method: zero, verified" "$T/zero.report" &&
+	ok "the report file says what was swept, how and the result" ||
+	not_ok "zero report" "$(cat "$T/zero.report")"
+"$SW" --write --yes --mode random --verify --partition sda2 >"$T/random.json" 2>"$T/random.err"
+rc=$?
+seed=$(sed -n 's/.*"seed":"\([0-9a-f]*\)".*/\1/p' "$T/random.json")
+[ $rc = 0 ] && [ ${#seed} = 64 ] && grep -q '"written":4194304,"verified":4194304' "$T/random.json" &&
+	ok "random sweep of sda2 (ahci), verified, its seed in the summary" ||
+	not_ok "random sweep" "status $rc: $(cat "$T/random.json" "$T/random.err")"
+"$SW" --write --yes --partition nvme1n1p1 >"$T/err.json" 2>"$T/err.err"
+rc=$?
+# the partition starts at sector 2048: disk sector 5000 is its sector 2952
+[ $rc = 1 ] && grep -q '"result":"failed"' "$T/err.json" &&
+	grep -q '"errors":\[{"op":"write","sector":2952,"count":1}\]' "$T/err.json" &&
+	grep -q '"written":4193792' "$T/err.json" &&
+	ok "an injected write error: its sector reported, the rest written, exit status 1" ||
+	not_ok "write error reported" "status $rc: $(cat "$T/err.json")"
+kill -INT $run
+wait $run 2>/dev/null
+
+# after QEMU exits: exactly the swept ranges changed, to what they should be
+cp "$T/mbr.orig" "$T/mbr.want"
+dd if=/dev/zero of="$T/mbr.want" bs=512 seek=24576 count=8192 conv=notrunc status=none
+[ "$(shaf "$M")" = "$(shaf "$T/mbr.want")" ] &&
+	ok "mbr.img: nvme0n1p5 is zeros, every other byte unchanged (readonly runs wrote nothing)" ||
+	not_ok "mbr.img after the zero sweep"
+cp "$T/gpt.orig" "$T/gpt.want"
+"$SW" --print-stream "$seed:$((8192 * 512))" |
+	dd of="$T/gpt.want" bs=512 seek=18432 conv=notrunc status=none
+[ "$(shaf "$G")" = "$(shaf "$T/gpt.want")" ] &&
+	ok "gpt.img: sda2 is the stream re-generated from the seed, every other byte unchanged" ||
+	not_ok "gpt.img after the random sweep"
+cp "$T/err.orig" "$T/err.want"
+dd if=/dev/zero of="$T/err.want" bs=512 seek=2048 count=8192 conv=notrunc status=none
+dd if="$T/err.orig" of="$T/err.want" bs=512 skip=5000 seek=5000 count=1 conv=notrunc status=none
+[ "$(shaf "$E")" = "$(shaf "$T/err.want")" ] &&
+	ok "err.img: the partition zeroed but for the failing sector, which kept its bytes" ||
+	not_ok "err.img after the failed sweep"
+no_leftovers "no QEMU, ddeio, drivers or bddf left"
+finish
