@@ -455,8 +455,12 @@ int main(int argc, char **argv)
 					t->info.entry.disk, t->info.entry.driver, t->info.entry.size, t->completed,
 					t->written, t->verified, t->nbad, t->lost ? " (more not listed)" : "");
 				for (unsigned k = 0; k < t->nbad; k++)
-					fprintf(f, "  %s error: sectors %" PRIu64 "..%" PRIu64 "\n", t->bad[k].what,
-						t->bad[k].sector, t->bad[k].sector + t->bad[k].count - 1);
+					if (t->bad[k].count)
+						fprintf(f, "  %s error: sectors %" PRIu64 "..%" PRIu64 "\n",
+							t->bad[k].what, t->bad[k].sector,
+							t->bad[k].sector + t->bad[k].count - 1);
+					else	/* not of a sector: the final flush */
+						fprintf(f, "  %s error\n", t->bad[k].what);
 			}
 			fprintf(f, "result: %s\nsummary: ", all_good() ? "ok" : interrupted ? "interrupted" : "failed");
 			summary(f, started, seconds);
