@@ -4,7 +4,8 @@
  * original DDE demonstration (docs/dsweeper.md). This is its command
  * line; the terminal UI is to come.
  *
- *   dsweeper [--write] [--mode zero|random] [--verify] --partition NAME ...
+ *   dsweeper [--write] [--mode zero|random|dodshort] [--verify[=last|all]]
+ *            [--blank] --partition NAME ...
  *            [--yes] [--report FILE] [--blk-socket PATH]
  *
  * Without --write nothing is written: each partition is read through the
@@ -36,8 +37,27 @@
 #define MAX_TARGETS 32
 #define MAX_ERRORS 64
 
-enum mode { MODE_ZERO, MODE_RANDOM };
-static const char *const mode_name[] = { "zero", "random" };
+/* a method: its passes, each a byte everywhere or the random stream */
+struct pass_def {
+	int random;
+	unsigned char byte;
+	const char *name;
+};
+
+static const struct method {
+	const char *name;
+	unsigned n;
+	struct pass_def p[3];
+} methods[] = {
+	{ "zero", 1, { { 0, 0x00, "zeros" } } },
+	{ "random", 1, { { 1, 0, "random" } } },
+	/* DoD 5220.22-M's three passes: a character, its complement, random */
+	{ "dodshort", 3, { { 0, 0x00, "zeros" }, { 0, 0xff, "ones" }, { 1, 0, "random" } } },
+};
+static const struct pass_def blank_pass = { 0, 0x00, "blanking" };
+static const struct pass_def *cur = &methods[0].p[0];	/* the pass under way */
+
+enum { VERIFY_NONE, VERIFY_LAST, VERIFY_ALL };
 
 struct bad {
 	uint64_t sector, count;
@@ -58,12 +78,12 @@ struct target {
 
 static struct {
 	const char *server;
-	int write, verify, yes;
-	enum mode mode;
+	int write, verify, yes, blank;
+	const struct method *m;
 	const char *report;
 	struct target t[MAX_TARGETS];
 	unsigned n;
-} run = { .mode = MODE_ZERO };
+} run = { .m = &methods[0] };
 
 static volatile sig_atomic_t interrupted;
 static unsigned char zeros[1 << 20];
@@ -81,8 +101,8 @@ static void pattern(const struct target *t, void *buf, uint32_t len, uint64_t of
 {
 	unsigned char nonce[crypto_stream_chacha20_NONCEBYTES] = { 0 };
 
-	if (run.mode == MODE_ZERO) {
-		memset(buf, 0, len);
+	if (!cur->random) {
+		memset(buf, cur->byte, len);
 		return;
 	}
 	/* offsets are whole sectors: whole 64-byte ChaCha20 blocks */
@@ -148,6 +168,7 @@ static uint64_t pass(struct target *t, int op, int compare, const char *what)
 	uint64_t nchunks = (size + chunk - 1) / chunk, next = 0, ndone = 0, prefix = 0, bytes = 0;
 	unsigned depth = t->info.depth, nfree = depth, *free_slot = malloc(depth * sizeof(unsigned));
 	unsigned char *done = calloc(nchunks ? nchunks : 1, 1), *expect = malloc(chunk);
+	uint64_t *failed = malloc((nchunks ? nchunks : 1) * sizeof(uint64_t)), nfailed = 0;
 	double t0 = now(), shown = 0;
 
 	for (unsigned i = 0; i < depth; i++)
@@ -184,7 +205,7 @@ static uint64_t pass(struct target *t, int op, int compare, const char *what)
 			uint32_t len = (uint32_t)(size - off < chunk ? size - off : chunk);
 
 			if (c[i].status) {
-				probe(t, op, off, len, op == DDEBLK_OP_WRITE ? "write" : "read");
+				failed[nfailed++] = k;	/* probed when nothing is in flight */
 			} else if (op == DDEBLK_OP_WRITE) {
 				t->written += len;
 			} else if (compare) {
@@ -211,8 +232,16 @@ static uint64_t pass(struct target *t, int op, int compare, const char *what)
 			shown = now();
 		}
 	}
+	/* the failed requests again, sector by sector: which sectors fail */
+	for (uint64_t i = 0; i < nfailed; i++) {
+		uint64_t off = failed[i] * chunk;
+
+		probe(t, op, off, (uint32_t)(size - off < chunk ? size - off : chunk),
+		      op == DDEBLK_OP_WRITE ? "write" : "read");
+	}
 	progress(t, what, bytes, t0, 1);
 	t->seconds += now() - t0;
+	free(failed);
 	free(free_slot);
 	free(done);
 	free(expect);
@@ -231,6 +260,14 @@ static void hex(const unsigned char *p, size_t n, char *out)
 		sprintf(out + 2 * i, "%02x", p[i]);
 }
 
+static int has_random(void)
+{
+	for (unsigned p = 0; p < run.m->n; p++)
+		if (run.m->p[p].random)
+			return 1;
+	return 0;
+}
+
 static int all_good(void)
 {
 	if (interrupted)
@@ -246,16 +283,18 @@ static int all_good(void)
 
 static void summary(FILE *f, const char *started, double seconds)
 {
-	fprintf(f, "{\"result\":\"%s\",\"write\":%s,\"mode\":\"%s\",\"verify\":%s,\"started\":\"%s\","
-		"\"seconds\":%.3f,\"partitions\":[",
+	fprintf(f, "{\"result\":\"%s\",\"write\":%s,\"mode\":\"%s\",\"passes\":%u,\"blank\":%s,"
+		"\"verify\":%s,\"started\":\"%s\",\"seconds\":%.3f,\"partitions\":[",
 		all_good() ? "ok" : interrupted ? "interrupted" : "failed", run.write ? "true" : "false",
-		mode_name[run.mode], run.verify ? "true" : "false", started, seconds);
+		run.m->name, run.m->n + run.blank, run.blank ? "true" : "false",
+		run.verify == VERIFY_ALL ? "\"all\"" : run.verify ? "\"last\"" : "false",
+		started, seconds);
 	for (unsigned i = 0; i < run.n; i++) {
 		const struct target *t = &run.t[i];
 		char seed[2 * sizeof(t->seed) + 1];
 
 		hex(t->seed, sizeof(t->seed), seed);
-		if (run.write && run.mode == MODE_RANDOM)
+		if (run.write && has_random())
 			fprintf(f, "%s{\"seed\":\"%s\",", i ? "," : "", seed);
 		else
 			fprintf(f, "%s{", i ? "," : "");
@@ -293,7 +332,7 @@ static int print_stream(const char *arg)
 	for (size_t i = 0; i < sizeof(t->seed); i++)
 		if (sscanf(arg + 2 * i, "%2hhx", &t->seed[i]) != 1)
 			return 2;
-	run.mode = MODE_RANDOM;
+	cur = &methods[1].p[0];
 	for (unsigned long long off = 0; off < bytes; off += sizeof(buf)) {
 		uint32_t n = (uint32_t)(bytes - off < sizeof(buf) ? bytes - off : sizeof(buf));
 
@@ -307,13 +346,15 @@ static int print_stream(const char *arg)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: dsweeper [--write [--yes]] [--mode zero|random] [--verify]\n"
+		"usage: dsweeper [--write [--yes]] [--mode zero|random|dodshort]\n"
+		"                [--verify[=last|all]] [--blank]\n"
 		"                --partition NAME [--partition NAME ...] [--report FILE]\n"
 		"                [--blk-socket PATH]\n"
 		"  Overwrite partitions through the block server (DDE_BLK, as `dde run`\n"
 		"  prints it). Without --write nothing is written: the partitions are read\n"
 		"  through the whole stack instead. --yes confirms --write. --verify reads\n"
-		"  every written byte back and compares. Progress on stderr, a JSON summary\n"
+		"  every byte of the last pass (=all: of every pass) back and compares;\n"
+		"  --blank adds a final pass of zeros. Progress on stderr, a JSON summary\n"
 		"  on stdout; exit status 0 only when everything was written (and verified).\n");
 }
 
@@ -323,7 +364,8 @@ int main(int argc, char **argv)
 		{ "write", no_argument, 0, 'w' },
 		{ "yes", no_argument, 0, 'y' },
 		{ "mode", required_argument, 0, 'm' },
-		{ "verify", no_argument, 0, 'v' },
+		{ "verify", optional_argument, 0, 'v' },
+		{ "blank", no_argument, 0, 'b' },
 		{ "partition", required_argument, 0, 'p' },
 		{ "report", required_argument, 0, 'r' },
 		{ "blk-socket", required_argument, 0, 'k' },
@@ -338,16 +380,26 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'w': run.write = 1; break;
 		case 'y': run.yes = 1; break;
-		case 'v': run.verify = 1; break;
+		case 'b': run.blank = 1; break;
+		case 'v':
+			if (!optarg || !strcmp(optarg, "last"))
+				run.verify = VERIFY_LAST;
+			else if (!strcmp(optarg, "all"))
+				run.verify = VERIFY_ALL;
+			else {
+				fprintf(stderr, "dsweeper: --verify[=last|all], not '%s'\n", optarg);
+				return 2;
+			}
+			break;
 		case 'r': run.report = optarg; break;
 		case 'k': run.server = optarg; break;
 		case 'm':
-			if (!strcmp(optarg, "zero"))
-				run.mode = MODE_ZERO;
-			else if (!strcmp(optarg, "random"))
-				run.mode = MODE_RANDOM;
-			else {
-				fprintf(stderr, "dsweeper: --mode zero or random, not '%s'\n", optarg);
+			run.m = NULL;
+			for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+				if (!strcmp(optarg, methods[i].name))
+					run.m = &methods[i];
+			if (!run.m) {
+				fprintf(stderr, "dsweeper: --mode zero, random or dodshort, not '%s'\n", optarg);
 				return 2;
 			}
 			break;
@@ -418,20 +470,33 @@ int main(int argc, char **argv)
 			t->completed = pass(t, DDEBLK_OP_READ, 0, "reading (readonly)");
 			continue;
 		}
-		t->completed = pass(t, DDEBLK_OP_WRITE, 0, mode_name[run.mode]);
-		if (!interrupted) {
-			int r = ddeblk_flush(t->b);
+		unsigned npasses = run.m->n + run.blank;
 
-			if (r) {
-				fprintf(stderr, "dsweeper: %s: flush: %s\n", t->name, strerror(-r));
-				record(t, 0, 0, "flush");
+		t->completed = t->info.entry.size;
+		for (unsigned p = 0; p < npasses && !interrupted; p++) {
+			char what[64];
+			uint64_t c;
+
+			cur = p < run.m->n ? &run.m->p[p] : &blank_pass;
+			snprintf(what, sizeof(what), "pass %u/%u (%s)", p + 1, npasses, cur->name);
+			c = pass(t, DDEBLK_OP_WRITE, 0, what);
+			if (c < t->completed)
+				t->completed = c;
+			if (!interrupted) {
+				int r = ddeblk_flush(t->b);
+
+				if (r) {
+					fprintf(stderr, "dsweeper: %s: flush: %s\n", t->name, strerror(-r));
+					record(t, 0, 0, "flush");
+				}
 			}
-		}
-		if (run.verify && !interrupted) {
-			uint64_t v = pass(t, DDEBLK_OP_READ, 1, "verifying");
-
-			if (v < t->completed)
-				t->completed = v;
+			if (interrupted || !(run.verify == VERIFY_ALL ||
+					     (run.verify == VERIFY_LAST && p == npasses - 1)))
+				continue;
+			snprintf(what, sizeof(what), "verifying pass %u/%u (%s)", p + 1, npasses, cur->name);
+			c = pass(t, DDEBLK_OP_READ, 1, what);
+			if (c < t->completed)
+				t->completed = c;
 		}
 	}
 	double seconds = now() - t0;
@@ -443,10 +508,12 @@ int main(int argc, char **argv)
 		if (!f) {
 			fprintf(stderr, "dsweeper: report %s: %s\n", run.report, strerror(errno));
 		} else {
-			fprintf(f, "dsweeper report\nstarted: %s\nmethod: %s%s%s\n", started,
-				run.write ? mode_name[run.mode] : "none (readonly: read through the stack)",
-				run.write && run.verify ? ", verified" : "",
-				run.write && run.mode == MODE_RANDOM ? " (a ChaCha20 stream per partition, its seed in the summary)" : "");
+			fprintf(f, "dsweeper report\nstarted: %s\nmethod: %s%s%s%s\n", started,
+				run.write ? run.m->name : "none (readonly: read through the stack)",
+				run.write && run.blank ? ", then blanked" : "",
+				!run.write ? "" : run.verify == VERIFY_ALL ? ", every pass verified" :
+				run.verify ? ", verified" : "",
+				run.write && has_random() ? " (random: a ChaCha20 stream per partition, its seed in the summary)" : "");
 			for (unsigned i = 0; i < run.n; i++) {
 				const struct target *t = &run.t[i];
 

@@ -4,8 +4,11 @@
 # and a random sweep (verified) of one partition each leave exactly that
 # partition zero / equal to the ChaCha20 stream re-generated from the
 # summary's seed, and every other byte of both images unchanged (checked
-# after QEMU exits); a write error injected by blkdebug is reported with
-# its sector, the sweep goes on, and the exit status says it failed.
+# after QEMU exits); DoD short with every pass verified and a blanking
+# pass; a write error injected by blkdebug is reported with its sector,
+# the sweep goes on, and the exit status says it failed; SIGINT in the
+# middle of a 1 GiB sweep stops it and states the range completed, which
+# the image holds.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/net_lib.sh"
 . "$(dirname "$0")/block_lib.sh"
@@ -13,7 +16,7 @@
 SW="$O/bin/dsweeper"
 export PATH="$PATH:/usr/sbin:/sbin"
 
-M="$T/mbr.img" G="$T/gpt.img" E="$T/err.img"
+M="$T/mbr.img" G="$T/gpt.img" E="$T/err.img" L="$T/large.img"
 head -c $((64 << 20)) /dev/urandom >"$M"
 head -c $((32 << 20)) /dev/urandom >"$G"
 head -c $((16 << 20)) /dev/urandom >"$E"
@@ -33,6 +36,9 @@ sfdisk -q "$E" <<'SF' || not_ok "sfdisk makes the third image"
 label: dos
 start=2048, size=8192, type=83
 SF
+# a large disk (sparse: zeros) for a sweep long enough to interrupt
+truncate -s 1G "$L"
+echo 'start=2048, type=83' | sfdisk -q "$L" || not_ok "sfdisk makes the large image"
 cp "$M" "$T/mbr.orig"
 cp "$G" "$T/gpt.orig"
 cp "$E" "$T/err.orig"
@@ -45,11 +51,12 @@ EOF
 
 export DDE_BLK="@dde-test-sweep-$$"
 "$DDE" run --machine q35 --disk "nvme:$M" --disk "ahci:$G" --disk "nvme:$E,blkdebug=$T/bd.conf" \
+	--disk "ahci:$L" \
 	--blk-socket "$DDE_BLK" >"$T/run.log" 2>&1 &
 run=$!
 BG_PIDS="$BG_PIDS $run"
-wait_count "bddf: (nvme0n1|nvme1n1|sda): disk of" 3 90 "$T/run.log" &&
-	ok "three disks at bddf (two NVMe, one AHCI)" || not_ok "disks at bddf" "$(tail -5 "$T/run.log")"
+wait_count "bddf: (nvme0n1|nvme1n1|sda|sdb): disk of" 4 90 "$T/run.log" &&
+	ok "four disks at bddf (two NVMe, two AHCI)" || not_ok "disks at bddf" "$(tail -5 "$T/run.log")"
 
 one_line "--write without --yes is refused, naming the partitions" "$SW" --write --partition nvme0n1p5
 one_line "an unknown partition is refused" "$SW" --partition nvme0n1p9
@@ -57,7 +64,7 @@ expect "readonly (the default): read through the stack, nothing written" 0 \
 	'"result":"ok","write":false.*"name":"nvme0n1p1".*"written":0,.*"read":10485760' \
 	"$SW" --partition nvme0n1p1 --partition sda1
 expect "zero sweep of nvme0n1p5, verified" 0 \
-	'"result":"ok","write":true,"mode":"zero","verify":true.*"completed":\[0,4194304\],"written":4194304,"verified":4194304.*"errors":\[\]' \
+	'"result":"ok","write":true,"mode":"zero","passes":1,"blank":false,"verify":"last".*"completed":\[0,4194304\],"written":4194304,"verified":4194304.*"errors":\[\]' \
 	"$SW" --write --yes --mode zero --verify --partition nvme0n1p5 --report "$T/zero.report"
 grep -q "^result: ok" "$T/zero.report" && grep -q "^method: zero, verified" "$T/zero.report" &&
 	ok "the report file says what was swept, how and the result" ||
@@ -76,14 +83,45 @@ rc=$?
 	grep -q '"written":4193792' "$T/err.json" &&
 	ok "an injected write error: its sector reported, the rest written, exit status 1" ||
 	not_ok "write error reported" "status $rc: $(cat "$T/err.json")"
+expect "DoD short (zeros, ones, random), every pass verified, then blanked: nvme0n1p6" 0 \
+	'"result":"ok","write":true,"mode":"dodshort","passes":4,"blank":true,"verify":"all".*"written":8388608,"verified":8388608' \
+	"$SW" --write --yes --mode dodshort --verify=all --blank --partition nvme0n1p6
+grep -q "pass 3/4 (random)" "$T/out" && grep -q "verifying pass 4/4 (blanking)" "$T/out" &&
+	ok "... its progress names each pass" || not_ok "pass names in the progress" "$(tail -c 300 "$T/out")"
+
+# SIGINT in the middle of a 1 GiB random sweep: a clean stop, the range stated
+size=$(((2097152 - 2048) * 512))
+"$SW" --write --yes --mode random --verify --partition sdb1 --report "$T/int.report" \
+	>"$T/int.json" 2>"$T/int.err" &
+sw=$!
+wait_for "dsweeper: sdb1: pass 1/1" 30 "$T/int.err"
+kill -INT $sw
+wait $sw
+rc=$?
+done_bytes=$(sed -n 's/.*"completed":\[0,\([0-9]*\)\].*/\1/p' "$T/int.json")
+iseed=$(sed -n 's/.*"seed":"\([0-9a-f]*\)".*/\1/p' "$T/int.json")
+if [ $rc = 1 ] && grep -q '"result":"interrupted"' "$T/int.json" && [ -n "$done_bytes" ] &&
+	[ "$done_bytes" -gt 0 ] && [ "$done_bytes" -lt "$size" ] && grep -q "^result: interrupted" "$T/int.report"; then
+	ok "SIGINT mid-sweep: stopped, exit status 1, completed range 0..$done_bytes of $size stated"
+else
+	not_ok "SIGINT mid-sweep" "status $rc: $(cat "$T/int.json"; tail -c 300 "$T/int.err")"
+fi
 kill -INT $run
 wait $run 2>/dev/null
+[ -n "$done_bytes" ] && [ "$(dd if="$L" bs=512 skip=2048 count=$((done_bytes / 512)) 2>/dev/null |
+	sha256sum | cut -d' ' -f1)" = "$("$SW" --print-stream "$iseed:$done_bytes" | sha256sum | cut -d' ' -f1)" ] &&
+	ok "the stated range holds the stream in the image" || not_ok "interrupted range in the image"
+[ "$(dd if="$L" bs=1M skip=1023 count=1 2>/dev/null | sha256sum | cut -d' ' -f1)" = \
+	"$(head -c 1048576 /dev/zero | sha256sum | cut -d' ' -f1)" ] &&
+	ok "the sweep did not go on after the stop (the last MiB is untouched)" ||
+	not_ok "the last MiB was written"
 
 # after QEMU exits: exactly the swept ranges changed, to what they should be
 cp "$T/mbr.orig" "$T/mbr.want"
 dd if=/dev/zero of="$T/mbr.want" bs=512 seek=24576 count=8192 conv=notrunc status=none
+dd if=/dev/zero of="$T/mbr.want" bs=512 seek=34816 count=4096 conv=notrunc status=none
 [ "$(shaf "$M")" = "$(shaf "$T/mbr.want")" ] &&
-	ok "mbr.img: nvme0n1p5 is zeros, every other byte unchanged (readonly runs wrote nothing)" ||
+	ok "mbr.img: nvme0n1p5 and p6 (blanked) are zeros, every other byte unchanged (readonly runs wrote nothing)" ||
 	not_ok "mbr.img after the zero sweep"
 cp "$T/gpt.orig" "$T/gpt.want"
 "$SW" --print-stream "$seed:$((8192 * 512))" |
