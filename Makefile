@@ -112,7 +112,7 @@ $(LIBDDENET): $(call obj,$(LIBDDENET_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(O)/bin/netd: $(call obj,netd/netd.c netd/export.c) $(LIBDDENET)
+$(O)/bin/netd: $(call obj,netd/netd.c netd/export.c common/logline.c) $(LIBDDENET)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
 
@@ -120,7 +120,7 @@ $(LIBDDEBLK): $(call obj,$(LIBDDEBLK_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(O)/bin/bddf: $(call obj,$(wildcard bddf/*.c)) $(LIBDDEBLK)
+$(O)/bin/bddf: $(call obj,$(wildcard bddf/*.c) common/logline.c) $(LIBDDEBLK)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
 

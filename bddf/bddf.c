@@ -32,6 +32,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../common/logline.h"
+
 #include "../libddeblk/chan.h"
 #include "../common/seqpacket.h"
 #include "bddf.h"
@@ -118,11 +120,9 @@ void bddf_log(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "bddf: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	log_line("bddf", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static void watch(int fd, struct handle *h)

@@ -14,17 +14,16 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "../common/logline.h"
 #include "netd.h"
 
 void netd_log(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("netd: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	log_line("netd", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 struct tap {
