@@ -44,7 +44,7 @@ BENCH_PKGS := fio
 # --- pieces -----------------------------------------------------------------
 COMMON_SRC   := common/machine.c common/slot.c
 PLATFORM_SRC := platform/qemu/machine.c platform/qemu/qtest.c platform/qemu/pci.c
-DDEIO_SRC    := ddeio/main.c ddeio/server.c
+DDEIO_SRC    := ddeio/main.c ddeio/server.c common/logline.c
 DDEKIT_SRC   := $(wildcard ddekit/*.c) common/slot.c
 DDE_SRC      := $(wildcard tools/dde/*.c) nbd/nbd.c
 KO_SRC       := ko/elf.c ko/load.c ko/file.c

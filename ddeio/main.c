@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/logline.h"
 #include "../common/machine.h"
 #include "../platform/platform.h"
 #include "log.h"
@@ -27,15 +28,13 @@ static int log_level = 2;
 
 void ddeio_log(int level, const char *fmt, ...)
 {
-	static const char *const tag[] = { "error: ", "warning: ", "", "" };
+	static const char *const prefix[] = { "ddeio: error", "ddeio: warning", "ddeio", "ddeio" };
 	va_list ap;
 
 	if (level > log_level)
 		return;
 	va_start(ap, fmt);
-	fprintf(stderr, "ddeio: %s", tag[level & 3]);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	log_line(prefix[level & 3], fmt, ap);	/* one write: drivers log to the same file */
 	va_end(ap);
 }
 

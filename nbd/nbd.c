@@ -499,7 +499,7 @@ static int discard(struct conn *c, uint64_t len)
 }
 
 /* the checks before a request goes to bddf: 0 or -errno */
-static int check(const struct conn *c, uint16_t type, uint16_t flags, uint64_t off, uint32_t len)
+static int check(const struct conn *c, uint16_t type, uint64_t off, uint32_t len)
 {
 	uint32_t ss = c->info.entry.sector_size ? c->info.entry.sector_size : 512;
 
@@ -541,7 +541,7 @@ static int take_request(struct conn *c)
 		c->closing = 1;
 		return 0;
 	}
-	int err = check(c, type, flags, off, len);
+	int err = check(c, type, off, len);
 
 	if (err) {
 		if (type == NBD_CMD_WRITE && discard(c, len))
