@@ -34,9 +34,9 @@ LDFLAGS := -pthread $(MODE_LDFLAGS)
 
 # Debian packages the build, the tests and the demo need (see README).
 BUILD_PKGS := gcc make pkg-config libinih-dev libpci-dev libcmocka-dev libzydis-dev \
-              clang libclang-rt-14-dev libunicorn-dev libsodium-dev
+              clang libclang-rt-14-dev libunicorn-dev libsodium-dev libncurses-dev
 RUN_PKGS   := qemu-system-x86 qemu-utils pci.ids tcpdump iproute2 iputils-ping netcat-openbsd busybox \
-	fdisk libnbd-bin nbd-client
+	fdisk libnbd-bin nbd-client tmux
 # ... and what only `make bench` needs (fio: the block figures, through its
 # nbd engine and on the image file with O_DIRECT)
 BENCH_PKGS := fio
@@ -124,9 +124,9 @@ $(O)/bin/bddf: $(call obj,$(wildcard bddf/*.c) common/logline.c) $(LIBDDEBLK)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
 
-$(O)/bin/dsweeper: $(call obj,dsweeper/dsweeper.c) $(LIBDDEBLK)
+$(O)/bin/dsweeper: $(call obj,$(wildcard dsweeper/*.c)) $(LIBDDEBLK)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lsodium
+	$(CC) $(LDFLAGS) -o $@ $^ -lsodium $$(pkg-config --libs ncursesw)
 
 $(LIBTESTDEV): $(call obj,$(TESTDEV_SRC))
 	@mkdir -p $(dir $@)

@@ -376,6 +376,70 @@ int ddeblk_list(const char *server, void (*fn)(const struct ddeblk_entry *e, voi
 	return r ? r : n;
 }
 
+struct collected {
+	struct ddeblk_entry *e;
+	int n, cap, err;
+};
+
+static void collect(const struct ddeblk_entry *e, void *arg)
+{
+	struct collected *c = arg;
+
+	if (c->n == c->cap) {
+		int cap = c->cap ? 2 * c->cap : 32;
+		struct ddeblk_entry *ne = realloc(c->e, (size_t)cap * sizeof(*ne));
+
+		if (!ne) {
+			c->err = -ENOMEM;
+			return;
+		}
+		c->e = ne;
+		c->cap = cap;
+	}
+	c->e[c->n++] = *e;
+}
+
+/* disks by name (nvme0n1 < nvme1n1 < sda < sdb), each followed by its partitions */
+static int by_name(const void *a, const void *b)
+{
+	const struct ddeblk_entry *x = a, *y = b;
+	int d = strcmp(x->disk, y->disk);
+
+	if (d)
+		return d;
+	return (x->partno > y->partno) - (x->partno < y->partno);
+}
+
+int ddeblk_list_sorted(const char *server, struct ddeblk_entry **out)
+{
+	struct collected all = { 0 };
+	int n = ddeblk_list(server, collect, &all);
+
+	if (n >= 0 && all.err)
+		n = all.err;
+	if (n < 0) {
+		free(all.e);
+		*out = NULL;
+		return n;
+	}
+	qsort(all.e, (size_t)all.n, sizeof(*all.e), by_name);
+	*out = all.e;
+	return all.n;
+}
+
+void ddeblk_size_text(uint64_t bytes, char *out, size_t cap)
+{
+	static const char unit[] = "BKMGTP";
+	double v = (double)bytes;
+	int u = 0;
+
+	while (v >= 1024 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(out, cap, u ? "%.1f%c" : "%.0f%c", v, unit[u]);
+}
+
 /* ---- drivers ---- */
 
 struct ddeblk_drv {

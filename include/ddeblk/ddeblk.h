@@ -129,5 +129,13 @@ int ddeblk_fd(const struct ddeblk *b);
  */
 int ddeblk_list(const char *server, void (*fn)(const struct ddeblk_entry *e, void *arg),
 		void *arg);
+/*
+ * The same as one array (*@out, free() it), sorted as people read it:
+ * disks by name (nvme0n1 < nvme1n1 < sda), each followed by its partitions.
+ * Returns how many, or an error.
+ */
+int ddeblk_list_sorted(const char *server, struct ddeblk_entry **out);
+/* @bytes for people, in powers of 1024: "512B", "4.0K", "1.5G" */
+void ddeblk_size_text(uint64_t bytes, char *out, size_t cap);
 
 #endif

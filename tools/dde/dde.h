@@ -26,5 +26,6 @@ int dde_lspci(int argc, char **argv);
 int dde_run(int argc, char **argv);
 int dde_ko(int argc, char **argv);
 int dde_disks(int argc, char **argv);
+int dde_sweep(int argc, char **argv);
 
 #endif

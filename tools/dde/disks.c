@@ -18,19 +18,6 @@ struct listing {
 	int found;
 };
 
-static void human(uint64_t b, char *out, size_t cap)
-{
-	static const char unit[] = "BKMGTP";
-	double v = (double)b;
-	int u = 0;
-
-	while (v >= 1024 && u < 5) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(out, cap, u ? "%.1f%c" : "%.0f%c", v, unit[u]);
-}
-
 static void show(const struct ddeblk_entry *e, void *arg)
 {
 	struct listing *l = arg;
@@ -64,43 +51,11 @@ static void show(const struct ddeblk_entry *e, void *arg)
 	if (!l->found++)
 		printf("%-12s %8s %6s %-4s %-36s %-20s %s\n", "NAME", "SIZE", "SECTOR", "TABLE",
 		       "TYPE", "LABEL", "DRIVER");
-	human(e->size, size, sizeof(size));
+	ddeblk_size_text(e->size, size, sizeof(size));
 	printf("%-12s %8s %6u %-4s %-36s %-20s %s%s%s\n", e->name, size, e->sector_size,
 	       e->partno ? "" : (e->table[0] ? e->table : "-"), e->partno ? e->type : "",
 	       e->label, e->driver, e->flags & DDEBLK_DISK_GONE ? " (gone)" : "",
 	       e->flags & DDEBLK_DISK_RO ? " (read-only)" : "");
-}
-
-struct collected {
-	struct ddeblk_entry *e;
-	size_t n, cap;
-};
-
-static void collect(const struct ddeblk_entry *e, void *arg)
-{
-	struct collected *c = arg;
-
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? 2 * c->cap : 32;
-		struct ddeblk_entry *ne = realloc(c->e, cap * sizeof(*ne));
-
-		if (!ne)
-			return;
-		c->e = ne;
-		c->cap = cap;
-	}
-	c->e[c->n++] = *e;
-}
-
-/* disks by name (nvme0n1 < nvme1n1 < sda < sdb), each followed by its partitions */
-static int by_name(const void *a, const void *b)
-{
-	const struct ddeblk_entry *x = a, *y = b;
-	int d = strcmp(x->disk, y->disk);
-
-	if (d)
-		return d;
-	return (x->partno > y->partno) - (x->partno < y->partno);
 }
 
 int dde_disks(int argc, char **argv)
@@ -143,20 +98,18 @@ int dde_disks(int argc, char **argv)
 			"or give --socket PATH\n");
 		return 2;
 	}
-	struct collected all = { 0 };
+	struct ddeblk_entry *all;
 
-	n = ddeblk_list(server, collect, &all);
+	/* bddf lists disks as they arrived: shown by name, partitions in order */
+	n = ddeblk_list_sorted(server, &all);
 	if (n < 0) {
 		fprintf(stderr, "dde disks: cannot reach the block server %s: %s\n",
 			server ? server : "($DDE_BLK)", strerror(-n));
-		free(all.e);
 		return 1;
 	}
-	/* bddf lists disks as they arrived: shown by name, partitions in order */
-	qsort(all.e, all.n, sizeof(*all.e), by_name);
-	for (size_t i = 0; i < all.n; i++)
-		show(&all.e[i], &l);
-	free(all.e);
+	for (int i = 0; i < n; i++)
+		show(&all[i], &l);
+	free(all);
 	if (l.dump && !l.found) {
 		fprintf(stderr, "dde disks: no disk '%s'\n", l.dump);
 		return 1;

@@ -24,6 +24,8 @@ static void usage(FILE *out)
 		"  disks [--dump DISK]             list the block server's disks and partitions\n"
 		"  nbd --export NAME [--socket PATH | --port N]\n"
 		"                                  export a disk or partition over NBD\n"
+		"  sweep [machine options] [--write]\n"
+		"                                  DSweeper's terminal UI over the machine's disks\n"
 		"  ko info [-v] FILE.ko            describe a binary kernel module\n"
 		"\n"
 		"`dde COMMAND --help` describes a command's options.\n");
@@ -72,6 +74,8 @@ int main(int argc, char **argv)
 		return dde_disks(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "nbd"))
 		return nbd_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "sweep"))
+		return dde_sweep(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "ko"))
 		return dde_ko(argc - 1, argv + 1);
 	fprintf(stderr, "dde: unknown command '%s' (see dde --help)\n", argv[1]);

@@ -1,0 +1,193 @@
+/*
+ * dsweeper: overwrites partitions through the block stack (bddf and the
+ * reused drivers) on purpose, and proves it — the application of the
+ * original DDE demonstration (docs/dsweeper.md).
+ *
+ *   dsweeper [--write] [--mode zero|random|dodshort] [--verify[=last|all]]
+ *            [--blank] [--report FILE] [--blk-socket PATH]
+ *            (--partition NAME ... [--yes] | [--ui])
+ *
+ * With --partition it runs from the command line: a progress line on
+ * stderr, a one-line JSON summary on stdout; exit status 0 only when every
+ * byte was written (and verified, if asked), 1 otherwise, 2 for a usage
+ * error. Without, on a terminal, it opens the terminal UI (ui.c), which
+ * `dde sweep` starts over a machine of its own.
+ *
+ * Without --write nothing is written: each partition is read through the
+ * whole stack and the run reports what would be overwritten, and how fast.
+ * With --write, --yes is the command line's confirmation (the UI asks).
+ * SIGINT stops a sweep cleanly; the summary says what range was completed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sweep.h"
+#include "ui.h"
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+/* the progress line: a line per phase, redrawn twice a second */
+static void cli_tick(struct target *t, int pass_over)
+{
+	static const struct target *last;
+	static char phase[sizeof(t->phase)];
+	static double shown;
+	int fresh = t != last || strcmp(phase, t->phase);
+	double el = now() - t->started;
+
+	if (!fresh && !pass_over && now() - shown < 0.5)
+		return;
+	if (fresh && last)
+		fputc('\n', stderr);
+	last = t;
+	snprintf(phase, sizeof(phase), "%s", t->phase);
+	shown = now();
+	fprintf(stderr, "\rdsweeper: %s: %s %5.1f%%  %8.1f MB/s  elapsed %4.0f s  eta %4.0f s",
+		t->name, t->phase, t->work_total ? 100.0 * t->work_done / t->work_total : 100.0,
+		el > 0 ? t->work_done / el / 1e6 : 0, el,
+		t->work_done && t->work_done < t->work_total ?
+		el * (double)(t->work_total - t->work_done) / t->work_done : 0);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: dsweeper [--write] [--mode zero|random|dodshort] [--verify[=last|all]]\n"
+		"                [--blank] [--report FILE] [--blk-socket PATH]\n"
+		"                (--partition NAME [--partition NAME ...] [--yes] | [--ui])\n"
+		"  Overwrite partitions through the block server (DDE_BLK, as `dde run`\n"
+		"  prints it). Without --write nothing is written: the partitions are read\n"
+		"  through the whole stack instead. --verify reads every byte of the last\n"
+		"  pass (=all: of every pass) back and compares; --blank adds a final pass\n"
+		"  of zeros.\n"
+		"  With --partition: from the command line; --yes confirms --write; progress\n"
+		"  on stderr, a JSON summary on stdout; exit status 0 only when everything\n"
+		"  was written (and verified). Without, on a terminal: the terminal UI,\n"
+		"  where the options above are its starting choices.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "write", no_argument, 0, 'w' },
+		{ "yes", no_argument, 0, 'y' },
+		{ "mode", required_argument, 0, 'm' },
+		{ "verify", optional_argument, 0, 'v' },
+		{ "blank", no_argument, 0, 'b' },
+		{ "partition", required_argument, 0, 'p' },
+		{ "report", required_argument, 0, 'r' },
+		{ "blk-socket", required_argument, 0, 'k' },
+		{ "ui", no_argument, 0, 'u' },
+		{ "print-stream", required_argument, 0, 'S' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	const char *report = NULL;
+	int opt, yes = 0, ui = 0;
+	char err[256];
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'w': run.write = 1; break;
+		case 'y': yes = 1; break;
+		case 'b': run.blank = 1; break;
+		case 'u': ui = 1; break;
+		case 'v':
+			if (!optarg || !strcmp(optarg, "last"))
+				run.verify = VERIFY_LAST;
+			else if (!strcmp(optarg, "all"))
+				run.verify = VERIFY_ALL;
+			else {
+				fprintf(stderr, "dsweeper: --verify[=last|all], not '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'r': report = optarg; break;
+		case 'k': run.server = optarg; break;
+		case 'm':
+			run.m = NULL;
+			for (unsigned i = 0; i < nmethods; i++)
+				if (!strcmp(optarg, methods[i].name))
+					run.m = &methods[i];
+			if (!run.m) {
+				fprintf(stderr, "dsweeper: --mode zero, random or dodshort, not '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'p':
+			if (run.n == MAX_TARGETS || strlen(optarg) >= DDEBLK_NAME_MAX || !*optarg) {
+				fprintf(stderr, "dsweeper: too many partitions, or a bad name '%s'\n", optarg);
+				return 2;
+			}
+			snprintf(run.t[run.n++].name, DDEBLK_NAME_MAX, "%s", optarg);
+			break;
+		case 'S':
+			return sweep_print_stream(optarg);
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "dsweeper: unknown or incomplete option '%s' (see --help)\n",
+				argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "dsweeper: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (!run.server && !(getenv("DDE_BLK") && *getenv("DDE_BLK"))) {
+		fprintf(stderr, "dsweeper: which block server? Set DDE_BLK or give --blk-socket\n");
+		return 2;
+	}
+	if (ui || !run.n) {
+		if (run.n || yes) {
+			fprintf(stderr, "dsweeper: the UI selects partitions and asks for the confirmation "
+				"itself: no --partition or --yes with it\n");
+			return 2;
+		}
+		if (!isatty(0) || !isatty(1)) {
+			fprintf(stderr, "dsweeper: which partitions? Give --partition NAME (see dde disks), "
+				"or run on a terminal for the UI\n");
+			return 2;
+		}
+		return ui_main(report);
+	}
+	if (run.write && !yes) {
+		fprintf(stderr, "dsweeper: --write destroys the data of");
+		for (unsigned i = 0; i < run.n; i++)
+			fprintf(stderr, " %s", run.t[i].name);
+		fprintf(stderr, ": add --yes to confirm\n");
+		return 2;
+	}
+	int r = sweep_open(err, sizeof(err));
+
+	if (r) {
+		fprintf(stderr, "dsweeper: %s\n", err);
+		return r == -ENOENT ? 2 : 1;
+	}
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	run.tick = cli_tick;
+	sweep_all();
+	fputc('\n', stderr);
+	if (run.error[0])
+		fprintf(stderr, "dsweeper: %s\n", run.error);
+	sweep_summary(stdout);
+	if (report && (r = sweep_report(report)))
+		fprintf(stderr, "dsweeper: report %s: %s\n", report, strerror(-r));
+	sweep_close();
+	return sweep_ok() ? 0 : 1;
+}
