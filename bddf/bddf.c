@@ -17,6 +17,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -114,6 +115,12 @@ static struct {
 	 * NVMe controllers are numbered in that order, whoever comes first */
 	const char *expect[64];
 	int nexpect, nvme_expected;
+	/* --fault drop-write=DISK:SECTOR: writes over it are acknowledged, not done */
+	struct {
+		char disk[DDEBLK_NAME_MAX];
+		uint64_t sector;
+	} drop[8];
+	int ndrop;
 } d;
 
 void bddf_log(const char *fmt, ...)
@@ -308,6 +315,26 @@ static int check(struct client *cl, const struct ddeblk_sqe *e)
 	return 0;
 }
 
+/*
+ * Fault injection for tests of what sits above (a verifying sweeper): a
+ * write of @len bytes at disk byte @off that covers a --fault drop-write
+ * sector is acknowledged without being done.
+ */
+static int dropped(const struct disk *dk, uint64_t off, uint32_t len)
+{
+	uint64_t ss = dk->e.sector_size;
+
+	for (int i = 0; i < d.ndrop; i++)
+		if (!strcmp(d.drop[i].disk, dk->e.name) && d.drop[i].sector * ss >= off &&
+		    d.drop[i].sector * ss < off + len) {
+			bddf_log("%s: fault: a write of sectors %" PRIu64 "..%" PRIu64
+				 " acknowledged, not done (--fault drop-write)", dk->e.name,
+				 off / ss, (off + len) / ss - 1);
+			return 1;
+		}
+	return 0;
+}
+
 /* Take what the client queued, while its driver has slots for it. */
 static void serve_client(struct client *cl)
 {
@@ -347,6 +374,10 @@ static void serve_client(struct client *cl)
 			cl->inflight--;
 			ddeblk_cq_push(&cl->c, &c);
 			cl->ring = 1;
+			continue;
+		}
+		if (e.op == DDEBLK_OP_WRITE && dropped(dk, cl->e.start + e.offset, e.len)) {
+			client_done(cr);	/* "done", as a lying disk would say */
 			continue;
 		}
 		if (e.op == DDEBLK_OP_FLUSH) {
@@ -898,6 +929,31 @@ static int number(const char *opt, const char *s, unsigned max)
 	return (int)v;
 }
 
+static int fault(const char *arg)
+{
+	const char *colon = strrchr(arg, ':');
+	char *end;
+	int n = d.ndrop;
+
+	if (n == (int)(sizeof(d.drop) / sizeof(d.drop[0]))) {
+		fprintf(stderr, "bddf: too many --fault options\n");
+		return -1;
+	}
+	if (strncmp(arg, "drop-write=", 11) || !colon || colon == arg + 11 ||
+	    colon - (arg + 11) >= DDEBLK_NAME_MAX || !colon[1]) {
+		fprintf(stderr, "bddf: --fault '%s': drop-write=DISK:SECTOR\n", arg);
+		return -1;
+	}
+	d.drop[n].sector = strtoull(colon + 1, &end, 10);
+	if (*end) {
+		fprintf(stderr, "bddf: --fault '%s': SECTOR is a number\n", arg);
+		return -1;
+	}
+	snprintf(d.drop[n].disk, sizeof(d.drop[n].disk), "%.*s", (int)(colon - (arg + 11)), arg + 11);
+	d.ndrop++;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -905,6 +961,7 @@ int main(int argc, char **argv)
 		{ "depth", required_argument, 0, 'd' },
 		{ "client-depth", required_argument, 0, 'c' },
 		{ "expect", required_argument, 0, 'e' },
+		{ "fault", required_argument, 0, 'f' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -924,14 +981,20 @@ int main(int argc, char **argv)
 			d.expect[d.nexpect++] = optarg;
 			d.nvme_expected += !strncmp(optarg, "nvme", 4);
 		}
-		else {
+		else if (opt == 'f') {
+			if (fault(optarg))
+				return 2;
+		} else {
 			fprintf(opt == 'h' ? stdout : stderr,
 				"usage: bddf --socket PATH [--depth N] [--client-depth N] [--expect DRIVER]...\n"
+				"            [--fault drop-write=DISK:SECTOR]...\n"
 				"  the block server: drivers attach their disks, clients open disks and\n"
 				"  partitions by name (libddeblk). --depth: requests in flight per driver\n"
 				"  (default 32); --client-depth: per client unless it asks (default 32);\n"
 				"  --expect NAME@SLOT: the disk drivers to come, in the order whose\n"
-				"  NVMe controllers get numbers 0, 1, ...\n");
+				"  NVMe controllers get numbers 0, 1, ...; --fault drop-write: writes\n"
+				"  covering DISK's SECTOR are acknowledged but not done (to test what\n"
+				"  verifies writes)\n");
 			return opt == 'h' ? 0 : 2;
 		}
 	}

@@ -354,11 +354,12 @@ int sweep_report(const char *path)
 	for (unsigned i = 0; i < run.n; i++) {
 		const struct target *t = &run.t[i];
 
-		fprintf(f, "partition %s of %s (%s): %" PRIu64 " bytes; completed bytes 0..%" PRIu64
-			"; every pass written over bytes 0..%" PRIu64 "; written %" PRIu64 ", verified %"
-			PRIu64 ", errors %u%s\n", t->name,
-			t->info.entry.disk, t->info.entry.driver, t->info.entry.size, t->completed, t->swept,
-			t->written, t->verified, t->nbad, t->lost ? " (more not listed)" : "");
+		fprintf(f, "partition %s of %s (%s): %" PRIu64 " bytes; completed bytes 0..%" PRIu64,
+			t->name, t->info.entry.disk, t->info.entry.driver, t->info.entry.size, t->completed);
+		if (run.write)
+			fprintf(f, "; every pass written over bytes 0..%" PRIu64, t->swept);
+		fprintf(f, "; written %" PRIu64 ", verified %" PRIu64 ", read %" PRIu64 ", errors %u%s\n",
+			t->written, t->verified, t->read, t->nbad, t->lost ? " (more not listed)" : "");
 		for (unsigned k = 0; k < t->nbad; k++)
 			if (t->bad[k].count)
 				fprintf(f, "  %s error: sectors %" PRIu64 "..%" PRIu64 "\n",

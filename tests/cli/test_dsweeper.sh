@@ -6,7 +6,9 @@
 # summary's seed, and every other byte of both images unchanged (checked
 # after QEMU exits); DoD short with every pass verified and a blanking
 # pass; a write error injected by blkdebug is reported with its sector,
-# the sweep goes on, and the exit status says it failed; SIGINT in the
+# the sweep goes on, and the exit status says it failed; a write bddf
+# acknowledges without doing it (--blk-fault) is caught by the
+# verification, by sector; SIGINT in the
 # middle of a 1 GiB sweep stops it and states the range completed, which
 # the image holds.
 . "$(dirname "$0")/lib.sh"
@@ -50,8 +52,10 @@ sector = "5000"
 EOF
 
 export DDE_BLK="@dde-test-sweep-$$"
+# and bddf acknowledges without doing a write over sector 5048 of nvme0n1
+# (nvme0n1p1's sector 3000): verification must catch it
 "$DDE" run --machine q35 --disk "nvme:$M" --disk "ahci:$G" --disk "nvme:$E,blkdebug=$T/bd.conf" \
-	--disk "ahci:$L" \
+	--disk "ahci:$L" --blk-fault drop-write=nvme0n1:5048 \
 	--blk-socket "$DDE_BLK" >"$T/run.log" 2>&1 &
 run=$!
 BG_PIDS="$BG_PIDS $run"
@@ -83,6 +87,14 @@ rc=$?
 	grep -q '"written":4193792' "$T/err.json" &&
 	ok "an injected write error: its sector reported, the rest written, exit status 1" ||
 	not_ok "write error reported" "status $rc: $(cat "$T/err.json")"
+"$SW" --write --yes --mode zero --verify --partition nvme0n1p1 >"$T/drop.json" 2>"$T/drop.err"
+rc=$?
+dsec=$(sed -n 's/.*"errors":\[{"op":"verify","sector":\([0-9]*\),"count":[0-9]*}\].*/\1/p' "$T/drop.json")
+dcount=$(sed -n 's/.*"errors":\[{"op":"verify","sector":[0-9]*,"count":\([0-9]*\)}\].*/\1/p' "$T/drop.json")
+[ $rc = 1 ] && grep -q '"result":"failed"' "$T/drop.json" && grep -q '"written":10485760' "$T/drop.json" &&
+	[ -n "$dsec" ] && [ "$dsec" -le 3000 ] && [ $((dsec + dcount)) -gt 3000 ] && [ "$dcount" -le 2048 ] &&
+	ok "a write acknowledged but not done: verification reports sectors $dsec..$((dsec + dcount - 1)), exit status 1" ||
+	not_ok "verification catches a dropped write" "status $rc: $(cat "$T/drop.json")"
 expect "DoD short (zeros, ones, random), every pass verified, then blanked: nvme0n1p6" 0 \
 	'"result":"ok","write":true,"mode":"dodshort","passes":4,"blank":true,"verify":"all".*"written":8388608,"verified":8388608' \
 	"$SW" --write --yes --mode dodshort --verify=all --blank --partition nvme0n1p6
@@ -120,10 +132,13 @@ wait $run 2>/dev/null
 
 # after QEMU exits: exactly the swept ranges changed, to what they should be
 cp "$T/mbr.orig" "$T/mbr.want"
+dd if=/dev/zero of="$T/mbr.want" bs=512 seek=2048 count=20480 conv=notrunc status=none
+[ -n "$dsec" ] && dd if="$T/mbr.orig" of="$T/mbr.want" bs=512 skip=$((2048 + dsec)) seek=$((2048 + dsec)) \
+	count="$dcount" conv=notrunc status=none
 dd if=/dev/zero of="$T/mbr.want" bs=512 seek=24576 count=8192 conv=notrunc status=none
 dd if=/dev/zero of="$T/mbr.want" bs=512 seek=34816 count=4096 conv=notrunc status=none
 [ "$(shaf "$M")" = "$(shaf "$T/mbr.want")" ] &&
-	ok "mbr.img: nvme0n1p5 and p6 (blanked) are zeros, every other byte unchanged (readonly runs wrote nothing)" ||
+	ok "mbr.img: nvme0n1p1 (but the dropped write's sectors), p5 and p6 (blanked) are zeros, every other byte unchanged (readonly runs wrote nothing)" ||
 	not_ok "mbr.img after the zero sweep"
 cp "$T/gpt.orig" "$T/gpt.want"
 "$SW" --print-stream "$seed:$((8192 * 512))" |

@@ -59,7 +59,7 @@ static char stubs[8] = "refuse";
 struct server {
 	const char *prog, *tag;
 	char socket[108];
-	char *argv[2 * MAX_DRIVERS + 4];
+	char *argv[2 * MAX_DRIVERS + 24];	/* --expect per driver, --depth, 8 --fault */
 	int argc;
 	pid_t pid;
 };
@@ -183,6 +183,8 @@ static void usage(FILE *out)
 		"`dde disks` lists them:\n"
 		"  --blk-socket PATH          bddf's socket (default @dde-blk-PID)\n"
 		"  --depth N                  requests in flight per disk driver (default 32)\n"
+		"  --blk-fault drop-write=DISK:SECTOR  fault injection: writes covering\n"
+		"                             SECTOR of DISK are acknowledged, not done\n"
 		"\n"
 		"Drivers available: selftest (register read, interrupt and DMA self-test of\n"
 		"e1000, NVMe and AHCI devices)");
@@ -582,6 +584,7 @@ int dde_run(int argc, char **argv)
 		{ "net-socket", required_argument, 0, 'N' },
 		{ "blk-socket", required_argument, 0, 'B' },
 		{ "depth", required_argument, 0, 'Q' },
+		{ "blk-fault", required_argument, 0, 'F' },
 		{ "tap", required_argument, 0, 'T' },
 		{ "pcap", required_argument, 0, 'P' },
 		{ "help", no_argument, 0, 'h' },
@@ -638,6 +641,13 @@ int dde_run(int argc, char **argv)
 				return 2;
 			}
 			blk_depth = optarg;
+		} else if (opt == 'F') {
+			if (bddf.argc == 16) {
+				fprintf(stderr, "dde run: too many --blk-fault options\n");
+				return 2;
+			}
+			bddf.argv[bddf.argc++] = "--fault";
+			bddf.argv[bddf.argc++] = optarg;
 		} else if (opt == 'T' || opt == 'P') {
 			if (netd_export(opt == 'T' ? "tap" : "pcap", optarg))
 				return 2;
