@@ -217,6 +217,7 @@ bench: deps
 	@O=$(O) $(BENCH) >$(O)/bench-platform.txt; st=$$?; cat $(O)/bench-platform.txt; exit $$st
 	@O=$(O) ./tests/bench/net_bench.sh
 	@O=$(O) ./tests/bench/block_bench.sh
+	@O=$(O) ./tests/bench/sweep_bench.sh
 
 # a SANITIZE build links $(SAN_OBJ) into every program (in $^)
 $(filter-out %.a %.bin,$(BINS)) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(NET_TESTS) $(BLOCK_TESTS) $(SAN_TESTS) \

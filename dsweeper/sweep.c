@@ -110,7 +110,8 @@ static uint64_t pass(struct target *t, int op, int compare, const char *what)
 	for (unsigned i = 0; i < depth; i++)
 		free_slot[i] = i;
 	while (ndone < next || (next < nchunks && !interrupted)) {
-		while (next < nchunks && nfree && !interrupted) {
+		/* one request alone first, so that the first byte lands soon; then the queue */
+		while (next < nchunks && nfree && !interrupted && (ndone || next == 0)) {
 			uint64_t off = next * chunk;
 			uint32_t len = (uint32_t)(size - off < chunk ? size - off : chunk);
 			unsigned slot = free_slot[--nfree];
@@ -124,8 +125,9 @@ static uint64_t pass(struct target *t, int op, int compare, const char *what)
 				break;
 			}
 			next++;
+			/* the disk starts on it while the next one's data is made */
+			ddeblk_kick(t->b);
 		}
-		ddeblk_kick(t->b);
 		struct ddeblk_io c[64];
 		int n = ddeblk_complete(t->b, c, 64, 200);
 
@@ -219,6 +221,11 @@ const char *sweep_result(void)
 
 int sweep_open(char *err, size_t cap)
 {
+	time_t st = time(NULL);
+
+	/* the start: what the time to the first byte written counts from */
+	strftime(run.started, sizeof(run.started), "%Y-%m-%dT%H:%M:%SZ", gmtime(&st));
+	run.t0 = now();
 	if (sodium_init() < 0) {
 		snprintf(err, cap, "libsodium cannot start");
 		return -EIO;
@@ -292,10 +299,6 @@ static void sweep_one(struct target *t)
 
 void sweep_all(void)
 {
-	time_t st = time(NULL);
-
-	strftime(run.started, sizeof(run.started), "%Y-%m-%dT%H:%M:%SZ", gmtime(&st));
-	run.t0 = now();
 	for (unsigned i = 0; i < run.n && !interrupted; i++)
 		sweep_one(&run.t[i]);
 	run.seconds = now() - run.t0;

@@ -87,7 +87,7 @@ extern volatile sig_atomic_t interrupted;	/* set to stop the sweep cleanly */
 
 double now(void);
 
-/* Open every target (run.t[0..run.n)); an error names the partition. */
+/* Start: open every target (run.t[0..run.n)); an error names the partition. */
 int sweep_open(char *err, size_t cap);
 /* Sweep the targets one after the other, then flush each. */
 void sweep_all(void);
