@@ -79,6 +79,16 @@ expect "run stops when the last driver exits" 0 "dde: machine stopped" \
 	"$DDE" run --nic e1000 --driver selftest@00:01.0
 no_leftovers "nothing left after dde run"
 
+# dde sweep and dsweeper refuse what they cannot do, in one line
+one_line "dde sweep without disks" "$DDE" sweep --machine q35
+one_line "dde sweep off a terminal" "$DDE" sweep --machine q35 --disk "nvme:$T/disk.img" </dev/null
+one_line "dde sweep: an unknown option" "$DDE" sweep --disk "nvme:$T/disk.img" --partitions x
+one_line "dsweeper off a terminal without --partition" env DDE_BLK=@nowhere "$O/bin/dsweeper" </dev/null
+one_line "dsweeper: the UI with --partition" env DDE_BLK=@nowhere "$O/bin/dsweeper" --ui --partition sda1
+one_line "dsweeper: a bad --mode" env DDE_BLK=@nowhere "$O/bin/dsweeper" --mode gutmann --partition sda1
+one_line "bddf: a bad --fault" "$O/bin/bddf" --socket @nowhere --fault drop-write=sda
+no_leftovers "nothing left after the refusals"
+
 # Ctrl-C: dde run with no driver waits; SIGINT stops it in order
 "$DDE" run --nic e1000 >"$T/run.log" 2>&1 &
 RUN=$!

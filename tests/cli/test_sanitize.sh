@@ -7,7 +7,8 @@
 # build (all three drivers: frames, link, kill -9, parameters; then DHCP
 # and 10 MiB over TCP through e1000; DHCP and TCP through Debian's binary
 # e1000 on both engines; the module loader's unit tests; the block stack
-# on nvme, ahci and ata_piix, injected errors and the NBD export) and
+# on nvme, ahci and ata_piix, injected errors, the NBD export and
+# DSweeper, its terminal UI too) and
 # every process's sanitizer report
 # goes to one directory, which must stay empty.
 . "$(dirname "$0")/lib.sh"
@@ -95,6 +96,8 @@ run_sanitized "the block stack on two NVMe disks: listing, reads, writes, bounds
 run_sanitized "ahci and ata_piix with libata, SCSI and sd" tests/cli/test_block_ata.sh
 run_sanitized "injected disk errors on NVMe, AHCI and IDE" tests/cli/test_block_errors.sh
 run_sanitized "the NBD export with qemu-img, nbdcopy and bad clients" tests/cli/test_nbd.sh
+run_sanitized "dsweeper: sweeps, verification, faults, SIGINT" tests/cli/test_dsweeper.sh
+run_sanitized "dde sweep's terminal UI in tmux" tests/cli/test_sweep_ui.sh
 
 # every driver process leaves ASan's notice about makecontext, and nothing else
 n=$(grep -l "makecontext/swapcontext" "$logs"/san.* 2>/dev/null | wc -l)
