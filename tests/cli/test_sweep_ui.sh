@@ -1,8 +1,8 @@
 #!/bin/bash
 # DSweeper's terminal UI as a person uses it, driven in tmux (send-keys,
-# capture-pane) over `dde sweep` and a real machine (Linux's nvme and ahci
-# under bddf): the title says readonly; the partitions of both disks are
-# listed with sizes, types and labels; one is selected with the keyboard;
+# capture-pane) over `dde sweep` and a real machine (Linux's ata_piix, nvme
+# and ahci under bddf): the title says readonly; the partitions of all
+# disks are listed with sizes, types and labels; one is selected with the keyboard;
 # a readonly run shows progress bars with MB/s, elapsed time and ETA, then
 # the summary, and changes no byte. With --write, Start asks for the word
 # yes naming the partitions (anything else starts nothing); q, y stops a
@@ -81,24 +81,28 @@ ended() {
 	cat "$T/$1.rc" 2>/dev/null || echo none
 }
 
-# --- readonly (the default) ---
-ui ro --machine q35 --disk "nvme:$M" --disk "ahci:$G" --disk "ahci:$L"
+# --- readonly (the default), on a pc with a disk of each kind: IDE, NVMe, AHCI ---
+ui ro --machine pc --disk "ide:$G" --disk "nvme:$M" --disk "ahci:$L"
 wait_screen "^ DSweeper \(readonly\)" 20 && ok "the title reads 'DSweeper (readonly)'" ||
 	not_ok "readonly title" "$(screen)"
-wait_screen " sdb1 " 90 && screen >"$T/list" &&
-	grep -Eq "nvme0n1 +64.0M +dos .*nvme@" "$T/list" && grep -Eq "\[ \] nvme0n1p5 +4.0M +Linux" "$T/list" &&
-	grep -Eq "nvme0n1p2 +20.0M +Extended" "$T/list" && grep -Eq "\[ \] sda2 +4.0M +\"beta\" Linux filesystem" "$T/list" &&
+wait_screen "1023.0M" 90 && wait_screen "\"beta\"" 30 && screen >"$T/list"
+# the two ATA disks are named (sda, sdb) in the order they arrive, as Linux does
+beta=$(sed -n 's/.*\] \([a-z0-9]*\) .*"beta" Linux filesystem.*/\1/p' "$T/list")
+big1=$(sed -n 's/.*\] \([a-z0-9]*\) *1023.0M.*/\1/p' "$T/list")
+grep -Eq "nvme0n1 +64.0M +dos +nvme@" "$T/list" && grep -Eq "\[ \] nvme0n1p5 +4.0M +Linux" "$T/list" &&
+	grep -Eq "nvme0n1p2 +20.0M +Extended" "$T/list" && grep -Eq "sd[ab] +32.0M +gpt +ata_piix@" "$T/list" &&
+	grep -Eq "sd[ab] +1.0G +dos +ahci@" "$T/list" && [ -n "$beta" ] && [ -n "$big1" ] &&
 	grep -Eq "^ +Data \(m\) +\(\*\) zeros" "$T/list" && grep -Eq "^ +Verify \(v\) +\(\*\) no" "$T/list" &&
-	ok "the task, and the partitions of all disks with sizes, types and labels (MBR with logicals, GPT)" ||
+	ok "the task, and the partitions of IDE, NVMe and AHCI disks with sizes, types and labels (MBR with logicals, GPT)" ||
 	not_ok "the partition list" "$(screen)"
-pick sda2 && ok "a partition is selected with the keyboard (Down, Space)" || not_ok "select sda2" "$(screen)"
-pick sdb1 || not_ok "select sdb1" "$(screen)"
+pick "$beta" && ok "a partition is selected with the keyboard (Down, Space)" || not_ok "select $beta" "$(screen)"
+pick "$big1" || not_ok "select $big1" "$(screen)"
 grep -q "selected: 2" <(screen) && ok "... and a second one" || not_ok "two selected" "$(screen)"
 keys s
 # while it runs: a bar, the percentage, MB/s, elapsed time, ETA
 progress=""
 for ((i = 0; i < 300; i++)); do
-	if screen | grep -Eq "^ sdb1 +\[#*\.+\] +[0-9]+\.[0-9]%"; then
+	if screen | grep -Eq "^ $big1 +\[#*\.+\] +[0-9]+\.[0-9]%"; then
 		screen >"$T/progress"
 		grep -Eq "reading \(readonly\) +[0-9.]+ MB/s +elapsed [0-9.:s]+ +eta [0-9.:s]+" "$T/progress" &&
 			grep -Eq "^ total +\[#*\.*\]" "$T/progress" && progress=yes
@@ -110,8 +114,8 @@ done
 	not_ok "progress on the screen" "$(cat "$T/progress" 2>/dev/null || screen)"
 wait_screen "Summary: ok - every byte read, nothing written" 60 && screen >"$T/summary" &&
 	grep -q "readonly: a sweep would overwrite 1.0G ($((big + 4194304)) bytes) in 2 partitions" "$T/summary" &&
-	grep -q "sda2: completed bytes 0..4194304 of 4194304, errors: none" "$T/summary" &&
-	grep -q "sdb1: completed bytes 0..$big of $big, errors: none" "$T/summary" &&
+	grep -q "$beta: completed bytes 0..4194304 of 4194304, errors: none" "$T/summary" &&
+	grep -q "$big1: completed bytes 0..$big of $big, errors: none" "$T/summary" &&
 	ok "the summary: what would be overwritten, at what speed, every byte read" ||
 	not_ok "readonly summary" "$(screen)"
 keys q
