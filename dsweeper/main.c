@@ -35,27 +35,31 @@ static void on_signal(int sig)
 	interrupted = 1;
 }
 
-/* the progress line: a line per phase, redrawn twice a second */
-static void cli_tick(struct target *t, int pass_over)
+/*
+ * The progress line: each partition's step and share done, then the
+ * total's MB/s, elapsed time and ETA; redrawn twice a second, and on a
+ * new line whenever a step ends (so each step's end stays readable).
+ */
+static void cli_tick(int step_over)
 {
-	static const struct target *last;
-	static char phase[sizeof(t->phase)];
 	static double shown;
-	int fresh = t != last || strcmp(phase, t->phase);
-	double el = now() - t->started;
+	uint64_t done = 0, total = 0;
+	double el = now() - run.t0;
 
-	if (!fresh && !pass_over && now() - shown < 0.5)
+	if (!step_over && now() - shown < 0.5)
 		return;
-	if (fresh && last)
-		fputc('\n', stderr);
-	last = t;
-	snprintf(phase, sizeof(phase), "%s", t->phase);
 	shown = now();
-	fprintf(stderr, "\rdsweeper: %s: %s %5.1f%%  %8.1f MB/s  elapsed %4.0f s  eta %4.0f s",
-		t->name, t->phase, t->work_total ? 100.0 * t->work_done / t->work_total : 100.0,
-		el > 0 ? t->work_done / el / 1e6 : 0, el,
-		t->work_done && t->work_done < t->work_total ?
-		el * (double)(t->work_total - t->work_done) / t->work_done : 0);
+	fprintf(stderr, "\rdsweeper:");
+	for (unsigned i = 0; i < run.n; i++) {
+		const struct target *t = &run.t[i];
+
+		done += t->work_done;
+		total += t->work_total;
+		fprintf(stderr, "%s %s: %s %5.1f%%", i ? " |" : "", t->name, t->phase,
+			t->work_total ? 100.0 * t->work_done / t->work_total : 100.0);
+	}
+	fprintf(stderr, "  %8.1f MB/s  elapsed %4.0f s  eta %4.0f s%s", el > 0 ? done / el / 1e6 : 0, el,
+		done && done < total ? el * (double)(total - done) / done : 0, step_over ? "\n" : "");
 }
 
 static void usage(FILE *f)

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,6 @@ const unsigned nmethods = sizeof(methods) / sizeof(methods[0]);
 const char *const verify_names[] = { "no", "last", "all" };
 
 static const struct pass_def blank_pass = { 0, 0x00, "blanking" };
-static const struct pass_def *cur = &methods[0].p[0];	/* the pass under way */
 
 struct sweep run = { .m = &methods[0], .first_write = -1 };
 volatile sig_atomic_t interrupted;
@@ -41,13 +41,14 @@ double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* the data of @t's sweep at @offset: zeros, or its key stream there */
-static void pattern(const struct target *t, void *buf, uint32_t len, uint64_t offset)
+/* the data of pass @def of @t's sweep at @offset: a byte, or @t's key stream there */
+static void pattern(const struct target *t, const struct pass_def *def, void *buf, uint32_t len,
+		    uint64_t offset)
 {
 	unsigned char nonce[crypto_stream_chacha20_NONCEBYTES] = { 0 };
 
-	if (!cur->random) {
-		memset(buf, cur->byte, len);
+	if (!def->random) {
+		memset(buf, def->byte, len);
 		return;
 	}
 	/* offsets are whole sectors: whole 64-byte ChaCha20 blocks */
@@ -69,8 +70,64 @@ static void record(struct target *t, uint64_t sector, uint64_t count, const char
 	t->bad[t->nbad++] = (struct bad){ sector, count, what };
 }
 
-/* a failed request, sector by sector: which of them fail */
-static void probe(struct target *t, int op, uint64_t off, uint32_t len, const char *what)
+/*
+ * A target's sweep is a list of steps — each pass's writes, a flush, its
+ * verification if asked; or, readonly, one read — and all targets run at
+ * once: one loop submits for every target, polls all their channels and
+ * takes what completed.
+ */
+#define MAX_STEPS 12
+#define FLUSH_COOKIE UINT64_MAX
+
+struct step {
+	uint16_t op;		/* DDEBLK_OP_WRITE, _READ or _FLUSH */
+	int compare;		/* a read: compare with the pattern (a verification) */
+	const struct pass_def *def;
+	char what[64];
+};
+
+static struct state {
+	struct step step[MAX_STEPS];
+	unsigned nsteps, k;	/* the steps, and the one under way */
+	int active, broken;	/* running; its channel failed */
+	/* the step under way */
+	uint64_t chunk, nchunks, next, ndone, prefix, nfailed;
+	unsigned nfree, *free_slot;
+	unsigned char *done, *expect;
+	uint64_t *failed;	/* chunks that failed, probed at the step's end */
+	int flushing;
+	double t0;
+} st[MAX_TARGETS];
+
+static void plan(struct state *s)
+{
+	unsigned npasses = run.m->n + run.blank;
+
+	s->nsteps = s->k = 0;
+	if (!run.write) {
+		s->step[s->nsteps++] = (struct step){ DDEBLK_OP_READ, 0, &blank_pass, "reading (readonly)" };
+		return;
+	}
+	for (unsigned p = 0; p < npasses; p++) {
+		const struct pass_def *def = p < run.m->n ? &run.m->p[p] : &blank_pass;
+		struct step *w = &s->step[s->nsteps++];
+
+		*w = (struct step){ DDEBLK_OP_WRITE, 0, def, "" };
+		snprintf(w->what, sizeof(w->what), "pass %u/%u (%s)", p + 1, npasses, def->name);
+		s->step[s->nsteps++] = (struct step){ DDEBLK_OP_FLUSH, 0, def, "" };
+		snprintf(s->step[s->nsteps - 1].what, sizeof(w->what), "flushing pass %u/%u", p + 1, npasses);
+		if (run.verify == VERIFY_ALL || (run.verify == VERIFY_LAST && p == npasses - 1)) {
+			struct step *v = &s->step[s->nsteps++];
+
+			*v = (struct step){ DDEBLK_OP_READ, 1, def, "" };
+			snprintf(v->what, sizeof(v->what), "verifying pass %u/%u (%s)", p + 1, npasses,
+				 def->name);
+		}
+	}
+}
+
+/* a failed request, sector by sector (nothing else in flight): which fail */
+static void probe(struct target *t, const struct step *sp, uint64_t off, uint32_t len)
 {
 	uint32_t ss = t->info.entry.sector_size;
 	unsigned char *buf = malloc(ss);
@@ -78,8 +135,8 @@ static void probe(struct target *t, int op, uint64_t off, uint32_t len, const ch
 	for (uint64_t o = off; o < off + len; o += ss) {
 		int r;
 
-		if (op == DDEBLK_OP_WRITE) {
-			pattern(t, buf, ss, o);
+		if (sp->op == DDEBLK_OP_WRITE) {
+			pattern(t, sp->def, buf, ss, o);
 			r = ddeblk_write(t->b, buf, ss, o, 0);
 			if (!r)
 				t->written += ss;
@@ -87,104 +144,268 @@ static void probe(struct target *t, int op, uint64_t off, uint32_t len, const ch
 			r = ddeblk_read(t->b, buf, ss, o);
 		}
 		if (r)
-			record(t, o / ss, 1, what);
+			record(t, o / ss, 1, sp->op == DDEBLK_OP_WRITE ? "write" : "read");
 	}
 	free(buf);
 }
 
-/*
- * One pass over @t: write the pattern (@op WRITE), or read (@op READ),
- * comparing with the pattern when @compare. Returns the bytes completed
- * from the start without a gap (all of them unless interrupted).
- */
-static uint64_t pass(struct target *t, int op, int compare, const char *what)
+static void finish(struct target *t, struct state *s)
 {
-	uint64_t size = t->info.entry.size, chunk = t->info.max_io < sizeof(zeros) ? t->info.max_io : sizeof(zeros);
-	uint64_t nchunks = (size + chunk - 1) / chunk, next = 0, ndone = 0, prefix = 0;
-	unsigned depth = t->info.depth, nfree = depth, *free_slot = malloc(depth * sizeof(unsigned));
-	unsigned char *done = calloc(nchunks ? nchunks : 1, 1), *expect = malloc(chunk);
-	uint64_t *failed = malloc((nchunks ? nchunks : 1) * sizeof(uint64_t)), nfailed = 0;
-	double t0 = now();
+	/* steps never begun completed nothing */
+	for (unsigned k = s->k; k < s->nsteps; k++)
+		if (s->step[k].op == DDEBLK_OP_WRITE)
+			t->swept = 0;
+		else if (s->step[k].op == DDEBLK_OP_READ)
+			t->completed = 0;
+	if (run.write && t->swept < t->completed)
+		t->completed = t->swept;
+	s->active = 0;
+	t->state = T_DONE;
+	snprintf(t->phase, sizeof(t->phase), "%s", interrupted ? "stopped" : "done");
+}
 
-	snprintf(t->phase, sizeof(t->phase), "%s", what);
-	for (unsigned i = 0; i < depth; i++)
-		free_slot[i] = i;
-	while (ndone < next || (next < nchunks && !interrupted)) {
-		/* one request alone first, so that the first byte lands soon; then the queue */
-		while (next < nchunks && nfree && !interrupted && (ndone || next == 0)) {
-			uint64_t off = next * chunk;
-			uint32_t len = (uint32_t)(size - off < chunk ? size - off : chunk);
-			unsigned slot = free_slot[--nfree];
-			struct ddeblk_io io = { .cookie = next << 16 | slot, .offset = off, .len = len,
-						.op = (uint16_t)op, .slot = slot };
+static void step_begin(struct target *t, struct state *s)
+{
+	const struct step *sp = &s->step[s->k];
+	uint64_t size = t->info.entry.size;
 
-			if (op == DDEBLK_OP_WRITE)
-				pattern(t, ddeblk_slot(t->b, slot), len, off);
-			if (ddeblk_submit(t->b, &io, 1) != 1) {
-				nfree++;
-				break;
-			}
-			next++;
-			/* the disk starts on it while the next one's data is made */
-			ddeblk_kick(t->b);
-		}
-		struct ddeblk_io c[64];
-		int n = ddeblk_complete(t->b, c, 64, 200);
+	/* once stopped, only the flush of what was written */
+	if (s->k == s->nsteps || s->broken || (interrupted && sp->op != DDEBLK_OP_FLUSH)) {
+		finish(t, s);
+		return;
+	}
+	snprintf(t->phase, sizeof(t->phase), "%s", sp->what);
+	s->t0 = now();
+	if (sp->op == DDEBLK_OP_FLUSH) {
+		struct ddeblk_io io = { .cookie = FLUSH_COOKIE, .op = DDEBLK_OP_FLUSH };
 
-		if (n < 0) {
-			snprintf(run.error, sizeof(run.error), "%s: the block server went away: %s",
-				 t->name, strerror(-n));
-			interrupted = 1;
+		s->flushing = ddeblk_submit(t->b, &io, 1) == 1;
+		if (!s->flushing)
+			record(t, 0, 0, "flush");
+		ddeblk_kick(t->b);
+		return;
+	}
+	s->chunk = t->info.max_io < sizeof(zeros) ? t->info.max_io : sizeof(zeros);
+	s->nchunks = (size + s->chunk - 1) / s->chunk;
+	s->next = s->ndone = s->prefix = s->nfailed = 0;
+	s->nfree = t->info.depth;
+	s->free_slot = malloc(t->info.depth * sizeof(unsigned));
+	s->done = calloc(s->nchunks ? s->nchunks : 1, 1);
+	s->expect = malloc(s->chunk);
+	s->failed = malloc((s->nchunks ? s->nchunks : 1) * sizeof(uint64_t));
+	for (unsigned i = 0; i < t->info.depth; i++)
+		s->free_slot[i] = i;
+}
+
+static uint32_t chunk_len(const struct target *t, const struct state *s, uint64_t k)
+{
+	uint64_t off = k * s->chunk, size = t->info.entry.size;
+
+	return (uint32_t)(size - off < s->chunk ? size - off : s->chunk);
+}
+
+static void submit(struct target *t, struct state *s)
+{
+	const struct step *sp = &s->step[s->k];
+
+	if (!s->active || sp->op == DDEBLK_OP_FLUSH)
+		return;
+	/* one request alone first, so that the first byte lands soon; then the queue */
+	while (s->next < s->nchunks && s->nfree && !interrupted && (s->ndone || s->next == 0)) {
+		uint64_t off = s->next * s->chunk;
+		uint32_t len = chunk_len(t, s, s->next);
+		unsigned slot = s->free_slot[--s->nfree];
+		struct ddeblk_io io = { .cookie = s->next << 16 | slot, .offset = off, .len = len,
+					.op = sp->op, .slot = slot };
+
+		if (sp->op == DDEBLK_OP_WRITE)
+			pattern(t, sp->def, ddeblk_slot(t->b, slot), len, off);
+		if (ddeblk_submit(t->b, &io, 1) != 1) {
+			s->nfree++;
 			break;
 		}
-		for (int i = 0; i < n; i++) {
-			uint64_t k = c[i].cookie >> 16, off = k * chunk;
-			unsigned slot = (unsigned)(c[i].cookie & 0xffff);
-			uint32_t len = (uint32_t)(size - off < chunk ? size - off : chunk);
-
-			if (c[i].status) {
-				failed[nfailed++] = k;	/* probed when nothing is in flight */
-			} else if (op == DDEBLK_OP_WRITE) {
-				t->written += len;
-				if (run.first_write < 0)
-					run.first_write = now() - run.t0;
-			} else if (compare) {
-				const unsigned char *got = ddeblk_slot(t->b, slot);
-				uint32_t ss = t->info.entry.sector_size;
-
-				pattern(t, expect, len, off);
-				for (uint32_t s = 0; s < len; s += ss)
-					if (memcmp(got + s, expect + s, ss))
-						record(t, (off + s) / ss, 1, "verify");
-				t->verified += len;
-			} else {
-				t->read += len;
-			}
-			t->work_done += len;
-			done[k] = 1;
-			free_slot[nfree++] = slot;
-			ndone++;
-		}
-		while (prefix < nchunks && done[prefix])
-			prefix++;
-		if (run.tick)
-			run.tick(t, 0);
+		s->next++;
+		/* the disk starts on it while the next one's data is made */
+		ddeblk_kick(t->b);
 	}
-	/* the failed requests again, sector by sector: which sectors fail */
-	for (uint64_t i = 0; i < nfailed; i++) {
-		uint64_t off = failed[i] * chunk;
+}
 
-		probe(t, op, off, (uint32_t)(size - off < chunk ? size - off : chunk),
-		      op == DDEBLK_OP_WRITE ? "write" : "read");
+static void completed_one(struct target *t, struct state *s, const struct ddeblk_io *c)
+{
+	const struct step *sp = &s->step[s->k];
+	uint64_t k = c->cookie >> 16, off = k * s->chunk;
+	unsigned slot = (unsigned)(c->cookie & 0xffff);
+	uint32_t len = chunk_len(t, s, k);
+
+	if (c->cookie == FLUSH_COOKIE) {
+		if (c->status)
+			record(t, 0, 0, "flush");
+		s->flushing = 0;
+		return;
 	}
-	t->seconds += now() - t0;
+	if (c->status) {
+		s->failed[s->nfailed++] = k;	/* probed when nothing is in flight */
+	} else if (sp->op == DDEBLK_OP_WRITE) {
+		t->written += len;
+		if (run.first_write < 0)
+			run.first_write = now() - run.t0;
+	} else if (sp->compare) {
+		const unsigned char *got = ddeblk_slot(t->b, slot);
+		uint32_t ss = t->info.entry.sector_size;
+
+		pattern(t, sp->def, s->expect, len, off);
+		for (uint32_t o = 0; o < len; o += ss)
+			if (memcmp(got + o, s->expect + o, ss))
+				record(t, (off + o) / ss, 1, "verify");
+		t->verified += len;
+	} else {
+		t->read += len;
+	}
+	t->work_done += len;
+	s->done[k] = 1;
+	s->free_slot[s->nfree++] = slot;
+	s->ndone++;
+	while (s->prefix < s->nchunks && s->done[s->prefix])
+		s->prefix++;
+}
+
+/* the step under way has nothing more to do (and nothing in flight) */
+static int step_over(const struct state *s)
+{
+	if (s->broken)
+		return 1;
+	if (s->step[s->k].op == DDEBLK_OP_FLUSH)
+		return !s->flushing;
+	return s->ndone == s->next && (s->next == s->nchunks || interrupted);
+}
+
+static void step_end(struct target *t, struct state *s)
+{
+	const struct step *sp = &s->step[s->k];
+
+	if (sp->op != DDEBLK_OP_FLUSH) {
+		uint64_t size = t->info.entry.size, c = s->prefix * s->chunk < size ? s->prefix * s->chunk : size;
+
+		/* the failed requests again, sector by sector: which sectors fail */
+		for (uint64_t i = 0; i < s->nfailed && !s->broken; i++)
+			probe(t, sp, s->failed[i] * s->chunk, chunk_len(t, s, s->failed[i]));
+		if (sp->op == DDEBLK_OP_WRITE && c < t->swept)
+			t->swept = c;
+		else if (sp->op == DDEBLK_OP_READ && (c < t->completed || !run.write))
+			t->completed = c;
+		free(s->failed);
+		free(s->free_slot);
+		free(s->done);
+		free(s->expect);
+	}
+	t->seconds += now() - s->t0;
 	if (run.tick)
-		run.tick(t, 1);
-	free(failed);
-	free(free_slot);
-	free(done);
-	free(expect);
-	return prefix * chunk < size ? prefix * chunk : size;
+		run.tick(1);
+	s->k++;
+	step_begin(t, s);
+}
+
+int sweep_open(char *err, size_t cap)
+{
+	time_t now_t = time(NULL);
+
+	/* the start: what the time to the first byte written counts from */
+	strftime(run.started, sizeof(run.started), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now_t));
+	run.t0 = now();
+	if (sodium_init() < 0) {
+		snprintf(err, cap, "libsodium cannot start");
+		return -EIO;
+	}
+	for (unsigned i = 0; i < run.n; i++) {
+		struct target *t = &run.t[i];
+		int r = ddeblk_open(run.server, t->name, 32, run.write ? 0 : DDEBLK_OPEN_RDONLY, &t->b);
+
+		if (r) {
+			snprintf(err, cap, "%s: %s", t->name,
+				 r == -ENOENT ? "no such disk or partition (see dde disks)" : strerror(-r));
+			sweep_close();
+			return r;
+		}
+		for (unsigned k = 0; k < i; k++)
+			if (!strcmp(run.t[k].name, t->name)) {
+				snprintf(err, cap, "%s: named twice", t->name);
+				sweep_close();
+				return -EINVAL;
+			}
+		ddeblk_info(t->b, &t->info);
+		randombytes_buf(t->seed, sizeof(t->seed));
+		plan(&st[i]);
+		/* every pass writes it all, every verification reads it all */
+		t->work_total = 0;
+		for (unsigned k = 0; k < st[i].nsteps; k++)
+			if (st[i].step[k].op != DDEBLK_OP_FLUSH)
+				t->work_total += t->info.entry.size;
+		t->state = T_WAITING;
+		snprintf(t->phase, sizeof(t->phase), "waiting");
+	}
+	return 0;
+}
+
+void sweep_close(void)
+{
+	for (unsigned i = 0; i < run.n; i++) {
+		ddeblk_close(run.t[i].b);
+		run.t[i].b = NULL;
+	}
+}
+
+void sweep_all(void)
+{
+	struct pollfd pfd[MAX_TARGETS];
+	unsigned nactive = run.n;
+
+	for (unsigned i = 0; i < run.n; i++) {
+		struct target *t = &run.t[i];
+
+		t->state = T_RUNNING;
+		t->started = now();
+		t->completed = run.write ? t->info.entry.size : 0;
+		t->swept = run.write ? t->info.entry.size : 0;
+		st[i].active = 1;
+		step_begin(t, &st[i]);
+	}
+	while (nactive) {
+		unsigned np = 0;
+
+		for (unsigned i = 0; i < run.n; i++) {
+			submit(&run.t[i], &st[i]);
+			if (st[i].active)
+				pfd[np++] = (struct pollfd){ .fd = ddeblk_fd(run.t[i].b), .events = POLLIN };
+		}
+		poll(pfd, np, 200);
+		nactive = 0;
+		for (unsigned i = 0; i < run.n; i++) {
+			struct target *t = &run.t[i];
+			struct state *s = &st[i];
+			struct ddeblk_io c[64];
+			int n;
+
+			if (!s->active)
+				continue;
+			do {
+				n = ddeblk_complete(t->b, c, 64, 0);
+				if (n < 0) {
+					snprintf(run.error, sizeof(run.error),
+						 "%s: the block server went away: %s", t->name, strerror(-n));
+					interrupted = 1;
+					s->broken = 1;
+				}
+				for (int j = 0; j < n; j++)
+					completed_one(t, s, &c[j]);
+			} while (n == 64);
+			while (s->active && step_over(s))
+				step_end(t, s);
+			nactive += s->active;
+		}
+		if (run.tick)
+			run.tick(0);
+	}
+	run.seconds = now() - run.t0;
 }
 
 static void hex(const unsigned char *p, size_t n, char *out)
@@ -217,91 +438,6 @@ int sweep_ok(void)
 const char *sweep_result(void)
 {
 	return sweep_ok() ? "ok" : interrupted ? "interrupted" : "failed";
-}
-
-int sweep_open(char *err, size_t cap)
-{
-	time_t st = time(NULL);
-
-	/* the start: what the time to the first byte written counts from */
-	strftime(run.started, sizeof(run.started), "%Y-%m-%dT%H:%M:%SZ", gmtime(&st));
-	run.t0 = now();
-	if (sodium_init() < 0) {
-		snprintf(err, cap, "libsodium cannot start");
-		return -EIO;
-	}
-	for (unsigned i = 0; i < run.n; i++) {
-		struct target *t = &run.t[i];
-		int r = ddeblk_open(run.server, t->name, 32, run.write ? 0 : DDEBLK_OPEN_RDONLY, &t->b);
-
-		if (r) {
-			snprintf(err, cap, "%s: %s", t->name,
-				 r == -ENOENT ? "no such disk or partition (see dde disks)" : strerror(-r));
-			sweep_close();
-			return r;
-		}
-		ddeblk_info(t->b, &t->info);
-		randombytes_buf(t->seed, sizeof(t->seed));
-		/* every pass writes it all, every verification reads it all */
-		unsigned npasses = run.write ? run.m->n + run.blank : 1;
-		unsigned nverify = !run.write ? 0 : run.verify == VERIFY_ALL ? npasses :
-			run.verify == VERIFY_LAST;
-
-		t->work_total = (uint64_t)(npasses + nverify) * t->info.entry.size;
-		t->state = T_WAITING;
-		snprintf(t->phase, sizeof(t->phase), "waiting");
-	}
-	return 0;
-}
-
-void sweep_close(void)
-{
-	for (unsigned i = 0; i < run.n; i++) {
-		ddeblk_close(run.t[i].b);
-		run.t[i].b = NULL;
-	}
-}
-
-static void sweep_one(struct target *t)
-{
-	unsigned npasses = run.m->n + run.blank;
-
-	t->state = T_RUNNING;
-	t->started = now();
-	t->completed = run.write ? t->info.entry.size : pass(t, DDEBLK_OP_READ, 0, "reading (readonly)");
-	t->swept = run.write ? t->info.entry.size : 0;
-	for (unsigned p = 0; p < npasses && run.write; p++) {
-		int check = run.verify == VERIFY_ALL || (run.verify == VERIFY_LAST && p == npasses - 1);
-		char what[64];
-		uint64_t c;
-
-		cur = p < run.m->n ? &run.m->p[p] : &blank_pass;
-		snprintf(what, sizeof(what), "pass %u/%u (%s)", p + 1, npasses, cur->name);
-		/* a pass (or its verification) never begun completed nothing */
-		c = interrupted ? 0 : pass(t, DDEBLK_OP_WRITE, 0, what);
-		if (c < t->swept)
-			t->swept = c;
-		if (!interrupted && ddeblk_flush(t->b))
-			record(t, 0, 0, "flush");
-		if (!check)
-			continue;
-		snprintf(what, sizeof(what), "verifying pass %u/%u (%s)", p + 1, npasses, cur->name);
-		c = interrupted ? 0 : pass(t, DDEBLK_OP_READ, 1, what);
-		if (c < t->completed)
-			t->completed = c;
-	}
-	if (run.write && t->swept < t->completed)
-		t->completed = t->swept;
-	t->state = T_DONE;
-	if (interrupted)
-		snprintf(t->phase, sizeof(t->phase), "stopped");
-}
-
-void sweep_all(void)
-{
-	for (unsigned i = 0; i < run.n && !interrupted; i++)
-		sweep_one(&run.t[i]);
-	run.seconds = now() - run.t0;
 }
 
 void sweep_summary(FILE *f)
@@ -396,11 +532,10 @@ int sweep_print_stream(const char *arg)
 	for (size_t i = 0; i < sizeof(t->seed); i++)
 		if (sscanf(arg + 2 * i, "%2hhx", &t->seed[i]) != 1)
 			return 2;
-	cur = &methods[1].p[0];
 	for (unsigned long long off = 0; off < bytes; off += sizeof(buf)) {
 		uint32_t n = (uint32_t)(bytes - off < sizeof(buf) ? bytes - off : sizeof(buf));
 
-		pattern(t, buf, n, off);
+		pattern(t, &methods[1].p[0], buf, n, off);
 		if (fwrite(buf, 1, n, stdout) != n)
 			return 1;
 	}

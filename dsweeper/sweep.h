@@ -78,8 +78,8 @@ struct sweep {
 	double t0, seconds;	/* now() at the start; the whole run's time */
 	double first_write;	/* seconds from the start to the first write done (-1: none) */
 	char error[160];	/* why the run stopped early, if not by a signal or key */
-	/* called often while a sweep runs (5 times a second at least), and at the end of each pass */
-	void (*tick)(struct target *t, int pass_over);
+	/* called often while a sweep runs (5 times a second at least), and at the end of each step */
+	void (*tick)(int step_over);
 };
 
 extern struct sweep run;
@@ -89,7 +89,7 @@ double now(void);
 
 /* Start: open every target (run.t[0..run.n)); an error names the partition. */
 int sweep_open(char *err, size_t cap);
-/* Sweep the targets one after the other, then flush each. */
+/* Sweep the targets, all at once: each pass, its flush, its verification. */
 void sweep_all(void);
 void sweep_close(void);
 

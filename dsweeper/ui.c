@@ -6,8 +6,9 @@
  * total while it runs; the summary at the end. The window title says
  * whether the run may write: "DSweeper (readonly)" unless --write.
  *
- * One thread: the sweep engine calls ui_tick while it runs, which redraws
- * five times a second and reads the keys (q stops the sweep, cleanly).
+ * One thread: the sweep engine (all partitions at once) calls ui_tick
+ * while it runs, which redraws five times a second and reads the keys
+ * (q, y stops the sweep, cleanly).
  * The partition list is asked of bddf again every second until Start, so
  * the UI can open before the machine's drivers have brought their disks.
  */
@@ -414,12 +415,11 @@ static void draw(void)
 	ui.drawn_at = now();
 }
 
-static void ui_tick(struct target *t, int pass_over)
+static void ui_tick(int step_over)
 {
 	int ch;
 
-	(void)t;
-	(void)pass_over;
+	(void)step_over;
 	while ((ch = getch()) != ERR) {
 		if (ui.asking_stop) {
 			ui.asking_stop = 0;

@@ -79,6 +79,28 @@ sweep() {
 
 sweep nvme
 sweep ahci
+
+# both at once: an NVMe and an AHCI disk on one machine, swept together
+cp --sparse=always "$img" "$T/disk2.img"
+fallocate -l $((GIB + (1 << 20))) "$T/disk2.img"
+sock="@dde-bench-sweep-$$-both"
+DDE_BLK=$sock "$DDE" run --machine q35 --disk "nvme:$img" --disk "ahci:$T/disk2.img" --blk-socket "$sock" \
+	>"$T/run-both.log" 2>&1 &
+bg=$!
+for _ in $(seq 600); do
+	[ "$(grep -c 'bddf: \(nvme0n1\|sda\): disk of' "$T/run-both.log")" = 2 ] && break
+	sleep 0.1
+done
+printf "\n  %-34s %10s %8s\n" "nvme0n1p1 and sda1 at once (2 GiB)" "MB/s" "/dd"
+for mode in zero random; do
+	DDE_BLK=$sock "$SW" --write --yes --mode $mode --partition nvme0n1p1 --partition sda1 >"$T/both.json" 2>/dev/null
+	secs=$(sed -n 's/.*"seconds":\([0-9.]*\),"first_write.*/\1/p' "$T/both.json")
+	m=$(mbs $((2 * GIB)) "${secs:-0}")
+	printf "  %-34s %10s %8s\n" "$mode (both)" "$m" "$(ratio "$m" "$dd_mbs")"
+done
+kill -INT $bg 2>/dev/null
+wait $bg 2>/dev/null
+bg=""
 echo
 echo "  (one pass each, 1 MiB requests, 32 in flight; /dd: against dd to the image file in"
 echo "   the same run; QEMU writes the image through the host's page cache, so /dd can exceed 1)"
