@@ -11,7 +11,8 @@
  * stderr, a one-line JSON summary on stdout; exit status 0 only when every
  * byte was written (and verified, if asked), 1 otherwise, 2 for a usage
  * error. Without, on a terminal, it opens the terminal UI (ui.c), which
- * `dde sweep` starts over a machine of its own.
+ * `dde sweep` starts over a machine of its own; given machine options
+ * (--disk ...), dsweeper is `dde sweep`.
  *
  * Without --write nothing is written: each partition is read through the
  * whole stack and the run reports what would be overwritten, and how fast.
@@ -21,13 +22,37 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "../common/machine.h"
 #include "sweep.h"
 #include "ui.h"
+
+/* with machine options, dsweeper is `dde sweep`: the UI over a machine of its own */
+static int as_dde_sweep(int argc, char **argv)
+{
+	char exe[PATH_MAX], *slash, **args = calloc((size_t)argc + 2, sizeof(char *));
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 5);
+
+	exe[n > 0 ? n : 0] = 0;
+	slash = strrchr(exe, '/');
+	if (!slash || !args) {
+		fprintf(stderr, "dsweeper: cannot find dde beside %s\n", exe);
+		return 1;
+	}
+	strcpy(slash + 1, "dde");
+	args[0] = exe;
+	args[1] = "sweep";
+	for (int i = 1; i < argc; i++)
+		args[i + 1] = argv[i];
+	execv(exe, args);
+	fprintf(stderr, "dsweeper: cannot start %s: %s\n", exe, strerror(errno));
+	return 1;
+}
 
 static void on_signal(int sig)
 {
@@ -68,6 +93,7 @@ static void usage(FILE *f)
 		"usage: dsweeper [--write] [--mode zero|random|dodshort] [--verify[=last|all]]\n"
 		"                [--blank] [--report FILE] [--blk-socket PATH]\n"
 		"                (--partition NAME [--partition NAME ...] [--yes] | [--ui])\n"
+		"       dsweeper [machine options] [--write] [--mode ...] [--verify ...] [--blank]\n"
 		"  Overwrite partitions through the block server (DDE_BLK, as `dde run`\n"
 		"  prints it). Without --write nothing is written: the partitions are read\n"
 		"  through the whole stack instead. --verify reads every byte of the last\n"
@@ -76,7 +102,8 @@ static void usage(FILE *f)
 		"  With --partition: from the command line; --yes confirms --write; progress\n"
 		"  on stderr, a JSON summary on stdout; exit status 0 only when everything\n"
 		"  was written (and verified). Without, on a terminal: the terminal UI,\n"
-		"  where the options above are its starting choices.\n");
+		"  where the options above are its starting choices. With machine options\n"
+		"  (--machine, --disk, ...): `dde sweep`, the UI over a machine of its own.\n");
 }
 
 int main(int argc, char **argv)
@@ -93,10 +120,11 @@ int main(int argc, char **argv)
 		{ "ui", no_argument, 0, 'u' },
 		{ "print-stream", required_argument, 0, 'S' },
 		{ "help", no_argument, 0, 'h' },
+		MACHINE_GETOPT_OPTIONS,
 		{ 0, 0, 0, 0 },
 	};
 	const char *report = NULL;
-	int opt, yes = 0, ui = 0;
+	int opt, yes = 0, ui = 0, machine = 0;
 	char err[256];
 
 	opterr = 0;
@@ -141,6 +169,10 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
+			if (opt >= MACHINE_OPT_FIRST && opt <= MACHINE_OPT_LAST) {
+				machine = 1;
+				break;
+			}
 			fprintf(stderr, "dsweeper: unknown or incomplete option '%s' (see --help)\n",
 				argv[optind - 1]);
 			return 2;
@@ -150,6 +182,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dsweeper: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
+	if (machine)
+		return as_dde_sweep(argc, argv);
 	if (!run.server && !(getenv("DDE_BLK") && *getenv("DDE_BLK"))) {
 		fprintf(stderr, "dsweeper: which block server? Set DDE_BLK or give --blk-socket\n");
 		return 2;

@@ -21,3 +21,27 @@ same_as_sfdisk() {
 		not_ok "$1$2: partitions equal sfdisk's" "$(cat "$T/diff" "$T/ours")"
 	fi
 }
+
+# mbr_image FILE: 64 MiB of random bytes under an MBR: p1 (10 MiB at
+# sector 2048), the extended p2 (20 MiB at 22528) holding p5 (4 MiB at
+# 24576) and p6 (2 MiB at 34816, type 7)
+mbr_image() {
+	head -c $((64 << 20)) /dev/urandom >"$1"
+	sfdisk -q "$1" <<-'SF' || not_ok "sfdisk makes the MBR image $1"
+	label: dos
+	start=2048, size=20480, type=83
+	start=22528, size=40960, type=5
+	start=24576, size=8192, type=83
+	start=34816, size=4096, type=7
+	SF
+}
+# gpt_image FILE: 32 MiB of random bytes under a GPT: "alpha" (8 MiB at
+# sector 2048) and "beta" (4 MiB at 18432), both Linux filesystems
+gpt_image() {
+	head -c $((32 << 20)) /dev/urandom >"$1"
+	sfdisk -q "$1" <<-'SF' || not_ok "sfdisk makes the GPT image $1"
+	label: gpt
+	start=2048, size=16384, type=L, name=alpha
+	start=18432, size=8192, type=L, name=beta
+	SF
+}

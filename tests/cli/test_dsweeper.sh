@@ -19,21 +19,9 @@ SW="$O/bin/dsweeper"
 export PATH="$PATH:/usr/sbin:/sbin"
 
 M="$T/mbr.img" G="$T/gpt.img" E="$T/err.img" L="$T/large.img"
-head -c $((64 << 20)) /dev/urandom >"$M"
-head -c $((32 << 20)) /dev/urandom >"$G"
 head -c $((16 << 20)) /dev/urandom >"$E"
-sfdisk -q "$M" <<'SF' || not_ok "sfdisk makes the MBR image"
-label: dos
-start=2048, size=20480, type=83
-start=22528, size=40960, type=5
-start=24576, size=8192, type=83
-start=34816, size=4096, type=7
-SF
-sfdisk -q "$G" <<'SF' || not_ok "sfdisk makes the GPT image"
-label: gpt
-start=2048, size=16384, type=L, name=alpha
-start=18432, size=8192, type=L, name=beta
-SF
+mbr_image "$M"
+gpt_image "$G"
 sfdisk -q "$E" <<'SF' || not_ok "sfdisk makes the third image"
 label: dos
 start=2048, size=8192, type=83

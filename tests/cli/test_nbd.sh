@@ -24,14 +24,7 @@ done
 
 # an MBR image: a primary, an extended with two logical partitions, random bytes
 M="$T/mbr.img"
-head -c $((64 << 20)) /dev/urandom >"$M"
-sfdisk -q "$M" <<'SF' || not_ok "sfdisk makes the MBR image"
-label: dos
-start=2048, size=20480, type=83
-start=22528, size=40960, type=5
-start=24576, size=8192, type=83
-start=34816, size=4096, type=7
-SF
+mbr_image "$M"
 before_p6=$(sha "$M" 34816 4096)
 before_gap=$(sha "$M" 22528 2048)	# the EBR and what precedes sda5
 

@@ -18,20 +18,8 @@ TS="dde-test-ui-$$"	# a tmux server of our own
 trap 'tmux -L "$TS" kill-server 2>/dev/null; cleanup' EXIT
 
 M="$T/mbr.img" G="$T/gpt.img" L="$T/large.img"
-head -c $((64 << 20)) /dev/urandom >"$M"
-head -c $((32 << 20)) /dev/urandom >"$G"
-sfdisk -q "$M" <<'SF' || not_ok "sfdisk makes the MBR image"
-label: dos
-start=2048, size=20480, type=83
-start=22528, size=40960, type=5
-start=24576, size=8192, type=83
-start=34816, size=4096, type=7
-SF
-sfdisk -q "$G" <<'SF' || not_ok "sfdisk makes the GPT image"
-label: gpt
-start=2048, size=16384, type=L, name=alpha
-start=18432, size=8192, type=L, name=beta
-SF
+mbr_image "$M"
+gpt_image "$G"
 truncate -s 1G "$L"	# sparse: long enough a sweep to watch
 echo 'start=2048, type=83' | sfdisk -q "$L" || not_ok "sfdisk makes the large image"
 cp "$M" "$T/mbr.orig"
@@ -61,14 +49,14 @@ pick() {
 	keys Space
 	wait_screen "\[x\] $1 " 5
 }
-# ui NAME ARGS...: dde sweep ARGS in a fresh 110x34 terminal; its exit status to $T/NAME.rc
+# ui NAME CMD ARGS...: CMD ARGS in a fresh 110x34 terminal; its exit status to $T/NAME.rc
 ui() {
 	local name=$1
 	shift
 	rm -f "$T/$name.rc"
 	tmux -L "$TS" kill-server 2>/dev/null
 	tmux -L "$TS" new-session -d -s ui -x 110 -y 34 \
-		"TMPDIR=$T $DDE sweep $* --report $T/$name.report; echo \$? >$T/$name.rc" ||
+		"TMPDIR=$T $* --report $T/$name.report; echo \$? >$T/$name.rc" ||
 		not_ok "tmux starts dde sweep"
 }
 # ended NAME: dde sweep's exit status, once it exited (and stopped its machine)
@@ -82,7 +70,7 @@ ended() {
 }
 
 # --- readonly (the default), on a pc with a disk of each kind: IDE, NVMe, AHCI ---
-ui ro --machine pc --disk "ide:$G" --disk "nvme:$M" --disk "ahci:$L"
+ui ro "$DDE" sweep --machine pc --disk "ide:$G" --disk "nvme:$M" --disk "ahci:$L"
 wait_screen "^ DSweeper \(readonly\)" 20 && ok "the title reads 'DSweeper (readonly)'" ||
 	not_ok "readonly title" "$(screen)"
 wait_screen "1023.0M" 90 && wait_screen "\"beta\"" 30 && screen >"$T/list"
@@ -127,8 +115,9 @@ rc=$(ended ro)
 [ "$(shaf "$M")" = "$(shaf "$T/mbr.orig")" ] && [ "$(shaf "$G")" = "$sha_g" ] && [ "$(shaf "$L")" = "$sha_l" ] &&
 	ok "readonly: no byte of any image changed" || not_ok "an image changed in readonly mode"
 
-# --- --write: the confirmation, then q y in the middle of a sweep ---
-ui rw --machine q35 --disk "nvme:$M" --disk "ahci:$L" --write --mode random
+# --- --write: the confirmation, then q y in the middle of a sweep; started
+# as dsweeper with machine options, which is dde sweep ---
+ui rw "$SW" --machine q35 --disk "nvme:$M" --disk "ahci:$L" --write --mode random
 wait_screen "^ DSweeper \(write\)" 20 && wait_screen " sda1 " 90 &&
 	grep -Eq "\(\*\) random" <(screen) && ok "--write: the title says so; --mode random is the task chosen" ||
 	not_ok "write title" "$(screen)"
