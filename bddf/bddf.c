@@ -325,8 +325,8 @@ static int dropped(const struct disk *dk, uint64_t off, uint32_t len)
 	uint64_t ss = dk->e.sector_size;
 
 	for (int i = 0; i < d.ndrop; i++)
-		if (!strcmp(d.drop[i].disk, dk->e.name) && d.drop[i].sector * ss >= off &&
-		    d.drop[i].sector * ss < off + len) {
+		if (!strcmp(d.drop[i].disk, dk->e.name) && d.drop[i].sector >= off / ss &&
+		    d.drop[i].sector < (off + len) / ss) {
 			bddf_log("%s: fault: a write of sectors %" PRIu64 "..%" PRIu64
 				 " acknowledged, not done (--fault drop-write)", dk->e.name,
 				 off / ss, (off + len) / ss - 1);

@@ -54,10 +54,11 @@ static int as_dde_sweep(int argc, char **argv)
 	return 1;
 }
 
+/* the first stop lets requests in flight complete; a second one waits no more */
 static void on_signal(int sig)
 {
 	(void)sig;
-	interrupted = 1;
+	interrupted = interrupted ? 2 : 1;
 }
 
 /*

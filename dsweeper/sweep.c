@@ -55,6 +55,15 @@ static void pattern(const struct target *t, const struct pass_def *def, void *bu
 	crypto_stream_chacha20_xor_ic(buf, zeros, len, nonce, offset / 64, t->seed);
 }
 
+static void *must(void *p)
+{
+	if (!p) {
+		fprintf(stderr, "dsweeper: out of memory\n");
+		exit(1);
+	}
+	return p;
+}
+
 static void record(struct target *t, uint64_t sector, uint64_t count, const char *what)
 {
 	struct bad *last = t->nbad ? &t->bad[t->nbad - 1] : NULL;
@@ -126,13 +135,32 @@ static void plan(struct state *s)
 	}
 }
 
-/* a failed request, sector by sector (nothing else in flight): which fail */
-static void probe(struct target *t, const struct step *sp, uint64_t off, uint32_t len)
+/* the disk itself is gone: its driver stopped or bddf went away */
+static int gone(int status)
+{
+	return status == -ENODEV || status == -EPIPE || status == -ECONNRESET;
+}
+
+static void lost_disk(struct target *t, struct state *s, int status)
+{
+	if (!s->broken)
+		snprintf(run.error, sizeof(run.error), "%s: %s", t->name, status == -ENODEV ?
+			 "the disk is gone (its driver stopped)" : "the block server went away");
+	s->broken = 1;
+}
+
+/*
+ * A failed request again, sector by sector, once nothing else is in
+ * flight: which sectors fail (a verification also compares each). Returns
+ * 1 when every sector of it is now done.
+ */
+static int probe(struct target *t, struct state *s, const struct step *sp, uint64_t off, uint32_t len)
 {
 	uint32_t ss = t->info.entry.sector_size;
-	unsigned char *buf = malloc(ss);
+	unsigned char *buf = must(malloc(2 * (size_t)ss)), *want = buf + ss;
+	int good = 1;
 
-	for (uint64_t o = off; o < off + len; o += ss) {
+	for (uint64_t o = off; o < off + len && !interrupted && !s->broken; o += ss) {
 		int r;
 
 		if (sp->op == DDEBLK_OP_WRITE) {
@@ -142,11 +170,25 @@ static void probe(struct target *t, const struct step *sp, uint64_t off, uint32_
 				t->written += ss;
 		} else {
 			r = ddeblk_read(t->b, buf, ss, o);
+			if (!r && sp->compare) {
+				pattern(t, sp->def, want, ss, o);
+				if (memcmp(buf, want, ss))
+					record(t, o / ss, 1, "verify");
+				t->verified += ss;
+			} else if (!r) {
+				t->read += ss;
+			}
 		}
-		if (r)
+		if (gone(r))
+			lost_disk(t, s, r);
+		else if (r)
 			record(t, o / ss, 1, sp->op == DDEBLK_OP_WRITE ? "write" : "read");
+		good &= !r;
+		if (run.tick)
+			run.tick(0);
 	}
 	free(buf);
+	return good && !interrupted && !s->broken;
 }
 
 static void finish(struct target *t, struct state *s)
@@ -189,10 +231,10 @@ static void step_begin(struct target *t, struct state *s)
 	s->nchunks = (size + s->chunk - 1) / s->chunk;
 	s->next = s->ndone = s->prefix = s->nfailed = 0;
 	s->nfree = t->info.depth;
-	s->free_slot = malloc(t->info.depth * sizeof(unsigned));
-	s->done = calloc(s->nchunks ? s->nchunks : 1, 1);
-	s->expect = malloc(s->chunk);
-	s->failed = malloc((s->nchunks ? s->nchunks : 1) * sizeof(uint64_t));
+	s->free_slot = must(malloc(t->info.depth * sizeof(unsigned)));
+	s->done = must(calloc(s->nchunks ? s->nchunks : 1, 1));
+	s->expect = must(malloc(s->chunk));
+	s->failed = must(malloc((s->nchunks ? s->nchunks : 1) * sizeof(uint64_t)));
 	for (unsigned i = 0; i < t->info.depth; i++)
 		s->free_slot[i] = i;
 }
@@ -238,14 +280,22 @@ static void completed_one(struct target *t, struct state *s, const struct ddeblk
 	uint32_t len = chunk_len(t, s, k);
 
 	if (c->cookie == FLUSH_COOKIE) {
-		if (c->status)
+		if (gone(c->status))
+			lost_disk(t, s, c->status);
+		else if (c->status)
 			record(t, 0, 0, "flush");
 		s->flushing = 0;
 		return;
 	}
+	s->free_slot[s->nfree++] = slot;
+	s->ndone++;
 	if (c->status) {
+		if (gone(c->status))
+			lost_disk(t, s, c->status);
 		s->failed[s->nfailed++] = k;	/* probed when nothing is in flight */
-	} else if (sp->op == DDEBLK_OP_WRITE) {
+		return;
+	}
+	if (sp->op == DDEBLK_OP_WRITE) {
 		t->written += len;
 		if (run.first_write < 0)
 			run.first_write = now() - run.t0;
@@ -263,8 +313,6 @@ static void completed_one(struct target *t, struct state *s, const struct ddeblk
 	}
 	t->work_done += len;
 	s->done[k] = 1;
-	s->free_slot[s->nfree++] = slot;
-	s->ndone++;
 	while (s->prefix < s->nchunks && s->done[s->prefix])
 		s->prefix++;
 }
@@ -272,7 +320,8 @@ static void completed_one(struct target *t, struct state *s, const struct ddeblk
 /* the step under way has nothing more to do (and nothing in flight) */
 static int step_over(const struct state *s)
 {
-	if (s->broken)
+	/* a second stop: no more waiting for what is in flight */
+	if (s->broken || interrupted > 1)
 		return 1;
 	if (s->step[s->k].op == DDEBLK_OP_FLUSH)
 		return !s->flushing;
@@ -284,11 +333,19 @@ static void step_end(struct target *t, struct state *s)
 	const struct step *sp = &s->step[s->k];
 
 	if (sp->op != DDEBLK_OP_FLUSH) {
-		uint64_t size = t->info.entry.size, c = s->prefix * s->chunk < size ? s->prefix * s->chunk : size;
+		uint64_t size = t->info.entry.size, c;
 
 		/* the failed requests again, sector by sector: which sectors fail */
-		for (uint64_t i = 0; i < s->nfailed && !s->broken; i++)
-			probe(t, sp, s->failed[i] * s->chunk, chunk_len(t, s, s->failed[i]));
+		for (uint64_t i = 0; i < s->nfailed && !s->broken && !interrupted; i++) {
+			uint64_t k = s->failed[i];
+			uint32_t len = chunk_len(t, s, k);
+
+			s->done[k] = probe(t, s, sp, k * s->chunk, len);
+			t->work_done += len;
+		}
+		while (s->prefix < s->nchunks && s->done[s->prefix])
+			s->prefix++;
+		c = s->prefix * s->chunk < size ? s->prefix * s->chunk : size;
 		if (sp->op == DDEBLK_OP_WRITE && c < t->swept)
 			t->swept = c;
 		else if (sp->op == DDEBLK_OP_READ && (c < t->completed || !run.write))
@@ -389,12 +446,8 @@ void sweep_all(void)
 				continue;
 			do {
 				n = ddeblk_complete(t->b, c, 64, 0);
-				if (n < 0) {
-					snprintf(run.error, sizeof(run.error),
-						 "%s: the block server went away: %s", t->name, strerror(-n));
-					interrupted = 1;
-					s->broken = 1;
-				}
+				if (n < 0)
+					lost_disk(t, s, n);
 				for (int j = 0; j < n; j++)
 					completed_one(t, s, &c[j]);
 			} while (n == 64);

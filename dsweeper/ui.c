@@ -41,13 +41,20 @@ static struct {
 	int report_err;
 } ui;
 
-static volatile sig_atomic_t signals;
+static volatile sig_atomic_t signals, hangup;
 
+/*
+ * Ctrl-C stops a sweep (a second one waits no more for the requests in
+ * flight) and leaves its summary on the screen; a hangup or SIGTERM (the
+ * terminal is gone, or dde sweep's machine stopped) quits once the sweep
+ * has stopped.
+ */
 static void on_signal(int sig)
 {
-	(void)sig;
-	interrupted = 1;
+	interrupted = interrupted ? 2 : 1;
 	signals++;
+	if (sig != SIGINT)
+		hangup = 1;
 }
 
 /* a whole disk is offered when it has no partitions: else its partitions are */
@@ -297,11 +304,13 @@ static void bar(int y, int x, int width, double frac)
 	addch(']');
 }
 
-static void draw_progress(int final)
+/* the bars; returns the first line below them */
+static int draw_progress(int final)
 {
 	int y = 4, width = COLS - 32 < 50 ? COLS - 32 : 50;
 	uint64_t done = 0, total = 0;
 	char task[128], el[24], eta[24];
+	unsigned i;
 
 	if (width < 10)
 		width = 10;
@@ -309,25 +318,29 @@ static void draw_progress(int final)
 	title();
 	mvprintw(2, 1, "%s", run.write ? task_text(task, sizeof(task)) :
 		 "Readonly: reading through the stack, nothing is written");
-	for (unsigned i = 0; i < run.n && y < LINES - 5; i++, y += 2) {
+	for (i = 0; i < run.n; i++) {
+		done += run.t[i].work_done;
+		total += run.t[i].work_total;
+	}
+	for (i = 0; i < run.n && y < LINES - 8; i++, y += 2) {
 		const struct target *t = &run.t[i];
 		double secs = t->state == T_RUNNING ? now() - t->started : t->seconds;
 		double frac = t->work_total ? (double)t->work_done / t->work_total : 1;
 
-		done += t->work_done;
-		total += t->work_total;
 		mvprintw(y, 1, "%-12s", t->name);
 		bar(y, 14, width, frac);
 		printw(" %5.1f%%", 100 * frac);
 		clock_text(secs, el, sizeof(el));
 		clock_text(t->work_done && frac < 1 ? secs * (1 - frac) / frac : 0, eta, sizeof(eta));
-		mvprintw(y + 1, 15, "%-30s %8.1f MB/s  elapsed %s", t->state == T_DONE && !interrupted ? "done" : t->phase,
+		mvprintw(y + 1, 15, "%-30s %8.1f MB/s  elapsed %s", t->phase,
 			 secs > 0 ? t->work_done / secs / 1e6 : 0.0, el);
 		if (t->state == T_RUNNING)
 			printw("  eta %s", eta);
 		if (t->nbad || t->lost)
 			printw("  errors %u%s", t->nbad, t->lost ? "+" : "");
 	}
+	if (i < run.n)
+		mvprintw(y++, 1, "(%u more partitions: a taller terminal shows them)", run.n - i);
 	double secs = (final ? run.seconds : now() - run.t0), frac = total ? (double)done / total : 1;
 
 	attron(A_BOLD);
@@ -340,9 +353,15 @@ static void draw_progress(int final)
 	mvprintw(y + 1, 15, "%-30s %8.1f MB/s  elapsed %s", "", secs > 0 ? done / secs / 1e6 : 0.0, el);
 	if (!final)
 		printw("  eta %s", eta);
-	if (!final)
-		mvprintw(LINES - 1, 1, "%s", ui.asking_stop ? "Stop the sweep? y: stop, n: go on" :
+	if (final)
+		;
+	else if (ui.asking_stop)
+		mvprintw(LINES - 1, 1, "%s", interrupted ? "Wait no more for the requests in flight? y: yes, n: wait" :
+			 "Stop the sweep? y: stop, n: go on");
+	else
+		mvprintw(LINES - 1, 1, "%s", interrupted ? "stopping: the requests in flight complete (q: wait no more)" :
 			 "q: stop the sweep (cleanly: the summary states the range completed)");
+	return y + 3;
 }
 
 static void draw_done(void)
@@ -350,8 +369,7 @@ static void draw_done(void)
 	uint64_t written = 0, verified = 0, read = 0, size = 0;
 	int y;
 
-	draw_progress(1);
-	y = 7 + 2 * (int)run.n;
+	y = draw_progress(1);
 	for (unsigned i = 0; i < run.n; i++) {
 		written += run.t[i].written;
 		verified += run.t[i].verified;
@@ -424,7 +442,7 @@ static void ui_tick(int step_over)
 		if (ui.asking_stop) {
 			ui.asking_stop = 0;
 			if (ch == 'y' || ch == 'Y')
-				interrupted = 1;
+				interrupted = interrupted ? 2 : 1;
 		} else if (ch == 'q' || ch == 'Q' || ch == 27) {
 			ui.asking_stop = 1;
 		}
@@ -545,8 +563,9 @@ int ui_main(const char *report)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGQUIT, &sa, NULL);
 	/* a signal quits, or stops a sweep (and the next one quits its summary) */
-	while (ui.screen == DONE ? signals == seen : !interrupted) {
+	while (ui.screen == DONE ? signals == seen && !hangup : !interrupted) {
 		if (ui.screen == SETUP && now() - ui.listed_at >= 1)
 			relist();
 		draw();

@@ -108,6 +108,29 @@ if [ $rc = 1 ] && grep -q '"result":"interrupted"' "$T/int.json" && [ -n "$done_
 else
 	not_ok "SIGINT mid-sweep" "status $rc: $(cat "$T/int.json"; tail -c 300 "$T/int.err")"
 fi
+
+# the ahci driver killed in the middle of a (readonly) run: the sweeper
+# says the disk is gone, stops that partition at once (no sector-by-sector
+# probing of a dead disk) and fails
+"$SW" --partition sdb1 >"$T/gone.json" 2>"$T/gone.err" &
+sw=$!
+wait_for "dsweeper: sdb1: reading" 30 "$T/gone.err"
+pid=$(sed -n 's/^dde: started driver ahci@[0-9a-f:.]* (pid \([0-9]*\))$/\1/p' "$T/run.log")
+[ -n "$pid" ] && kill -9 "$pid"
+for ((i = 0; i < 300; i++)); do kill -0 $sw 2>/dev/null || break; sleep 0.1; done
+if kill -0 $sw 2>/dev/null; then
+	kill -KILL $sw
+	not_ok "a killed driver mid-sweep" "dsweeper still running 30 s later: $(tail -c 300 "$T/gone.err")"
+else
+	wait $sw
+	rc=$?
+	gone_done=$(sed -n 's/.*"completed":\[0,\([0-9]*\)\].*/\1/p' "$T/gone.json")
+	[ $rc = 1 ] && grep -q '"result":"failed"' "$T/gone.json" &&
+		grep -q '"error":"sdb1: the disk is gone (its driver stopped)"' "$T/gone.json" &&
+		[ -n "$gone_done" ] && [ "$gone_done" -lt "$size" ] &&
+		ok "the ahci driver killed mid-sweep: 'the disk is gone', completed 0..$gone_done stated, exit status 1" ||
+		not_ok "a killed driver mid-sweep" "status $rc: $(cat "$T/gone.json")"
+fi
 kill -INT $run
 wait $run 2>/dev/null
 [ -n "$done_bytes" ] && [ "$(dd if="$L" bs=512 skip=2048 count=$((done_bytes / 512)) 2>/dev/null |

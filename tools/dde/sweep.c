@@ -85,8 +85,9 @@ int dde_sweep(int argc, char **argv)
 	};
 	struct machine_args m = { .argc = 0 };
 	char *sw_argv[16], *run_argv[DDE_MAX_MARGS + 8], self[PATH_MAX], sweeper[PATH_MAX];
-	char sock[64], log[PATH_MAX], err[512], verify[32];
-	int opt, idx = 0, nsw = 0, nrun = 0, status = 0, machine_failed = 0, sfd, fd;
+	char sock[64], log[PATH_MAX], err[512], verify[32] = "";
+	char *mode = NULL, *report = NULL;
+	int opt, idx = 0, nsw = 0, nrun = 0, status = 0, machine_failed = 0, sfd, fd, write = 0, blank = 0;
 	pid_t machine, ui;
 	sigset_t sigs;
 	const char *tmp = getenv("TMPDIR");
@@ -101,16 +102,16 @@ int dde_sweep(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		} else if (opt == 'w') {
-			sw_argv[nsw++] = "--write";
+			write = 1;
 		} else if (opt == 'b') {
-			sw_argv[nsw++] = "--blank";
-		} else if (opt == 'm' || opt == 'r') {
-			sw_argv[nsw++] = opt == 'm' ? "--mode" : "--report";
-			sw_argv[nsw++] = optarg;
+			blank = 1;
+		} else if (opt == 'm') {
+			mode = optarg;
+		} else if (opt == 'r') {
+			report = optarg;
 		} else if (opt == 'v') {
 			snprintf(verify, sizeof(verify), "--verify%s%.20s", optarg ? "=" : "",
 				 optarg ? optarg : "");
-			sw_argv[nsw++] = verify;
 		} else if (opt == '?') {
 			fprintf(stderr, "dde sweep: unknown or incomplete option '%s' (see dde sweep --help)\n",
 				argv[optind - 1]);
@@ -152,6 +153,21 @@ int dde_sweep(int argc, char **argv)
 	run_argv[nrun++] = "--blk-socket";
 	run_argv[nrun++] = sock;
 	run_argv[nrun] = NULL;
+	/* the sweeper's starting choices, each once (it checks them) */
+	if (write)
+		sw_argv[nsw++] = "--write";
+	if (blank)
+		sw_argv[nsw++] = "--blank";
+	if (verify[0])
+		sw_argv[nsw++] = verify;
+	if (mode) {
+		sw_argv[nsw++] = "--mode";
+		sw_argv[nsw++] = mode;
+	}
+	if (report) {
+		sw_argv[nsw++] = "--report";
+		sw_argv[nsw++] = report;
+	}
 	sw_argv[nsw++] = "--blk-socket";
 	sw_argv[nsw++] = sock;
 	sw_argv[nsw] = NULL;
@@ -165,13 +181,23 @@ int dde_sweep(int argc, char **argv)
 	sigaddset(&sigs, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
-	machine = fork();
+	machine = sfd < 0 ? -1 : fork();
 	if (machine == 0)
 		exec_child(run_argv, fd);
 	ui = machine > 0 ? fork() : -1;
 	if (ui == 0)
 		exec_child(sw_argv, -1);
 	close(fd);
+	if (ui < 0) {
+		fprintf(stderr, "dde sweep: cannot start the %s: %s\n", machine > 0 ? "sweeper" : "machine",
+			strerror(errno));
+		if (machine > 0) {
+			kill(machine, SIGTERM);
+			waitpid(machine, NULL, 0);
+		}
+		unlink(log);
+		return 1;
+	}
 	while (ui > 0) {
 		struct signalfd_siginfo si;
 		pid_t pid;
@@ -189,7 +215,8 @@ int dde_sweep(int argc, char **argv)
 			} else if (pid == machine) {
 				machine = 0;
 				machine_failed = 1;
-				kill(ui, SIGTERM);
+				if (ui > 0)
+					kill(ui, SIGTERM);
 			}
 		}
 	}
@@ -197,12 +224,12 @@ int dde_sweep(int argc, char **argv)
 		kill(machine, SIGTERM);
 		waitpid(machine, NULL, 0);
 	}
-	if (machine_failed || machine < 0) {
+	if (machine_failed) {
 		fprintf(stderr, "dde sweep: the machine stopped before the sweeper\n");
 		show_log_tail(log);
 	}
 	unlink(log);
-	if (machine_failed || machine < 0)
+	if (machine_failed)
 		return 1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
