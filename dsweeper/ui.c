@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <locale.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,26 +166,48 @@ static void clock_text(double s, char *out, size_t cap)
 		snprintf(out, cap, "%lu:%02lu", v / 60, v % 60);
 }
 
+/* a line of text at (@y, @x), cut at the screen's edge rather than wrapped onto the next */
+static void __attribute__((format(printf, 3, 4))) put(int y, int x, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	if (y < 0 || y >= LINES || x < 0 || x >= COLS - 1)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	mvaddnstr(y, x, line, COLS - 1 - x);	/* the last column would move the cursor on */
+}
+
+/* more of the line, where the last put ended */
+#define more(...)                             \
+	do {                                  \
+		int y_, x_;                   \
+		getyx(stdscr, y_, x_);        \
+		put(y_, x_, __VA_ARGS__);     \
+	} while (0)
+
 static void title(void)
 {
 	char right[96];
 
 	attron(A_REVERSE);
 	mvhline(0, 0, ' ', COLS);
-	mvprintw(0, 1, "DSweeper (%s)", run.write ? "write" : "readonly");
+	put(0, 1, "DSweeper (%s)", run.write ? "write" : "readonly");
 	snprintf(right, sizeof(right), "block server %s ", run.server ? run.server : getenv("DDE_BLK"));
 	if ((int)strlen(right) + 24 < COLS)
-		mvprintw(0, COLS - (int)strlen(right), "%s", right);
+		put(0, COLS - (int)strlen(right), "%s", right);
 	attroff(A_REVERSE);
 }
 
 static void task_line(int y, const char *label, const char *const *choices, int n, int chosen)
 {
-	mvprintw(y, 2, "%-14s", label);
+	put(y, 2, "%-14s", label);
 	for (int i = 0; i < n; i++) {
 		if (i == chosen)
 			attron(A_BOLD);
-		printw("(%c) %s   ", i == chosen ? '*' : ' ', choices[i]);
+		more("(%c) %s   ", i == chosen ? '*' : ' ', choices[i]);
 		if (i == chosen)
 			attroff(A_BOLD);
 	}
@@ -203,26 +226,24 @@ static void draw_setup(void)
 	}
 	erase();
 	title();
-	mvprintw(2, 1, "Task");
+	put(2, 1, "Task");
 	task_line(3, "Data (m)", data, (int)nmethods, chosen);
 	task_line(4, "Verify (v)", verify, 3, run.verify);
 	task_line(5, "Blank (b)", blank, 2, run.blank);
 	if (!run.write)
-		mvprintw(6, 2, "Readonly: nothing is written; Start reads the selected partitions "
-			 "through the stack.");
+		put(6, 2, "Readonly: nothing is written; Start reads the selected partitions.");
 	else
-		mvprintw(6, 2, "WRITE: Start destroys every byte of the selected partitions "
-			 "(after a confirmation).");
-	mvprintw(8, 1, "Partitions (Up/Down: move, Space: select, a: all/none)");
+		put(6, 2, "WRITE: Start destroys the data of the selected partitions (asks first).");
+	put(8, 1, "Partitions (Up/Down: move, Space: select, a: all/none)");
 	attron(A_UNDERLINE);
-	mvprintw(9, 1, "    %-14s %8s  %-4s %-28s %s", "NAME", "SIZE", "", "TYPE / LABEL", "DRIVER");
+	put(9, 1, "    %-14s %8s  %-4s %-28s %s", "NAME", "SIZE", "", "TYPE / LABEL", "DRIVER");
 	attroff(A_UNDERLINE);
 	rows = LINES - 13;
 	if (!ui.listed)
-		mvprintw(10, 4, "waiting for the block server %s ...",
+		put(10, 4, "waiting for the block server %s ...",
 			 run.server ? run.server : getenv("DDE_BLK"));
 	else if (!ui.n)
-		mvprintw(10, 4, "no disks yet: waiting for the disk drivers ...");
+		put(10, 4, "no disks yet: waiting for the disk drivers ...");
 	/* scrolled so that the cursor shows */
 	int first = cur >= rows ? cur - rows + 1 : 0;
 
@@ -242,17 +263,17 @@ static void draw_setup(void)
 		if (i == cur)
 			attron(A_REVERSE);
 		if (selectable(i))
-			mvprintw(y, 1, "%c[%c] %-13s", i == cur ? '>' : ' ', is_selected(e->name) ? 'x' : ' ',
+			put(y, 1, "%c[%c] %-13s", i == cur ? '>' : ' ', is_selected(e->name) ? 'x' : ' ',
 				 e->name);
 		else
-			mvprintw(y, 1, "  %-16s", e->name);
-		printw(" %8s  %-4s %-28.28s %s", size, e->partno ? "" : e->table, what,
+			put(y, 1, "  %-16s", e->name);
+		more(" %8s  %-4s %-28.28s %s", size, e->partno ? "" : e->table, what,
 		       e->partno ? "" : e->driver);
 		if (i == cur)
 			attroff(A_REVERSE);
 	}
-	mvprintw(LINES - 2, 1, "[ s: Start ]   m v b: the task   q: quit      selected: %d", ui.nsel);
-	mvprintw(LINES - 1, 1, "%s", ui.status);
+	put(LINES - 2, 1, "[ s: Start ]   m v b: the task   q: quit      selected: %d", ui.nsel);
+	put(LINES - 1, 1, "%s", ui.status);
 }
 
 static void selection_text(char *out, size_t cap)
@@ -278,6 +299,27 @@ static const char *task_text(char *out, size_t cap)
 	return out;
 }
 
+/* @text from (@y, @x) on, broken after its commas to fit; returns the line below it */
+static int wrap(int y, int x, const char *text)
+{
+	int width = COLS - x - 1 > 20 ? COLS - x - 1 : 20;
+
+	while (*text && y < LINES - 4) {
+		int n = (int)strlen(text);
+
+		if (n > width)	/* the last ", " that fits, or a hard cut */
+			for (n = width; n > 0 && strncmp(text + n - 1, ", ", 2); n--)
+				;
+		if (n <= 0)
+			n = width;
+		put(y++, x, "%.*s", n, text);
+		text += n;
+		while (*text == ' ')
+			text++;
+	}
+	return y;
+}
+
 static void draw_confirm(void)
 {
 	char names[1024], task[128];
@@ -287,79 +329,92 @@ static void draw_confirm(void)
 	for (int y = 7; y < LINES; y++)
 		mvhline(y, 0, ' ', COLS);
 	attron(A_BOLD);
-	mvprintw(8, 2, "Destroy every byte of these partitions? This cannot be undone.");
+	put(8, 2, "Destroy every byte of these partitions? This cannot be undone.");
 	attroff(A_BOLD);
-	mvprintw(10, 4, "%.*s", COLS - 6, names);
-	mvprintw(11, 4, "with: %s", task_text(task, sizeof(task)));
-	mvprintw(13, 2, "Type yes and Enter to start, Esc to go back: %s", ui.typed);
+	int y = wrap(10, 4, names);
+
+	put(y + 1, 4, "with: %s", task_text(task, sizeof(task)));
+	put(y + 3, 2, "Type yes and Enter to start, Esc to go back: %s", ui.typed);
 }
 
 static void bar(int y, int x, int width, double frac)
 {
+	char b[64];
 	int full = (int)(frac * width + 0.5);
 
-	mvaddch(y, x, '[');
+	width = width < (int)sizeof(b) - 3 ? width : (int)sizeof(b) - 3;
+	b[0] = '[';
 	for (int i = 0; i < width; i++)
-		addch(i < full ? '#' : '.');
-	addch(']');
+		b[i + 1] = i < full ? '#' : '.';
+	b[width + 1] = ']';
+	b[width + 2] = 0;
+	put(y, x, "%s", b);
 }
 
-/* the bars; returns the first line below them */
+/*
+ * The bars; returns the first line below them. While running, two lines
+ * a partition (its step, MB/s, elapsed time, ETA); at the end, one (the
+ * summary needs the room).
+ */
 static int draw_progress(int final)
 {
-	int y = 4, width = COLS - 32 < 50 ? COLS - 32 : 50;
+	int y = 4, width = final ? COLS - 50 : COLS - 32;
 	uint64_t done = 0, total = 0;
 	char task[128], el[24], eta[24];
 	unsigned i;
 
-	if (width < 10)
-		width = 10;
+	width = width > (final ? 30 : 50) ? (final ? 30 : 50) : width < 10 ? 10 : width;
 	erase();
 	title();
-	mvprintw(2, 1, "%s", run.write ? task_text(task, sizeof(task)) :
+	put(2, 1, "%s", run.write ? task_text(task, sizeof(task)) :
 		 "Readonly: reading through the stack, nothing is written");
 	for (i = 0; i < run.n; i++) {
 		done += run.t[i].work_done;
 		total += run.t[i].work_total;
 	}
-	for (i = 0; i < run.n && y < LINES - 8; i++, y += 2) {
+	for (i = 0; i < run.n && y < LINES - (final ? 12 : 8); i++, y += final ? 1 : 2) {
 		const struct target *t = &run.t[i];
 		double secs = t->state == T_RUNNING ? now() - t->started : t->seconds;
 		double frac = t->work_total ? (double)t->work_done / t->work_total : 1;
+		double mbs = secs > 0 ? t->work_done / secs / 1e6 : 0.0;
 
-		mvprintw(y, 1, "%-12s", t->name);
+		put(y, 1, "%-12s", t->name);
 		bar(y, 14, width, frac);
-		printw(" %5.1f%%", 100 * frac);
+		more(" %5.1f%%", 100 * frac);
+		if (final) {
+			more("  %-8s %8.1f MB/s", t->phase, mbs);
+			continue;
+		}
 		clock_text(secs, el, sizeof(el));
 		clock_text(t->work_done && frac < 1 ? secs * (1 - frac) / frac : 0, eta, sizeof(eta));
-		mvprintw(y + 1, 15, "%-30s %8.1f MB/s  elapsed %s", t->phase,
-			 secs > 0 ? t->work_done / secs / 1e6 : 0.0, el);
+		put(y + 1, 3, "%-30s %8.1f MB/s  elapsed %s", t->phase, mbs, el);
 		if (t->state == T_RUNNING)
-			printw("  eta %s", eta);
+			more("  eta %s", eta);
 		if (t->nbad || t->lost)
-			printw("  errors %u%s", t->nbad, t->lost ? "+" : "");
+			more("  errors %u%s", t->nbad, t->lost ? "+" : "");
 	}
 	if (i < run.n)
-		mvprintw(y++, 1, "(%u more partitions: a taller terminal shows them)", run.n - i);
+		put(y++, 1, "(%u more partitions: a taller terminal shows them)", run.n - i);
 	double secs = (final ? run.seconds : now() - run.t0), frac = total ? (double)done / total : 1;
+	double mbs = secs > 0 ? done / secs / 1e6 : 0.0;
 
 	attron(A_BOLD);
-	mvprintw(y, 1, "%-12s", "total");
+	put(y, 1, "%-12s", "total");
 	bar(y, 14, width, frac);
-	printw(" %5.1f%%", 100 * frac);
+	more(" %5.1f%%", 100 * frac);
 	attroff(A_BOLD);
 	clock_text(secs, el, sizeof(el));
+	if (final) {
+		more("  %-8s %8.1f MB/s", "", mbs);
+		return y + 2;
+	}
 	clock_text(done && frac < 1 ? secs * (1 - frac) / frac : 0, eta, sizeof(eta));
-	mvprintw(y + 1, 15, "%-30s %8.1f MB/s  elapsed %s", "", secs > 0 ? done / secs / 1e6 : 0.0, el);
-	if (!final)
-		printw("  eta %s", eta);
-	if (final)
-		;
-	else if (ui.asking_stop)
-		mvprintw(LINES - 1, 1, "%s", interrupted ? "Wait no more for the requests in flight? y: yes, n: wait" :
+	put(y + 1, 3, "%-30s %8.1f MB/s  elapsed %s  eta %s", "", mbs, el, eta);
+	if (ui.asking_stop)
+		put(LINES - 1, 1, "%s", interrupted ? "Wait no more for the requests in flight? y: yes, n: wait" :
 			 "Stop the sweep? y: stop, n: go on");
 	else
-		mvprintw(LINES - 1, 1, "%s", interrupted ? "stopping: the requests in flight complete (q: wait no more)" :
+		put(LINES - 1, 1, "%s", interrupted ? "stopping: the requests in flight complete (q: wait no more)" :
 			 "q: stop the sweep (cleanly: the summary states the range completed)");
 	return y + 3;
 }
@@ -377,7 +432,7 @@ static void draw_done(void)
 		size += run.t[i].info.entry.size;
 	}
 	attron(A_BOLD);
-	mvprintw(y++, 1, "Summary: %s%s", sweep_result(),
+	put(y++, 1, "Summary: %s%s", sweep_result(),
 		 sweep_ok() ? (run.write ? (run.verify ? " - every byte written and verified" :
 					   " - every byte written") :
 			       " - every byte read, nothing written") : "");
@@ -386,37 +441,36 @@ static void draw_done(void)
 		char s[16];
 
 		ddeblk_size_text(size, s, sizeof(s));
-		mvprintw(y++, 2, "readonly: a sweep would overwrite %s (%" PRIu64 " bytes) in %u partition%s; "
-			 "read at %.1f MB/s", s, size, run.n, run.n == 1 ? "" : "s",
-			 run.seconds > 0 ? read / run.seconds / 1e6 : 0.0);
+		put(y++, 2, "readonly: a sweep would overwrite %s (%" PRIu64 " bytes) in %u partition%s",
+		    s, size, run.n, run.n == 1 ? "" : "s");
 	}
-	mvprintw(y++, 2, "written %" PRIu64 " bytes, verified %" PRIu64 ", read %" PRIu64 "; time %.1f s",
-		 written, verified, read, run.seconds);
+	put(y++, 2, "written %" PRIu64 " bytes, verified %" PRIu64 ", read %" PRIu64 " in %.1f s (%.1f MB/s)",
+	    written, verified, read, run.seconds,
+	    run.seconds > 0 ? (written + verified + read) / run.seconds / 1e6 : 0.0);
 	if (run.first_write >= 0)
-		printw("; first byte written %.3f s after Start", run.first_write);
+		put(y++, 2, "the first byte written %.3f s after Start", run.first_write);
 	for (unsigned i = 0; i < run.n && y < LINES - 3; i++) {
 		const struct target *t = &run.t[i];
 
-		mvprintw(y++, 2, "%s: completed bytes 0..%" PRIu64 " of %" PRIu64, t->name, t->completed,
-			 t->info.entry.size);
-		if (run.write && t->swept != t->completed)
-			printw(" (every pass written over 0..%" PRIu64 ")", t->swept);
-		printw(", errors: %s", t->nbad ? "" : "none");
+		put(y++, 2, "%s: completed bytes 0..%" PRIu64 " of %" PRIu64 ", errors: %s", t->name,
+		    t->completed, t->info.entry.size, t->nbad ? "" : "none");
+		if (run.write && t->swept != t->completed && y < LINES - 3)
+			put(y++, 4, "every pass written over bytes 0..%" PRIu64, t->swept);
 		for (unsigned k = 0; k < t->nbad && y < LINES - 3; k++)
 			if (t->bad[k].count)
-				mvprintw(y++, 4, "%s error: sectors %" PRIu64 "..%" PRIu64, t->bad[k].what,
+				put(y++, 4, "%s error: sectors %" PRIu64 "..%" PRIu64, t->bad[k].what,
 					 t->bad[k].sector, t->bad[k].sector + t->bad[k].count - 1);
 			else
-				mvprintw(y++, 4, "%s error", t->bad[k].what);
+				put(y++, 4, "%s error", t->bad[k].what);
 		if (t->lost && y < LINES - 3)
-			mvprintw(y++, 4, "(%u more errors not listed)", t->lost);
+			put(y++, 4, "(%u more errors not listed)", t->lost);
 	}
 	if (run.error[0] && y < LINES - 2)
-		mvprintw(y++, 2, "stopped: %s", run.error);
+		put(y++, 2, "stopped: %s", run.error);
 	if (ui.report)
-		mvprintw(LINES - 2, 1, "report: %s%s%s", ui.report, ui.report_err ? ": " : "",
+		put(LINES - 2, 1, "report: %s%s%s", ui.report, ui.report_err ? ": " : "",
 			 ui.report_err ? strerror(-ui.report_err) : "");
-	mvprintw(LINES - 1, 1, "q: quit");
+	put(LINES - 1, 1, "q: quit");
 }
 
 static void draw(void)
