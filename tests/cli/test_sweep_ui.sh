@@ -49,13 +49,14 @@ pick() {
 	keys Space
 	wait_screen "\[x\] $1 " 5
 }
-# ui NAME CMD ARGS...: CMD ARGS in a fresh 110x34 terminal; its exit status to $T/NAME.rc
+# ui NAME COLUMNS LINES CMD ARGS...: CMD ARGS in a fresh terminal of that
+# size; its exit status to $T/NAME.rc
 ui() {
-	local name=$1
-	shift
+	local name=$1 cols=$2 lines=$3
+	shift 3
 	rm -f "$T/$name.rc"
 	tmux -L "$TS" kill-server 2>/dev/null
-	tmux -L "$TS" new-session -d -s ui -x 110 -y 34 \
+	tmux -L "$TS" new-session -d -s ui -x "$cols" -y "$lines" \
 		"TMPDIR=$T $* --report $T/$name.report; echo \$? >$T/$name.rc" ||
 		not_ok "tmux starts dde sweep"
 }
@@ -70,7 +71,7 @@ ended() {
 }
 
 # --- readonly (the default), on a pc with a disk of each kind: IDE, NVMe, AHCI ---
-ui ro "$DDE" sweep --machine pc --disk "ide:$G" --disk "nvme:$M" --disk "ahci:$L"
+ui ro 110 34 "$DDE" sweep --machine pc --disk "ide:$G" --disk "nvme:$M" --disk "ahci:$L"
 wait_screen "^ DSweeper \(readonly\)" 20 && ok "the title reads 'DSweeper (readonly)'" ||
 	not_ok "readonly title" "$(screen)"
 wait_screen "1023.0M" 90 && wait_screen "\"beta\"" 30 && screen >"$T/list"
@@ -116,8 +117,8 @@ rc=$(ended ro)
 	ok "readonly: no byte of any image changed" || not_ok "an image changed in readonly mode"
 
 # --- --write: the confirmation, then q y in the middle of a sweep; started
-# as dsweeper with machine options, which is dde sweep ---
-ui rw "$SW" --machine q35 --disk "nvme:$M" --disk "ahci:$L" --write --mode random
+# as dsweeper with machine options, which is dde sweep; in 80x24 ---
+ui rw 80 24 "$SW" --machine q35 --disk "nvme:$M" --disk "ahci:$L" --write --mode random
 wait_screen "^ DSweeper \(write\)" 20 && wait_screen " sda1 " 90 &&
 	grep -Eq "\(\*\) random" <(screen) && ok "--write: the title says so; --mode random is the task chosen" ||
 	not_ok "write title" "$(screen)"
