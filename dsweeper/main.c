@@ -91,15 +91,15 @@ static void cli_tick(int step_over)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: dsweeper [--write] [--mode zero|random|dodshort] [--verify[=last|all]]\n"
+		"usage: dsweeper [--write] [--mode zero|random|dodshort] [--rounds N] [--verify[=last|all]]\n"
 		"                [--blank] [--report FILE] [--blk-socket PATH]\n"
 		"                (--partition NAME [--partition NAME ...] [--yes] | [--ui])\n"
 		"       dsweeper [machine options] [--write] [--mode ...] [--verify ...] [--blank]\n"
 		"  Overwrite partitions through the block server (DDE_BLK, as `dde run`\n"
 		"  prints it). Without --write nothing is written: the partitions are read\n"
 		"  through the whole stack instead. --verify reads every byte of the last\n"
-		"  pass (=all: of every pass) back and compares; --blank adds a final pass\n"
-		"  of zeros.\n"
+		"  pass (=all: of every pass) back and compares; --rounds N runs the method\n"
+		"  N times over; --blank adds a final pass of zeros.\n"
 		"  With --partition: from the command line; --yes confirms --write; progress\n"
 		"  on stderr, a JSON summary on stdout; exit status 0 only when everything\n"
 		"  was written (and verified). Without, on a terminal: the terminal UI,\n"
@@ -115,6 +115,7 @@ int main(int argc, char **argv)
 		{ "mode", required_argument, 0, 'm' },
 		{ "verify", optional_argument, 0, 'v' },
 		{ "blank", no_argument, 0, 'b' },
+		{ "rounds", required_argument, 0, 'R' },
 		{ "partition", required_argument, 0, 'p' },
 		{ "report", required_argument, 0, 'r' },
 		{ "blk-socket", required_argument, 0, 'k' },
@@ -146,6 +147,18 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'r': report = optarg; break;
+		case 'R': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end || !v || v > MAX_ROUNDS) {
+				fprintf(stderr, "dsweeper: --rounds: the method's passes 1 to %d times, not '%s'\n",
+					MAX_ROUNDS, optarg);
+				return 2;
+			}
+			run.rounds = (unsigned)v;
+			break;
+		}
 		case 'k': run.server = optarg; break;
 		case 'm':
 			run.m = NULL;

@@ -29,7 +29,7 @@ const char *const verify_names[] = { "no", "last", "all" };
 
 static const struct pass_def blank_pass = { 0, 0x00, "blanking" };
 
-struct sweep run = { .m = &methods[0], .first_write = -1 };
+struct sweep run = { .m = &methods[0], .rounds = 1, .first_write = -1 };
 volatile sig_atomic_t interrupted;
 static unsigned char zeros[1 << 20];
 
@@ -41,9 +41,13 @@ double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* the data of pass @def of @t's sweep at @offset: a byte, or @t's key stream there */
-static void pattern(const struct target *t, const struct pass_def *def, void *buf, uint32_t len,
-		    uint64_t offset)
+/*
+ * The data of @t's pass number @pass (@def) at @offset: a byte, or @t's
+ * key stream there. Each random pass has a stream of its own: the pass's
+ * number is the ChaCha20 nonce.
+ */
+static void pattern(const struct target *t, const struct pass_def *def, unsigned pass, void *buf,
+		    uint32_t len, uint64_t offset)
 {
 	unsigned char nonce[crypto_stream_chacha20_NONCEBYTES] = { 0 };
 
@@ -51,6 +55,8 @@ static void pattern(const struct target *t, const struct pass_def *def, void *bu
 		memset(buf, def->byte, len);
 		return;
 	}
+	for (unsigned i = 0; i < 4; i++)
+		nonce[i] = (unsigned char)(pass >> (8 * i));
 	/* offsets are whole sectors: whole 64-byte ChaCha20 blocks */
 	crypto_stream_chacha20_xor_ic(buf, zeros, len, nonce, offset / 64, t->seed);
 }
@@ -85,13 +91,14 @@ static void record(struct target *t, uint64_t sector, uint64_t count, const char
  * once: one loop submits for every target, polls all their channels and
  * takes what completed.
  */
-#define MAX_STEPS 12
+#define MAX_STEPS (3 * (3 * MAX_ROUNDS + 1))	/* each pass: writes, flush, verification */
 #define FLUSH_COOKIE UINT64_MAX
 
 struct step {
 	uint16_t op;		/* DDEBLK_OP_WRITE, _READ or _FLUSH */
 	int compare;		/* a read: compare with the pattern (a verification) */
 	const struct pass_def *def;
+	unsigned pass;		/* its number, from 0 */
 	char what[64];
 };
 
@@ -110,25 +117,26 @@ static struct state {
 
 static void plan(struct state *s)
 {
-	unsigned npasses = run.m->n + run.blank;
+	unsigned npasses = sweep_passes();
 
 	s->nsteps = s->k = 0;
 	if (!run.write) {
-		s->step[s->nsteps++] = (struct step){ DDEBLK_OP_READ, 0, &blank_pass, "reading (readonly)" };
+		s->step[s->nsteps++] = (struct step){ DDEBLK_OP_READ, 0, &blank_pass, 0, "reading (readonly)" };
 		return;
 	}
+	/* the method's passes, --rounds times, then the blanking pass */
 	for (unsigned p = 0; p < npasses; p++) {
-		const struct pass_def *def = p < run.m->n ? &run.m->p[p] : &blank_pass;
+		const struct pass_def *def = p < npasses - run.blank ? &run.m->p[p % run.m->n] : &blank_pass;
 		struct step *w = &s->step[s->nsteps++];
 
-		*w = (struct step){ DDEBLK_OP_WRITE, 0, def, "" };
+		*w = (struct step){ DDEBLK_OP_WRITE, 0, def, p, "" };
 		snprintf(w->what, sizeof(w->what), "pass %u/%u (%s)", p + 1, npasses, def->name);
-		s->step[s->nsteps++] = (struct step){ DDEBLK_OP_FLUSH, 0, def, "" };
+		s->step[s->nsteps++] = (struct step){ DDEBLK_OP_FLUSH, 0, def, p, "" };
 		snprintf(s->step[s->nsteps - 1].what, sizeof(w->what), "flushing pass %u/%u", p + 1, npasses);
 		if (run.verify == VERIFY_ALL || (run.verify == VERIFY_LAST && p == npasses - 1)) {
 			struct step *v = &s->step[s->nsteps++];
 
-			*v = (struct step){ DDEBLK_OP_READ, 1, def, "" };
+			*v = (struct step){ DDEBLK_OP_READ, 1, def, p, "" };
 			snprintf(v->what, sizeof(v->what), "verifying pass %u/%u (%s)", p + 1, npasses,
 				 def->name);
 		}
@@ -164,14 +172,14 @@ static int probe(struct target *t, struct state *s, const struct step *sp, uint6
 		int r;
 
 		if (sp->op == DDEBLK_OP_WRITE) {
-			pattern(t, sp->def, buf, ss, o);
+			pattern(t, sp->def, sp->pass, buf, ss, o);
 			r = ddeblk_write(t->b, buf, ss, o, 0);
 			if (!r)
 				t->written += ss;
 		} else {
 			r = ddeblk_read(t->b, buf, ss, o);
 			if (!r && sp->compare) {
-				pattern(t, sp->def, want, ss, o);
+				pattern(t, sp->def, sp->pass, want, ss, o);
 				if (memcmp(buf, want, ss))
 					record(t, o / ss, 1, "verify");
 				t->verified += ss;
@@ -261,7 +269,7 @@ static void submit(struct target *t, struct state *s)
 					.op = sp->op, .slot = slot };
 
 		if (sp->op == DDEBLK_OP_WRITE)
-			pattern(t, sp->def, ddeblk_slot(t->b, slot), len, off);
+			pattern(t, sp->def, sp->pass, ddeblk_slot(t->b, slot), len, off);
 		if (ddeblk_submit(t->b, &io, 1) != 1) {
 			s->nfree++;
 			break;
@@ -303,7 +311,7 @@ static void completed_one(struct target *t, struct state *s, const struct ddeblk
 		const unsigned char *got = ddeblk_slot(t->b, slot);
 		uint32_t ss = t->info.entry.sector_size;
 
-		pattern(t, sp->def, s->expect, len, off);
+		pattern(t, sp->def, sp->pass, s->expect, len, off);
 		for (uint32_t o = 0; o < len; o += ss)
 			if (memcmp(got + o, s->expect + o, ss))
 				record(t, (off + o) / ss, 1, "verify");
@@ -467,6 +475,11 @@ static void hex(const unsigned char *p, size_t n, char *out)
 		sprintf(out + 2 * i, "%02x", p[i]);
 }
 
+unsigned sweep_passes(void)
+{
+	return run.m->n * run.rounds + run.blank;
+}
+
 int sweep_has_random(void)
 {
 	for (unsigned p = 0; p < run.m->n; p++)
@@ -499,10 +512,10 @@ void sweep_summary(FILE *f)
 
 	if (run.first_write >= 0)
 		snprintf(first, sizeof(first), "%.3f", run.first_write);
-	fprintf(f, "{\"result\":\"%s\",\"write\":%s,\"mode\":\"%s\",\"passes\":%u,\"blank\":%s,"
+	fprintf(f, "{\"result\":\"%s\",\"write\":%s,\"mode\":\"%s\",\"rounds\":%u,\"passes\":%u,\"blank\":%s,"
 		"\"verify\":%s,\"started\":\"%s\",\"seconds\":%.3f,\"first_write_seconds\":%s,"
 		"\"partitions\":[", sweep_result(), run.write ? "true" : "false",
-		run.m->name, run.m->n + run.blank, run.blank ? "true" : "false",
+		run.m->name, run.rounds, sweep_passes(), run.blank ? "true" : "false",
 		run.verify == VERIFY_ALL ? "\"all\"" : run.verify ? "\"last\"" : "false",
 		run.started, run.seconds, first);
 	for (unsigned i = 0; i < run.n; i++) {
@@ -536,13 +549,17 @@ int sweep_report(const char *path)
 
 	if (!f)
 		return -errno;
-	fprintf(f, "dsweeper report\nstarted: %s\nmethod: %s%s%s%s\n", run.started,
-		run.write ? run.m->name : "none (readonly: read through the stack)",
+	char rounds[32] = "";
+
+	if (run.write && run.rounds > 1)
+		snprintf(rounds, sizeof(rounds), " x %u rounds", run.rounds);
+	fprintf(f, "dsweeper report\nstarted: %s\nmethod: %s%s%s%s%s\n", run.started,
+		run.write ? run.m->name : "none (readonly: read through the stack)", rounds,
 		run.write && run.blank ? ", then blanked" : "",
 		!run.write ? "" : run.verify == VERIFY_ALL ? ", every pass verified" :
 		run.verify ? ", verified" : "",
 		run.write && sweep_has_random() ?
-		" (random: a ChaCha20 stream per partition, its seed in the summary)" : "");
+		" (random: ChaCha20 streams, a seed per partition in the summary, the pass's number the nonce)" : "");
 	for (unsigned i = 0; i < run.n; i++) {
 		const struct target *t = &run.t[i];
 
@@ -568,18 +585,22 @@ int sweep_report(const char *path)
 }
 
 /*
- * --print-stream SEED:BYTES: a random sweep's data from its start, as the
- * summary's seed makes it (to check an image outside the stack)
+ * --print-stream SEED:BYTES[:PASS]: a random pass's data from its start,
+ * as the summary's seed makes it (to check an image outside the stack);
+ * PASS: the pass's number from 1 (default 1)
  */
 int sweep_print_stream(const char *arg)
 {
 	const char *colon = strchr(arg, ':');
-	unsigned long long bytes = colon ? strtoull(colon + 1, NULL, 0) : 0;
+	char *end = NULL;
+	unsigned long long bytes = colon ? strtoull(colon + 1, &end, 0) : 0;
+	unsigned long pass = end && *end == ':' ? strtoul(end + 1, &end, 10) : 1;
 	static unsigned char buf[1 << 20];
 	struct target *t = &run.t[0];
 
-	if (!colon || colon - arg != 2 * (long)sizeof(t->seed) || sodium_init() < 0 || bytes % 512) {
-		fprintf(stderr, "dsweeper: --print-stream SEED(64 hex digits):BYTES (whole sectors)\n");
+	if (!colon || colon - arg != 2 * (long)sizeof(t->seed) || sodium_init() < 0 || bytes % 512 ||
+	    *end || !pass || pass > 3 * MAX_ROUNDS + 1) {
+		fprintf(stderr, "dsweeper: --print-stream SEED(64 hex digits):BYTES(whole sectors)[:PASS]\n");
 		return 2;
 	}
 	for (size_t i = 0; i < sizeof(t->seed); i++)
@@ -588,7 +609,7 @@ int sweep_print_stream(const char *arg)
 	for (unsigned long long off = 0; off < bytes; off += sizeof(buf)) {
 		uint32_t n = (uint32_t)(bytes - off < sizeof(buf) ? bytes - off : sizeof(buf));
 
-		pattern(t, &methods[1].p[0], buf, n, off);
+		pattern(t, &methods[1].p[0], (unsigned)pass - 1, buf, n, off);
 		if (fwrite(buf, 1, n, stdout) != n)
 			return 1;
 	}

@@ -18,6 +18,7 @@
 
 #define MAX_TARGETS 32
 #define MAX_ERRORS 64
+#define MAX_ROUNDS 16
 
 /* a pass: one byte everywhere, or the random stream */
 struct pass_def {
@@ -72,6 +73,7 @@ struct sweep {
 	const char *server;	/* NULL: $DDE_BLK */
 	int write, verify, blank;
 	const struct method *m;
+	unsigned rounds;	/* the method, this many times over (nwipe's --rounds) */
 	struct target t[MAX_TARGETS];
 	unsigned n;
 	char started[32];	/* UTC, ISO 8601 */
@@ -97,6 +99,7 @@ void sweep_close(void);
 int sweep_ok(void);
 const char *sweep_result(void);	/* "ok", "failed" or "interrupted" */
 int sweep_has_random(void);
+unsigned sweep_passes(void);	/* the method's passes times the rounds, and the blanking */
 /* the one-line JSON summary; the report file for people (0 or -errno) */
 void sweep_summary(FILE *f);
 int sweep_report(const char *path);

@@ -293,7 +293,11 @@ static void selection_text(char *out, size_t cap)
 
 static const char *task_text(char *out, size_t cap)
 {
-	snprintf(out, cap, "%s%s%s", run.m->title,
+	char rounds[32] = "";
+
+	if (run.rounds > 1)
+		snprintf(rounds, sizeof(rounds), ", %u rounds", run.rounds);
+	snprintf(out, cap, "%s%s%s%s", run.m->title, rounds,
 		 run.verify == VERIFY_ALL ? ", every pass verified" : run.verify ? ", verified" : "",
 		 run.blank ? ", then blanked" : "");
 	return out;

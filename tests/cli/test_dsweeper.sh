@@ -56,7 +56,7 @@ expect "readonly (the default): read through the stack, nothing written" 0 \
 	'"result":"ok","write":false.*"name":"nvme0n1p1".*"written":0,.*"read":10485760' \
 	"$SW" --partition nvme0n1p1 --partition sda1
 expect "zero sweep of nvme0n1p5, verified" 0 \
-	'"result":"ok","write":true,"mode":"zero","passes":1,"blank":false,"verify":"last".*"completed":\[0,4194304\],"swept":\[0,4194304\],"written":4194304,"verified":4194304.*"errors":\[\]' \
+	'"result":"ok","write":true,"mode":"zero","rounds":1,"passes":1,"blank":false,"verify":"last".*"completed":\[0,4194304\],"swept":\[0,4194304\],"written":4194304,"verified":4194304.*"errors":\[\]' \
 	"$SW" --write --yes --mode zero --verify --partition nvme0n1p5 --report "$T/zero.report"
 grep -q "^result: ok" "$T/zero.report" && grep -q "^method: zero, verified" "$T/zero.report" &&
 	ok "the report file says what was swept, how and the result" ||
@@ -83,8 +83,15 @@ dcount=$(sed -n 's/.*"errors":\[{"op":"verify","sector":[0-9]*,"count":\([0-9]*\
 	[ -n "$dsec" ] && [ "$dsec" -le 3000 ] && [ $((dsec + dcount)) -gt 3000 ] && [ "$dcount" -le 2048 ] &&
 	ok "a write acknowledged but not done: verification reports sectors $dsec..$((dsec + dcount - 1)), exit status 1" ||
 	not_ok "verification catches a dropped write" "status $rc: $(cat "$T/drop.json")"
+"$SW" --write --yes --mode random --rounds 2 --verify=all --partition sda1 >"$T/rounds.json" 2>"$T/rounds.err"
+rc=$?
+rseed=$(sed -n 's/.*"seed":"\([0-9a-f]*\)".*/\1/p' "$T/rounds.json")
+[ $rc = 0 ] && grep -q '"mode":"random","rounds":2,"passes":2,' "$T/rounds.json" &&
+	grep -q '"written":16777216,"verified":16777216' "$T/rounds.json" && [ ${#rseed} = 64 ] &&
+	ok "--rounds 2 of random on sda1, every pass verified: two passes, each its own stream" ||
+	not_ok "two rounds" "status $rc: $(cat "$T/rounds.json" "$T/rounds.err")"
 expect "DoD short (zeros, ones, random), every pass verified, then blanked: nvme0n1p6" 0 \
-	'"result":"ok","write":true,"mode":"dodshort","passes":4,"blank":true,"verify":"all".*"written":8388608,"verified":8388608' \
+	'"result":"ok","write":true,"mode":"dodshort","rounds":1,"passes":4,"blank":true,"verify":"all".*"written":8388608,"verified":8388608' \
 	"$SW" --write --yes --mode dodshort --verify=all --blank --partition nvme0n1p6
 grep -q "pass 3/4 (random)" "$T/out" && grep -q "verifying pass 4/4 (blanking)" "$T/out" &&
 	ok "... its progress names each pass" || not_ok "pass names in the progress" "$(tail -c 300 "$T/out")"
@@ -154,9 +161,12 @@ dd if=/dev/zero of="$T/mbr.want" bs=512 seek=34816 count=4096 conv=notrunc statu
 cp "$T/gpt.orig" "$T/gpt.want"
 "$SW" --print-stream "$seed:$((8192 * 512))" |
 	dd of="$T/gpt.want" bs=512 seek=18432 conv=notrunc status=none
+"$SW" --print-stream "$rseed:$((16384 * 512)):2" |
+	dd of="$T/gpt.want" bs=512 seek=2048 conv=notrunc status=none
 [ "$(shaf "$G")" = "$(shaf "$T/gpt.want")" ] &&
-	ok "gpt.img: sda2 is the stream re-generated from the seed, every other byte unchanged" ||
-	not_ok "gpt.img after the random sweep"
+	[ "$(sha "$G" 2048 16384)" != "$("$SW" --print-stream "$rseed:$((16384 * 512)):1" | sha256sum | cut -d' ' -f1)" ] &&
+	ok "gpt.img: sda2 is the stream re-generated from the seed, sda1 its second pass's stream (not the first's), every other byte unchanged" ||
+	not_ok "gpt.img after the random sweeps"
 cp "$T/err.orig" "$T/err.want"
 dd if=/dev/zero of="$T/err.want" bs=512 seek=2048 count=8192 conv=notrunc status=none
 dd if="$T/err.orig" of="$T/err.want" bs=512 skip=5000 seek=5000 count=1 conv=notrunc status=none

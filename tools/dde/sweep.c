@@ -28,7 +28,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: dde sweep [machine options] [--write] [--mode zero|random|dodshort]\n"
-		"                 [--verify[=last|all]] [--blank] [--report FILE]\n"
+		"                 [--rounds N] [--verify[=last|all]] [--blank] [--report FILE]\n"
 		"\n"
 		"Start the machine with its disk drivers and the block server (as dde run\n"
 		"does), and DSweeper's terminal UI over it: choose the task and the\n"
@@ -79,6 +79,7 @@ int dde_sweep(int argc, char **argv)
 		{ "mode", required_argument, 0, 'm' },
 		{ "verify", optional_argument, 0, 'v' },
 		{ "blank", no_argument, 0, 'b' },
+		{ "rounds", required_argument, 0, 'R' },
 		{ "report", required_argument, 0, 'r' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
@@ -86,7 +87,7 @@ int dde_sweep(int argc, char **argv)
 	struct machine_args m = { .argc = 0 };
 	char *sw_argv[16], *run_argv[DDE_MAX_MARGS + 8], self[PATH_MAX], sweeper[PATH_MAX];
 	char sock[64], log[PATH_MAX], err[512], verify[32] = "";
-	char *mode = NULL, *report = NULL;
+	char *mode = NULL, *report = NULL, *rounds = NULL;
 	int opt, idx = 0, nsw = 0, nrun = 0, status = 0, machine_failed = 0, sfd, fd, write = 0, blank = 0;
 	pid_t machine, ui;
 	sigset_t sigs;
@@ -107,6 +108,8 @@ int dde_sweep(int argc, char **argv)
 			blank = 1;
 		} else if (opt == 'm') {
 			mode = optarg;
+		} else if (opt == 'R') {
+			rounds = optarg;
 		} else if (opt == 'r') {
 			report = optarg;
 		} else if (opt == 'v') {
@@ -163,6 +166,10 @@ int dde_sweep(int argc, char **argv)
 	if (mode) {
 		sw_argv[nsw++] = "--mode";
 		sw_argv[nsw++] = mode;
+	}
+	if (rounds) {
+		sw_argv[nsw++] = "--rounds";
+		sw_argv[nsw++] = rounds;
 	}
 	if (report) {
 		sw_argv[nsw++] = "--report";
