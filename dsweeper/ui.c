@@ -1,6 +1,6 @@
 /*
  * DSweeper's terminal UI (ncurses): the task at the top (data to write,
- * verification, blanking), the partitions of every disk the block server
+ * verification, blanking, rounds), the partitions of every disk the block server
  * has below it, selected with the keyboard; Start (with --write, after a
  * confirmation naming the partitions); per-partition progress bars and a
  * total while it runs; the summary at the end. The window title says
@@ -230,6 +230,7 @@ static void draw_setup(void)
 	task_line(3, "Data (m)", data, (int)nmethods, chosen);
 	task_line(4, "Verify (v)", verify, 3, run.verify);
 	task_line(5, "Blank (b)", blank, 2, run.blank);
+	more("Rounds (r): %u", run.rounds);
 	if (!run.write)
 		put(6, 2, "Readonly: nothing is written; Start reads the selected partitions.");
 	else
@@ -272,7 +273,7 @@ static void draw_setup(void)
 		if (i == cur)
 			attroff(A_REVERSE);
 	}
-	put(LINES - 2, 1, "[ s: Start ]   m v b: the task   q: quit      selected: %d", ui.nsel);
+	put(LINES - 2, 1, "[ s: Start ]   m v b r: the task   q: quit      selected: %d", ui.nsel);
 	put(LINES - 1, 1, "%s", ui.status);
 }
 
@@ -565,6 +566,7 @@ static void setup_key(int ch)
 		break;
 	case 'v': run.verify = (run.verify + 1) % 3; break;
 	case 'b': run.blank = !run.blank; break;
+	case 'r': run.rounds = run.rounds % MAX_ROUNDS + 1; break;
 	case 's': case 'S': case '\n': case KEY_ENTER:
 		if (!ui.nsel) {
 			snprintf(ui.status, sizeof(ui.status), "select partitions first (Space)");

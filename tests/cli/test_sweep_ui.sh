@@ -122,6 +122,9 @@ ui rw 80 24 "$SW" --machine q35 --disk "nvme:$M" --disk "ahci:$L" --write --mode
 wait_screen "^ DSweeper \(write\)" 20 && wait_screen " sda1 " 90 &&
 	grep -Eq "\(\*\) random" <(screen) && ok "--write: the title says so; --mode random is the task chosen" ||
 	not_ok "write title" "$(screen)"
+keys r
+wait_screen "Rounds \(r\): 2" 5 && keys r r r r r r r r r r r r r r r &&
+	wait_screen "Rounds \(r\): 1" 5 && ok "r cycles the rounds (1 to 16)" || not_ok "rounds key" "$(screen)"
 pick nvme0n1p5 || not_ok "select nvme0n1p5" "$(screen)"
 keys s
 wait_screen "Destroy every byte of these partitions" 5 && grep -q "nvme0n1p5 (4.0M)" <(screen) &&
