@@ -25,7 +25,6 @@ const struct method methods[] = {
 	  { { 0, 0x00, "zeros" }, { 0, 0xff, "ones" }, { 1, 0, "random" } } },
 };
 const unsigned nmethods = sizeof(methods) / sizeof(methods[0]);
-const char *const verify_names[] = { "no", "last", "all" };
 
 static const struct pass_def blank_pass = { 0, 0x00, "blanking" };
 

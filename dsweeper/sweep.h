@@ -38,7 +38,6 @@ extern const struct method methods[];
 extern const unsigned nmethods;
 
 enum { VERIFY_NONE, VERIFY_LAST, VERIFY_ALL };
-extern const char *const verify_names[];	/* "no", "last", "all" */
 
 struct bad {
 	uint64_t sector, count;	/* partition-relative; count 0: not of a sector (a flush) */

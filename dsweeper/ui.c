@@ -215,11 +215,11 @@ static void task_line(int y, const char *label, const char *const *choices, int 
 
 static void draw_setup(void)
 {
-	const char *data[3], *verify[] = { "no", "last pass", "all passes" },
+	const char *data[8], *verify[] = { "no", "last pass", "all passes" },
 			     *blank[] = { "no", "yes, a final pass of zeros" };
-	int chosen = 0, y, rows, cur = cursor_index();
+	int chosen = 0, ndata = 0, y, rows, cur = cursor_index();
 
-	for (unsigned i = 0; i < nmethods && i < 3; i++) {
+	for (unsigned i = 0; i < nmethods && i < 8; i++, ndata++) {
 		data[i] = methods[i].title;
 		if (run.m == &methods[i])
 			chosen = (int)i;
@@ -227,7 +227,7 @@ static void draw_setup(void)
 	erase();
 	title();
 	put(2, 1, "Task");
-	task_line(3, "Data (m)", data, (int)nmethods, chosen);
+	task_line(3, "Data (m)", data, ndata, chosen);
 	task_line(4, "Verify (v)", verify, 3, run.verify);
 	task_line(5, "Blank (b)", blank, 2, run.blank);
 	more("Rounds (r): %u", run.rounds);
