@@ -9,18 +9,12 @@
 # ($O/bench-platform.txt: the test driver reading through ddeio, 256 KiB
 # and 4 KiB per command) and the image file itself read and written with
 # O_DIRECT (fio, no page cache: the disk under QEMU, the physical limit).
-set -u
-O=${O:-build}
-DDE="$O/bin/dde"
+. "$(dirname "$0")/lib.sh"
 BLKIO="$O/tests/block/blkio"
-T=$(mktemp -d /tmp/dde-bench-blk-XXXXXX)
-bg=""
-trap 'for p in $bg; do kill -INT "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
-trap 'exit 130' INT TERM HUP
 SIZE_MIB=256
 
 echo
-echo "== block: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
+bench_title block
 if ! command -v fio >/dev/null; then
 	echo "  fio is missing (make bench installs it)"
 	exit 1
@@ -54,7 +48,6 @@ echo "    raw NVMe DMA (test driver through ddeio, reads): 256 KiB commands $dma
 echo "    the image file with O_DIRECT (fio, no page cache): read $f_rd MB/s, write $f_wr MB/s," \
 	"4 KiB random reads $f_r1 IOPS (depth 1), $f_r32 IOPS (depth 32)"
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else printf "-" }'; }
 
 # row LABEL LIBDDEBLK NBD DMA-CEILING FILE-CEILING: one figure both ways, with its ratios
 row() {

@@ -10,14 +10,10 @@
 # 1/that bounds the frames/s any driver could move here (a loose bound:
 # reads and interrupts cost 30-60 times more, see the platform figures). Then TCP through
 # two drivers back to back (tests/net/tap_pair.sh) and binary sizes.
-set -u
-O=${O:-build}
-T=$(mktemp -d /tmp/dde-bench-XXXXXX)
-run=""
+. "$(dirname "$0")/lib.sh"
+run=""	# the one run in flight: stopped, and all waited for, on exit
 trap '[ -n "$run" ] && kill -INT $run 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
-# a signal would end the shell without its EXIT trap: make it an exit
-trap 'exit 130' INT TERM HUP
-echo "== network: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
+bench_title network
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 posted=$(sed -n 's/^MMIO write (posted) *\([0-9.]*\) .*/\1/p' "$O/bench-platform.txt" 2>/dev/null)

@@ -6,19 +6,13 @@
 # directly with dd (O_DIRECT, then fdatasync: the physical limit) in the
 # same run. Also how fast the random stream is made alone (the CPU's
 # part of a random sweep).
-set -u
-O=${O:-build}
-DDE="$O/bin/dde"
+. "$(dirname "$0")/lib.sh"
 SW="$O/bin/dsweeper"
-T=$(mktemp -d /tmp/dde-bench-sweep-XXXXXX)
-bg=""
-trap 'for p in $bg; do kill -INT "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
-trap 'exit 130' INT TERM HUP
 export PATH="$PATH:/usr/sbin:/sbin"
 GIB=$((1 << 30))
 
 echo
-echo "== dsweeper: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
+bench_title dsweeper
 img="$T/disk.img"
 # the partition: exactly 1 GiB after the first MiB
 fallocate -l $((GIB + (1 << 20))) "$img"
@@ -26,7 +20,6 @@ echo 'start=2048, size=2097152, type=83' | sfdisk -q "$img"
 
 # mbs BYTES SECONDS
 mbs() { awk -v b="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.1f", b / s / 1e6; else printf "-" }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else printf "-" }'; }
 
 # the ceiling: 1 GiB into the image file at the partition's place
 t0=$(date +%s.%N)
