@@ -33,10 +33,11 @@ CFLAGS  := -std=gnu11 $(WARN) $(MODE_CFLAGS) -pthread -Iinclude -Idde_linux/incl
 LDFLAGS := -pthread $(MODE_LDFLAGS)
 
 # Debian packages the build, the tests and the demo need (see README).
-BUILD_PKGS := gcc make pkg-config libinih-dev libpci-dev libcmocka-dev libzydis-dev \
-              clang libclang-rt-14-dev libunicorn-dev libsodium-dev libncurses-dev
+BUILD_PKGS := gcc make pkg-config libinih-dev libpci-dev libcmocka-dev libzydis-dev libgnutls28-dev \
+              clang libclang-rt-14-dev libunicorn-dev libsodium-dev libncurses-dev \
+              libseccomp-dev
 RUN_PKGS   := qemu-system-x86 qemu-utils pci.ids tcpdump iproute2 iputils-ping netcat-openbsd busybox \
-	fdisk libnbd-bin nbd-client tmux
+	fdisk libnbd-bin nbd-client tmux gnutls-bin
 # ... and what only `make bench` needs (fio: the block figures, through its
 # nbd engine and on the image file with O_DIRECT)
 BENCH_PKGS := fio
@@ -44,17 +45,18 @@ BENCH_PKGS := fio
 # --- pieces -----------------------------------------------------------------
 COMMON_SRC   := common/machine.c common/slot.c
 PLATFORM_SRC := platform/qemu/machine.c platform/qemu/qtest.c platform/qemu/pci.c
-DDEIO_SRC    := ddeio/main.c ddeio/server.c common/logline.c
+DDEIO_SRC    := ddeio/main.c ddeio/server.c common/logline.c common/access.c
 DDEKIT_SRC   := $(wildcard ddekit/*.c) common/slot.c
-DDE_SRC      := $(wildcard tools/dde/*.c) nbd/nbd.c
+DDE_SRC      := $(wildcard tools/dde/*.c) $(wildcard nbd/*.c) common/access.c
 KO_SRC       := ko/elf.c ko/load.c ko/file.c
 TESTDEV_SRC  := $(filter-out drivers/selftest/selftest.c,$(wildcard drivers/selftest/*.c))
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
 LIBDDEKIT   := $(O)/lib/libddekit.a
-# what every program linking libddekit needs after it (Zydis: the trap engine)
-DDEKIT_LIBS := -lZydis
+# what every program linking libddekit needs after it (Zydis: the trap engine;
+# libseccomp: the sandbox's system-call filter)
+DDEKIT_LIBS := -lZydis -lseccomp
 LX_LIBS     += $(DDEKIT_LIBS)
 LIBTESTDEV  := $(O)/lib/libtestdev.a
 LIBDDENET   := $(O)/lib/libddenet.a
@@ -112,7 +114,7 @@ $(LIBDDENET): $(call obj,$(LIBDDENET_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(O)/bin/netd: $(call obj,netd/netd.c netd/export.c common/logline.c) $(LIBDDENET)
+$(O)/bin/netd: $(call obj,netd/netd.c netd/export.c common/logline.c common/access.c) $(LIBDDENET)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
 
@@ -120,7 +122,7 @@ $(LIBDDEBLK): $(call obj,$(LIBDDEBLK_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(O)/bin/bddf: $(call obj,$(wildcard bddf/*.c) common/logline.c) $(LIBDDEBLK)
+$(O)/bin/bddf: $(call obj,$(wildcard bddf/*.c) common/logline.c common/access.c) $(LIBDDEBLK)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
 
@@ -146,7 +148,7 @@ $(LIBKO): $(call obj,$(KO_SRC))
 
 $(O)/bin/dde: $(call obj,$(DDE_SRC) $(COMMON_SRC)) $(LIBDDEKIT) $(LIBKO) $(LIBDDEBLK)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -linih -lpci $(DDEKIT_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ -linih -lpci $(DDEKIT_LIBS) $$(pkg-config --libs gnutls)
 
 $(O)/drivers/selftest: $(call obj,drivers/selftest/selftest.c) $(LIBTESTDEV) $(LIBDDEKIT)
 	@mkdir -p $(dir $@)

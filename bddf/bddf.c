@@ -12,12 +12,17 @@
  * client that breaks the protocol is dropped; one that goes away
  * mid-request has its requests finished and forgotten; a driver that dies
  * fails its requests in flight (-ENODEV), and its disks stay listed, gone.
+ * Only peers the access policy admits get in (common/access.h), and a
+ * driver attaches only on the connection `dde run` opened for it on the
+ * control channel (unless bddf runs by hand or with --open-drivers).
  *
  *   bddf --socket PATH [--depth N] [--client-depth N] [--expect NAME@SLOT]...
+ *        [--control-fd N [--open-drivers]] [--allow-user U]... [--allow-group G]...
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -33,6 +38,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../common/access.h"
 #include "../common/logline.h"
 
 #include "../libddeblk/chan.h"
@@ -43,7 +49,7 @@
 #define MAX_DISKS 64
 #define DRIVER_DISKS 16
 
-enum kind { K_LISTEN, K_SOCK, K_BELL };
+enum kind { K_LISTEN, K_SOCK, K_BELL, K_CONTROL };
 
 struct handle {
 	enum kind kind;
@@ -100,11 +106,16 @@ struct client {
 	struct ddeblk_entry e;	/* what was opened: start, size */
 	int rdonly, dead, ring;
 	unsigned inflight;
+	char refused[128];	/* the access check said no: why */
+	char driver[DDEBLK_NAME_MAX];	/* opened by dde for this driver instance */
 	struct client *next;
 };
 
 static struct {
-	int ep, listen;
+	int ep, listen, control;
+	struct access_policy access;
+	int open_drivers;	/* drivers may attach over the socket */
+	struct handle h_control;
 	unsigned depth, client_depth;
 	struct handle h_listen;
 	struct disk *disk[MAX_DISKS];
@@ -818,6 +829,8 @@ static void hello_driver(struct driver *dr, struct ddeblk_msg *m)
 	bddf_log("driver %s attached (queue depth %u)", dr->name, d.depth);
 }
 
+static struct client *new_connection(int s);
+
 /* A new connection: a struct client until HELLO says what it is. */
 static void accept_one(void)
 {
@@ -826,10 +839,48 @@ static void accept_one(void)
 
 	if (s < 0)
 		return;
-	cl = calloc(1, sizeof(*cl));
+	cl = new_connection(s);
+	/* refused: told why at its hello, then dropped */
+	if (cl && access_check(&d.access, s, cl->refused, sizeof(cl->refused)))
+		bddf_log("refused a connection: %s", cl->refused);
+}
+
+/* dde on its control channel: a connection for one of its drivers */
+static void on_control(void)
+{
+	struct ddeblk_msg m;
+	int fds[3], nfds;
+	long r = seqpacket_recv(d.control, &m, sizeof(m), fds, &nfds, MSG_DONTWAIT);
+	struct client *cl;
+
+	if (r == -EAGAIN)
+		return;
+	if (r != sizeof(m) || m.magic != DDEBLK_MAGIC || m.type != DDEBLK_MSG_CHANNEL ||
+	    nfds != 1) {
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+		if (r != 0)
+			bddf_log("malformed message on the control channel: ignored");
+		else {
+			epoll_ctl(d.ep, EPOLL_CTL_DEL, d.control, NULL);	/* dde is gone */
+			close(d.control);
+			d.control = -1;
+		}
+		return;
+	}
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	cl = new_connection(fds[0]);
+	if (cl)
+		snprintf(cl->driver, sizeof(cl->driver), "%.*s", (int)sizeof(m.name) - 1, m.name);
+}
+
+static struct client *new_connection(int s)
+{
+	struct client *cl = calloc(1, sizeof(*cl));
+
 	if (!cl) {
 		close(s);
-		return;
+		return NULL;
 	}
 	cl->sock = s;
 	cl->c.my_bell = cl->c.peer_bell = -1;
@@ -837,6 +888,7 @@ static void accept_one(void)
 	cl->next = d.clients;
 	d.clients = cl;
 	watch(s, &cl->h_sock);
+	return cl;
 }
 
 static void on_driver_msg(struct driver *dr)
@@ -874,6 +926,31 @@ static void on_sock(struct client *cl)
 		client_close(cl);
 		return;
 	}
+	if (cl->refused[0]) {
+		refuse(cl->sock, -EACCES, cl->refused);
+		client_close(cl);
+		return;
+	}
+	if (m.value == DDEBLK_ROLE_DRIVER && !cl->driver[0] && !d.open_drivers) {
+		char why[128];
+
+		m.name[DDEBLK_NAME_MAX - 1] = 0;
+		snprintf(why, sizeof(why), "'%s': drivers attach only on the connection "
+			 "`dde run` opens for them", m.name);
+		bddf_log("refused a driver: %s", why);
+		refuse(cl->sock, -EACCES, why);
+		client_close(cl);
+		return;
+	}
+	if (cl->driver[0] && m.value != DDEBLK_ROLE_DRIVER) {
+		/* a driver's connection serves disks; it opens none */
+		bddf_log("driver %s asked to be a client on its connection: dropped", cl->driver);
+		refuse(cl->sock, -EACCES, "a driver's connection only attaches the driver");
+		client_close(cl);
+		return;
+	}
+	if (cl->driver[0])	/* it is who dde says it is */
+		memcpy(m.name, cl->driver, sizeof(m.name));
 	if (m.value == DDEBLK_ROLE_TOOL) {
 		list(cl->sock);
 		return;
@@ -962,12 +1039,19 @@ int main(int argc, char **argv)
 		{ "client-depth", required_argument, 0, 'c' },
 		{ "expect", required_argument, 0, 'e' },
 		{ "fault", required_argument, 0, 'f' },
+		{ "control-fd", required_argument, 0, 'C' },
+		{ "open-drivers", no_argument, 0, 'O' },
+		{ "allow-user", required_argument, 0, 'u' },
+		{ "allow-group", required_argument, 0, 'g' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	const char *path = NULL;
+	char err[200];
 	int opt;
 
+	access_init(&d.access);
+	d.control = -1;
 	d.depth = 32;
 	d.client_depth = 32;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -984,17 +1068,30 @@ int main(int argc, char **argv)
 		else if (opt == 'f') {
 			if (fault(optarg))
 				return 2;
+		} else if (opt == 'C') {
+			d.control = number("--control-fd", optarg, 65535);
+		} else if (opt == 'O') {
+			d.open_drivers = 1;
+		} else if (opt == 'u' || opt == 'g') {
+			if (access_allow(&d.access, opt == 'g', optarg, err, sizeof(err))) {
+				fprintf(stderr, "bddf: %s\n", err);
+				return 2;
+			}
 		} else {
 			fprintf(opt == 'h' ? stdout : stderr,
 				"usage: bddf --socket PATH [--depth N] [--client-depth N] [--expect DRIVER]...\n"
-				"            [--fault drop-write=DISK:SECTOR]...\n"
+				"            [--fault drop-write=DISK:SECTOR]... [--control-fd N [--open-drivers]]\n"
+				"            [--allow-user U]... [--allow-group G]...\n"
 				"  the block server: drivers attach their disks, clients open disks and\n"
 				"  partitions by name (libddeblk). --depth: requests in flight per driver\n"
 				"  (default 32); --client-depth: per client unless it asks (default 32);\n"
 				"  --expect NAME@SLOT: the disk drivers to come, in the order whose\n"
 				"  NVMe controllers get numbers 0, 1, ...; --fault drop-write: writes\n"
 				"  covering DISK's SECTOR are acknowledged but not done (to test what\n"
-				"  verifies writes)\n");
+				"  verifies writes); --control-fd: dde's channel, on which it opens each\n"
+				"  driver's connection (drivers may attach only there unless\n"
+				"  --open-drivers); --allow-user/--allow-group: who may connect besides\n"
+				"  bddf's own user and root\n");
 			return opt == 'h' ? 0 : 2;
 		}
 	}
@@ -1011,6 +1108,14 @@ int main(int argc, char **argv)
 	d.ep = epoll_create1(EPOLL_CLOEXEC);
 	d.h_listen = (struct handle){ K_LISTEN, NULL };
 	watch(d.listen, &d.h_listen);
+	if (d.control < 0) {
+		d.open_drivers = 1;	/* by hand: drivers attach over the socket */
+	} else {
+		fcntl(d.control, F_SETFD, FD_CLOEXEC);
+		fcntl(d.control, F_SETFL, O_NONBLOCK);
+		d.h_control = (struct handle){ K_CONTROL, NULL };
+		watch(d.control, &d.h_control);
+	}
 	for (;;) {
 		struct epoll_event ev[32];
 		int n = epoll_wait(d.ep, ev, 32, -1);
@@ -1020,6 +1125,8 @@ int main(int argc, char **argv)
 
 			if (h->kind == K_LISTEN) {
 				accept_one();
+			} else if (h->kind == K_CONTROL) {
+				on_control();
 			} else if (is_driver(h->obj)) {
 				struct driver *dr = h->obj;
 

@@ -28,8 +28,11 @@ int seqpacket_connect(const char *path)
 {
 	struct sockaddr_un a;
 	socklen_t len;
-	int fd, r = address(path, &a, &len);
+	int fd = seqpacket_fd_address(path), r;
 
+	if (fd != -ENOENT)
+		return fd;	/* inherited, connected already (or not a socket) */
+	r = address(path, &a, &len);
 	if (r)
 		return r;
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);

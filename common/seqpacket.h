@@ -1,12 +1,35 @@
 /*
  * The Unix SOCK_SEQPACKET sockets of the class servers' control channels
  * (netd, bddf and their libraries): "@name" is the abstract namespace,
- * anything else a path.
+ * "fd:N" a socket already connected and inherited (what `dde run` hands
+ * its drivers, which may not connect anywhere), anything else a path.
  */
 #ifndef COMMON_SEQPACKET_H
 #define COMMON_SEQPACKET_H
 
+#include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+/*
+ * "fd:N": N if it is an open socket, -EBADF if not; -ENOENT for any other
+ * address (connect to it instead).
+ */
+static inline int seqpacket_fd_address(const char *addr)
+{
+	struct stat st;
+	char *end;
+	long fd;
+
+	if (!addr || addr[0] != 'f' || addr[1] != 'd' || addr[2] != ':')
+		return -ENOENT;
+	fd = strtol(addr + 3, &end, 10);
+	if (end == addr + 3 || *end || fd < 0 || fd > 65535 || fstat((int)fd, &st) ||
+	    !S_ISSOCK(st.st_mode))
+		return -EBADF;
+	return (int)fd;
+}
 
 /* A connected socket, or -errno (-ECONNREFUSED: nobody listens there). */
 int seqpacket_connect(const char *path);

@@ -3,7 +3,8 @@
  * serves driver processes on an abstract Unix socket until it is told to
  * stop (SIGINT, SIGTERM, SIGHUP) or the machine dies.
  *
- *   ddeio [machine options] --socket NAME [--ready-fd N]
+ *   ddeio [machine options] --socket NAME [--ready-fd N] [--control-fd N]
+ *         [--open-claims] [--allow-user U]... [--allow-group G]...
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -42,12 +43,19 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: ddeio [machine options] --socket NAME [--ready-fd N] [--quiet]\n"
+		"             [--control-fd N [--open-claims]] [--allow-user U] [--allow-group G]\n"
 		"\n"
 		"The I/O server: starts the machine, assigns its PCI resources and grants\n"
 		"each driver process exactly its own devices, on the abstract Unix socket\n"
 		"@NAME (drivers find it in $DDE_IO). Normally started by `dde`.\n"
 		"  --socket NAME     socket name (abstract namespace; nothing on disk)\n"
 		"  --ready-fd N      write \"ready\\n\" to fd N once serving, then close it\n"
+		"  --control-fd N    dde's control channel: devices are then granted only on\n"
+		"                    the connections dde opens there for its drivers\n"
+		"  --open-claims     with --control-fd: clients of the socket may claim\n"
+		"                    devices too (drivers started by hand)\n"
+		"  --allow-user U, --allow-group G  admit these users or groups to the\n"
+		"                    socket besides ddeio's own user and root (repeatable)\n"
 		"  --quiet           log only warnings and errors\n"
 		"\n%s", machine_options_help);
 }
@@ -59,10 +67,15 @@ int main(int argc, char **argv)
 		{ "socket", required_argument, 0, 'k' },
 		{ "ready-fd", required_argument, 0, 'r' },
 		{ "quiet", no_argument, 0, 'q' },
+		{ "control-fd", required_argument, 0, 'c' },
+		{ "open-claims", no_argument, 0, 'o' },
+		{ "allow-user", required_argument, 0, 'u' },
+		{ "allow-group", required_argument, 0, 'g' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	struct machine_config cfg;
+	struct server_options so = { .control_fd = -1 };
 	const char *socket_name = NULL;
 	int ready_fd = -1, opt, idx, rc;
 	char err[512];
@@ -73,6 +86,7 @@ int main(int argc, char **argv)
 	int sfd;
 
 	machine_config_init(&cfg);
+	access_init(&so.access);
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "h", opts, &idx)) != -1) {
 		switch (opt) {
@@ -84,6 +98,19 @@ int main(int argc, char **argv)
 			break;
 		case 'q':
 			log_level = 1;
+			break;
+		case 'c':
+			so.control_fd = atoi(optarg);
+			break;
+		case 'o':
+			so.open_claims = true;
+			break;
+		case 'u':
+		case 'g':
+			if (access_allow(&so.access, opt == 'g', optarg, err, sizeof(err))) {
+				fprintf(stderr, "ddeio: %s\n", err);
+				return 2;
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -124,7 +151,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ddeio: %s\n", err);
 		return 1;
 	}
-	s = server_create(p, socket_name);
+	/* run by hand (no dde, no control channel): any admitted client may claim */
+	if (so.control_fd < 0)
+		so.open_claims = true;
+	s = server_create(p, socket_name, &so);
 	if (!s) {
 		platform_stop(p);
 		return 1;

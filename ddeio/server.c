@@ -5,7 +5,10 @@
  * grant; a refusal names the driver, the device and the resource, and the
  * loop goes on serving the others. Clients are served round-robin, one
  * request per turn, so one busy driver cannot starve another on the single
- * machine channel. When a client goes away, for whatever reason, its
+ * machine channel. Only peers the access policy admits get in (their
+ * credentials are read on every connection), and devices are claimed
+ * only on the channels `dde run` opens for its drivers (unless ddeio runs
+ * by hand or with --open-claims). When a client goes away, for whatever reason, its
  * devices stop bus mastering, its DMA region is zeroed, and both can be
  * granted again.
  */
@@ -45,6 +48,10 @@ struct client {
 	unsigned region;		/* DMA region index, 0 = none */
 	uint8_t line[MAX_LINES];	/* enum line_state per interrupt line */
 	bool hello;
+	bool control;			/* dde's control channel */
+	bool bound;			/* opened by dde for a driver: may claim only @expect */
+	struct ddeio_hello expect;
+	char refused[320];		/* the access check refused it: why */
 	unsigned long requests, refusals;
 };
 
@@ -56,9 +63,30 @@ struct server {
 	struct client *region_owner[17];
 	unsigned next;			/* round-robin start */
 	uint64_t spin_ns;
+	struct server_options o;
 };
 
-struct server *server_create(struct platform *p, const char *name)
+static struct client *add_client(struct server *s, int fd)
+{
+	unsigned i;
+	struct client *c;
+
+	for (i = 0; i < MAX_CLIENTS && s->client[i]; i++)
+		;
+	c = i < MAX_CLIENTS ? calloc(1, sizeof(*c)) : NULL;
+	if (!c) {
+		log_error("refusing a client: %u clients already", MAX_CLIENTS);
+		return NULL;
+	}
+	c->fd = fd;
+	c->event_fd = -1;
+	strcpy(c->name, "(unnamed)");
+	s->client[i] = c;
+	return c;
+}
+
+struct server *server_create(struct platform *p, const char *name,
+			     const struct server_options *o)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	struct server *s = calloc(1, sizeof(*s));
@@ -68,6 +96,7 @@ struct server *server_create(struct platform *p, const char *name)
 	if (!s)
 		return NULL;
 	s->p = p;
+	s->o = *o;
 	/*
 	 * Busy-poll only with a core to spare: the driver, ddeio and QEMU all
 	 * take part in a round trip, and on two cores spinning starves QEMU.
@@ -84,6 +113,14 @@ struct server *server_create(struct platform *p, const char *name)
 			close(s->listen_fd);
 		free(s);
 		return NULL;
+	}
+	if (o->control_fd >= 0) {
+		struct client *c = add_client(s, o->control_fd);
+
+		fcntl(o->control_fd, F_SETFL, O_NONBLOCK);
+		fcntl(o->control_fd, F_SETFD, FD_CLOEXEC);
+		c->control = true;
+		strcpy(c->name, "dde (control)");
 	}
 	return s;
 }
@@ -179,28 +216,22 @@ static void accept_clients(struct server *s)
 {
 	for (;;) {
 		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		unsigned i;
-
 		if (fd < 0)
 			return;
-		for (i = 0; i < MAX_CLIENTS && s->client[i]; i++)
-			;
-		struct client *c = i < MAX_CLIENTS ? calloc(1, sizeof(*c)) : NULL;
+		struct client *c = add_client(s, fd);
 
 		if (!c) {
-			log_error("refusing a client: %u clients already", MAX_CLIENTS);
 			close(fd);
 			continue;
 		}
 		struct ucred cred;
 		socklen_t clen = sizeof(cred);
 
-		c->fd = fd;
-		c->event_fd = -1;
 		if (!getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen))
 			c->pid = cred.pid;
-		strcpy(c->name, "(unnamed)");
-		s->client[i] = c;
+		/* refused: told why at its first message, then dropped */
+		if (access_check(&s->o.access, fd, c->refused, sizeof(c->refused)))
+			log_warn("refused a connection: %s", c->refused);
 	}
 }
 
@@ -331,6 +362,51 @@ static bool valid_access_size(uint32_t size, uint32_t max)
 
 /* ---- requests ---- */
 
+/* Does @h claim exactly the devices of @expect (in any order)? */
+static bool same_claim(const struct ddeio_hello *expect, const struct ddeio_hello *h)
+{
+	if (h->ndev != expect->ndev)
+		return false;
+	for (unsigned i = 0; i < h->ndev; i++) {
+		unsigned j;
+
+		for (j = 0; j < expect->ndev && expect->bdf[j] != h->bdf[i]; j++)
+			;
+		if (j == expect->ndev)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * dde opened a connection for a driver: @fd is the server's end; the
+ * client on it may claim exactly the devices in the payload.
+ */
+static int do_channel(struct server *s, struct client *c, const char *payload, size_t plen,
+		      int fd, struct reply *r)
+{
+	struct ddeio_hello h;
+	struct client *nc;
+
+	if (!c->control)
+		return refuse(c, r, -EPERM, "'%s' may not open channels (only dde may)", c->name);
+	if (plen != sizeof(h) || fd < 0)
+		return refuse(c, r, -EPROTO, "malformed channel request");
+	memcpy(&h, payload, sizeof(h));
+	if (h.ndev > DDEIO_MAX_DEVICES)
+		return refuse(c, r, -EINVAL, "a channel for %u devices (at most %d)", h.ndev,
+			      DDEIO_MAX_DEVICES);
+	h.name[sizeof(h.name) - 1] = 0;
+	nc = add_client(s, fd);
+	if (!nc)
+		return refuse(c, r, -EMFILE, "no room for another client");
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	nc->bound = true;
+	nc->expect = h;
+	snprintf(nc->name, sizeof(nc->name), "%s", h.name);
+	return 0;
+}
+
 static int do_hello(struct server *s, struct client *c, const struct ddeio_msg *m,
 		    const char *payload, size_t plen, int fd, struct reply *r)
 {
@@ -356,6 +432,14 @@ static int do_hello(struct server *s, struct client *c, const struct ddeio_msg *
 			      h.ndev, DDEIO_MAX_DEVICES);
 	if (h.ndev && fd < 0)
 		return refuse(c, r, -EPROTO, "'%s' sent no event socket", c->name);
+	if (h.ndev && !c->bound && !s->o.open_claims)
+		return refuse(c, r, -EACCES, "'%s' (pid %d) claims devices over the socket: "
+			      "devices go only to the drivers `dde run` starts (dde run --driver "
+			      "NAME@SLOT; to start drivers by hand, dde run --no-sandbox)",
+			      c->name, (int)c->pid);
+	if (c->bound && !same_claim(&c->expect, &h))
+		return refuse(c, r, -EACCES, "'%s' claims other devices than `dde run` "
+			      "granted it", c->name);
 	/* Check every claim before granting any. */
 	for (unsigned i = 0; i < h.ndev; i++) {
 		unsigned k, n = platform_device_count(s->p);
@@ -425,8 +509,8 @@ static int do_hello(struct server *s, struct client *c, const struct ddeio_msg *
 			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
 				 i ? " " : "", slot);
 		}
-		log_info("driver '%s' (pid %d) granted %s, DMA region %u at 0x%llx+%lluM",
-			 c->name, (int)c->pid, list, c->region, (unsigned long long)g->dma_bus,
+		log_info("driver '%s'%s granted %s, DMA region %u at 0x%llx+%lluM",
+			 c->name, c->bound ? " (on the connection dde opened)" : "", list, c->region, (unsigned long long)g->dma_bus,
 			 (unsigned long long)(g->dma_size >> 20));
 	}
 	return 0;
@@ -640,18 +724,33 @@ static bool handle(struct server *s, unsigned i)
 	r.m.size = m.size;
 	r.len = 0;
 	r.fd = -1;
-	if (!c->hello && m.op != DDEIO_OP_HELLO) {
+	if (c->refused[0]) {
+		/* tell it why, once, and let it go */
+		snprintf(r.payload, sizeof(r.payload), "%s", c->refused);
+		r.len = strlen(r.payload) + 1;
+		r.m.status = -EACCES;
+		reply_send(c, &r);
+		goto gone;
+	}
+	if (!c->hello && !c->control && m.op != DDEIO_OP_HELLO) {
 		log_warn("client '%s' sent op %u before hello: disconnected", c->name, m.op);
 		goto gone;
 	}
 	switch (m.op) {
 	case DDEIO_OP_HELLO:
+		if (c->control)
+			goto unknown;
 		rc = do_hello(s, c, &m, buf + sizeof(m), (size_t)n - sizeof(m), fd, &r);
 		if (c->event_fd == fd)
 			fd = -1;	/* kept */
 		break;
 	case DDEIO_OP_LIST:
 		rc = do_list(s, &m, &r);
+		break;
+	case DDEIO_OP_CHANNEL:
+		rc = do_channel(s, c, buf + sizeof(m), (size_t)n - sizeof(m), fd, &r);
+		if (!rc)
+			fd = -1;	/* the new client's */
 		break;
 	case DDEIO_OP_CONFIG_READ:
 	case DDEIO_OP_CONFIG_WRITE:
@@ -676,6 +775,7 @@ static bool handle(struct server *s, unsigned i)
 		rc = do_irq(s, c, &m, &r);
 		break;
 	default:
+	unknown:
 		log_warn("client '%s' sent unknown op %u: disconnected", c->name, m.op);
 		goto gone;
 	}

@@ -4,11 +4,20 @@
 
 #include <stdbool.h>
 
+#include "../common/access.h"
+
 struct platform;
 struct server;
 
+struct server_options {
+	struct access_policy access;	/* who may connect to the socket */
+	int control_fd;			/* dde's control channel, or -1 */
+	bool open_claims;		/* socket clients may claim devices */
+};
+
 /* Serve on the abstract Unix socket @name (without the leading '@'). */
-struct server *server_create(struct platform *p, const char *name);
+struct server *server_create(struct platform *p, const char *name,
+			     const struct server_options *o);
 void server_destroy(struct server *s);
 
 /*

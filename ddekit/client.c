@@ -22,6 +22,7 @@
 
 #include <ddekit/ddekit.h>
 
+#include "../common/seqpacket.h"
 #include "../common/slot.h"
 
 static struct {
@@ -226,7 +227,15 @@ static int connect_socket(const char *socket_name)
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	const char *name = socket_name[0] == '@' ? socket_name + 1 : socket_name;
 	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name));
-	int fd;
+	int fd = seqpacket_fd_address(socket_name);
+
+	if (fd >= 0)
+		return fd;	/* the connection `dde run` opened for us */
+	if (fd == -EBADF) {
+		ddekit_set_error("DDE_IO=%s: no such connection (fd:N is what `dde run` "
+				 "hands its drivers)", socket_name);
+		return -EBADF;
+	}
 
 	if (strlen(name) + 2 > sizeof(addr.sun_path)) {
 		ddekit_set_error("I/O server name '%s' too long", socket_name);
@@ -378,11 +387,13 @@ int ddekit_init(const char *name)
 	}
 	int r = ddeio_connect(io, driver && *driver ? driver : name, bdf, ndev);
 
-	if (r)
+	if (r) {
 		ddekit_log(DDEKIT_LOG_ERROR, "%s", ddekit_last_error());
-	else
-		ddekit_trap_install();	/* plain MMIO and port instructions from here on */
-	return r;
+		return r;
+	}
+	ddekit_trap_install();	/* plain MMIO and port instructions from here on */
+	/* connected and mapped: from here on only what drivers do */
+	return ddekit_sandbox_seal(driver && *driver ? driver : name);
 }
 
 void ddekit_exit(void)

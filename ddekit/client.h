@@ -38,6 +38,18 @@ int ddeio_post_payload(const struct ddeio_msg *m, const void *payload, size_t pl
 /* The grant received at hello (NULL before). */
 const struct ddeio_grant *ddeio_grant(void);
 
+/*
+ * The sandbox's system-call filter (sandbox.c): DDEKIT_SANDBOX_EXEC is
+ * what `dde run` installs before it starts a driver (execve and the
+ * loader allowed), DDEKIT_SANDBOX_SEAL what the driver itself installs
+ * once running. 0, or -errno with the reason in @err.
+ */
+enum { DDEKIT_SANDBOX_EXEC = 1, DDEKIT_SANDBOX_SEAL };
+int ddekit_sandbox_filter(int stage, char *err, size_t cap);
+/* Seal the sandbox if the driver runs in one (DDE_SANDBOX=1); @name for
+ * the line that names a forbidden system call. */
+int ddekit_sandbox_seal(const char *name);
+
 /* Internal hooks between ddekit's files. */
 void ddekit_irq_dispatch(unsigned line);
 void ddekit_dma_setup(void *virt, uint64_t bus, size_t size);

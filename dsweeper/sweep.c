@@ -386,7 +386,7 @@ int sweep_open(char *err, size_t cap)
 
 		if (r) {
 			snprintf(err, cap, "%s: %s", t->name,
-				 r == -ENOENT ? "no such disk or partition (see dde disks)" : strerror(-r));
+				 r == -ENOENT ? "no such disk or partition (see dde disks)" : ddeblk_strerror(r));
 			sweep_close();
 			return r;
 		}

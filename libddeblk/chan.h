@@ -94,6 +94,9 @@ enum {
 	DDEBLK_MSG_DISK_GONE,	/* driver -> bddf: disk index is gone */
 	DDEBLK_MSG_LIST,		/* tool -> bddf; bddf -> tool: one entry per message, then LIST_END */
 	DDEBLK_MSG_LIST_END,
+	DDEBLK_MSG_CHANNEL,	/* dde -> bddf on its control channel: name = a driver
+				 * instance, 1 fd = bddf's end of that driver's connection,
+				 * the only one on which it may attach as that driver */
 };
 
 enum { DDEBLK_ROLE_CLIENT = 1, DDEBLK_ROLE_DRIVER = 2, DDEBLK_ROLE_TOOL = 3 };

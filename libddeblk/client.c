@@ -14,6 +14,26 @@
 #include "chan.h"
 #include "../common/seqpacket.h"
 
+/* why bddf refused this thread's last hello (ddeblk_strerror) */
+static __thread char refusal[sizeof(((struct ddeblk_msg *)0)->error)];
+static __thread int refusal_err;
+
+const char *ddeblk_strerror(int err)
+{
+	if (err < 0 && err == refusal_err && refusal[0])
+		return refusal;
+	return strerror(err < 0 ? -err : err);
+}
+
+/* A WELCOME that refuses: remember why, return the error. */
+static int refused(const struct ddeblk_msg *m)
+{
+	memcpy(refusal, m->error, sizeof(refusal));
+	refusal[sizeof(refusal) - 1] = 0;
+	refusal_err = m->value;
+	return m->value;
+}
+
 static int connect_to(const char *server)
 {
 	if (!server)
@@ -63,7 +83,7 @@ static int hello(int sock, struct ddeblk_msg *m, struct ddeblk_chan *c)
 	if (m->type != DDEBLK_MSG_WELCOME || m->value) {
 		for (int i = 0; i < n; i++)
 			close(fds[i]);
-		return m->type != DDEBLK_MSG_WELCOME ? -EPROTO : m->value;
+		return m->type != DDEBLK_MSG_WELCOME ? -EPROTO : refused(m);
 	}
 	if (n != 3)
 		return -EPROTO;
@@ -364,6 +384,10 @@ int ddeblk_list(const char *server, void (*fn)(const struct ddeblk_entry *e, voi
 			close(fds[i]);
 		if (r || m.type == DDEBLK_MSG_LIST_END)
 			break;
+		if (m.type == DDEBLK_MSG_WELCOME && m.value < 0) {
+			r = refused(&m);	/* the access check said no */
+			break;
+		}
 		if (m.type != DDEBLK_MSG_LIST) {
 			r = -EPROTO;
 			break;

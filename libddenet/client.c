@@ -24,6 +24,17 @@ struct ddenet {
 	int gone;
 };
 
+/* why netd refused this thread's last hello (ddenet_strerror) */
+static __thread char refusal[sizeof(((struct ddenet_msg *)0)->error)];
+static __thread int refusal_err;
+
+const char *ddenet_strerror(int err)
+{
+	if (err < 0 && err == refusal_err && refusal[0])
+		return refusal;
+	return strerror(err < 0 ? -err : err);
+}
+
 static int connect_to(const char *server)
 {
 	if (!server)
@@ -76,8 +87,11 @@ static int handshake(const char *server, struct ddenet_msg *hello, struct ddenet
 	r = recv_msg(n->sock, &m, fds, &nfds);
 	if (r == 0 && m.type != DDENET_WELCOME)
 		r = -EPROTO;
-	if (r == 0 && m.value < 0)
-		r = m.value;
+	if (r == 0 && m.value < 0) {
+		r = refusal_err = m.value;
+		memcpy(refusal, m.error, sizeof(refusal));
+		refusal[sizeof(refusal) - 1] = 0;
+	}
 	if (r == 0 && nfds != 3)
 		r = -EPROTO;
 	if (r)

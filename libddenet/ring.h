@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #define DDENET_MAGIC 0x54454e44u	/* "DNET" */
-#define DDENET_VERSION 1
+#define DDENET_VERSION 2
 #define DDENET_SLOTS 512
 #define DDENET_SLOT 2048		/* bytes per slot: length word and frame */
 
@@ -76,6 +76,9 @@ enum {
 	DDENET_WELCOME,		/* netd -> client/driver, with 3 fds: shm, netd's bell, yours */
 	DDENET_LINK,		/* driver -> netd, netd -> clients: value = up */
 	DDENET_GONE,		/* netd -> clients: the interface is gone */
+	DDENET_CHANNEL,		/* dde -> netd on its control channel: ifname = the
+				 * interface a driver will serve, 1 fd = netd's end of
+				 * that driver's connection (the only one it may use) */
 };
 
 enum { DDENET_ROLE_CLIENT = 1, DDENET_ROLE_DRIVER = 2 };
@@ -87,6 +90,7 @@ struct ddenet_msg {
 	char ifname[16];
 	uint8_t mac[6];
 	uint16_t mtu;
+	char error[104];	/* WELCOME with an error: why */
 };
 
 #endif

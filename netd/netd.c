@@ -9,8 +9,13 @@
  * waits for a client: a client whose ring is full loses frames (counted in
  * its ring), a client that breaks its ring or the protocol is dropped, and
  * a driver that dies makes its interface go away for all its clients.
+ * Only peers the access policy admits get in (common/access.h), and a
+ * driver attaches only on the connection `dde run` opened for it on the
+ * control channel, as the interface dde named (unless netd runs by hand or
+ * with --open-drivers).
  *
  *   netd --socket PATH [--tap IF=NAME]... [--pcap IF=FILE]...
+ *        [--control-fd N [--open-drivers]] [--allow-user U]... [--allow-group G]...
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,11 +32,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../common/access.h"
 #include "../libddenet/ring.h"
 #include "netd.h"
 #include "../common/seqpacket.h"
 
-enum kind { K_LISTEN, K_SOCK, K_BELL, K_TAP };
+enum kind { K_LISTEN, K_SOCK, K_BELL, K_TAP, K_CONTROL };
 
 struct handle {
 	enum kind kind;
@@ -46,6 +52,8 @@ struct port {
 	struct ddenet_shm *shm;
 	struct ddenet_q in, out;	/* in: the peer's up ring; out: its down ring */
 	struct iface *ifc;
+	char refused[104];		/* the access check said no: why */
+	char driver_if[DDENET_NAME];	/* opened by dde for the driver of this interface */
 	struct port *next;		/* all ports */
 };
 
@@ -65,8 +73,10 @@ struct iface {
 };
 
 static struct {
-	int ep;
-	struct handle h_listen;
+	int ep, control;
+	struct access_policy access;
+	int open_drivers;		/* drivers may attach over the socket */
+	struct handle h_listen, h_control;
 	struct port *ports;
 	struct iface *ifaces;
 	struct netd_export *exports;
@@ -79,6 +89,16 @@ static void watch(int fd, struct handle *h, uint32_t events, int op)
 	struct epoll_event e = { .events = events, .data.ptr = h };
 
 	epoll_ctl(d.ep, op, fd, &e);
+}
+
+/* A WELCOME that refuses, with the reason for the client's message. */
+static void refuse(struct port *p, int err, const char *why)
+{
+	struct ddenet_msg m = { .magic = DDENET_MAGIC, .version = DDENET_VERSION,
+				.type = DDENET_WELCOME, .value = err };
+
+	snprintf(m.error, sizeof(m.error), "%s", why);
+	seqpacket_send(p->sock, &m, sizeof(m), NULL, 0);
 }
 
 static void ctl_send(struct port *p, int type, int value, const int *fds, int nfds)
@@ -293,6 +313,33 @@ static void on_sock(struct port *p)
 		return;
 	}
 	m.ifname[DDENET_NAME - 1] = 0;
+	if (!p->role && p->refused[0]) {
+		refuse(p, -EACCES, p->refused);
+		port_close(p);
+		return;
+	}
+	if (!p->role && m.type == DDENET_HELLO && m.value == DDENET_ROLE_DRIVER &&
+	    !p->driver_if[0] && !d.open_drivers) {
+		char why[104];
+
+		snprintf(why, sizeof(why), "'%s': drivers attach only on the connection "
+			 "`dde run` opens for them", m.ifname);
+		netd_log("refused a driver: %s", why);
+		refuse(p, -EACCES, why);
+		port_close(p);
+		return;
+	}
+	if (!p->role && p->driver_if[0] && (m.type != DDENET_HELLO ||
+					     m.value != DDENET_ROLE_DRIVER)) {
+		/* a driver's connection serves its interface; it opens none */
+		netd_log("the driver of %s asked to be a client on its connection: dropped",
+			 p->driver_if);
+		refuse(p, -EACCES, "a driver's connection only attaches the driver");
+		port_close(p);
+		return;
+	}
+	if (!p->role && p->driver_if[0])	/* the interface dde named */
+		memcpy(m.ifname, p->driver_if, sizeof(m.ifname));
 	if (!p->role && m.type == DDENET_HELLO && m.value == DDENET_ROLE_DRIVER)
 		attach_driver(p, &m);
 	else if (!p->role && m.type == DDENET_HELLO && m.value == DDENET_ROLE_CLIENT)
@@ -444,17 +491,13 @@ static void on_bell(struct port *p)
 	pump_tx(ifc);
 }
 
-static void on_listen(int lfd)
+static struct port *new_port(int fd)
 {
-	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	struct port *p;
+	struct port *p = calloc(1, sizeof(*p));
 
-	if (fd < 0)
-		return;
-	p = calloc(1, sizeof(*p));
 	if (!p) {
 		close(fd);
-		return;
+		return NULL;
 	}
 	p->sock = fd;
 	p->bell = p->peer_bell = -1;
@@ -462,6 +505,49 @@ static void on_listen(int lfd)
 	p->next = d.ports;
 	d.ports = p;
 	watch(fd, &p->h_sock, EPOLLIN, EPOLL_CTL_ADD);
+	return p;
+}
+
+static void on_listen(int lfd)
+{
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	struct port *p;
+
+	if (fd < 0)
+		return;
+	p = new_port(fd);
+	/* refused: told why at its hello, then dropped */
+	if (p && access_check(&d.access, fd, p->refused, sizeof(p->refused)))
+		netd_log("refused a connection: %s", p->refused);
+}
+
+/* dde on its control channel: a connection for one of its drivers */
+static void on_control(void)
+{
+	struct ddenet_msg m;
+	int fds[3], nfds;
+	long r = seqpacket_recv(d.control, &m, sizeof(m), fds, &nfds, MSG_DONTWAIT);
+	struct port *p;
+
+	if (r == -EAGAIN)
+		return;
+	if (r != sizeof(m) || m.magic != DDENET_MAGIC || m.type != DDENET_CHANNEL ||
+	    nfds != 1 || !m.ifname[0]) {
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+		if (r != 0) {
+			netd_log("malformed message on the control channel: ignored");
+		} else {
+			epoll_ctl(d.ep, EPOLL_CTL_DEL, d.control, NULL);	/* dde is gone */
+			close(d.control);
+			d.control = -1;
+		}
+		return;
+	}
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	p = new_port(fds[0]);
+	if (p)
+		snprintf(p->driver_if, sizeof(p->driver_if), "%.*s", DDENET_NAME - 1, m.ifname);
 }
 
 static int listen_on(const char *path)
@@ -477,8 +563,11 @@ static void on_signal(int sig)
 int main(int argc, char **argv)
 {
 	const char *path = NULL;
+	char err[200];
 	int lfd;
 
+	access_init(&d.access);
+	d.control = -1;
 	d.exports = calloc((size_t)argc, sizeof(*d.exports));
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -496,8 +585,21 @@ int main(int argc, char **argv)
 			else
 				x->pcap = strchr(v, '=') + 1;
 			i++;
+		} else if (!strcmp(a, "--control-fd") && v) {
+			d.control = atoi(v);
+			i++;
+		} else if (!strcmp(a, "--open-drivers")) {
+			d.open_drivers = 1;
+		} else if ((!strcmp(a, "--allow-user") || !strcmp(a, "--allow-group")) && v) {
+			if (access_allow(&d.access, a[8] == 'g', v, err, sizeof(err))) {
+				fprintf(stderr, "netd: %s\n", err);
+				return 2;
+			}
+			i++;
 		} else {
-			fprintf(stderr, "usage: netd --socket PATH [--tap IF=NAME]... [--pcap IF=FILE]...\n");
+			fprintf(stderr, "usage: netd --socket PATH [--tap IF=NAME]... [--pcap IF=FILE]...\n"
+				"            [--control-fd N [--open-drivers]] [--allow-user U]... "
+				"[--allow-group G]...\n");
 			return 2;
 		}
 	}
@@ -516,6 +618,14 @@ int main(int argc, char **argv)
 	d.ep = epoll_create1(EPOLL_CLOEXEC);
 	d.h_listen = (struct handle){ K_LISTEN, NULL };
 	watch(lfd, &d.h_listen, EPOLLIN, EPOLL_CTL_ADD);
+	if (d.control < 0) {
+		d.open_drivers = 1;	/* by hand: drivers attach over the socket */
+	} else {
+		fcntl(d.control, F_SETFD, FD_CLOEXEC);
+		fcntl(d.control, F_SETFL, O_NONBLOCK);
+		d.h_control = (struct handle){ K_CONTROL, NULL };
+		watch(d.control, &d.h_control, EPOLLIN, EPOLL_CTL_ADD);
+	}
 	while (!d.stop) {
 		/* one event at a time: handling one may free what another names
 		 * (all are level-triggered, so nothing is lost) */
@@ -547,6 +657,9 @@ int main(int argc, char **argv)
 				break;
 			case K_TAP:
 				pump_tx(h->obj);
+				break;
+			case K_CONTROL:
+				on_control();
 				break;
 			}
 		}

@@ -23,6 +23,7 @@
  *   -EPIPE        bddf closed the connection; the handle is dead
  *   -EAGAIN       (submit) every slot of the ring is in flight
  *   -EOPNOTSUPP   a discard on a disk without DDEBLK_DISK_DISCARD
+ *   -EACCES       bddf does not admit this user (ddeblk_strerror says why)
  */
 #ifndef DDEBLK_H
 #define DDEBLK_H
@@ -135,6 +136,12 @@ int ddeblk_list(const char *server, void (*fn)(const struct ddeblk_entry *e, voi
  * Returns how many, or an error.
  */
 int ddeblk_list_sorted(const char *server, struct ddeblk_entry **out);
+/*
+ * An error of this library as text: for the last refusal by bddf on this
+ * thread (-EACCES: the access check), bddf's own words ("access denied to
+ * uid 65534 (nobody) ..."); otherwise strerror's.
+ */
+const char *ddeblk_strerror(int err);
 /* @bytes for people, in powers of 1024: "512B", "4.0K", "1.5G" */
 void ddeblk_size_text(uint64_t bytes, char *out, size_t cap);
 

@@ -17,6 +17,12 @@
  * except posted writes (DDEIO_F_POSTED), which are answered only when they
  * fail — as an event, since the client has moved on.
  *
+ * Who may claim devices: a client that `dde run` set up for a driver (the
+ * driver is handed a connected socket whose server end dde gave ddeio with
+ * DDEIO_OP_CHANNEL on its control channel, naming the devices the driver
+ * may claim), or, when ddeio runs without a control channel or with
+ * --open-claims (by hand, debugging), any client its access check admits.
+ *
  * Events (server to client, on the event socket): DDEIO_OP_EVENT_IRQ
  * (addr = interrupt line; the line is masked for this client until it
  * sends DDEIO_OP_IRQ_UNMASK) and DDEIO_OP_EVENT_ERROR (a refused posted
@@ -53,6 +59,9 @@ enum ddeio_op {
 	DDEIO_OP_PIO_READ_REP,	/* addr = port, size, value = count; reply payload =
 				 * count elements (count * size <= payload) */
 	DDEIO_OP_PIO_WRITE_REP,	/* addr = port, size; payload = the elements */
+	DDEIO_OP_CHANNEL,	/* control channel only: payload = struct ddeio_hello,
+				 * the claim the new client may make; fd = the
+				 * server's end of the driver's connection */
 	DDEIO_OP_MAX
 };
 

@@ -42,6 +42,12 @@ struct ddenet_info {
  */
 int ddenet_open(const char *server, const char *ifname, struct ddenet **out);
 
+/*
+ * An error of this library as text: for netd's last refusal on this thread
+ * (-EACCES: the access check), netd's own words; otherwise strerror's.
+ */
+const char *ddenet_strerror(int err);
+
 /* Driver side: serve interface @ifname with address @mac. */
 int ddenet_attach(const char *server, const char *ifname, const uint8_t mac[6], unsigned mtu,
 		  struct ddenet **out);

@@ -209,7 +209,7 @@ int main(int argc, char **argv)
 
 	r = ddeblk_open(NULL, argv[1], open_depth, 0, &b);
 	if (r) {
-		fprintf(stderr, "blkio: open %s: %s\n", argv[1], strerror(-r));
+		fprintf(stderr, "blkio: open %s: %s\n", argv[1], ddeblk_strerror(r));
 		return 1;
 	}
 	ddeblk_info(b, &info);

@@ -220,7 +220,7 @@ static int watch_link(const char *ifname, int seconds)
 	double end = now_s() + seconds;
 
 	if (r) {
-		fprintf(stderr, "net_frames: cannot open interface: %s\n", strerror(-r));
+		fprintf(stderr, "net_frames: cannot open interface: %s\n", ddenet_strerror(r));
 		return 1;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -289,7 +289,7 @@ int main(int argc, char **argv)
 	r = ddenet_open(NULL, ifname, &c.n);
 	if (r) {
 		fprintf(stderr, "net_frames: cannot open interface %s at $DDE_NET: %s\n",
-			ifname ? ifname : "(first)", strerror(-r));
+			ifname ? ifname : "(first)", ddenet_strerror(r));
 		return 1;
 	}
 	/* wait for the link: the driver reports it after its watchdog ran */

@@ -104,7 +104,7 @@ int dde_disks(int argc, char **argv)
 	n = ddeblk_list_sorted(server, &all);
 	if (n < 0) {
 		fprintf(stderr, "dde disks: cannot reach the block server %s: %s\n",
-			server ? server : "($DDE_BLK)", strerror(-n));
+			server ? server : "($DDE_BLK)", ddeblk_strerror(n));
 		return 1;
 	}
 	for (int i = 0; i < n; i++)

@@ -189,7 +189,7 @@ int dde_lspci(int argc, char **argv)
 		fprintf(stderr, "dde: %s\n", err);
 		return 2;
 	}
-	rc = session_start(&s, m.argv, m.argc, true);
+	rc = session_start(&s, m.argv, m.argc, true, NULL);
 	if (rc)
 		return rc;
 	if (ddeio_connect(s.socket, "dde-lspci", NULL, 0) ||

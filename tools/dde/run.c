@@ -2,6 +2,11 @@
  * dde run: start the machine and the I/O server in the foreground, start
  * each --driver as its own process with its devices, log, and stop
  * everything on Ctrl-C or when the last driver has exited.
+ *
+ * Each driver gets its connections to ddeio and to its class server as
+ * descriptors dde opened for it on the servers' control channels (the
+ * only connections on which it may claim its devices or serve its disks
+ * or interface), and runs in a sandbox (sandbox.c) unless --no-sandbox.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -24,10 +29,15 @@
 
 #include <ddekit/ddekit.h>
 
+#include "../../common/access.h"
 #include "../../common/seqpacket.h"
 #include "../../common/slot.h"
 #include "../../ddekit/client.h"
+#include "../../libddeblk/chan.h"
+#include "../../libddenet/ring.h"
+#include <ko/file.h>
 #include "dde.h"
+#include "sandbox.h"
 #include "session.h"
 
 #define MAX_DRIVERS 16
@@ -47,12 +57,18 @@ struct driver {
 	char netname[16];	/* a network driver's interface at netd: net0, net1, ... */
 	bool block;		/* a disk driver: attaches to bddf */
 	char instance[200];	/* NAME@SLOTS: how the driver names itself (DDE_DRIVER) */
+	int io_fd, class_fd;	/* its connections to ddeio and to netd or bddf */
+	struct sandbox sb;
 };
 
 /* the execution engine of binary modules (--engine) */
 static char engine[16] = "native";
 /* what a binary module's missing imports get (--allow-stubs) */
 static char stubs[8] = "refuse";
+/* --no-sandbox: drivers run as dde's user, unconfined, and may be started by hand */
+static bool no_sandbox;
+/* --allow-user, --allow-group: who else may connect to the servers */
+static struct access_policy access_policy;
 
 /* A class server: the network server, started when a network driver
  * runs; the block server, when a disk driver runs. */
@@ -62,9 +78,10 @@ struct server {
 	char *argv[2 * MAX_DRIVERS + 24];	/* --expect per driver, --depth, 8 --fault */
 	int argc;
 	pid_t pid;
+	int control;		/* our end of its control channel */
 };
-static struct server netd = { .prog = "netd", .tag = "net" };
-static struct server bddf = { .prog = "bddf", .tag = "blk" };
+static struct server netd = { .prog = "netd", .tag = "net", .control = -1 };
+static struct server bddf = { .prog = "bddf", .tag = "blk", .control = -1 };
 /* --depth: bddf's requests in flight per disk driver */
 static char *blk_depth;
 
@@ -185,6 +202,14 @@ static void usage(FILE *out)
 		"  --depth N                  requests in flight per disk driver (default 32)\n"
 		"  --blk-fault drop-write=DISK:SECTOR  fault injection: writes covering\n"
 		"                             SECTOR of DISK are acknowledged, not done\n"
+		"Every driver runs in a sandbox: a user of its own, no file system but its\n"
+		"program and libraries, no network, a system-call filter; it holds only the\n"
+		"connections dde opened for it. The servers admit only this user and root:\n"
+		"  --allow-user U, --allow-group G   admit user U / group G as well (clients\n"
+		"                             of bddf, netd and ddeio; repeatable)\n"
+		"  --no-sandbox               DEBUGGING ONLY: drivers run unconfined as this\n"
+		"                             user, and drivers started by hand (gdb, valgrind)\n"
+		"                             may claim devices and attach to the servers\n"
 		"\n"
 		"Drivers available: selftest (register read, interrupt and DMA self-test of\n"
 		"e1000, NVMe and AHCI devices)");
@@ -337,18 +362,25 @@ static int netd_export(const char *opt, const char *arg)
 	return 0;
 }
 
-/* Start a class server (netd, bddf) with its socket; wait until it accepts. */
+/*
+ * Start a class server (netd, bddf) with its socket and its control
+ * channel; wait until it accepts.
+ */
 static int start_server(struct server *sv)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], ctltext[16];
 	pid_t parent = getpid();
+	int ctl[2];
 
 	session_sibling(sv->prog, path, sizeof(path));
 	if (!sv->socket[0])
 		snprintf(sv->socket, sizeof(sv->socket), "@dde-%s-%d", sv->tag, (int)parent);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl))
+		return -1;
+	snprintf(ctltext, sizeof(ctltext), "%d", ctl[1]);
 	sv->pid = fork();
 	if (sv->pid == 0) {
-		char *argv[sizeof(sv->argv) / sizeof(sv->argv[0]) + 4];
+		char *argv[sizeof(sv->argv) / sizeof(sv->argv[0]) + 2 * ACCESS_MAX + 8];
 		sigset_t none;
 		int n = 0;
 
@@ -357,9 +389,15 @@ static int start_server(struct server *sv)
 			_exit(1);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		fcntl(ctl[1], F_SETFD, 0);
 		argv[n++] = path;
 		argv[n++] = "--socket";
 		argv[n++] = sv->socket;
+		argv[n++] = "--control-fd";
+		argv[n++] = ctltext;
+		if (no_sandbox)
+			argv[n++] = "--open-drivers";
+		n += access_argv(&access_policy, argv + n, 2 * ACCESS_MAX);
 		for (int i = 0; i < sv->argc; i++)
 			argv[n++] = sv->argv[i];
 		argv[n] = NULL;
@@ -367,6 +405,8 @@ static int start_server(struct server *sv)
 		fprintf(stderr, "dde run: cannot start %s: %s\n", path, strerror(errno));
 		_exit(127);
 	}
+	close(ctl[1]);
+	sv->control = ctl[0];
 	if (sv->pid < 0)
 		return -1;
 	/* serving once its socket accepts */
@@ -388,6 +428,10 @@ static int start_server(struct server *sv)
 
 static void stop_server(struct server *sv)
 {
+	if (sv->control >= 0) {
+		close(sv->control);
+		sv->control = -1;
+	}
 	if (sv->pid <= 0)
 		return;
 	kill(sv->pid, SIGTERM);
@@ -510,11 +554,151 @@ static int auto_disk_drivers(const struct ddeio_device *devs, int n,
 	return 0;
 }
 
-static pid_t start_driver(struct driver *d, const char *socket)
+/*
+ * The driver's connections, opened on the servers' control channels: to
+ * ddeio, on which it may claim exactly its slots, and to netd (as its
+ * interface) or bddf (as its instance). 0, or -1 after one line.
+ */
+static int open_channels(struct session *s, struct driver *d)
+{
+	uint32_t bdf[DDEIO_MAX_DEVICES];
+	unsigned ndev = 0;
+	char slots[128], *save = NULL;
+	struct server *sv = d->block ? &bddf : d->netname[0] ? &netd : NULL;
+	int sp[2];
+
+	d->io_fd = d->class_fd = -1;
+	snprintf(slots, sizeof(slots), "%s", d->slots);
+	for (char *tok = strtok_r(slots, ",", &save); tok && ndev < DDEIO_MAX_DEVICES;
+	     tok = strtok_r(NULL, ",", &save))
+		if (!slot_parse(tok, &bdf[ndev]))
+			ndev++;
+	d->io_fd = session_channel(s, d->instance, bdf, ndev);
+	if (d->io_fd < 0)
+		return -1;
+	if (!sv)
+		return 0;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp)) {
+		fprintf(stderr, "dde run: socketpair: %s\n", strerror(errno));
+		return -1;
+	}
+	if (d->block) {
+		struct ddeblk_msg m = { .magic = DDEBLK_MAGIC, .version = DDEBLK_VERSION,
+					.type = DDEBLK_MSG_CHANNEL, .value = DDEBLK_ROLE_DRIVER };
+
+		snprintf(m.name, sizeof(m.name), "%s", d->instance);
+		if (strlen(d->instance) >= sizeof(m.name))
+			fprintf(stderr, "dde: driver %s is known to the block server as %s\n",
+				d->instance, m.name);
+		if (seqpacket_send(sv->control, &m, sizeof(m), &sp[0], 1))
+			goto lost;
+	} else {
+		struct ddenet_msg m = { .magic = DDENET_MAGIC, .version = DDENET_VERSION,
+					.type = DDENET_CHANNEL, .value = DDENET_ROLE_DRIVER };
+
+		snprintf(m.ifname, sizeof(m.ifname), "%s", d->netname);
+		if (seqpacket_send(sv->control, &m, sizeof(m), &sp[0], 1))
+			goto lost;
+	}
+	close(sp[0]);
+	d->class_fd = sp[1];
+	return 0;
+lost:
+	fprintf(stderr, "dde run: the %s server did not take a connection for %s\n", sv->tag,
+		d->instance);
+	close(sp[0]);
+	close(sp[1]);
+	return -1;
+}
+
+/* A binary module and what it depends on, found as the driver host finds them. */
+static int sandbox_add_module(struct sandbox *sb, const char *path, int depth, char *err,
+			      size_t cap)
+{
+	struct ko_file f;
+	const char *depends;
+	char why[512], list[256], *save = NULL;
+
+	if (depth > 8 || sandbox_add_file(sb, path, err, cap))
+		return depth > 8 ? 0 : -1;
+	if (ko_open(path, &f, why, sizeof(why)) < 0)
+		return 0;	/* the host says what is wrong with it */
+	depends = ko_modinfo(&f.img, "depends", NULL);
+	snprintf(list, sizeof(list), "%s", depends ? depends : "");
+	ko_close(&f);
+	for (char *dep = strtok_r(list, ",", &save); dep; dep = strtok_r(NULL, ",", &save)) {
+		char dpath[PATH_MAX + 80];
+
+		ko_dependency_path(path, dep, dpath, sizeof(dpath));
+		if (access(dpath, R_OK) == 0 && sandbox_add_module(sb, dpath, depth + 1, err, cap))
+			return -1;
+	}
+	return 0;
+}
+
+/* A sanitizer's report directory (log_path=DIR/PREFIX in $ASAN_OPTIONS
+ * or $UBSAN_OPTIONS): the one place a sandboxed driver may write. */
+static char *sanitizer_report_dir(void)
+{
+	const char *vars[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS" };
+
+	for (unsigned i = 0; i < 2; i++) {
+		const char *o = getenv(vars[i]), *p = o ? strstr(o, "log_path=") : NULL;
+		char dir[PATH_MAX], *slash;
+
+		if (!p)
+			continue;
+		p += strlen("log_path=");
+		snprintf(dir, sizeof(dir), "%.*s", (int)strcspn(p, ": "), p);
+		slash = strrchr(dir, '/');
+		if (dir[0] != '/' || !slash || slash == dir)
+			continue;
+		*slash = 0;
+		return strdup(dir);
+	}
+	return NULL;
+}
+
+/* What driver @d (the @index-th) may see and be, decided before it starts. */
+static int sandbox_plan(struct driver *d, int index)
+{
+	struct sandbox *sb = &d->sb;
+	char err[PATH_MAX + 200], path[PATH_MAX];
+
+	memset(sb, 0, sizeof(*sb));
+	sb->uid = sb->gid = SANDBOX_UID_BASE + 16u * (unsigned)getpid() + (unsigned)index;
+	if (sandbox_add_program(sb, d->path, err, sizeof(err)))
+		goto fail;
+	/* how many CPUs (glibc's sysconf; ddekit busy-polls only with more than 2) */
+	if (access("/sys/devices/system/cpu/online", R_OK) == 0 &&
+	    sandbox_add_file(sb, "/sys/devices/system/cpu/online", err, sizeof(err)))
+		goto fail;
+	if (d->module[0]) {
+		if (sandbox_add_module(sb, d->module, 0, err, sizeof(err)))
+			goto fail;
+		/* the driver host reads which modules may post their writes */
+		session_sibling("../share/dde/posted-writes", path, sizeof(path));
+		if (access(path, R_OK) == 0 && sandbox_add_file(sb, path, err, sizeof(err)))
+			goto fail;
+	}
+	sb->writable_dir = sanitizer_report_dir();
+	return 0;
+fail:
+	fprintf(stderr, "dde run: driver %s: %s\n", d->instance, err);
+	return -1;
+}
+
+/*
+ * Start driver @d: its connections become descriptors 3 (ddeio) and 4
+ * (its class server), nothing else is inherited, and unless --no-sandbox
+ * it enters its sandbox before exec.
+ */
+static pid_t start_driver(struct driver *d)
 {
 	pid_t parent = getpid(), pid = fork();
-	char io[80];
+	char err[512];
 	sigset_t none;
+	int io, cls;
 
 	if (pid != 0)
 		return pid;
@@ -523,16 +707,34 @@ static pid_t start_driver(struct driver *d, const char *socket)
 		_exit(1);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	snprintf(io, sizeof(io), "@%s", socket);
-	setenv("DDE_IO", io, 1);
+	/* out of the way of 3 and 4 first, then there; the rest closed */
+	io = fcntl(d->io_fd, F_DUPFD, 10);
+	cls = d->class_fd >= 0 ? fcntl(d->class_fd, F_DUPFD, 10) : -1;
+	if (io < 0 || dup2(io, 3) != 3 || (cls >= 0 && dup2(cls, 4) != 4)) {
+		fprintf(stderr, "dde run: driver %s: its descriptors: %s\n", d->instance,
+			strerror(errno));
+		_exit(127);
+	}
+	close_range(cls >= 0 ? 5 : 4, ~0U, 0);
+	setenv("DDE_IO", "fd:3", 1);
 	setenv("DDE_DEVICES", d->slots, 1);
 	setenv("DDE_DRIVER", d->instance, 1);
 	if (d->netname[0]) {
-		setenv("DDE_NET", netd.socket, 1);
+		setenv("DDE_NET", "fd:4", 1);
 		setenv("DDE_NET_NAME", d->netname, 1);
 	}
 	if (d->block)
-		setenv("DDE_BLK", bddf.socket, 1);
+		setenv("DDE_BLK", "fd:4", 1);
+	if (!no_sandbox) {
+		if (sandbox_enter(&d->sb, err, sizeof(err))) {
+			fprintf(stderr, "dde run: driver %s: %s\n", d->instance, err);
+			_exit(127);
+		}
+		/* a new user cleared the parent-death signal */
+		if (getppid() != parent)
+			_exit(1);
+		setenv("DDE_SANDBOX", "1", 1);
+	}
 	execv(d->path, d->args);
 	fprintf(stderr, "dde run: cannot start %s: %s\n", d->path, strerror(errno));
 	_exit(127);
@@ -544,8 +746,9 @@ static void describe_exit(const struct driver *d)
 		fprintf(stderr, "dde: driver %s@%s exited with status %d\n", d->name, d->slots,
 			WEXITSTATUS(d->status));
 	else if (WIFSIGNALED(d->status))
-		fprintf(stderr, "dde: driver %s@%s was killed by signal %d (%s); its devices are free again\n",
-			d->name, d->slots, WTERMSIG(d->status), strsignal(WTERMSIG(d->status)));
+		fprintf(stderr, "dde: driver %s@%s was killed by signal %d (%s)%s; its devices are free again\n",
+			d->name, d->slots, WTERMSIG(d->status), strsignal(WTERMSIG(d->status)),
+			WTERMSIG(d->status) == SIGSYS ? ": a system call its sandbox does not allow" : "");
 }
 
 static void stop_drivers(struct driver *drv, int ndrv)
@@ -587,6 +790,9 @@ int dde_run(int argc, char **argv)
 		{ "blk-fault", required_argument, 0, 'F' },
 		{ "tap", required_argument, 0, 'T' },
 		{ "pcap", required_argument, 0, 'P' },
+		{ "allow-user", required_argument, 0, 'U' },
+		{ "allow-group", required_argument, 0, 'G' },
+		{ "no-sandbox", no_argument, 0, 'X' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -598,11 +804,19 @@ int dde_run(int argc, char **argv)
 	sigset_t sigs;
 
 	machine_config_init(&m.cfg);
+	access_init(&access_policy);
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "h", opts, &idx)) != -1) {
 		if (opt == 'h') {
 			usage(stdout);
 			return 0;
+		} else if (opt == 'U' || opt == 'G') {
+			if (access_allow(&access_policy, opt == 'G', optarg, err, sizeof(err))) {
+				fprintf(stderr, "dde run: %s\n", err);
+				return 2;
+			}
+		} else if (opt == 'X') {
+			no_sandbox = true;
 		} else if (opt == 'd') {
 			if (ndrv == MAX_DRIVERS) {
 				fprintf(stderr, "dde run: at most %d drivers\n", MAX_DRIVERS);
@@ -675,7 +889,24 @@ int dde_run(int argc, char **argv)
 	sigaddset(&sigs, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
-	rc = session_start(&s, m.argv, m.argc, false);
+	if (no_sandbox)
+		fprintf(stderr, "dde: --no-sandbox: drivers run UNCONFINED as uid %u, and any "
+			"process of this user may claim the machine's devices (debugging only)\n",
+			(unsigned)getuid());
+	else if (geteuid() != 0) {
+		fprintf(stderr, "dde run: the drivers' sandbox needs root (users, namespaces); "
+			"run as root, or with --no-sandbox to debug\n");
+		return 2;
+	}
+	{
+		char *extra[2 * ACCESS_MAX + 2];
+		int n = access_argv(&access_policy, extra, 2 * ACCESS_MAX);
+
+		if (no_sandbox)
+			extra[n++] = "--open-claims";
+		extra[n] = NULL;
+		rc = session_start(&s, m.argv, m.argc, false, extra);
+	}
 	if (rc)
 		return rc;
 	struct ddeio_device devs[64];
@@ -722,17 +953,31 @@ int dde_run(int argc, char **argv)
 			bddf.socket);
 	}
 	for (int i = 0; i < ndrv; i++) {
-		drv[i].pid = start_driver(&drv[i], s.socket);
+		if (open_channels(&s, &drv[i]) || (!no_sandbox && sandbox_plan(&drv[i], i))) {
+			stop_drivers(drv, i);
+			stop_server(&netd);
+			stop_server(&bddf);
+			session_stop(&s);
+			return 1;
+		}
+		drv[i].pid = start_driver(&drv[i]);
+		close(drv[i].io_fd);
+		if (drv[i].class_fd >= 0)
+			close(drv[i].class_fd);
 		if (drv[i].netname[0])
 			fprintf(stderr, "dde: interface %s is driver %s@%s\n", drv[i].netname,
 				drv[i].name, drv[i].slots);
 		fprintf(stderr, "dde: started driver %s@%s (pid %d)\n", drv[i].name, drv[i].slots,
 			(int)drv[i].pid);
 	}
-	if (!ndrv)
+	if (!ndrv && no_sandbox)
 		fprintf(stderr, "dde: no --driver given; start drivers by hand, e.g.\n"
 			"  DDE_IO=@%s DDE_DEVICES=00:02.0 build/drivers/selftest\n"
 			"dde: Ctrl-C stops the machine\n", s.socket);
+	else if (!ndrv)
+		fprintf(stderr, "dde: no --driver given (to start drivers by hand, under gdb or "
+			"valgrind, run dde run --no-sandbox)\n"
+			"dde: Ctrl-C stops the machine\n");
 	running = ndrv;
 	while (running || !ndrv) {
 		struct signalfd_siginfo si;
