@@ -73,6 +73,7 @@ INTEG_TESTS := $(patsubst tests/integration/%.c,$(O)/tests/integration/%,$(wildc
 BENCH       := $(O)/tests/bench/platform_bench
 NET_TESTS   := $(patsubst tests/net/%.c,$(O)/tests/net/%,$(wildcard tests/net/*.c))
 BLOCK_TESTS := $(patsubst tests/block/%.c,$(O)/tests/block/%,$(wildcard tests/block/*.c))
+SANDBOX_TESTS := $(O)/tests/sandbox/escape
 SAN_TESTS   := $(if $(SANITIZE),$(O)/tests/san/canary)
 # `make check` also builds everything with sanitizers, here, and runs the
 # network path with them (tests/cli/test_sanitize.sh)
@@ -82,7 +83,7 @@ SAN_O       ?= $(if $(SANITIZE),$(O),$(O)-san)
 include dde_linux/linux.mk
 
 .PHONY: all help deps demo check test bench clean fuzz
-all: $(BINS) $(LX_BINS) $(KO_BINS) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(NET_TESTS) $(BLOCK_TESTS) $(SAN_TESTS)
+all: $(BINS) $(LX_BINS) $(KO_BINS) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(NET_TESTS) $(BLOCK_TESTS) $(SAN_TESTS) $(SANDBOX_TESTS)
 
 help:
 	@echo "make              build everything (into $(O)/)"
@@ -178,6 +179,11 @@ $(O)/tests/block/%: $(call obj,tests/block/%.c) $(LIBDDEBLK)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
 
+# a driver that tries to leave its sandbox (tests/cli/test_sandbox.sh)
+$(O)/tests/sandbox/%: $(call obj,tests/sandbox/%.c) $(LIBDDEKIT)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(DDEKIT_LIBS)
+
 $(O)/tests/san/%: $(call obj,tests/san/%.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
@@ -220,9 +226,10 @@ bench: deps
 	@O=$(O) ./tests/bench/net_bench.sh
 	@O=$(O) ./tests/bench/block_bench.sh
 	@O=$(O) ./tests/bench/sweep_bench.sh
+	@O=$(O) ./tests/bench/sandbox_bench.sh
 
 # a SANITIZE build links $(SAN_OBJ) into every program (in $^)
-$(filter-out %.a %.bin,$(BINS)) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(NET_TESTS) $(BLOCK_TESTS) $(SAN_TESTS) \
+$(filter-out %.a %.bin,$(BINS)) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(NET_TESTS) $(BLOCK_TESTS) $(SAN_TESTS) $(SANDBOX_TESTS) \
 	$(O)/tools/mkfirmware: $(SAN_OBJ)
 
 clean:

@@ -48,6 +48,8 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -189,6 +191,26 @@ static const uint8_t *code_view(uint64_t a)
 /* ---- host mappings ---- */
 
 /*
+ * /proc/self/maps, read again and again through the descriptor opened at
+ * ko_dbt_init: a sandboxed driver opens no files once running.
+ */
+static int maps_fd = -1;
+
+static FILE *maps_open(void)
+{
+	int fd = maps_fd >= 0 ? dup(maps_fd) : -1;
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	lseek(fd, 0, SEEK_SET);	/* shared with maps_fd: rewinds both */
+	f = fdopen(fd, "re");
+	if (!f)
+		close(fd);
+	return f;
+}
+
+/*
  * The host mapping that holds ADDR: 1 with its extent and "rwxp"
  * permissions, else 0. Called on first touches only.
  */
@@ -196,7 +218,7 @@ static int host_mapping(uint64_t addr, uint64_t *lo, uint64_t *hi, char perms[5]
 {
 	char line[512];
 	int found = 0;
-	FILE *f = fopen("/proc/self/maps", "re");
+	FILE *f = maps_open();
 
 	if (!f)
 		return 0;
@@ -479,7 +501,7 @@ static int native_code(uint64_t a)
 				return !in_text(a);
 		if (pass)
 			break;
-		f = fopen("/proc/self/maps", "re");	/* a new library since: look again */
+		f = maps_open();	/* a new library since: look again */
 		if (!f)
 			return 0;
 		ncode = 0;
@@ -951,6 +973,11 @@ int ko_dbt_init(const struct ko_dbt_host *h, char *err, size_t errlen)
 	if (!ZYAN_SUCCESS(ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64,
 					   ZYDIS_STACK_WIDTH_64))) {
 		snprintf(err, errlen, "the Zydis decoder does not initialise");
+		return -1;
+	}
+	maps_fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (maps_fd < 0) {
+		snprintf(err, errlen, "/proc/self/maps: %s", strerror(errno));
 		return -1;
 	}
 	host = h;

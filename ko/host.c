@@ -818,9 +818,12 @@ int main(int argc, char **argv)
 	}
 	watch_module_code();
 	stop_on_signals();	/* before any other thread exists */
+	/* read before ddekit_init seals the sandbox: no files after it */
+	int posted = posted_writes(driver_name);
+
 	if (ddekit_init(driver_name))
 		return 1;
-	ddekit_io_set_posted(posted_writes(driver_name));
+	ddekit_io_set_posted(posted);
 	{
 		char *lx_argv[] = { argv[0], NULL };
 

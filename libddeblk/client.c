@@ -25,9 +25,11 @@ const char *ddeblk_strerror(int err)
 	return strerror(err < 0 ? -err : err);
 }
 
-/* A WELCOME that refuses: remember why, return the error. */
+/* A WELCOME that refuses: remember why (an access refusal), return the error. */
 static int refused(const struct ddeblk_msg *m)
 {
+	if (m->value != -EACCES)
+		return m->value;
 	memcpy(refusal, m->error, sizeof(refusal));
 	refusal[sizeof(refusal) - 1] = 0;
 	refusal_err = m->value;

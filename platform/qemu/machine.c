@@ -259,7 +259,12 @@ static void build_args(struct argv_builder *a, struct platform *p,
 		total += p->region[i].size;
 	add(a, "%s", qemu);
 	add(a, "-machine");
-	add(a, "%s", machine_type_name(cfg->type));
+	/*
+	 * With KVM, the I/O APIC is QEMU's own (split irqchip), not the
+	 * kernel's: qtest intercepts QEMU's lines, and with the in-kernel one
+	 * the interrupts of a second NVMe controller never reached ddeio.
+	 */
+	add(a, "%s%s", machine_type_name(cfg->type), kvm ? ",kernel-irqchip=split" : "");
 	add(a, "-accel");
 	add(a, "%s", kvm ? "kvm" : "tcg");
 	add(a, "-bios");

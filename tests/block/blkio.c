@@ -11,6 +11,8 @@
  *   blkio NAME bench read|write|randread COUNT BS DEPTH   the stack's speed (no file)
  *   blkio NAME sput FILE OFFSET DEPTH            put through ddeblk_write, DEPTH slots
  *   blkio NAME sget FILE OFFSET LEN DEPTH        get through ddeblk_read
+ *   blkio NAME attach       attach to bddf as driver NAME (what only the
+ *                           connection dde opens for a driver may do)
  *
  * Prints one line: bytes moved and MB/s; on a failed request, its offset
  * and error, and exits 1 (after the requests in flight complete). With
@@ -29,6 +31,7 @@
 #include <unistd.h>
 
 #include <ddeblk/ddeblk.h>
+#include <ddeblk/driver.h>
 
 static double now(void)
 {
@@ -202,6 +205,17 @@ int main(int argc, char **argv)
 			"get FILE OFFSET LEN [BS DEPTH [keep]]|sput FILE OFFSET DEPTH|"
 			"sget FILE OFFSET LEN DEPTH|bench read|write|randread COUNT BS DEPTH\n");
 		return 2;
+	}
+	if (!strcmp(argv[2], "attach")) {
+		struct ddeblk_drv *d;
+
+		r = ddeblk_drv_attach(NULL, argv[1], &d);
+		if (r) {
+			fprintf(stderr, "blkio: attach as %s: %s\n", argv[1], ddeblk_strerror(r));
+			return 1;
+		}
+		printf("blkio: attached as driver %s\n", argv[1]);
+		return 0;
 	}
 	/* the synchronous calls: the connection's depth is what they use */
 	int sync = !strcmp(argv[2], "sput") || !strcmp(argv[2], "sget");

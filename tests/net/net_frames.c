@@ -16,6 +16,11 @@
  * possible and reports losses instead of failing on them. Prints one
  * summary line per direction, with frames/s; exit 0 if all is well.
  *
+ *   net_frames --attach NAME
+ *
+ * attaches to netd as the driver of interface NAME (what only the
+ * connection dde opens for a driver may do) and says whether it could.
+ *
  *   net_frames --watch SECONDS [--if NAME]
  *
  * prints the link state as it changes, and exits 0 with "interface gone"
@@ -248,7 +253,7 @@ int main(int argc, char **argv)
 		{ "count", required_argument, 0, 'c' }, { "window", required_argument, 0, 'w' },
 		{ "full", no_argument, 0, 'f' }, { "if", required_argument, 0, 'i' },
 		{ "seed", required_argument, 0, 's' }, { "watch", required_argument, 0, 'W' },
-		{ "size", required_argument, 0, 'S' },
+		{ "size", required_argument, 0, 'S' }, { "attach", required_argument, 0, 'A' },
 		{ 0, 0, 0, 0 },
 	};
 	struct ctx c = { .count = 10000, .window = 32, .seed = 1 };
@@ -267,6 +272,18 @@ int main(int argc, char **argv)
 		case 'i': ifname = optarg; break;
 		case 's': c.seed = strtoull(optarg, NULL, 0); break;
 		case 'W': watch = atoi(optarg); break;
+		case 'A': {
+			static const uint8_t mac[6] = { 0x52, 0x54, 0, 0x12, 0x34, 0x99 };
+
+			r = ddenet_attach(NULL, optarg, mac, 1500, &c.n);
+			if (r) {
+				fprintf(stderr, "net_frames: attach as %s: %s\n", optarg,
+					ddenet_strerror(r));
+				return 1;
+			}
+			printf("net_frames: attached as the driver of %s\n", optarg);
+			return 0;
+		}
 		case 'S':
 			fixed_size = atoi(optarg);
 			if (fixed_size < 60 || fixed_size > 1514) {
