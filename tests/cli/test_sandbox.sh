@@ -63,17 +63,22 @@ wait_for() {
 driver_pid() { sed -n "s/^dde: started driver $2 (pid \([0-9]*\))$/\1/p" "$1"; }
 
 # --- escapes ------------------------------------------------------------------
-# 00:01.0 nvme, 00:02.0 e1000 (Linux's), 00:03.0 .. 00:09.0 e1000s for escape
-nics=""
-for _ in $(seq 8); do nics="$nics --nic e1000,net=none"; done
+# 00:01.0 nvme (Linux's nvme), 00:02.0-00:05.0 more NVMe controllers and
+# 00:07.0-00:09.0 e1000s for the escapes, 00:06.0 e1000 (Linux's e1000)
+devs=""
+for i in 2 3 4 5; do
+	truncate -s 1M "$T/e$i.img"
+	devs="$devs --disk nvme:$T/e$i.img"
+done
+for _ in 1 2 3 4; do devs="$devs --nic e1000,net=none"; done
 # shellcheck disable=SC2086
 DDE_DRIVER_PATH="$ESCAPE_DIR" start_run "$T/run.log" --dma-slots 12 --dma-mib 32 \
-	--disk "nvme:$IMG" $nics --blk-socket "$BLK" --net-socket "$NET" \
-	--driver e1000@00:02.0 \
+	--disk "nvme:$IMG" $devs --blk-socket "$BLK" --net-socket "$NET" \
+	--driver e1000@00:06.0 \
 	--driver "escape,noseal,open:$OTHER,open:/etc/shadow,open:/dev/mem,exec:/bin/sh@00:03.0" \
 	--driver "escape,open:$OTHER@00:04.0" \
 	--driver "escape,connect:$BLK@00:05.0" \
-	--driver "escape,connect:$NET@00:06.0" \
+	--driver "escape,connect:$NET@00:02.0" \
 	--driver "escape,ptrace:ppid@00:07.0" \
 	--driver "escape,kill:ppid@00:08.0" \
 	--driver "escape,exec:/bin/sh@00:09.0"
@@ -102,7 +107,7 @@ named() {
 }
 named "opening another disk's image" 00:04.0 openat
 named "a socket to bddf's address" 00:05.0 socket
-named "a socket to netd's address" 00:06.0 socket
+named "a socket to netd's address" 00:02.0 socket
 named "ptrace of dde run" 00:07.0 ptrace
 named "a signal to dde run" 00:08.0 kill
 named "execve" 00:09.0 execve
@@ -114,7 +119,7 @@ if DDE_BLK=$BLK "$O/tests/block/blkio" nvme0n1 get "$T/back" 0 1048576 >/dev/nul
 else
 	not_ok "bddf and the nvme driver go on" "$(tail -5 "$T/run.log")"
 fi
-epid=$(driver_pid "$T/run.log" e1000@00:02.0)
+epid=$(driver_pid "$T/run.log" e1000@00:06.0)
 npid=$(driver_pid "$T/run.log" nvme@00:01.0)
 DDE_NET=$NET timeout 5 "$O/tests/net/net_frames" --watch 1 --if net0 >"$T/watch" 2>&1
 watch_rc=$?

@@ -306,11 +306,22 @@ static int parse_driver(struct driver *d, const char *spec)
 				d->module, strerror(errno));
 			return -1;
 		}
+		char abs[PATH_MAX];
+
+		if (realpath(d->module, abs))	/* the sandbox binds it at this path */
+			snprintf(d->module, sizeof(d->module), "%s", abs);
 	}
 	if (find_driver(d, ko ? "ko-net" : d->name)) {
 		fprintf(stderr, "dde run: --driver '%s': no driver '%s' (looked for %s)\n",
 			spec, ko ? "ko-net" : d->name, d->path);
 		return -1;
+	}
+	{
+		/* absolute: the sandbox binds it at this path, exec runs from "/" */
+		char abs[PATH_MAX];
+
+		if (realpath(d->path, abs))
+			snprintf(d->path, sizeof(d->path), "%s", abs);
 	}
 	d->args[0] = d->path;
 	if (ko) {
