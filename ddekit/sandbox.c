@@ -47,7 +47,7 @@ static const char *const allowed[] = {
 	"futex", "set_robust_list", "get_robust_list", "rseq", "set_tid_address",
 	"sched_yield", "sched_getaffinity", "gettid", "getpid", "exit", "exit_group",
 	/* signals: the trap engine (SIGSEGV on MMIO and port I/O), WARN/BUG (ud2) */
-	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack",
+	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack", "rt_sigtimedwait",
 	/* time */
 	"clock_gettime", "clock_getres", "clock_nanosleep", "nanosleep", "gettimeofday",
 	/* its own descriptors: the channels, bells and shared memory it was given */
@@ -60,6 +60,7 @@ static const char *const allowed[] = {
 	"arch_prctl",
 	/* who am I (harmless) */
 	"getuid", "geteuid", "getgid", "getegid", "getppid", "prlimit64",
+	"sysinfo",	/* the translated engine sizes its code cache by the RAM */
 };
 
 /* ... and before sealing: execve and the dynamic loader, and what the
@@ -71,11 +72,13 @@ static const char *const starting[] = {
 };
 
 /* LeakSanitizer stops the world with a ptrace-ing helper (clone without
- * CLONE_THREAD), reads /proc/self/task and maps; reports are files. */
+ * CLONE_THREAD), reads /proc/self/task and maps; reports are files (the
+ * only writable place in the sandbox is their directory, dde binds it). */
 static const char *const sanitizer[] = {
 	"ptrace", "wait4", "waitid", "getdents64", "openat", "open", "readlink",
 	"readlinkat", "prctl", "pipe2", "dup2", "dup3", "mincore", "sched_getaffinity",
 	"newfstatat", "access", "faccessat", "getcwd", "pread64", "unlink",
+	"mkdir", "mkdirat",	/* the report path's directories, made if missing */
 };
 
 static char *names[512];	/* system call names, resolved before any violation */

@@ -16,6 +16,9 @@
 SAN_O=${SAN_O:-${O}-san}
 logs="$T/reports"
 mkdir -p "$logs"
+# the drivers run as users of their own in their sandbox, where dde binds
+# this directory (the only place they may write): they must be able to
+chmod 1777 "$logs"
 # One file per process and runtime: san.PID (ASan, LeakSanitizer) and
 # san.ubsan.PID (UBSan; common/sanitize.c).
 export ASAN_OPTIONS="log_path=$logs/san:detect_leaks=1"
