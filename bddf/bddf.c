@@ -849,27 +849,24 @@ static void accept_one(void)
 static void on_control(void)
 {
 	struct ddeblk_msg m;
-	int fds[3], nfds;
-	long r = seqpacket_recv(d.control, &m, sizeof(m), fds, &nfds, MSG_DONTWAIT);
+	int fd, r = seqpacket_recv_fd(d.control, &m, sizeof(m), &fd);
 	struct client *cl;
 
-	if (r == -EAGAIN)
-		return;
-	if (r != sizeof(m) || m.magic != DDEBLK_MAGIC || m.type != DDEBLK_MSG_CHANNEL ||
-	    nfds != 1) {
-		for (int i = 0; i < nfds; i++)
-			close(fds[i]);
-		if (r != 0)
-			bddf_log("malformed message on the control channel: ignored");
-		else {
-			epoll_ctl(d.ep, EPOLL_CTL_DEL, d.control, NULL);	/* dde is gone */
-			close(d.control);
-			d.control = -1;
-		}
-		return;
+	if (r == 0) {
+		epoll_ctl(d.ep, EPOLL_CTL_DEL, d.control, NULL);	/* dde is gone */
+		close(d.control);
+		d.control = -1;
 	}
-	fcntl(fds[0], F_SETFL, O_NONBLOCK);
-	cl = new_connection(fds[0]);
+	if (r > 0 && (m.magic != DDEBLK_MAGIC || m.type != DDEBLK_MSG_CHANNEL)) {
+		close(fd);
+		r = -EPROTO;
+	}
+	if (r == -EPROTO)
+		bddf_log("malformed message on the control channel: ignored");
+	if (r <= 0)
+		return;
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	cl = new_connection(fd);
 	if (cl)
 		snprintf(cl->driver, sizeof(cl->driver), "%.*s", (int)sizeof(m.name) - 1, m.name);
 }

@@ -94,6 +94,20 @@ int seqpacket_send(int sock, const void *msg, size_t len, const int *fds, int nf
 	return sendmsg(sock, &h, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)len ? 0 : -EPIPE;
 }
 
+int seqpacket_recv_fd(int sock, void *msg, size_t len, int *fd)
+{
+	int fds[3], nfds;
+	long r = seqpacket_recv(sock, msg, len, fds, &nfds, MSG_DONTWAIT);
+
+	if (r == (long)len && nfds == 1) {
+		*fd = fds[0];
+		return 1;
+	}
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+	return r == 0 || r == -EAGAIN ? (int)r : -EPROTO;
+}
+
 long seqpacket_recv(int sock, void *buf, size_t len, int fds[3], int *nfds, int flags)
 {
 	char cbuf[CMSG_SPACE(3 * sizeof(int))];

@@ -45,4 +45,12 @@ int seqpacket_send(int sock, const void *msg, size_t len, const int *fds, int nf
  */
 long seqpacket_recv(int sock, void *buf, size_t len, int fds[3], int *nfds, int flags);
 
+/*
+ * A message of exactly @len bytes with exactly one descriptor, as dde
+ * sends on a server's control channel, without waiting: 1 (the descriptor
+ * in *@fd), 0 when the peer closed, -EAGAIN when nothing is there, or
+ * -EPROTO for anything else (whatever came with it is closed).
+ */
+int seqpacket_recv_fd(int sock, void *msg, size_t len, int *fd);
+
 #endif

@@ -525,27 +525,24 @@ static void on_listen(int lfd)
 static void on_control(void)
 {
 	struct ddenet_msg m;
-	int fds[3], nfds;
-	long r = seqpacket_recv(d.control, &m, sizeof(m), fds, &nfds, MSG_DONTWAIT);
+	int fd, r = seqpacket_recv_fd(d.control, &m, sizeof(m), &fd);
 	struct port *p;
 
-	if (r == -EAGAIN)
-		return;
-	if (r != sizeof(m) || m.magic != DDENET_MAGIC || m.type != DDENET_CHANNEL ||
-	    nfds != 1 || !m.ifname[0]) {
-		for (int i = 0; i < nfds; i++)
-			close(fds[i]);
-		if (r != 0) {
-			netd_log("malformed message on the control channel: ignored");
-		} else {
-			epoll_ctl(d.ep, EPOLL_CTL_DEL, d.control, NULL);	/* dde is gone */
-			close(d.control);
-			d.control = -1;
-		}
-		return;
+	if (r == 0) {
+		epoll_ctl(d.ep, EPOLL_CTL_DEL, d.control, NULL);	/* dde is gone */
+		close(d.control);
+		d.control = -1;
 	}
-	fcntl(fds[0], F_SETFL, O_NONBLOCK);
-	p = new_port(fds[0]);
+	if (r > 0 && (m.magic != DDENET_MAGIC || m.type != DDENET_CHANNEL || !m.ifname[0])) {
+		close(fd);
+		r = -EPROTO;
+	}
+	if (r == -EPROTO)
+		netd_log("malformed message on the control channel: ignored");
+	if (r <= 0)
+		return;
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	p = new_port(fd);
 	if (p)
 		snprintf(p->driver_if, sizeof(p->driver_if), "%.*s", DDENET_NAME - 1, m.ifname);
 }

@@ -61,6 +61,19 @@ no_leftovers() {
 	fi
 }
 
+# dde_bg LOG ARGS...: `dde run` in the background; its pid in $bg.
+dde_bg() {
+	local log=$1
+	shift
+	"$DDE" run "$@" >"$log" 2>&1 &
+	bg=$!
+	BG_PIDS="$BG_PIDS $bg"
+}
+dde_stop() {
+	kill -INT "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
 finish() {
 	echo "$PASSED passed, $FAILED failed"
 	[ "$FAILED" = 0 ]

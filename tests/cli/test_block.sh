@@ -19,18 +19,6 @@ if ! command -v sfdisk >/dev/null; then
 	exit
 fi
 
-# dde_bg LOG ARGS...: `dde run` in the background; its pid in $bg.
-dde_bg() {
-	local log=$1
-	shift
-	"$DDE" run "$@" >"$log" 2>&1 &
-	bg=$!
-	BG_PIDS="$BG_PIDS $bg"
-}
-dde_stop() {
-	kill -INT "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
 
 
 # An MBR image with a primary, an extended and two logical partitions, and

@@ -38,19 +38,6 @@ sum_before=$(sha256sum <"$IMG")
 BLK="@dde-test-sbx-blk-$$"
 NET="@dde-test-sbx-net-$$"
 
-# start_run LOG ARGS...: dde run in the background; its pid in RUN_PID
-start_run() {
-	local log=$1
-	shift
-	"$DDE" run "$@" >"$log" 2>&1 &
-	RUN_PID=$!
-	BG_PIDS="$BG_PIDS $RUN_PID"
-}
-stop_run() {
-	kill -INT "$RUN_PID" 2>/dev/null
-	for _ in $(seq 100); do kill -0 "$RUN_PID" 2>/dev/null || break; sleep 0.1; done
-	wait "$RUN_PID" 2>/dev/null
-}
 # wait_for LOG PATTERN [SECONDS]
 wait_for() {
 	for _ in $(seq $((${3:-20} * 10))); do
@@ -72,7 +59,7 @@ for i in 2 3 4 5; do
 done
 for _ in 1 2 3 4; do devs="$devs --nic e1000,net=none"; done
 # shellcheck disable=SC2086
-DDE_DRIVER_PATH="$ESCAPE_DIR" start_run "$T/run.log" --dma-slots 12 --dma-mib 32 \
+DDE_DRIVER_PATH="$ESCAPE_DIR" dde_bg "$T/run.log" --dma-slots 12 --dma-mib 32 \
 	--disk "nvme:$IMG" $devs --blk-socket "$BLK" --net-socket "$NET" \
 	--driver e1000@00:06.0 \
 	--driver "escape,noseal,open:$OTHER,open:/etc/shadow,open:/dev/mem,exec:/bin/sh@00:03.0" \
@@ -173,19 +160,19 @@ expect "... nor attach to bddf as a driver" 1 "drivers attach only on the connec
 	env DDE_BLK="$BLK" "$O/tests/block/blkio" nvme9 attach
 expect "... nor to netd as the driver of an interface" 1 "drivers attach only on the connection" \
 	env DDE_NET="$NET" "$O/tests/net/net_frames" --attach net5
-stop_run
+dde_stop "$bg"
 [ "$(sha256sum <"$IMG")" = "$sum_before" ] && ok "the image is unchanged" ||
 	not_ok "the image is unchanged"
 
 # --allow-user: shared deliberately
-start_run "$T/allow.log" --disk "nvme:$IMG" --blk-socket "$BLK" --allow-user nobody
+dde_bg "$T/allow.log" --disk "nvme:$IMG" --blk-socket "$BLK" --allow-user nobody
 wait_for "$T/allow.log" "bddf: nvme0n1: disk" 30
 expect "--allow-user nobody: nobody lists the disks" 0 "nvme0n1" \
 	as_nobody env DDE_BLK="$BLK" "$NB/dde" disks
-stop_run
+dde_stop "$bg"
 
 # --no-sandbox: unconfined, and drivers by hand may claim devices
-start_run "$T/open.log" --no-sandbox --disk "nvme:$IMG" --nic e1000,net=none
+dde_bg "$T/open.log" --no-sandbox --disk "nvme:$IMG" --nic e1000,net=none
 wait_for "$T/open.log" "bddf: nvme0n1: disk" 30
 npid=$(driver_pid "$T/open.log" nvme@00:01.0)
 IO=$(sed -n 's/.*serving on \(@dde-io-[^ ]*\).*/\1/p' "$T/open.log")
@@ -194,6 +181,6 @@ grep -q "UNCONFINED" "$T/open.log" && [ -n "$npid" ] && [ "$(st "$npid" Uid)" = 
 	not_ok "--no-sandbox" "$(head -3 "$T/open.log")"
 expect "--no-sandbox: a driver started by hand claims its device" 0 "e1000 00:02.0: STATUS" \
 	env DDE_IO="$IO" DDE_DEVICES=00:02.0 "$O/drivers/selftest"
-stop_run
+dde_stop "$bg"
 no_leftovers "no QEMU or ddeio left"
 finish
