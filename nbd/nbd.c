@@ -17,6 +17,12 @@
  * One thread accepts; one thread per connection runs a loop over the
  * socket and the ring's completions. Listening is on a Unix socket or on
  * loopback unless --bind says otherwise.
+ *
+ * Who is served: on TCP, clients that bring the PSK or a certificate
+ * (NBD_OPT_STARTTLS, then everything through TLS: nbd/transport.c), or
+ * anyone with --insecure; on the Unix socket, its owner, root and the users
+ * and groups of --allow-user/--allow-group, by the peer's credentials
+ * (common/access.h). A refused client is told why in an option error.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -26,6 +32,8 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -40,8 +48,10 @@
 #include <unistd.h>
 
 #include <ddeblk/ddeblk.h>
+#include "../common/access.h"
 #include "nbd.h"
 #include "proto.h"
+#include "transport.h"
 
 #define MAX_EXPORTS 16
 #define DEFAULT_CONNS 16
@@ -56,9 +66,12 @@ struct config {
 	unsigned max_conns;
 	char sock_path[108];		/* listening on a Unix socket... */
 	const char *port, *bind;	/* ... or on TCP */
+	const char *tls_psk, *tls_certs;
+	int insecure;			/* TCP without TLS */
 };
 
 static struct config cfg;
+static struct access_policy peers;	/* who may use the Unix socket */
 static unsigned nconns, nclients;
 static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
 static volatile sig_atomic_t stopping;
@@ -66,8 +79,11 @@ static volatile sig_atomic_t stopping;
 /* --- the socket: whole reads and writes ------------------------------------ */
 
 struct conn {
-	int fd;
+	struct nbd_transport io;	/* the socket, or TLS over it */
 	char peer[80];
+	char denied[256];		/* the peer is refused: why (access_check) */
+	char tls_who[80];		/* TLS: the client's credentials */
+	int tls_refused;		/* options refused for want of TLS */
 	const char *export;		/* the name chosen */
 	struct ddeblk *b;
 	struct ddeblk_info info;
@@ -106,45 +122,14 @@ struct nreq {
 
 static int read_all(struct conn *c, void *buf, size_t len)
 {
-	char *p = buf;
-
-	while (len) {
-		ssize_t r = recv(c->fd, p, len, 0);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		len -= (size_t)r;
-	}
-	return 0;
+	return nbd_transport_read(&c->io, buf, len);
 }
 
 /* writev to the end, or mark the connection dead */
 static int send_iov(struct conn *c, struct iovec *iov, int n)
 {
-	struct msghdr m = { .msg_iov = iov, .msg_iovlen = (size_t)n };
-
-	while (!c->dead && m.msg_iovlen) {
-		ssize_t r = sendmsg(c->fd, &m, MSG_NOSIGNAL);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			c->dead = 1;
-			break;
-		}
-		while (m.msg_iovlen && (size_t)r >= m.msg_iov->iov_len) {
-			r -= (ssize_t)m.msg_iov->iov_len;
-			m.msg_iov++;
-			m.msg_iovlen--;
-		}
-		if (m.msg_iovlen) {
-			m.msg_iov->iov_base = (char *)m.msg_iov->iov_base + r;
-			m.msg_iov->iov_len -= (size_t)r;
-		}
-	}
+	if (!c->dead && nbd_transport_send(&c->io, iov, n))
+		c->dead = 1;
 	return c->dead ? -1 : 0;
 }
 
@@ -307,6 +292,7 @@ static int handshake(struct conn *c)
 		    htobe16(NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES) };
 	uint32_t cflags;
 	uint8_t *d = malloc(NBD_MAX_OPTION);
+	unsigned refusals = 0;
 
 	if (!d || send_all(c, &hello, sizeof(hello)) || read_all(c, &cflags, 4))
 		goto out;
@@ -329,6 +315,31 @@ static int handshake(struct conn *c)
 			goto out;	/* nothing we take is that long */
 		if (read_all(c, d, o.len))
 			goto out;
+
+		/*
+		 * A peer the access policy refuses, or a client that has to
+		 * start TLS first: every option gets the error and its text
+		 * (the client shows it), until the client gives up.
+		 */
+		uint32_t deny = c->denied[0] ? NBD_REP_ERR_POLICY :
+				nbd_tls_kind() && !c->io.tls && o.opt != NBD_OPT_STARTTLS
+				? NBD_REP_ERR_TLS_REQD : 0;
+
+		if (deny && o.opt != NBD_OPT_ABORT) {
+			/* EXPORT_NAME has no error reply: the spec says close */
+			if (o.opt == NBD_OPT_EXPORT_NAME || ++refusals > 16)
+				goto out;
+			c->tls_refused |= deny == NBD_REP_ERR_TLS_REQD;
+			if (deny == NBD_REP_ERR_POLICY)
+				r = opt_error(c, o.opt, deny, "%s", c->denied);
+			else
+				r = opt_error(c, o.opt, deny, "TLS is required here (%s): "
+					      "connect with an nbds:// URI and the key or certificates",
+					      nbd_tls_kind());
+			if (r < 0)
+				goto out;
+			continue;
+		}
 		switch (o.opt) {
 		case NBD_OPT_EXPORT_NAME: {
 			char name[DDEBLK_NAME_MAX + 1];
@@ -378,9 +389,29 @@ static int handshake(struct conn *c)
 				return 0;
 			}
 			break;
-		case NBD_OPT_STARTTLS:
-			r = opt_error(c, o.opt, NBD_REP_ERR_POLICY, "no TLS here (Unix socket or loopback)");
+		case NBD_OPT_STARTTLS: {
+			char why[512];
+
+			if (!nbd_tls_kind()) {
+				r = opt_error(c, o.opt, NBD_REP_ERR_POLICY, "no TLS here: dde nbd "
+					      "was started without --tls-psk or --tls-certificates");
+				break;
+			}
+			if (c->io.tls || o.len) {
+				r = opt_error(c, o.opt, NBD_REP_ERR_INVALID, c->io.tls ?
+					      "TLS is on already" : "STARTTLS takes no data");
+				break;
+			}
+			if (opt_reply(c, o.opt, NBD_REP_ACK, NULL, 0))
+				goto out;
+			/* from here on every byte goes through TLS, the options too */
+			if (nbd_transport_start_tls(&c->io, c->tls_who, sizeof(c->tls_who),
+						    why, sizeof(why))) {
+				fprintf(stderr, "dde nbd: %s: %s\n", c->peer, why);
+				goto out;
+			}
 			break;
+		}
 		default:
 			/* structured replies, metadata contexts, ...: simple replies only */
 			r = opt_reply(c, o.opt, NBD_REP_ERR_UNSUP, NULL, 0);
@@ -390,6 +421,9 @@ static int handshake(struct conn *c)
 			goto out;
 	}
 out:
+	if (c->tls_refused && !c->io.tls)
+		fprintf(stderr, "dde nbd: %s: refused: the client did not start TLS "
+			"(it needs an nbds:// URI)\n", c->peer);
 	free(d);
 	return -1;
 }
@@ -652,17 +686,20 @@ static void transmit(struct conn *c)
 			fail_all(c);
 			break;
 		}
+		int want = !c->closing && !c->dead;
+		/* TLS may hold a request already read from the socket */
+		int pending = want && nbd_transport_pending(&c->io);
 		struct pollfd p[2] = {
 			{ ddeblk_fd(c->b), POLLIN, 0 },
-			{ c->fd, c->closing || c->dead ? 0 : POLLIN, 0 },
+			{ c->io.fd, want ? POLLIN : 0, 0 },
 		};
 
 		if (c->closing && !c->inflight)
 			break;
 		/* a bddf that died is noticed by reap() within a second */
-		if (poll(p, 2, c->inflight ? 1000 : -1) < 0 && errno != EINTR)
+		if (poll(p, 2, pending ? 0 : c->inflight ? 1000 : -1) < 0 && errno != EINTR)
 			break;
-		if ((p[1].revents & (POLLIN | POLLHUP | POLLERR)) && take_request(c))
+		if ((pending || (p[1].revents & (POLLIN | POLLHUP | POLLERR))) && take_request(c))
 			c->closing = 1;
 		if (c->dead)
 			c->closing = 1;	/* the client is gone: finish what is at bddf */
@@ -679,13 +716,14 @@ static void *conn_main(void *arg)
 	struct conn *c = arg;
 
 	if (!handshake(c)) {
-		fprintf(stderr, "dde nbd: %s: serving %s\n", c->peer, c->export);
+		fprintf(stderr, "dde nbd: %s: serving %s%s%s\n", c->peer, c->export,
+			c->io.tls ? " over TLS, " : "", c->io.tls ? c->tls_who : "");
 		transmit(c);
 		fprintf(stderr, "dde nbd: %s: done\n", c->peer);
 	}
 	if (c->b)
 		ddeblk_close(c->b);
-	close(c->fd);
+	nbd_transport_close(&c->io, c->dead);
 	free(c);
 	pthread_mutex_lock(&conns_lock);
 	nconns--;
@@ -695,11 +733,17 @@ static void *conn_main(void *arg)
 
 /* --- listening ------------------------------------------------------------- */
 
-static int listen_unix(const char *path)
+/*
+ * The socket file's @mode is a first fence before access_check(): 0600
+ * unless users or groups are let in. Set through the umask, because a
+ * chmod() after bind() would follow a link put in the socket's place.
+ */
+static int listen_unix(const char *path, mode_t mode)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	struct stat st;
-	int fd;
+	mode_t old;
+	int fd, r;
 
 	if (strlen(path) >= sizeof(a.sun_path)) {
 		fprintf(stderr, "dde nbd: socket path too long: %s\n", path);
@@ -720,7 +764,10 @@ static int listen_unix(const char *path)
 		unlink(path);
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 16)) {
+	old = umask(0777 & ~mode);
+	r = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&a, sizeof(a));
+	umask(old);
+	if (r || listen(fd, 16)) {
 		fprintf(stderr, "dde nbd: cannot listen on %s: %s\n", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -775,19 +822,40 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: dde nbd --export NAME [--export NAME ...] [--socket PATH | --port N]\n"
-		"               [--bind ADDR] [--read-only] [--blk-socket PATH] [--depth N]\n"
-		"               [--max-connections N]\n"
+		"usage: dde nbd --export NAME [--export NAME ...] [--socket PATH]\n"
+		"               [--allow-user NAME|UID] [--allow-group NAME|GID]\n"
+		"       dde nbd --export NAME ... --port N [--bind ADDR]\n"
+		"               --tls-psk FILE | --tls-certificates DIR | --insecure\n"
+		"       ... [--read-only] [--blk-socket PATH] [--depth N] [--max-connections N]\n"
 		"  Export disks or partitions of the block server (bddf) over NBD until\n"
 		"  interrupted. The first --export is also the default export (\"\").\n"
-		"  --socket PATH   listen on a Unix socket (default: $TMPDIR/dde-nbd-PID.sock)\n"
+		"  --socket PATH   listen on a Unix socket (default: $TMPDIR/dde-nbd-PID.sock),\n"
+		"                  mode 0600: only this user and root may connect...\n"
+		"  --allow-user NAME|UID, --allow-group NAME|GID\n"
+		"                  ... and these too (repeatable; the socket is then 0666 and\n"
+		"                  every connection is checked by its peer's credentials)\n"
 		"  --port N        listen on TCP port N instead (0: any free port), on\n"
-		"                  loopback unless --bind ADDR (e.g. 0.0.0.0) says otherwise\n"
+		"                  loopback unless --bind ADDR (e.g. 0.0.0.0) says otherwise;\n"
+		"                  clients must use TLS (NBD_OPT_STARTTLS, nbds:// URIs) with\n"
+		"  --tls-psk FILE  a key of FILE, USER:HEXKEY lines as `psktool -u USER -p FILE`\n"
+		"                  writes them (a directory: its keys.psk), or with\n"
+		"  --tls-certificates DIR\n"
+		"                  X.509: DIR/ca-cert.pem, server-cert.pem, server-key.pem (and\n"
+		"                  ca-crl.pem if there); clients show a certificate of that CA\n"
+		"  --insecure      plain TCP instead: no encryption, no authentication, anyone\n"
+		"                  who reaches the port reads (and writes) the exports\n"
+		"  (TLS options with --socket: TLS over the Unix socket, nbds+unix:// URIs)\n"
 		"  --read-only     refuse writes\n"
 		"  --blk-socket    the block server (default $DDE_BLK, as `dde run` prints it)\n"
 		"  --depth N       requests in flight per connection (default 32)\n"
 		"  Prints one line per export: its NBD URI. Clients: qemu-img, nbdcopy,\n"
-		"  nbdinfo, nbd-client.\n");
+		"  nbdinfo, nbd-client. With TLS, e.g.:\n"
+		"    nbdcopy 'nbds://alice@127.0.0.1:10809/NAME?tls-psk-file=keys.psk' out.img\n"
+		"    nbdcopy 'nbds://127.0.0.1:10809/NAME?tls-certificates=DIR' out.img\n"
+		"    qemu-img convert -O raw \\\n"
+		"      --object tls-creds-psk,id=tls0,endpoint=client,dir=DIR,username=alice \\\n"
+		"      --image-opts driver=nbd,host=127.0.0.1,port=10809,export=NAME,tls-creds=tls0 \\\n"
+		"      out.img    (DIR holds keys.psk; tls-creds-x509: DIR as libnbd's)\n");
 }
 
 static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
@@ -812,15 +880,22 @@ int nbd_main(int argc, char **argv)
 		{ "blk-socket", required_argument, 0, 'k' },
 		{ "depth", required_argument, 0, 'd' },
 		{ "max-connections", required_argument, 0, 'm' },
+		{ "tls-psk", required_argument, 0, 'P' },
+		{ "tls-certificates", required_argument, 0, 'C' },
+		{ "insecure", no_argument, 0, 'I' },
+		{ "allow-user", required_argument, 0, 'u' },
+		{ "allow-group", required_argument, 0, 'g' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	const char *sock = NULL;
 	unsigned port = 0, dummy;
 	int opt, lfd, status = 0;
+	char err[512];
 
 	cfg.depth = 32;
 	cfg.max_conns = DEFAULT_CONNS;
+	access_init(&peers);
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -858,6 +933,16 @@ int nbd_main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'P': cfg.tls_psk = optarg; break;
+		case 'C': cfg.tls_certs = optarg; break;
+		case 'I': cfg.insecure = 1; break;
+		case 'u':
+		case 'g':
+			if (access_allow(&peers, opt == 'g', optarg, err, sizeof(err))) {
+				fprintf(stderr, "dde nbd: %s\n", err);
+				return 2;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -883,9 +968,31 @@ int nbd_main(int argc, char **argv)
 		fprintf(stderr, "dde nbd: --bind goes with --port\n");
 		return 2;
 	}
+	int tls = cfg.tls_psk || cfg.tls_certs, shared = peers.nusers || peers.ngroups;
+
+	if (cfg.insecure && (tls || !cfg.port)) {
+		fprintf(stderr, "dde nbd: --insecure (plain TCP) goes with --port and without "
+			"--tls-psk/--tls-certificates\n");
+		return 2;
+	}
+	if (cfg.port && !tls && !cfg.insecure) {
+		fprintf(stderr, "dde nbd: --port serves anyone who reaches it: give --tls-psk FILE "
+			"or --tls-certificates DIR (or --insecure for plain, unauthenticated TCP)\n");
+		return 2;
+	}
+	if (cfg.port && shared) {
+		/* TCP has no peer credentials: there, TLS decides who is served */
+		fprintf(stderr, "dde nbd: --allow-user and --allow-group go with the Unix socket; "
+			"on TCP the TLS key or certificate decides who is served\n");
+		return 2;
+	}
 	if (!cfg.server && !(getenv("DDE_BLK") && *getenv("DDE_BLK"))) {
 		fprintf(stderr, "dde nbd: which block server? Set DDE_BLK (dde run prints it) "
 			"or give --blk-socket PATH\n");
+		return 2;
+	}
+	if (nbd_tls_load(cfg.tls_psk, cfg.tls_certs, err, sizeof(err))) {
+		fprintf(stderr, "dde nbd: %s\n", err);
 		return 2;
 	}
 
@@ -902,6 +1009,7 @@ int nbd_main(int argc, char **argv)
 				r == -ENOENT ? "no such disk or partition at the block server (see dde disks)" :
 				r == -ECONNREFUSED ? "no block server answers (is dde run running?)" :
 				strerror(-r));
+			nbd_tls_unload();
 			return 1;
 		}
 		ddeblk_info(b, &info);
@@ -920,10 +1028,12 @@ int nbd_main(int argc, char **argv)
 		} else {
 			snprintf(cfg.sock_path, sizeof(cfg.sock_path), "%s", sock);
 		}
-		lfd = listen_unix(cfg.sock_path);
+		lfd = listen_unix(cfg.sock_path, shared ? 0666 : 0600);
 	}
-	if (lfd < 0)
+	if (lfd < 0) {
+		nbd_tls_unload();
 		return 1;
+	}
 
 	/* signals reach this thread only: poll() below returns on them */
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -938,18 +1048,31 @@ int nbd_main(int argc, char **argv)
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGHUP);
 
-	for (int i = 0; i < cfg.nexports; i++) {
-		const char *host = cfg.bind ? cfg.bind : "127.0.0.1";
+	const char *host = cfg.bind ? cfg.bind : "127.0.0.1", *tls_s = tls ? "s" : "";
+	int v6 = !!strchr(host, ':');
 
+	for (int i = 0; i < cfg.nexports; i++) {
 		if (cfg.port)
-			printf("dde nbd: %s (%" PRIu64 " bytes, %s) at nbd://%s%s%s:%u/%s\n", ent[i].name,
-			       ent[i].size, ent[i].driver, strchr(host, ':') ? "[" : "", host,
-			       strchr(host, ':') ? "]" : "", port, ent[i].name);
+			printf("dde nbd: %s (%" PRIu64 " bytes, %s) at nbd%s://%s%s%s:%u/%s\n",
+			       ent[i].name, ent[i].size, ent[i].driver, tls_s, v6 ? "[" : "", host,
+			       v6 ? "]" : "", port, ent[i].name);
 		else
-			printf("dde nbd: %s (%" PRIu64 " bytes, %s) at nbd+unix:///%s?socket=%s\n",
-			       ent[i].name, ent[i].size, ent[i].driver, ent[i].name, cfg.sock_path);
+			printf("dde nbd: %s (%" PRIu64 " bytes, %s) at nbd%s+unix:///%s?socket=%s\n",
+			       ent[i].name, ent[i].size, ent[i].driver, tls_s, ent[i].name, cfg.sock_path);
 	}
 	fflush(stdout);
+	/* how a client gets in, or that anyone does */
+	if (cfg.tls_psk)
+		fprintf(stderr, "dde nbd: TLS with the keys of %s: clients add "
+			"?tls-psk-file=FILE and USER@ to the URI\n", cfg.tls_psk);
+	else if (cfg.tls_certs)
+		fprintf(stderr, "dde nbd: TLS with the certificates of %s: clients add "
+			"?tls-certificates=DIR (with ca-cert.pem, client-cert.pem, client-key.pem)\n",
+			cfg.tls_certs);
+	else if (cfg.insecure)
+		fprintf(stderr, "dde nbd: warning: --insecure: no TLS, no authentication: "
+			"anyone who reaches %s port %u %s the exports\n", host, port,
+			cfg.read_only ? "reads" : "reads and writes");
 
 	while (!stopping) {
 		struct pollfd p = { lfd, POLLIN, 0 };
@@ -981,11 +1104,28 @@ int nbd_main(int argc, char **argv)
 		pthread_t t;
 		pthread_attr_t attr;
 
-		c->fd = fd;
+		if (!c) {
+			close(fd);
+			pthread_mutex_lock(&conns_lock);
+			nconns--;
+			pthread_mutex_unlock(&conns_lock);
+			continue;
+		}
+		c->io.fd = fd;
 		if (ss.ss_family == AF_UNIX) {
 			snprintf(c->peer, sizeof(c->peer), "client %u", ++nclients);
+			/* here, not in its thread: the check looks up names (getpwuid) */
+			if (access_check(&peers, fd, c->denied, sizeof(c->denied)))
+				fprintf(stderr, "dde nbd: %s: %s\n", c->peer, c->denied);
 		} else {
 			char h[INET6_ADDRSTRLEN + 8], s[8];
+			int one = 1;
+
+			/*
+			 * A reply's tail (TLS: its last record) must not wait
+			 * for the client's delayed ACK of the data before it
+			 */
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
 			getnameinfo((struct sockaddr *)&ss, sl, h, sizeof(h), s, sizeof(s),
 				    NI_NUMERICHOST | NI_NUMERICSERV);
@@ -1007,6 +1147,11 @@ int nbd_main(int argc, char **argv)
 	close(lfd);
 	if (!cfg.port)
 		unlink(cfg.sock_path);
+	/* connections still running use the credentials until the process ends */
+	pthread_mutex_lock(&conns_lock);
+	if (!nconns)
+		nbd_tls_unload();
+	pthread_mutex_unlock(&conns_lock);
 	fprintf(stderr, "dde nbd: stopped\n");
 	return status;
 }

@@ -1,8 +1,8 @@
 /*
  * The NBD protocol's numbers, as its specification names them
  * (https://github.com/NetworkBlockDevice/nbd/blob/master/doc/proto.md):
- * the fixed newstyle handshake, option haggling and simple replies. All
- * fields are big-endian on the wire.
+ * the fixed newstyle handshake, option haggling (with STARTTLS) and simple
+ * replies. All fields are big-endian on the wire.
  */
 #ifndef NBD_PROTO_H
 #define NBD_PROTO_H
@@ -44,6 +44,7 @@
 #define NBD_REP_ERR_UNSUP	(NBD_REP_ERR | 1)
 #define NBD_REP_ERR_POLICY	(NBD_REP_ERR | 2)
 #define NBD_REP_ERR_INVALID	(NBD_REP_ERR | 3)
+#define NBD_REP_ERR_TLS_REQD	(NBD_REP_ERR | 5)
 #define NBD_REP_ERR_UNKNOWN	(NBD_REP_ERR | 6)
 #define NBD_REP_ERR_SHUTDOWN	(NBD_REP_ERR | 7)
 

@@ -136,8 +136,8 @@ cp "$T/p1.in" "$T/p1.want"
 dd if=/dev/zero of="$T/p1.want" bs=1M seek=1 count=1 conv=notrunc status=none
 dd if=/dev/zero of="$T/p1.want" bs=1M seek=9 count=1 conv=notrunc status=none
 
-# a read-only export over TCP on loopback, any free port
-"$DDE" nbd --export nvme0n1p6 --port 0 --read-only >"$T/tcp.log" 2>&1 &
+# a read-only export over TCP on loopback, any free port, plain (TLS: test_nbd_tls.sh)
+"$DDE" nbd --export nvme0n1p6 --port 0 --insecure --read-only >"$T/tcp.log" 2>&1 &
 tcp=$!
 BG_PIDS="$BG_PIDS $tcp"
 wait_for "at nbd://127.0.0.1:" 10 "$T/tcp.log"
