@@ -75,7 +75,7 @@ static const char *const starting[] = {
  * CLONE_THREAD), reads /proc/self/task and maps; reports are files (the
  * only writable place in the sandbox is their directory, dde binds it). */
 static const char *const sanitizer[] = {
-	"ptrace", "wait4", "waitid", "getdents64", "openat", "open", "readlink",
+	"ptrace", "wait4", "waitid", "getdents", "getdents64", "openat", "open", "readlink",
 	"readlinkat", "prctl", "pipe2", "dup2", "dup3", "mincore", "sched_getaffinity",
 	"newfstatat", "access", "faccessat", "getcwd", "pread64", "unlink",
 	"mkdir", "mkdirat",	/* the report path's directories, made if missing */
@@ -179,6 +179,10 @@ int ddekit_sandbox_filter(int stage, char *err, size_t cap)
 	/* no_new_privs is set already (dde run does): libseccomp need not */
 	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1)
 		seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+	/* DDE_SECCOMP_LOG=1: the kernel's audit log (dmesg) records every refused
+	 * call too, also those of threads that die silently with SIGSYS blocked */
+	if (getenv("DDE_SECCOMP_LOG"))
+		seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1);
 	r = seccomp_load(ctx);
 	seccomp_release(ctx);
 	if (r)

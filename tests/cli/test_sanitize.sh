@@ -14,6 +14,9 @@
 . "$(dirname "$0")/lib.sh"
 
 SAN_O=${SAN_O:-${O}-san}
+# the module loader's tests read Debian's modules (tests/run sets this too)
+DDE_KO_DIR=${DDE_KO_DIR:-$(make -s --no-print-directory O="$O" ko-dir 2>/dev/null)}
+export DDE_KO_DIR
 logs="$T/reports"
 mkdir -p "$logs"
 # the drivers run as users of their own in their sandbox, where dde binds
