@@ -43,7 +43,7 @@ RUN_PKGS   := qemu-system-x86 qemu-utils pci.ids tcpdump iproute2 iputils-ping n
 BENCH_PKGS := fio
 
 # --- pieces -----------------------------------------------------------------
-COMMON_SRC   := common/machine.c common/slot.c
+COMMON_SRC   := common/machine.c common/models.c common/slot.c
 PLATFORM_SRC := platform/qemu/machine.c platform/qemu/qtest.c platform/qemu/pci.c
 DDEIO_SRC    := ddeio/main.c ddeio/server.c common/logline.c common/access.c
 DDEKIT_SRC   := $(wildcard ddekit/*.c) common/slot.c

@@ -2,36 +2,50 @@
  * Machine options and the --config file (INI, read with inih).
  * Every user mistake gets one line that names the option and the fix.
  */
+#define _GNU_SOURCE
 #include "machine.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <ini.h>
+#include <spawn.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 const char machine_options_help[] =
 "Machine options (the same for every subcommand):\n"
 "  --machine q35|pc           chipset (default q35)\n"
 "  --accel auto|tcg|kvm       CPU accelerator (default: kvm if /dev/kvm is usable)\n"
-"  --disk nvme:FILE           a raw disk image on an NVMe controller\n"
-"  --disk ahci:FILE           ... on AHCI (q35: the built-in controller at 00:1f.2)\n"
-"  --disk ide:FILE            ... on the PIIX IDE controller (--machine pc only)\n"
-"                             FILE,blkdebug=CONF: the image behind QEMU's blkdebug,\n"
-"                             which injects the I/O errors CONF names\n"
+"  --device MODEL[,PROP=V...]  any PCI device of `qemu-system-x86_64 -device help`\n"
+"                             (e1000e, pcnet, vmxnet3, virtio-net-pci, virtio-blk-pci,\n"
+"                             i82559er, ich9-intel-hda, qemu-xhci ...); its backend:\n"
+"                             disk=FILE (a disk controller), net=... mac=... (a NIC,\n"
+"                             as --nic), wav=FILE (a sound card); other PROP=V go to\n"
+"                             QEMU. `dde drivers --models` lists the known models\n"
+"  --disk KIND:FILE           a raw disk image: KIND nvme, ahci (q35: the chipset's\n"
+"                             own at 00:1f.2), ide (--machine pc), virtio-blk, or\n"
+"                             any disk model; FILE,blkdebug=CONF: the image behind\n"
+"                             QEMU's blkdebug, which injects the I/O errors CONF names\n"
 "  --nic MODEL[,mac=MAC][,net=user|udp:LOCALPORT:REMOTEPORT|none][,revision=N]\n"
-"                             MODEL is e1000, rtl8139 or ne2k_pci; net=user is\n"
-"                             QEMU's NAT with DHCP (default); udp: QEMU sends every\n"
-"                             frame to 127.0.0.1:REMOTEPORT and receives frames sent\n"
-"                             to 127.0.0.1:LOCALPORT; revision: the PCI revision\n"
-"                             ddeio shows drivers (e.g. rtl8139,revision=0x10: QEMU's\n"
+"                             MODEL e1000, e1000e, rtl8139, ne2k_pci, pcnet, vmxnet3,\n"
+"                             virtio-net ... (any NIC model); net=user is QEMU's NAT\n"
+"                             with DHCP (default); udp: QEMU sends every frame to\n"
+"                             127.0.0.1:REMOTEPORT and receives frames sent to\n"
+"                             127.0.0.1:LOCALPORT; revision: the PCI revision ddeio\n"
+"                             shows drivers (e.g. rtl8139,revision=0x10: QEMU's\n"
 "                             8139C+ as a plain 8139, which 8139too takes)\n"
-"  --sound MODEL[,wav=FILE]   MODEL is es1370, ac97 or hda; wav= captures the output\n"
+"  --sound MODEL[,wav=FILE]   MODEL es1370, ac97, hda or ich9-intel-hda; wav=\n"
+"                             captures the output\n"
 "  --dma-mib N                DMA memory per driver in MiB (default 64)\n"
 "  --dma-slots N              drivers that can run at once (default 8)\n"
 "  --monitor PATH             QEMU's monitor on Unix socket PATH (e.g. for\n"
@@ -91,162 +105,312 @@ static int valid_mac(const char *s)
 		      &b[3], &b[4], &b[5], &tail) == 6;
 }
 
-static int set_disk(struct machine_config *cfg, const char *value, char *err,
-		    size_t errlen)
+/* --- devices --------------------------------------------------------------- */
+
+/* What `qemu-system-x86_64 -device help` lists, read once; "" if it cannot run. */
+static const char *qemu_device_list(void)
+{
+	static char *list;
+	static size_t len;
+	const char *qemu = getenv("DDE_QEMU");
+	char *argv[] = { (char *)(qemu && *qemu ? qemu : "qemu-system-x86_64"), "-device", "help",
+			 NULL };
+	posix_spawn_file_actions_t fa;
+	int fds[2], status;
+	pid_t pid;
+	char buf[4096];
+	ssize_t n;
+
+	if (list)
+		return list;
+	list = calloc(1, 1);
+	if (!list || pipe2(fds, O_CLOEXEC))
+		return "";
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	if (posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ))
+		pid = -1;
+	posix_spawn_file_actions_destroy(&fa);
+	close(fds[1]);
+	while (pid > 0 && (n = read(fds[0], buf, sizeof(buf))) > 0) {
+		char *bigger = realloc(list, len + (size_t)n + 1);
+
+		if (!bigger)
+			break;
+		list = bigger;
+		memcpy(list + len, buf, (size_t)n);
+		len += (size_t)n;
+		list[len] = 0;
+	}
+	close(fds[0]);
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	return list;
+}
+
+/* QEMU has NAME, a device on the PCI bus */
+static bool qemu_has_pci_device(const char *name)
+{
+	char want[64];
+	const char *hit;
+
+	snprintf(want, sizeof(want), "name \"%s\", bus PCI", name);
+	hit = strstr(qemu_device_list(), want);
+	return hit && (hit[strlen(want)] == ',' || hit[strlen(want)] == '\n');
+}
+
+static bool valid_device_name(const char *s, size_t len)
+{
+	if (!len || len >= sizeof(((struct machine_dev *)0)->name))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("-_.", s[i]))
+			return false;
+	return true;
+}
+
+/* what --device's settings set, before they land in the configuration */
+struct settings {
+	char file[512], blkdebug[512], mac[18], wav[512], props[256];
+	bool has_file, has_blkdebug, has_net, has_mac, has_revision, has_wav;
+	enum nic_net net;
+	uint16_t local_port, remote_port;
+	int revision;
+};
+
+static int set_net(struct settings *st, const char *opt, const char *tok, char *err, size_t errlen)
+{
+	st->has_net = true;
+	if (!strcmp(tok, "net=user")) {
+		st->net = NET_USER;
+	} else if (!strcmp(tok, "net=none")) {
+		st->net = NET_NONE;
+	} else if (!strncmp(tok, "net=udp:", 8)) {
+		char *end;
+
+		if (parse_port(tok + 8, &end, &st->local_port) || *end != ':' ||
+		    parse_port(end + 1, &end, &st->remote_port) || *end)
+			return fail(err, errlen, "%s: bad '%s' (want net=udp:LOCALPORT:REMOTEPORT)",
+				    opt, tok);
+		st->net = NET_UDP;
+	} else {
+		return fail(err, errlen, "%s: unknown setting '%s' (use net=user, net=none or "
+			    "net=udp:LOCALPORT:REMOTEPORT)", opt, tok);
+	}
+	return 0;
+}
+
+/* One K=V of a device; other properties go to QEMU with --device only. */
+static int one_setting(struct settings *st, const char *opt, bool pass_props, const char *tok,
+		       char *err, size_t errlen)
+{
+	const char *eq = strchr(tok, '=');
+	size_t vlen = eq ? strlen(eq + 1) : 0;
+
+	if (!eq || eq == tok)
+		return fail(err, errlen, "%s: bad setting '%s' (want KEY=VALUE; file names with ',' "
+			    "are not supported)", opt, tok);
+	if (!strncmp(tok, "disk=", 5) || !strncmp(tok, "blkdebug=", 9)) {
+		bool disk = tok[0] == 'd';
+		char *out = disk ? st->file : st->blkdebug;
+
+		if (!vlen || vlen >= sizeof(st->file))
+			return fail(err, errlen, "%s: bad '%s' (want %s=FILE)", opt, tok,
+				    disk ? "disk" : "blkdebug");
+		memcpy(out, eq + 1, vlen + 1);
+		*(disk ? &st->has_file : &st->has_blkdebug) = true;
+	} else if (!strncmp(tok, "net=", 4)) {
+		return set_net(st, opt, tok, err, errlen);
+	} else if (!strncmp(tok, "mac=", 4)) {
+		if (!valid_mac(eq + 1))
+			return fail(err, errlen, "%s: bad MAC '%s' (want xx:xx:xx:xx:xx:xx)", opt,
+				    eq + 1);
+		strcpy(st->mac, eq + 1);
+		st->has_mac = true;
+	} else if (!strncmp(tok, "revision=", 9)) {
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(eq + 1, &end, 0);
+		if (errno || end == eq + 1 || *end || v > 0xff)
+			return fail(err, errlen, "%s: bad '%s' (want revision=N, 0 to 0xff)", opt, tok);
+		st->revision = (int)v;
+		st->has_revision = true;
+	} else if (!strncmp(tok, "wav=", 4)) {
+		if (!vlen || vlen >= sizeof(st->wav))
+			return fail(err, errlen, "%s: bad '%s' (want wav=FILE)", opt, tok);
+		strcpy(st->wav, eq + 1);
+		st->has_wav = true;
+	} else if (pass_props) {
+		size_t len = strlen(st->props);
+
+		if (len + strlen(tok) + 2 > sizeof(st->props))
+			return fail(err, errlen, "%s: too many properties", opt);
+		snprintf(st->props + len, sizeof(st->props) - len, "%s%s", len ? "," : "", tok);
+	} else {
+		return fail(err, errlen, "%s: unknown setting '%s' (use %s)", opt, tok,
+			    !strcmp(opt, "--nic") ? "mac=, net=, revision=" :
+			    !strcmp(opt, "--sound") ? "wav=FILE" : "blkdebug=CONFIG");
+	}
+	return 0;
+}
+
+static int check_file(const char *what, const char *file, int mode, char *err, size_t errlen)
+{
+	/* QEMU opens disks read-write: find out now, and say so in one line */
+	int fd = open(file, (mode == W_OK ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0)
+		return fail(err, errlen, "%s '%s': %s", what, file, strerror(errno));
+	if (fstat(fd, &st) || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+		close(fd);
+		return fail(err, errlen, "%s '%s': not a regular file or block device", what, file);
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * A device: model NAME (QEMU's name or the table's alias) with SETTINGS
+ * ("K=V,K=V" or ""), given as OPT. WANT is the class --disk, --nic and
+ * --sound stand for; --device (MODEL_OTHER) takes any class and passes
+ * properties it does not know to QEMU.
+ */
+static int add_device(struct machine_config *cfg, const char *opt, enum model_class want,
+		      const char *name, size_t namelen, const char *settings, char *err,
+		      size_t errlen)
+{
+	bool any = want == MODEL_OTHER;
+	const struct machine_model *model;
+	struct settings st = { .revision = -1 };
+	enum model_class cls;
+	struct machine_dev dev = { 0 };
+	char buf[1024], known[160], *save = NULL, *tok;
+
+	if (!namelen)
+		return fail(err, errlen, "%s: missing model", opt);
+	if (!valid_device_name(name, namelen))
+		return fail(err, errlen, "%s: bad model name '%.*s'", opt, (int)namelen, name);
+	memcpy(dev.name, name, namelen);
+	model = machine_model_find(dev.name);
+	machine_model_names(any ? MODEL_NET : want, known, sizeof(known));
+	if (!model && !qemu_has_pci_device(dev.name))
+		return fail(err, errlen, "%s: unknown model '%s' (known: %s; --device takes any PCI "
+			    "device of `qemu-system-x86_64 -device help`)", opt, dev.name, known);
+	if (model && !any && model->cls != want)
+		return fail(err, errlen, "%s: '%s' is a %s device (use %s)", opt, dev.name,
+			    model_class_name(model->cls), known);
+	if (model)
+		snprintf(dev.name, sizeof(dev.name), "%s", model->name);
+	dev.model = model;
+	if (strlen(settings) >= sizeof(buf))
+		return fail(err, errlen, "%s: value too long", opt);
+	strcpy(buf, settings);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		if (one_setting(&st, opt, any, tok, err, errlen))
+			return -1;
+	cls = model ? model->cls : !any ? want : st.has_file ? MODEL_DISK :
+	      st.has_net || st.has_mac || st.has_revision ? MODEL_NET : st.has_wav ? MODEL_SOUND :
+	      MODEL_OTHER;
+	snprintf(dev.props, sizeof(dev.props), "%s", st.props);
+	if ((st.has_file || st.has_blkdebug) && cls != MODEL_DISK)
+		return fail(err, errlen, "%s: %s is no disk controller: disk= and blkdebug= do not "
+			    "apply", opt, dev.name);
+	if ((st.has_net || st.has_mac || st.has_revision) && cls != MODEL_NET)
+		return fail(err, errlen, "%s: %s is no network card: net=, mac= and revision= do "
+			    "not apply", opt, dev.name);
+	if (st.has_wav && cls != MODEL_SOUND)
+		return fail(err, errlen, "%s: %s is no sound card: wav= does not apply", opt,
+			    dev.name);
+	if (st.has_revision && !model)
+		return fail(err, errlen, "%s: revision= needs a model of the table (its PCI id)",
+			    opt);
+	switch (cls) {
+	case MODEL_DISK: {
+		struct machine_disk *d;
+
+		if (!st.has_file)
+			return fail(err, errlen, "%s %s: needs disk=FILE (a raw image)", opt, dev.name);
+		if (cfg->ndisks == MACHINE_MAX_DISKS)
+			return fail(err, errlen, "%s: at most %d disks", opt, MACHINE_MAX_DISKS);
+		if (st.has_blkdebug && check_file("blkdebug config", st.blkdebug, R_OK, err, errlen))
+			return -1;
+		if (check_file("disk image", st.file, W_OK, err, errlen))
+			return -1;
+		d = &cfg->disk[cfg->ndisks++];
+		d->dev = dev;
+		strcpy(d->file, st.file);
+		strcpy(d->blkdebug, st.has_blkdebug ? st.blkdebug : "");
+		return 0;
+	}
+	case MODEL_NET: {
+		struct machine_nic *n;
+
+		if (cfg->nnics == MACHINE_MAX_NICS)
+			return fail(err, errlen, "%s: at most %d NICs", opt, MACHINE_MAX_NICS);
+		n = &cfg->nic[cfg->nnics++];
+		memset(n, 0, sizeof(*n));
+		n->dev = dev;
+		strcpy(n->mac, st.mac);
+		n->net = st.has_net ? st.net : NET_USER;
+		n->local_port = st.local_port;
+		n->remote_port = st.remote_port;
+		n->revision = st.revision;
+		return 0;
+	}
+	case MODEL_SOUND: {
+		struct machine_sound *s;
+
+		if (cfg->nsound == MACHINE_MAX_SOUND)
+			return fail(err, errlen, "%s: at most %d sound cards", opt, MACHINE_MAX_SOUND);
+		s = &cfg->sound[cfg->nsound++];
+		s->dev = dev;
+		strcpy(s->wav, st.wav);
+		return 0;
+	}
+	default:
+		if (cfg->ndevices == MACHINE_MAX_DEVICES)
+			return fail(err, errlen, "%s: at most %d other devices", opt,
+				    MACHINE_MAX_DEVICES);
+		cfg->device[cfg->ndevices++] = dev;
+		return 0;
+	}
+}
+
+/* --disk KIND:FILE[,blkdebug=CONF]: --device KIND,disk=FILE[,blkdebug=CONF] */
+static int set_disk(struct machine_config *cfg, const char *value, char *err, size_t errlen)
 {
 	const char *colon = strchr(value, ':');
-	struct machine_disk *d;
-	size_t kind_len;
+	char settings[1100];
 
 	if (cfg->ndisks == MACHINE_MAX_DISKS)
 		return fail(err, errlen, "--disk: at most %d disks", MACHINE_MAX_DISKS);
 	if (!colon || !colon[1])
 		return fail(err, errlen,
-			    "--disk '%s': expected nvme:FILE, ahci:FILE or ide:FILE", value);
-	d = &cfg->disk[cfg->ndisks];
-	kind_len = (size_t)(colon - value);
-	if (kind_len == 4 && !strncmp(value, "nvme", 4))
-		d->bus = DISK_NVME;
-	else if (kind_len == 4 && !strncmp(value, "ahci", 4))
-		d->bus = DISK_AHCI;
-	else if (kind_len == 3 && !strncmp(value, "ide", 3))
-		d->bus = DISK_IDE;
-	else
-		return fail(err, errlen,
-			    "--disk '%s': unknown controller '%.*s' (use nvme, ahci or ide)",
-			    value, (int)kind_len, value);
-	const char *opt = strchr(colon + 1, ',');
-	size_t flen = opt ? (size_t)(opt - colon - 1) : strlen(colon + 1);
-
-	if (flen >= sizeof(d->file))
+			    "--disk '%s': expected KIND:FILE, KIND nvme, ahci, ide or virtio-blk", value);
+	if (snprintf(settings, sizeof(settings), "disk=%s", colon + 1) >= (int)sizeof(settings))
 		return fail(err, errlen, "--disk: file name too long");
-	memcpy(d->file, colon + 1, flen);
-	d->file[flen] = 0;
-	d->blkdebug[0] = 0;
-	if (opt) {
-		/* the one option: QEMU's blkdebug between the device and the image */
-		if (strncmp(opt, ",blkdebug=", 10) || !opt[10])
-			return fail(err, errlen,
-				    "--disk '%s': after the file only ',blkdebug=CONFIG' may follow "
-				    "(file names with ',' are not supported)", value);
-		if (strlen(opt + 10) >= sizeof(d->blkdebug) || strchr(opt + 10, ','))
-			return fail(err, errlen, "--disk '%s': blkdebug config name too long or with ','",
-				    value);
-		strcpy(d->blkdebug, opt + 10);
-		if (access(d->blkdebug, R_OK))
-			return fail(err, errlen, "blkdebug config '%s': %s", d->blkdebug,
-				    strerror(errno));
-	}
-	/* QEMU opens it read-write: find out now, and say so in one line */
-	int fd = open(d->file, O_RDWR | O_CLOEXEC);
-	struct stat st;
-
-	if (fd < 0)
-		return fail(err, errlen, "disk image '%s': %s", d->file, strerror(errno));
-	if (fstat(fd, &st) || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
-		close(fd);
-		return fail(err, errlen, "disk image '%s': not a regular file or block device",
-			    d->file);
-	}
-	close(fd);
-	cfg->ndisks++;
-	return 0;
+	return add_device(cfg, "--disk", MODEL_DISK, value, (size_t)(colon - value), settings, err,
+			  errlen);
 }
 
-static int set_nic(struct machine_config *cfg, const char *value, char *err,
-		   size_t errlen)
+/* --nic MODEL[,...] and --sound MODEL[,...] and --device MODEL[,...] */
+static int set_model(struct machine_config *cfg, const char *opt, enum model_class want,
+		     const char *value, char *err, size_t errlen)
 {
-	char buf[256], *save = NULL, *tok;
-	struct machine_nic *n;
-
-	if (cfg->nnics == MACHINE_MAX_NICS)
-		return fail(err, errlen, "--nic: at most %d NICs", MACHINE_MAX_NICS);
-	if (strlen(value) >= sizeof(buf))
-		return fail(err, errlen, "--nic: value too long");
-	strcpy(buf, value);
-	n = &cfg->nic[cfg->nnics];
-	memset(n, 0, sizeof(*n));
-	tok = strtok_r(buf, ",", &save);
-	if (!tok)
-		return fail(err, errlen, "--nic: missing model (e1000, rtl8139, ne2k_pci)");
-	if (!strcmp(tok, "e1000"))
-		n->model = NIC_E1000;
-	else if (!strcmp(tok, "rtl8139"))
-		n->model = NIC_RTL8139;
-	else if (!strcmp(tok, "ne2k_pci"))
-		n->model = NIC_NE2K_PCI;
-	else
-		return fail(err, errlen,
-			    "--nic: unknown model '%s' (use e1000, rtl8139 or ne2k_pci)", tok);
-	n->net = NET_USER;
-	n->revision = -1;
-	while ((tok = strtok_r(NULL, ",", &save))) {
-		if (!strncmp(tok, "mac=", 4)) {
-			if (!valid_mac(tok + 4))
-				return fail(err, errlen,
-					    "--nic: bad MAC '%s' (want xx:xx:xx:xx:xx:xx)", tok + 4);
-			strcpy(n->mac, tok + 4);
-		} else if (!strcmp(tok, "net=user")) {
-			n->net = NET_USER;
-		} else if (!strcmp(tok, "net=none")) {
-			n->net = NET_NONE;
-		} else if (!strncmp(tok, "net=udp:", 8)) {
-			char *end;
-
-			if (parse_port(tok + 8, &end, &n->local_port) || *end != ':' ||
-			    parse_port(end + 1, &end, &n->remote_port) || *end)
-				return fail(err, errlen,
-					    "--nic: bad '%s' (want net=udp:LOCALPORT:REMOTEPORT)", tok);
-			n->net = NET_UDP;
-		} else if (!strncmp(tok, "revision=", 9)) {
-			char *end;
-			unsigned long v;
-
-			errno = 0;
-			v = strtoul(tok + 9, &end, 0);
-			if (errno || end == tok + 9 || *end || v > 0xff)
-				return fail(err, errlen,
-					    "--nic: bad '%s' (want revision=N, 0 to 0xff)", tok);
-			n->revision = (int)v;
-		} else {
-			return fail(err, errlen,
-				    "--nic: unknown setting '%s' (use mac=, net=, revision=)", tok);
-		}
-	}
-	cfg->nnics++;
-	return 0;
-}
-
-static int set_sound(struct machine_config *cfg, const char *value, char *err,
-		     size_t errlen)
-{
-	struct machine_sound *s;
 	const char *comma = strchr(value, ',');
-	size_t len = comma ? (size_t)(comma - value) : strlen(value);
 
-	if (cfg->nsound == MACHINE_MAX_SOUND)
+	if (want == MODEL_NET && cfg->nnics == MACHINE_MAX_NICS)
+		return fail(err, errlen, "--nic: at most %d NICs", MACHINE_MAX_NICS);
+	if (want == MODEL_SOUND && cfg->nsound == MACHINE_MAX_SOUND)
 		return fail(err, errlen, "--sound: at most %d sound cards", MACHINE_MAX_SOUND);
-	s = &cfg->sound[cfg->nsound];
-	memset(s, 0, sizeof(*s));
-	if (len == 6 && !strncmp(value, "es1370", 6))
-		s->model = SOUND_ES1370;
-	else if (len == 4 && !strncmp(value, "ac97", 4))
-		s->model = SOUND_AC97;
-	else if (len == 3 && !strncmp(value, "hda", 3))
-		s->model = SOUND_HDA;
-	else
-		return fail(err, errlen,
-			    "--sound: unknown model '%.*s' (use es1370, ac97 or hda)",
-			    (int)len, value);
-	if (comma) {
-		if (strncmp(comma + 1, "wav=", 4) || !comma[5] ||
-		    strlen(comma + 5) >= sizeof(s->wav) || strchr(comma + 5, ','))
-			return fail(err, errlen, "--sound: bad '%s' (want MODEL,wav=FILE)",
-				    value);
-		strcpy(s->wav, comma + 5);
-	}
-	cfg->nsound++;
-	return 0;
+	if (comma && comma != value && !comma[1])
+		return fail(err, errlen, "%s '%s': nothing after ','", opt, value);
+	return add_device(cfg, opt, want, value, comma ? (size_t)(comma - value) : strlen(value),
+			  comma ? comma + 1 : "", err, errlen);
 }
 
 static int set_number(const char *name, const char *value, unsigned min,
@@ -355,9 +519,11 @@ int machine_config_set(struct machine_config *cfg, const char *name,
 	if (!strcmp(name, "disk"))
 		return set_disk(cfg, value, err, errlen);
 	if (!strcmp(name, "nic"))
-		return set_nic(cfg, value, err, errlen);
+		return set_model(cfg, "--nic", MODEL_NET, value, err, errlen);
 	if (!strcmp(name, "sound"))
-		return set_sound(cfg, value, err, errlen);
+		return set_model(cfg, "--sound", MODEL_SOUND, value, err, errlen);
+	if (!strcmp(name, "device"))
+		return set_model(cfg, "--device", MODEL_OTHER, value, err, errlen);
 	if (!strcmp(name, "dma-mib"))
 		return set_number(name, value, 1, 1024, &cfg->dma_mib, err, errlen);
 	if (!strcmp(name, "dma-slots"))
@@ -378,11 +544,14 @@ int machine_config_check(const struct machine_config *cfg, char *err,
 {
 	unsigned i;
 
-	for (i = 0; i < cfg->ndisks; i++)
-		if (cfg->disk[i].bus == DISK_IDE && cfg->type != MACHINE_PC)
+	for (i = 0; i < cfg->ndisks; i++) {
+		const struct machine_model *m = cfg->disk[i].dev.model;
+
+		if (m && (m->flags & MODEL_PC_ONLY) && cfg->type != MACHINE_PC)
 			return fail(err, errlen,
 				    "--disk ide:%s: the PIIX IDE exists only on --machine pc (use ahci: on q35)",
 				    cfg->disk[i].file);
+	}
 	if ((uint64_t)cfg->dma_slots * cfg->dma_mib > 2048)
 		return fail(err, errlen,
 			    "DMA memory %u x %u MiB is over 2 GiB: it must fit below the PCI hole",

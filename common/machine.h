@@ -10,25 +10,32 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "models.h"
+
 #define MACHINE_MAX_DISKS 8
 #define MACHINE_MAX_NICS 4
 #define MACHINE_MAX_SOUND 2
+#define MACHINE_MAX_DEVICES 8
 
 enum machine_type { MACHINE_Q35, MACHINE_PC };
 enum machine_accel { ACCEL_AUTO, ACCEL_TCG, ACCEL_KVM };
-enum disk_bus { DISK_NVME, DISK_AHCI, DISK_IDE };
-enum nic_model { NIC_E1000, NIC_RTL8139, NIC_NE2K_PCI };
 enum nic_net { NET_USER, NET_UDP, NET_NONE };
-enum sound_model { SOUND_ES1370, SOUND_AC97, SOUND_HDA };
+
+/* What every device has: its model and the QEMU properties given for it. */
+struct machine_dev {
+	const struct machine_model *model;	/* NULL: one QEMU has, the table lacks */
+	char name[32];		/* QEMU's -device name */
+	char props[256];	/* further PROP=V,... for QEMU, or "" */
+};
 
 struct machine_disk {
-	enum disk_bus bus;
+	struct machine_dev dev;
 	char file[512];
 	char blkdebug[512];	/* QEMU blkdebug config (error injection), or "" */
 };
 
 struct machine_nic {
-	enum nic_model model;
+	struct machine_dev dev;
 	char mac[18];		/* "" = QEMU's default */
 	enum nic_net net;
 	uint16_t local_port;	/* net=udp: QEMU's own UDP port */
@@ -37,7 +44,7 @@ struct machine_nic {
 };
 
 struct machine_sound {
-	enum sound_model model;
+	struct machine_dev dev;
 	char wav[512];		/* "" = play into the void */
 };
 
@@ -52,6 +59,8 @@ struct machine_config {
 	unsigned nnics;
 	struct machine_sound sound[MACHINE_MAX_SOUND];
 	unsigned nsound;
+	struct machine_dev device[MACHINE_MAX_DEVICES];	/* without a backend */
+	unsigned ndevices;
 	char monitor[108];	/* QEMU monitor socket path, or "" */
 };
 
@@ -59,8 +68,8 @@ struct machine_config {
 void machine_config_init(struct machine_config *cfg);
 
 /*
- * Apply one machine option: @name is "machine", "accel", "disk", "nic",
- * "sound", "dma-mib", "dma-slots", "monitor" or "config" (which reads a file),
+ * Apply one machine option: @name is "machine", "accel", "device", "disk",
+ * "nic", "sound", "dma-mib", "dma-slots", "monitor" or "config" (which reads a file),
  * @value its argument. Returns 0, or -1 with a one-line reason in @err.
  */
 int machine_config_set(struct machine_config *cfg, const char *name,
@@ -85,8 +94,9 @@ int machine_config_check(const struct machine_config *cfg, char *err,
 	{ "dma-mib", required_argument, 0, MACHINE_OPT_FIRST + 5 },         \
 	{ "dma-slots", required_argument, 0, MACHINE_OPT_FIRST + 6 },       \
 	{ "config", required_argument, 0, MACHINE_OPT_FIRST + 7 },          \
-	{ "monitor", required_argument, 0, MACHINE_OPT_FIRST + 8 }
-#define MACHINE_OPT_LAST (MACHINE_OPT_FIRST + 8)
+	{ "monitor", required_argument, 0, MACHINE_OPT_FIRST + 8 },         \
+	{ "device", required_argument, 0, MACHINE_OPT_FIRST + 9 }
+#define MACHINE_OPT_LAST (MACHINE_OPT_FIRST + 9)
 
 /* The help text for the machine options, for every tool's --help. */
 extern const char machine_options_help[];

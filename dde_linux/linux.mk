@@ -189,7 +189,7 @@ LX_BINS := $(patsubst %,$(O)/drivers/%,$(LX_DRIVERS))
 # and class files as the source path, plus what only binary modules use
 # (dde_linux/ksrv), with an explicit export table (tools/gen-exports).
 KO_DIR   := $(LX_DIR)/modules
-KO_READY := $(LX_DIR)/.modules
+KO_READY := $(LX_DIR)/.modules-all
 KSRV_SRC := $(wildcard dde_linux/ksrv/*.c dde_linux/ksrv/*.S)
 KSRV_OBJS := $(patsubst dde_linux/ksrv/%,$(O)/ksrv/%.o,$(basename $(KSRV_SRC)))
 # the host side of a binary driver host: its main, and lx_kit but for

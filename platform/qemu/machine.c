@@ -130,27 +130,35 @@ static bool kvm_usable(void)
 	return true;
 }
 
-static const char *const nic_device[] = {
-	[NIC_E1000] = "e1000", [NIC_RTL8139] = "rtl8139", [NIC_NE2K_PCI] = "ne2k_pci",
-};
-static const char *const sound_device[] = {
-	[SOUND_ES1370] = "ES1370", [SOUND_AC97] = "AC97", [SOUND_HDA] = "intel-hda",
-};
+/* ",PROPS" of a device: the model's own properties and the user's */
+static void dev_props(char *out, size_t cap, const struct machine_dev *d, unsigned index)
+{
+	char own[128] = "";
+
+	if (d->model && d->model->props)
+		snprintf(own, sizeof(own), d->model->props, index);
+	snprintf(out, cap, "%s%s%s%s", own[0] ? "," : "", own, d->props[0] ? "," : "", d->props);
+}
 
 static void add_devices(struct argv_builder *a, const struct machine_config *cfg)
 {
 	unsigned i, ahci = 0, ide = 0;
+	char props[400];
 
 	/* pc has no AHCI of its own: add one controller for all ahci: disks */
 	for (i = 0; i < cfg->ndisks; i++) {
-		if (cfg->disk[i].bus == DISK_AHCI && cfg->type == MACHINE_PC) {
+		const struct machine_model *m = cfg->disk[i].dev.model;
+
+		if (m && m->backend == BACKEND_IDE_BUS && !(m->flags & MODEL_BUILTIN_PC) &&
+		    cfg->type == MACHINE_PC) {
 			add(a, "-device");
-			add(a, "ahci,id=ahci0");
+			add(a, "%s,id=ahci0", m->name);
 			break;
 		}
 	}
 	for (i = 0; i < cfg->ndisks; i++) {
 		const struct machine_disk *d = &cfg->disk[i];
+		const struct machine_model *m = d->dev.model;
 
 		add(a, "-drive");
 		/* discard=unmap: a driver's trim reaches the image (a hole is punched) */
@@ -161,20 +169,17 @@ static void add_devices(struct argv_builder *a, const struct machine_config *cfg
 		else
 			add(a, "if=none,id=disk%u,discard=unmap,file=%s,format=raw", i, d->file);
 		add(a, "-device");
-		switch (d->bus) {
-		case DISK_NVME:
-			add(a, "nvme,drive=disk%u,serial=dde-nvme%u", i, i);
-			break;
-		case DISK_AHCI:
-			/* q35: the ICH9's own AHCI at 00:1f.2, buses ide.0 .. ide.5 */
-			add(a, "ide-hd,drive=disk%u,bus=%s.%u", i,
-			    cfg->type == MACHINE_Q35 ? "ide" : "ahci0", ahci++);
-			break;
-		case DISK_IDE:
+		dev_props(props, sizeof(props), &d->dev, i);
+		if (m && m->backend == BACKEND_IDE_BUS && (m->flags & MODEL_PC_ONLY)) {
 			/* PIIX IDE: ide.0 primary, ide.1 secondary, two units each */
-			add(a, "ide-hd,drive=disk%u,bus=ide.%u,unit=%u", i, ide / 2, ide % 2);
+			add(a, "ide-hd,drive=disk%u,bus=ide.%u,unit=%u%s", i, ide / 2, ide % 2, props);
 			ide++;
-			break;
+		} else if (m && m->backend == BACKEND_IDE_BUS) {
+			/* q35: the ICH9's own AHCI at 00:1f.2, buses ide.0 .. ide.5 */
+			add(a, "ide-hd,drive=disk%u,bus=%s.%u%s", i,
+			    cfg->type == MACHINE_Q35 ? "ide" : "ahci0", ahci++, props);
+		} else {
+			add(a, "%s,drive=disk%u%s", d->dev.name, i, props);
 		}
 	}
 	for (i = 0; i < cfg->nnics; i++) {
@@ -190,10 +195,11 @@ static void add_devices(struct argv_builder *a, const struct machine_config *cfg
 			add(a, "user,id=net%u", i);
 		}
 		add(a, "-device");
+		dev_props(props, sizeof(props), &n->dev, i);
 		if (n->net == NET_NONE)
-			add(a, "%s%s%s", nic_device[n->model], mac_key, n->mac);
+			add(a, "%s%s%s%s", n->dev.name, mac_key, n->mac, props);
 		else
-			add(a, "%s,netdev=net%u%s%s", nic_device[n->model], i, mac_key, n->mac);
+			add(a, "%s,netdev=net%u%s%s%s", n->dev.name, i, mac_key, n->mac, props);
 	}
 	if (cfg->monitor[0]) {
 		add(a, "-monitor");
@@ -208,13 +214,19 @@ static void add_devices(struct argv_builder *a, const struct machine_config *cfg
 		else
 			add(a, "none,id=snd%u", i);
 		add(a, "-device");
-		if (s->model == SOUND_HDA) {
-			add(a, "intel-hda,id=hda%u", i);
+		dev_props(props, sizeof(props), &s->dev, i);
+		if (s->dev.model && s->dev.model->backend == BACKEND_HDA_CODEC) {
+			add(a, "%s,id=hda%u%s", s->dev.name, i, props);
 			add(a, "-device");
 			add(a, "hda-output,bus=hda%u.0,audiodev=snd%u", i, i);
 		} else {
-			add(a, "%s,audiodev=snd%u", sound_device[s->model], i);
+			add(a, "%s,audiodev=snd%u%s", s->dev.name, i, props);
 		}
+	}
+	for (i = 0; i < cfg->ndevices; i++) {
+		add(a, "-device");
+		dev_props(props, sizeof(props), &cfg->device[i], i);
+		add(a, "%s%s", cfg->device[i].name, props);
 	}
 }
 
@@ -385,19 +397,14 @@ struct platform *platform_start(const struct machine_config *cfg, char *err,
 		goto fail;
 	}
 	for (unsigned i = 0; i < cfg->nnics; i++) {
-		static const uint16_t id[][2] = {
-			[NIC_E1000] = { 0x8086, 0x100e },
-			[NIC_RTL8139] = { 0x10ec, 0x8139 },
-			[NIC_NE2K_PCI] = { 0x10ec, 0x8029 },
-		};
+		const struct machine_model *m = cfg->nic[i].dev.model;
 		unsigned nth = 0;
 
 		for (unsigned j = 0; j < i; j++)	/* QEMU places NICs in order */
-			nth += cfg->nic[j].model == cfg->nic[i].model;
-		if (cfg->nic[i].revision >= 0)
+			nth += cfg->nic[j].dev.model == m;
+		if (cfg->nic[i].revision >= 0 && m)	/* the parser insists on a known model */
 			p->revision[p->nrevision++] = (struct qemu_revision){
-				id[cfg->nic[i].model][0], id[cfg->nic[i].model][1], nth,
-				(uint8_t)cfg->nic[i].revision, 0, 0 };
+				m->vendor, m->device, nth, (uint8_t)cfg->nic[i].revision, 0, 0 };
 	}
 	if (qemu_pci_setup(p, err, errlen))
 		goto fail;

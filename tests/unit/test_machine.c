@@ -194,9 +194,9 @@ static void test_disk_good(void **state)
 	expect_ok(&cfg, "disk", arg);
 
 	assert_int_equal(cfg.ndisks, 3);
-	assert_int_equal(cfg.disk[0].bus, DISK_NVME);
-	assert_int_equal(cfg.disk[1].bus, DISK_AHCI);
-	assert_int_equal(cfg.disk[2].bus, DISK_IDE);
+	assert_string_equal(cfg.disk[0].dev.name, "nvme");
+	assert_string_equal(cfg.disk[1].dev.name, "ahci");
+	assert_string_equal(cfg.disk[2].dev.name, "piix3-ide");
 	for (unsigned i = 0; i < 3; i++)
 		assert_string_equal(cfg.disk[i].file, img);
 
@@ -289,9 +289,9 @@ static void test_nic_models(void **state)
 	expect_ok(&cfg, "nic", "rtl8139");
 	expect_ok(&cfg, "nic", "ne2k_pci");
 	assert_int_equal(cfg.nnics, 3);
-	assert_int_equal(cfg.nic[0].model, NIC_E1000);
-	assert_int_equal(cfg.nic[1].model, NIC_RTL8139);
-	assert_int_equal(cfg.nic[2].model, NIC_NE2K_PCI);
+	assert_string_equal(cfg.nic[0].dev.name, "e1000");
+	assert_string_equal(cfg.nic[1].dev.name, "rtl8139");
+	assert_string_equal(cfg.nic[2].dev.name, "ne2k_pci");
 	for (unsigned i = 0; i < 3; i++) {
 		assert_int_equal(cfg.nic[i].net, NET_USER);	/* the default */
 		assert_string_equal(cfg.nic[i].mac, "");
@@ -313,11 +313,11 @@ static void test_nic_settings(void **state)
 	assert_string_equal(cfg.nic[0].mac, "52:54:00:12:34:56");
 	assert_int_equal(cfg.nic[0].net, NET_USER);
 
-	assert_int_equal(cfg.nic[1].model, NIC_RTL8139);
+	assert_string_equal(cfg.nic[1].dev.name, "rtl8139");
 	assert_int_equal(cfg.nic[1].net, NET_NONE);
 	assert_string_equal(cfg.nic[1].mac, "");
 
-	assert_int_equal(cfg.nic[2].model, NIC_NE2K_PCI);
+	assert_string_equal(cfg.nic[2].dev.name, "ne2k_pci");
 	assert_int_equal(cfg.nic[2].net, NET_UDP);
 	assert_int_equal(cfg.nic[2].local_port, 5000);
 	assert_int_equal(cfg.nic[2].remote_port, 5001);
@@ -365,7 +365,9 @@ static void test_nic_bad_model(void **state)
 
 	(void)state;
 	machine_config_init(&cfg);
-	expect_fail(&cfg, "nic", "virtio-net", "'virtio-net'");
+	expect_fail(&cfg, "nic", "virtio-nett", "'virtio-nett'");
+	expect_fail(&cfg, "nic", "nvme", "'nvme' is a disk device");
+	expect_fail(&cfg, "nic", "e1000 x", "bad model name");
 	expect_fail(&cfg, "nic", "virtio,mac=52:54:00:12:34:56", "'virtio'");
 	expect_fail(&cfg, "nic", "E1000", "'E1000'");
 	expect_fail(&cfg, "nic", "", "missing model");
@@ -439,6 +441,46 @@ static void test_nic_unknown_setting(void **state)
 	assert_int_equal(cfg.nnics, 0);
 }
 
+/* --device: any PCI model QEMU has; the backend from the settings or the table */
+static void test_device(void **state)
+{
+	struct tmpdir *t = *state;
+	struct machine_config cfg;
+	char img[600], arg[700];
+
+	machine_config_init(&cfg);
+	tmp_file(t, "disk.img", "x", img, sizeof(img));
+	snprintf(arg, sizeof(arg), "virtio-blk-pci,disk=%s,num-queues=2", img);
+	expect_ok(&cfg, "device", arg);
+	assert_int_equal(cfg.ndisks, 1);
+	assert_string_equal(cfg.disk[0].dev.name, "virtio-blk-pci");
+	assert_string_equal(cfg.disk[0].dev.props, "num-queues=2");
+	assert_string_equal(cfg.disk[0].file, img);
+	/* a model QEMU has and the table lacks: the backend says what it is */
+	snprintf(arg, sizeof(arg), "megasas,disk=%s", img);
+	expect_ok(&cfg, "device", arg);
+	assert_null(cfg.disk[1].dev.model);
+	expect_ok(&cfg, "device", "e1000e,mac=52:54:00:00:00:07,net=none");
+	assert_int_equal(cfg.nnics, 1);
+	assert_string_equal(cfg.nic[0].mac, "52:54:00:00:00:07");
+	assert_int_equal(cfg.nic[0].net, NET_NONE);
+	expect_ok(&cfg, "nic", "virtio-net");
+	assert_string_equal(cfg.nic[1].dev.name, "virtio-net-pci");
+	expect_ok(&cfg, "device", "qemu-xhci,p2=8");
+	assert_int_equal(cfg.ndevices, 1);
+	assert_string_equal(cfg.device[0].props, "p2=8");
+	expect_ok(&cfg, "sound", "ich9-intel-hda");
+	assert_int_equal(cfg.sound[0].dev.model->backend, BACKEND_HDA_CODEC);
+
+	expect_fail(&cfg, "device", "virtio-blk-pci", "needs disk=FILE");
+	expect_fail(&cfg, "device", "qemu-xhci,disk=x.img", "no disk controller");
+	expect_fail(&cfg, "device", "nosuchdevice", "unknown model 'nosuchdevice'");
+	expect_fail(&cfg, "device", "isa-serial", "unknown model");	/* not PCI */
+	expect_fail(&cfg, "nic", "pcnet,romfile=x", "unknown setting 'romfile=x'");
+	snprintf(arg, sizeof(arg), "e1000:%s", img);
+	expect_fail(&cfg, "disk", arg, "'e1000' is a net device");
+}
+
 static void test_too_many_nics(void **state)
 {
 	struct machine_config cfg;
@@ -462,14 +504,14 @@ static void test_sound_models(void **state)
 	expect_ok(&cfg, "sound", "es1370");
 	expect_ok(&cfg, "sound", "hda,wav=/tmp/out.wav");
 	assert_int_equal(cfg.nsound, 2);
-	assert_int_equal(cfg.sound[0].model, SOUND_ES1370);
+	assert_string_equal(cfg.sound[0].dev.name, "ES1370");
 	assert_string_equal(cfg.sound[0].wav, "");
-	assert_int_equal(cfg.sound[1].model, SOUND_HDA);
+	assert_string_equal(cfg.sound[1].dev.name, "intel-hda");
 	assert_string_equal(cfg.sound[1].wav, "/tmp/out.wav");
 
 	machine_config_init(&cfg);
 	expect_ok(&cfg, "sound", "ac97,wav=capture.wav");
-	assert_int_equal(cfg.sound[0].model, SOUND_AC97);
+	assert_string_equal(cfg.sound[0].dev.name, "AC97");
 	assert_string_equal(cfg.sound[0].wav, "capture.wav");
 }
 
@@ -483,9 +525,10 @@ static void test_sound_errors(void **state)
 	expect_fail(&cfg, "sound", "sb16,wav=x.wav", "'sb16'");
 	expect_fail(&cfg, "sound", "hda2", "'hda2'");
 	expect_fail(&cfg, "sound", "hda,", "'hda,'");
-	expect_fail(&cfg, "sound", "hda,wav=", "'hda,wav='");
-	expect_fail(&cfg, "sound", "hda,file=x.wav", "'hda,file=x.wav'");
-	expect_fail(&cfg, "sound", "hda,wav=a.wav,b", "'hda,wav=a.wav,b'");
+	expect_fail(&cfg, "sound", "hda,wav=", "'wav='");
+	expect_fail(&cfg, "sound", "hda,file=x.wav", "'file=x.wav'");
+	expect_fail(&cfg, "sound", "hda,wav=a.wav,b", "bad setting 'b'");
+	expect_fail(&cfg, "sound", "sb16", "--device takes any PCI device");	/* ISA, not PCI */
 	assert_int_equal(cfg.nsound, 0);
 
 	expect_ok(&cfg, "sound", "hda");
@@ -591,17 +634,17 @@ static void test_config_valid(void **state)
 	assert_int_equal(cfg.type, MACHINE_PC);
 	assert_int_equal(cfg.accel, ACCEL_TCG);
 	assert_int_equal(cfg.ndisks, 2);	/* repeated keys all count */
-	assert_int_equal(cfg.disk[0].bus, DISK_NVME);
+	assert_string_equal(cfg.disk[0].dev.name, "nvme");
 	assert_string_equal(cfg.disk[0].file, a);
-	assert_int_equal(cfg.disk[1].bus, DISK_IDE);
+	assert_string_equal(cfg.disk[1].dev.name, "piix3-ide");
 	assert_string_equal(cfg.disk[1].file, b);
 	assert_int_equal(cfg.nnics, 2);
-	assert_int_equal(cfg.nic[0].model, NIC_RTL8139);
+	assert_string_equal(cfg.nic[0].dev.name, "rtl8139");
 	assert_string_equal(cfg.nic[0].mac, "52:54:00:00:00:01");
 	assert_int_equal(cfg.nic[0].net, NET_UDP);
 	assert_int_equal(cfg.nic[0].local_port, 6000);
 	assert_int_equal(cfg.nic[0].remote_port, 6001);
-	assert_int_equal(cfg.nic[1].model, NIC_E1000);
+	assert_string_equal(cfg.nic[1].dev.name, "e1000");
 	assert_int_equal(cfg.nsound, 1);
 	assert_string_equal(cfg.sound[0].wav, "/tmp/x.wav");
 	assert_int_equal(cfg.dma_mib, 32);
@@ -837,6 +880,7 @@ int main(void)
 		cmocka_unit_test(test_nic_bad_udp),
 		cmocka_unit_test(test_nic_unknown_setting),
 		cmocka_unit_test(test_too_many_nics),
+		cmocka_unit_test_setup_teardown(test_device, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test(test_sound_models),
 		cmocka_unit_test(test_sound_errors),
 		cmocka_unit_test(test_dma_numbers),

@@ -529,21 +529,22 @@ static int check_slots(const struct ddeio_device *devs, int n, struct driver *dr
 static int auto_disk_drivers(const struct ddeio_device *devs, int n,
 			     const struct machine_config *cfg, struct driver *drv, int *ndrv)
 {
-	static const struct { uint32_t class_code; enum disk_bus bus; const char *driver; } kinds[] = {
-		{ 0x010802, DISK_NVME, "nvme" },
-		{ 0x010601, DISK_AHCI, "ahci" },
-		{ 0x010180, DISK_IDE, "ata_piix" },
+	static const struct { uint32_t class_code; const char *model, *driver; } kinds[] = {
+		{ 0x010802, "nvme", "nvme" },
+		{ 0x010601, "ahci", "ahci" },
+		{ 0x010180, "piix3-ide", "ata_piix" },
 	};
 	bool want[3] = { false };
 
 	for (unsigned i = 0; i < cfg->ndisks; i++)
-		want[cfg->disk[i].bus] = true;
+		for (unsigned j = 0; j < 3; j++)
+			want[j] |= !strcmp(cfg->disk[i].dev.name, kinds[j].model);
 	for (int k = 0; k < n; k++) {
 		for (unsigned j = 0; j < sizeof(kinds) / sizeof(kinds[0]); j++) {
 			char spec[64], slot[16];
 
 			if ((devs[k].class_code & 0xffff00) != (kinds[j].class_code & 0xffff00) ||
-			    !want[kinds[j].bus] || slot_claimed(drv, *ndrv, devs[k].bdf))
+			    !want[j] || slot_claimed(drv, *ndrv, devs[k].bdf))
 				continue;
 			if (*ndrv == MAX_DRIVERS) {
 				fprintf(stderr, "dde run: at most %d drivers\n", MAX_DRIVERS);
