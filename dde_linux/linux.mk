@@ -178,6 +178,12 @@ $(O)/drivers/$(1): drivers/$(1)/linux.recipe $$(wildcard dde_linux/*.list) $$(LX
 		$(O)/stubs/$(1)-stubs.o $(O)/stubs/$(1)-recipe.o $$(call obj,$$(LX_KIT)) $$(SAN_OBJ) \
 		$$(LIBDDEKIT) $$(LIBDDENET) $$(LIBDDEBLK) $$(LX_LIBS)
 	echo $$(LX_CLASS_$(1)) >$$@.class
+# the PCI ids it claims, from its Linux files' MODULE_DEVICE_TABLE(pci, ...)
+$(O)/drivers/$(1).aliases: $$(LX_OBJS_$(1)) $(O)/tools/mkindex
+	$(O)/tools/mkindex source $(1) $$(LX_CLASS_$(1)) \
+		$$$$(sed -n 's/.*MODULE_DEVICE_TABLE(pci, *\([A-Za-z0-9_]*\)).*/\1/p' \
+			$$(patsubst %,$(LX_SRC)/%,$$(call lx_recipe,$(1),linux))) \
+		-- $$(LX_OBJS_$(1)) >$$@.tmp && mv $$@.tmp $$@
 endef
 $(foreach d,$(LX_DRIVERS),$(eval $(call lx_driver,$(d))))
 
@@ -251,7 +257,20 @@ $(O)/share/dde/posted-writes: $(wildcard drivers/*/linux.recipe)
 	for r in $^; do grep -q '^option[[:space:]]\+posted-writes' $$r && \
 		sed -n 's/^module[[:space:]]\+//p' $$r; done | tr - _ >$@.tmp; mv $@.tmp $@
 
-KO_BINS := $(O)/share/dde/posted-writes $(KO_READY) $(O)/share/dde/ksrv-net.exports $(O)/drivers/ko-net $(O)/share/dde/ko-dir
+# The driver index (docs/drivers.md): every source driver's PCI ids and
+# every binary module of the package by name, with its PCI aliases.
+$(O)/tools/mkindex: tools/mkindex.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+$(O)/share/dde/drivers.index: $(patsubst %,$(O)/drivers/%.aliases,$(LX_DRIVERS)) $(KO_READY) \
+		$(O)/tools/mkindex
+	@mkdir -p $(dir $@)
+	{ echo "# dde driver index: KIND NAME CLASS PATTERN (tools/mkindex)"; \
+	  cat $(patsubst %,$(O)/drivers/%.aliases,$(LX_DRIVERS)) && \
+	  $(O)/tools/mkindex modules $(LX_DIR)/modules-tree/lib/modules/$(LINUX_ABI)-$(LINUX_FLAVOUR)/kernel; \
+	} >$@.tmp && mv $@.tmp $@
+
+KO_BINS := $(O)/share/dde/drivers.index $(O)/share/dde/posted-writes $(KO_READY) $(O)/share/dde/ksrv-net.exports $(O)/drivers/ko-net $(O)/share/dde/ko-dir
 
 -include $(shell find $(O)/linux $(O)/lx_emul $(O)/lx_glue $(O)/ksrv -name '*.d' 2>/dev/null)
 

@@ -3,7 +3,10 @@
  * and print them the way `lspci -nn` does, with names from the pci.ids
  * database (libpci); -v adds BARs and the interrupt route.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <inttypes.h>
 #include <pci/pci.h>
@@ -16,15 +19,37 @@
 #include "../../common/slot.h"
 #include "../../ddekit/client.h"
 #include "dde.h"
+#include "index.h"
 #include "session.h"
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: dde lspci [-v] [machine options]\n"
+		"usage: dde lspci [-v] [-k] [machine options]\n"
 		"\n"
 		"Start the machine, list its PCI functions like `lspci -nn`, stop it.\n"
 		"  -v, --verbose              also show subsystem, interrupt and BARs\n"
+		"  -k                         also the drivers that claim each device (the\n"
+		"                             driver index, as `dde drivers` shows it)\n"
+		"\n%s", machine_options_help);
+}
+
+static void drivers_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: dde drivers [SLOT|MODEL] [--prefer ko] [machine options]\n"
+		"       dde drivers --models | --stats\n"
+		"\n"
+		"Which drivers claim the machine's devices, from the driver index the build\n"
+		"made: the PCI ids of every driver built from source (its Linux files'\n"
+		"MODULE_DEVICE_TABLE) and the aliases of every module of Debian's\n"
+		"linux-image. Marks the one `dde run` starts by itself (source first).\n"
+		"  SLOT                       only the device at SLOT (e.g. 00:02.0)\n"
+		"  MODEL                      a machine with just this QEMU device model\n"
+		"                             (e.g. e1000e, virtio-blk-pci): its drivers\n"
+		"  --prefer ko                choose binary modules before source drivers\n"
+		"  --models                   the device models dde knows (common/models.c)\n"
+		"  --stats                    what the index covers\n"
 		"\n%s", machine_options_help);
 }
 
@@ -88,6 +113,44 @@ static void print_res(const struct ddeio_res *r, const char *suffix)
 		       r->flags & DDEIO_RES_PREFETCH ? "" : "non-", size, suffix);
 }
 
+/* -k, dde drivers: the device's modalias, its candidates, the one chosen */
+static void print_candidates(const struct driver_index *ix, const struct ddeio_device *d,
+			     bool prefer_ko, bool full)
+{
+	struct candidate c[32];
+	char alias[96], why[PATH_MAX + 64];
+	const struct candidate *chosen;
+	unsigned n;
+
+	index_modalias(d, alias, sizeof(alias));
+	n = index_match(ix, alias, c, 32);
+	chosen = index_choose(c, n, prefer_ko);
+	if (full)
+		printf("\tModalias: %s\n", alias);
+	if (!n) {
+		printf("\tNo driver claims it\n");
+		return;
+	}
+	if (!full) {
+		printf("\tKernel modules:");
+		for (unsigned i = 0; i < n; i++)
+			printf("%s %s%s", i ? "," : "", c[i].source ? "" : "ko:", c[i].name);
+		printf("\n");
+		if (chosen)
+			printf("\tdde run starts: %s%s\n", chosen->source ? "" : "ko:", chosen->name);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		bool ok = index_runnable(&c[i], why, sizeof(why));
+		char name[80];
+
+		snprintf(name, sizeof(name), "%s%s", c[i].source ? "" : "ko:", c[i].name);
+		printf("\t%s %-6s %-20s %-5s%s%s\n", &c[i] == chosen ? "*" : " ",
+		       c[i].source ? "source" : "binary", name, c[i].cls, ok ? "" : "  ",
+		       ok ? "" : why);
+	}
+}
+
 static void print_device(struct pci_access *pacc, const struct ddeio_device *d,
 			 bool verbose)
 {
@@ -149,55 +212,193 @@ static int fetch_devices(struct ddeio_device *out, unsigned cap)
 	return (int)got;
 }
 
-int dde_lspci(int argc, char **argv)
+/* dde drivers --models: the table, and what the index has for each */
+static int list_models(void)
+{
+	printf("%-16s %-11s %-6s %-10s %s\n", "MODEL", "SHORT", "CLASS", "PCI ID", "WHAT");
+	for (unsigned i = 0; i < machine_nmodels; i++) {
+		const struct machine_model *m = &machine_models[i];
+		char id[16];
+
+		snprintf(id, sizeof(id), "%04x:%04x", m->vendor, m->device);
+		printf("%-16s %-11s %-6s %-10s %s\n", m->name, m->alias ? m->alias : "",
+		       model_class_name(m->cls), id, m->what);
+	}
+	printf("\nAny other PCI device of `qemu-system-x86_64 -device help` works with --device\n"
+	       "NAME[,disk=FILE|net=...|wav=FILE][,PROP=V...]; `dde drivers NAME` shows its drivers.\n");
+	return 0;
+}
+
+/* dde drivers --stats: what the index covers, by class */
+static int index_stats(void)
+{
+	static const char *const classes[] = { "net", "block", "sound", "usb", "input", "-" };
+	struct driver_index ix;
+	char err[512], prev[64] = "";
+	unsigned src = 0, mods[6] = { 0 }, aliased[6] = { 0 }, aliases = 0;
+	bool has_alias = false;
+
+	if (index_load(&ix, err, sizeof(err))) {
+		fprintf(stderr, "dde drivers: %s\n", err);
+		return 1;
+	}
+	for (unsigned i = 0; i < ix.n; i++) {
+		const struct index_line *l = &ix.line[i];
+		unsigned c = 0;
+
+		if (l->source) {
+			src += strcmp(prev, l->name) != 0;
+			snprintf(prev, sizeof(prev), "%s", l->name);
+			continue;
+		}
+		while (c < 5 && strcmp(classes[c], l->cls))
+			c++;
+		if (strcmp(prev, l->name)) {
+			mods[c]++;
+			has_alias = false;
+			snprintf(prev, sizeof(prev), "%s", l->name);
+		}
+		if (strcmp(l->pattern, "-")) {
+			aliases++;
+			if (!has_alias)
+				aliased[c]++;
+			has_alias = true;
+		}
+	}
+	printf("driver index: %u source drivers, %u binary modules (%u PCI aliases)\n", src,
+	       ix.modules, aliases);
+	printf("%-8s %8s %14s\n", "class", "modules", "with PCI ids");
+	for (unsigned c = 0; c < 6; c++)
+		printf("%-8s %8u %14u\n", c == 5 ? "other" : classes[c], mods[c], aliased[c]);
+	index_free(&ix);
+	return 0;
+}
+
+/* the device MODEL puts on a machine of its own: by its PCI id if the
+ * table knows it, else the first that is not the chipset's */
+static bool model_device(const struct machine_model *m, const struct ddeio_device *d)
+{
+	unsigned slot = DDEIO_BDF_SLOT(d->bdf);
+
+	if (m)
+		return d->vendor == m->vendor && d->device == m->device;
+	return DDEIO_BDF_BUS(d->bdf) == 0 && slot != 0 && slot != 0x1f;
+}
+
+enum listing { LIST_LSPCI, LIST_DRIVERS };
+
+static int list_machine(int argc, char **argv, enum listing what)
 {
 	static const struct option opts[] = {
 		MACHINE_GETOPT_OPTIONS,
 		{ "verbose", no_argument, 0, 'v' },
+		{ "prefer", required_argument, 0, 'p' },
+		{ "models", no_argument, 0, 'm' },
+		{ "stats", no_argument, 0, 's' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
+	const char *cmd = what == LIST_LSPCI ? "lspci" : "drivers";
 	struct machine_args m = { .argc = 0 };
 	struct ddeio_device devs[64];
+	struct driver_index ix = { 0 };
 	struct session s = { 0 };
-	bool verbose = false;
-	char err[512];
+	bool verbose = false, kernel = what == LIST_DRIVERS, prefer_ko = false;
+	const char *only = NULL;
+	const struct machine_model *model = NULL;
+	uint32_t only_bdf = 0;
+	char err[512], tmpdisk[64] = "";
 	int opt, idx = 0, n, rc;
 	struct pci_access *pacc;
 
 	machine_config_init(&m.cfg);
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "vh", opts, &idx)) != -1) {
-		if (opt == 'v') {
+	while ((opt = getopt_long(argc, argv, what == LIST_LSPCI ? "vkh" : "h", opts, &idx)) != -1) {
+		if (opt == 'v' && what == LIST_LSPCI) {
 			verbose = true;
+		} else if (opt == 'k') {
+			kernel = true;
 		} else if (opt == 'h') {
-			usage(stdout);
+			what == LIST_LSPCI ? usage(stdout) : drivers_usage(stdout);
 			return 0;
-		} else if (opt == '?') {
-			fprintf(stderr, "dde lspci: unknown or incomplete option '%s' (see dde lspci --help)\n",
-				argv[optind - 1]);
+		} else if (what == LIST_DRIVERS && opt == 'p') {
+			if (strcmp(optarg, "ko") && strcmp(optarg, "source")) {
+				fprintf(stderr, "dde drivers: --prefer ko or --prefer source\n");
+				return 2;
+			}
+			prefer_ko = !strcmp(optarg, "ko");
+		} else if (what == LIST_DRIVERS && opt == 'm') {
+			return list_models();
+		} else if (what == LIST_DRIVERS && opt == 's') {
+			return index_stats();
+		} else if (opt == '?' || opt == 'v' || opt == 'p' || opt == 'm' || opt == 's') {
+			fprintf(stderr, "dde %s: unknown or incomplete option '%s' (see dde %s --help)\n",
+				cmd, argv[optind - 1], cmd);
 			return 2;
 		} else if (dde_machine_option(&m, opt, opts[idx].name, optarg) < 0) {
 			return 2;
 		}
 	}
+	if (what == LIST_DRIVERS && optind + 1 == argc) {
+		only = argv[optind++];
+		if (slot_parse(only, &only_bdf)) {
+			/* a model: a machine with just that device (a disk model: a scratch image) */
+			char spec[160];
+
+			model = machine_model_find(only);
+			if (model && model->cls == MODEL_DISK) {
+				int fd;
+
+				snprintf(tmpdisk, sizeof(tmpdisk), "/tmp/dde-drivers-XXXXXX");
+				fd = mkstemp(tmpdisk);
+				if (fd < 0 || ftruncate(fd, 1 << 20)) {
+					fprintf(stderr, "dde drivers: scratch disk: %s\n", strerror(errno));
+					return 1;
+				}
+				close(fd);
+				snprintf(spec, sizeof(spec), "%s,disk=%s", only, tmpdisk);
+			} else if (model && model->cls == MODEL_NET) {
+				snprintf(spec, sizeof(spec), "%s,net=none", only);
+			} else {
+				snprintf(spec, sizeof(spec), "%s", only);
+			}
+			if (m.cfg.ndisks + m.cfg.nnics + m.cfg.nsound + m.cfg.ndevices) {
+				fprintf(stderr, "dde drivers %s: a model or machine options, not both\n", only);
+				rc = 2;
+				goto out_tmp;
+			}
+			rc = dde_machine_option(&m, MACHINE_OPT_FIRST + 9, "device", spec);
+			if (rc < 0) {
+				rc = 2;
+				goto out_tmp;
+			}
+		}
+	}
 	if (optind != argc) {
-		fprintf(stderr, "dde lspci: unexpected argument '%s'\n", argv[optind]);
-		return 2;
+		fprintf(stderr, "dde %s: unexpected argument '%s'\n", cmd, argv[optind]);
+		rc = 2;
+		goto out_tmp;
 	}
 	if (machine_config_check(&m.cfg, err, sizeof(err))) {
 		fprintf(stderr, "dde: %s\n", err);
-		return 2;
+		rc = 2;
+		goto out_tmp;
+	}
+	if (kernel && index_load(&ix, err, sizeof(err))) {
+		fprintf(stderr, "dde %s: %s\n", cmd, err);
+		rc = 1;
+		goto out_tmp;
 	}
 	rc = session_start(&s, m.argv, m.argc, true, NULL);
 	if (rc)
-		return rc;
+		goto out;
 	if (ddeio_connect(s.socket, "dde-lspci", NULL, 0) ||
 	    (n = fetch_devices(devs, 64)) < 0) {
-		fprintf(stderr, "dde lspci: %s\n", ddekit_last_error());
+		fprintf(stderr, "dde %s: %s\n", cmd, ddekit_last_error());
 		ddeio_disconnect();
 		session_stop(&s);
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	ddeio_disconnect();
 	session_stop(&s);
@@ -205,8 +406,38 @@ int dde_lspci(int argc, char **argv)
 	pacc->error = pci_fatal;
 	pacc->warning = pci_message;
 	pacc->debug = pci_quiet;
-	for (int i = 0; i < n; i++)
+	rc = only ? 1 : 0;	/* until the device asked for is found */
+	for (int i = 0; i < n; i++) {
+		bool by_slot = only && slot_parse(only, &only_bdf) == 0;
+
+		if (by_slot && devs[i].bdf != only_bdf)
+			continue;
+		if (only && !by_slot && !model_device(model, &devs[i]))
+			continue;
 		print_device(pacc, &devs[i], verbose);
+		if (kernel)
+			print_candidates(&ix, &devs[i], prefer_ko, what == LIST_DRIVERS);
+		if (kernel && !verbose)
+			printf("\n");
+		rc = 0;
+	}
 	pci_cleanup(pacc);
-	return 0;
+	if (rc)
+		fprintf(stderr, "dde drivers: no device %s on this machine\n", only);
+out:
+	index_free(&ix);
+out_tmp:
+	if (tmpdisk[0])
+		unlink(tmpdisk);
+	return rc;
+}
+
+int dde_lspci(int argc, char **argv)
+{
+	return list_machine(argc, argv, LIST_LSPCI);
+}
+
+int dde_drivers(int argc, char **argv)
+{
+	return list_machine(argc, argv, LIST_DRIVERS);
 }

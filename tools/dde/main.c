@@ -18,7 +18,10 @@ static void usage(FILE *out)
 		"Run device drivers as ordinary processes on a QEMU machine (no guest OS).\n"
 		"\n"
 		"Commands:\n"
-		"  lspci [-v] [machine options]    list the machine's PCI functions\n"
+		"  lspci [-v] [-k] [machine options]\n"
+		"                                  list the machine's PCI functions\n"
+		"  drivers [SLOT|MODEL] [machine options]\n"
+		"                                  which drivers claim the machine's devices\n"
 		"  run [machine options] [--driver NAME@SLOT ...]\n"
 		"                                  start the machine and the drivers\n"
 		"  disks [--dump DISK]             list the block server's disks and partitions\n"
@@ -68,6 +71,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "lspci"))
 		return dde_lspci(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "drivers"))
+		return dde_drivers(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "run"))
 		return dde_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "disks"))

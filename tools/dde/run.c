@@ -37,6 +37,7 @@
 #include "../../libddenet/ring.h"
 #include <ko/file.h>
 #include "dde.h"
+#include "index.h"
 #include "sandbox.h"
 #include "session.h"
 
@@ -67,6 +68,8 @@ static char engine[16] = "native";
 static char stubs[8] = "refuse";
 /* --no-sandbox: drivers run as dde's user, unconfined, and may be started by hand */
 static bool no_sandbox;
+/* --manual: only the --driver ones; --prefer ko: binary modules first */
+static bool manual, prefer_ko;
 /* --allow-user, --allow-group: who else may connect to the servers */
 static struct access_policy access_policy;
 
@@ -155,14 +158,11 @@ static void list_linux_drivers(FILE *out)
 	free(e);
 	fprintf(out, ".\n");
 	if (ko_dir(dir, sizeof(dir)) == 0 && (n = scandir(dir, &e, ko_file, alphasort)) > 0) {
-		fprintf(out, "Binary modules (--driver ko:NAME, from Debian's linux-image, in %s):", dir);
-		for (int i = 0; i < n; i++) {
-			e[i]->d_name[strlen(e[i]->d_name) - 3] = 0;
-			fprintf(out, "%s %s", i ? "," : "", e[i]->d_name);
+		fprintf(out, "Binary modules (--driver ko:NAME): the %d of Debian's linux-image, in %s.\n",
+			n, dir);
+		for (int i = 0; i < n; i++)
 			free(e[i]);
-		}
 		free(e);
-		fprintf(out, ".\n");
 	}
 }
 
@@ -173,8 +173,12 @@ static void usage(FILE *out)
 		"\n"
 		"Start the machine and its I/O server, then each driver as a process of its\n"
 		"own holding exactly the devices at SLOT (as `dde lspci` shows them). Runs\n"
-		"until Ctrl-C, or until the last driver exits. With no --driver, the machine\n"
-		"waits for drivers started by hand (it prints how).\n"
+		"until Ctrl-C, or until the last driver exits. Every device no --driver\n"
+		"names gets the driver the driver index chooses (`dde drivers` shows it):\n"
+		"the one built from source if any, else Debian's binary module.\n"
+		"  --prefer ko                binary modules before source drivers\n"
+		"  --manual                   start only the --driver ones (none: the machine\n"
+		"                             waits for drivers started by hand; it prints how)\n"
 		"  --driver NAME@SLOT         run driver NAME (a program in build/drivers/,\n"
 		"                             or in $DDE_DRIVER_PATH) for the device at SLOT;\n"
 		"                             ARGs after a comma are passed to the driver;\n"
@@ -193,9 +197,7 @@ static void usage(FILE *out)
 		"  --net-socket PATH          netd's socket (default @dde-net-PID)\n"
 		"  --tap [IF=]NAME            export IF (default net0) as TAP device NAME\n"
 		"  --pcap [IF=]FILE           capture IF's frames, both ways, into FILE\n"
-		"Each controller holding a --disk gets its Linux driver (nvme, ahci,\n"
-		"ata_piix) unless a --driver names its slot; disk drivers attach their disks\n"
-		"to the block server, bddf, which names disks and partitions (sda1,\n"
+		"Disk drivers attach their disks to the block server, bddf, which names disks and partitions (sda1,\n"
 		"nvme0n1p2) across drivers; clients open them with libddeblk (DDE_BLK),\n"
 		"`dde disks` lists them:\n"
 		"  --blk-socket PATH          bddf's socket (default @dde-blk-PID)\n"
@@ -238,6 +240,21 @@ static int find_driver(struct driver *d, const char *prog)
 	snprintf(rel, sizeof(rel), "../drivers/%s", prog);
 	session_sibling(rel, d->path, sizeof(d->path));
 	return access(d->path, X_OK);
+}
+
+/* the driver index, read when first needed; NULL (after one line) if missing */
+static const struct driver_index *the_index(void)
+{
+	static struct driver_index ix;
+	static int state;	/* 0 not read, 1 read, -1 missing */
+	char err[PATH_MAX + 64];
+
+	if (!state) {
+		state = index_load(&ix, err, sizeof(err)) ? -1 : 1;
+		if (state < 0)
+			fprintf(stderr, "dde run: %s\n", err);
+	}
+	return state > 0 ? &ix : NULL;
 }
 
 static int parse_driver(struct driver *d, const char *spec)
@@ -311,9 +328,31 @@ static int parse_driver(struct driver *d, const char *spec)
 		if (realpath(d->module, abs))	/* the sandbox binds it at this path */
 			snprintf(d->module, sizeof(d->module), "%s", abs);
 	}
-	if (find_driver(d, ko ? "ko-net" : d->name)) {
-		fprintf(stderr, "dde run: --driver '%s': no driver '%s' (looked for %s)\n",
-			spec, ko ? "ko-net" : d->name, d->path);
+	/* a binary module runs in the driver host of its class (ko-net, ...) */
+	char prog[sizeof(d->name)];
+
+	snprintf(prog, sizeof(prog), "%s", d->name);
+	if (ko && !strchr(d->name, '/')) {
+		const struct index_line *l = the_index() ? index_find(the_index(), d->name + 3, false)
+							  : NULL;
+
+		if (l && !strcmp(l->cls, "-")) {
+			fprintf(stderr, "dde run: --driver '%s': %s drives no kind of device a dde "
+				"class server serves (net, block)\n", spec, d->name + 3);
+			return -1;
+		}
+		snprintf(prog, sizeof(prog), "ko-%.8s", l ? l->cls : "net");
+	} else if (ko) {
+		snprintf(prog, sizeof(prog), "ko-net");	/* a module file given by path */
+	}
+	if (find_driver(d, prog)) {
+		if (ko)
+			fprintf(stderr, "dde run: --driver '%s': no driver host for binary %s modules "
+				"yet (looked for %s)\n", spec, prog + 3, d->path);
+		else
+			fprintf(stderr, "dde run: --driver '%s': no driver '%s' (looked for %s; "
+				"`dde drivers` shows which drivers claim a device)\n", spec, d->name,
+				d->path);
 		return -1;
 	}
 	{
@@ -521,47 +560,72 @@ static int check_slots(const struct ddeio_device *devs, int n, struct driver *dr
 	return 0;
 }
 
-/*
- * Each controller holding a --disk gets its Linux disk driver (built from
- * source) unless a --driver names its slot: nvme for NVMe controllers,
- * ahci for AHCI, ata_piix for the PIIX IDE.
- */
-static int auto_disk_drivers(const struct ddeio_device *devs, int n,
-			     const struct machine_config *cfg, struct driver *drv, int *ndrv)
+/* A chipset's own disk controller (q35's AHCI) with no --disk on it: no driver. */
+static bool idle_builtin_controller(const struct ddeio_device *d, const struct machine_config *cfg)
 {
-	static const struct { uint32_t class_code; const char *model, *driver; } kinds[] = {
-		{ 0x010802, "nvme", "nvme" },
-		{ 0x010601, "ahci", "ahci" },
-		{ 0x010180, "piix3-ide", "ata_piix" },
-	};
-	bool want[3] = { false };
+	for (unsigned i = 0; i < machine_nmodels; i++) {
+		const struct machine_model *m = &machine_models[i];
 
-	for (unsigned i = 0; i < cfg->ndisks; i++)
-		for (unsigned j = 0; j < 3; j++)
-			want[j] |= !strcmp(cfg->disk[i].dev.name, kinds[j].model);
+		if (m->cls != MODEL_DISK || !(m->flags & MODEL_BUILTIN) || m->vendor != d->vendor ||
+		    m->device != d->device)
+			continue;
+		for (unsigned k = 0; k < cfg->ndisks; k++)
+			if (cfg->disk[k].dev.model == m)
+				return false;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Every device no --driver names gets the driver the index chooses for it
+ * (source first, binary modules first with --prefer ko), unless --manual;
+ * a device nothing runnable claims is listed as such, in one line.
+ */
+static int auto_drivers(const struct ddeio_device *devs, int n, const struct machine_config *cfg,
+			struct driver *drv, int *ndrv)
+{
+	const struct driver_index *ix = the_index();
+
+	if (!ix)
+		return -1;
 	for (int k = 0; k < n; k++) {
-		for (unsigned j = 0; j < sizeof(kinds) / sizeof(kinds[0]); j++) {
-			char spec[64], slot[16];
+		struct candidate c[32];
+		const struct candidate *pick;
+		char alias[96], slot[16], spec[160], why[PATH_MAX + 64] = "";
+		unsigned nc;
 
-			if ((devs[k].class_code & 0xffff00) != (kinds[j].class_code & 0xffff00) ||
-			    !want[j] || slot_claimed(drv, *ndrv, devs[k].bdf))
-				continue;
-			if (*ndrv == MAX_DRIVERS) {
-				fprintf(stderr, "dde run: at most %d drivers\n", MAX_DRIVERS);
-				return -1;
-			}
-			slot_format(devs[k].bdf, slot);
-			if (find_driver(&drv[*ndrv], kinds[j].driver)) {
-				fprintf(stderr, "dde: disk controller %s: no %s driver is built yet; "
-					"start one with --driver NAME@%s\n", slot, kinds[j].driver, slot);
-				continue;
-			}
-			snprintf(spec, sizeof(spec), "%s@%s", kinds[j].driver, slot);
-			if (parse_driver(&drv[*ndrv], spec))
-				return -1;
-			fprintf(stderr, "dde: disk controller %s: driver %s\n", slot, kinds[j].driver);
-			(*ndrv)++;
+		if (slot_claimed(drv, *ndrv, devs[k].bdf))
+			continue;
+		slot_format(devs[k].bdf, slot);
+		index_modalias(&devs[k], alias, sizeof(alias));
+		nc = index_match(ix, alias, c, 32);
+		pick = index_choose(c, nc, prefer_ko);
+		if (!pick) {
+			/* the chipset's bridges and SMBus say nothing: nobody expects a driver */
+			if (nc && strcmp(c[0].cls, "-"))
+				index_runnable(&c[0], why, sizeof(why));
+			if (why[0])
+				fprintf(stderr, "dde: %s [%04x:%04x]: no driver started (%s%s: %s)\n",
+					slot, devs[k].vendor, devs[k].device, c[0].source ? "" : "ko:",
+					c[0].name, why);
+			else if (!nc && (devs[k].class_code >> 16) != 0x06)
+				fprintf(stderr, "dde: %s [%04x:%04x]: no driver claims it\n", slot,
+					devs[k].vendor, devs[k].device);
+			continue;
 		}
+		if (!strcmp(pick->cls, "block") && idle_builtin_controller(&devs[k], cfg))
+			continue;
+		if (*ndrv == MAX_DRIVERS) {
+			fprintf(stderr, "dde run: at most %d drivers\n", MAX_DRIVERS);
+			return -1;
+		}
+		snprintf(spec, sizeof(spec), "%s%s@%s", pick->source ? "" : "ko:", pick->name, slot);
+		if (parse_driver(&drv[*ndrv], spec))
+			return -1;
+		fprintf(stderr, "dde: %s [%04x:%04x]: driver %s%s\n", slot, devs[k].vendor,
+			devs[k].device, pick->source ? "" : "ko:", pick->name);
+		(*ndrv)++;
 	}
 	return 0;
 }
@@ -805,6 +869,8 @@ int dde_run(int argc, char **argv)
 		{ "allow-user", required_argument, 0, 'U' },
 		{ "allow-group", required_argument, 0, 'G' },
 		{ "no-sandbox", no_argument, 0, 'X' },
+		{ "manual", no_argument, 0, 'M' },
+		{ "prefer", required_argument, 0, 'R' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -829,6 +895,14 @@ int dde_run(int argc, char **argv)
 			}
 		} else if (opt == 'X') {
 			no_sandbox = true;
+		} else if (opt == 'M') {
+			manual = true;
+		} else if (opt == 'R') {
+			if (strcmp(optarg, "ko") && strcmp(optarg, "source")) {
+				fprintf(stderr, "dde run: --prefer ko or --prefer source\n");
+				return 2;
+			}
+			prefer_ko = !strcmp(optarg, "ko");
 		} else if (opt == 'd') {
 			if (ndrv == MAX_DRIVERS) {
 				fprintf(stderr, "dde run: at most %d drivers\n", MAX_DRIVERS);
@@ -925,7 +999,7 @@ int dde_run(int argc, char **argv)
 	int ndevs = list_devices(&s, devs, 64), nnet = 0, nblk = 0;
 
 	if (ndevs < 0 || check_slots(devs, ndevs, drv, ndrv) ||
-	    auto_disk_drivers(devs, ndevs, &m.cfg, drv, &ndrv)) {
+	    (!manual && auto_drivers(devs, ndevs, &m.cfg, drv, &ndrv))) {
 		session_stop(&s);
 		return 2;
 	}
@@ -983,12 +1057,12 @@ int dde_run(int argc, char **argv)
 			(int)drv[i].pid);
 	}
 	if (!ndrv && no_sandbox)
-		fprintf(stderr, "dde: no --driver given; start drivers by hand, e.g.\n"
+		fprintf(stderr, "dde: no driver started; start drivers by hand, e.g.\n"
 			"  DDE_IO=@%s DDE_DEVICES=00:02.0 build/drivers/selftest\n"
 			"dde: Ctrl-C stops the machine\n", s.socket);
 	else if (!ndrv)
-		fprintf(stderr, "dde: no --driver given (to start drivers by hand, under gdb or "
-			"valgrind, run dde run --no-sandbox)\n"
+		fprintf(stderr, "dde: no driver started (to start drivers by hand, under gdb or "
+			"valgrind, run dde run --manual --no-sandbox)\n"
 			"dde: Ctrl-C stops the machine\n");
 	running = ndrv;
 	while (running || !ndrv) {

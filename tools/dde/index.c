@@ -1,0 +1,136 @@
+/*
+ * The driver index: loading and matching (index.h).
+ */
+#include "index.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "session.h"
+
+int index_load(struct driver_index *ix, char *err, size_t cap)
+{
+	char path[PATH_MAX], line[256], prev[64] = "";
+	unsigned room = 0;
+	FILE *f;
+
+	memset(ix, 0, sizeof(*ix));
+	session_sibling("../share/dde/drivers.index", path, sizeof(path));
+	f = fopen(path, "re");
+	if (!f) {
+		snprintf(err, cap, "driver index %s: %s (run make)", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		struct index_line l = { 0 };
+		char kind[8];
+
+		if (line[0] == '#' || sscanf(line, "%7s %63s %7s %95s", kind, l.name, l.cls,
+					     l.pattern) != 4)
+			continue;
+		l.source = !strcmp(kind, "src");
+		if (!l.source && strcmp(prev, l.name)) {
+			ix->modules++;
+			snprintf(prev, sizeof(prev), "%s", l.name);
+		}
+		if (ix->n == room) {
+			struct index_line *bigger;
+
+			room = room ? 2 * room : 4096;
+			bigger = realloc(ix->line, room * sizeof(*bigger));
+			if (!bigger) {
+				fclose(f);
+				index_free(ix);
+				snprintf(err, cap, "driver index: out of memory");
+				return -1;
+			}
+			ix->line = bigger;
+		}
+		ix->line[ix->n++] = l;
+	}
+	fclose(f);
+	return 0;
+}
+
+void index_free(struct driver_index *ix)
+{
+	free(ix->line);
+	memset(ix, 0, sizeof(*ix));
+}
+
+void index_modalias(const struct ddeio_device *d, char *out, size_t cap)
+{
+	snprintf(out, cap, "pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X", d->vendor, d->device,
+		 d->subsystem_vendor, d->subsystem_device, d->class_code >> 16 & 0xff,
+		 d->class_code >> 8 & 0xff, d->class_code & 0xff);
+}
+
+unsigned index_match(const struct driver_index *ix, const char *modalias, struct candidate *out,
+		     unsigned cap)
+{
+	unsigned n = 0;
+
+	for (int pass = 0; pass < 2; pass++) {	/* source drivers first */
+		for (unsigned i = 0; i < ix->n && n < cap; i++) {
+			const struct index_line *l = &ix->line[i];
+			bool seen = false;
+
+			if (l->source != (pass == 0) || fnmatch(l->pattern, modalias, 0))
+				continue;
+			for (unsigned k = 0; k < n && !seen; k++)
+				seen = out[k].source == l->source && !strcmp(out[k].name, l->name);
+			if (seen)
+				continue;
+			out[n].source = l->source;
+			snprintf(out[n].name, sizeof(out[n].name), "%s", l->name);
+			snprintf(out[n].cls, sizeof(out[n].cls), "%s", l->cls);
+			n++;
+		}
+	}
+	return n;
+}
+
+const struct index_line *index_find(const struct driver_index *ix, const char *name, bool source)
+{
+	for (unsigned i = 0; i < ix->n; i++)
+		if (ix->line[i].source == source && !strcmp(ix->line[i].name, name))
+			return &ix->line[i];
+	return NULL;
+}
+
+bool index_runnable(const struct candidate *c, char *why, size_t cap)
+{
+	char rel[128], path[PATH_MAX];
+
+	if (!c->source && !strcmp(c->cls, "-")) {
+		snprintf(why, cap, "no class server serves its kind of device");
+		return false;
+	}
+	snprintf(rel, sizeof(rel), c->source ? "../drivers/%s" : "../drivers/ko-%s",
+		 c->source ? c->name : c->cls);
+	session_sibling(rel, path, sizeof(path));
+	if (access(path, X_OK) == 0)
+		return true;
+	if (c->source)
+		snprintf(why, cap, "not built (%s)", path);
+	else
+		snprintf(why, cap, "no driver host for binary %s modules yet (ko-%s)", c->cls, c->cls);
+	return false;
+}
+
+const struct candidate *index_choose(const struct candidate *c, unsigned n, bool prefer_ko)
+{
+	char why[PATH_MAX + 64];
+
+	for (int pass = 0; pass < 2; pass++)
+		for (unsigned i = 0; i < n; i++)
+			if (c[i].source == (pass == (prefer_ko ? 1 : 0)) &&
+			    index_runnable(&c[i], why, sizeof(why)))
+				return &c[i];
+	return NULL;
+}
