@@ -89,8 +89,8 @@ one_line "dsweeper: a bad --mode" env DDE_BLK=@nowhere "$O/bin/dsweeper" --mode 
 one_line "bddf: a bad --fault" "$O/bin/bddf" --socket @nowhere --fault drop-write=sda
 no_leftovers "nothing left after the refusals"
 
-# Ctrl-C: dde run with no driver waits; SIGINT stops it in order
-"$DDE" run --nic e1000 >"$T/run.log" 2>&1 &
+# Ctrl-C: dde run --manual with no driver waits; SIGINT stops it in order
+"$DDE" run --manual --nic e1000 >"$T/run.log" 2>&1 &
 RUN=$!
 BG_PIDS="$RUN"
 for _ in $(seq 100); do grep -q "Ctrl-C stops" "$T/run.log" && break; sleep 0.05; done

@@ -10,7 +10,7 @@ O=$O tests/net/dhcp_fetch.sh 10 >"$T/out" 2>&1
 rc=$?
 sed 's/^/    /' "$T/out"
 if [ $rc = 77 ]; then
-	ok "DHCP and TCP over the e1000 driver # SKIP $(head -1 "$T/out")"
+	skip "DHCP and TCP over the e1000 driver" "$(head -1 "$T/out")"
 else
 	grep -q "^address: 10.0.2.15/24" "$T/out" &&
 		ok "a DHCP client gets QEMU's lease 10.0.2.15 through the e1000 driver" ||

@@ -102,7 +102,7 @@ dhcp() {
 	local rc=$?
 	sed 's/^/    /' "$T/dhcp.out"
 	if [ $rc = 77 ]; then
-		ok "DHCP and TCP over $drv # SKIP $(head -1 "$T/dhcp.out")"
+		skip "DHCP and TCP over $drv" "$(head -1 "$T/dhcp.out")"
 	elif [ $rc = 0 ] && grep -q "^address: 10.0.2.15/24" "$T/dhcp.out" &&
 		grep -q "^page: <html>" "$T/dhcp.out" && grep -q "^sha256: match" "$T/dhcp.out"; then
 		ok "$drv: a DHCP lease (10.0.2.15), a page and $mib MiB over TCP from the host, intact"
@@ -122,7 +122,7 @@ tap_pair() {
 	rc=$?
 	sed 's/^/    /' "$T/tap.out"
 	if [ $rc = 77 ]; then
-		ok "TAP pair $4 # SKIP $(head -1 "$T/tap.out")"
+		skip "TAP pair $4" "$(head -1 "$T/tap.out")"
 	elif [ $rc = 0 ] && grep -q "^ping: 3 of 3 answered" "$T/tap.out" &&
 		grep -q "^sha256: match" "$T/tap.out"; then
 		ok "ping and $3 MiB over TCP cross binary $4 between two namespaces"

@@ -169,7 +169,7 @@ if [ -b /dev/nbd0 ] && command -v nbd-client >/dev/null; then
 		not_ok "nbd-client attaches /dev/nbd0" "$(cat "$T/kn")"
 	fi
 else
-	echo "# skip: no /dev/nbd0 (this kernel has no nbd): nbd-client only lists the exports"
+	skip "nbd-client attaches /dev/nbd0" "no /dev/nbd0 (this kernel has no nbd): nbd-client only lists the exports"
 fi
 
 kill -INT $nbd

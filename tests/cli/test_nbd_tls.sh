@@ -23,7 +23,7 @@ for tool in sfdisk nbdinfo nbdcopy qemu-img certtool psktool setpriv; do
 	fi
 done
 if [ "$(id -u)" != 0 ] || ! id nobody >/dev/null 2>&1; then
-	echo "# skip: not root, or no user nobody: the Unix socket's checks against another user are not run"
+	skip "the Unix socket's checks against another user" "not root, or no user nobody"
 	AS_ROOT=
 else
 	AS_ROOT=1

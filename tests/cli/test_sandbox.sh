@@ -17,9 +17,9 @@
 
 ESCAPE_DIR="$O/tests/sandbox"
 if [ "$(id -u)" != 0 ]; then
-	echo "skip - the sandbox needs root"
-	echo "0 passed, 0 failed, 1 skipped"
-	exit 0
+	skip "the drivers' sandbox" "it needs root"
+	finish
+	exit
 fi
 
 # binaries nobody may run: $T is root's (0700); a copy it can reach
@@ -172,7 +172,7 @@ expect "--allow-user nobody: nobody lists the disks" 0 "nvme0n1" \
 dde_stop "$bg"
 
 # --no-sandbox: unconfined, and drivers by hand may claim devices
-dde_bg "$T/open.log" --no-sandbox --disk "nvme:$IMG" --nic e1000,net=none
+dde_bg "$T/open.log" --no-sandbox --manual --driver nvme@00:01.0 --disk "nvme:$IMG" --nic e1000,net=none
 wait_for "$T/open.log" "bddf: nvme0n1: disk" 30
 npid=$(driver_pid "$T/open.log" nvme@00:01.0)
 IO=$(sed -n 's/.*serving on \(@dde-io-[^ ]*\).*/\1/p' "$T/open.log")

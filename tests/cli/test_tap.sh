@@ -9,7 +9,7 @@ O=$O tests/net/tap_pair.sh 10 >"$T/out" 2>&1
 rc=$?
 sed 's/^/    /' "$T/out"
 if [ $rc = 77 ]; then
-	ok "TAP pair between namespaces # SKIP $(head -1 "$T/out")"
+	skip "TAP pair between namespaces" "$(head -1 "$T/out")"
 else
 	grep -q "^ping: 3 of 3 answered" "$T/out" &&
 		ok "ping crosses e1000 and 8139cp between two namespaces" ||
