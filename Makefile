@@ -82,7 +82,7 @@ SAN_O       ?= $(if $(SANITIZE),$(O),$(O)-san)
 .DEFAULT_GOAL := all
 include dde_linux/linux.mk
 
-.PHONY: all help deps demo check test bench clean fuzz
+.PHONY: all help deps demo check test bench clean fuzz install uninstall
 all: $(BINS) $(LX_BINS) $(KO_BINS) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(NET_TESTS) $(BLOCK_TESTS) $(SAN_TESTS) $(SANDBOX_TESTS)
 
 help:
@@ -90,9 +90,10 @@ help:
 	@echo "make deps         install the Debian packages that are missing (as root)"
 	@echo "make demo         deps + build + start the default machine and self-test its devices"
 	@echo "make check        deps + build (also with sanitizers, into $(SAN_O)/) + run every test;"
-	@echo "                  last line: N passed, N failed"
+	@echo "                  last line: N passed, N failed, N skipped"
 	@echo "make bench        deps + build + print the platform figures"
 	@echo "make fuzz         fuzz the module reader and loader (FUZZ_SECONDS=$(FUZZ_SECONDS))"
+	@echo "make install      install into PREFIX=$(PREFIX) (DESTDIR= for staging); dde in PREFIX/bin"
 	@echo "make clean        remove build output"
 	@echo "options: SANITIZE=address,undefined  DEBUG=1  O=DIR"
 
@@ -231,6 +232,24 @@ bench: deps
 # a SANITIZE build links $(SAN_OBJ) into every program (in $^)
 $(filter-out %.a %.bin,$(BINS)) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(NET_TESTS) $(BLOCK_TESTS) $(SAN_TESTS) $(SANDBOX_TESTS) \
 	$(O)/tools/mkfirmware: $(SAN_OBJ)
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the programs, drivers and
+# data under PREFIX/lib/dde (they find each other there as in build/), and
+# PREFIX/bin/dde. Debian's modules stay in the cache (share/dde/ko-dir).
+PREFIX ?= /usr/local
+install: all
+	@test -n "$(PREFIX)" || { echo "make install: PREFIX is empty" >&2; exit 1; }
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/dde/bin \
+		$(DESTDIR)$(PREFIX)/lib/dde/drivers $(DESTDIR)$(PREFIX)/lib/dde/share/dde
+	install -m 755 $(O)/bin/* $(DESTDIR)$(PREFIX)/lib/dde/bin/
+	install -m 755 $(filter-out %.class %.aliases,$(wildcard $(O)/drivers/*)) \
+		$(DESTDIR)$(PREFIX)/lib/dde/drivers/
+	install -m 644 $(wildcard $(O)/drivers/*.class) $(DESTDIR)$(PREFIX)/lib/dde/drivers/
+	install -m 644 $(O)/share/dde/* $(DESTDIR)$(PREFIX)/lib/dde/share/dde/
+	ln -sf ../lib/dde/bin/dde $(DESTDIR)$(PREFIX)/bin/dde
+
+uninstall:
+	rm -rf $(DESTDIR)$(PREFIX)/lib/dde $(DESTDIR)$(PREFIX)/bin/dde
 
 clean:
 	rm -rf build build-san build-debug

@@ -197,3 +197,18 @@ bool synchronize_hardirq(unsigned int irq)
 {
 	return true;
 }
+
+/*
+ * ISA interrupt autoprobing (pcnet32's VLB probe, old NICs): a driver
+ * process has no ISA bus, so no unclaimed line ever fires: the probe finds
+ * none, as Linux's does on a machine without ISA devices.
+ */
+unsigned long probe_irq_on(void)
+{
+	return 0;
+}
+
+int probe_irq_off(unsigned long val)
+{
+	return 0;
+}

@@ -217,3 +217,8 @@ unsigned long round_jiffies_relative(unsigned long j)
 {
 	return j;
 }
+
+unsigned long round_jiffies(unsigned long j)
+{
+	return j;
+}

@@ -77,6 +77,17 @@ dde_stop() {
 	wait "$1" 2>/dev/null
 }
 
+# wait_log LOG REGEX [SECONDS]: LOG gets a line matching REGEX (default 20 s)
+wait_log() {
+	for _ in $(seq $((${3:-20} * 10))); do
+		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# driver_pid LOG INSTANCE: the pid of the driver dde run started for INSTANCE
+driver_pid() { sed -n "s/^dde: started driver $2 (pid \([0-9]*\))$/\1/p" "$1"; }
+
 finish() {
 	echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
 	[ "$FAILED" = 0 ]

@@ -38,16 +38,6 @@ sum_before=$(sha256sum <"$IMG")
 BLK="@dde-test-sbx-blk-$$"
 NET="@dde-test-sbx-net-$$"
 
-# wait_for LOG PATTERN [SECONDS]
-wait_for() {
-	for _ in $(seq $((${3:-20} * 10))); do
-		grep -Eq -- "$2" "$1" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-# the pid of the driver process started for INSTANCE (dde run's log)
-driver_pid() { sed -n "s/^dde: started driver $2 (pid \([0-9]*\))$/\1/p" "$1"; }
 
 # --- escapes ------------------------------------------------------------------
 # 00:01.0 nvme (Linux's nvme), 00:02.0-00:05.0 more NVMe controllers and
@@ -69,8 +59,8 @@ DDE_DRIVER_PATH="$ESCAPE_DIR" dde_bg "$T/run.log" --dma-slots 12 --dma-mib 32 \
 	--driver "escape,ptrace:ppid@00:07.0" \
 	--driver "escape,kill:ppid@00:08.0" \
 	--driver "escape,exec:/bin/sh@00:09.0"
-wait_for "$T/run.log" "bddf: nvme0n1: disk" 30 && wait_for "$T/run.log" "netd: interface net0 attached" 30 &&
-	wait_for "$T/run.log" "escape@00:09.0 was killed|escape@00:09.0 exited" 30 ||
+wait_log "$T/run.log" "bddf: nvme0n1: disk" 30 && wait_log "$T/run.log" "netd: interface net0 attached" 30 &&
+	wait_log "$T/run.log" "escape@00:09.0 was killed|escape@00:09.0 exited" 30 ||
 	not_ok "the machine with escaping drivers came up" "$(grep -v '^\[' "$T/run.log" | tail -20)"
 
 if grep -q "escape: open:$OTHER: blocked (No such file or directory)" "$T/run.log" &&
@@ -166,14 +156,14 @@ dde_stop "$bg"
 
 # --allow-user: shared deliberately
 dde_bg "$T/allow.log" --disk "nvme:$IMG" --blk-socket "$BLK" --allow-user nobody
-wait_for "$T/allow.log" "bddf: nvme0n1: disk" 30
+wait_log "$T/allow.log" "bddf: nvme0n1: disk" 30
 expect "--allow-user nobody: nobody lists the disks" 0 "nvme0n1" \
 	as_nobody env DDE_BLK="$BLK" "$NB/dde" disks
 dde_stop "$bg"
 
 # --no-sandbox: unconfined, and drivers by hand may claim devices
 dde_bg "$T/open.log" --no-sandbox --manual --driver nvme@00:01.0 --disk "nvme:$IMG" --nic e1000,net=none
-wait_for "$T/open.log" "bddf: nvme0n1: disk" 30
+wait_log "$T/open.log" "bddf: nvme0n1: disk" 30
 npid=$(driver_pid "$T/open.log" nvme@00:01.0)
 IO=$(sed -n 's/.*serving on \(@dde-io-[^ ]*\).*/\1/p' "$T/open.log")
 grep -q "UNCONFINED" "$T/open.log" && [ -n "$npid" ] && [ "$(st "$npid" Uid)" = 0 ] &&

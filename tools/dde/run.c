@@ -536,6 +536,28 @@ static bool slot_claimed(const struct driver *drv, int ndrv, uint32_t bdf)
 }
 
 /* Every slot the drivers name must exist on the machine (@devs, @n). */
+/* Whether driver D's PCI ids (the index's) take device DEV; a driver the
+ * index does not know (selftest, one from $DDE_DRIVER_PATH, a module given
+ * by path) is trusted. */
+static bool claims(const struct driver *d, const struct ddeio_device *dev)
+{
+	const struct driver_index *ix = the_index();
+	bool ko = !strncmp(d->name, "ko:", 3);
+	const char *name = ko ? d->name + 3 : d->name;
+	struct candidate c[32];
+	char alias[96];
+	unsigned n;
+
+	if (!ix || strchr(name, '/') || !index_find(ix, name, !ko))
+		return true;
+	index_modalias(dev, alias, sizeof(alias));
+	n = index_match(ix, alias, c, 32);
+	for (unsigned i = 0; i < n; i++)
+		if (c[i].source == !ko && !strcmp(c[i].name, name))
+			return true;
+	return false;
+}
+
 static int check_slots(const struct ddeio_device *devs, int n, struct driver *drv, int ndrv)
 {
 	for (int i = 0; i < ndrv; i++) {
@@ -553,6 +575,12 @@ static int check_slots(const struct ddeio_device *devs, int n, struct driver *dr
 				fprintf(stderr, "dde run: --driver '%s': the machine has no device at %s "
 					"(see dde lspci with the same machine options)\n",
 					drv[i].spec, tok);
+				return -1;
+			}
+			if (!claims(&drv[i], &devs[k])) {
+				fprintf(stderr, "dde run: --driver '%s': %s claims no device like the one "
+					"at %s [%04x:%04x] (`dde drivers %s` lists those that do)\n",
+					drv[i].spec, drv[i].name, tok, devs[k].vendor, devs[k].device, tok);
 				return -1;
 			}
 		}

@@ -1,0 +1,113 @@
+#!/bin/bash
+# Any device, any driver (docs/drivers.md): device models as data
+# (--device), the driver index (dde drivers, dde lspci -k), dde run
+# starting the index's choice for every device, binary modules in their
+# class's driver host, the refusals, and make install.
+. "$(dirname "$0")/lib.sh"
+
+KO_DIR=${DDE_KO_DIR:-$(make -s --no-print-directory O="$O" ko-dir 2>/dev/null)}
+
+# --- the index ----------------------------------------------------------------
+"$DDE" drivers --stats >"$T/stats" 2>&1
+mods=$(sed -n 's/.* \([0-9]*\) binary modules.*/\1/p' "$T/stats")
+have=$(find "$KO_DIR" -name '*.ko' | wc -l)
+[ -n "$mods" ] && [ "$mods" = "$have" ] && [ "$have" -gt 3000 ] &&
+	ok "the index knows every module of the package by name ($mods)" ||
+	not_ok "the index knows every module" "index: $mods, package: $have: $(cat "$T/stats")"
+aliases=$(sed -n 's/.*(\([0-9]*\) PCI aliases).*/\1/p' "$T/stats")
+[ "${aliases:-0}" -gt 5000 ] && ok "... with their $aliases PCI aliases" ||
+	not_ok "the index has the modules' PCI aliases" "$(cat "$T/stats")"
+
+# a model the project has no source driver for: its binary module
+expect "dde drivers e1000e: Debian's e1000e claims QEMU's 82574L, and dde run would start it" 0 \
+	"\* binary ko:e1000e +net" "$DDE" drivers e1000e
+expect "dde drivers pcnet: pcnet32" 0 "ko:pcnet32 +net" "$DDE" drivers pcnet
+# a disk model: a scratch image, removed after
+ls /tmp/dde-drivers-* >"$T/before" 2>/dev/null
+expect "dde drivers nvme: the source driver first, then the module" 0 \
+	"\* source nvme .*block.*binary ko:nvme" bash -c "\"$DDE\" drivers nvme | tr '\n' ' '"
+ls /tmp/dde-drivers-* 2>/dev/null | diff -q - "$T/before" >/dev/null &&
+	ok "dde drivers MODEL leaves no scratch image" || not_ok "dde drivers MODEL leaves no scratch image"
+expect "dde drivers SLOT: the device at SLOT only" 0 "^00:02.0 .*\[8086:100e\]" \
+	bash -c "\"$DDE\" drivers --nic rtl8139 --nic e1000 00:02.0 | head -1"
+expect "dde drivers --prefer ko: the module is the choice" 0 "\* binary ko:e1000 " \
+	"$DDE" drivers --prefer ko --nic e1000 00:01.0
+expect "dde lspci -k: the candidate modules and dde run's choice" 0 \
+	"Kernel modules: 8139cp, ko:8139cp, ko:8139too.*dde run starts: 8139cp" \
+	bash -c "\"$DDE\" lspci -k --nic rtl8139 | tr '\n' ' '"
+expect "dde drivers --models: the table" 0 "virtio-blk-pci +virtio-blk +disk +1af4:1001" \
+	"$DDE" drivers --models
+expect "--device passes properties to QEMU (virtio-net-pci, disable-legacy=on: the modern id)" 0 \
+	"\[1af4:1041\]" "$DDE" lspci --device virtio-net-pci,disable-legacy=on,net=none
+one_line "--device: a model QEMU lacks is one line" "$DDE" lspci --device nosuchnic
+one_line "dde drivers: a bad --prefer" "$DDE" drivers --prefer kernel
+
+# --- dde run starts the right driver for every device -------------------------
+truncate -s 64M "$T/n.img" "$T/a.img"
+dde_bg "$T/auto.log" --nic e1000,net=none --nic rtl8139,net=none --nic ne2k_pci,net=none \
+	--disk "nvme:$T/n.img" --disk "ahci:$T/a.img"
+want="00:01.0 .*driver e1000|00:02.0 .*driver 8139cp|00:03.0 .*driver ne2k-pci|00:04.0 .*driver nvme|00:1f.2 .*driver ahci"
+wait_log "$T/auto.log" "netd: interface net2 attached" 60
+wait_log "$T/auto.log" "bddf: sda: disk" 60
+n=$(grep -Ec "^dde: ($want)\$" "$T/auto.log")
+[ "$n" = 5 ] && [ "$(grep -c "^dde: started driver" "$T/auto.log")" = 5 ] &&
+	grep -q "bddf: nvme0n1: disk" "$T/auto.log" && grep -q "bddf: sda: disk" "$T/auto.log" &&
+	ok "dde run with no --driver: five devices, five right drivers (e1000, 8139cp, ne2k-pci, nvme, ahci), their interfaces and disks attached" ||
+	not_ok "dde run starts the right drivers" "$(grep "^dde:\|netd: interface\|bddf: .*disk" "$T/auto.log")"
+dde_stop "$bg"
+
+# --prefer ko: Debian's binary e1000 in the net class's driver host; a
+# per-slot --driver overrides the choice for its slot
+dde_bg "$T/ko.log" --prefer ko --nic e1000,net=none --nic e1000,net=none --driver e1000@00:02.0
+wait_log "$T/ko.log" "netd: interface net1 attached" 60
+grep -q "^dde: 00:01.0 \[8086:100e\]: driver ko:e1000$" "$T/ko.log" &&
+	grep -q "^dde: started driver ko:e1000@00:01.0" "$T/ko.log" &&
+	grep -q "^dde: started driver e1000@00:02.0" "$T/ko.log" &&
+	grep -q "netd: interface net0 attached" "$T/ko.log" &&
+	ok "--prefer ko: the binary module drives the free NIC, --driver the other" ||
+	not_ok "--prefer ko" "$(grep "^dde:\|netd: interface" "$T/ko.log")"
+dde_stop "$bg"
+
+# a device whose only driver has no host yet (binary block modules): said
+# so in one line, the rest runs
+dde_bg "$T/nohost.log" --prefer ko --disk "nvme:$T/n.img" --nic e1000,net=none
+wait_log "$T/nohost.log" "netd: interface net0 attached" 60
+grep -q "^dde: 00:02.0 \[8086:100e\]: driver ko:e1000$" "$T/nohost.log" &&
+	grep -q "^dde: 00:01.0 \[1b36:0010\]: driver nvme$" "$T/nohost.log" &&
+	ok "--prefer ko falls back to the source driver where no binary host serves the class" ||
+	not_ok "--prefer ko falls back" "$(grep "^dde:" "$T/nohost.log")"
+dde_stop "$bg"
+
+# --- refusals, each one clear line --------------------------------------------
+one_line "--driver ko:MODULE that the package lacks" "$DDE" run --nic e1000 --driver ko:nosuch@00:01.0
+one_line "--driver ko:MODULE of no class dde serves" "$DDE" run --driver ko:lpc_ich@00:1f.0
+one_line "--driver ko:MODULE of a class without a driver host" "$DDE" run --driver ko:virtio_blk@00:01.0
+expect "--driver NAME@SLOT whose PCI ids do not take the device there" 2 \
+	"e1000 claims no device like the one at 00:01.0 \[1b36:0010\]" \
+	"$DDE" run --disk "nvme:$T/n.img" --driver e1000@00:01.0
+# a module whose dependency is missing: its driver host names it
+mkdir -p "$T/ko"
+cp "$KO_DIR/8139cp.ko" "$T/ko/"
+DDE_KO_DIR="$T/ko" "$DDE" run --manual --nic rtl8139,net=none --driver ko:8139cp@00:01.0 >"$T/dep.log" 2>&1
+grep -Eq "mii.*(not found|No such file)" "$T/dep.log" && grep -q "exited with status" "$T/dep.log" &&
+	ok "a module whose dependency is missing: the host names it and stops" ||
+	not_ok "a module whose dependency is missing" "$(grep -v "^\[" "$T/dep.log" | head -8)"
+
+# --- make install: dde from PATH, outside the checkout ------------------------
+if make -s --no-print-directory O="$O" install DESTDIR="$T/inst" PREFIX=/usr >"$T/inst.out" 2>&1; then
+	ok "make install DESTDIR=... PREFIX=/usr"
+	(cd / && PATH="$T/inst/usr/bin:$PATH" dde run --nic e1000,net=none >"$T/inst.log" 2>&1) &
+	ipid=$!
+	BG_PIDS="$BG_PIDS $ipid"
+	wait_log "$T/inst.log" "netd: interface net0 attached" 60 &&
+		grep -q "driver e1000$" "$T/inst.log" &&
+		ok "the installed dde (from PATH, cwd /) starts its e1000 driver" ||
+		not_ok "the installed dde runs" "$(grep -v "^\[" "$T/inst.log" | head -8)"
+	pkill -INT -f "$T/inst/usr/lib/dde/bin/dde" 2>/dev/null
+	wait "$ipid" 2>/dev/null
+else
+	not_ok "make install" "$(tail -5 "$T/inst.out")"
+fi
+
+no_leftovers "no QEMU, ddeio or drivers left"
+finish
