@@ -57,6 +57,7 @@ LX_WARN_OURS  := -Wall -Wno-sign-compare -Wno-pointer-sign -Wno-unused-const-var
 # ccflags-y += -I$(src)), "list L" (the Linux files of dde_linux/L.list,
 # shared by several drivers: a subsystem such as libata)
 LX_DRIVERS := $(patsubst drivers/%/linux.recipe,%,$(wildcard drivers/*/linux.recipe))
+comma := ,
 lx_recipe = $(shell sed -n 's/^$(2)[ \t]\+//p' drivers/$(1)/linux.recipe)
 # "linux FILE": compiled unmodified; "linux-noinit FILE": the same, but its
 # initcalls are not run (they set up what a driver process does not have,
@@ -178,12 +179,14 @@ $(O)/drivers/$(1): drivers/$(1)/linux.recipe $$(wildcard dde_linux/*.list) $$(LX
 		$(O)/stubs/$(1)-stubs.o $(O)/stubs/$(1)-recipe.o $$(call obj,$$(LX_KIT)) $$(SAN_OBJ) \
 		$$(LIBDDEKIT) $$(LIBDDENET) $$(LIBDDEBLK) $$(LX_LIBS)
 	echo $$(LX_CLASS_$(1)) >$$@.class
-# the PCI ids it claims, from its Linux files' MODULE_DEVICE_TABLE(pci, ...)
-$(O)/drivers/$(1).aliases: $$(LX_OBJS_$(1)) $(O)/tools/mkindex
-	$(O)/tools/mkindex source $(1) $$(LX_CLASS_$(1)) \
-		$$$$(sed -n 's/.*MODULE_DEVICE_TABLE(pci, *\([A-Za-z0-9_]*\)).*/\1/p' \
+# the PCI ids it claims: the recipe's `pci` lines, or else its Linux
+# files' MODULE_DEVICE_TABLE(pci, ...)
+$(O)/drivers/$(1).aliases: $$(LX_OBJS_$(1)) $(O)/tools/mkindex drivers/$(1)/linux.recipe
+	$$(if $$(call lx_recipe,$(1),pci),$(O)/tools/mkindex ids $(1) $$(LX_CLASS_$(1)) \
+		$$(call lx_recipe,$(1),pci) >$$@.tmp && mv $$@.tmp $$@,$(O)/tools/mkindex source $(1) $$(LX_CLASS_$(1)) \
+		$$$$(sed -n 's/.*MODULE_DEVICE_TABLE(pci$$(comma) *\([A-Za-z0-9_]*\)).*/\1/p' \
 			$$(patsubst %,$(LX_SRC)/%,$$(call lx_recipe,$(1),linux))) \
-		-- $$(LX_OBJS_$(1)) >$$@.tmp && mv $$@.tmp $$@
+		-- $$(LX_OBJS_$(1)) >$$@.tmp && mv $$@.tmp $$@)
 endef
 $(foreach d,$(LX_DRIVERS),$(eval $(call lx_driver,$(d))))
 

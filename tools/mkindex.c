@@ -7,6 +7,10 @@
  *	read out of the compiled OBJECTs (struct pci_device_id entries up
  *	to the all-zero one) and written as modalias patterns, the way
  *	Linux's modpost writes them into a module (scripts/mod/file2alias.c)
+ *   mkindex ids NAME CLASS VVVV:DDDD...
+ *	a source driver whose recipe names the devices it takes (`pci` lines:
+ *	its Linux tables claim more, as virtio_pci's claims every virtio
+ *	device whatever its kind)
  *   mkindex modules TREE
  *	every module under TREE (the package's lib/modules/VERSION/kernel):
  *	its name, its class (from where it lives in the tree) and the
@@ -313,13 +317,32 @@ static int do_modules(const char *tree)
 	return nbad ? 1 : 0;
 }
 
+static int do_ids(int argc, char **argv)
+{
+	for (int i = 2; i < argc; i++) {
+		unsigned v, d;
+		char tail;
+
+		if (sscanf(argv[i], "%4x:%4x%c", &v, &d, &tail) != 2) {
+			fprintf(stderr, "mkindex: %s: bad PCI id '%s' (want VVVV:DDDD)\n", argv[0],
+				argv[i]);
+			return 1;
+		}
+		printf("src %s %s pci:v%08Xd%08Xsv*sd*bc*sc*i*\n", argv[0], argv[1], v, d);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 4 && !strcmp(argv[1], "source"))
 		return do_source(argc - 2, argv + 2);
+	if (argc >= 5 && !strcmp(argv[1], "ids"))
+		return do_ids(argc - 2, argv + 2);
 	if (argc == 3 && !strcmp(argv[1], "modules"))
 		return do_modules(argv[2]);
 	fprintf(stderr, "usage: mkindex source NAME CLASS TABLE... -- OBJECT...\n"
+			"       mkindex ids NAME CLASS VVVV:DDDD...\n"
 			"       mkindex modules TREE\n");
 	return 2;
 }

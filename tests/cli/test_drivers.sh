@@ -46,7 +46,7 @@ one_line "dde drivers: a bad --prefer" "$DDE" drivers --prefer kernel
 truncate -s 64M "$T/n.img" "$T/a.img"
 dde_bg "$T/auto.log" --nic e1000,net=none --nic rtl8139,net=none --nic ne2k_pci,net=none \
 	--disk "nvme:$T/n.img" --disk "ahci:$T/a.img"
-want="00:01.0 .*driver e1000|00:02.0 .*driver 8139cp|00:03.0 .*driver ne2k-pci|00:04.0 .*driver nvme|00:1f.2 .*driver ahci"
+want="00:01.0 .*driver nvme|00:02.0 .*driver e1000|00:03.0 .*driver 8139cp|00:04.0 .*driver ne2k-pci|00:1f.2 .*driver ahci"
 wait_log "$T/auto.log" "netd: interface net2 attached" 60
 wait_log "$T/auto.log" "bddf: sda: disk" 60
 n=$(grep -Ec "^dde: ($want)\$" "$T/auto.log")

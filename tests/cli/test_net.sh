@@ -15,6 +15,8 @@ net_driver 8139cp rtl8139 00:01.0 $((base + 2)) 32 "eth0: link down" "eth0: link
 # QEMU's ne2k_pci stops taking frames for good once its 13 KiB ring was
 # full (it never flushes its queue when the driver frees room): 4 in flight
 net_driver ne2k-pci ne2k_pci 00:01.0 $((base + 4)) 4 "" ""
+# AMD PCnet (QEMU's pcnet): a recipe and nothing else (drivers/pcnet32)
+net_driver pcnet32 pcnet 00:01.0 $((base + 6)) 32 "eth0: link down" "eth0: link up"
 
 # module parameters: Linux's own parsing sets them before the driver starts
 "$DDE" run --nic e1000,net=none --driver e1000,InterruptThrottleRate=5000@00:01.0 \
