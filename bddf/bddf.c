@@ -119,13 +119,13 @@ static struct {
 	unsigned depth, client_depth;
 	struct handle h_listen;
 	struct disk *disk[MAX_DISKS];
-	int ndisks, nvme_ctrls, sd_disks;
+	int ndisks, nvme_ctrls, sd_disks, vd_disks;
 	struct client *clients;
 	struct driver *drivers[64];
 	/* --expect: the disk drivers `dde run` starts, in its order: their
 	 * NVMe controllers are numbered in that order, whoever comes first */
 	const char *expect[64];
-	int nexpect, nvme_expected;
+	int nexpect, nvme_expected, vd_expected;
 	/* --fault drop-write=DISK:SECTOR: writes over it are acknowledged, not done */
 	struct {
 		char disk[DDEBLK_NAME_MAX];
@@ -552,21 +552,51 @@ static void part_name(const char *disk, unsigned n, char *out)
 		 l && base[l - 1] >= '0' && base[l - 1] <= '9' ? "p" : "", n);
 }
 
-static void sd_name(int index, char *out)
+/* PREFIX + letters: sda .. sdz, sdaa .. (as Linux's sd_format_disk_name; vd too) */
+static void letter_name(const char *prefix, int index, char *out)
 {
 	char buf[8];
 	int n = 0;
 
-	/* sda .. sdz, sdaa .. (as Linux's sd_format_disk_name) */
 	do {
 		buf[n++] = (char)('a' + index % 26);
 		index = index / 26 - 1;
 	} while (index >= 0 && n < 7);
-	out[0] = 's';
-	out[1] = 'd';
+	out[0] = prefix[0];
+	out[1] = prefix[1];
 	for (int i = 0; i < n; i++)
 		out[2 + i] = buf[n - 1 - i];
 	out[2 + n] = 0;
+}
+
+/* a letter name's index: vda 0, vdz 25, vdaa 26 ... (-1 if it is none) */
+static int letter_index(const char *name)
+{
+	int index = -1;
+
+	for (const char *p = name + 2; *p; p++) {
+		if (*p < 'a' || *p > 'z')
+			return -1;
+		index = (index + 1) * 26 + (*p - 'a');
+	}
+	return index;
+}
+
+/*
+ * A virtio disk's number: one disk per virtio device, numbered in dde run's
+ * order of its drivers (as Linux numbers them in probe order), whichever
+ * attaches first.
+ */
+static int vd_number(struct driver *dr, const char *local)
+{
+	int own = letter_index(local);
+
+	for (int i = 0, k = 0; i < d.nexpect; i++) {
+		if (!strcmp(d.expect[i], dr->name))
+			return k + (own > 0 ? own : 0);
+		k += !strncmp(d.expect[i], "virtio_blk@", 11);
+	}
+	return d.vd_expected + d.vd_disks++;	/* a driver started by hand */
 }
 
 /* The number of the NVMe controller a driver calls @ctrl. */
@@ -598,7 +628,9 @@ static void global_name(struct driver *dr, const char *local, char *out)
 	if (sscanf(local, "nvme%dn%d%c", &ctrl, &ns, &rest) == 2) {
 		snprintf(out, DDEBLK_NAME_MAX, "nvme%dn%d", nvme_number(dr, ctrl), ns);
 	} else if (!strncmp(local, "sd", 2)) {
-		sd_name(d.sd_disks++, out);
+		letter_name("sd", d.sd_disks++, out);
+	} else if (!strncmp(local, "vd", 2) && letter_index(local) >= 0) {
+		letter_name("vd", vd_number(dr, local), out);
 	} else {
 		snprintf(out, DDEBLK_NAME_MAX, "%s", local);
 		for (int i = 0, k = 1; i < d.ndisks; i++)
@@ -1061,6 +1093,7 @@ int main(int argc, char **argv)
 		else if (opt == 'e' && d.nexpect < 64) {
 			d.expect[d.nexpect++] = optarg;
 			d.nvme_expected += !strncmp(optarg, "nvme", 4);
+			d.vd_expected += !strncmp(optarg, "virtio_blk@", 11);
 		}
 		else if (opt == 'f') {
 			if (fault(optarg))

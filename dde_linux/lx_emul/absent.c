@@ -351,6 +351,19 @@ int __cpuhp_state_remove_instance(enum cpuhp_state state, struct hlist_node *nod
 	return 0;
 }
 
+void __cpuhp_remove_state(enum cpuhp_state state, bool invoke)
+{
+}
+
+/* the hotplug lock: no CPU comes or goes */
+void cpus_read_lock(void)
+{
+}
+
+void cpus_read_unlock(void)
+{
+}
+
 /* ---- async function calls: work items on the unbound queue ---- */
 
 struct async_entry {

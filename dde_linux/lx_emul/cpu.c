@@ -280,3 +280,4 @@ int smp_call_function_single_async(int cpu, struct __call_single_data *csd)
 	local_irq_restore(flags);
 	return 0;
 }
+

@@ -381,6 +381,18 @@ void free_pages(unsigned long addr, unsigned int order)
 		__free_pages(virt_to_page((void *)addr), order);
 }
 
+/* SIZE bytes of whole pages (virtio's rings without the DMA API): the
+ * block of the next power of two, kept whole (Linux gives its tail back) */
+void *alloc_pages_exact(size_t size, gfp_t gfp)
+{
+	return (void *)__get_free_pages(gfp & ~__GFP_COMP, get_order(size));
+}
+
+void free_pages_exact(void *virt, size_t size)
+{
+	free_pages((unsigned long)virt, get_order(size));
+}
+
 void __folio_put(struct folio *folio)
 {
 	free_the_pages(&folio->page);

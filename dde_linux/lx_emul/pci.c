@@ -636,15 +636,12 @@ void memset_io(volatile void __iomem *to, int c, size_t n)
 
 /* --- capabilities --- */
 
-/* the offset of capability CAP in the standard list, or 0 */
-u8 pci_find_capability(struct pci_dev *dev, int cap)
+/* capability CAP in the standard list, from the entry whose "next" byte is at POS */
+static u8 next_capability(struct pci_dev *dev, u8 pos, int cap)
 {
-	u8 pos = 0, id;
-	u16 status;
+	u8 id;
 
-	if (pci_read_config_word(dev, PCI_STATUS, &status) || !(status & PCI_STATUS_CAP_LIST))
-		return 0;
-	pci_read_config_byte(dev, PCI_CAPABILITY_LIST, &pos);
+	pci_read_config_byte(dev, pos, &pos);
 	/* at most 48 entries fit in the 192 bytes after the header: a loop ends there */
 	for (int n = 0; n < 48 && pos >= 0x40; n++) {
 		pos &= ~3;
@@ -655,6 +652,22 @@ u8 pci_find_capability(struct pci_dev *dev, int cap)
 		pci_read_config_byte(dev, pos + PCI_CAP_LIST_NEXT, &pos);
 	}
 	return 0;
+}
+
+/* the offset of capability CAP in the standard list, or 0 */
+u8 pci_find_capability(struct pci_dev *dev, int cap)
+{
+	u16 status;
+
+	if (pci_read_config_word(dev, PCI_STATUS, &status) || !(status & PCI_STATUS_CAP_LIST))
+		return 0;
+	return next_capability(dev, PCI_CAPABILITY_LIST, cap);
+}
+
+/* the next capability CAP after the one at POS (virtio has several vendor ones) */
+u8 pci_find_next_capability(struct pci_dev *dev, u8 pos, int cap)
+{
+	return next_capability(dev, pos + PCI_CAP_LIST_NEXT, cap);
 }
 
 /* PCI-X maximum memory read byte count (none of QEMU's devices is PCI-X) */

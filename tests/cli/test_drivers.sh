@@ -4,6 +4,7 @@
 # starting the index's choice for every device, binary modules in their
 # class's driver host, the refusals, and make install.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/net_lib.sh"
 
 KO_DIR=${DDE_KO_DIR:-$(make -s --no-print-directory O="$O" ko-dir 2>/dev/null)}
 
@@ -43,16 +44,20 @@ one_line "--device: a model QEMU lacks is one line" "$DDE" lspci --device nosuch
 one_line "dde drivers: a bad --prefer" "$DDE" drivers --prefer kernel
 
 # --- dde run starts the right driver for every device -------------------------
-truncate -s 64M "$T/n.img" "$T/a.img"
-dde_bg "$T/auto.log" --nic e1000,net=none --nic rtl8139,net=none --nic ne2k_pci,net=none \
-	--disk "nvme:$T/n.img" --disk "ahci:$T/a.img"
-want="00:01.0 .*driver nvme|00:02.0 .*driver e1000|00:03.0 .*driver 8139cp|00:04.0 .*driver ne2k-pci|00:1f.2 .*driver ahci"
-wait_log "$T/auto.log" "netd: interface net2 attached" 60
+truncate -s 64M "$T/n.img" "$T/a.img" "$T/v.img"
+dde_bg "$T/auto.log" --nic e1000,net=none --nic pcnet,net=none --nic virtio-net,net=none \
+	--disk "nvme:$T/n.img" --disk "ahci:$T/a.img" --disk "virtio-blk:$T/v.img"
+# QEMU places the disks' devices first, then the NICs
+want="00:01.0 .*driver nvme|00:02.0 .*driver virtio_blk|00:03.0 .*driver e1000|00:04.0 .*driver pcnet32|00:05.0 .*driver virtio_net|00:1f.2 .*driver ahci"
 wait_log "$T/auto.log" "bddf: sda: disk" 60
+wait_log "$T/auto.log" "bddf: vda: disk" 60
+wait_count "netd: interface net[0-2] attached" 3 60 "$T/auto.log"
 n=$(grep -Ec "^dde: ($want)\$" "$T/auto.log")
-[ "$n" = 5 ] && [ "$(grep -c "^dde: started driver" "$T/auto.log")" = 5 ] &&
+[ "$n" = 6 ] && [ "$(grep -c "^dde: started driver" "$T/auto.log")" = 6 ] &&
 	grep -q "bddf: nvme0n1: disk" "$T/auto.log" && grep -q "bddf: sda: disk" "$T/auto.log" &&
-	ok "dde run with no --driver: five devices, five right drivers (e1000, 8139cp, ne2k-pci, nvme, ahci), their interfaces and disks attached" ||
+	grep -q "bddf: vda: disk" "$T/auto.log" &&
+	[ "$(grep -c "netd: interface net[0-2] attached" "$T/auto.log")" = 3 ] &&
+	ok "dde run with no --driver: e1000, pcnet, virtio-net, nvme, ahci, virtio-blk get six right drivers; three interfaces and three disks attach" ||
 	not_ok "dde run starts the right drivers" "$(grep "^dde:\|netd: interface\|bddf: .*disk" "$T/auto.log")"
 dde_stop "$bg"
 

@@ -17,6 +17,10 @@ net_driver 8139cp rtl8139 00:01.0 $((base + 2)) 32 "eth0: link down" "eth0: link
 net_driver ne2k-pci ne2k_pci 00:01.0 $((base + 4)) 4 "" ""
 # AMD PCnet (QEMU's pcnet): a recipe and nothing else (drivers/pcnet32)
 net_driver pcnet32 pcnet 00:01.0 $((base + 6)) 32 "eth0: link down" "eth0: link up"
+# virtio (QEMU's virtio-net-pci, transitional): virtio_net on Linux's
+# virtio core and PCI transport; it logs no link change (netd does)
+net_driver virtio_net virtio-net 00:01.0 $((base + 8)) 32 "netd: interface net0: link down" \
+	"netd: interface net0: link up"
 
 # module parameters: Linux's own parsing sets them before the driver starts
 "$DDE" run --nic e1000,net=none --driver e1000,InterruptThrottleRate=5000@00:01.0 \

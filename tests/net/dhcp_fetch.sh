@@ -48,7 +48,7 @@ port=$((44000 + $$ % 1000))
 busybox httpd -f -p "127.0.0.1:$port" -h "$T/www" &
 httpd=$!
 
-"$O/bin/dde" run "${engine[@]}" --nic "$NIC,net=user" --driver "$DRIVER@00:01.0" --tap "net0=$IF" \
+"$O/bin/dde" run "${engine[@]}" --device "$NIC,net=user" --driver "$DRIVER@00:01.0" --tap "net0=$IF" \
 	--net-socket "@dde-dhcp-$$" >"$T/log" 2>&1 &
 run=$!
 for ((i = 0; i < 600; i++)); do
