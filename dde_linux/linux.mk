@@ -207,8 +207,13 @@ KSRV_OBJS := $(patsubst dde_linux/ksrv/%,$(O)/ksrv/%.o,$(basename $(KSRV_SRC)))
 KO_HOST_OBJS := $(call obj,ko/host.c ko/dbt.c $(filter-out dde_linux/lx_kit/main.c,$(LX_KIT))) \
 	$(O)/obj/ko/dbt_x86.o
 $(call obj,ko/host.c ko/dbt.c): CFLAGS += -mincoming-stack-boundary=3
-KSRV_NET_OBJS := $(KSRV_OBJS) $(call lxobj,$(call lx_class_files,net)) $(call lx_class_glue,net) \
-	$(LX_EMUL_OBJS) $(LX_CORE_OBJS)
+# The classes with a driver host, and what each one's service library
+# holds beyond the common part: the class's Linux files and glue (a class
+# is one entry here; docs/drivers.md, "Adding a class").
+KO_CLASSES := net block
+KSRV_OBJS_net := $(call lxobj,$(call lx_class_files,net)) $(call lx_class_glue,net)
+KSRV_OBJS_block := $(call lxobj,$(call lx_class_files,block) lib/sg_pool.c lib/glob.c) \
+	$(call lx_class_glue,block)
 
 $(KO_READY): $(LX_READY)
 	./tools/fetch-modules $(DDE_CACHE)
@@ -223,29 +228,31 @@ $(O)/ksrv/%.o: dde_linux/ksrv/%.S
 	@mkdir -p $(dir $@)
 	$(CC) -c -o $@ $<
 
-# the net service library, joined, and its export table
-$(O)/share/dde/ksrv-net.exports: $(KSRV_NET_OBJS) $(KO_HOST_OBJS) $(LIBDDEKIT) tools/gen-stubs tools/gen-exports
-	@mkdir -p $(dir $@) $(O)/stubs
-	./tools/gen-stubs ksrv-net $(O)/stubs/ksrv-net $(KSRV_NET_OBJS) -- $(KO_HOST_OBJS) $(LIBDDEKIT) $(LIBKO)
-	./tools/gen-exports net $(O)/stubs/ksrv-net.o $(O)/stubs/ksrv-net.renamed \
-		$(LX_HDR)/Module.symvers $(O)/stubs/ksrv-net $(LINUX_ABI)-$(LINUX_FLAVOUR)
-	cp $(O)/stubs/ksrv-net.exports $@
-
-# The driver host of the net class: the library, its export table, the
-# loader and the host's main (ko/host.c) in place of lx_kit's, linked like
-# a source-built driver (non-PIE, below 2 GiB: the modules' -mcmodel=kernel
-# code reaches the library with 32-bit relocations).
-$(O)/drivers/ko-net: $(O)/share/dde/ksrv-net.exports $(KO_HOST_OBJS) $(LIBKO) $(LIBDDEKIT) \
-		$(LIBDDENET) $(LIBDDEBLK) dde_linux/lx.ld $(SAN_OBJ)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $(O)/stubs/ksrv-net-stubs.o $(O)/stubs/ksrv-net-stubs.c
-	# -fno-pie: the table holds libc's functions (memcpy ...) by their
-	# canonical address, the program's own PLT entry, below 2 GiB
-	$(CC) $(CFLAGS) -fno-pie -c -o $(O)/stubs/ksrv-net-exports.o $(O)/stubs/ksrv-net-exports.c
-	$(CC) $(LDFLAGS) -no-pie -Wl,-T,dde_linux/lx.ld -o $@ $(O)/stubs/ksrv-net.o \
-		$(O)/stubs/ksrv-net-stubs.o $(O)/stubs/ksrv-net-exports.o $(KO_HOST_OBJS) $(SAN_OBJ) \
-		$(LIBKO) $(LIBDDEKIT) $(LIBDDENET) $(LIBDDEBLK) $(LX_LIBS) -lunicorn
-	echo net >$@.class
+# One class's service library, joined, its export table, and its driver
+# host: the library, the loader and the host's main (ko/host.c) in place of
+# lx_kit's, linked like a source-built driver (non-PIE, below 2 GiB: the
+# modules' -mcmodel=kernel code reaches the library with 32-bit
+# relocations). -fno-pie for the table: it holds libc's functions (memcpy
+# ...) by their canonical address, the program's own PLT entry.
+define ko_host
+KSRV_ALL_$(1) := $$(KSRV_OBJS) $$(KSRV_OBJS_$(1)) $$(LX_EMUL_OBJS) $$(LX_CORE_OBJS)
+$(O)/share/dde/ksrv-$(1).exports: $$(KSRV_ALL_$(1)) $$(KO_HOST_OBJS) $$(LIBDDEKIT) tools/gen-stubs tools/gen-exports
+	@mkdir -p $$(dir $$@) $(O)/stubs
+	./tools/gen-stubs ksrv-$(1) $(O)/stubs/ksrv-$(1) $$(KSRV_ALL_$(1)) -- $$(KO_HOST_OBJS) $$(LIBDDEKIT) $$(LIBKO)
+	./tools/gen-exports $(1) $(O)/stubs/ksrv-$(1).o $(O)/stubs/ksrv-$(1).renamed \
+		$$(LX_HDR)/Module.symvers $(O)/stubs/ksrv-$(1) $$(LINUX_ABI)-$$(LINUX_FLAVOUR)
+	cp $(O)/stubs/ksrv-$(1).exports $$@
+$(O)/drivers/ko-$(1): $(O)/share/dde/ksrv-$(1).exports $$(KO_HOST_OBJS) $$(LIBKO) $$(LIBDDEKIT) \
+		$$(LIBDDENET) $$(LIBDDEBLK) dde_linux/lx.ld $$(SAN_OBJ)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) -c -o $(O)/stubs/ksrv-$(1)-stubs.o $(O)/stubs/ksrv-$(1)-stubs.c
+	$$(CC) $$(CFLAGS) -fno-pie -c -o $(O)/stubs/ksrv-$(1)-exports.o $(O)/stubs/ksrv-$(1)-exports.c
+	$$(CC) $$(LDFLAGS) -no-pie -Wl,-T,dde_linux/lx.ld -o $$@ $(O)/stubs/ksrv-$(1).o \
+		$(O)/stubs/ksrv-$(1)-stubs.o $(O)/stubs/ksrv-$(1)-exports.o $$(KO_HOST_OBJS) $$(SAN_OBJ) \
+		$$(LIBKO) $$(LIBDDEKIT) $$(LIBDDENET) $$(LIBDDEBLK) $$(LX_LIBS) -lunicorn
+	echo $(1) >$$@.class
+endef
+$(foreach c,$(KO_CLASSES),$(eval $(call ko_host,$(c))))
 
 # where the modules are, for `dde run --driver ko:NAME`
 $(O)/share/dde/ko-dir: $(KO_READY)
@@ -273,7 +280,8 @@ $(O)/share/dde/drivers.index: $(patsubst %,$(O)/drivers/%.aliases,$(LX_DRIVERS))
 	  $(O)/tools/mkindex modules $(LX_DIR)/modules-tree/lib/modules/$(LINUX_ABI)-$(LINUX_FLAVOUR)/kernel; \
 	} >$@.tmp && mv $@.tmp $@
 
-KO_BINS := $(O)/share/dde/drivers.index $(O)/share/dde/posted-writes $(KO_READY) $(O)/share/dde/ksrv-net.exports $(O)/drivers/ko-net $(O)/share/dde/ko-dir
+KO_BINS := $(O)/share/dde/drivers.index $(O)/share/dde/posted-writes $(KO_READY) $(O)/share/dde/ko-dir \
+	$(foreach c,$(KO_CLASSES),$(O)/share/dde/ksrv-$(c).exports $(O)/drivers/ko-$(c))
 
 -include $(shell find $(O)/linux $(O)/lx_emul $(O)/lx_glue $(O)/ksrv -name '*.d' 2>/dev/null)
 

@@ -63,6 +63,18 @@ void ko_dependency_path(const char *path, const char *dep, char *out, size_t out
 		snprintf(out, outlen, "%s.ko", dep);
 }
 
+const char *ko_companion(const char *name)
+{
+	static const struct { const char *loaded, *companion; } table[] = {
+		{ "scsi_mod", "sd_mod" },
+	};
+
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (!strcmp(table[i].loaded, name))
+			return table[i].companion;
+	return NULL;
+}
+
 const struct ko_version *ko_version_of(const struct ko_image *img, const char *name)
 {
 	for (unsigned i = 0; i < img->nver; i++)

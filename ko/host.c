@@ -28,6 +28,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +46,7 @@
 
 #include "dbt.h"
 
-#define MAX_MODULES 8
+#define MAX_MODULES 16
 
 /* the Linux side (dde_linux/lx_emul/start.c); argv[1..]: built-in parameters */
 int lx_emul_start(int argc, char **argv);
@@ -62,7 +63,7 @@ static unsigned nmods;
 struct ksrv_module ksrv_modules[MAX_MODULES];
 unsigned ksrv_nmodules;
 
-static const char *prog = "ko-net";
+static const char *prog = "ko-host";
 static int translated;		/* --engine dbt */
 static int allow_stubs;		/* --allow-stubs */
 static char driver_name[64] = "ko";
@@ -743,6 +744,25 @@ static void usage(FILE *out)
 		prog, ksrv_name, ksrv_kernel);
 }
 
+/* the companions of the loaded modules (ko_companion: sd_mod for scsi_mod) */
+static int load_companions(const char *driver, char *err, size_t len)
+{
+	for (unsigned m = 0; m < nmods; m++) {
+		const char *c = ko_companion(mods[m].name);
+		bool have = false;
+		char path[PATH_MAX];
+
+		for (unsigned k = 0; c && k < nmods; k++)
+			have |= !strcmp(mods[k].name, c);
+		if (!c || have)
+			continue;
+		ko_dependency_path(driver, c, path, sizeof(path));
+		if (load_module(path, 0, err, len) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *engine = "native";
@@ -796,9 +816,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: cannot load: %s\n", prog, err);
 		return 1;
 	}
-	ksrv_modules[nmods - 1].argc = argc - i - 1;
-	ksrv_modules[nmods - 1].argv = argv + i + 1;
-	snprintf(driver_name, sizeof(driver_name), "%s", mods[nmods - 1].name);
+	unsigned main_mod = nmods - 1;
+
+	if (load_companions(argv[i], err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: cannot load: %s\n", prog, err);
+		return 1;
+	}
+	ksrv_modules[main_mod].argc = argc - i - 1;
+	ksrv_modules[main_mod].argv = argv + i + 1;
+	snprintf(driver_name, sizeof(driver_name), "%s", mods[main_mod].name);
 	for (unsigned m = 0; m < nmods; m++)
 		fprintf(stderr, "%s: %s (%s) placed at %#lx, %zu bytes, %u relocations, "
 			"%u call sites patched\n", prog, mods[m].name, mods[m].path,

@@ -129,6 +129,12 @@ static void unbind(struct device *dev)
 	dev->driver = NULL;
 }
 
+/* a driver lets go of its device (nvme after a dead controller) */
+void device_release_driver(struct device *dev)
+{
+	unbind(dev);
+}
+
 int driver_register(struct device_driver *drv)
 {
 	int i;

@@ -193,6 +193,12 @@ bool flush_delayed_work(struct delayed_work *dwork)
 	return flush_work(&dwork->work);
 }
 
+/* every item queued on WQ before the call has run */
+void __flush_workqueue(struct workqueue_struct *wq)
+{
+	wait_event(wq->idle, list_empty(&wq->pending) && !wq->running);
+}
+
 void destroy_workqueue(struct workqueue_struct *wq)
 {
 	/* its worker stays parked; the driver process is ending anyway */

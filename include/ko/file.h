@@ -23,6 +23,13 @@ void ko_close(struct ko_file *f);
 /* Where dependency DEP (a `depends=` name) of the module at PATH is: beside it. */
 void ko_dependency_path(const char *path, const char *dep, char *out, size_t outlen);
 
+/*
+ * The module Linux's udev would load for the devices module NAME creates
+ * (scsi_mod's SCSI disks: sd_mod), which no module depends on; or NULL.
+ * The driver host loads it, found beside the driver, as a dependency.
+ */
+const char *ko_companion(const char *name);
+
 /* the CRC the module was built against for NAME (__versions), or NULL */
 const struct ko_version *ko_version_of(const struct ko_image *img, const char *name);
 

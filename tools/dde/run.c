@@ -720,15 +720,19 @@ static int sandbox_add_module(struct sandbox *sb, const char *path, int depth, c
 			      size_t cap)
 {
 	struct ko_file f;
-	const char *depends;
-	char why[512], list[256], *save = NULL;
+	const char *depends, *name, *companion;
+	char why[512], list[320], *save = NULL;
 
-	if (depth > 8 || sandbox_add_file(sb, path, err, cap))
-		return depth > 8 ? 0 : -1;
+	if (depth > 16 || sandbox_add_file(sb, path, err, cap))
+		return depth > 16 ? 0 : -1;
 	if (ko_open(path, &f, why, sizeof(why)) < 0)
 		return 0;	/* the host says what is wrong with it */
 	depends = ko_modinfo(&f.img, "depends", NULL);
-	snprintf(list, sizeof(list), "%s", depends ? depends : "");
+	name = ko_modinfo(&f.img, "name", NULL);
+	companion = name ? ko_companion(name) : NULL;
+	/* the companion the host loads too (scsi_mod's sd_mod), as a dependency */
+	snprintf(list, sizeof(list), "%s%s%s", depends ? depends : "",
+		 companion && depends && *depends ? "," : "", companion ? companion : "");
 	ko_close(&f);
 	for (char *dep = strtok_r(list, ",", &save); dep; dep = strtok_r(NULL, ",", &save)) {
 		char dpath[PATH_MAX + 80];

@@ -1,0 +1,88 @@
+/*
+ * What Debian's block modules import for paths a driver process never
+ * takes: tracepoint output (no tracer attaches: every tracepoint stays
+ * off), copies to and from user space and ioctls (no process calls into a
+ * driver here: clients speak to bddf), io_uring passthrough, zoned-disk
+ * revalidation, SR-IOV configuration through sysfs, /proc and sysfs file
+ * handlers, netlink messages (no socket reaches a driver process). Each is defined so
+ * that such modules load; each stops the driver, naming itself, if it is
+ * ever reached. (Linux's prototypes are not included: these are entry
+ * points, never called from this library.)
+ */
+#include <lx_kit/kit.h>
+
+void lx_ksrv_unreachable(const char *name) __attribute__((noreturn));
+
+/* weak: a library that has the real one (the net class's skb_pull) wins */
+#define NEVER(name)						\
+	void name(void);					\
+	__attribute__((weak)) void name(void)			\
+	{							\
+		lx_ksrv_unreachable(#name);			\
+	}
+
+/* tracepoint output and registration (the tracing subsystem's) */
+NEVER(trace_event_raw_init)
+NEVER(trace_event_reg)
+NEVER(trace_event_buffer_reserve)
+NEVER(trace_event_buffer_commit)
+NEVER(trace_event_printf)
+NEVER(trace_raw_output_prep)
+NEVER(trace_handle_return)
+NEVER(trace_seq_printf)
+NEVER(trace_seq_putc)
+NEVER(trace_print_symbols_seq)
+NEVER(trace_print_hex_seq)
+NEVER(trace_seq_puts)
+NEVER(__trace_trigger_soft_disabled)
+NEVER(perf_trace_buf_alloc)
+NEVER(perf_trace_run_bpf_submit)
+NEVER(bpf_trace_run1)
+NEVER(bpf_trace_run2)
+NEVER(bpf_trace_run3)
+NEVER(bpf_trace_run4)
+NEVER(bpf_trace_run5)
+/* user space: copies, ioctls, capabilities */
+NEVER(_copy_from_user)
+NEVER(_copy_to_user)
+NEVER(__put_user_4)
+NEVER(__put_user_8)
+NEVER(__get_user_4)
+NEVER(__get_user_8)
+NEVER(__get_user_1)
+NEVER(__check_object_size)
+NEVER(compat_ptr_ioctl)
+NEVER(blkdev_compat_ptr_ioctl)
+NEVER(capable)
+/* io_uring passthrough commands */
+NEVER(io_uring_cmd_done)
+NEVER(io_uring_cmd_import_fixed)
+NEVER(io_uring_cmd_complete_in_task)
+/* zoned disks, multipath heads, a disk's partition rescan by ioctl */
+NEVER(blk_revalidate_disk_zones)
+NEVER(blk_req_zone_write_trylock)
+NEVER(__blk_req_zone_write_unlock)
+/* a block device opened through its node (bddf opens none) */
+NEVER(bdev_check_media_change)
+NEVER(__blk_alloc_disk)
+NEVER(bdev_disk_changed)
+/* SR-IOV through sysfs */
+NEVER(pci_sriov_configure_simple)
+/* /proc, sysfs and seq_file handlers */
+NEVER(seq_printf)
+NEVER(seq_puts)
+NEVER(proc_dointvec)
+NEVER(memory_read_from_buffer)
+NEVER(sysfs_break_active_protection)
+NEVER(sysfs_unbreak_active_protection)
+/* a disk's BIOS partition table read through the page cache (HDIO_GETGEO) */
+NEVER(read_cache_folio)
+/* netlink messages to a kernel socket */
+NEVER(netlink_ack)
+NEVER(netlink_capable)
+NEVER(skb_pull)
+/* runtime power management of a queue (nothing suspends a device here) */
+NEVER(blk_pre_runtime_suspend)
+NEVER(blk_post_runtime_suspend)
+NEVER(blk_pre_runtime_resume)
+NEVER(blk_post_runtime_resume)
