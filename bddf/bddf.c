@@ -552,6 +552,13 @@ static void part_name(const char *disk, unsigned n, char *out)
 		 l && base[l - 1] >= '0' && base[l - 1] <= '9' ? "p" : "", n);
 }
 
+/* a driver instance's name without "ko:" (a binary module names its disks
+ * as the source driver of the same name does) */
+static const char *source_name(const char *instance)
+{
+	return strncmp(instance, "ko:", 3) ? instance : instance + 3;
+}
+
 /* PREFIX + letters: sda .. sdz, sdaa .. (as Linux's sd_format_disk_name; vd too) */
 static void letter_name(const char *prefix, int index, char *out)
 {
@@ -594,7 +601,7 @@ static int vd_number(struct driver *dr, const char *local)
 	for (int i = 0, k = 0; i < d.nexpect; i++) {
 		if (!strcmp(d.expect[i], dr->name))
 			return k + (own > 0 ? own : 0);
-		k += !strncmp(d.expect[i], "virtio_blk@", 11);
+		k += !strncmp(source_name(d.expect[i]), "virtio_blk@", 11);
 	}
 	return d.vd_expected + d.vd_disks++;	/* a driver started by hand */
 }
@@ -614,7 +621,7 @@ static int nvme_number(struct driver *dr, int ctrl)
 	for (int i = 0, k = 0; i < d.nexpect; i++) {
 		if (!strcmp(d.expect[i], dr->name))
 			return k;
-		k += !strncmp(d.expect[i], "nvme", 4);
+		k += !strncmp(source_name(d.expect[i]), "nvme", 4);
 	}
 	return d.nvme_expected + d.nvme_ctrls++;	/* a driver started by hand */
 }
@@ -1092,8 +1099,8 @@ int main(int argc, char **argv)
 			d.client_depth = (unsigned)number("--client-depth", optarg, 256);
 		else if (opt == 'e' && d.nexpect < 64) {
 			d.expect[d.nexpect++] = optarg;
-			d.nvme_expected += !strncmp(optarg, "nvme", 4);
-			d.vd_expected += !strncmp(optarg, "virtio_blk@", 11);
+			d.nvme_expected += !strncmp(source_name(optarg), "nvme", 4);
+			d.vd_expected += !strncmp(source_name(optarg), "virtio_blk@", 11);
 		}
 		else if (opt == 'f') {
 			if (fault(optarg))

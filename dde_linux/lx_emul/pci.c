@@ -305,6 +305,24 @@ int pci_enable_device_mem(struct pci_dev *dev)
 	return enable(dev, IORESOURCE_MEM);
 }
 
+/* after a reset took the decoding away (ata_piix on resume): set it again,
+ * without counting another enable */
+int pci_reenable_device(struct pci_dev *dev)
+{
+	u16 bits = 0;
+
+	if (!pci_is_enabled(dev))
+		return 0;
+	for (int i = 0; i < PCI_STD_NUM_BARS; i++) {
+		if (dev->resource[i].flags & IORESOURCE_IO)
+			bits |= PCI_COMMAND_IO;
+		if (dev->resource[i].flags & IORESOURCE_MEM)
+			bits |= PCI_COMMAND_MEMORY;
+	}
+	command_bits(dev, bits, 0);
+	return 0;
+}
+
 void pci_disable_device(struct pci_dev *dev)
 {
 	if (atomic_dec_return(&dev->enable_cnt) == 0)

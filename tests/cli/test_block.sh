@@ -12,6 +12,11 @@
 . "$(dirname "$0")/block_lib.sh"
 
 BLKIO="$O/tests/block/blkio"
+# NVME=ko:nvme (test_ko_block.sh): Debian's binary nvme.ko in the block
+# class's driver host, on ENGINE (native or dbt)
+NVME=${NVME:-nvme}
+run_extra=()
+[[ $NVME == ko:* ]] && run_extra=(--prefer ko --engine "${ENGINE:-native}")
 export PATH="$PATH:/usr/sbin:/sbin"
 if ! command -v sfdisk >/dev/null; then
 	not_ok "sfdisk is installed (make deps: fdisk)"
@@ -45,15 +50,15 @@ before_p6=$(sha "$M" 34816 4096)
 before_g2=$(sha "$G" 18432 8192)
 
 export DDE_BLK="@dde-test-blk-$$"
-dde_bg "$T/run.log" --machine q35 --disk "nvme:$M" --disk "nvme:$G" --blk-socket "$DDE_BLK"
+dde_bg "$T/run.log" "${run_extra[@]}" --machine q35 --disk "nvme:$M" --disk "nvme:$G" --blk-socket "$DDE_BLK"
 run=$bg
 if wait_count "bddf: nvme[01]n1: disk of" 2 60 "$T/run.log"; then
 	ok "two NVMe controllers: Linux's nvme in a process each, both disks at bddf"
 else
 	not_ok "disks at bddf" "$(tail -8 "$T/run.log")"
 fi
-grep -q "bddf: nvme0n1: disk of nvme@00:01.0" "$T/run.log" &&
-	grep -q "bddf: nvme1n1: disk of nvme@00:02.0" "$T/run.log" &&
+grep -q "bddf: nvme0n1: disk of $NVME@00:01.0" "$T/run.log" &&
+	grep -q "bddf: nvme1n1: disk of $NVME@00:02.0" "$T/run.log" &&
 	ok "disks are named in --disk order (nvme0n1, nvme1n1) whichever driver comes first" ||
 	not_ok "names in --disk order" "$(grep 'bddf:' "$T/run.log")"
 
@@ -66,7 +71,7 @@ for pair in "nvme0n1 $M" "nvme1n1 $G"; do
 		not_ok "$1: table id" "$(head -3 "$T/ours")"
 done
 expect "dde disks lists disks and partitions with types and labels" 0 \
-	"nvme0n1p5 +4.0M +512 +83 .*nvme@00:01.0" "$DDE" disks
+	"nvme0n1p5 +4.0M +512 +83 .*$NVME@00:01.0" "$DDE" disks
 grep -q 'nvme1n1p2 .*0FC63DAF-8483-4772-8E79-3D69D8477DE4 beta two' "$T/out" &&
 	ok "GPT names and type GUIDs listed" || not_ok "GPT listing" "$(cat "$T/out")"
 
@@ -111,9 +116,9 @@ expect "an extended partition cannot be opened" 1 "open nvme0n1p2" \
 expect "an unknown name" 1 "open sdz9: No such file" "$BLKIO" sdz9 info
 
 # kill -9 of the second disk's driver: its requests fail, the first disk serves on
-pid=$(sed -n 's/^dde: started driver nvme@00:02.0 (pid \([0-9]*\))$/\1/p' "$T/run.log")
+pid=$(driver_pid "$T/run.log" "$NVME@00:02.0")
 [ -n "$pid" ] && kill -9 "$pid"
-if wait_for "bddf: driver nvme@00:02.0 went away" 10 "$T/run.log" &&
+if wait_for "bddf: driver $NVME@00:02.0 went away" 10 "$T/run.log" &&
 	grep -q "bddf: nvme1n1: gone" "$T/run.log"; then
 	ok "bddf sees the killed driver go, and its disk"
 else
@@ -123,7 +128,7 @@ expect "requests to its disk fail at once (no hang)" 1 "No such device" \
 	timeout 20 "$BLKIO" nvme1n1p1 get "$T/x" 0 4096
 expect "the other disk keeps serving" 0 "read 1048576" \
 	timeout 20 "$BLKIO" nvme0n1p1 get "$T/x" 0 1048576
-expect "dde disks shows the disk gone" 0 "nvme1n1p2 .*nvme@00:02.0 \(gone\)" "$DDE" disks
+expect "dde disks shows the disk gone" 0 "nvme1n1p2 .*$NVME@00:02.0 \(gone\)" "$DDE" disks
 dde_stop $run
 
 # after QEMU exits: the images hold exactly what was written

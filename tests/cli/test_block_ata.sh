@@ -13,12 +13,16 @@
 . "$(dirname "$0")/block_lib.sh"
 
 BLKIO="$O/tests/block/blkio"
+# KO=1 (test_ko_block.sh): Debian's binary ahci.ko and ata_piix.ko (with
+# libata, scsi_mod and sd_mod) in the block class's driver host, on ENGINE
+pre="" run_extra=()
+[ -n "${KO:-}" ] && pre="ko:" run_extra=(--prefer ko --engine "${ENGINE:-native}")
 export PATH="$PATH:/usr/sbin:/sbin"
 
 for spec in "ahci q35 ahci ahci@00:1f.2" "ide pc ata_piix ata_piix@00:01.1"; do
 	set -- $spec
-	kind=$1 machine=$2 driver=$3 inst=$4
-	if [ ! -x "$O/drivers/$driver" ]; then
+	kind=$1 machine=$2 driver=$pre$3 inst=$pre$4
+	if [ -z "$pre" ] && [ ! -x "$O/drivers/$driver" ]; then
 		not_ok "Linux's $driver is built ($O/drivers/$driver)"
 		continue
 	fi
@@ -27,7 +31,7 @@ for spec in "ahci q35 ahci ahci@00:1f.2" "ide pc ata_piix ata_piix@00:01.1"; do
 	gpt_image "$G"
 
 	export DDE_BLK="@dde-test-ata-$$-$kind"
-	"$DDE" run --machine "$machine" --disk "$kind:$M" --disk "$kind:$G" --blk-socket "$DDE_BLK" >"$T/run.log" 2>&1 &
+	"$DDE" run "${run_extra[@]}" --machine "$machine" --disk "$kind:$M" --disk "$kind:$G" --blk-socket "$DDE_BLK" >"$T/run.log" 2>&1 &
 	run=$!
 	BG_PIDS="$BG_PIDS $run"
 	if wait_count "bddf: sd[ab]: disk of $inst" 2 90 "$T/run.log"; then

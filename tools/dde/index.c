@@ -3,6 +3,7 @@
  */
 #include "index.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <limits.h>
@@ -70,27 +71,68 @@ void index_modalias(const struct ddeio_device *d, char *out, size_t cap)
 		 d->class_code >> 8 & 0xff, d->class_code & 0xff);
 }
 
+/*
+ * How exactly a pattern names a device: its exact fields, weighted so that
+ * a device id beats a vendor, a vendor beats a subsystem, and any of them
+ * beats a class ("v00008086d00007010..." before "v00008086d*...bc01sc01").
+ */
+static int specificity(const char *pattern)
+{
+	static const int weight[] = { 16, 32, 4, 4, 1, 1, 1 };	/* v d sv sd bc sc i */
+	const char *p = strchr(pattern, ':');
+	int n = 0;
+
+	for (unsigned f = 0; p && *++p && f < 7; f++) {
+		while (*p >= 'a' && *p <= 'z')	/* the field's name */
+			p++;
+		if (*p != '*')
+			n += weight[f];
+		while (p[1] && !(p[1] >= 'a' && p[1] <= 'z'))
+			p++;	/* to the value's last character */
+	}
+	return n;
+}
+
 unsigned index_match(const struct driver_index *ix, const char *modalias, struct candidate *out,
 		     unsigned cap)
 {
 	unsigned n = 0;
 
 	for (int pass = 0; pass < 2; pass++) {	/* source drivers first */
-		for (unsigned i = 0; i < ix->n && n < cap; i++) {
+		unsigned first = n;
+
+		for (unsigned i = 0; i < ix->n; i++) {
 			const struct index_line *l = &ix->line[i];
-			bool seen = false;
+			int score;
+			unsigned k;
 
 			if (l->source != (pass == 0) || fnmatch(l->pattern, modalias, 0))
 				continue;
-			for (unsigned k = 0; k < n && !seen; k++)
-				seen = out[k].source == l->source && !strcmp(out[k].name, l->name);
-			if (seen)
+			score = specificity(l->pattern);
+			for (k = first; k < n; k++)
+				if (!strcmp(out[k].name, l->name))
+					break;
+			if (k < n) {
+				if (score > out[k].specific)
+					out[k].specific = score;
+				continue;
+			}
+			if (n == cap)
 				continue;
 			out[n].source = l->source;
 			snprintf(out[n].name, sizeof(out[n].name), "%s", l->name);
 			snprintf(out[n].cls, sizeof(out[n].cls), "%s", l->cls);
+			out[n].specific = score;
 			n++;
 		}
+		/* most exact first, stable (insertion sort: a handful) */
+		for (unsigned a = first + 1; a < n; a++)
+			for (unsigned b = a; b > first && out[b].specific > out[b - 1].specific; b--) {
+				struct candidate t = out[b];
+
+				out[b] = out[b - 1];
+				out[b - 1] = t;
+			}
 	}
 	return n;
 }

@@ -37,9 +37,13 @@ struct candidate {
 	bool source;
 	char name[64];
 	char cls[8];
+	int specific;		/* how exactly its best pattern names the device */
 };
 
-/* The candidates for the device with MODALIAS; how many (at most CAP). */
+/* The candidates for the device with MODALIAS; how many (at most CAP).
+ * Source drivers first, then binary modules; within each, those naming the
+ * device most exactly first (ata_piix's vendor and device before
+ * ata_generic's "any IDE controller"). */
 unsigned index_match(const struct driver_index *ix, const char *modalias, struct candidate *out,
 		     unsigned cap);
 
