@@ -54,6 +54,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -69,12 +70,12 @@
 
 #include "dbt.h"
 
-#define MAX_MODULES 8
+#define MAX_MODULES 16
 #define MAX_STRING_SITES 64
 #define MAX_BRIDGES 1024	/* distinct library functions the modules call */
 #define BRIDGE_SLOT 16
 #define EMU_STACK (16 * 1024)	/* a Linux 6.1 x86-64 kernel stack */
-#define STACK_ARGS 8		/* stack words passed on in each direction */
+#define STACK_ARGS 24		/* stack words passed on in each direction (libahci prints 21 strings) */
 
 /* the emulated register file, in this order */
 enum { RAX, RBX, RCX, RDX, RSI, RDI, RBP, RSP, R8, R9, R10, R11, R12, R13, R14, R15,
@@ -623,13 +624,27 @@ static void __attribute__((noreturn)) module_faulted(struct engine *e, const uin
  * STACK_ARGS words of a caller's stack above its return address: its
  * stack arguments, if it has any, else whatever its frame holds there (the
  * arity is unknown). A sanitizer would call the extra words an overflow of
- * the caller's locals: they are only passed on, never used.
+ * the caller's locals: they are only passed on, never used. Near the top
+ * of a stack the words may run past its mapping: what lies on the next
+ * page is read with process_vm_readv, which stops at the end instead of
+ * faulting (the rest stays zero).
  */
 __attribute__((no_sanitize("address")))
 static void stack_words(uint64_t *to, const volatile uint64_t *from)
 {
-	for (unsigned i = 0; i < STACK_ARGS; i++)
+	uintptr_t start = (uintptr_t)from, end = start + STACK_ARGS * 8;
+	uintptr_t page_end = (start | 4095) + 1;
+	unsigned same = end <= page_end ? STACK_ARGS : (unsigned)((page_end - start) / 8);
+
+	for (unsigned i = 0; i < same; i++)
 		to[i] = from[i];
+	if (same < STACK_ARGS) {
+		struct iovec local = { to + same, (STACK_ARGS - same) * 8 };
+		struct iovec remote = { (void *)page_end, (STACK_ARGS - same) * 8 };
+
+		memset(to + same, 0, (STACK_ARGS - same) * 8);
+		(void)!process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+	}
 }
 
 /*

@@ -1,7 +1,7 @@
 /*
  * The translated engine's two crossings on an x86-64 host (ko/dbt.c).
  */
-#define STACK_ARGS 8
+#define STACK_ARGS 24
 
 	.text
 
@@ -47,7 +47,7 @@ ko_dbt_native:
 	mov %rdi, %rbx
 	sub $8 * STACK_ARGS + 8, %rsp
 	and $-16, %rsp
-	.irp i, 0, 1, 2, 3, 4, 5, 6, 7
+	.irp i, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23
 	mov 64 + 8 * \i(%rbx), %rax
 	mov %rax, 8 * \i(%rsp)
 	.endr

@@ -733,14 +733,15 @@ static void stop_on_signals(void)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: %s [--engine native|dbt] [--allow-stubs] MODULE.ko [PARAM=VALUE...]\n"
+		"usage: %s [--engine native|dbt] [--allow-stubs] [--check] MODULE.ko [PARAM=VALUE...]\n"
 		"Run a binary Linux kernel module (and the modules it depends on, found\n"
 		"beside it) against the %s service library of kernel %s, natively\n"
 		"(the default) or translated by a CPU emulator (dbt). An import nobody\n"
 		"provides refuses the module, unless --allow-stubs binds it to a stub\n"
 		"that stops the driver, naming it, when the module uses it.\n"
 		"Started by `dde run --driver ko:NAME[,PARAM=VALUE...]@SLOT`, or by hand\n"
-		"with DDE_IO and DDE_DEVICES set.\n",
+		"with DDE_IO and DDE_DEVICES set. --check: read, check, place and link\n"
+		"the modules, then exit (0: it loads) without starting any.\n",
 		prog, ksrv_name, ksrv_kernel);
 }
 
@@ -767,7 +768,7 @@ int main(int argc, char **argv)
 {
 	const char *engine = "native";
 	char err[4096];
-	int i = 1, r;
+	int i = 1, r, check = 0;
 
 	prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 	while (i < argc && argv[i][0] == '-') {
@@ -781,6 +782,9 @@ int main(int argc, char **argv)
 			   (!strcmp(argv[i + 1], "allow") || !strcmp(argv[i + 1], "refuse"))) {
 			allow_stubs = !strcmp(argv[i + 1], "allow");	/* from dde run */
 			i += 2;
+		} else if (!strcmp(argv[i], "--check")) {
+			check = 1;	/* read, check, place and link; run nothing */
+			i++;
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return 0;
@@ -821,6 +825,15 @@ int main(int argc, char **argv)
 	if (load_companions(argv[i], err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s: cannot load: %s\n", prog, err);
 		return 1;
+	}
+	if (check) {
+		unsigned relocs = 0;
+
+		for (unsigned m = 0; m < nmods; m++)
+			relocs += mods[m].m.relocs;
+		printf("%s: %s loads: %u module(s), %u relocations\n", prog, mods[main_mod].name,
+		       nmods, relocs);
+		return 0;
 	}
 	ksrv_modules[main_mod].argc = argc - i - 1;
 	ksrv_modules[main_mod].argv = argv + i + 1;

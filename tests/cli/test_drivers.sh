@@ -73,20 +73,26 @@ grep -q "^dde: 00:01.0 \[8086:100e\]: driver ko:e1000$" "$T/ko.log" &&
 	not_ok "--prefer ko" "$(grep "^dde:\|netd: interface" "$T/ko.log")"
 dde_stop "$bg"
 
-# a device whose only driver has no host yet (binary block modules): said
-# so in one line, the rest runs
-dde_bg "$T/nohost.log" --prefer ko --disk "nvme:$T/n.img" --nic e1000,net=none
+# --prefer ko on disks: Debian's nvme.ko in the block host; a virtio disk,
+# whose binary path (virtio_pci) no host runs, falls back to the source
+# driver
+dde_bg "$T/nohost.log" --prefer ko --disk "virtio-blk:$T/v.img" --disk "nvme:$T/n.img" \
+	--nic e1000,net=none
 wait_log "$T/nohost.log" "netd: interface net0 attached" 60
-grep -q "^dde: 00:02.0 \[8086:100e\]: driver ko:e1000$" "$T/nohost.log" &&
-	grep -q "^dde: 00:01.0 \[1b36:0010\]: driver nvme$" "$T/nohost.log" &&
-	ok "--prefer ko falls back to the source driver where no binary host serves the class" ||
-	not_ok "--prefer ko falls back" "$(grep "^dde:" "$T/nohost.log")"
+wait_log "$T/nohost.log" "bddf: nvme0n1: disk" 60
+wait_log "$T/nohost.log" "bddf: vda: disk" 60
+grep -q "^dde: 00:01.0 \[1af4:1001\]: driver virtio_blk$" "$T/nohost.log" &&
+	grep -q "^dde: 00:02.0 \[1b36:0010\]: driver ko:nvme$" "$T/nohost.log" &&
+	grep -q "^dde: 00:03.0 \[8086:100e\]: driver ko:e1000$" "$T/nohost.log" &&
+	grep -q "bddf: nvme0n1: disk of ko:nvme@00:02.0" "$T/nohost.log" &&
+	ok "--prefer ko: binary nvme and e1000 serve; virtio falls back to its source driver" ||
+	not_ok "--prefer ko on disks and the fallback" "$(grep "^dde:\|bddf: .*disk" "$T/nohost.log")"
 dde_stop "$bg"
 
 # --- refusals, each one clear line --------------------------------------------
 one_line "--driver ko:MODULE that the package lacks" "$DDE" run --nic e1000 --driver ko:nosuch@00:01.0
 one_line "--driver ko:MODULE of no class dde serves" "$DDE" run --driver ko:lpc_ich@00:1f.0
-one_line "--driver ko:MODULE of a class without a driver host" "$DDE" run --driver ko:virtio_blk@00:01.0
+one_line "--driver ko:MODULE of a class without a driver host (sound)" "$DDE" run --driver ko:snd-ens1370@00:01.0
 expect "--driver NAME@SLOT whose PCI ids do not take the device there" 2 \
 	"e1000 claims no device like the one at 00:01.0 \[1b36:0010\]" \
 	"$DDE" run --disk "nvme:$T/n.img" --driver e1000@00:01.0

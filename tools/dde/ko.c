@@ -20,6 +20,7 @@
 #include <ko/file.h>
 
 #include "dde.h"
+#include "index.h"
 #include "session.h"
 
 #define MAX_DEPS 8
@@ -33,15 +34,18 @@ struct library {
 	unsigned *crc;
 };
 
-/* $(O)/share/dde/ksrv-net.exports, found from this program's own place */
-static int load_library(struct library *lib)
+/* $(O)/share/dde/ksrv-CLASS.exports, found from this program's own place */
+static int load_library(struct library *lib, const char *cls)
 {
 	char path[PATH_MAX], line[256];
 	FILE *f;
 	unsigned cap = 0;
 
 	memset(lib, 0, sizeof(*lib));
-	session_sibling("../share/dde/ksrv-net.exports", path, sizeof(path));
+	char rel[64];
+
+	snprintf(rel, sizeof(rel), "../share/dde/ksrv-%s.exports", cls);
+	session_sibling(rel, path, sizeof(path));
 	f = fopen(path, "r");
 	if (!f)
 		return -1;
@@ -144,7 +148,7 @@ static int info(const char *path, int verbose)
 	struct library lib;
 	struct dep deps[MAX_DEPS];
 	int ndeps = 0, have_lib;
-	char err[256];
+	char err[256], cls[8];
 	const char *name, *vermagic, *depends;
 	unsigned provided = 0, from_dep = 0, missing = 0, crc_ok = 0, crc_bad = 0, crc_none = 0;
 
@@ -152,8 +156,27 @@ static int info(const char *path, int verbose)
 		fprintf(stderr, "dde ko info: %s: %s\n", path, err);
 		return 1;
 	}
-	have_lib = load_library(&lib) == 0;
 	name = ko_modinfo(img, "name", NULL);
+	/* the library of the module's class (the driver index knows it; a
+	 * module it lacks, or of a class without a host: the net library) */
+	{
+		struct driver_index ix;
+		const struct index_line *l;
+		char base[128], ixerr[PATH_MAX + 64], *dot;
+		const char *slash = strrchr(path, '/');
+
+		snprintf(base, sizeof(base), "%s", slash ? slash + 1 : path);
+		if ((dot = strstr(base, ".ko")))
+			*dot = 0;
+		snprintf(cls, sizeof(cls), "net");
+		if (index_load(&ix, ixerr, sizeof(ixerr)) == 0) {
+			l = index_find(&ix, base, false);
+			if (l && (!strcmp(l->cls, "net") || !strcmp(l->cls, "block")))
+				snprintf(cls, sizeof(cls), "%s", l->cls);
+			index_free(&ix);
+		}
+	}
+	have_lib = load_library(&lib, cls) == 0;
 	vermagic = ko_modinfo(img, "vermagic", NULL);
 	depends = ko_modinfo(img, "depends", NULL);
 
@@ -208,7 +231,7 @@ static int info(const char *path, int verbose)
 	for (int pass = 0; pass < 2; pass++) {
 		if (pass == 1)
 			printf("imports:    %u: %u from the %s service library, %u from dependencies, %u MISSING\n",
-			       provided + from_dep + missing, provided, "net", from_dep, missing);
+			       provided + from_dep + missing, provided, cls, from_dep, missing);
 		provided = from_dep = missing = crc_ok = crc_bad = crc_none = 0;
 		for (unsigned i = 0; i < img->nsym; i++) {
 			const struct ko_symbol *s = &img->sym[i];
