@@ -46,6 +46,18 @@ gpt_image() {
 	SF
 }
 
+# read_back PREFIX PART IMAGE START SECTORS: PART reads as IMAGE holds the
+# range, in 4 KiB requests at depth 1 and 32
+read_back() {
+	local depth
+	for depth in 1 32; do
+		"$BLKIO" "$2" get "$T/got" 0 $(($5 * 512)) 4096 $depth >"$T/io" 2>&1
+		[ "$(shaf "$T/got")" = "$(sha "$3" "$4" "$5")" ] &&
+			ok "$1$2: read back as the image holds it (4 KiB requests, depth $depth)" ||
+			not_ok "$1$2: read at depth $depth" "$(cat "$T/io")"
+	done
+}
+
 # two_disks LABEL A B M G: the checks of a disk driver serving an MBR
 # image M as disk A and a GPT image G as disk B at bddf ($DDE_BLK), made by
 # mbr_image and gpt_image: listings equal sfdisk's, reads equal the images
@@ -58,15 +70,8 @@ two_disks() {
 	BEFORE_G2=$(sha "$G" 18432 8192)
 	same_as_sfdisk "$label: " "$a" "$M"
 	same_as_sfdisk "$label: " "$b" "$G"
-	for spec in "${a}5 $M 24576 8192" "${b}1 $G 2048 16384"; do
-		set -- $spec
-		for depth in 1 32; do
-			"$BLKIO" "$1" get "$T/got" 0 $(($4 * 512)) 4096 $depth >"$T/io" 2>&1
-			[ "$(shaf "$T/got")" = "$(sha "$2" "$3" "$4")" ] &&
-				ok "$label: $1: read back as the image holds it (4 KiB requests, depth $depth)" ||
-				not_ok "$label: $1: read at depth $depth" "$(cat "$T/io")"
-		done
-	done
+	read_back "$label: " "${a}5" "$M" 24576 8192
+	read_back "$label: " "${b}1" "$G" 2048 16384
 	head -c 3146240 /dev/urandom >"$T/w1"	# 3 MiB + 1 KiB
 	head -c 1536 /dev/urandom >"$T/w2"
 	expect "$label: ${a}1: 3 MiB + 1 KiB at byte 1536 (1 MiB requests, depth 32)" 0 "wrote 3146240" \

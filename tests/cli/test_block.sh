@@ -76,17 +76,8 @@ grep -q 'nvme1n1p2 .*0FC63DAF-8483-4772-8E79-3D69D8477DE4 beta two' "$T/out" &&
 	ok "GPT names and type GUIDs listed" || not_ok "GPT listing" "$(cat "$T/out")"
 
 # reading what was in the image before start
-for spec in "nvme0n1p5 $M 24576 8192" "nvme1n1p1 $G 2048 16384"; do
-	set -- $spec
-	for depth in 1 32; do
-		"$BLKIO" "$1" get "$T/got" 0 $(($4 * 512)) 4096 $depth >"$T/io" 2>&1
-		if [ "$(sha256sum <"$T/got" | cut -d' ' -f1)" = "$(sha "$2" "$3" "$4")" ]; then
-			ok "$1: read back as the image holds it (4 KiB requests, depth $depth)"
-		else
-			not_ok "$1: read at depth $depth" "$(cat "$T/io")"
-		fi
-	done
-done
+read_back "" nvme0n1p5 "$M" 24576 8192
+read_back "" nvme1n1p1 "$G" 2048 16384
 
 # writing: unaligned to pages, multi-megabyte, depth 1 and 32
 head -c 3146240 /dev/urandom >"$T/w1"	# 3 MiB + 1 KiB

@@ -19,8 +19,10 @@ pre="" run_extra=()
 [ -n "${KO:-}" ] && pre="ko:" run_extra=(--prefer ko --engine "${ENGINE:-native}")
 export PATH="$PATH:/usr/sbin:/sbin"
 
+# ATA_KINDS: which of the two (default both)
 for spec in "ahci q35 ahci ahci@00:1f.2" "ide pc ata_piix ata_piix@00:01.1"; do
 	set -- $spec
+	[[ " ${ATA_KINDS:-ahci ide} " == *" $1 "* ]] || continue
 	kind=$1 machine=$2 driver=$pre$3 inst=$pre$4
 	if [ -z "$pre" ] && [ ! -x "$O/drivers/$driver" ]; then
 		not_ok "Linux's $driver is built ($O/drivers/$driver)"
