@@ -1,0 +1,43 @@
+/*
+ * LEDs (drivers/leds) and the entropy pool: no LEDs blink, disks feed no pool.
+ * Each answers as Linux does when the facility is configured out or
+ * absent, which is what the drivers are written to cope with. Nothing here
+ * pretends to have done work someone later relies on.
+ */
+#include <linux/async.h>
+#include <linux/attribute_container.h>
+#include <linux/libata.h>
+#include <linux/pm_runtime.h>
+#include <linux/transport_class.h>
+#include <scsi/scsi_device.h>
+#include <linux/cdev.h>
+#include <linux/cpuhotplug.h>
+#include <linux/crash_dump.h>
+#include <linux/debugfs.h>
+#include <linux/device.h>
+#include <linux/dmi.h>
+#include <linux/fs.h>
+#include <linux/hwmon.h>
+#include <linux/kobject.h>
+#include <linux/module.h>
+#include <linux/pm_qos.h>
+#include <linux/slab.h>
+#include <linux/suspend.h>
+#include <linux/sysfs.h>
+#include <linux/workqueue.h>
+#include <linux/writeback.h>
+#include <xen/xen.h>
+
+#include "lx_emul.h"
+
+#include "lx_emul.h"
+
+/* ---- LEDs and the entropy pool: no LEDs blink, disks feed no pool ---- */
+
+void ledtrig_disk_activity(bool write)
+{
+}
+
+void add_disk_randomness(struct gendisk *disk)
+{
+}

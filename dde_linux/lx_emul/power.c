@@ -1,0 +1,124 @@
+/*
+ * power management (drivers/base/power, kernel/power): no policy, no
+ * sleep states, devices stay powered.
+ * Each answers as Linux does when the facility is configured out or
+ * absent, which is what the drivers are written to cope with. Nothing here
+ * pretends to have done work someone later relies on.
+ */
+#include <linux/async.h>
+#include <linux/attribute_container.h>
+#include <linux/libata.h>
+#include <linux/pm_runtime.h>
+#include <linux/transport_class.h>
+#include <scsi/scsi_device.h>
+#include <linux/cdev.h>
+#include <linux/cpuhotplug.h>
+#include <linux/crash_dump.h>
+#include <linux/debugfs.h>
+#include <linux/device.h>
+#include <linux/dmi.h>
+#include <linux/fs.h>
+#include <linux/hwmon.h>
+#include <linux/kobject.h>
+#include <linux/module.h>
+#include <linux/pm_qos.h>
+#include <linux/slab.h>
+#include <linux/suspend.h>
+#include <linux/sysfs.h>
+#include <linux/workqueue.h>
+#include <linux/writeback.h>
+#include <xen/xen.h>
+
+#include "lx_emul.h"
+
+#include "lx_emul.h"
+
+/* ---- power management: no policy, no sleep states ---- */
+
+int dev_pm_qos_expose_latency_tolerance(struct device *dev)
+{
+	return 0;
+}
+
+void dev_pm_qos_hide_latency_tolerance(struct device *dev)
+{
+}
+
+/* the user's latency tolerance is the only constraint: it applies as is */
+int dev_pm_qos_update_user_latency_tolerance(struct device *dev, s32 val)
+{
+	if (dev->power.set_latency_tolerance)
+		dev->power.set_latency_tolerance(dev, val);
+	return 0;
+}
+
+unsigned int pm_suspend_global_flags;
+
+bool pm_wakeup_pending(void)
+{
+	return false;
+}
+
+/* ---- runtime power management: devices stay powered ---- */
+
+int __pm_runtime_idle(struct device *dev, int rpmflags)
+{
+	return -EAGAIN;	/* as with runtime PM forbidden */
+}
+
+int __pm_runtime_suspend(struct device *dev, int rpmflags)
+{
+	return -EAGAIN;
+}
+
+int __pm_runtime_resume(struct device *dev, int rpmflags)
+{
+	return 1;	/* already active */
+}
+
+int __pm_runtime_set_status(struct device *dev, unsigned int status)
+{
+	return 0;
+}
+
+void pm_runtime_enable(struct device *dev)
+{
+}
+
+void __pm_runtime_disable(struct device *dev, bool check_resume)
+{
+}
+
+void pm_runtime_forbid(struct device *dev)
+{
+}
+
+void pm_runtime_allow(struct device *dev)
+{
+}
+
+void pm_runtime_set_autosuspend_delay(struct device *dev, int delay)
+{
+}
+
+void blk_pm_runtime_init(struct request_queue *q, struct device *dev)
+{
+}
+
+/* device links order suspend and resume between devices: a record only */
+struct device_link *device_link_add(struct device *consumer, struct device *supplier, u32 flags)
+{
+	struct device_link *link = kzalloc(sizeof(*link), GFP_KERNEL);
+
+	if (link) {
+		link->consumer = consumer;
+		link->supplier = supplier;
+		link->flags = flags;
+	}
+	return link;
+}
+
+void device_link_remove(void *consumer, struct device *supplier)
+{
+	/* the record stays until the process ends: nobody looks it up */
+}
