@@ -204,9 +204,9 @@ KSRV_OBJS := $(patsubst dde_linux/ksrv/%,$(O)/ksrv/%.o,$(basename $(KSRV_SRC)))
 # the host side of a binary driver host: its main, and lx_kit but for
 # lx_kit's main (both realign the stack: module code keeps 8 bytes); the
 # translated engine (unicorn) with its two crossings
-KO_HOST_OBJS := $(call obj,ko/host.c ko/dbt.c $(filter-out dde_linux/lx_kit/main.c,$(LX_KIT))) \
+KO_HOST_OBJS := $(call obj,ko/host.c ko/watch.c ko/dbt.c $(filter-out dde_linux/lx_kit/main.c,$(LX_KIT))) \
 	$(O)/obj/ko/dbt_x86.o
-$(call obj,ko/host.c ko/dbt.c): CFLAGS += -mincoming-stack-boundary=3
+$(call obj,ko/host.c ko/watch.c ko/dbt.c): CFLAGS += -mincoming-stack-boundary=3
 # The classes with a driver host, and what each one's service library
 # holds beyond the common part: the class's Linux files and glue (a class
 # is one entry here; docs/drivers.md, "Adding a class").
