@@ -45,8 +45,8 @@ BENCH_PKGS := fio
 # --- pieces -----------------------------------------------------------------
 COMMON_SRC   := common/machine.c common/models.c common/slot.c
 PLATFORM_SRC := platform/qemu/machine.c platform/qemu/qtest.c platform/qemu/pci.c
-DDEIO_SRC    := ddeio/main.c ddeio/server.c common/logline.c common/access.c
-DDEKIT_SRC   := $(wildcard ddekit/*.c) common/slot.c
+DDEIO_SRC    := ddeio/main.c ddeio/server.c common/logline.c common/access.c common/seqpacket.c
+DDEKIT_SRC   := $(wildcard ddekit/*.c) common/slot.c common/seqpacket.c
 DDE_SRC      := $(wildcard tools/dde/*.c) $(wildcard nbd/*.c) common/access.c
 KO_SRC       := ko/elf.c ko/load.c ko/file.c
 TESTDEV_SRC  := $(filter-out drivers/selftest/selftest.c,$(wildcard drivers/selftest/*.c))

@@ -71,26 +71,53 @@ int seqpacket_listen(const char *path, int nonblock)
 	return fd;
 }
 
+int fds_attach(struct msghdr *h, void *cbuf, size_t cap, const int *fds, int nfds)
+{
+	struct cmsghdr *c;
+
+	if (nfds <= 0)
+		return 0;
+	if (CMSG_SPACE(nfds * sizeof(int)) > cap)
+		return -EINVAL;
+	memset(cbuf, 0, CMSG_SPACE(nfds * sizeof(int)));
+	h->msg_control = cbuf;
+	h->msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+	c = CMSG_FIRSTHDR(h);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+	memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
+	return 0;
+}
+
+int fds_take(struct msghdr *h, int *fds, int cap)
+{
+	int n = 0;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (n < cap)
+				fds[n++] = fd;
+			else
+				close(fd);
+		}
+	}
+	return n;
+}
+
 int seqpacket_send(int sock, const void *msg, size_t len, const int *fds, int nfds)
 {
 	struct iovec iov = { (void *)msg, len };
 	char cbuf[CMSG_SPACE(3 * sizeof(int))];
 	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-	if (nfds > 3)
+	if (nfds > 3 || fds_attach(&h, cbuf, sizeof(cbuf), fds, nfds))
 		return -EINVAL;
-	if (nfds) {
-		struct cmsghdr *c;
-
-		memset(cbuf, 0, sizeof(cbuf));
-		h.msg_control = cbuf;
-		h.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-		c = CMSG_FIRSTHDR(&h);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
-	}
 	return sendmsg(sock, &h, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)len ? 0 : -EPIPE;
 }
 
@@ -119,18 +146,6 @@ long seqpacket_recv(int sock, void *buf, size_t len, int fds[3], int *nfds, int 
 	*nfds = 0;
 	if (r < 0)
 		return -errno;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (*nfds < 3)
-				fds[(*nfds)++] = fd;
-			else
-				close(fd);
-		}
-	}
+	*nfds = fds_take(&h, fds, 3);
 	return r;
 }

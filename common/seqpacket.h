@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 /*
@@ -30,6 +31,17 @@ static inline int seqpacket_fd_address(const char *addr)
 		return -EBADF;
 	return (int)fd;
 }
+
+/*
+ * Descriptor passing, the one place it is written (SCM_RIGHTS), for these
+ * sockets and ddeio's. fds_attach: put NFDS descriptors into H's control
+ * data in CBUF (CAP bytes: CMSG_SPACE(NFDS * sizeof(int)) at least);
+ * nothing for NFDS 0; -EINVAL if they do not fit.
+ */
+int fds_attach(struct msghdr *h, void *cbuf, size_t cap, const int *fds, int nfds);
+/* fds_take: the descriptors a received H carried, up to CAP into FDS
+ * (more are closed); how many. */
+int fds_take(struct msghdr *h, int *fds, int cap);
 
 /* A connected socket, or -errno (-ECONNREFUSED: nobody listens there). */
 int seqpacket_connect(const char *path);

@@ -29,6 +29,7 @@
 
 #include <ddeio/protocol.h>
 
+#include "../common/seqpacket.h"
 #include "../platform/platform.h"
 #include "../common/slot.h"
 #include "log.h"
@@ -252,17 +253,7 @@ static int reply_send(struct client *c, struct reply *r)
 
 	r->m.size = r->m.op == DDEIO_OP_MEM_READ || r->m.status || r->len ?
 		    (uint32_t)r->len : r->m.size;
-	if (r->fd >= 0) {
-		struct cmsghdr *cm;
-
-		mh.msg_control = ctrl;
-		mh.msg_controllen = sizeof(ctrl);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &r->fd, sizeof(int));
-	}
+	fds_attach(&mh, ctrl, sizeof(ctrl), &r->fd, r->fd >= 0);
 	/* A client that stops reading its replies is dropped, not waited for. */
 	for (int tries = 0; tries < 1000; tries++) {
 		if (sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
@@ -693,21 +684,7 @@ static bool handle(struct server *s, unsigned i)
 	n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR;
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-			int nfd = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-
-			for (int k = 0; k < nfd; k++) {
-				int f;
-
-				memcpy(&f, CMSG_DATA(cm) + k * sizeof(int), sizeof(int));
-				if (fd < 0)
-					fd = f;
-				else
-					close(f);
-			}
-		}
-	}
+	fds_take(&mh, &fd, 1);	/* one at most: more are closed */
 	if (n == 0)
 		goto gone;
 	if ((size_t)n < sizeof(m) || (size_t)n > sizeof(m) + DDEIO_MAX_PAYLOAD ||

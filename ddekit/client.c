@@ -59,18 +59,7 @@ static int send_msg(int fd, const struct ddeio_msg *m, const void *payload,
 	char ctrl[CMSG_SPACE(sizeof(int))];
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = plen ? 2 : 1 };
 
-	if (pass_fd >= 0) {
-		struct cmsghdr *cm;
-
-		memset(ctrl, 0, sizeof(ctrl));
-		mh.msg_control = ctrl;
-		mh.msg_controllen = sizeof(ctrl);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
-	}
+	fds_attach(&mh, ctrl, sizeof(ctrl), &pass_fd, pass_fd >= 0);
 	while (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0) {
 		if (errno != EINTR)
 			return -errno;
@@ -91,17 +80,13 @@ static ssize_t recv_reply(void *buf, size_t cap, int *got_fd)
 		ssize_t n = recvmsg(conn.fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 
 		if (n >= 0) {
-			struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+			int f;
 
-			if (cm && cm->cmsg_type == SCM_RIGHTS) {
+			if (fds_take(&mh, &f, 1) == 1) {
 				if (got_fd)
-					memcpy(got_fd, CMSG_DATA(cm), sizeof(int));
-				else {
-					int f;
-
-					memcpy(&f, CMSG_DATA(cm), sizeof(int));
+					*got_fd = f;
+				else
 					close(f);
-				}
 			}
 			return n;
 		}
