@@ -39,6 +39,7 @@
 #include <Zydis/Zydis.h>
 
 #include <ddekit/ddekit.h>
+#include <ddekit/signal.h>
 
 #include "client.h"
 
@@ -558,14 +559,7 @@ static void chain(int sig, siginfo_t *si, void *ctx)
 
 	if (!chaining) {
 		chaining = true;	/* a previous handler that chains back to us ends here */
-		if ((previous.sa_flags & SA_SIGINFO) && previous.sa_sigaction) {
-			previous.sa_sigaction(sig, si, ctx);
-			chaining = false;
-			return;
-		}
-		if (!(previous.sa_flags & SA_SIGINFO) && previous.sa_handler != SIG_DFL &&
-		    previous.sa_handler != SIG_IGN) {
-			previous.sa_handler(sig);
+		if (ddekit_signal_chain(&previous, sig, si, ctx)) {
 			chaining = false;
 			return;
 		}

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <ddekit/ddekit.h>
+#include <ddekit/signal.h>
 #include <ksrv/host.h>
 #include <lx_kit/kit.h>
 
@@ -105,17 +106,8 @@ static struct sigaction previous[NSIG];
 
 static void chain(int sig, siginfo_t *si, void *ctx)
 {
-	struct sigaction *p = &previous[sig];
-
-	if ((p->sa_flags & SA_SIGINFO) && p->sa_sigaction) {
-		p->sa_sigaction(sig, si, ctx);
-		return;
-	}
-	if (!(p->sa_flags & SA_SIGINFO) && p->sa_handler != SIG_DFL && p->sa_handler != SIG_IGN) {
-		p->sa_handler(sig);
-		return;
-	}
-	signal(sig, SIG_DFL);	/* the fault repeats and ends the process */
+	if (!ddekit_signal_chain(&previous[sig], sig, si, ctx))
+		signal(sig, SIG_DFL);	/* the fault repeats and ends the process */
 }
 
 /*

@@ -14,6 +14,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <ddekit/signal.h>
+
 struct lx_stub {
 	const char *name;
 	const void *page;
@@ -49,17 +51,10 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 		signal(SIGABRT, SIG_DFL);
 		abort();
 	}
-	if (previous.sa_flags & SA_SIGINFO && previous.sa_sigaction) {
-		previous.sa_sigaction(sig, si, uc);
-		return;
-	}
-	if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN &&
-	    !(previous.sa_flags & SA_SIGINFO)) {
-		previous.sa_handler(sig);
-		return;
-	}
-	/* not ours: fault again with the default action (core dump, gdb) */
-	signal(sig, SIG_DFL);
+	/* not ours: the handler before, else fault again with the default
+	 * action (core dump, gdb) */
+	if (!ddekit_signal_chain(&previous, sig, si, uc))
+		signal(sig, SIG_DFL);
 }
 
 #if defined(__SANITIZE_ADDRESS__)
