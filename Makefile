@@ -60,9 +60,9 @@ DDEKIT_LIBS := -lZydis -lseccomp
 LX_LIBS     += $(DDEKIT_LIBS)
 LIBTESTDEV  := $(O)/lib/libtestdev.a
 LIBDDENET   := $(O)/lib/libddenet.a
-LIBDDENET_SRC := libddenet/client.c libddenet/ring.c common/seqpacket.c
+LIBDDENET_SRC := libddenet/client.c libddenet/ring.c common/seqpacket.c common/bell.c
 LIBDDEBLK   := $(O)/lib/libddeblk.a
-LIBDDEBLK_SRC := libddeblk/client.c libddeblk/chan.c common/seqpacket.c
+LIBDDEBLK_SRC := libddeblk/client.c libddeblk/chan.c common/seqpacket.c common/bell.c
 LIBPLATFORM := $(O)/lib/libplatform.a
 LIBKO       := $(O)/lib/libko.a
 

@@ -297,7 +297,7 @@ static void ring_clients(void)
 	for (struct client *c = d.clients; c; c = c->next)
 		if (c->ring) {
 			c->ring = 0;
-			ddeblk_bell_ring(c->c.peer_bell);
+			bell_ring(c->c.peer_bell);
 		}
 }
 
@@ -433,7 +433,7 @@ static void kick_drivers(void)
 		struct driver *dr = d.drivers[i];
 
 		if (dr && !dr->gone && dr->kick)
-			ddeblk_bell_ring(dr->c.peer_bell);
+			bell_ring(dr->c.peer_bell);
 		if (dr)
 			dr->kick = 0;
 	}
@@ -511,13 +511,13 @@ static int scan_read(void *arg, uint64_t off, void *buf, uint32_t len)
 
 			if (poll(&p, 1, 30000) <= 0)
 				return -ETIMEDOUT;
-			ddeblk_bell_clear(dr->c.my_bell);
+			bell_clear(dr->c.my_bell);
 			driver_completions(dr);
 		}
 		dr->slot[s].cr = NULL;
 		dr->slot[s].done = 0;
 		to_driver(dr, s, sc->dk, DDEBLK_OP_READ, 0, off + done, n);
-		ddeblk_bell_ring(dr->c.peer_bell);
+		bell_ring(dr->c.peer_bell);
 		dr->kick = 0;
 		while (!dr->slot[s].done) {
 			struct pollfd p[2] = { { dr->c.my_bell, POLLIN, 0 }, { dr->sock, POLLIN, 0 } };
@@ -526,7 +526,7 @@ static int scan_read(void *arg, uint64_t off, void *buf, uint32_t len)
 				return -ETIMEDOUT;
 			if (p[1].revents & (POLLHUP | POLLERR))
 				return -ENODEV;
-			ddeblk_bell_clear(dr->c.my_bell);
+			bell_clear(dr->c.my_bell);
 			driver_completions(dr);
 		}
 		dr->slot[s].done = 0;
@@ -1172,7 +1172,7 @@ int main(int argc, char **argv)
 				if (h->kind == K_SOCK)
 					on_driver_msg(dr);
 				else {
-					ddeblk_bell_clear(dr->c.my_bell);
+					bell_clear(dr->c.my_bell);
 					driver_completions(dr);
 				}
 			} else {
@@ -1181,7 +1181,7 @@ int main(int argc, char **argv)
 				if (h->kind == K_SOCK)
 					on_sock(cl);
 				else
-					ddeblk_bell_clear(cl->c.my_bell);
+					bell_clear(cl->c.my_bell);
 			}
 		}
 		/* clients gone and done */

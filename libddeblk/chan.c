@@ -107,21 +107,3 @@ int ddeblk_cq_pop(struct ddeblk_chan *c, struct ddeblk_cqe *e)
 {
 	return pop(&c->shm->cq, c->depth, c->cqe, sizeof(*e), e, 1);
 }
-
-void ddeblk_bell_ring(int fd)
-{
-	uint64_t one = 1;
-
-	if (write(fd, &one, sizeof(one)) < 0) {
-		/* a full counter still wakes the reader */
-	}
-}
-
-void ddeblk_bell_clear(int fd)
-{
-	uint64_t v;
-
-	if (read(fd, &v, sizeof(v)) < 0) {
-		/* nothing was pending (non-blocking) */
-	}
-}

@@ -83,8 +83,7 @@ static inline void *ddeblk_slot_of(struct ddeblk_chan *c, uint32_t slot)
 {
 	return c->data + (uint64_t)slot * c->max_io;
 }
-void ddeblk_bell_ring(int fd);
-void ddeblk_bell_clear(int fd);
+#include "../common/bell.h"
 
 /* --- control messages (SOCK_SEQPACKET) --- */
 enum {

@@ -200,7 +200,7 @@ int ddeblk_submit(struct ddeblk *b, const struct ddeblk_io *io, unsigned n)
 
 void ddeblk_kick(struct ddeblk *b)
 {
-	ddeblk_bell_ring(b->c.peer_bell);
+	bell_ring(b->c.peer_bell);
 }
 
 /* bddf closed the connection (it exited, or refused us for breaking the channel)? */
@@ -226,7 +226,7 @@ int ddeblk_complete(struct ddeblk *b, struct ddeblk_io *done, unsigned max, int 
 
 	/* not waiting: the caller polls ddeblk_fd itself, whose readiness ends here */
 	if (!timeout_ms)
-		ddeblk_bell_clear(b->c.my_bell);
+		bell_clear(b->c.my_bell);
 	for (;;) {
 		struct ddeblk_cqe e;
 		int r;
@@ -254,7 +254,7 @@ int ddeblk_complete(struct ddeblk *b, struct ddeblk_io *done, unsigned max, int 
 		if (r < 0 && errno != EINTR)
 			return -errno;
 		if (p[0].revents & POLLIN)
-			ddeblk_bell_clear(b->c.my_bell);
+			bell_clear(b->c.my_bell);
 		if ((p[1].revents & (POLLIN | POLLHUP)) && check_alive(b)) {
 			/* take what bddf completed before it went */
 			while (n < max && ddeblk_cq_pop(&b->c, &e) == 0) {
@@ -552,7 +552,7 @@ int ddeblk_drv_done(struct ddeblk_drv *d, uint64_t cookie, int status)
 
 void ddeblk_drv_kick(struct ddeblk_drv *d)
 {
-	ddeblk_bell_ring(d->c.peer_bell);
+	bell_ring(d->c.peer_bell);
 }
 
 int ddeblk_drv_wait(struct ddeblk_drv *d, int timeout_ms)
@@ -565,7 +565,7 @@ int ddeblk_drv_wait(struct ddeblk_drv *d, int timeout_ms)
 	if (p[1].revents & (POLLIN | POLLHUP | POLLERR))
 		return -EPIPE;	/* bddf sends nothing after WELCOME: this is its end */
 	if (p[0].revents & POLLIN) {
-		ddeblk_bell_clear(d->c.my_bell);
+		bell_clear(d->c.my_bell);
 		return 1;
 	}
 	return 0;

@@ -196,7 +196,7 @@ static void wait_event(struct ddenet *n, long long deadline)
 		t = left > 0 ? (int)left : 0;
 	}
 	epoll_wait(n->epfd, e, 2, t);
-	ddenet_bell_clear(n->my_bell);
+	bell_clear(n->my_bell);
 	control(n);
 }
 

@@ -39,29 +39,11 @@ int ddenet_q_push(struct ddenet_q *q, const void *frame, uint32_t len)
 	return 0;
 }
 
-void ddenet_bell_ring(int fd)
-{
-	uint64_t one = 1;
-
-	if (write(fd, &one, sizeof(one)) < 0) {
-		/* a full counter (or a closed peer) already means "wake up" */
-	}
-}
-
-void ddenet_bell_clear(int fd)
-{
-	uint64_t v;
-
-	if (read(fd, &v, sizeof(v)) < 0) {
-		/* nothing pending (the fd is non-blocking) */
-	}
-}
-
 void ddenet_q_wake_consumer(struct ddenet_q *q)
 {
 	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_exchange(&q->r->want_data, 0))
-		ddenet_bell_ring(q->peer_bell);
+		bell_ring(q->peer_bell);
 }
 
 bool ddenet_q_wait_space(struct ddenet_q *q)
@@ -96,7 +78,7 @@ void ddenet_q_wake_producer(struct ddenet_q *q)
 {
 	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_exchange(&q->r->want_space, 0))
-		ddenet_bell_ring(q->peer_bell);
+		bell_ring(q->peer_bell);
 }
 
 bool ddenet_q_wait_data(struct ddenet_q *q)

@@ -67,8 +67,7 @@ void ddenet_q_wake_producer(struct ddenet_q *q);
 /* Consumer: announce sleeping until data; true if there is data now. */
 bool ddenet_q_wait_data(struct ddenet_q *q);
 
-void ddenet_bell_ring(int fd);
-void ddenet_bell_clear(int fd);
+#include "../common/bell.h"
 
 /* --- control messages (SOCK_SEQPACKET) --- */
 enum {

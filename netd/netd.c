@@ -483,7 +483,7 @@ static void on_bell(struct port *p)
 {
 	struct iface *ifc = p->ifc;
 
-	ddenet_bell_clear(p->bell);
+	bell_clear(p->bell);
 	if (!ifc)
 		return;
 	if (p->role == DDENET_ROLE_DRIVER && !forward_rx(ifc))
