@@ -211,8 +211,10 @@ $(call obj,ko/host.c ko/watch.c ko/dbt.c): CFLAGS += -mincoming-stack-boundary=3
 # holds beyond the common part: the class's Linux files and glue (a class
 # is one entry here; docs/drivers.md, "Adding a class").
 KO_CLASSES := net block
-KSRV_OBJS_net := $(call lxobj,$(call lx_class_files,net)) $(call lx_class_glue,net)
-KSRV_OBJS_block := $(call lxobj,$(call lx_class_files,block) lib/sg_pool.c lib/glob.c) \
+KSRV_OBJS_net := $(call lxobj,$(call lx_class_files,net) lib/scatterlist.c lib/idr.c lib/xarray.c \
+	lib/radix-tree.c lib/cpumask.c drivers/virtio/virtio_anchor.c) $(call lx_class_glue,net)
+KSRV_OBJS_block := $(call lxobj,$(call lx_class_files,block) lib/sg_pool.c lib/glob.c \
+	drivers/virtio/virtio_anchor.c block/blk-mq-virtio.c) \
 	$(call lx_class_glue,block)
 
 $(KO_READY): $(LX_READY)
@@ -236,7 +238,8 @@ $(O)/ksrv/%.o: dde_linux/ksrv/%.S
 # ...) by their canonical address, the program's own PLT entry.
 define ko_host
 KSRV_ALL_$(1) := $$(KSRV_OBJS) $$(KSRV_OBJS_$(1)) $$(LX_EMUL_OBJS) $$(LX_CORE_OBJS)
-$(O)/share/dde/ksrv-$(1).exports: $$(KSRV_ALL_$(1)) $$(KO_HOST_OBJS) $$(LIBDDEKIT) tools/gen-stubs tools/gen-exports
+$(O)/share/dde/ksrv-$(1).exports: $$(KSRV_ALL_$(1)) $$(KO_HOST_OBJS) $$(LIBDDEKIT) tools/gen-stubs tools/gen-exports \
+		dde_linux/linux.mk
 	@mkdir -p $$(dir $$@) $(O)/stubs
 	./tools/gen-stubs ksrv-$(1) $(O)/stubs/ksrv-$(1) $$(KSRV_ALL_$(1)) -- $$(KO_HOST_OBJS) $$(LIBDDEKIT) $$(LIBKO)
 	./tools/gen-exports $(1) $(O)/stubs/ksrv-$(1).o $(O)/stubs/ksrv-$(1).renamed \

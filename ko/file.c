@@ -67,6 +67,10 @@ const char *ko_companion(const char *name)
 {
 	static const struct { const char *loaded, *companion; } table[] = {
 		{ "scsi_mod", "sd_mod" },
+		/* a virtio device's driver needs its transport, which claims the
+		 * PCI device and registers the virtio device the driver takes */
+		{ "virtio_net", "virtio_pci" },
+		{ "virtio_blk", "virtio_pci" },
 	};
 
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)

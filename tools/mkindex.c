@@ -14,7 +14,7 @@
  *   mkindex modules TREE
  *	every module under TREE (the package's lib/modules/VERSION/kernel):
  *	its name, its class (from where it lives in the tree) and the
- *	`alias=pci:` lines of its .modinfo
+ *	`alias=pci:` and `alias=virtio:` lines of its .modinfo
  *
  * Output lines: KIND NAME CLASS PATTERN, KIND "src" or "ko"; a module
  * with no PCI alias gets one line with pattern "-" so that the index
@@ -288,7 +288,10 @@ static int one_module(const char *path, const struct stat *st, int type, struct 
 			const char *kv = info + off;
 			size_t kl = strnlen(kv, len - off);
 
-			if (kl > 10 && kl < 200 && !strncmp(kv, "alias=pci:", 10)) {
+			/* PCI ids, and virtio ids (virtio_net, virtio_blk: reached
+			 * through virtio_pci, which claims the PCI device) */
+			if (kl > 10 && kl < 200 && (!strncmp(kv, "alias=pci:", 10) ||
+						    !strncmp(kv, "alias=virtio:", 13))) {
 				printf("ko %s %s %.*s\n", name, cls, (int)(kl - 6), kv + 6);
 				aliases++;
 			}

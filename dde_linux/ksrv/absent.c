@@ -13,6 +13,13 @@
 
 void lx_ksrv_unreachable(const char *name) __attribute__((noreturn));
 
+/*
+ * Data of the same paths (a tracepoint, the static keys and per-CPU state
+ * of BPF and XDP): zero, i.e. off. Module code tests them through jump
+ * labels the loader leaves as compiled (off), or not at all.
+ */
+#define ZERO(name, size) __attribute__((weak, aligned(64))) char name[size];
+
 /* weak: a library that has the real one (the net class's skb_pull) wins */
 #define NEVER(name)						\
 	void name(void);					\
@@ -86,3 +93,52 @@ NEVER(blk_pre_runtime_suspend)
 NEVER(blk_post_runtime_suspend)
 NEVER(blk_pre_runtime_resume)
 NEVER(blk_post_runtime_resume)
+/* failover (a virtio NIC's standby twin, net_failover's master device):
+ * no second device ever appears, no master is made */
+NEVER(netdev_rx_handler_register)
+NEVER(netdev_rx_handler_unregister)
+NEVER(netdev_upper_dev_link)
+NEVER(netdev_master_upper_dev_link)
+NEVER(netdev_upper_dev_unlink)
+NEVER(netdev_lower_state_changed)
+NEVER(netdev_increment_features)
+NEVER(netdev_change_features)
+NEVER(netdev_core_stats_alloc)
+NEVER(netdev_pick_tx)
+NEVER(passthru_features_check)
+NEVER(__dev_queue_xmit)
+NEVER(dev_set_mtu)
+NEVER(dev_get_stats)
+NEVER(dev_close)
+NEVER(__ethtool_get_link_ksettings)
+NEVER(vlan_vid_add)
+NEVER(vlan_vid_del)
+NEVER(vlan_vids_add_by_dev)
+NEVER(vlan_vids_del_by_dev)
+NEVER(vlan_uses_dev)
+/* XDP and BPF (no program is ever attached), their tracepoint, and
+ * netfilter and routing state an skb of a driver process never carries */
+NEVER(bpf_prog_add)
+NEVER(bpf_prog_sub)
+NEVER(bpf_prog_put)
+NEVER(bpf_warn_invalid_xdp_action)
+NEVER(bpf_dispatcher_xdp_func)
+NEVER(xdp_do_redirect)
+NEVER(xdp_do_flush)
+NEVER(xdp_master_redirect)
+NEVER(xdp_return_frame)
+NEVER(xdp_return_frame_rx_napi)
+NEVER(xdp_convert_zc_to_xdp_frame)
+NEVER(xdp_warn)
+NEVER(__SCT__tp_func_xdp_exception)
+NEVER(do_trace_netlink_extack)
+NEVER(nf_conntrack_destroy)
+NEVER(dst_release)
+NEVER(__skb_flow_dissect)
+NEVER(ethtool_virtdev_set_link_ksettings)
+ZERO(__tracepoint_xdp_exception, 128)
+ZERO(__SCK__tp_func_xdp_exception, 64)
+ZERO(bpf_stats_enabled_key, 64)
+ZERO(bpf_master_redirect_enabled_key, 64)
+ZERO(bpf_redirect_info, 256)
+ZERO(flow_keys_basic_dissector, 256)

@@ -3,6 +3,11 @@
  * with the stack protector (the source path is not).
  */
 #include <linux/bio.h>
+#include <linux/ethtool.h>
+#include <linux/netdevice.h>
+#include <linux/random.h>
+#include <linux/sched/clock.h>
+#include <linux/timekeeping.h>
 #include <linux/ratelimit.h>
 #include <linux/bsg.h>
 #include <linux/kmod.h>
@@ -129,4 +134,27 @@ int __printk_ratelimit(const char *func)
 	static DEFINE_RATELIMIT_STATE(limit, 5 * HZ, 10);
 
 	return ___ratelimit(&limit, func);
+}
+
+/* the scheduler's clock: the monotonic one */
+unsigned long long sched_clock(void)
+{
+	return ktime_get_mono_fast_ns();
+}
+
+/* one ethtool string (ETH_GSTRING_LEN bytes), the cursor moved past it */
+void ethtool_sprintf(u8 **data, const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	vsnprintf(*data, ETH_GSTRING_LEN, fmt, args);
+	va_end(args);
+	*data += ETH_GSTRING_LEN;
+}
+
+/* a receive-side-scaling key: random, as Linux makes its one */
+void netdev_rss_key_fill(void *buffer, size_t len)
+{
+	get_random_bytes(buffer, len);
 }

@@ -212,3 +212,9 @@ int probe_irq_off(unsigned long val)
 {
 	return 0;
 }
+
+/* an interrupt's CPU affinity hint: there is one CPU */
+int __irq_apply_affinity_hint(unsigned int irq, const struct cpumask *m, bool setaffinity)
+{
+	return 0;
+}

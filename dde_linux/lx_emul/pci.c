@@ -688,6 +688,38 @@ u8 pci_find_next_capability(struct pci_dev *dev, u8 pos, int cap)
 	return next_capability(dev, pos + PCI_CAP_LIST_NEXT, cap);
 }
 
+/* capability CAP in the extended list (PCIe config space from 0x100), or 0 */
+u16 pci_find_ext_capability(struct pci_dev *dev, int cap)
+{
+	u32 header;
+	u16 pos = 0x100;
+
+	/* at most (4096 - 256) / 8 entries: a loop ends there */
+	for (int n = 0; n < 480 && pos >= 0x100; n++) {
+		if (pci_read_config_dword(dev, pos, &header) || !header || header == ~0u)
+			return 0;
+		if (PCI_EXT_CAP_ID(header) == cap)
+			return pos;
+		pos = PCI_EXT_CAP_NEXT(header);
+	}
+	return 0;
+}
+
+/* SR-IOV: no virtual functions are ever enabled here (sysfs would) */
+int pci_vfs_assigned(struct pci_dev *dev)
+{
+	return 0;
+}
+
+void pci_disable_sriov(struct pci_dev *dev)
+{
+}
+
+int pci_enable_sriov(struct pci_dev *dev, int nr_virtfn)
+{
+	return -ENODEV;
+}
+
 /* PCI-X maximum memory read byte count (none of QEMU's devices is PCI-X) */
 int pcix_get_mmrbc(struct pci_dev *dev)
 {

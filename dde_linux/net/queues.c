@@ -73,6 +73,18 @@ void synchronize_net(void)
 	synchronize_rcu();
 }
 
+/* Notifications of other network devices: a driver process has only its
+ * own, so none ever comes (call_netdevice_notifiers tells nobody). */
+int register_netdevice_notifier(struct notifier_block *nb)
+{
+	return 0;
+}
+
+int unregister_netdevice_notifier(struct notifier_block *nb)
+{
+	return 0;
+}
+
 /* Peers learn of a moved address from the stack (gratuitous ARP): the
  * clients of netd run their own. */
 void netdev_notify_peers(struct net_device *dev)

@@ -25,7 +25,9 @@ void ko_dependency_path(const char *path, const char *dep, char *out, size_t out
 
 /*
  * The module Linux's udev would load for the devices module NAME creates
- * (scsi_mod's SCSI disks: sd_mod), which no module depends on; or NULL.
+ * (scsi_mod's SCSI disks: sd_mod), or that NAME needs to see its device at
+ * all (virtio_net's transport: virtio_pci), which no module depends on; or
+ * NULL.
  * The driver host loads it, found beside the driver, as a dependency.
  */
 const char *ko_companion(const char *name);

@@ -12,26 +12,30 @@
 . "$(dirname "$0")/block_lib.sh"
 
 BLKIO="$O/tests/block/blkio"
+# KO=1 (test_ko_block.sh): Debian's virtio_blk.ko with virtio_pci in the
+# block class's driver host, on ENGINE
+pre="" run_extra=()
+[ -n "${KO:-}" ] && pre="ko:" run_extra=(--prefer ko --engine "${ENGINE:-native}")
 export PATH="$PATH:/usr/sbin:/sbin"
 M="$T/mbr.img" G="$T/gpt.img"
 mbr_image "$M"
 gpt_image "$G"
 
 export DDE_BLK="@dde-test-virtio-$$"
-dde_bg "$T/run.log" --disk "virtio-blk:$M" --device "virtio-blk-pci,disable-legacy=on,disk=$G" \
+dde_bg "$T/run.log" "${run_extra[@]}" --disk "virtio-blk:$M" --device "virtio-blk-pci,disable-legacy=on,disk=$G" \
 	--blk-socket "$DDE_BLK"
 run=$bg
-if wait_count "bddf: vd[ab]: disk of virtio_blk@" 2 90 "$T/run.log"; then
+if wait_count "bddf: vd[ab]: disk of ${pre}virtio_blk@" 2 90 "$T/run.log"; then
 	ok "virtio_blk: dde run chose virtio_blk for both devices; both disks at bddf"
 else
 	not_ok "virtio_blk: disks at bddf" "$(grep -v '^\[' "$T/run.log" | tail -8)"
 fi
-grep -q "^dde: 00:01.0 \[1af4:1001\]: driver virtio_blk$" "$T/run.log" &&
-	grep -q "^dde: 00:02.0 \[1af4:1042\]: driver virtio_blk$" "$T/run.log" &&
+grep -q "^dde: 00:01.0 \[1af4:1001\]: driver ${pre}virtio_blk$" "$T/run.log" &&
+	grep -q "^dde: 00:02.0 \[1af4:1042\]: driver ${pre}virtio_blk$" "$T/run.log" &&
 	ok "virtio_blk: the transitional (1af4:1001) and the modern (1af4:1042) device" ||
 	not_ok "virtio_blk: both kinds of device" "$(grep '^dde:' "$T/run.log")"
-grep -q "bddf: vda: disk of virtio_blk@00:01.0 (its vda): 67108864 bytes" "$T/run.log" &&
-	grep -q "bddf: vdb: disk of virtio_blk@00:02.0 (its vda): 33554432 bytes" "$T/run.log" &&
+grep -q "bddf: vda: disk of ${pre}virtio_blk@00:01.0 (its vda): 67108864 bytes" "$T/run.log" &&
+	grep -q "bddf: vdb: disk of ${pre}virtio_blk@00:02.0 (its vda): 33554432 bytes" "$T/run.log" &&
 	ok "virtio_blk: Linux's names in device order: vda (64 MiB), vdb (32 MiB)" ||
 	not_ok "virtio_blk: names and sizes" "$(grep 'bddf:' "$T/run.log")"
 

@@ -1,10 +1,11 @@
 #!/bin/bash
 # Debian's binary block drivers in the block class's driver host
 # (build/drivers/ko-block): nvme.ko with nvme-core, ahci.ko and ata_piix.ko
-# with libata, scsi_mod and sd_mod, chosen by dde run --prefer ko, pass
+# with libata, scsi_mod and sd_mod, virtio_blk.ko with virtio_pci, chosen
+# by dde run --prefer ko, pass
 # the block tests the source drivers pass (test_block.sh on two NVMe
 # controllers: listings, reads, writes, bounds, kill -9; test_block_ata.sh
-# on AHCI and PIIX IDE), natively and on the translated engine (there
+# on AHCI and PIIX IDE; test_block_virtio.sh), natively and on the translated engine (there
 # without AHCI: ahci.ko on that engine stops with "spinlock taken twice"
 # after probing its empty ports, an open bug, docs/drivers.md).
 . "$(dirname "$0")/lib.sh"
@@ -12,7 +13,7 @@
 for engine in native dbt; do
 	kinds="ahci ide"
 	[ $engine = dbt ] && kinds=ide
-	for t in "NVME=ko:nvme test_block.sh" "KO=1 test_block_ata.sh"; do
+	for t in "NVME=ko:nvme test_block.sh" "KO=1 test_block_ata.sh" "KO=1 test_block_virtio.sh"; do
 		set -- $t
 		env "$1" ENGINE=$engine ATA_KINDS="$kinds" O="$O" bash "$(dirname "$0")/$2" >"$T/out" 2>&1
 		rc=$?

@@ -43,6 +43,9 @@ net_driver ko:e1000 e1000 00:01.0 $base 32 "Link is Down" "Link is Up"
 net_driver ko:8139cp rtl8139 00:01.0 $((base + 2)) 32 "eth0: link down" "eth0: link up"
 net_driver ko:ne2k-pci ne2k_pci 00:01.0 $((base + 4)) 4 "" ""
 net_driver ko:pcnet32 pcnet 00:01.0 $((base + 14)) 32 "eth0: link down" "eth0: link up"
+# virtio_net.ko with its transport virtio_pci.ko (loaded as its companion)
+net_driver ko:virtio_net virtio-net 00:01.0 $((base + 16)) 32 "netd: interface net0: link down" \
+	"netd: interface net0: link up"
 # 8139too + mii: QEMU's rtl8139 is an 8139C+ that also has the classic
 # 8139's registers; shown to drivers as revision 0x10 (--nic
 # ...,revision=0x10, ddeio's config space) 8139too takes it, as it takes
@@ -115,6 +118,7 @@ dhcp e1000 ko:e1000 10
 dhcp rtl8139 ko:8139cp 10
 dhcp ne2k_pci ko:ne2k-pci 1
 dhcp pcnet ko:pcnet32 10
+dhcp virtio-net ko:virtio_net 10
 dhcp rtl8139,revision=0x10 ko:8139too 10
 # tap_pair "NIC NIC" "DRIVER DRIVER" MIB WHAT: ping and MIB MiB over TCP
 # between two namespaces through the two binary modules

@@ -93,10 +93,30 @@ static int specificity(const char *pattern)
 	return n;
 }
 
+/*
+ * A virtio device on PCI (1af4:1000-107f): its virtio modalias, as
+ * virtio_pci registers the device ("virtio:d00000001v00001AF4": the device
+ * type, from the subsystem id of a transitional device or the PCI device id
+ * of a modern one, and the subsystem vendor). 0, or -1 for any other.
+ */
+static int virtio_alias(const char *pci, char *out, size_t cap)
+{
+	unsigned v, d, sv, sd;
+
+	if (sscanf(pci, "pci:v%8Xd%8Xsv%8Xsd%8X", &v, &d, &sv, &sd) != 4 || v != 0x1af4 ||
+	    d < 0x1000 || d > 0x107f)
+		return -1;
+	snprintf(out, cap, "virtio:d%08Xv%08X", d >= 0x1040 ? d - 0x1040 : sd, sv);
+	return 0;
+}
+
 unsigned index_match(const struct driver_index *ix, const char *modalias, struct candidate *out,
 		     unsigned cap)
 {
 	unsigned n = 0;
+	char virtio[48];
+	const char *aliases[2] = { modalias, virtio_alias(modalias, virtio, sizeof(virtio)) ? NULL
+										 : virtio };
 
 	for (int pass = 0; pass < 2; pass++) {	/* source drivers first */
 		unsigned first = n;
@@ -106,7 +126,8 @@ unsigned index_match(const struct driver_index *ix, const char *modalias, struct
 			int score;
 			unsigned k;
 
-			if (l->source != (pass == 0) || fnmatch(l->pattern, modalias, 0))
+			if (l->source != (pass == 0) || (fnmatch(l->pattern, aliases[0], 0) &&
+				(!aliases[1] || fnmatch(l->pattern, aliases[1], 0))))
 				continue;
 			score = specificity(l->pattern);
 			for (k = first; k < n; k++)
