@@ -15,7 +15,7 @@ have=$(find "$KO_DIR" -name '*.ko' | wc -l)
 [ -n "$mods" ] && [ "$mods" = "$have" ] && [ "$have" -gt 3000 ] &&
 	ok "the index knows every module of the package by name ($mods)" ||
 	not_ok "the index knows every module" "index: $mods, package: $have: $(cat "$T/stats")"
-aliases=$(sed -n 's/.*(\([0-9]*\) PCI aliases).*/\1/p' "$T/stats")
+aliases=$(sed -n 's/.*(\([0-9]*\) PCI and virtio aliases).*/\1/p' "$T/stats")
 [ "${aliases:-0}" -gt 5000 ] && ok "... with their $aliases PCI aliases" ||
 	not_ok "the index has the modules' PCI aliases" "$(cat "$T/stats")"
 

@@ -265,7 +265,7 @@ static int index_stats(void)
 			has_alias = true;
 		}
 	}
-	printf("driver index: %u source drivers, %u binary modules (%u PCI aliases)\n", src,
+	printf("driver index: %u source drivers, %u binary modules (%u PCI and virtio aliases)\n", src,
 	       ix.modules, aliases);
 	printf("%-8s %8s %14s\n", "class", "modules", "with PCI ids");
 	for (unsigned c = 0; c < 6; c++)
