@@ -1,6 +1,15 @@
 # Helpers of the block tests (sourced after lib.sh): hashes of image
 # ranges and files, and bddf's listing of a disk against sfdisk's.
 
+# KO=1 (test_ko_block.sh): the block tests on Debian's binary module of
+# each driver, in the block class's driver host on ENGINE (native or dbt):
+# drivers are named "${pre}NAME", dde run gets "${run_extra[@]}"
+pre="" run_extra=()
+if [ -n "${KO:-}" ]; then
+	pre="ko:"
+	run_extra=(--prefer ko --engine "${ENGINE:-native}")
+fi
+
 # sha IMAGE START-SECTOR SECTORS: the hash of a range of an image
 sha() { dd if="$1" bs=512 skip="$2" count="$3" 2>/dev/null | sha256sum | cut -d' ' -f1; }
 # shaf FILE: the hash of a whole file

@@ -12,11 +12,7 @@
 . "$(dirname "$0")/block_lib.sh"
 
 BLKIO="$O/tests/block/blkio"
-# NVME=ko:nvme (test_ko_block.sh): Debian's binary nvme.ko in the block
-# class's driver host, on ENGINE (native or dbt)
-NVME=${NVME:-nvme}
-run_extra=()
-[[ $NVME == ko:* ]] && run_extra=(--prefer ko --engine "${ENGINE:-native}")
+NVME=${pre}nvme
 export PATH="$PATH:/usr/sbin:/sbin"
 if ! command -v sfdisk >/dev/null; then
 	not_ok "sfdisk is installed (make deps: fdisk)"

@@ -13,10 +13,6 @@
 . "$(dirname "$0")/block_lib.sh"
 
 BLKIO="$O/tests/block/blkio"
-# KO=1 (test_ko_block.sh): Debian's binary ahci.ko and ata_piix.ko (with
-# libata, scsi_mod and sd_mod) in the block class's driver host, on ENGINE
-pre="" run_extra=()
-[ -n "${KO:-}" ] && pre="ko:" run_extra=(--prefer ko --engine "${ENGINE:-native}")
 export PATH="$PATH:/usr/sbin:/sbin"
 
 # ATA_KINDS: which of the two (default both)

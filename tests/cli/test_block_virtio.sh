@@ -12,10 +12,6 @@
 . "$(dirname "$0")/block_lib.sh"
 
 BLKIO="$O/tests/block/blkio"
-# KO=1 (test_ko_block.sh): Debian's virtio_blk.ko with virtio_pci in the
-# block class's driver host, on ENGINE
-pre="" run_extra=()
-[ -n "${KO:-}" ] && pre="ko:" run_extra=(--prefer ko --engine "${ENGINE:-native}")
 export PATH="$PATH:/usr/sbin:/sbin"
 M="$T/mbr.img" G="$T/gpt.img"
 mbr_image "$M"
