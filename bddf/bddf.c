@@ -590,19 +590,28 @@ static int letter_index(const char *name)
 }
 
 /*
- * A virtio disk's number: one disk per virtio device, numbered in dde run's
- * order of its drivers (as Linux numbers them in probe order), whichever
- * attaches first.
+ * The place of driver DR among the drivers of its kind (names starting
+ * with PREFIX, binary or not) in dde run's order (--expect), whichever
+ * attaches first; -1 for a driver started by hand.
  */
-static int vd_number(struct driver *dr, const char *local)
+static int expected_place(const struct driver *dr, const char *prefix)
 {
-	int own = letter_index(local);
-
 	for (int i = 0, k = 0; i < d.nexpect; i++) {
 		if (!strcmp(d.expect[i], dr->name))
-			return k + (own > 0 ? own : 0);
-		k += !strncmp(source_name(d.expect[i]), "virtio_blk@", 11);
+			return k;
+		k += !strncmp(source_name(d.expect[i]), prefix, strlen(prefix));
 	}
+	return -1;
+}
+
+/* A virtio disk's number: one disk per virtio device, in driver order (as
+ * Linux numbers them in probe order). */
+static int vd_number(struct driver *dr, const char *local)
+{
+	int own = letter_index(local), k = expected_place(dr, "virtio_blk@");
+
+	if (k >= 0)
+		return k + (own > 0 ? own : 0);
 	return d.vd_expected + d.vd_disks++;	/* a driver started by hand */
 }
 
@@ -618,11 +627,10 @@ static int nvme_number(struct driver *dr, int ctrl)
 			return g;
 	}
 	/* the place of its driver in dde run's order */
-	for (int i = 0, k = 0; i < d.nexpect; i++) {
-		if (!strcmp(d.expect[i], dr->name))
-			return k;
-		k += !strncmp(source_name(d.expect[i]), "nvme", 4);
-	}
+	int k = expected_place(dr, "nvme");
+
+	if (k >= 0)
+		return k;
 	return d.nvme_expected + d.nvme_ctrls++;	/* a driver started by hand */
 }
 
