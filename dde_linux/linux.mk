@@ -182,6 +182,7 @@ $(O)/drivers/$(1): drivers/$(1)/linux.recipe $$(wildcard dde_linux/*.list) $$(LX
 # the PCI ids it claims: the recipe's `pci` lines, or else its Linux
 # files' MODULE_DEVICE_TABLE(pci, ...)
 $(O)/drivers/$(1).aliases: $$(LX_OBJS_$(1)) $(O)/tools/mkindex drivers/$(1)/linux.recipe
+	@mkdir -p $$(dir $$@)
 	$$(if $$(call lx_recipe,$(1),pci),$(O)/tools/mkindex ids $(1) $$(LX_CLASS_$(1)) \
 		$$(call lx_recipe,$(1),pci) >$$@.tmp && mv $$@.tmp $$@,$(O)/tools/mkindex source $(1) $$(LX_CLASS_$(1)) \
 		$$$$(sed -n 's/.*MODULE_DEVICE_TABLE(pci$$(comma) *\([A-Za-z0-9_]*\)).*/\1/p' \
