@@ -49,6 +49,9 @@ struct device *get_device(struct device *dev)
 	return dev;
 }
 
+/* drivers/base/devres.c, declared in drivers/base/base.h (not on our path) */
+int devres_release_all(struct device *dev);
+
 static void device_release(struct kref *kref)
 {
 	struct device *dev = container_of(kref, struct device, kobj.kref);

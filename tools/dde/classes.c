@@ -1,0 +1,228 @@
+/*
+ * The device classes dde run serves, one table entry each: its server,
+ * started when a driver of the class runs, and the message that hands the
+ * server a driver's connection (the class's stub in the front end).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../common/seqpacket.h"
+#include "../../libddeblk/chan.h"
+#include "../../libddenet/ring.h"
+#include "run.h"
+
+/* netd: the driver's connection is its interface, named by its unit */
+static int attach_net(int control, const struct driver *d, int fd)
+{
+	struct ddenet_msg m = { .magic = DDENET_MAGIC, .version = DDENET_VERSION,
+				.type = DDENET_CHANNEL, .value = DDENET_ROLE_DRIVER };
+
+	snprintf(m.ifname, sizeof(m.ifname), "%s", d->unit);
+	return seqpacket_send(control, &m, sizeof(m), &fd, 1);
+}
+
+/* bddf: the driver's connection serves its disks, named by its instance */
+static int attach_block(int control, const struct driver *d, int fd)
+{
+	struct ddeblk_msg m = { .magic = DDEBLK_MAGIC, .version = DDEBLK_VERSION,
+				.type = DDEBLK_MSG_CHANNEL, .value = DDEBLK_ROLE_DRIVER };
+
+	snprintf(m.name, sizeof(m.name), "%.*s", (int)sizeof(m.name) - 1, d->instance);
+	if (strlen(d->instance) >= sizeof(m.name))
+		fprintf(stderr, "dde: driver %s is known to the block server as %s\n",
+			d->instance, m.name);
+	return seqpacket_send(control, &m, sizeof(m), &fd, 1);
+}
+
+static struct dde_class classes[] = {
+	{ .name = "net", .what = "network", .prog = "netd", .tag = "net", .env = "DDE_NET",
+	  .unit = "net", .unit_kind = "interface", .alone = true, .attach = attach_net, .control = -1 },
+	{ .name = "block", .what = "block", .prog = "bddf", .tag = "blk", .env = "DDE_BLK",
+	  .expect = "--expect", .attach = attach_block, .control = -1 },
+};
+#define NCLASSES (sizeof(classes) / sizeof(classes[0]))
+
+struct dde_class *class_find(const char *name)
+{
+	for (unsigned i = 0; i < NCLASSES; i++)
+		if (!strcmp(classes[i].name, name))
+			return &classes[i];
+	return NULL;
+}
+
+int class_set_socket(struct dde_class *c, const char *opt, const char *path)
+{
+	if (!*path || strlen(path) >= sizeof(c->socket)) {
+		fprintf(stderr, "dde run: --%s: %s\n", opt, *path ? "path too long" : "empty path");
+		return -1;
+	}
+	snprintf(c->socket, sizeof(c->socket), "%s", path);
+	return 0;
+}
+
+int class_server_arg(struct dde_class *c, const char *opt, const char *value)
+{
+	if (c->argc + 2 > (int)(sizeof(c->argv) / sizeof(c->argv[0])) - 1) {
+		fprintf(stderr, "dde run: too many options for the %s server\n", c->what);
+		return -1;
+	}
+	c->argv[c->argc++] = (char *)opt;
+	c->argv[c->argc++] = (char *)value;
+	return 0;
+}
+
+void class_add_driver(struct driver *d)
+{
+	struct dde_class *c = d->cls;
+
+	if (!c)
+		return;
+	if (c->unit)
+		snprintf(d->unit, sizeof(d->unit), "%s%d", c->unit, c->ndrivers);
+	if (c->expect)	/* the server numbers what the drivers serve in this order */
+		class_server_arg(c, c->expect, d->instance);
+	c->ndrivers++;
+}
+
+/* Start @c's server with its socket and its control channel; wait until it accepts. */
+static int start_server(struct dde_class *c)
+{
+	char path[PATH_MAX], ctltext[16];
+	pid_t parent = getpid();
+	int ctl[2];
+
+	session_sibling(c->prog, path, sizeof(path));
+	if (!c->socket[0])
+		snprintf(c->socket, sizeof(c->socket), "@dde-%s-%d", c->tag, (int)parent);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl))
+		return -1;
+	snprintf(ctltext, sizeof(ctltext), "%d", ctl[1]);
+	c->pid = fork();
+	if (c->pid == 0) {
+		char *argv[sizeof(c->argv) / sizeof(c->argv[0]) + 2 * ACCESS_MAX + 8];
+		sigset_t none;
+		int n = 0;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		fcntl(ctl[1], F_SETFD, 0);
+		argv[n++] = path;
+		argv[n++] = "--socket";
+		argv[n++] = c->socket;
+		argv[n++] = "--control-fd";
+		argv[n++] = ctltext;
+		if (run_opts.no_sandbox)
+			argv[n++] = "--open-drivers";
+		n += access_argv(&run_opts.access, argv + n, 2 * ACCESS_MAX);
+		for (int i = 0; i < c->argc; i++)
+			argv[n++] = c->argv[i];
+		argv[n] = NULL;
+		execv(path, argv);
+		fprintf(stderr, "dde run: cannot start %s: %s\n", path, strerror(errno));
+		_exit(127);
+	}
+	close(ctl[1]);
+	c->control = ctl[0];
+	if (c->pid < 0)
+		return -1;
+	/* serving once its socket accepts */
+	for (int t = 0; t < 500; t++) {
+		int fd = seqpacket_connect(c->socket);
+
+		if (fd >= 0) {
+			close(fd);
+			return 0;
+		}
+		if (waitpid(c->pid, NULL, WNOHANG) == c->pid) {
+			c->pid = 0;
+			return -1;
+		}
+		usleep(10000);
+	}
+	return -1;
+}
+
+static void stop_server(struct dde_class *c)
+{
+	if (c->control >= 0) {
+		close(c->control);
+		c->control = -1;
+	}
+	if (c->pid <= 0)
+		return;
+	kill(c->pid, SIGTERM);
+	for (int t = 0; t < 200 && waitpid(c->pid, NULL, WNOHANG) != c->pid; t++)
+		usleep(10000);
+	if (waitpid(c->pid, NULL, WNOHANG) == 0) {
+		kill(c->pid, SIGKILL);
+		waitpid(c->pid, NULL, 0);
+	}
+	c->pid = 0;
+}
+
+int classes_start(void)
+{
+	for (unsigned i = 0; i < NCLASSES; i++) {
+		struct dde_class *c = &classes[i];
+
+		if (!c->ndrivers && !(c->alone && c->argc))
+			continue;
+		if (start_server(c)) {
+			fprintf(stderr, "dde run: the %s server did not start\n", c->what);
+			classes_stop();
+			return -1;
+		}
+		fprintf(stderr, "dde: %s server on %s (clients: %s=%s)\n", c->what, c->socket, c->env,
+			c->socket);
+	}
+	return 0;
+}
+
+void classes_stop(void)
+{
+	for (unsigned i = 0; i < NCLASSES; i++)
+		stop_server(&classes[i]);
+}
+
+struct dde_class *class_of_server(pid_t pid)
+{
+	for (unsigned i = 0; i < NCLASSES; i++)
+		if (pid > 0 && classes[i].pid == pid)
+			return &classes[i];
+	return NULL;
+}
+
+int class_connect(struct driver *d)
+{
+	int sp[2];
+
+	d->class_fd = -1;
+	if (!d->cls)
+		return 0;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp)) {
+		fprintf(stderr, "dde run: socketpair: %s\n", strerror(errno));
+		return -1;
+	}
+	if (d->cls->control < 0 || d->cls->attach(d->cls->control, d, sp[0])) {
+		fprintf(stderr, "dde run: the %s server did not take a connection for %s\n",
+			d->cls->what, d->instance);
+		close(sp[0]);
+		close(sp[1]);
+		return -1;
+	}
+	close(sp[0]);
+	d->class_fd = sp[1];
+	return 0;
+}

@@ -1,0 +1,644 @@
+/*
+ * dde run's drivers: a --driver spec parsed and checked against the
+ * machine and the driver index, a driver chosen for every other device,
+ * and each started as a process of its own, with exactly its connections
+ * (ddeio, its class server) and, unless --no-sandbox, in its sandbox.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../common/slot.h"
+#include <ko/file.h>
+#include "index.h"
+#include "run.h"
+
+static int class_file(const struct dirent *e)
+{
+	size_t n = strlen(e->d_name);
+
+	return n > 6 && !strcmp(e->d_name + n - 6, ".class");
+}
+
+static int ko_file(const struct dirent *e)
+{
+	size_t n = strlen(e->d_name);
+
+	return n > 3 && !strcmp(e->d_name + n - 3, ".ko");
+}
+
+/* where binary modules are: $DDE_KO_DIR, or where the build put them */
+static int ko_dir(char *out, size_t cap)
+{
+	const char *env = getenv("DDE_KO_DIR");
+	char path[PATH_MAX];
+	FILE *f;
+
+	if (env && *env) {
+		snprintf(out, cap, "%s", env);
+		return 0;
+	}
+	session_sibling("../share/dde/ko-dir", path, sizeof(path));
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (!fgets(out, (int)cap, f)) {
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	out[strcspn(out, "\n")] = 0;
+	return 0;
+}
+
+/* The Linux drivers the build made: each has a NAME.class next to it. */
+void list_linux_drivers(FILE *out)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 256], cls[16];
+	struct dirent **e;
+	int n, shown = 0;
+
+	session_sibling("../drivers", dir, sizeof(dir));
+	n = scandir(dir, &e, class_file, alphasort);
+	if (n <= 0) {
+		fprintf(out, ".\n");
+		return;
+	}
+	fprintf(out, "; Linux drivers built from source:");
+	for (int i = 0; i < n; i++) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, e[i]->d_name);
+		cls[0] = 0;
+		if ((f = fopen(path, "re"))) {
+			if (fgets(cls, sizeof(cls), f))
+				cls[strcspn(cls, "\n")] = 0;
+			fclose(f);
+		}
+		e[i]->d_name[strlen(e[i]->d_name) - 6] = 0;
+		if (strncmp(e[i]->d_name, "ko-", 3))	/* binary driver hosts: below */
+			fprintf(out, "%s %s (%s)", shown++ ? "," : "", e[i]->d_name, cls);
+		free(e[i]);
+	}
+	free(e);
+	fprintf(out, ".\n");
+	if (ko_dir(dir, sizeof(dir)) == 0 && (n = scandir(dir, &e, ko_file, alphasort)) > 0) {
+		fprintf(out, "Binary modules (--driver ko:NAME): the %d of Debian's linux-image, in %s.\n",
+			n, dir);
+		for (int i = 0; i < n; i++)
+			free(e[i]);
+		free(e);
+	}
+}
+
+
+static int find_driver(struct driver *d, const char *prog)
+{
+	const char *env = getenv("DDE_DRIVER_PATH");
+	char dirs[PATH_MAX * 2], *save = NULL;
+
+	if (env && *env) {
+		snprintf(dirs, sizeof(dirs), "%s", env);
+		for (char *dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+			char name[sizeof(d->name)];
+
+			snprintf(name, sizeof(name), "%s", prog);
+			snprintf(d->path, sizeof(d->path), "%s/%s", dir, name);
+			if (access(d->path, X_OK) == 0)
+				return 0;
+		}
+	}
+	char rel[128];
+
+	snprintf(rel, sizeof(rel), "../drivers/%s", prog);
+	session_sibling(rel, d->path, sizeof(d->path));
+	return access(d->path, X_OK);
+}
+
+/* the driver index, read when first needed; NULL (after one line) if missing */
+static const struct driver_index *the_index(void)
+{
+	static struct driver_index ix;
+	static int state;	/* 0 not read, 1 read, -1 missing */
+	char err[PATH_MAX + 64];
+
+	if (!state) {
+		state = index_load(&ix, err, sizeof(err)) ? -1 : 1;
+		if (state < 0)
+			fprintf(stderr, "dde run: %s\n", err);
+	}
+	return state > 0 ? &ix : NULL;
+}
+
+static struct dde_class *driver_class(const struct driver *d);
+
+int parse_driver(struct driver *d, const char *spec)
+{
+	const char *at = strrchr(spec, '@');
+	char *save = NULL, *tok;
+	size_t head;
+
+	if (strlen(spec) >= sizeof(d->spec) || !at || at == spec || !at[1]) {
+		fprintf(stderr, "dde run: --driver '%s': expected NAME@SLOT (e.g. selftest@00:02.0)\n",
+			spec);
+		return -1;
+	}
+	snprintf(d->spec, sizeof(d->spec), "%s", spec);
+	head = (size_t)(at - spec);
+	snprintf(d->argbuf, sizeof(d->argbuf), "%.*s", (int)head, spec);
+	tok = strtok_r(d->argbuf, ",", &save);
+	snprintf(d->name, sizeof(d->name), "%s", tok);
+	bool ko = !strncmp(d->name, "ko:", 3);
+
+	if (ko ? !d->name[3] : strchr(d->name, '/') || d->name[0] == '.') {
+		fprintf(stderr, "dde run: --driver '%s': %s\n", spec,
+			ko ? "ko: wants a module name (e.g. ko:e1000@00:01.0)" : "a driver name, not a path");
+		return -1;
+	}
+	/* a binary module runs in its class's driver host:
+	 * ko-net --engine E --stubs S FILE P=V... */
+	int first = ko ? 6 : 1;
+
+	while ((tok = strtok_r(NULL, ",", &save)) && d->nargs < MAX_DRIVER_ARGS - 2)
+		d->args[first + d->nargs++] = tok;
+	/* check and normalise the slots */
+	char slots[128];
+
+	snprintf(slots, sizeof(slots), "%s", at + 1);
+	d->slots[0] = 0;
+	save = NULL;
+	for (tok = strtok_r(slots, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		uint32_t bdf;
+		char text[16];
+
+		if (slot_parse(tok, &bdf)) {
+			fprintf(stderr, "dde run: --driver '%s': bad slot '%s' (want BB:SS.F, e.g. 00:02.0)\n",
+				spec, tok);
+			return -1;
+		}
+		slot_format(bdf, text);
+		snprintf(d->slots + strlen(d->slots), sizeof(d->slots) - strlen(d->slots), "%s%s",
+			 d->slots[0] ? "," : "", text);
+	}
+	if (ko) {
+		char mod[sizeof(d->name)], dir[PATH_MAX];
+
+		snprintf(mod, sizeof(mod), "%s", d->name + 3);
+		if (strchr(mod, '/')) {
+			snprintf(d->module, sizeof(d->module), "%s", mod);
+		} else if (ko_dir(dir, sizeof(dir)) == 0) {
+			snprintf(d->module, sizeof(d->module), "%s/%s.ko", dir, mod);
+		} else {
+			fprintf(stderr, "dde run: --driver '%s': where binary modules are is unknown "
+				"(make fetches them; or set DDE_KO_DIR)\n", spec);
+			return -1;
+		}
+		if (access(d->module, R_OK)) {
+			fprintf(stderr, "dde run: --driver '%s': no binary module %s (%s)\n", spec,
+				d->module, strerror(errno));
+			return -1;
+		}
+		char abs[PATH_MAX];
+
+		if (realpath(d->module, abs))	/* the sandbox binds it at this path */
+			snprintf(d->module, sizeof(d->module), "%s", abs);
+	}
+	/* a binary module runs in the driver host of its class (ko-net, ...) */
+	char prog[sizeof(d->name)];
+
+	snprintf(prog, sizeof(prog), "%s", d->name);
+	if (ko && !strchr(d->name, '/')) {
+		const struct index_line *l = the_index() ? index_find(the_index(), d->name + 3, false)
+							  : NULL;
+
+		if (l && !strcmp(l->cls, "-")) {
+			fprintf(stderr, "dde run: --driver '%s': %s drives no kind of device a dde "
+				"class server serves (net, block)\n", spec, d->name + 3);
+			return -1;
+		}
+		snprintf(prog, sizeof(prog), "ko-%.8s", l ? l->cls : "net");
+	} else if (ko) {
+		snprintf(prog, sizeof(prog), "ko-net");	/* a module file given by path */
+	}
+	if (find_driver(d, prog)) {
+		if (ko)
+			fprintf(stderr, "dde run: --driver '%s': no driver host for binary %s modules "
+				"yet (looked for %s)\n", spec, prog + 3, d->path);
+		else
+			fprintf(stderr, "dde run: --driver '%s': no driver '%s' (looked for %s; "
+				"`dde drivers` shows which drivers claim a device)\n", spec, d->name,
+				d->path);
+		return -1;
+	}
+	{
+		/* absolute: the sandbox binds it at this path, exec runs from "/" */
+		char abs[PATH_MAX];
+
+		if (realpath(d->path, abs))
+			snprintf(d->path, sizeof(d->path), "%s", abs);
+	}
+	d->args[0] = d->path;
+	if (ko) {
+		d->args[1] = "--engine";
+		d->args[2] = run_opts.engine;	/* as --engine says, before or after --driver */
+		d->args[3] = "--stubs";
+		d->args[4] = run_opts.stubs;	/* likewise --allow-stubs */
+		d->args[5] = d->module;
+	}
+	d->args[first + d->nargs] = NULL;
+	snprintf(d->instance, sizeof(d->instance), "%s@%s", d->name, d->slots);
+	d->cls = driver_class(d);
+	return 0;
+}
+
+/* A driver's class, written next to it by the build (NAME.class): the
+ * class server it attaches to, or NULL (a driver of no class: selftest). */
+static struct dde_class *driver_class(const struct driver *d)
+{
+	char path[PATH_MAX + 8], cls[16] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s.class", d->path);
+	f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	if (!fgets(cls, sizeof(cls), f))
+		cls[0] = 0;
+	fclose(f);
+	cls[strcspn(cls, "\n")] = 0;
+	return class_find(cls);
+}
+
+static bool slot_claimed(const struct driver *drv, int ndrv, uint32_t bdf)
+{
+	for (int i = 0; i < ndrv; i++) {
+		char slots[128], *save = NULL;
+
+		snprintf(slots, sizeof(slots), "%s", drv[i].slots);
+		for (char *tok = strtok_r(slots, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			uint32_t b;
+
+			if (!slot_parse(tok, &b) && b == bdf)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Every slot the drivers name must exist on the machine (@devs, @n). */
+/* Whether driver D's PCI ids (the index's) take device DEV; a driver the
+ * index does not know (selftest, one from $DDE_DRIVER_PATH, a module given
+ * by path) is trusted. */
+static bool claims(const struct driver *d, const struct ddeio_device *dev)
+{
+	const struct driver_index *ix = the_index();
+	bool ko = !strncmp(d->name, "ko:", 3);
+	const char *name = ko ? d->name + 3 : d->name;
+	struct candidate c[32];
+	char alias[96];
+	unsigned n;
+
+	if (!ix || strchr(name, '/') || !index_find(ix, name, !ko))
+		return true;
+	index_modalias(dev, alias, sizeof(alias));
+	n = index_match(ix, alias, c, 32);
+	for (unsigned i = 0; i < n; i++)
+		if (c[i].source == !ko && !strcmp(c[i].name, name))
+			return true;
+	return false;
+}
+
+int check_slots(const struct ddeio_device *devs, int n, struct driver *drv, int ndrv)
+{
+	for (int i = 0; i < ndrv; i++) {
+		char slots[128], *save = NULL;
+
+		snprintf(slots, sizeof(slots), "%s", drv[i].slots);
+		for (char *tok = strtok_r(slots, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			uint32_t bdf;
+			int k;
+
+			slot_parse(tok, &bdf);
+			for (k = 0; k < n && devs[k].bdf != bdf; k++)
+				;
+			if (k == n) {
+				fprintf(stderr, "dde run: --driver '%s': the machine has no device at %s "
+					"(see dde lspci with the same machine options)\n",
+					drv[i].spec, tok);
+				return -1;
+			}
+			if (!claims(&drv[i], &devs[k])) {
+				fprintf(stderr, "dde run: --driver '%s': %s claims no device like the one "
+					"at %s [%04x:%04x] (`dde drivers %s` lists those that do)\n",
+					drv[i].spec, drv[i].name, tok, devs[k].vendor, devs[k].device, tok);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* A chipset's own disk controller (q35's AHCI) with no --disk on it: no driver. */
+static bool idle_builtin_controller(const struct ddeio_device *d, const struct machine_config *cfg)
+{
+	for (unsigned i = 0; i < machine_nmodels; i++) {
+		const struct machine_model *m = &machine_models[i];
+
+		if (m->cls != MODEL_DISK || !(m->flags & MODEL_BUILTIN) || m->vendor != d->vendor ||
+		    m->device != d->device)
+			continue;
+		for (unsigned k = 0; k < cfg->ndisks; k++)
+			if (cfg->disk[k].dev.model == m)
+				return false;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Every device no --driver names gets the driver the index chooses for it
+ * (source first, binary modules first with --prefer ko), unless --manual;
+ * a device nothing runnable claims is listed as such, in one line.
+ */
+int auto_drivers(const struct ddeio_device *devs, int n, const struct machine_config *cfg,
+			struct driver *drv, int *ndrv)
+{
+	const struct driver_index *ix = the_index();
+
+	if (!ix)
+		return -1;
+	for (int k = 0; k < n; k++) {
+		struct candidate c[32];
+		const struct candidate *pick;
+		char alias[96], slot[16], spec[160], why[PATH_MAX + 64] = "";
+		unsigned nc;
+
+		if (slot_claimed(drv, *ndrv, devs[k].bdf))
+			continue;
+		slot_format(devs[k].bdf, slot);
+		index_modalias(&devs[k], alias, sizeof(alias));
+		nc = index_match(ix, alias, c, 32);
+		pick = index_choose(c, nc, run_opts.prefer_ko);
+		if (!pick) {
+			/* the chipset's bridges and SMBus say nothing: nobody expects a driver */
+			if (nc && strcmp(c[0].cls, "-"))
+				index_runnable(&c[0], why, sizeof(why));
+			if (why[0])
+				fprintf(stderr, "dde: %s [%04x:%04x]: no driver started (%s%s: %s)\n",
+					slot, devs[k].vendor, devs[k].device, c[0].source ? "" : "ko:",
+					c[0].name, why);
+			else if (!nc && (devs[k].class_code >> 16) != 0x06)
+				fprintf(stderr, "dde: %s [%04x:%04x]: no driver claims it\n", slot,
+					devs[k].vendor, devs[k].device);
+			continue;
+		}
+		if (!strcmp(pick->cls, "block") && idle_builtin_controller(&devs[k], cfg))
+			continue;
+		if (*ndrv == MAX_DRIVERS) {
+			fprintf(stderr, "dde run: at most %d drivers\n", MAX_DRIVERS);
+			return -1;
+		}
+		snprintf(spec, sizeof(spec), "%s%s@%s", pick->source ? "" : "ko:", pick->name, slot);
+		if (parse_driver(&drv[*ndrv], spec))
+			return -1;
+		fprintf(stderr, "dde: %s [%04x:%04x]: driver %s%s\n", slot, devs[k].vendor,
+			devs[k].device, pick->source ? "" : "ko:", pick->name);
+		(*ndrv)++;
+	}
+	return 0;
+}
+
+
+/*
+ * The driver's connections, opened on the servers' control channels: to
+ * ddeio, on which it may claim exactly its slots, and to its class server
+ * (netd: as its interface; bddf: as its instance). 0, or -1 after one line.
+ */
+static int open_channels(struct session *s, struct driver *d)
+{
+	uint32_t bdf[DDEIO_MAX_DEVICES];
+	unsigned ndev = 0;
+	char slots[128], *save = NULL;
+
+	d->class_fd = -1;
+	snprintf(slots, sizeof(slots), "%s", d->slots);
+	for (char *tok = strtok_r(slots, ",", &save); tok && ndev < DDEIO_MAX_DEVICES;
+	     tok = strtok_r(NULL, ",", &save))
+		if (!slot_parse(tok, &bdf[ndev]))
+			ndev++;
+	d->io_fd = session_channel(s, d->instance, bdf, ndev);
+	if (d->io_fd < 0)
+		return -1;
+	if (class_connect(d)) {
+		close(d->io_fd);
+		d->io_fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+/* A binary module and what it depends on, found as the driver host finds them. */
+static int sandbox_add_module(struct sandbox *sb, const char *path, int depth, char *err,
+			      size_t cap)
+{
+	struct ko_file f;
+	const char *depends, *name, *companion;
+	char why[512], list[320], *save = NULL;
+
+	if (depth > 16 || sandbox_add_file(sb, path, err, cap))
+		return depth > 16 ? 0 : -1;
+	if (ko_open(path, &f, why, sizeof(why)) < 0)
+		return 0;	/* the host says what is wrong with it */
+	depends = ko_modinfo(&f.img, "depends", NULL);
+	name = ko_modinfo(&f.img, "name", NULL);
+	companion = name ? ko_companion(name) : NULL;
+	/* the companion the host loads too (scsi_mod's sd_mod), as a dependency */
+	snprintf(list, sizeof(list), "%s%s%s", depends ? depends : "",
+		 companion && depends && *depends ? "," : "", companion ? companion : "");
+	ko_close(&f);
+	for (char *dep = strtok_r(list, ",", &save); dep; dep = strtok_r(NULL, ",", &save)) {
+		char dpath[PATH_MAX + 80];
+
+		ko_dependency_path(path, dep, dpath, sizeof(dpath));
+		if (access(dpath, R_OK) == 0 && sandbox_add_module(sb, dpath, depth + 1, err, cap))
+			return -1;
+	}
+	return 0;
+}
+
+/* A sanitizer's report directory (log_path=DIR/PREFIX in $ASAN_OPTIONS
+ * or $UBSAN_OPTIONS): the one place a sandboxed driver may write. */
+static char *sanitizer_report_dir(void)
+{
+	const char *vars[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS" };
+
+	for (unsigned i = 0; i < 2; i++) {
+		const char *o = getenv(vars[i]), *p = o ? strstr(o, "log_path=") : NULL;
+		char dir[PATH_MAX], *slash;
+
+		if (!p)
+			continue;
+		p += strlen("log_path=");
+		snprintf(dir, sizeof(dir), "%.*s", (int)strcspn(p, ": "), p);
+		slash = strrchr(dir, '/');
+		if (dir[0] != '/' || !slash || slash == dir)
+			continue;
+		*slash = 0;
+		return strdup(dir);
+	}
+	return NULL;
+}
+
+/* What driver @d (the @index-th) may see and be, decided before it starts. */
+static int sandbox_plan(struct driver *d, int index)
+{
+	struct sandbox *sb = &d->sb;
+	char err[PATH_MAX + 200], path[PATH_MAX];
+
+	memset(sb, 0, sizeof(*sb));
+	sb->uid = sb->gid = SANDBOX_UID_BASE + 16u * (unsigned)getpid() + (unsigned)index;
+	if (sandbox_add_program(sb, d->path, err, sizeof(err)))
+		goto fail;
+	/* how many CPUs (glibc's sysconf; ddekit busy-polls only with more than 2) */
+	if (access("/sys/devices/system/cpu/online", R_OK) == 0 &&
+	    sandbox_add_file(sb, "/sys/devices/system/cpu/online", err, sizeof(err)))
+		goto fail;
+	if (d->module[0]) {
+		if (sandbox_add_module(sb, d->module, 0, err, sizeof(err)))
+			goto fail;
+		/* the driver host reads which modules may post their writes */
+		session_sibling("../share/dde/posted-writes", path, sizeof(path));
+		if (access(path, R_OK) == 0 && sandbox_add_file(sb, path, err, sizeof(err)))
+			goto fail;
+	}
+	sb->writable_dir = sanitizer_report_dir();
+	return 0;
+fail:
+	fprintf(stderr, "dde run: driver %s: %s\n", d->instance, err);
+	return -1;
+}
+
+/*
+ * Start driver @d: its connections become descriptors 3 (ddeio) and 4
+ * (its class server), nothing else is inherited, and unless --no-sandbox
+ * it enters its sandbox before exec.
+ */
+static pid_t start_driver(struct driver *d)
+{
+	pid_t parent = getpid(), pid = fork();
+	char err[512];
+	sigset_t none;
+	int io, cls;
+
+	if (pid != 0)
+		return pid;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(1);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* out of the way of 3 and 4 first, then there; the rest closed */
+	io = fcntl(d->io_fd, F_DUPFD, 10);
+	cls = d->class_fd >= 0 ? fcntl(d->class_fd, F_DUPFD, 10) : -1;
+	if (io < 0 || dup2(io, 3) != 3 || (cls >= 0 && dup2(cls, 4) != 4)) {
+		fprintf(stderr, "dde run: driver %s: its descriptors: %s\n", d->instance,
+			strerror(errno));
+		_exit(127);
+	}
+	close_range(cls >= 0 ? 5 : 4, ~0U, 0);
+	setenv("DDE_IO", "fd:3", 1);
+	setenv("DDE_DEVICES", d->slots, 1);
+	setenv("DDE_DRIVER", d->instance, 1);
+	if (d->cls) {
+		char var[64];
+
+		setenv(d->cls->env, "fd:4", 1);
+		snprintf(var, sizeof(var), "%s_NAME", d->cls->env);
+		if (d->unit[0])
+			setenv(var, d->unit, 1);
+	}
+	if (!run_opts.no_sandbox) {
+		if (sandbox_enter(&d->sb, err, sizeof(err))) {
+			fprintf(stderr, "dde run: driver %s: %s\n", d->instance, err);
+			_exit(127);
+		}
+		/* a new user cleared the parent-death signal */
+		if (getppid() != parent)
+			_exit(1);
+		setenv("DDE_SANDBOX", "1", 1);
+	}
+	execv(d->path, d->args);
+	fprintf(stderr, "dde run: cannot start %s: %s\n", d->path, strerror(errno));
+	_exit(127);
+}
+
+int launch_driver(struct session *s, struct driver *d, int index)
+{
+	if (open_channels(s, d))
+		return -1;
+	if (!run_opts.no_sandbox && sandbox_plan(d, index)) {
+		close(d->io_fd);
+		if (d->class_fd >= 0)
+			close(d->class_fd);
+		return -1;
+	}
+	d->pid = start_driver(d);
+	close(d->io_fd);
+	if (d->class_fd >= 0)
+		close(d->class_fd);
+	if (d->pid < 0) {
+		fprintf(stderr, "dde run: driver %s: fork: %s\n", d->instance, strerror(errno));
+		d->pid = 0;
+		return -1;
+	}
+	if (d->unit[0])
+		fprintf(stderr, "dde: %s %s is driver %s@%s\n", d->cls->unit_kind, d->unit,
+			d->name, d->slots);
+	fprintf(stderr, "dde: started driver %s@%s (pid %d)\n", d->name, d->slots, (int)d->pid);
+	return 0;
+}
+
+void describe_exit(const struct driver *d)
+{
+	if (WIFEXITED(d->status))
+		fprintf(stderr, "dde: driver %s@%s exited with status %d\n", d->name, d->slots,
+			WEXITSTATUS(d->status));
+	else if (WIFSIGNALED(d->status))
+		fprintf(stderr, "dde: driver %s@%s was killed by signal %d (%s)%s; its devices are free again\n",
+			d->name, d->slots, WTERMSIG(d->status), strsignal(WTERMSIG(d->status)),
+			WTERMSIG(d->status) == SIGSYS ? ": a system call its sandbox does not allow" : "");
+}
+
+void stop_drivers(struct driver *drv, int ndrv)
+{
+	for (int i = 0; i < ndrv; i++)
+		if (drv[i].pid > 0)
+			kill(drv[i].pid, SIGTERM);
+	for (int t = 0; t < 200; t++) {
+		int left = 0;
+
+		for (int i = 0; i < ndrv; i++) {
+			if (drv[i].pid > 0 && waitpid(drv[i].pid, &drv[i].status, WNOHANG) == drv[i].pid)
+				drv[i].pid = 0;
+			left += drv[i].pid > 0;
+		}
+		if (!left)
+			return;
+		usleep(10000);
+	}
+	for (int i = 0; i < ndrv; i++) {
+		if (drv[i].pid > 0) {
+			kill(drv[i].pid, SIGKILL);
+			waitpid(drv[i].pid, &drv[i].status, 0);
+			drv[i].pid = 0;
+		}
+	}
+}
