@@ -520,6 +520,26 @@ static int do_list(struct server *s, const struct ddeio_msg *m, struct reply *r)
 	return 0;
 }
 
+/* Who holds which device, for `dde lspci -k` on a running machine. */
+static int do_owners(struct server *s, struct reply *r)
+{
+	unsigned max = DDEIO_MAX_PAYLOAD / sizeof(struct ddeio_owner);
+
+	for (unsigned i = 0; i < platform_device_count(s->p) && i < 64; i++) {
+		const struct client *c = s->dev_owner[i];
+		struct ddeio_owner o = { .bdf = platform_device(s->p, i)->bdf };
+
+		if (!c || r->len / sizeof(o) >= max)
+			continue;
+		o.pid = (int32_t)c->pid;
+		snprintf(o.name, sizeof(o.name), "%s", c->name);
+		memcpy(r->payload + r->len, &o, sizeof(o));
+		r->len += sizeof(o);
+	}
+	r->m.value = r->len / sizeof(struct ddeio_owner);
+	return 0;
+}
+
 static int do_config(struct server *s, struct client *c, const struct ddeio_msg *m,
 		     struct reply *r)
 {
@@ -723,6 +743,9 @@ static bool handle(struct server *s, unsigned i)
 		break;
 	case DDEIO_OP_LIST:
 		rc = do_list(s, &m, &r);
+		break;
+	case DDEIO_OP_OWNERS:
+		rc = do_owners(s, &r);
 		break;
 	case DDEIO_OP_CHANNEL:
 		rc = do_channel(s, c, buf + sizeof(m), (size_t)n - sizeof(m), fd, &r);

@@ -62,6 +62,8 @@ enum ddeio_op {
 	DDEIO_OP_CHANNEL,	/* control channel only: payload = struct ddeio_hello,
 				 * the claim the new client may make; fd = the
 				 * server's end of the driver's connection */
+	DDEIO_OP_OWNERS,	/* reply payload = struct ddeio_owner[], one per
+				 * device a driver holds (as `lspci -k`'s "in use") */
 	DDEIO_OP_MAX
 };
 
@@ -84,6 +86,13 @@ struct ddeio_hello {
 	uint32_t ndev;		/* 0: a tool (may only LIST) */
 	char name[DDEIO_NAME_LEN];
 	uint32_t bdf[DDEIO_MAX_DEVICES];	/* bus << 8 | slot << 3 | func */
+};
+
+/* Who holds a device: the driver's name as it said hello, and its process. */
+struct ddeio_owner {
+	uint32_t bdf;
+	int32_t pid;		/* 0 if ddeio does not know it */
+	char name[DDEIO_NAME_LEN];
 };
 
 enum ddeio_res_kind {

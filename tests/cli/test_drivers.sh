@@ -71,6 +71,17 @@ grep -q "^dde: 00:01.0 \[8086:100e\]: driver ko:e1000$" "$T/ko.log" &&
 	grep -q "netd: interface net0 attached" "$T/ko.log" &&
 	ok "--prefer ko: the binary module drives the free NIC, --driver the other" ||
 	not_ok "--prefer ko" "$(grep "^dde:\|netd: interface" "$T/ko.log")"
+# dde lspci -k on the running machine: the driver in use, as lspci -k shows it
+io=$(sed -n 's/^dde: I\/O server on \(@[^ ]*\) .*/\1/p' "$T/ko.log")
+"$DDE" lspci -k --io "$io" >"$T/inuse" 2>&1
+tr '\n' ' ' <"$T/inuse" | grep -q "\[8086:100e\].*Driver in use: ko:e1000@00:01.0 .*\[8086:100e\].*Driver in use: e1000@00:02.0 .*ISA bridge.*Driver in use: none" &&
+	ok "dde lspci -k --io: the driver in use of each device of a running dde run" ||
+	not_ok "dde lspci -k --io" "$(cat "$T/inuse")"
+DDE_IO=$io "$DDE" drivers 00:01.0 >"$T/inuse1" 2>&1
+grep -q "Driver in use: ko:e1000@00:01.0" "$T/inuse1" && [ "$(grep -c '^00:' "$T/inuse1")" = 1 ] &&
+	ok "dde drivers SLOT with DDE_IO: that device of the running machine, its driver in use" ||
+	not_ok "dde drivers SLOT with DDE_IO" "$(cat "$T/inuse1")"
+one_line "dde lspci --io with machine options is one line" "$DDE" lspci --io "$io" --nic e1000
 dde_stop "$bg"
 
 # --prefer ko on disks: Debian's nvme.ko in the block host; virtio_blk.ko,

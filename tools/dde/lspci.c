@@ -26,11 +26,15 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: dde lspci [-v] [-k] [machine options]\n"
+		"       dde lspci [-v] [-k] --io SOCKET\n"
 		"\n"
-		"Start the machine, list its PCI functions like `lspci -nn`, stop it.\n"
+		"Start the machine, list its PCI functions like `lspci -nn`, stop it; or\n"
+		"list those of a running machine (`dde run` prints its I/O server's\n"
+		"SOCKET; $DDE_IO is the default when no machine option is given).\n"
 		"  -v, --verbose              also show subsystem, interrupt and BARs\n"
 		"  -k                         also the drivers that claim each device (the\n"
-		"                             driver index, as `dde drivers` shows it)\n"
+		"                             driver index, as `dde drivers` shows it) and,\n"
+		"                             on a running machine, the driver in use\n"
 		"\n%s", machine_options_help);
 }
 
@@ -38,6 +42,7 @@ static void drivers_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: dde drivers [SLOT|MODEL] [--prefer ko] [machine options]\n"
+		"       dde drivers [SLOT] --io SOCKET\n"
 		"       dde drivers --models | --stats\n"
 		"\n"
 		"Which drivers claim the machine's devices, from the driver index the build\n"
@@ -50,6 +55,7 @@ static void drivers_usage(FILE *out)
 		"  --prefer ko                choose binary modules before source drivers\n"
 		"  --models                   the device models dde knows (common/models.c)\n"
 		"  --stats                    what the index covers\n"
+		"  --io SOCKET                a running machine's (as `dde run` prints it)\n"
 		"\n%s", machine_options_help);
 }
 
@@ -149,6 +155,36 @@ static void print_candidates(const struct driver_index *ix, const struct ddeio_d
 		       c[i].source ? "source" : "binary", name, c[i].cls, ok ? "" : "  ",
 		       ok ? "" : why);
 	}
+}
+
+/* Fetch who holds which device (DDEIO_OP_OWNERS); count, or -1. */
+static int fetch_owners(struct ddeio_owner *out, unsigned cap)
+{
+	struct ddeio_msg m = { .op = DDEIO_OP_OWNERS };
+	char buf[DDEIO_MAX_PAYLOAD];
+	size_t len = sizeof(buf);
+	unsigned n = 0;
+
+	if (ddeio_call(&m, NULL, 0, buf, &len))
+		return -1;
+	for (size_t k = 0; k + sizeof(*out) <= len && n < cap; k += sizeof(*out))
+		memcpy(&out[n++], buf + k, sizeof(*out));
+	return (int)n;
+}
+
+/* -k on a running machine: the driver holding @d, as lspci's "in use" */
+static void print_owner(const struct ddeio_owner *o, int n, const struct ddeio_device *d)
+{
+	for (int i = 0; i < n; i++) {
+		if (o[i].bdf != d->bdf)
+			continue;
+		printf("\tDriver in use: %.*s", (int)sizeof(o[i].name), o[i].name);
+		if (o[i].pid > 0)
+			printf(" (pid %d)", (int)o[i].pid);
+		printf("\n");
+		return;
+	}
+	printf("\tDriver in use: none\n");
 }
 
 static void print_device(struct pci_access *pacc, const struct ddeio_device *d,
@@ -295,14 +331,18 @@ static int list_machine(int argc, char **argv, enum listing what)
 		{ "prefer", required_argument, 0, 'p' },
 		{ "models", no_argument, 0, 'm' },
 		{ "stats", no_argument, 0, 's' },
+		{ "io", required_argument, 0, 'i' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	const char *cmd = what == LIST_LSPCI ? "lspci" : "drivers";
 	struct machine_args m = { .argc = 0 };
 	struct ddeio_device devs[64];
+	struct ddeio_owner owners[64];
 	struct driver_index ix = { 0 };
-	struct session s = { 0 };
+	const char *io = NULL;	/* a running machine's I/O server */
+	int nowners = -1;
+	struct session s = { .control = -1 };
 	bool verbose = false, kernel = what == LIST_DRIVERS, prefer_ko = false;
 	const char *only = NULL;
 	const struct machine_model *model = NULL;
@@ -318,6 +358,8 @@ static int list_machine(int argc, char **argv, enum listing what)
 			verbose = true;
 		} else if (opt == 'k') {
 			kernel = true;
+		} else if (opt == 'i') {
+			io = optarg;
 		} else if (opt == 'h') {
 			what == LIST_LSPCI ? usage(stdout) : drivers_usage(stdout);
 			return 0;
@@ -379,6 +421,14 @@ static int list_machine(int argc, char **argv, enum listing what)
 		rc = 2;
 		goto out_tmp;
 	}
+	if (!io && !m.argc && !model && getenv("DDE_IO") && *getenv("DDE_IO"))
+		io = getenv("DDE_IO");
+	if (io && (m.argc || model)) {
+		fprintf(stderr, "dde %s: --io lists a running machine: no machine options with it\n",
+			cmd);
+		rc = 2;
+		goto out_tmp;
+	}
 	if (machine_config_check(&m.cfg, err, sizeof(err))) {
 		fprintf(stderr, "dde: %s\n", err);
 		rc = 2;
@@ -389,12 +439,16 @@ static int list_machine(int argc, char **argv, enum listing what)
 		rc = 1;
 		goto out_tmp;
 	}
-	rc = session_start(&s, m.argv, m.argc, true, NULL);
-	if (rc)
-		goto out;
-	if (ddeio_connect(s.socket, "dde-lspci", NULL, 0) ||
-	    (n = fetch_devices(devs, 64)) < 0) {
-		fprintf(stderr, "dde %s: %s\n", cmd, ddekit_last_error());
+	if (!io) {
+		rc = session_start(&s, m.argv, m.argc, true, NULL);
+		if (rc)
+			goto out;
+	}
+	if (ddeio_connect(io ? io : s.socket, "dde-lspci", NULL, 0) ||
+	    (n = fetch_devices(devs, 64)) < 0 ||
+	    (io && kernel && (nowners = fetch_owners(owners, 64)) < 0)) {
+		fprintf(stderr, "dde %s: %s%s%s\n", cmd, io ? io : "", io ? ": " : "",
+			ddekit_last_error());
 		ddeio_disconnect();
 		session_stop(&s);
 		rc = 1;
@@ -415,6 +469,8 @@ static int list_machine(int argc, char **argv, enum listing what)
 		if (only && !by_slot && !model_device(model, &devs[i]))
 			continue;
 		print_device(pacc, &devs[i], verbose);
+		if (nowners >= 0)
+			print_owner(owners, nowners, &devs[i]);
 		if (kernel)
 			print_candidates(&ix, &devs[i], prefer_ko, what == LIST_DRIVERS);
 		if (kernel && !verbose)

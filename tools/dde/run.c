@@ -252,6 +252,8 @@ int dde_run(int argc, char **argv)
 	}
 	if (rc)
 		return rc;
+	fprintf(stderr, "dde: I/O server on @%s (clients: DDE_IO=@%s; dde lspci -k --io @%s)\n",
+		s.socket, s.socket, s.socket);
 	struct ddeio_device devs[64];
 	int ndevs = list_devices(&s, devs, 64);
 
