@@ -4,8 +4,11 @@
  * A backend owns the hardware: it starts (or opens) the machine, does the
  * firmware's job (assigns BARs, enables decoding and bus mastering, routes
  * INTx), and offers config, port, MMIO and physical-memory access plus
- * interrupt line events. The qemu backend (platform/qemu) is the embedded
- * default; a vfio backend for real PCI devices would implement the same.
+ * interrupt line events. Each backend is a table of these operations
+ * (struct platform_ops) and its state begins with struct platform;
+ * platform.c picks the backend and forwards every call to it. The qemu
+ * backend (platform/qemu) is the embedded default; a vfio backend for real
+ * PCI devices is the same table over Linux's VFIO.
  *
  * Not thread-safe: the I/O server calls it from its one event loop.
  */
@@ -20,7 +23,48 @@
 #include <ddeio/protocol.h>
 
 struct machine_config;
-struct platform;
+struct platform_region;
+
+/* A backend: the functions below, as it implements them. */
+struct platform_ops {
+	const char *name;
+	struct platform *(*start)(const struct machine_config *cfg, char *err, size_t errlen);
+	void (*stop)(struct platform *p);
+	pid_t (*pid)(const struct platform *p);
+	unsigned (*device_count)(const struct platform *p);
+	const struct ddeio_device *(*device)(const struct platform *p, unsigned index);
+	unsigned (*region_count)(const struct platform *p);
+	const struct platform_region *(*region)(const struct platform *p, unsigned index);
+	void (*region_scrub)(struct platform *p, unsigned index);
+	int (*config_read)(struct platform *p, uint32_t bdf, unsigned offset, unsigned size,
+			   uint32_t *value);
+	int (*config_write)(struct platform *p, uint32_t bdf, unsigned offset, unsigned size,
+			    uint32_t value);
+	int (*pio_read)(struct platform *p, uint16_t port, unsigned size, uint32_t *value);
+	int (*pio_write)(struct platform *p, uint16_t port, unsigned size, uint32_t value,
+			 bool posted);
+	int (*pio_read_rep)(struct platform *p, uint16_t port, unsigned size, void *buf,
+			    unsigned count);
+	int (*pio_write_rep)(struct platform *p, uint16_t port, unsigned size, const void *buf,
+			     unsigned count, bool posted);
+	int (*mmio_read)(struct platform *p, uint64_t addr, unsigned size, uint64_t *value);
+	int (*mmio_write)(struct platform *p, uint64_t addr, unsigned size, uint64_t value,
+			  bool posted);
+	void (*set_irq_handler)(struct platform *p,
+				void (*handler)(void *ctx, unsigned line, bool level), void *ctx);
+	bool (*irq_level)(const struct platform *p, unsigned line);
+	int (*sync)(struct platform *p);
+	int (*event_fd)(const struct platform *p);
+	int (*poll_events)(struct platform *p);
+};
+
+/* Where every backend's state begins. */
+struct platform {
+	const struct platform_ops *ops;
+};
+
+/* The backends built in. */
+extern const struct platform_ops platform_qemu_ops;
 
 /* A region of RAM that devices can DMA to, shareable by its fd. */
 struct platform_region {
@@ -31,9 +75,12 @@ struct platform_region {
 };
 
 /*
- * Start the machine described by @cfg. On failure returns NULL with a
- * one-line reason in @err (missing QEMU package, unreadable image, ...).
+ * Start the machine described by @cfg on the backend @ops (NULL: the
+ * default, qemu). On failure returns NULL with a one-line reason in @err
+ * (missing QEMU package, unreadable image, ...).
  */
+struct platform *platform_start_on(const struct platform_ops *ops,
+				   const struct machine_config *cfg, char *err, size_t errlen);
 struct platform *platform_start(const struct machine_config *cfg, char *err,
 				size_t errlen);
 

@@ -230,7 +230,7 @@ static void add_devices(struct argv_builder *a, const struct machine_config *cfg
 	}
 }
 
-static int make_regions(struct platform *p, const struct machine_config *cfg,
+static int make_regions(struct qemu_machine *p, const struct machine_config *cfg,
 			char *err, size_t errlen)
 {
 	uint64_t bus = 0;
@@ -260,7 +260,7 @@ static int make_regions(struct platform *p, const struct machine_config *cfg,
 	return 0;
 }
 
-static void build_args(struct argv_builder *a, struct platform *p,
+static void build_args(struct argv_builder *a, struct qemu_machine *p,
 		       const struct machine_config *cfg, const char *qemu,
 		       const char *firmware, int qtest_fd)
 {
@@ -303,7 +303,7 @@ static void build_args(struct argv_builder *a, struct platform *p,
 	add_devices(a, cfg);
 }
 
-static void close_regions(struct platform *p)
+static void close_regions(struct qemu_machine *p)
 {
 	for (unsigned i = 0; i < p->nregions; i++) {
 		if (p->region[i].map)
@@ -314,12 +314,13 @@ static void close_regions(struct platform *p)
 	p->nregions = 0;
 }
 
-struct platform *platform_start(const struct machine_config *cfg, char *err,
-				size_t errlen)
+static void qemu_stop(struct platform *base);
+
+static struct platform *qemu_start(const struct machine_config *cfg, char *err, size_t errlen)
 {
 	char qemu[PATH_MAX], firmware[PATH_MAX];
 	struct argv_builder args = { .n = 0 };
-	struct platform *p;
+	struct qemu_machine *p;
 	int sv[2] = { -1, -1 };
 	pid_t parent = getpid();
 	uint64_t v;
@@ -332,6 +333,7 @@ struct platform *platform_start(const struct machine_config *cfg, char *err,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	p->base.ops = &platform_qemu_ops;
 	p->type = cfg->type;
 	for (unsigned i = 0; i < QEMU_MAX_REGIONS; i++)
 		p->region[i].fd = -1;
@@ -408,19 +410,21 @@ struct platform *platform_start(const struct machine_config *cfg, char *err,
 	}
 	if (qemu_pci_setup(p, err, errlen))
 		goto fail;
-	return p;
+	return &p->base;
 fail:
 	free_args(&args);
 	if (sv[0] >= 0)
 		close(sv[0]);
 	if (sv[1] >= 0)
 		close(sv[1]);
-	platform_stop(p);
+	qemu_stop(&p->base);
 	return NULL;
 }
 
-void platform_stop(struct platform *p)
+static void qemu_stop(struct platform *base)
 {
+	struct qemu_machine *p = (struct qemu_machine *)base;
+
 	if (!p)
 		return;
 	qtest_close(p->qt);
@@ -444,35 +448,46 @@ void platform_stop(struct platform *p)
 	free(p);
 }
 
-pid_t platform_pid(const struct platform *p)
+static pid_t qemu_pid(const struct platform *base)
 {
+	const struct qemu_machine *p = (const struct qemu_machine *)base;
+
 	return p->pid;
 }
 
-unsigned platform_device_count(const struct platform *p)
+static unsigned qemu_device_count(const struct platform *base)
 {
+	const struct qemu_machine *p = (const struct qemu_machine *)base;
+
 	return p->ndev;
 }
 
-const struct ddeio_device *platform_device(const struct platform *p,
+static const struct ddeio_device *qemu_device(const struct platform *base,
 					   unsigned index)
 {
+	const struct qemu_machine *p = (const struct qemu_machine *)base;
+
 	return index < p->ndev ? &p->dev[index] : NULL;
 }
 
-unsigned platform_region_count(const struct platform *p)
+static unsigned qemu_region_count(const struct platform *base)
 {
+	const struct qemu_machine *p = (const struct qemu_machine *)base;
+
 	return p->nregions;
 }
 
-const struct platform_region *platform_region(const struct platform *p,
+static const struct platform_region *qemu_region(const struct platform *base,
 					      unsigned index)
 {
+	const struct qemu_machine *p = (const struct qemu_machine *)base;
+
 	return index < p->nregions ? &p->region[index] : NULL;
 }
 
-void platform_region_scrub(struct platform *p, unsigned index)
+static void qemu_region_scrub(struct platform *base, unsigned index)
 {
+	struct qemu_machine *p = (struct qemu_machine *)base;
 	struct platform_region *r = &p->region[index];
 
 	/* Punching a hole frees the pages and reads back as zeros. */
@@ -488,9 +503,10 @@ static bool valid_size(unsigned size, unsigned max)
 	return size <= max && (size == 1 || size == 2 || size == 4 || size == 8);
 }
 
-int platform_pio_read(struct platform *p, uint16_t port, unsigned size,
+static int qemu_pio_read(struct platform *base, uint16_t port, unsigned size,
 		      uint32_t *value)
 {
+	struct qemu_machine *p = (struct qemu_machine *)base;
 	uint64_t v;
 	int r;
 
@@ -501,9 +517,11 @@ int platform_pio_read(struct platform *p, uint16_t port, unsigned size,
 	return r;
 }
 
-int platform_pio_write(struct platform *p, uint16_t port, unsigned size,
+static int qemu_pio_write(struct platform *base, uint16_t port, unsigned size,
 		       uint32_t value, bool posted)
 {
+	struct qemu_machine *p = (struct qemu_machine *)base;
+
 	if (!valid_size(size, 4))
 		return -EINVAL;
 	if (posted)
@@ -519,7 +537,7 @@ int platform_pio_write(struct platform *p, uint16_t port, unsigned size,
  */
 #define PIO_BATCH 256
 
-static int pio_rep(struct platform *p, uint16_t port, unsigned size, void *buf,
+static int pio_rep(struct qemu_machine *p, uint16_t port, unsigned size, void *buf,
 		   unsigned count, bool write, bool posted)
 {
 	static char cmds[PIO_BATCH * 32];
@@ -555,30 +573,38 @@ static int pio_rep(struct platform *p, uint16_t port, unsigned size, void *buf,
 	return 0;
 }
 
-int platform_pio_read_rep(struct platform *p, uint16_t port, unsigned size,
+static int qemu_pio_read_rep(struct platform *base, uint16_t port, unsigned size,
 			  void *buf, unsigned count)
 {
+	struct qemu_machine *p = (struct qemu_machine *)base;
+
 	return pio_rep(p, port, size, buf, count, false, false);
 }
 
-int platform_pio_write_rep(struct platform *p, uint16_t port, unsigned size,
+static int qemu_pio_write_rep(struct platform *base, uint16_t port, unsigned size,
 			   const void *buf, unsigned count, bool posted)
 {
+	struct qemu_machine *p = (struct qemu_machine *)base;
+
 	return pio_rep(p, port, size, (void *)buf, count, true, posted);
 }
 
-int platform_mmio_read(struct platform *p, uint64_t addr, unsigned size,
+static int qemu_mmio_read(struct platform *base, uint64_t addr, unsigned size,
 		       uint64_t *value)
 {
+	struct qemu_machine *p = (struct qemu_machine *)base;
+
 	if (!valid_size(size, 8))
 		return -EINVAL;
 	return qtest_cmd(p->qt, value, "read%c 0x%llx", size_suffix[size],
 			 (unsigned long long)addr);
 }
 
-int platform_mmio_write(struct platform *p, uint64_t addr, unsigned size,
+static int qemu_mmio_write(struct platform *base, uint64_t addr, unsigned size,
 			uint64_t value, bool posted)
 {
+	struct qemu_machine *p = (struct qemu_machine *)base;
+
 	if (!valid_size(size, 8))
 		return -EINVAL;
 	if (posted)
@@ -589,31 +615,33 @@ int platform_mmio_write(struct platform *p, uint64_t addr, unsigned size,
 }
 
 /* Config mechanism #1 (ports 0xcf8/0xcfc): works on both chipsets. */
-static int config_address(struct platform *p, uint32_t bdf, unsigned offset)
+static int config_address(struct qemu_machine *p, uint32_t bdf, unsigned offset)
 {
 	return qtest_posted(p->qt, "outl 0xcf8 0x%x",
 			    0x80000000u | bdf << 8 | (offset & 0xfc));
 }
 
-int platform_config_read(struct platform *p, uint32_t bdf, unsigned offset,
+static int qemu_config_read(struct platform *base, uint32_t bdf, unsigned offset,
 			 unsigned size, uint32_t *value)
 {
+	struct qemu_machine *p = (struct qemu_machine *)base;
 	int r;
 
 	if (!valid_size(size, 4) || offset + size > 256 || offset % size)
 		return -EINVAL;
 	r = config_address(p, bdf, offset);
 	if (!r)
-		r = platform_pio_read(p, (uint16_t)(0xcfc + (offset & 3)), size, value);
+		r = qemu_pio_read(base, (uint16_t)(0xcfc + (offset & 3)), size, value);
 	for (unsigned i = 0; !r && i < p->nrevision; i++)
 		if (p->revision[i].found && p->revision[i].bdf == bdf && offset == 8)
 			*value = (*value & ~0xffu) | p->revision[i].rev;	/* --nic revision= */
 	return r;
 }
 
-int platform_config_write(struct platform *p, uint32_t bdf, unsigned offset,
+static int qemu_config_write(struct platform *base, uint32_t bdf, unsigned offset,
 			  unsigned size, uint32_t value)
 {
+	struct qemu_machine *p = (struct qemu_machine *)base;
 	int r;
 
 	if (!valid_size(size, 4) || offset + size > 256 || offset % size)
@@ -622,32 +650,67 @@ int platform_config_write(struct platform *p, uint32_t bdf, unsigned offset,
 	if (r)
 		return r;
 	/* Not posted: the next config access must see it. */
-	return platform_pio_write(p, (uint16_t)(0xcfc + (offset & 3)), size, value, false);
+	return qemu_pio_write(base, (uint16_t)(0xcfc + (offset & 3)), size, value, false);
 }
 
-void platform_set_irq_handler(struct platform *p,
+static void qemu_set_irq_handler(struct platform *base,
 			      void (*handler)(void *ctx, unsigned line, bool level),
 			      void *ctx)
 {
+	struct qemu_machine *p = (struct qemu_machine *)base;
+
 	qtest_set_irq_handler(p->qt, handler, ctx);
 }
 
-bool platform_irq_level(const struct platform *p, unsigned line)
+static bool qemu_irq_level(const struct platform *base, unsigned line)
 {
+	const struct qemu_machine *p = (const struct qemu_machine *)base;
+
 	return qtest_irq_level(p->qt, line);
 }
 
-int platform_sync(struct platform *p)
+static int qemu_sync(struct platform *base)
 {
+	struct qemu_machine *p = (struct qemu_machine *)base;
+
 	return qtest_sync(p->qt);
 }
 
-int platform_event_fd(const struct platform *p)
+static int qemu_event_fd(const struct platform *base)
 {
+	const struct qemu_machine *p = (const struct qemu_machine *)base;
+
 	return qtest_fd(p->qt);
 }
 
-int platform_poll_events(struct platform *p)
+static int qemu_poll_events(struct platform *base)
 {
+	struct qemu_machine *p = (struct qemu_machine *)base;
+
 	return qtest_poll(p->qt);
 }
+
+const struct platform_ops platform_qemu_ops = {
+	.name = "qemu",
+	.start = qemu_start,
+	.stop = qemu_stop,
+	.pid = qemu_pid,
+	.device_count = qemu_device_count,
+	.device = qemu_device,
+	.region_count = qemu_region_count,
+	.region = qemu_region,
+	.region_scrub = qemu_region_scrub,
+	.config_read = qemu_config_read,
+	.config_write = qemu_config_write,
+	.pio_read = qemu_pio_read,
+	.pio_write = qemu_pio_write,
+	.pio_read_rep = qemu_pio_read_rep,
+	.pio_write_rep = qemu_pio_write_rep,
+	.mmio_read = qemu_mmio_read,
+	.mmio_write = qemu_mmio_write,
+	.set_irq_handler = qemu_set_irq_handler,
+	.irq_level = qemu_irq_level,
+	.sync = qemu_sync,
+	.event_fd = qemu_event_fd,
+	.poll_events = qemu_poll_events,
+};

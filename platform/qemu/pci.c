@@ -32,20 +32,20 @@ struct bar_ref {
 	unsigned bar;
 };
 
-static int cfg_read(struct platform *p, uint32_t bdf, unsigned off, unsigned size,
+static int cfg_read(struct qemu_machine *p, uint32_t bdf, unsigned off, unsigned size,
 		    uint32_t *v)
 {
-	return platform_config_read(p, bdf, off, size, v);
+	return platform_config_read(&p->base, bdf, off, size, v);
 }
 
-static int cfg_write(struct platform *p, uint32_t bdf, unsigned off, unsigned size,
+static int cfg_write(struct qemu_machine *p, uint32_t bdf, unsigned off, unsigned size,
 		     uint32_t v)
 {
-	return platform_config_write(p, bdf, off, size, v);
+	return platform_config_write(&p->base, bdf, off, size, v);
 }
 
 /* Size BAR @i of @d; returns how many BAR slots it used (1 or 2). */
-static int size_bar(struct platform *p, struct ddeio_device *d, unsigned i)
+static int size_bar(struct qemu_machine *p, struct ddeio_device *d, unsigned i)
 {
 	unsigned off = 0x10 + 4 * i;
 	uint32_t orig, mask, hi_mask = 0xffffffff;
@@ -80,7 +80,7 @@ static int size_bar(struct platform *p, struct ddeio_device *d, unsigned i)
 	return r->kind == DDEIO_RES_MEM64 ? 2 : 1;
 }
 
-static int read_device(struct platform *p, uint32_t bdf, struct ddeio_device *d,
+static int read_device(struct qemu_machine *p, uint32_t bdf, struct ddeio_device *d,
 		       uint8_t *header_type)
 {
 	uint32_t id, class_rev, hdr, subsys, intr;
@@ -113,7 +113,7 @@ static int cmp_bar_size(const void *a, const void *b)
 }
 
 /* Place BARs largest first, each naturally aligned. */
-static int assign(struct platform *p, struct bar_ref *refs, unsigned n, bool io,
+static int assign(struct qemu_machine *p, struct bar_ref *refs, unsigned n, bool io,
 		  char *err, size_t errlen)
 {
 	uint64_t next = io ? IO_BASE : MMIO_BASE, limit = io ? IO_LIMIT : MMIO_LIMIT;
@@ -182,7 +182,7 @@ static void add_legacy_ide(struct ddeio_device *d)
 	d->legacy_irq[1] = 15;
 }
 
-static void setup_pc_chipset(struct platform *p)
+static void setup_pc_chipset(struct qemu_machine *p)
 {
 	for (unsigned i = 0; i < p->ndev; i++) {
 		struct ddeio_device *d = &p->dev[i];
@@ -196,7 +196,7 @@ static void setup_pc_chipset(struct platform *p)
 	}
 }
 
-int qemu_pci_setup(struct platform *p, char *err, size_t errlen)
+int qemu_pci_setup(struct qemu_machine *p, char *err, size_t errlen)
 {
 	struct bar_ref mem[QEMU_MAX_DEVICES * 6], io[QEMU_MAX_DEVICES * 6];
 	unsigned nmem = 0, nio = 0;

@@ -11,7 +11,9 @@
 #define QEMU_MAX_REGIONS 17	/* region 0 (low memory, kept) + DMA slots */
 #define QEMU_LOW_MIB 16		/* region 0: the first 16 MiB, never granted */
 
-struct platform {
+/* The machine: the platform's state in this backend. */
+struct qemu_machine {
+	struct platform base;	/* base.ops = &platform_qemu_ops */
 	enum machine_type type;
 	pid_t pid;
 	struct qtest *qt;
@@ -32,6 +34,6 @@ struct platform {
 };
 
 /* Enumerate bus 0, size and assign BARs, route INTx (pci.c). */
-int qemu_pci_setup(struct platform *p, char *err, size_t errlen);
+int qemu_pci_setup(struct qemu_machine *p, char *err, size_t errlen);
 
 #endif

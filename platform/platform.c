@@ -1,0 +1,124 @@
+/*
+ * The platform seam: every call goes to the backend that started the
+ * machine (platform.h). ddeio and the tests see only these functions.
+ */
+#include "platform.h"
+
+struct platform *platform_start_on(const struct platform_ops *ops,
+				   const struct machine_config *cfg, char *err, size_t errlen)
+{
+	return (ops ? ops : &platform_qemu_ops)->start(cfg, err, errlen);
+}
+
+struct platform *platform_start(const struct machine_config *cfg, char *err, size_t errlen)
+{
+	return platform_start_on(NULL, cfg, err, errlen);
+}
+
+void platform_stop(struct platform *p)
+{
+	if (p)
+		p->ops->stop(p);
+}
+
+pid_t platform_pid(const struct platform *p)
+{
+	return p->ops->pid(p);
+}
+
+unsigned platform_device_count(const struct platform *p)
+{
+	return p->ops->device_count(p);
+}
+
+const struct ddeio_device *platform_device(const struct platform *p, unsigned index)
+{
+	return p->ops->device(p, index);
+}
+
+unsigned platform_region_count(const struct platform *p)
+{
+	return p->ops->region_count(p);
+}
+
+const struct platform_region *platform_region(const struct platform *p, unsigned index)
+{
+	return p->ops->region(p, index);
+}
+
+void platform_region_scrub(struct platform *p, unsigned index)
+{
+	p->ops->region_scrub(p, index);
+}
+
+int platform_config_read(struct platform *p, uint32_t bdf, unsigned offset, unsigned size,
+			 uint32_t *value)
+{
+	return p->ops->config_read(p, bdf, offset, size, value);
+}
+
+int platform_config_write(struct platform *p, uint32_t bdf, unsigned offset, unsigned size,
+			  uint32_t value)
+{
+	return p->ops->config_write(p, bdf, offset, size, value);
+}
+
+int platform_pio_read(struct platform *p, uint16_t port, unsigned size, uint32_t *value)
+{
+	return p->ops->pio_read(p, port, size, value);
+}
+
+int platform_pio_write(struct platform *p, uint16_t port, unsigned size, uint32_t value,
+		       bool posted)
+{
+	return p->ops->pio_write(p, port, size, value, posted);
+}
+
+int platform_pio_read_rep(struct platform *p, uint16_t port, unsigned size, void *buf,
+			  unsigned count)
+{
+	return p->ops->pio_read_rep(p, port, size, buf, count);
+}
+
+int platform_pio_write_rep(struct platform *p, uint16_t port, unsigned size, const void *buf,
+			   unsigned count, bool posted)
+{
+	return p->ops->pio_write_rep(p, port, size, buf, count, posted);
+}
+
+int platform_mmio_read(struct platform *p, uint64_t addr, unsigned size, uint64_t *value)
+{
+	return p->ops->mmio_read(p, addr, size, value);
+}
+
+int platform_mmio_write(struct platform *p, uint64_t addr, unsigned size, uint64_t value,
+			bool posted)
+{
+	return p->ops->mmio_write(p, addr, size, value, posted);
+}
+
+void platform_set_irq_handler(struct platform *p,
+			      void (*handler)(void *ctx, unsigned line, bool level), void *ctx)
+{
+	p->ops->set_irq_handler(p, handler, ctx);
+}
+
+bool platform_irq_level(const struct platform *p, unsigned line)
+{
+	return p->ops->irq_level(p, line);
+}
+
+int platform_sync(struct platform *p)
+{
+	return p->ops->sync(p);
+}
+
+int platform_event_fd(const struct platform *p)
+{
+	return p->ops->event_fd(p);
+}
+
+int platform_poll_events(struct platform *p)
+{
+	return p->ops->poll_events(p);
+}
