@@ -46,7 +46,7 @@ BENCH_PKGS := fio
 COMMON_SRC   := common/machine.c common/models.c common/slot.c
 PLATFORM_SRC := platform/platform.c platform/qemu/machine.c platform/qemu/qtest.c platform/qemu/pci.c
 DDEIO_SRC    := ddeio/main.c ddeio/server.c common/logline.c common/access.c common/seqpacket.c
-DDEKIT_SRC   := $(wildcard ddekit/*.c) common/slot.c common/seqpacket.c
+DDEKIT_SRC   := $(filter-out ddekit/trap.c,$(wildcard ddekit/*.c)) common/slot.c common/seqpacket.c
 DDE_SRC      := $(wildcard tools/dde/*.c) $(wildcard nbd/*.c) common/access.c
 KO_SRC       := ko/elf.c ko/load.c ko/file.c
 TESTDEV_SRC  := $(filter-out drivers/selftest/selftest.c,$(wildcard drivers/selftest/*.c))
@@ -54,10 +54,16 @@ TESTDEV_SRC  := $(filter-out drivers/selftest/selftest.c,$(wildcard drivers/self
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
 LIBDDEKIT   := $(O)/lib/libddekit.a
-# what every program linking libddekit needs after it (Zydis: the trap engine;
-# libseccomp: the sandbox's system-call filter)
-DDEKIT_LIBS := -lZydis -lseccomp
-LX_LIBS     += $(DDEKIT_LIBS)
+# what every program linking libddekit needs after it (libseccomp: the
+# sandbox's system-call filter)
+DDEKIT_LIBS := -lseccomp
+# the trap engine (plain loads/stores on BARs, in/out), an object linked only
+# into programs that access BARs with plain instructions (Linux drivers, the
+# ko hosts, selftest, their tests): ddekit_init installs it where it is linked; Zydis decodes
+# (before libddekit on the link line)
+DDEKIT_TRAP := $(O)/obj/ddekit/trap.o
+TRAP_LIBS   := -lZydis
+LX_LIBS     += $(TRAP_LIBS) $(DDEKIT_LIBS)
 LIBTESTDEV  := $(O)/lib/libtestdev.a
 LIBDDENET   := $(O)/lib/libddenet.a
 LIBDDENET_SRC := libddenet/client.c libddenet/ring.c common/seqpacket.c common/bell.c
@@ -152,9 +158,9 @@ $(O)/bin/dde: $(call obj,$(DDE_SRC) $(COMMON_SRC)) $(LIBDDEKIT) $(LIBKO) $(LIBDD
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -linih -lpci $(DDEKIT_LIBS) $$(pkg-config --libs gnutls)
 
-$(O)/drivers/selftest: $(call obj,drivers/selftest/selftest.c) $(LIBTESTDEV) $(LIBDDEKIT)
+$(O)/drivers/selftest: $(call obj,drivers/selftest/selftest.c) $(LIBTESTDEV) $(DDEKIT_TRAP) $(LIBDDEKIT)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(DDEKIT_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TRAP_LIBS) $(DDEKIT_LIBS)
 
 $(O)/share/dde/firmware.bin: $(O)/tools/mkfirmware
 	@mkdir -p $(dir $@)
@@ -168,9 +174,9 @@ $(O)/tests/unit/%: $(call obj,tests/unit/%.c) $(LIBDDEKIT) $(LIBPLATFORM) $(LIBK
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka -linih $(DDEKIT_LIBS)
 
-$(O)/tests/integration/%: $(call obj,tests/integration/%.c tests/integration/harness.c) $(LIBTESTDEV) $(LIBDDEKIT)
+$(O)/tests/integration/%: $(call obj,tests/integration/%.c tests/integration/harness.c) $(LIBTESTDEV) $(DDEKIT_TRAP) $(LIBDDEKIT)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(DDEKIT_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(TRAP_LIBS) $(DDEKIT_LIBS)
 
 $(O)/tests/net/%: $(call obj,tests/net/%.c) $(LIBDDENET)
 	@mkdir -p $(dir $@)
@@ -189,9 +195,9 @@ $(O)/tests/san/%: $(call obj,tests/san/%.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
 
-$(BENCH): $(call obj,tests/bench/platform_bench.c tests/integration/harness.c) $(LIBTESTDEV) $(LIBDDEKIT) $(LIBPLATFORM)
+$(BENCH): $(call obj,tests/bench/platform_bench.c tests/integration/harness.c) $(LIBTESTDEV) $(DDEKIT_TRAP) $(LIBDDEKIT) $(LIBPLATFORM)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -linih $(DDEKIT_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ -linih $(TRAP_LIBS) $(DDEKIT_LIBS)
 
 demo: deps
 	@$(MAKE) --no-print-directory all

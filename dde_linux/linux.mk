@@ -167,7 +167,7 @@ LX_COBJS_$(1) := $$(call lxobj,$$(call lx_class_files,$$(LX_CLASS_$(1)))) \
 $$(LX_OBJS_$(1)): LX_MODNAME := $$(call lx_recipe,$(1),module)
 $$(LX_OBJS_$(1)): LX_CFLAGS += $$(patsubst %,-I$(LX_SRC)/%,$$(call lx_recipe,$(1),include))
 $(O)/drivers/$(1): drivers/$(1)/linux.recipe $$(wildcard dde_linux/*.list) $$(LX_OBJS_$(1)) $$(LX_COBJS_$(1)) $$(LX_EMUL_OBJS) $$(LX_CORE_OBJS) \
-		$$(call obj,$$(LX_KIT)) $$(LIBDDEKIT) $$(LIBDDENET) $$(LIBDDEBLK) dde_linux/lx.ld tools/gen-stubs $$(SAN_OBJ)
+		$$(call obj,$$(LX_KIT)) $$(LIBDDEKIT) $$(DDEKIT_TRAP) $$(LIBDDENET) $$(LIBDDEBLK) dde_linux/lx.ld tools/gen-stubs $$(SAN_OBJ)
 	@mkdir -p $$(dir $$@) $(O)/stubs
 	./tools/gen-stubs $(1) $(O)/stubs/$(1) $$(LX_OBJS_$(1)) $$(LX_COBJS_$(1)) $$(LX_EMUL_OBJS) $$(LX_CORE_OBJS) \
 		-- $$(call obj,$$(LX_KIT)) $$(LIBDDEKIT)
@@ -177,7 +177,7 @@ $(O)/drivers/$(1): drivers/$(1)/linux.recipe $$(wildcard dde_linux/*.list) $$(LX
 	$$(CC) $$(CFLAGS) -c -o $(O)/stubs/$(1)-recipe.o $(O)/stubs/$(1)-recipe.c
 	$$(CC) $$(LDFLAGS) -no-pie -Wl,-T,dde_linux/lx.ld -o $$@ $(O)/stubs/$(1).o \
 		$(O)/stubs/$(1)-stubs.o $(O)/stubs/$(1)-recipe.o $$(call obj,$$(LX_KIT)) $$(SAN_OBJ) \
-		$$(LIBDDEKIT) $$(LIBDDENET) $$(LIBDDEBLK) $$(LX_LIBS)
+		$$(DDEKIT_TRAP) $$(LIBDDEKIT) $$(LIBDDENET) $$(LIBDDEBLK) $$(LX_LIBS)
 	echo $$(LX_CLASS_$(1)) >$$@.class
 # the PCI ids it claims: the recipe's `pci` lines, or else its Linux
 # files' MODULE_DEVICE_TABLE(pci, ...)
@@ -247,13 +247,13 @@ $(O)/share/dde/ksrv-$(1).exports: $$(KSRV_ALL_$(1)) $$(KO_HOST_OBJS) $$(LIBDDEKI
 		$$(LX_HDR)/Module.symvers $(O)/stubs/ksrv-$(1) $$(LINUX_ABI)-$$(LINUX_FLAVOUR)
 	cp $(O)/stubs/ksrv-$(1).exports $$@
 $(O)/drivers/ko-$(1): $(O)/share/dde/ksrv-$(1).exports $$(KO_HOST_OBJS) $$(LIBKO) $$(LIBDDEKIT) \
-		$$(LIBDDENET) $$(LIBDDEBLK) dde_linux/lx.ld $$(SAN_OBJ)
+		$$(DDEKIT_TRAP) $$(LIBDDENET) $$(LIBDDEBLK) dde_linux/lx.ld $$(SAN_OBJ)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS) -c -o $(O)/stubs/ksrv-$(1)-stubs.o $(O)/stubs/ksrv-$(1)-stubs.c
 	$$(CC) $$(CFLAGS) -fno-pie -c -o $(O)/stubs/ksrv-$(1)-exports.o $(O)/stubs/ksrv-$(1)-exports.c
 	$$(CC) $$(LDFLAGS) -no-pie -Wl,-T,dde_linux/lx.ld -o $$@ $(O)/stubs/ksrv-$(1).o \
 		$(O)/stubs/ksrv-$(1)-stubs.o $(O)/stubs/ksrv-$(1)-exports.o $$(KO_HOST_OBJS) $$(SAN_OBJ) \
-		$$(LIBKO) $$(LIBDDEKIT) $$(LIBDDENET) $$(LIBDDEBLK) $$(LX_LIBS) -lunicorn
+		$$(LIBKO) $$(DDEKIT_TRAP) $$(LIBDDEKIT) $$(LIBDDENET) $$(LIBDDEBLK) $$(LX_LIBS) -lunicorn
 	echo $(1) >$$@.class
 endef
 $(foreach c,$(KO_CLASSES),$(eval $(call ko_host,$(c))))

@@ -376,7 +376,8 @@ int ddekit_init(const char *name)
 		ddekit_log(DDEKIT_LOG_ERROR, "%s", ddekit_last_error());
 		return r;
 	}
-	ddekit_trap_install();	/* plain MMIO and port instructions from here on */
+	if (ddekit_trap_install)	/* linked in: plain MMIO and port instructions from here on */
+		ddekit_trap_install();
 	/* connected and mapped: from here on only what drivers do */
 	return ddekit_sandbox_seal(driver && *driver ? driver : name);
 }

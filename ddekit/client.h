@@ -60,7 +60,10 @@ void ddekit_log_set_name(const char *name);
  * The trap engine (trap.c): make SIGSEGV from plain loads/stores on a
  * mapped BAR and from in/out/ins/outs emulate the access through ddekit.
  * Called by ddekit_init; installs again if someone replaced the handler.
+ * An object of its own ($(DDEKIT_TRAP)), linked only into programs that run
+ * unmodified code: where it is not linked this is NULL (and Zydis, its
+ * decoder, is not needed), and ddekit_mmio_map says so.
  */
-void ddekit_trap_install(void);
+void ddekit_trap_install(void) __attribute__((weak));
 
 #endif

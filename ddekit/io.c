@@ -116,6 +116,13 @@ void *ddekit_mmio_map(unsigned dev, unsigned bar, size_t *size)
 		ddekit_log(DDEKIT_LOG_ERROR, "%s", ddekit_last_error());
 		return NULL;
 	}
+	if (!ddekit_trap_install) {
+		ddekit_set_error("device #%u BAR %u: a mapped BAR needs the trap engine, which "
+				 "this program does not link (ddekit/trap.c; or use "
+				 "ddekit_mmio_read/write)", dev, bar);
+		ddekit_log(DDEKIT_LOG_ERROR, "%s", ddekit_last_error());
+		return NULL;
+	}
 	pthread_mutex_lock(&map_lock);
 	for (unsigned i = 0; i < nmaps; i++) {
 		if (maps[i].bus == r->start) {
