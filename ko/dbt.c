@@ -36,7 +36,10 @@
  * tasks switch in the middle of them (a module calls msleep): each level's
  * registers live in its own C frame while the emulator is stopped, and one
  * emulator per thread serves them all, since it only ever runs the
- * innermost level of the running task.
+ * innermost level of the running task. After a native call a level gives
+ * the emulator back only what the call changed, unless another level ran
+ * on it meanwhile (a callback, or any other task's module code, nested or
+ * not): then all its registers (run(), engine.owner).
  *
  * The ISA-specific parts are the register file (struct isa) and the two
  * crossings above; a module of another ISA needs another entry there, its
@@ -122,8 +125,9 @@ struct engine {
 	uint64_t gs;
 	uint64_t exit;		/* every entry's return address: a page of int3 */
 	uint64_t bad;		/* the data address nothing backs, of the last fault */
-	unsigned long entries;	/* entries so far: a native call that saw one must
-				 * give the emulator back all its registers */
+	const uint64_t *owner;	/* the register file (a run() level's) the
+				 * emulator's registers belong to: a level that
+				 * finds another one there gives back all of its */
 };
 
 static const struct isa *isa = &x86_64;
@@ -651,22 +655,34 @@ static void stack_words(uint64_t *to, const volatile uint64_t *from)
  * Run the module from registers R until it returns to the exit page,
  * calling native code on its behalf as often as it asks. R holds the
  * result.
+ *
+ * A native call may switch Linux tasks (msleep, wait_event, mutex_lock):
+ * another task then resumes its own module code on this emulator, at its
+ * own level of run(), and switches back from a native call of its own,
+ * without a new entry. So what tells whether the emulator still holds
+ * R's registers is who loaded it last (e->owner), not whether there was
+ * an entry meanwhile: otherwise the resumed level runs on with the other
+ * task's callee-saved registers (ahci.ko: a port's probe waits in
+ * ata_port_wait_eh while libata's error handler resets the link in
+ * scsi_mod's scsi_error_handler task, both sleeping in module code; the
+ * probe, back from schedule(), took ap->lock through the EH task's %rbp).
  */
 static void run(struct engine *e, uint64_t *r)
 {
 	int all = 1;
 
 	for (;;) {
-		unsigned long before;
 		struct native_call c;
 		struct pair v;
 		uint64_t to;
 		uc_err err;
 
-		if (all)
+		if (all || e->owner != r) {
 			write_regs(e, r, NULL, NREGS);
-		else
+			e->owner = r;
+		} else {
 			write_regs(e, r, after_call, sizeof(after_call) / sizeof(after_call[0]));
+		}
 		all = 0;
 		err = uc_emu_start(e->uc, r[RIP], e->exit, 0, 0);
 		read_regs(e, r);
@@ -711,7 +727,6 @@ call:
 		c.rdi = r[RDI], c.rsi = r[RSI], c.rdx = r[RDX], c.rcx = r[RCX];
 		c.r8 = r[R8], c.r9 = r[R9], c.rax = r[RAX];
 		stack_words(c.stack, (const uint64_t *)(uintptr_t)(r[RSP] + 8));
-		before = e->entries;
 		counts.calls++;
 		{
 			uint64_t outer = caller;
@@ -724,9 +739,6 @@ call:
 		r[RDX] = v.rdx;
 		memcpy(&r[RIP], (const void *)(uintptr_t)r[RSP], 8);
 		r[RSP] += 8;
-		/* module code ran meanwhile (a callback, or another task): the
-		 * emulator's registers are not ours any more */
-		all = e->entries != before;
 	}
 }
 
@@ -743,7 +755,6 @@ struct pair ko_dbt_enter(const struct entry *in, const uint64_t *stack)
 	r[RSP] = (uint64_t)(uintptr_t)sp;
 	r[RIP] = in->target;
 	r[RFLAGS] = 0x202;	/* IF, as in user mode */
-	e->entries++;
 	counts.entries++;
 	run(e, r);
 	return (struct pair){ r[RAX], r[RDX] };
