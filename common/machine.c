@@ -48,6 +48,9 @@ const char machine_options_help[] =
 "                             captures the output\n"
 "  --dma-mib N                DMA memory per driver in MiB (default 64)\n"
 "  --dma-slots N              drivers that can run at once (default 8)\n"
+"  --iommu on|off             QEMU's Intel IOMMU (q35; default on): each device\n"
+"                             can DMA only into its driver's DMA region; off:\n"
+"                             anywhere in the machine\n"
 "  --monitor PATH             QEMU's monitor on Unix socket PATH (e.g. for\n"
 "                             `set_link net0 off`: NIC i's netdev is net<i>)\n"
 "  --config FILE              read the same options from an INI file:\n"
@@ -76,6 +79,11 @@ void machine_config_init(struct machine_config *cfg)
 	cfg->accel = ACCEL_AUTO;
 	cfg->dma_slots = 8;
 	cfg->dma_mib = 64;
+}
+
+bool machine_iommu_on(const struct machine_config *cfg)
+{
+	return cfg->type == MACHINE_Q35 && cfg->iommu != IOMMU_OFF;
 }
 
 const char *machine_type_name(enum machine_type t)
@@ -530,6 +538,12 @@ int machine_config_set(struct machine_config *cfg, const char *name,
 		return set_number(name, value, 1, 16, &cfg->dma_slots, err, errlen);
 	if (!strcmp(name, "config"))
 		return read_config(cfg, value, err, errlen);
+	if (!strcmp(name, "iommu")) {
+		if (strcmp(value, "on") && strcmp(value, "off"))
+			return fail(err, errlen, "--iommu: '%s': on or off", value);
+		cfg->iommu = !strcmp(value, "on") ? IOMMU_ON : IOMMU_OFF;
+		return 0;
+	}
 	if (!strcmp(name, "monitor")) {
 		if (strlen(value) >= sizeof(cfg->monitor) || strchr(value, ','))
 			return fail(err, errlen, "--monitor: '%s': too long or has a comma", value);
@@ -552,6 +566,8 @@ int machine_config_check(const struct machine_config *cfg, char *err,
 				    "--disk ide:%s: the PIIX IDE exists only on --machine pc (use ahci: on q35)",
 				    cfg->disk[i].file);
 	}
+	if (cfg->iommu == IOMMU_ON && cfg->type != MACHINE_Q35)
+		return fail(err, errlen, "--iommu on: only q35 has an IOMMU (QEMU's intel-iommu)");
 	if ((uint64_t)cfg->dma_slots * cfg->dma_mib > 2048)
 		return fail(err, errlen,
 			    "DMA memory %u x %u MiB is over 2 GiB: it must fit below the PCI hole",

@@ -7,6 +7,7 @@
 #ifndef DDE_MACHINE_H
 #define DDE_MACHINE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,6 +63,7 @@ struct machine_config {
 	struct machine_dev device[MACHINE_MAX_DEVICES];	/* without a backend */
 	unsigned ndevices;
 	char monitor[108];	/* QEMU monitor socket path, or "" */
+	enum machine_iommu { IOMMU_AUTO, IOMMU_ON, IOMMU_OFF } iommu;	/* auto: on for q35 */
 };
 
 /* Defaults: q35, accel auto, 8 DMA regions of 64 MiB, no devices. */
@@ -95,12 +97,16 @@ int machine_config_check(const struct machine_config *cfg, char *err,
 	{ "dma-slots", required_argument, 0, MACHINE_OPT_FIRST + 6 },       \
 	{ "config", required_argument, 0, MACHINE_OPT_FIRST + 7 },          \
 	{ "monitor", required_argument, 0, MACHINE_OPT_FIRST + 8 },         \
-	{ "device", required_argument, 0, MACHINE_OPT_FIRST + 9 }
-#define MACHINE_OPT_LAST (MACHINE_OPT_FIRST + 9)
+	{ "device", required_argument, 0, MACHINE_OPT_FIRST + 9 },          \
+	{ "iommu", required_argument, 0, MACHINE_OPT_FIRST + 10 }
+#define MACHINE_OPT_LAST (MACHINE_OPT_FIRST + 10)
 
 /* The help text for the machine options, for every tool's --help. */
 extern const char machine_options_help[];
 
 const char *machine_type_name(enum machine_type t);
+
+/* Whether the machine gets an IOMMU that confines each device's DMA. */
+bool machine_iommu_on(const struct machine_config *cfg);
 
 #endif

@@ -53,6 +53,7 @@ struct client {
 	bool bound;			/* opened by dde for a driver: may claim only @expect */
 	struct ddeio_hello expect;
 	char refused[320];		/* the access check refused it: why */
+	bool dma_fault;			/* its device's DMA was blocked: to be stopped */
 	unsigned long requests, refusals;
 };
 
@@ -167,6 +168,44 @@ static void on_irq(void *ctx, unsigned line, bool level)
 	}
 }
 
+/*
+ * DMA the IOMMU blocked: each fault named with the device and its driver,
+ * and the driver stopped (its connection closed, so its grant ends and it
+ * exits on its next request) once this pass is over.
+ */
+static void check_faults(struct server *s)
+{
+	struct platform_fault f[8];
+	int n = platform_dma_faults(s->p, f, 8);
+
+	for (int i = 0; i < n; i++) {
+		struct client *c = NULL;
+		char slot[16];
+
+		if (f[i].overflow) {
+			log_error("IOMMU: more blocked DMA than the IOMMU could record");
+			continue;
+		}
+		slot_format(f[i].bdf, slot);
+		for (unsigned k = 0; k < platform_device_count(s->p) && k < 64; k++)
+			if (platform_device(s->p, k)->bdf == f[i].bdf)
+				c = s->dev_owner[k];
+		if (!c) {
+			log_error("IOMMU: blocked a DMA %s at 0x%llx by %s, which no driver holds",
+				  f[i].write ? "write" : "read", (unsigned long long)f[i].addr, slot);
+			continue;
+		}
+		const struct platform_region *reg = platform_region(s->p, c->region);
+
+		log_error("IOMMU: blocked a DMA %s at 0x%llx by %s of driver '%s', outside its "
+			  "DMA region 0x%llx+%lluM (fault reason %u): stopping the driver",
+			  f[i].write ? "write" : "read", (unsigned long long)f[i].addr, slot,
+			  c->name, (unsigned long long)reg->bus,
+			  (unsigned long long)(reg->size >> 20), f[i].reason);
+		c->dma_fault = true;
+	}
+}
+
 static void release(struct server *s, struct client *c)
 {
 	for (unsigned i = 0; i < c->ndev; i++) {
@@ -176,6 +215,8 @@ static void release(struct server *s, struct client *c)
 		/* Stop the device writing into memory that is about to be reused. */
 		if (!platform_config_read(s->p, d->bdf, 0x04, 2, &cmd))
 			platform_config_write(s->p, d->bdf, 0x04, 2, cmd & ~0x4u);
+		check_faults(s);	/* what it did wrong is still its driver's */
+		platform_dma_confine(s->p, d->bdf, 0);
 		s->dev_owner[c->dev[i]] = NULL;
 	}
 	if (c->region) {
@@ -474,9 +515,18 @@ static int do_hello(struct server *s, struct client *c, const struct ddeio_msg *
 	for (unsigned i = 0; i < c->ndev; i++) {
 		const struct ddeio_device *d = platform_device(s->p, c->dev[i]);
 		uint32_t cmd;
+		int err;
 
 		s->dev_owner[c->dev[i]] = c;
 		g->dev[i] = *d;
+		/* its DMA reaches the driver's region, and nothing else */
+		err = platform_dma_confine(s->p, d->bdf, c->region);
+		if (err) {
+			c->ndev = i + 1;
+			release(s, c);
+			return refuse(c, r, err, "'%s': the IOMMU could not map DMA region %u for "
+				      "the device: %s", c->name, c->region, strerror(-err));
+		}
 		/* Released devices had bus mastering turned off; turn it on again. */
 		if (!platform_config_read(s->p, d->bdf, 0x04, 2, &cmd))
 			platform_config_write(s->p, d->bdf, 0x04, 2, cmd | 0x4u);
@@ -807,6 +857,9 @@ gone:
 	return false;
 }
 
+/* how often ddeio looks for DMA the IOMMU blocked */
+#define FAULT_POLL_MS 50
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -819,7 +872,8 @@ int server_run(struct server *s, volatile bool *stop, int stop_fd)
 {
 	struct pollfd pfd[MAX_CLIENTS + 3];
 	unsigned who[MAX_CLIENTS];
-	uint64_t busy_until = 0;
+	uint64_t busy_until = 0, faults_at = 0;
+	bool iommu = platform_iommu(s->p);
 
 	platform_set_irq_handler(s->p, on_irq, s);
 	while (!*stop) {
@@ -839,7 +893,7 @@ int server_run(struct server *s, volatile bool *stop, int stop_fd)
 		}
 		s->next = (s->next + 1) % MAX_CLIENTS;
 		/* Spin briefly after work: the next request usually follows at once. */
-		timeout = now_ns() < busy_until ? 0 : -1;
+		timeout = now_ns() < busy_until ? 0 : iommu ? FAULT_POLL_MS : -1;
 		if (poll(pfd, n, timeout) < 0)
 			continue;
 		if (pfd[2].revents)
@@ -861,6 +915,14 @@ int server_run(struct server *s, volatile bool *stop, int stop_fd)
 		}
 		if (worked)
 			busy_until = now_ns() + s->spin_ns;
+		if (iommu && now_ns() >= faults_at) {
+			/* the IOMMU's fault event is an MSI, which cannot reach us: look */
+			check_faults(s);
+			for (unsigned i = 0; i < MAX_CLIENTS; i++)
+				if (s->client[i] && s->client[i]->dma_fault)
+					drop_client(s, i);
+			faults_at = now_ns() + FAULT_POLL_MS * 1000000ull;
+		}
 	}
 	return 0;
 }

@@ -122,3 +122,18 @@ int platform_poll_events(struct platform *p)
 {
 	return p->ops->poll_events(p);
 }
+
+bool platform_iommu(const struct platform *p)
+{
+	return p->ops->iommu && p->ops->iommu(p);
+}
+
+int platform_dma_confine(struct platform *p, uint32_t bdf, unsigned region)
+{
+	return p->ops->dma_confine ? p->ops->dma_confine(p, bdf, region) : 0;
+}
+
+int platform_dma_faults(struct platform *p, struct platform_fault *f, unsigned max)
+{
+	return p->ops->dma_faults ? p->ops->dma_faults(p, f, max) : 0;
+}

@@ -25,6 +25,15 @@
 struct machine_config;
 struct platform_region;
 
+/* A DMA the IOMMU blocked. */
+struct platform_fault {
+	uint32_t bdf;		/* the device */
+	uint64_t addr;		/* the bus address (page) it tried */
+	bool write;
+	unsigned reason;	/* the IOMMU's fault reason code */
+	bool overflow;		/* faults were lost: not all are reported */
+};
+
 /* A backend: the functions below, as it implements them. */
 struct platform_ops {
 	const char *name;
@@ -56,6 +65,9 @@ struct platform_ops {
 	int (*sync)(struct platform *p);
 	int (*event_fd)(const struct platform *p);
 	int (*poll_events)(struct platform *p);
+	bool (*iommu)(const struct platform *p);
+	int (*dma_confine)(struct platform *p, uint32_t bdf, unsigned region);
+	int (*dma_faults)(struct platform *p, struct platform_fault *f, unsigned max);
 };
 
 /* Where every backend's state begins. */
@@ -142,5 +154,16 @@ int platform_event_fd(const struct platform *p);
 
 /* Handle what arrived on the event fd; -EPIPE when the machine is gone. */
 int platform_poll_events(struct platform *p);
+
+/*
+ * The IOMMU, where the machine has one (q35 unless --iommu off). Whether
+ * it confines devices; then device @bdf may DMA into region @region only,
+ * at its bus addresses (0: nowhere, as every device before its driver
+ * claims it). 0 or -errno; without an IOMMU 0, and nothing is confined.
+ */
+bool platform_iommu(const struct platform *p);
+int platform_dma_confine(struct platform *p, uint32_t bdf, unsigned region);
+/* DMA the IOMMU blocked since the last call: up to @max into @f; the count, or -errno. */
+int platform_dma_faults(struct platform *p, struct platform_fault *f, unsigned max);
 
 #endif

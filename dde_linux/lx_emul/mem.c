@@ -479,20 +479,102 @@ void dma_free_attrs(struct device *dev, size_t size, void *cpu_addr, dma_addr_t 
 	lx_kit_dma_free(cpu_addr);
 }
 
+/*
+ * ---- bounce buffers: memory outside the DMA region (a task's stack, where
+ * nvme puts the timestamp it sets) is not the device's to reach; it goes
+ * through a copy in DMA memory, as Linux's swiotlb does, at the same offset
+ * in its page. Without this the device would be told an address outside
+ * the region: garbage without an IOMMU, a fault with one. ----
+ */
+struct bounce {
+	dma_addr_t bus;
+	void *orig, *copy, *block;
+	size_t size;
+	enum dma_data_direction dir;
+	struct bounce *next;
+};
+static struct bounce *bounces;
+static DEFINE_SPINLOCK(bounce_lock);
+
+static dma_addr_t map_virt(void *virt, size_t size, enum dma_data_direction dir)
+{
+	unsigned long off = (unsigned long)virt & (PAGE_SIZE - 1), flags;
+	struct bounce *b;
+
+	if (in_region(virt) && (!size || in_region((char *)virt + size - 1)))
+		return __pa(virt);
+	b = lx_alloc(sizeof(*b), GFP_ATOMIC, 0);
+	if (!b)
+		return DMA_MAPPING_ERROR;
+	b->block = lx_kit_dma_alloc(PAGE_ALIGN(off + size), PAGE_SIZE);
+	if (!b->block) {
+		kfree(b);
+		return DMA_MAPPING_ERROR;
+	}
+	b->copy = (char *)b->block + off;
+	b->orig = virt;
+	b->size = size;
+	b->dir = dir;
+	b->bus = __pa(b->copy);
+	if (dir != DMA_FROM_DEVICE)
+		memcpy(b->copy, virt, size);
+	spin_lock_irqsave(&bounce_lock, flags);
+	b->next = bounces;
+	bounces = b;
+	spin_unlock_irqrestore(&bounce_lock, flags);
+	return b->bus;
+}
+
+/* the bounce buffer at @bus, taken off the list if @take */
+static struct bounce *find_bounce(dma_addr_t bus, bool take)
+{
+	struct bounce **pp, *b = NULL;
+	unsigned long flags;
+
+	spin_lock_irqsave(&bounce_lock, flags);
+	for (pp = &bounces; *pp; pp = &(*pp)->next) {
+		if ((*pp)->bus == bus) {
+			b = *pp;
+			if (take)
+				*pp = b->next;
+			break;
+		}
+	}
+	spin_unlock_irqrestore(&bounce_lock, flags);
+	return b;
+}
+
+static void unmap_bus(dma_addr_t bus)
+{
+	struct bounce *b = find_bounce(bus, true);
+
+	if (!b)
+		return;
+	if (b->dir != DMA_TO_DEVICE)
+		memcpy(b->orig, b->copy, b->size);
+	lx_kit_dma_free(b->block);
+	kfree(b);
+}
+
 dma_addr_t dma_map_page_attrs(struct device *dev, struct page *page, size_t offset,
 			      size_t size, enum dma_data_direction dir, unsigned long attrs)
 {
-	return page_to_phys(page) + offset;
+	return map_virt((char *)page_address(page) + offset, size, dir);
 }
 
 void dma_unmap_page_attrs(struct device *dev, dma_addr_t addr, size_t size,
 			  enum dma_data_direction dir, unsigned long attrs)
 {
+	unmap_bus(addr);
 }
 
 void dma_sync_single_for_cpu(struct device *dev, dma_addr_t addr, size_t size,
 			     enum dma_data_direction dir)
 {
+	struct bounce *b = find_bounce(addr, false);
+
+	if (b && b->dir != DMA_TO_DEVICE)
+		memcpy(b->orig, b->copy, b->size);
 }
 
 /* Scatter lists: each entry's bus address is its page's (no IOMMU merges). */
@@ -503,7 +585,11 @@ unsigned int dma_map_sg_attrs(struct device *dev, struct scatterlist *sgl, int n
 	int i;
 
 	for_each_sg(sgl, sg, nents, i) {
-		sg->dma_address = page_to_phys(sg_page(sg)) + sg->offset;
+		sg->dma_address = map_virt(sg_virt(sg), sg->length, dir);
+		if (sg->dma_address == DMA_MAPPING_ERROR) {
+			dma_unmap_sg_attrs(dev, sgl, i, dir, attrs);
+			return 0;
+		}
 		sg_dma_len(sg) = sg->length;
 	}
 	return nents;
@@ -518,9 +604,14 @@ int dma_map_sgtable(struct device *dev, struct sg_table *sgt, enum dma_data_dire
 	return 0;
 }
 
-void dma_unmap_sg_attrs(struct device *dev, struct scatterlist *sg, int nents,
+void dma_unmap_sg_attrs(struct device *dev, struct scatterlist *sgl, int nents,
 			enum dma_data_direction dir, unsigned long attrs)
 {
+	struct scatterlist *sg;
+	int i;
+
+	for_each_sg(sgl, sg, nents, i)
+		unmap_bus(sg->dma_address);
 }
 
 unsigned long dma_get_merge_boundary(struct device *dev)
@@ -541,6 +632,10 @@ bool dma_pci_p2pdma_supported(struct device *dev)
 void dma_sync_single_for_device(struct device *dev, dma_addr_t addr, size_t size,
 				enum dma_data_direction dir)
 {
+	struct bounce *b = find_bounce(addr, false);
+
+	if (b && b->dir != DMA_FROM_DEVICE)
+		memcpy(b->copy, b->orig, b->size);
 }
 
 /*

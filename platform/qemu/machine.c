@@ -145,6 +145,10 @@ static void add_devices(struct argv_builder *a, const struct machine_config *cfg
 	unsigned i, ahci = 0, ide = 0;
 	char props[400];
 
+	if (machine_iommu_on(cfg)) {	/* before the devices it translates for */
+		add(a, "-device");
+		add(a, "intel-iommu");
+	}
 	/* pc has no AHCI of its own: add one controller for all ahci: disks */
 	for (i = 0; i < cfg->ndisks; i++) {
 		const struct machine_model *m = cfg->disk[i].dev.model;
@@ -409,6 +413,8 @@ static struct platform *qemu_start(const struct machine_config *cfg, char *err, 
 				m->vendor, m->device, nth, (uint8_t)cfg->nic[i].revision, 0, 0 };
 	}
 	if (qemu_pci_setup(p, err, errlen))
+		goto fail;
+	if (machine_iommu_on(cfg) && qemu_iommu_setup(p, err, errlen))
 		goto fail;
 	return &p->base;
 fail:
@@ -713,4 +719,7 @@ const struct platform_ops platform_qemu_ops = {
 	.sync = qemu_sync,
 	.event_fd = qemu_event_fd,
 	.poll_events = qemu_poll_events,
+	.iommu = qemu_iommu,
+	.dma_confine = qemu_dma_confine,
+	.dma_faults = qemu_dma_faults,
 };
