@@ -70,6 +70,12 @@ unsigned long testdev_nvme_irq_count(struct testdev_nvme *n);
 int testdev_nvme_read(struct testdev_nvme *n, uint64_t lba, uint32_t count,
 		      void *buf);
 /*
+ * Read block @lba into ANY bus address @bus, DMA memory or not (the IOMMU's
+ * tests: a device told to write where its driver may not). 0, or -EIO if
+ * the controller reports the transfer failed.
+ */
+int testdev_nvme_read_to_bus(struct testdev_nvme *n, uint64_t lba, uint64_t bus);
+/*
  * Benchmark helper: read @total bytes starting at LBA 0 in commands of
  * @chunk bytes (4 KiB .. 256 KiB) with @depth commands in flight (<= 32),
  * polling completions in memory. Wraps around at the end of the namespace.

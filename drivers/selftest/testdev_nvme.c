@@ -307,3 +307,13 @@ int testdev_nvme_read(struct testdev_nvme *n, uint64_t lba, uint32_t count,
 	}
 	return 0;
 }
+
+int testdev_nvme_read_to_bus(struct testdev_nvme *n, uint64_t lba, uint64_t bus)
+{
+	struct nvme_sqe cmd = nvme_read_cmd(lba, 1);
+
+	if (lba >= n->blocks || n->block_size > PAGE - (bus & (PAGE - 1)))
+		return -EINVAL;
+	cmd.prp1 = bus;		/* one block inside one page: no list */
+	return nvme_sync_cmd(n, &n->io, &cmd, "read to a chosen bus address");
+}

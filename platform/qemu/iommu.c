@@ -8,8 +8,9 @@
  * driver's region: QEMU records a fault, which platform_dma_faults reads.
  *
  * The tables live in low memory (region 0), which no device can reach:
- * the root table, a context table per bus, and the page tables, built once
- * per region (2 MiB pages where the region allows, 4 KiB otherwise).
+ * the root table, a context table per bus, and the page tables, built for
+ * every region at the start (2 MiB pages where the region allows, 4 KiB
+ * otherwise).
  * Invalidation is register-based and global (context cache, then IOTLB).
  *
  * VT-d in legacy (non-scalable) mode, 39-bit guest address width (three
@@ -105,6 +106,8 @@ static int invalidate(struct qemu_machine *p)
 	return 0;
 }
 
+static uint64_t region_tables(struct qemu_machine *p, unsigned index);
+
 int qemu_iommu_setup(struct qemu_machine *p, char *err, size_t errlen)
 {
 	struct qemu_iommu *io = &p->iommu;
@@ -129,6 +132,15 @@ int qemu_iommu_setup(struct qemu_machine *p, char *err, size_t errlen)
 	io->root = table_page(p);
 	io->context[0] = table_page(p);
 	table_at(p, io->root)[0] = io->context[0] | 1;	/* bus 0 present */
+	/* every region's page tables now: nothing in low memory changes later
+	 * but context entries */
+	for (unsigned i = 1; i < p->nregions; i++) {
+		if (!region_tables(p, i)) {
+			snprintf(err, errlen, "the IOMMU's page tables do not fit in %u KiB",
+				 QEMU_IOMMU_PAGES * PAGE / 1024);
+			return -1;
+		}
+	}
 	if (vtd_write(p, R_RTADDR, 8, io->root) || vtd_write(p, R_GCMD, 4, GCMD_SRTP) ||
 	    vtd_wait(p, R_GSTS, 4, GCMD_SRTP, GCMD_SRTP) || invalidate(p) ||
 	    vtd_read(p, R_GSTS, 4, &gsts) ||
@@ -141,7 +153,7 @@ int qemu_iommu_setup(struct qemu_machine *p, char *err, size_t errlen)
 	return 0;
 }
 
-/* The page tables of region @index (built at its first use): the top's bus address. */
+/* The page tables of region @index (built once): the top's bus address, 0 if no room. */
 static uint64_t region_tables(struct qemu_machine *p, unsigned index)
 {
 	struct qemu_iommu *io = &p->iommu;

@@ -40,6 +40,11 @@ void harness_path(const char *rel, char *out, size_t cap)
 
 int harness_start(struct harness *h, const char *const *args)
 {
+	return harness_start_logged(h, args, NULL);
+}
+
+int harness_start_logged(struct harness *h, const char *const *args, const char *log)
+{
 	char ddeio[PATH_MAX], fdtext[16], name[48];
 	const char *argv[64];
 	int pipefd[2], argc = 0;
@@ -60,7 +65,8 @@ int harness_start(struct harness *h, const char *const *args)
 	argv[argc++] = name;
 	argv[argc++] = "--ready-fd";
 	argv[argc++] = fdtext;
-	argv[argc++] = "--quiet";
+	if (!log)
+		argv[argc++] = "--quiet";
 	argv[argc] = NULL;
 	h->ddeio = fork();
 	if (h->ddeio == 0) {
@@ -68,6 +74,12 @@ int harness_start(struct harness *h, const char *const *args)
 		if (getppid() != parent)
 			_exit(1);
 		fcntl(pipefd[1], F_SETFD, 0);
+		if (log) {
+			int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+			if (fd < 0 || dup2(fd, 2) != 2)
+				_exit(126);
+		}
 		execv(ddeio, (char **)argv);
 		_exit(127);
 	}

@@ -24,6 +24,8 @@ struct harness {
  * "--nic", "e1000", NULL). Returns 0, or -1 after printing why.
  */
 int harness_start(struct harness *h, const char *const *args);
+/* The same, with ddeio's log (not --quiet) in the file @log. */
+int harness_start_logged(struct harness *h, const char *const *args, const char *log);
 void harness_stop(struct harness *h);
 
 /* The QEMU process ddeio started (0 if none is found). */
