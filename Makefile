@@ -235,6 +235,7 @@ bench: deps
 	@O=$(O) ./tests/bench/sweep_bench.sh
 	@O=$(O) ./tests/bench/sandbox_bench.sh
 	@O=$(O) ./tests/bench/drivers_bench.sh
+	@O=$(O) ./tests/bench/iommu_bench.sh
 
 # a SANITIZE build links $(SAN_OBJ) into every program (in $^)
 $(filter-out %.a %.bin,$(BINS)) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(NET_TESTS) $(BLOCK_TESTS) $(SAN_TESTS) $(SANDBOX_TESTS) \
