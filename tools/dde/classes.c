@@ -160,15 +160,7 @@ static void stop_server(struct dde_class *c)
 		close(c->control);
 		c->control = -1;
 	}
-	if (c->pid <= 0)
-		return;
-	kill(c->pid, SIGTERM);
-	for (int t = 0; t < 200 && waitpid(c->pid, NULL, WNOHANG) != c->pid; t++)
-		usleep(10000);
-	if (waitpid(c->pid, NULL, WNOHANG) == 0) {
-		kill(c->pid, SIGKILL);
-		waitpid(c->pid, NULL, 0);
-	}
+	session_reap(c->pid, 2000);
 	c->pid = 0;
 }
 

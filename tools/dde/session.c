@@ -173,26 +173,26 @@ int session_channel(struct session *s, const char *name, const uint32_t *bdf, un
 	return sp[1];
 }
 
+void session_reap(pid_t pid, unsigned ms)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	for (unsigned i = 0; i < ms; i++) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return;
+		usleep(1000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
 void session_stop(struct session *s)
 {
-	int status;
-
 	if (s->control >= 0) {
 		close(s->control);
 		s->control = -1;
 	}
-	if (s->ddeio <= 0)
-		return;
-	kill(s->ddeio, SIGTERM);
-	for (int i = 0; i < 3000; i++) {
-		if (waitpid(s->ddeio, &status, WNOHANG) == s->ddeio) {
-			s->ddeio = 0;
-			return;
-		}
-		usleep(1000);
-	}
-	kill(s->ddeio, SIGKILL);
-	waitpid(s->ddeio, &status, 0);
+	session_reap(s->ddeio, 3000);
 	s->ddeio = 0;
 }
-

@@ -27,6 +27,9 @@ int session_start(struct session *s, char **margv, int margc, bool quiet,
  */
 int session_channel(struct session *s, const char *name, const uint32_t *bdf, unsigned ndev);
 
+/* SIGTERM to child @pid, SIGKILL if it is not gone within @ms ms; reaped. */
+void session_reap(pid_t pid, unsigned ms);
+
 /* Stop ddeio (and with it the machine); waits for it. */
 void session_stop(struct session *s);
 
