@@ -153,6 +153,20 @@ int qemu_iommu_setup(struct qemu_machine *p, char *err, size_t errlen)
 	return 0;
 }
 
+/* Entry @e points to a table of the next level, a new one if it did not: 0 or -ENOMEM. */
+static int next_level(struct qemu_machine *p, uint64_t *e)
+{
+	uint64_t t;
+
+	if (*e & PTE_R)
+		return 0;
+	t = table_page(p);
+	if (!t)
+		return -ENOMEM;
+	*e = t | PTE_R | PTE_W;
+	return 0;
+}
+
 /* The page tables of region @index (built once): the top's bus address, 0 if no room. */
 static uint64_t region_tables(struct qemu_machine *p, unsigned index)
 {
@@ -169,26 +183,16 @@ static uint64_t region_tables(struct qemu_machine *p, unsigned index)
 		uint64_t *l3 = table_at(p, top), *l2, *l1;
 		unsigned i3 = (addr >> 30) & 511, i2 = (addr >> 21) & 511;
 
-		if (!(l3[i3] & PTE_R)) {
-			uint64_t t = table_page(p);
-
-			if (!t)
-				return 0;
-			l3[i3] = t | PTE_R | PTE_W;
-		}
+		if (next_level(p, &l3[i3]))
+			return 0;
 		l2 = table_at(p, l3[i3] & PTE_ADDR);
 		if (io->big_pages && addr % BIG == 0 && end - addr >= BIG) {
 			l2[i2] = addr | PTE_PS | PTE_R | PTE_W;
 			addr += BIG;
 			continue;
 		}
-		if (!(l2[i2] & PTE_R)) {
-			uint64_t t = table_page(p);
-
-			if (!t)
-				return 0;
-			l2[i2] = t | PTE_R | PTE_W;
-		}
+		if (next_level(p, &l2[i2]))
+			return 0;
 		l1 = table_at(p, l2[i2] & PTE_ADDR);
 		l1[(addr >> 12) & 511] = addr | PTE_R | PTE_W;
 		addr += PAGE;
