@@ -168,6 +168,16 @@ static void on_irq(void *ctx, unsigned line, bool level)
 	}
 }
 
+/* The platform's index of the device at @bdf; the device count if none is there. */
+static unsigned device_index(const struct server *s, uint32_t bdf)
+{
+	unsigned k, n = platform_device_count(s->p);
+
+	for (k = 0; k < n && platform_device(s->p, k)->bdf != bdf; k++)
+		;
+	return k;
+}
+
 /*
  * DMA the IOMMU blocked: each fault named with the device and its driver,
  * and the driver stopped (its connection closed, so its grant ends and it
@@ -181,15 +191,16 @@ static void check_faults(struct server *s)
 	for (int i = 0; i < n; i++) {
 		struct client *c = NULL;
 		char slot[16];
+		unsigned k;
 
 		if (f[i].overflow) {
 			log_error("IOMMU: more blocked DMA than the IOMMU could record");
 			continue;
 		}
 		slot_format(f[i].bdf, slot);
-		for (unsigned k = 0; k < platform_device_count(s->p) && k < 64; k++)
-			if (platform_device(s->p, k)->bdf == f[i].bdf)
-				c = s->dev_owner[k];
+		k = device_index(s, f[i].bdf);
+		if (k < platform_device_count(s->p) && k < 64)
+			c = s->dev_owner[k];
 		if (!c) {
 			log_error("IOMMU: blocked a DMA %s at 0x%llx by %s, which no driver holds",
 				  f[i].write ? "write" : "read", (unsigned long long)f[i].addr, slot);
@@ -215,8 +226,11 @@ static void release(struct server *s, struct client *c)
 		/* Stop the device writing into memory that is about to be reused. */
 		if (!platform_config_read(s->p, d->bdf, 0x04, 2, &cmd))
 			platform_config_write(s->p, d->bdf, 0x04, 2, cmd & ~0x4u);
-		check_faults(s);	/* what it did wrong is still its driver's */
-		platform_dma_confine(s->p, d->bdf, 0);
+	}
+	if (c->ndev)
+		check_faults(s);	/* what its devices did wrong is still its own */
+	for (unsigned i = 0; i < c->ndev; i++) {
+		platform_dma_confine(s->p, platform_device(s->p, c->dev[i])->bdf, 0);
 		s->dev_owner[c->dev[i]] = NULL;
 	}
 	if (c->region) {
@@ -478,8 +492,7 @@ static int do_hello(struct server *s, struct client *c, const struct ddeio_msg *
 		char slot[16];
 
 		slot_format(h.bdf[i], slot);
-		for (k = 0; k < n && platform_device(s->p, k)->bdf != h.bdf[i]; k++)
-			;
+		k = device_index(s, h.bdf[i]);
 		if (k == n)
 			return refuse(c, r, -ENODEV, "'%s' claims %s: there is no such device "
 				      "(see dde lspci)", c->name, slot);
