@@ -51,6 +51,8 @@ const char machine_options_help[] =
 "  --iommu on|off             QEMU's Intel IOMMU (q35; default on): each device\n"
 "                             can DMA only into its driver's DMA region; off:\n"
 "                             anywhere in the machine\n"
+"  --msi on|off               message-signalled interrupts (default on): MSI and\n"
+"                             MSI-X reach drivers as eventfds; off: INTx only\n"
 "  --monitor PATH             QEMU's monitor on Unix socket PATH (e.g. for\n"
 "                             `set_link net0 off`: NIC i's netdev is net<i>)\n"
 "  --config FILE              read the same options from an INI file:\n"
@@ -542,6 +544,12 @@ int machine_config_set(struct machine_config *cfg, const char *name,
 		if (strcmp(value, "on") && strcmp(value, "off"))
 			return fail(err, errlen, "--iommu: '%s': on or off", value);
 		cfg->iommu = !strcmp(value, "on") ? IOMMU_ON : IOMMU_OFF;
+		return 0;
+	}
+	if (!strcmp(name, "msi")) {
+		if (strcmp(value, "on") && strcmp(value, "off"))
+			return fail(err, errlen, "--msi: '%s': on or off", value);
+		cfg->no_msi = !strcmp(value, "off");
 		return 0;
 	}
 	if (!strcmp(name, "monitor")) {

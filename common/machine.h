@@ -64,6 +64,7 @@ struct machine_config {
 	unsigned ndevices;
 	char monitor[108];	/* QEMU monitor socket path, or "" */
 	enum machine_iommu { IOMMU_AUTO, IOMMU_ON, IOMMU_OFF } iommu;	/* auto: on for q35 */
+	bool no_msi;		/* --msi off: devices interrupt through INTx only */
 };
 
 /* Defaults: q35, accel auto, 8 DMA regions of 64 MiB, no devices. */
@@ -98,8 +99,9 @@ int machine_config_check(const struct machine_config *cfg, char *err,
 	{ "config", required_argument, 0, MACHINE_OPT_FIRST + 7 },          \
 	{ "monitor", required_argument, 0, MACHINE_OPT_FIRST + 8 },         \
 	{ "device", required_argument, 0, MACHINE_OPT_FIRST + 9 },          \
-	{ "iommu", required_argument, 0, MACHINE_OPT_FIRST + 10 }
-#define MACHINE_OPT_LAST (MACHINE_OPT_FIRST + 10)
+	{ "iommu", required_argument, 0, MACHINE_OPT_FIRST + 10 },          \
+	{ "msi", required_argument, 0, MACHINE_OPT_FIRST + 11 }
+#define MACHINE_OPT_LAST (MACHINE_OPT_FIRST + 11)
 
 /* The help text for the machine options, for every tool's --help. */
 extern const char machine_options_help[];

@@ -33,6 +33,7 @@
 #include "../platform/platform.h"
 #include "../common/slot.h"
 #include "log.h"
+#include "msi.h"
 
 #define MAX_CLIENTS 32
 #define MAX_LINES 256
@@ -223,6 +224,8 @@ static void release(struct server *s, struct client *c)
 		const struct ddeio_device *d = platform_device(s->p, c->dev[i]);
 		uint32_t cmd;
 
+		msi_disable(s->p, d, c->region);
+
 		/* Stop the device writing into memory that is about to be reused. */
 		if (!platform_config_read(s->p, d->bdf, 0x04, 2, &cmd))
 			platform_config_write(s->p, d->bdf, 0x04, 2, cmd & ~0x4u);
@@ -297,18 +300,20 @@ struct reply {
 	struct ddeio_msg m;
 	char payload[DDEIO_MAX_PAYLOAD];
 	size_t len;
-	int fd;
+	int fd[DDEIO_MAX_VECTORS];	/* passed with the reply */
+	unsigned nfd;
+	bool close_fds;			/* ours to close once sent */
 };
 
 static int reply_send(struct client *c, struct reply *r)
 {
 	struct iovec iov = { &r->m, sizeof(r->m) + r->len };
-	char ctrl[CMSG_SPACE(sizeof(int))];
+	char ctrl[CMSG_SPACE(sizeof(int) * DDEIO_MAX_VECTORS)];
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
 	r->m.size = r->m.op == DDEIO_OP_MEM_READ || r->m.status || r->len ?
 		    (uint32_t)r->len : r->m.size;
-	fds_attach(&mh, ctrl, sizeof(ctrl), &r->fd, r->fd >= 0);
+	fds_attach(&mh, ctrl, sizeof(ctrl), r->fd, (int)r->nfd);
 	/* A client that stops reading its replies is dropped, not waited for. */
 	for (int tries = 0; tries < 1000; tries++) {
 		if (sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
@@ -549,7 +554,7 @@ static int do_hello(struct server *s, struct client *c, const struct ddeio_msg *
 
 		g->dma_bus = reg->bus;
 		g->dma_size = reg->size;
-		r->fd = reg->fd;
+		r->fd[r->nfd++] = reg->fd;
 	}
 	r->len = sizeof(*g);
 	c->hello = true;
@@ -629,6 +634,10 @@ static int do_config(struct server *s, struct client *c, const struct ddeio_msg 
 		return refuse(c, r, -EPERM, "driver '%s' may not write %s config 0x%llx: BARs "
 			      "and the ROM BAR belong to the platform", c->name, slot,
 			      (unsigned long long)m->addr);
+	if (msi_owns_config(s->p, d, (unsigned)m->addr, m->size))
+		return refuse(c, r, -EPERM, "driver '%s' may not write %s config 0x%llx: the "
+			      "MSI/MSI-X capability is the I/O server's (ask for vectors)",
+			      c->name, slot, (unsigned long long)m->addr);
 	return platform_config_write(s->p, d->bdf, (unsigned)m->addr, m->size,
 				     (uint32_t)m->value);
 }
@@ -662,6 +671,10 @@ static int do_access(struct server *s, struct client *c, const struct ddeio_msg 
 		r->m.value = v;
 		return rc;
 	}
+	if (write && msi_owns_mmio(s->p, platform_device(s->p, c->dev[dev]), m->addr, m->size))
+		return refuse(c, r, -EPERM, "driver '%s' may not write MMIO address 0x%llx: the "
+			      "MSI-X table is the I/O server's (ask for vectors)", c->name,
+			      (unsigned long long)m->addr);
 	if (write)
 		return platform_mmio_write(s->p, m->addr, m->size, m->value, posted);
 	return platform_mmio_read(s->p, m->addr, m->size, &r->m.value);
@@ -750,6 +763,47 @@ static int do_irq(struct server *s, struct client *c, const struct ddeio_msg *m,
 	return 0;
 }
 
+/* MSI_ENABLE / MSI_DISABLE: vectors routed to eventfds the reply carries. */
+static int do_msi(struct server *s, struct client *c, const struct ddeio_msg *m,
+		  struct reply *r)
+{
+	const struct ddeio_device *d;
+	enum ddeio_msi_kind used;
+	char slot[16], why[160];
+	uint64_t addr = 0;
+	int n;
+
+	if (m->dev >= c->ndev)
+		return refuse(c, r, -EACCES, "driver '%s' asked for interrupt vectors of device "
+			      "#%u, but holds %u device(s)", c->name, m->dev, c->ndev);
+	d = platform_device(s->p, c->dev[m->dev]);
+	if (m->op == DDEIO_OP_MSI_DISABLE) {
+		msi_disable(s->p, d, c->region);
+		return 0;
+	}
+	slot_format(d->bdf, slot);
+	if (m->size > DDEIO_MSI_MSI || m->addr > m->value)
+		return refuse(c, r, -EINVAL, "driver '%s': bad vector request for %s", c->name,
+			      slot);
+	n = msi_enable(s->p, d, c->region, (enum ddeio_msi_kind)m->size, (unsigned)m->addr,
+		       m->value > DDEIO_MAX_VECTORS ? DDEIO_MAX_VECTORS : (unsigned)m->value,
+		       r->fd, &used, &addr, why, sizeof(why));
+	if (n < 0) {
+		snprintf(r->payload, sizeof(r->payload), "no message-signalled interrupts for "
+			 "%s of driver '%s': %s", slot, c->name, why);
+		r->len = strlen(r->payload) + 1;
+		return n;
+	}
+	r->nfd = (unsigned)n;
+	r->close_fds = true;
+	r->m.value = (unsigned)n;
+	r->m.size = used;
+	log_info("driver '%s': %s sends %u %s vector(s) to 0x%llx, each straight to the driver",
+		 c->name, slot, n, used == DDEIO_MSI_MSIX ? "MSI-X" : "MSI",
+		 (unsigned long long)addr);
+	return 0;
+}
+
 /* Handle one message from client @i; false if the client must go. */
 static bool handle(struct server *s, unsigned i)
 {
@@ -783,7 +837,8 @@ static bool handle(struct server *s, unsigned i)
 	r.m.seq = m.seq;
 	r.m.size = m.size;
 	r.len = 0;
-	r.fd = -1;
+	r.nfd = 0;
+	r.close_fds = false;
 	if (c->refused[0]) {
 		/* tell it why, once, and let it go */
 		snprintf(r.payload, sizeof(r.payload), "%s", c->refused);
@@ -837,6 +892,10 @@ static bool handle(struct server *s, unsigned i)
 	case DDEIO_OP_IRQ_UNMASK:
 		rc = do_irq(s, c, &m, &r);
 		break;
+	case DDEIO_OP_MSI_ENABLE:
+	case DDEIO_OP_MSI_DISABLE:
+		rc = do_msi(s, c, &m, &r);
+		break;
 	default:
 	unknown:
 		log_warn("client '%s' sent unknown op %u: disconnected", c->name, m.op);
@@ -859,7 +918,10 @@ static bool handle(struct server *s, unsigned i)
 		snprintf(r.payload, sizeof(r.payload), "%s", strerror(-rc));
 		r.len = strlen(r.payload) + 1;
 	}
-	if (reply_send(c, &r)) {
+	rc = reply_send(c, &r);
+	for (unsigned k = 0; r.close_fds && k < r.nfd; k++)
+		close(r.fd[k]);
+	if (rc) {
 		log_warn("client '%s' does not take replies: disconnected", c->name);
 		return false;
 	}

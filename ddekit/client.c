@@ -67,10 +67,11 @@ static int send_msg(int fd, const struct ddeio_msg *m, const void *payload,
 	return 0;
 }
 
-/* Receive one reply; spin for a while before sleeping. *@got_fd: passed fd. */
-static ssize_t recv_reply(void *buf, size_t cap, int *got_fd)
+/* Receive one reply; spin for a while before sleeping. The descriptors it
+ * carried: up to @max into @got (the rest closed), their count in *@ngot. */
+static ssize_t recv_reply(void *buf, size_t cap, int *got, int max, int *ngot)
 {
-	char ctrl[CMSG_SPACE(sizeof(int))];
+	char ctrl[CMSG_SPACE(sizeof(int) * DDEIO_MAX_VECTORS)];
 	uint64_t spin_until = 0;
 
 	for (;;) {
@@ -80,14 +81,16 @@ static ssize_t recv_reply(void *buf, size_t cap, int *got_fd)
 		ssize_t n = recvmsg(conn.fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 
 		if (n >= 0) {
-			int f;
+			int f[DDEIO_MAX_VECTORS], nf = fds_take(&mh, f, DDEIO_MAX_VECTORS);
 
-			if (fds_take(&mh, &f, 1) == 1) {
-				if (got_fd)
-					*got_fd = f;
+			for (int i = 0; i < nf; i++) {
+				if (i < max)
+					got[i] = f[i];
 				else
-					close(f);
+					close(f[i]);
 			}
+			if (ngot)
+				*ngot = nf < max ? nf : max;
 			return n;
 		}
 		if (errno == EINTR)
@@ -105,7 +108,7 @@ static ssize_t recv_reply(void *buf, size_t cap, int *got_fd)
 }
 
 static int call_locked(struct ddeio_msg *m, const void *payload, size_t plen,
-		       void *reply, size_t *reply_len, int pass_fd, int *got_fd)
+		       void *reply, size_t *reply_len, int pass_fd, int *got, int max, int *ngot)
 {
 	char buf[sizeof(struct ddeio_msg) + DDEIO_MAX_PAYLOAD];
 	uint32_t seq = ++conn.seq;
@@ -123,7 +126,7 @@ static int call_locked(struct ddeio_msg *m, const void *payload, size_t plen,
 		ddekit_set_error("lost the I/O server: %s", strerror(-r));
 		return -EPIPE;
 	}
-	n = recv_reply(buf, sizeof(buf), got_fd);
+	n = recv_reply(buf, sizeof(buf), got, max, ngot);
 	if (n == 0 || n < (ssize_t)sizeof(*m)) {
 		ddekit_set_error("lost the I/O server (it stopped or dropped us)");
 		return -EPIPE;
@@ -158,7 +161,18 @@ int ddeio_call(struct ddeio_msg *m, const void *payload, size_t plen,
 	int r;
 
 	pthread_mutex_lock(&conn.lock);
-	r = call_locked(m, payload, plen, reply, reply_len, -1, NULL);
+	r = call_locked(m, payload, plen, reply, reply_len, -1, NULL, 0, NULL);
+	pthread_mutex_unlock(&conn.lock);
+	return r;
+}
+
+int ddeio_call_fds(struct ddeio_msg *m, int *fds, int max, int *nfds)
+{
+	int r;
+
+	*nfds = 0;
+	pthread_mutex_lock(&conn.lock);
+	r = call_locked(m, NULL, 0, NULL, NULL, -1, fds, max, nfds);
 	pthread_mutex_unlock(&conn.lock);
 	return r;
 }
@@ -271,7 +285,7 @@ int ddeio_connect(const char *socket_name, const char *name, const uint32_t *bdf
 		goto fail;
 	}
 	pthread_mutex_lock(&conn.lock);
-	r = call_locked(&m, &h, sizeof(h), &conn.grant, &glen, sv[1], &memfd);
+	r = call_locked(&m, &h, sizeof(h), &conn.grant, &glen, sv[1], &memfd, 1, NULL);
 	pthread_mutex_unlock(&conn.lock);
 	if (sv[1] >= 0)
 		close(sv[1]);

@@ -30,6 +30,10 @@ void ddeio_disconnect(void);
 int ddeio_call(struct ddeio_msg *m, const void *payload, size_t plen,
 	       void *reply, size_t *reply_len);
 
+/* The same, for a reply that carries descriptors: up to @max into @fds,
+ * their count in *@nfds (the rest are closed). No payload either way. */
+int ddeio_call_fds(struct ddeio_msg *m, int *fds, int max, int *nfds);
+
 /* Send a posted request: no reply; a refusal comes back as an event. */
 int ddeio_post(const struct ddeio_msg *m);
 /* the same with a payload (rep outs) */

@@ -4,6 +4,8 @@
  */
 #include "platform.h"
 
+#include <errno.h>
+
 struct platform *platform_start_on(const struct platform_ops *ops,
 				   const struct machine_config *cfg, char *err, size_t errlen)
 {
@@ -136,4 +138,17 @@ int platform_dma_confine(struct platform *p, uint32_t bdf, unsigned region)
 int platform_dma_faults(struct platform *p, struct platform_fault *f, unsigned max)
 {
 	return p->ops->dma_faults ? p->ops->dma_faults(p, f, max) : 0;
+}
+
+int platform_msi_route(struct platform *p, uint32_t bdf, unsigned region, unsigned count,
+		       int *fds, uint64_t *addr, uint32_t *data)
+{
+	return p->ops->msi_route ? p->ops->msi_route(p, bdf, region, count, fds, addr, data)
+				 : -EOPNOTSUPP;
+}
+
+void platform_msi_unroute(struct platform *p, uint32_t bdf, unsigned region)
+{
+	if (p->ops->msi_unroute)
+		p->ops->msi_unroute(p, bdf, region);
 }

@@ -68,6 +68,9 @@ struct platform_ops {
 	bool (*iommu)(const struct platform *p);
 	int (*dma_confine)(struct platform *p, uint32_t bdf, unsigned region);
 	int (*dma_faults)(struct platform *p, struct platform_fault *f, unsigned max);
+	int (*msi_route)(struct platform *p, uint32_t bdf, unsigned region, unsigned count,
+			 int *fds, uint64_t *addr, uint32_t *data);
+	void (*msi_unroute)(struct platform *p, uint32_t bdf, unsigned region);
 };
 
 /* Where every backend's state begins. */
@@ -165,5 +168,21 @@ bool platform_iommu(const struct platform *p);
 int platform_dma_confine(struct platform *p, uint32_t bdf, unsigned region);
 /* DMA the IOMMU blocked since the last call: up to @max into @f; the count, or -errno. */
 int platform_dma_faults(struct platform *p, struct platform_fault *f, unsigned max);
+
+/*
+ * Message-signalled interrupts, where the backend can turn a device's
+ * messages into something ddeio can hand a driver: eventfds. Routes
+ * @count vectors (a power of two, at most DDEIO_MAX_VECTORS) of device
+ * @bdf, whose DMA is confined to region @region, to new eventfds, put in
+ * @fds (the caller owns them). The device must then send vector k as a
+ * 32-bit write of *@data + k to *@addr (*@data is aligned to @count, as
+ * MSI's multiple messages need). Returns 0 or -errno: -EOPNOTSUPP (the
+ * backend cannot), -ENOSPC (no route left for this device).
+ * msi_unroute: the device's messages reach nobody any more; eventfds
+ * handed out before are never signalled again.
+ */
+int platform_msi_route(struct platform *p, uint32_t bdf, unsigned region, unsigned count,
+		       int *fds, uint64_t *addr, uint32_t *data);
+void platform_msi_unroute(struct platform *p, uint32_t bdf, unsigned region);
 
 #endif

@@ -21,6 +21,8 @@ struct lx_pci {
 	struct pci_dev pdev;
 	unsigned index;		/* in the grant */
 	void *bar_virt[PCI_STD_NUM_BARS];
+	unsigned intx;		/* the INTx line (pdev.irq while no MSI) */
+	unsigned vec_first, nvec;	/* MSI/MSI-X vectors' lines, while enabled */
 };
 
 static struct pci_bus lx_pci_bus0 = { .number = 0 };
@@ -51,6 +53,7 @@ static void setup_dev(struct lx_pci *d, unsigned index)
 	p->revision = k.revision;
 	p->pin = k.irq_pin;
 	p->irq = k.irq;
+	d->intx = k.irq;
 	p->hdr_type = PCI_HEADER_TYPE_NORMAL;
 	p->current_state = PCI_D0;
 	p->dma_mask = DMA_BIT_MASK(32);
@@ -760,28 +763,158 @@ int pcix_set_mmrbc(struct pci_dev *dev, int mmrbc)
 }
 
 /*
- * ---- interrupt vectors: the device's INTx line only. MSI and MSI-X
- * messages would be memory writes nobody turns into interrupts on this
- * platform (docs/machine.md), so a driver asking for vectors gets one,
- * the legacy line, when it accepts that (PCI_IRQ_LEGACY). ----
+ * ---- interrupt vectors: MSI-X or MSI where the machine delivers them
+ * (the I/O server programs the device and hands over one eventfd per
+ * vector: docs/machine.md), else the device's INTx line, when the driver
+ * accepts that (PCI_IRQ_LEGACY). No CPUs to spread over: every vector is
+ * the one CPU's, and the driver's sets (nvme's queues) are told the count
+ * as Linux's irq_create_affinity_masks tells them. ----
  */
+
+static void affinity_sets(struct irq_affinity *affd, unsigned int nvec)
+{
+	unsigned int fixed;
+
+	if (!affd || !affd->calc_sets)
+		return;
+	fixed = affd->pre_vectors + affd->post_vectors;
+	affd->calc_sets(affd, nvec > fixed ? nvec - fixed : 0);
+}
+
+static int enable_vectors(struct pci_dev *dev, int kind, unsigned int min, unsigned int max)
+{
+	struct lx_pci *d = lx_of(dev);
+	unsigned first;
+	int n;
+
+	/* what the device cannot do is not asked for (ahci asks 6.. first) */
+	n = kind == 1 ? pci_msix_vec_count(dev) : pci_msi_vec_count(dev);
+	if (n < 0 || (unsigned int)n < min)
+		return n < 0 ? -EINVAL : -ENOSPC;
+	n = lx_kit_pci_msi_enable(d->index, kind, min, max, &first);
+	if (n <= 0)
+		return n ? n : -ENOSPC;
+	d->vec_first = first;
+	d->nvec = (unsigned)n;
+	if (kind == 1) {
+		dev->msix_enabled = 1;
+	} else {
+		dev->msi_enabled = 1;
+		dev->irq = first;	/* as Linux: an MSI device's irq is its vector */
+	}
+	dev_info(&dev->dev, "%d %s vector(s), interrupt lines %u..%u\n", n,
+		 kind == 1 ? "MSI-X" : "MSI", first, first + n - 1);
+	return n;
+}
 
 int pci_alloc_irq_vectors_affinity(struct pci_dev *dev, unsigned int min_vecs,
 				   unsigned int max_vecs, unsigned int flags,
 				   struct irq_affinity *affd)
 {
+	int n = -ENOSPC;
+
+	if (dev->msix_enabled || dev->msi_enabled || min_vecs > max_vecs || !min_vecs)
+		return -EINVAL;
+	if (!(flags & PCI_IRQ_AFFINITY))
+		affd = NULL;
+	if (flags & PCI_IRQ_MSIX)
+		n = enable_vectors(dev, 1, min_vecs, max_vecs);
+	if (n <= 0 && (flags & PCI_IRQ_MSI))
+		n = enable_vectors(dev, 2, min_vecs, max_vecs);
+	if (n > 0) {
+		affinity_sets(affd, (unsigned int)n);
+		return n;
+	}
 	if (!(flags & PCI_IRQ_LEGACY) || min_vecs > 1 || !dev->irq)
-		return -ENOSPC;
+		return n;
+	affinity_sets(affd, 1);
 	return 1;
 }
 
 void pci_free_irq_vectors(struct pci_dev *dev)
 {
+	struct lx_pci *d = lx_of(dev);
+
+	if (!dev->msix_enabled && !dev->msi_enabled)
+		return;
+	lx_kit_pci_msi_disable(d->index);
+	dev->msix_enabled = 0;
+	dev->msi_enabled = 0;
+	dev->irq = d->intx;
+	d->nvec = 0;
 }
 
 int pci_irq_vector(struct pci_dev *dev, unsigned int nr)
 {
+	const struct lx_pci *d = lx_of(dev);
+
+	if (dev->msix_enabled || dev->msi_enabled)
+		return nr < d->nvec ? (int)(d->vec_first + nr) : -EINVAL;
 	return nr == 0 ? (int)dev->irq : -EINVAL;
+}
+
+int pci_enable_msi(struct pci_dev *dev)
+{
+	int n = pci_alloc_irq_vectors(dev, 1, 1, PCI_IRQ_MSI);
+
+	return n < 0 ? n : 0;
+}
+
+void pci_disable_msi(struct pci_dev *dev)
+{
+	if (dev->msi_enabled)
+		pci_free_irq_vectors(dev);
+}
+
+int pci_enable_msix_range(struct pci_dev *dev, struct msix_entry *entries, int minvec,
+			  int maxvec)
+{
+	int n;
+
+	if (minvec < 1 || maxvec < minvec)
+		return -ERANGE;
+	n = pci_alloc_irq_vectors(dev, minvec, maxvec, PCI_IRQ_MSIX);
+	if (n < 0)
+		return n;
+	for (int i = 0; entries && i < n; i++) {
+		if (entries[i].entry >= (u16)n) {	/* table entries beyond ours */
+			pci_free_irq_vectors(dev);
+			return -EINVAL;
+		}
+		entries[i].vector = pci_irq_vector(dev, entries[i].entry);
+	}
+	return n;
+}
+
+void pci_disable_msix(struct pci_dev *dev)
+{
+	if (dev->msix_enabled)
+		pci_free_irq_vectors(dev);
+}
+
+int pci_msix_vec_count(struct pci_dev *dev)
+{
+	int cap = pci_find_capability(dev, PCI_CAP_ID_MSIX);
+	u16 ctrl;
+
+	if (!cap || pci_read_config_word(dev, cap + PCI_MSIX_FLAGS, &ctrl))
+		return -EINVAL;
+	return (ctrl & PCI_MSIX_FLAGS_QSIZE) + 1;
+}
+
+int pci_msi_vec_count(struct pci_dev *dev)
+{
+	int cap = pci_find_capability(dev, PCI_CAP_ID_MSI);
+	u16 ctrl;
+
+	if (!cap || pci_read_config_word(dev, cap + PCI_MSI_FLAGS, &ctrl))
+		return -EINVAL;
+	return 1 << ((ctrl & PCI_MSI_FLAGS_QMASK) >> 1);
+}
+
+int pci_msi_enabled(void)
+{
+	return 1;
 }
 
 const struct cpumask *pci_irq_get_affinity(struct pci_dev *dev, int nr)

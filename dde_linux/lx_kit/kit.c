@@ -255,6 +255,17 @@ int lx_kit_pci_config_read(unsigned index, unsigned offset, unsigned size, unsig
 	return r;
 }
 
+int lx_kit_pci_msi_enable(unsigned index, int kind, unsigned min, unsigned max, unsigned *first)
+{
+	return ddekit_pci_msi_enable(index, kind == 1 ? DDEKIT_MSI_MSIX : DDEKIT_MSI_MSI, min,
+				     max, first, NULL);
+}
+
+int lx_kit_pci_msi_disable(unsigned index)
+{
+	return ddekit_pci_msi_disable(index);
+}
+
 int lx_kit_pci_config_write(unsigned index, unsigned offset, unsigned size, unsigned value)
 {
 	return ddekit_pci_config_write(index, offset, size, value);

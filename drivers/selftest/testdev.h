@@ -55,6 +55,14 @@ struct testdev_nvme;
  * create one I/O queue pair of depth 64.
  */
 int testdev_nvme_open(unsigned dev, struct testdev_nvme **out);
+/*
+ * The same with MSI-X instead of INTx: two vectors, the admin queue's
+ * completions on the first, the I/O queue's on the second (-errno from
+ * ddekit_pci_msi_enable if the machine or device has none).
+ */
+int testdev_nvme_open_msix(unsigned dev, struct testdev_nvme **out);
+/* How many messages MSI-X vector @v (0 admin, 1 I/O) has brought. */
+unsigned long testdev_nvme_vector_count(struct testdev_nvme *n, unsigned v);
 void testdev_nvme_close(struct testdev_nvme *n);
 /* CAP (0x00) and VS (0x08) registers. */
 int testdev_nvme_regs(struct testdev_nvme *n, uint64_t *cap, uint32_t *vs);

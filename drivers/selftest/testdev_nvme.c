@@ -1,7 +1,8 @@
 /*
  * testdev_nvme — a minimal NVMe driver for QEMU's `nvme` (1b36:0010),
  * written only against ddekit: an admin queue and one I/O queue pair in
- * DMA memory, INTx interrupts for synchronous commands. The polled
+ * DMA memory, INTx interrupts (or two MSI-X vectors, one per queue) for
+ * synchronous commands. The polled
  * benchmark loop is in testdev_nvme_stream.c. See testdev.h.
  *
  * Interrupts: the controller holds INTx asserted while a completion queue
@@ -25,6 +26,16 @@ static void nvme_irq_handler(void *arg)
 	testdev_wr32(n->b.regs, NVME_INTMS, 1);
 	__atomic_fetch_add(&n->irq_count, 1, __ATOMIC_RELAXED);
 	ddekit_sem_up(n->b.irq_sem);
+}
+
+/* MSI-X: a message per batch of completions, nothing to mask. */
+static void nvme_vector_handler(void *arg)
+{
+	struct nvme_vector *v = arg;
+
+	__atomic_fetch_add(&v->count, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&v->n->irq_count, 1, __ATOMIC_RELAXED);
+	ddekit_sem_up(v->n->b.irq_sem);
 }
 
 /*
@@ -55,7 +66,8 @@ static int nvme_sync_cmd(struct testdev_nvme *n, struct nvme_queue *q,
 		if (now > deadline)
 			break;
 		/* Unmask before sleeping: the handler left vector 0 masked. */
-		testdev_wr32(n->b.regs, NVME_INTMC, 1);
+		if (!n->msix)
+			testdev_wr32(n->b.regs, NVME_INTMC, 1);
 		ddekit_sem_down(n->b.irq_sem, (deadline - now) / 1000 + 1);
 	}
 	testdev_err(&n->b, "%s did not complete within %llu s (%lu interrupts so far)",
@@ -119,7 +131,7 @@ static int nvme_create_io_queues(struct testdev_nvme *n)
 	uint32_t size_qid = (QUEUE_DEPTH - 1) << 16 | n->io.qid;
 	struct nvme_sqe cmd = { .cdw0 = OP_CREATE_CQ, .prp1 = n->io.cq_bus,
 				.cdw10 = size_qid,
-				.cdw11 = 1 << 1 | 1 };	/* vector 0, IEN, PC */
+				.cdw11 = (uint32_t)n->msix << 16 | 1 << 1 | 1 };	/* vector, IEN, PC */
 	int err;
 
 	err = nvme_sync_cmd(n, &n->admin, &cmd, "create I/O completion queue");
@@ -163,7 +175,32 @@ static int nvme_enable(struct testdev_nvme *n)
 	return 0;
 }
 
-int testdev_nvme_open(unsigned dev, struct testdev_nvme **out)
+/* INTx, or MSI-X vectors (0: admin queue, 1: I/O queue) */
+static int nvme_interrupts(struct testdev_nvme *n)
+{
+	int r;
+
+	if (!n->msix)
+		return testdev_base_attach(&n->b, nvme_irq_handler, n);
+	r = ddekit_pci_msi_enable(n->b.dev, DDEKIT_MSI_MSIX, 2, 2, &n->vec_first, NULL);
+	if (r < 0) {
+		n->msix = false;
+		testdev_err(&n->b, "no MSI-X: %s", ddekit_last_error());
+		return r;
+	}
+	n->msix = true;
+	for (unsigned v = 0; v < 2; v++) {
+		n->vec[v].n = n;
+		r = ddekit_irq_attach(n->vec_first + v, nvme_vector_handler, &n->vec[v]);
+		if (r) {
+			testdev_err(&n->b, "cannot attach vector %u: %s", v, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+static int nvme_open(unsigned dev, bool msix, struct testdev_nvme **out)
 {
 	struct testdev_nvme *n;
 	uint32_t lo = 0, hi = 0;
@@ -175,6 +212,7 @@ int testdev_nvme_open(unsigned dev, struct testdev_nvme **out)
 		ddekit_log(DDEKIT_LOG_ERROR, "nvme dev%u: out of memory", dev);
 		return -ENOMEM;
 	}
+	n->msix = msix;
 	err = testdev_base_init(&n->b, dev, 0, "nvme");
 	if (err)
 		goto err_close;
@@ -210,10 +248,12 @@ int testdev_nvme_open(unsigned dev, struct testdev_nvme **out)
 		goto err_close;
 	}
 
-	err = nvme_enable(n);
+	/* MSI-X first: QEMU's nvme takes the admin queue's vector into use
+	 * when the controller is enabled, and only if MSI-X is on by then */
+	err = nvme_interrupts(n);
 	if (err)
 		goto err_close;
-	err = testdev_base_attach(&n->b, nvme_irq_handler, n);
+	err = nvme_enable(n);
 	if (err)
 		goto err_close;
 
@@ -230,6 +270,21 @@ err_close:
 	return err;
 }
 
+int testdev_nvme_open(unsigned dev, struct testdev_nvme **out)
+{
+	return nvme_open(dev, false, out);
+}
+
+int testdev_nvme_open_msix(unsigned dev, struct testdev_nvme **out)
+{
+	return nvme_open(dev, true, out);
+}
+
+unsigned long testdev_nvme_vector_count(struct testdev_nvme *n, unsigned v)
+{
+	return v < 2 ? __atomic_load_n(&n->vec[v].count, __ATOMIC_RELAXED) : 0;
+}
+
 void testdev_nvme_close(struct testdev_nvme *n)
 {
 	uint32_t csts;
@@ -242,6 +297,8 @@ void testdev_nvme_close(struct testdev_nvme *n)
 		testdev_wr32(n->b.regs, NVME_CC, 0);
 		testdev_poll32(n->b.regs, NVME_CSTS, CSTS_RDY, 0, 1000, 1000, &csts);
 	}
+	if (n->msix)
+		ddekit_pci_msi_disable(n->b.dev);	/* detaches the vectors */
 	testdev_base_fini(&n->b);
 	testdev_dma_free(n->prp_lists);
 	testdev_dma_free(n->scratch);

@@ -78,6 +78,12 @@ struct nvme_queue {
 struct testdev_nvme {
 	struct testdev_base b;
 	unsigned long irq_count;	/* atomic */
+	bool msix;			/* vectors: admin queue on the first, I/O on the next */
+	unsigned vec_first;
+	struct nvme_vector {
+		struct testdev_nvme *n;
+		unsigned long count;	/* atomic */
+	} vec[2];
 	unsigned stride;		/* doorbell stride in bytes */
 	uint64_t cap;
 	uint32_t vs;

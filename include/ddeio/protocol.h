@@ -28,6 +28,10 @@
  * sends DDEIO_OP_IRQ_UNMASK) and DDEIO_OP_EVENT_ERROR (a refused posted
  * write; payload is the reason).
  *
+ * Message-signalled interrupts (MSI_ENABLE) do not pass through the
+ * server: the reply hands the driver one eventfd per vector, which the
+ * machine signals directly (docs/machine.md, "MSI and MSI-X").
+ *
  * See docs/protocol.md.
  */
 #ifndef DDEIO_PROTOCOL_H
@@ -35,7 +39,7 @@
 
 #include <stdint.h>
 
-#define DDEIO_PROTOCOL_VERSION 2
+#define DDEIO_PROTOCOL_VERSION 3
 #define DDEIO_MAX_PAYLOAD 4096
 #define DDEIO_MAX_DEVICES 8	/* devices in one grant */
 #define DDEIO_NAME_LEN 48
@@ -64,8 +68,21 @@ enum ddeio_op {
 				 * server's end of the driver's connection */
 	DDEIO_OP_OWNERS,	/* reply payload = struct ddeio_owner[], one per
 				 * device a driver holds (as `lspci -k`'s "in use") */
+	DDEIO_OP_MSI_ENABLE,	/* dev, size = enum ddeio_msi_kind, addr = fewest,
+				 * value = most vectors wanted; reply: value =
+				 * vectors granted, size = kind used, one eventfd
+				 * per vector (vector k signals the k-th) */
+	DDEIO_OP_MSI_DISABLE,	/* dev: back to INTx; its eventfds fall silent */
 	DDEIO_OP_MAX
 };
+
+enum ddeio_msi_kind {
+	DDEIO_MSI_ANY = 0,	/* MSI-X where the device has it, else MSI */
+	DDEIO_MSI_MSIX,
+	DDEIO_MSI_MSI,
+};
+
+#define DDEIO_MAX_VECTORS 32	/* per device */
 
 #define DDEIO_F_POSTED 0x1	/* no reply unless it fails (as an event) */
 

@@ -5,7 +5,9 @@
  * level-triggered PCI INTx (or legacy ISA lines granted with a device):
  * the I/O server masks the line when it delivers it, and ddekit
  * acknowledges (unmasks) it when the handler returns. If the device still
- * asserts the line then, the handler runs again.
+ * asserts the line then, the handler runs again. Lines from
+ * DDEKIT_MSI_LINES on are a device's message-signalled vectors
+ * (ddekit_pci_msi_enable, pci.h): edges, nothing to acknowledge.
  */
 #ifndef DDEKIT_INTERRUPT_H
 #define DDEKIT_INTERRUPT_H
@@ -26,5 +28,8 @@ int ddekit_irq_detach(unsigned irq);
  */
 int ddekit_irq_mask(unsigned irq);
 int ddekit_irq_unmask(unsigned irq);
+
+/* How often @irq's handler has run since it got its line (or vector). */
+unsigned long ddekit_irq_count(unsigned irq);
 
 #endif

@@ -52,4 +52,22 @@ int ddekit_pci_config_read(unsigned index, unsigned offset, unsigned size,
 int ddekit_pci_config_write(unsigned index, unsigned offset, unsigned size,
 			    uint32_t value);
 
+/*
+ * Message-signalled interrupts of device @index: between @min and @max
+ * vectors of @kind (ANY: MSI-X where the device has it, else MSI). Returns
+ * how many, vector k being interrupt line *@first + k (for
+ * ddekit_irq_attach), the kind in *@used; or -errno, the device's INTx
+ * line staying: -EOPNOTSUPP (this machine delivers none), -ENODEV (the
+ * device has no such capability), -ENOSPC (fewer than @min). The I/O
+ * server programs the device and hands over the vectors: each message
+ * wakes its handler directly, with no round trip to the server.
+ */
+enum ddekit_msi_kind { DDEKIT_MSI_ANY = 0, DDEKIT_MSI_MSIX, DDEKIT_MSI_MSI };
+#define DDEKIT_MSI_LINES 64	/* line numbers of vectors start here */
+
+int ddekit_pci_msi_enable(unsigned index, enum ddekit_msi_kind kind, unsigned min,
+			  unsigned max, unsigned *first, enum ddekit_msi_kind *used);
+/* Back to INTx: the device's vectors are detached and gone. */
+int ddekit_pci_msi_disable(unsigned index);
+
 #endif

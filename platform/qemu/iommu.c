@@ -12,6 +12,8 @@
  * every region at the start (2 MiB pages where the region allows, 4 KiB
  * otherwise).
  * Invalidation is register-based and global (context cache, then IOTLB).
+ * Besides its region, a device's domain maps the doorbell page of its MSI
+ * remapper while its messages are routed (msi.c), write-only.
  *
  * VT-d in legacy (non-scalable) mode, 39-bit guest address width (three
  * levels), as QEMU 7.2 models it by default.
@@ -230,6 +232,26 @@ int qemu_dma_confine(struct platform *base, uint32_t bdf, unsigned region)
 		ctx[0] = 0;
 		ctx[1] = 0;
 	}
+	return invalidate(p);
+}
+
+int qemu_iommu_page(struct qemu_machine *p, unsigned region, uint64_t page, bool map)
+{
+	uint64_t top, *l3, *l2, *l1;
+
+	if (!p->iommu.on || !region || region >= p->nregions || page % PAGE ||
+	    !(top = region_tables(p, region)))
+		return -EINVAL;
+	l3 = table_at(p, top);
+	if (next_level(p, &l3[(page >> 30) & 511]))
+		return -ENOMEM;
+	l2 = table_at(p, l3[(page >> 30) & 511] & PTE_ADDR);
+	if (l2[(page >> 21) & 511] & PTE_PS)
+		return -EEXIST;	/* inside the region's own memory */
+	if (next_level(p, &l2[(page >> 21) & 511]))
+		return -ENOMEM;
+	l1 = table_at(p, l2[(page >> 21) & 511] & PTE_ADDR);
+	l1[(page >> 12) & 511] = map ? page | PTE_W : 0;	/* written to, never read */
 	return invalidate(p);
 }
 

@@ -305,6 +305,13 @@ static void build_args(struct argv_builder *a, struct qemu_machine *p,
 		add(a, "node,nodeid=%u,memdev=ram%u", i, i);
 	}
 	add_devices(a, cfg);
+	for (unsigned i = 0; i < p->nremap; i++) {	/* MSI remappers (msi.c) */
+		add(a, "-chardev");
+		add(a, "socket,id=msi%u,fd=%d", i, p->remap[i].qemu_end);
+		add(a, "-device");
+		add(a, "ivshmem-doorbell,chardev=msi%u,vectors=%u,ioeventfd=off,addr=0x%x", i,
+		    QEMU_MSI_VECTORS, QEMU_MSI_SLOT + i);
+	}
 }
 
 static void close_regions(struct qemu_machine *p)
@@ -341,7 +348,8 @@ static struct platform *qemu_start(const struct machine_config *cfg, char *err, 
 	p->type = cfg->type;
 	for (unsigned i = 0; i < QEMU_MAX_REGIONS; i++)
 		p->region[i].fd = -1;
-	if (make_regions(p, cfg, err, errlen))
+	if (make_regions(p, cfg, err, errlen) ||
+	    (!cfg->no_msi && qemu_msi_prepare(p, QEMU_MSI_REMAPPERS, err, errlen)))
 		goto fail;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
 		snprintf(err, errlen, "socketpair: %s", strerror(errno));
@@ -383,6 +391,7 @@ static struct platform *qemu_start(const struct machine_config *cfg, char *err, 
 	}
 	close(sv[1]);
 	sv[1] = -1;
+	qemu_msi_started(p);
 	free_args(&args);
 	p->qt = qtest_open(sv[0]);
 	if (!p->qt) {
@@ -451,6 +460,7 @@ static void qemu_stop(struct platform *base)
 		}
 	}
 	close_regions(p);
+	qemu_msi_close(p);
 	free(p);
 }
 
@@ -722,4 +732,6 @@ const struct platform_ops platform_qemu_ops = {
 	.iommu = qemu_iommu,
 	.dma_confine = qemu_dma_confine,
 	.dma_faults = qemu_dma_faults,
+	.msi_route = qemu_msi_route,
+	.msi_unroute = qemu_msi_unroute,
 };

@@ -3,7 +3,9 @@
  * enumerate bus 0, size every BAR, assign addresses (MMIO from 0xC0000000,
  * below the I/O APIC; I/O ports from 0xC000), enable decoding and bus
  * mastering, and work out (q35) or program (pc) where each INTx pin lands
- * on the I/O APIC. MSI/MSI-X are left off: interrupts are INTx.
+ * on the I/O APIC. Every memory BAR gets a page of its own at least, so
+ * that a page can be granted (or mapped in an IOMMU domain) alone. MSI and
+ * MSI-X stay off until a driver asks ddeio (msi.c has the remappers).
  * Devices behind PCI bridges are not enumerated (QEMU puts ours on bus 0).
  */
 #include "qemu.h"
@@ -122,7 +124,7 @@ static int assign(struct qemu_machine *p, struct bar_ref *refs, unsigned n, bool
 	for (unsigned i = 0; i < n; i++) {
 		struct ddeio_device *d = refs[i].dev;
 		struct ddeio_res *r = &d->bar[refs[i].bar];
-		uint64_t size = r->size < 16 ? 16 : r->size;
+		uint64_t size = r->size < (io ? 16 : 4096) ? (io ? 16 : 4096) : r->size;
 		unsigned off = 0x10 + 4 * refs[i].bar;
 
 		next = (next + size - 1) & ~(size - 1);
@@ -282,5 +284,6 @@ int qemu_pci_setup(struct qemu_machine *p, char *err, size_t errlen)
 		}
 		cfg_write(p, d->bdf, PCI_COMMAND, 2, cmd);
 	}
+	qemu_msi_found(p);
 	return 0;
 }

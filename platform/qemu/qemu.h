@@ -26,6 +26,28 @@ struct qemu_iommu {
 	uint64_t top[QEMU_MAX_REGIONS];		/* each region's page tables, once built */
 };
 
+/*
+ * MSI and MSI-X (msi.c): a remapper is an ivshmem-doorbell device whose
+ * server is this process; a device's messages are 32-bit writes to the
+ * remapper's doorbell register, each of which QEMU turns into a signal on
+ * one of the eventfds we connected for peer 0. One remapper per device
+ * that uses MSI, at slots QEMU_MSI_SLOT.., hidden from the device list.
+ */
+#define QEMU_MSI_REMAPPERS 6
+#define QEMU_MSI_SLOT 0x18
+#define QEMU_MSI_VECTORS 256	/* eventfds per remapper over the machine's life */
+
+struct qemu_remapper {
+	int sock;		/* our end of its server connection */
+	int qemu_end;		/* QEMU's end, until QEMU has started */
+	int shm;		/* its shared memory (unused, required), until then */
+	uint64_t doorbell;	/* bus address of its doorbell register, 0: absent */
+	uint32_t bdf;		/* the device it serves, once it has served one */
+	bool used;		/* serves bdf */
+	unsigned next;		/* eventfds connected so far: never reused */
+	unsigned routed;	/* how many of them route bdf's messages now */
+};
+
 /* The machine: the platform's state in this backend. */
 struct qemu_machine {
 	struct platform base;	/* base.ops = &platform_qemu_ops */
@@ -47,6 +69,8 @@ struct qemu_machine {
 	} revision[MACHINE_MAX_NICS];
 	unsigned nrevision;
 	struct qemu_iommu iommu;
+	struct qemu_remapper remap[QEMU_MSI_REMAPPERS];
+	unsigned nremap;
 };
 
 /* Enumerate bus 0, size and assign BARs, route INTx (pci.c). */
@@ -57,5 +81,18 @@ int qemu_iommu_setup(struct qemu_machine *p, char *err, size_t errlen);
 int qemu_dma_confine(struct platform *base, uint32_t bdf, unsigned region);
 int qemu_dma_faults(struct platform *base, struct platform_fault *f, unsigned max);
 bool qemu_iommu(const struct platform *base);
+/* Map (@map) or unmap the 4 KiB page at bus address @page in region @region's tables. */
+int qemu_iommu_page(struct qemu_machine *p, unsigned region, uint64_t page, bool map);
+
+/* MSI (msi.c): remappers made before QEMU starts (machine.c gives QEMU
+ * their qemu_end), found on the bus (and taken out of the device list),
+ * routes. */
+int qemu_msi_prepare(struct qemu_machine *p, unsigned count, char *err, size_t errlen);
+void qemu_msi_started(struct qemu_machine *p);
+void qemu_msi_found(struct qemu_machine *p);
+void qemu_msi_close(struct qemu_machine *p);
+int qemu_msi_route(struct platform *base, uint32_t bdf, unsigned region, unsigned count,
+		   int *fds, uint64_t *addr, uint32_t *data);
+void qemu_msi_unroute(struct platform *base, uint32_t bdf, unsigned region);
 
 #endif
