@@ -6,7 +6,11 @@
  *     driver process through ddeio (ddekit), and by this process talking to
  *     its own QEMU directly through the platform layer; and their ratio;
  *   - NVMe DMA throughput reading 64 MiB at 4 KiB, 64 KiB and 256 KiB per
- *     command (32 in flight), by the test driver through ddeio.
+ *     command (32 in flight), by the test driver through ddeio;
+ *   - interrupt latency and the cost of a whole interrupt (cause set,
+ *     handler run, cause cleared, line acknowledged) on one e1000e, by INTx
+ *     (through ddeio, with its unmask round trip) and by MSI (an eventfd
+ *     straight to the driver), in one driver process.
  * A benchmark, not a test: it prints figures and asserts nothing about them.
  */
 #define _GNU_SOURCE
@@ -42,6 +46,8 @@ struct stat {
 
 struct results {
 	struct stat mmio_read, mmio_write, pio_read, irq;
+	struct stat intx, msi;			/* e1000e: cause set -> handler */
+	double intx_cycle_us, msi_cycle_us;	/* a whole interrupt, back to back */
 	double nvme_mbs[3];
 	int error;
 };
@@ -130,6 +136,50 @@ static int via_ddeio_e1000(struct results *r)
 	return 0;
 }
 
+/* e1000e: @n interrupts on @line, each set by ICS, its latency into @lat; the mean cycle */
+static int e1000e_irqs(unsigned line, struct stat *st, double *cycle_us)
+{
+	static uint64_t lat[IRQ_SAMPLES];
+	uint64_t start = 0;
+
+	if (ddekit_irq_attach(line, e1000_handler, NULL))
+		return -1;
+	ddekit_mmio_write(e1000_regs + E1000_IMS, 4, ICS_CAUSE);
+	for (unsigned i = 0; i < IRQ_SAMPLES + 20; i++) {
+		uint64_t t0 = now_ns();
+
+		if (i == 20)
+			start = t0;
+		ddekit_mmio_write(e1000_regs + E1000_ICS, 4, ICS_CAUSE);
+		if (ddekit_sem_down(irq_sem, 1000000))
+			return -1;
+		if (i >= 20)
+			lat[i - 20] = irq_at - t0;
+	}
+	*cycle_us = (now_ns() - start) / 1e3 / IRQ_SAMPLES;
+	*st = summarize(lat, IRQ_SAMPLES);
+	ddekit_mmio_write(e1000_regs + E1000_IMC, 4, ICS_CAUSE);
+	ddekit_irq_detach(line);
+	return 0;
+}
+
+static int via_ddeio_e1000e(struct results *r)
+{
+	const struct ddekit_pci_dev *d = ddekit_pci_device(0);
+	unsigned first;
+	size_t size;
+
+	e1000_regs = ddekit_mmio_map(0, 0, &size);
+	if (!e1000_regs || !irq_sem)
+		return -1;
+	if (e1000e_irqs(d->irq, &r->intx, &r->intx_cycle_us))
+		return -1;
+	if (ddekit_pci_msi_enable(0, DDEKIT_MSI_MSI, 1, 1, &first, NULL) != 1 ||
+	    e1000e_irqs(first, &r->msi, &r->msi_cycle_us))
+		return -1;
+	return ddekit_pci_msi_disable(0);
+}
+
 static int via_ddeio_nvme(struct results *r)
 {
 	struct testdev_nvme *n;
@@ -154,6 +204,15 @@ static int driver_e1000(void *arg)
 	struct results r = { 0 };
 
 	r.error = via_ddeio_e1000(&r);
+	return write(pipe_out, &r, sizeof(r)) == sizeof(r) ? 0 : 1;
+}
+
+static int driver_e1000e(void *arg)
+{
+	struct results r = { 0 };
+
+	irq_sem = ddekit_sem_create(0);
+	r.error = via_ddeio_e1000e(&r);
 	return write(pipe_out, &r, sizeof(r)) == sizeof(r) ? 0 : 1;
 }
 
@@ -280,7 +339,7 @@ static void row(const char *what, struct stat via, struct stat dir)
 
 int main(void)
 {
-	struct results via = { 0 }, dir = { 0 }, nvme = { 0 };
+	struct results via = { 0 }, dir = { 0 }, nvme = { 0 }, ee = { 0 };
 	char image[128], disk[160];
 	struct harness h;
 	struct ddeio_device devs[32];
@@ -297,7 +356,7 @@ int main(void)
 		return 1;
 	}
 	snprintf(disk, sizeof(disk), "nvme:%s", image);
-	const char *args[] = { "--nic", "e1000", "--disk", disk, NULL };
+	const char *args[] = { "--nic", "e1000", "--disk", disk, "--nic", "e1000e,net=none", NULL };
 
 	if (direct(&dir, image)) {
 		fprintf(stderr, "bench: the direct measurement failed\n");
@@ -308,9 +367,11 @@ int main(void)
 		n = harness_list(&h, devs, 32);
 		const struct ddeio_device *e = harness_find(devs, n, 0x8086, 0x100e);
 		const struct ddeio_device *nv = harness_find(devs, n, 0x1b36, 0x0010);
+		const struct ddeio_device *e2 = harness_find(devs, n, 0x8086, 0x10d3);
 
-		if (!e || !nv || run_driver(&h, harness_slot(e), driver_e1000, &via) ||
-		    run_driver(&h, harness_slot(nv), driver_nvme, &nvme)) {
+		if (!e || !nv || !e2 || run_driver(&h, harness_slot(e), driver_e1000, &via) ||
+		    run_driver(&h, harness_slot(nv), driver_nvme, &nvme) ||
+		    run_driver(&h, harness_slot(e2), driver_e1000e, &ee)) {
 			fprintf(stderr, "bench: a driver failed\n");
 			rc = 1;
 		}
@@ -326,6 +387,14 @@ int main(void)
 	row("MMIO write (posted)", via.mmio_write, dir.mmio_write);
 	row("port I/O read round trip", via.pio_read, dir.pio_read);
 	row("interrupt, device->handler", via.irq, dir.irq);
+	printf("\nInterrupts of one e1000e, by one driver process (IOMMU on):\n");
+	printf("%-28s %9s %9s   %s\n", "", "median", "p99", "a whole interrupt, back to back");
+	printf("%-28s %9.1f %9.1f   %9.1f us\n", "INTx (through ddeio)", ee.intx.median_us,
+	       ee.intx.p99_us, ee.intx_cycle_us);
+	printf("%-28s %9.1f %9.1f   %9.1f us\n", "MSI (eventfd to the driver)", ee.msi.median_us,
+	       ee.msi.p99_us, ee.msi_cycle_us);
+	printf("%-28s %9.2fx %8.2fx   %9.2fx\n", "ratio INTx/MSI", ee.intx.median_us / ee.msi.median_us,
+	       ee.intx.p99_us / ee.msi.p99_us, ee.intx_cycle_us / ee.msi_cycle_us);
 	printf("\nNVMe DMA read of 64 MiB, 32 commands in flight, test driver through ddeio:\n");
 	for (unsigned i = 0; i < 3; i++)
 		printf("  %3u KiB per command: %8.1f MB/s\n", chunks[i] >> 10, nvme.nvme_mbs[i]);
