@@ -44,7 +44,7 @@ BENCH_PKGS := fio
 
 # --- pieces -----------------------------------------------------------------
 COMMON_SRC   := common/machine.c common/models.c common/slot.c
-PLATFORM_SRC := platform/platform.c platform/qemu/machine.c platform/qemu/iommu.c platform/qemu/qtest.c platform/qemu/pci.c platform/qemu/msi.c
+PLATFORM_SRC := platform/platform.c platform/qemu/machine.c platform/qemu/iommu.c platform/qemu/qtest.c platform/qemu/pci.c platform/qemu/msi.c platform/vfio/vfio.c
 DDEIO_SRC    := ddeio/main.c ddeio/server.c ddeio/msi.c common/logline.c common/access.c common/seqpacket.c
 DDEKIT_SRC   := $(filter-out ddekit/trap.c,$(wildcard ddekit/*.c)) common/slot.c common/seqpacket.c
 DDE_SRC      := $(wildcard tools/dde/*.c) $(wildcard nbd/*.c) common/access.c
@@ -77,6 +77,7 @@ BINS := $(O)/bin/dde $(O)/bin/ddeio $(O)/bin/netd $(O)/bin/bddf $(O)/bin/dsweepe
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 INTEG_TESTS := $(patsubst tests/integration/%.c,$(O)/tests/integration/%,$(wildcard tests/integration/test_*.c))
 BENCH       := $(O)/tests/bench/platform_bench
+VFIO_TESTS  := $(O)/tests/vfio/mmio_cost
 NET_TESTS   := $(patsubst tests/net/%.c,$(O)/tests/net/%,$(wildcard tests/net/*.c))
 BLOCK_TESTS := $(patsubst tests/block/%.c,$(O)/tests/block/%,$(wildcard tests/block/*.c))
 SANDBOX_TESTS := $(O)/tests/sandbox/escape
@@ -88,8 +89,8 @@ SAN_O       ?= $(if $(SANITIZE),$(O),$(O)-san)
 .DEFAULT_GOAL := all
 include dde_linux/linux.mk
 
-.PHONY: all help deps demo check test bench clean fuzz install uninstall
-all: $(BINS) $(LX_BINS) $(KO_BINS) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(NET_TESTS) $(BLOCK_TESTS) $(SAN_TESTS) $(SANDBOX_TESTS)
+.PHONY: all help deps demo check check-vfio test bench clean fuzz install uninstall
+all: $(BINS) $(LX_BINS) $(KO_BINS) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(VFIO_TESTS) $(NET_TESTS) $(BLOCK_TESTS) $(SAN_TESTS) $(SANDBOX_TESTS)
 
 help:
 	@echo "make              build everything (into $(O)/)"
@@ -97,6 +98,8 @@ help:
 	@echo "make demo         deps + build + start the default machine and self-test its devices"
 	@echo "make check        deps + build (also with sanitizers, into $(SAN_O)/) + run every test;"
 	@echo "                  last line: N passed, N failed, N skipped"
+	@echo "make check-vfio   the vfio backend in a QEMU guest (Debian's kernel, an IOMMU,"
+	@echo "                  an e1000 and an NVMe bound to vfio-pci): self-test and DHCP"
 	@echo "make bench        deps + build + print the platform figures"
 	@echo "make fuzz         fuzz the module reader and loader (FUZZ_SECONDS=$(FUZZ_SECONDS))"
 	@echo "make install      install into PREFIX=$(PREFIX) (DESTDIR= for staging); dde in PREFIX/bin"
@@ -162,6 +165,10 @@ $(O)/drivers/selftest: $(call obj,drivers/selftest/selftest.c) $(LIBTESTDEV) $(D
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TRAP_LIBS) $(DDEKIT_LIBS)
 
+$(O)/tests/vfio/mmio_cost: $(call obj,tests/vfio/mmio_cost.c) $(DDEKIT_TRAP) $(LIBDDEKIT)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TRAP_LIBS) $(DDEKIT_LIBS)
+
 $(O)/share/dde/firmware.bin: $(O)/tools/mkfirmware
 	@mkdir -p $(dir $@)
 	$< $@
@@ -209,6 +216,11 @@ check: deps
 	@O=$(O) SAN_O=$(SAN_O) ./tests/run
 
 test: check
+
+# the vfio backend, in a QEMU guest with an IOMMU (slow: not part of check)
+check-vfio: deps
+	@$(MAKE) --no-print-directory all
+	@O=$(O) LX_DIR=$(LX_DIR) ./tests/vfio/run.sh
 
 # Fuzzing the module reader and loader with libFuzzer (clang), under ASan
 # and UBSan; tests/fuzz/run says what it uses. make check runs it briefly.

@@ -53,6 +53,8 @@ const char machine_options_help[] =
 "                             anywhere in the machine\n"
 "  --msi on|off               message-signalled interrupts (default on): MSI and\n"
 "                             MSI-X reach drivers as eventfds; off: INTx only\n"
+"  --vfio 0000:BB:SS.F        the machine is this host: its PCI device BB:SS.F,\n"
+"                             bound to vfio-pci (repeatable; no QEMU is started)\n"
 "  --monitor PATH             QEMU's monitor on Unix socket PATH (e.g. for\n"
 "                             `set_link net0 off`: NIC i's netdev is net<i>)\n"
 "  --config FILE              read the same options from an INI file:\n"
@@ -544,6 +546,14 @@ int machine_config_set(struct machine_config *cfg, const char *name,
 		if (strcmp(value, "on") && strcmp(value, "off"))
 			return fail(err, errlen, "--iommu: '%s': on or off", value);
 		cfg->iommu = !strcmp(value, "on") ? IOMMU_ON : IOMMU_OFF;
+		return 0;
+	}
+	if (!strcmp(name, "vfio")) {
+		if (cfg->nvfio == MACHINE_MAX_VFIO)
+			return fail(err, errlen, "--vfio: at most %d devices", MACHINE_MAX_VFIO);
+		if (strlen(value) >= MACHINE_VFIO_NAME || strchr(value, '/'))
+			return fail(err, errlen, "--vfio: '%s' is not a PCI address 0000:BB:SS.F", value);
+		snprintf(cfg->vfio[cfg->nvfio++], MACHINE_VFIO_NAME, "%s", value);
 		return 0;
 	}
 	if (!strcmp(name, "msi")) {

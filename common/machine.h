@@ -17,6 +17,8 @@
 #define MACHINE_MAX_NICS 4
 #define MACHINE_MAX_SOUND 2
 #define MACHINE_MAX_DEVICES 8
+#define MACHINE_MAX_VFIO 8
+#define MACHINE_VFIO_NAME 16	/* "0000:BB:SS.F" */
 
 enum machine_type { MACHINE_Q35, MACHINE_PC };
 enum machine_accel { ACCEL_AUTO, ACCEL_TCG, ACCEL_KVM };
@@ -65,6 +67,8 @@ struct machine_config {
 	char monitor[108];	/* QEMU monitor socket path, or "" */
 	enum machine_iommu { IOMMU_AUTO, IOMMU_ON, IOMMU_OFF } iommu;	/* auto: on for q35 */
 	bool no_msi;		/* --msi off: devices interrupt through INTx only */
+	char vfio[MACHINE_MAX_VFIO][MACHINE_VFIO_NAME];	/* --vfio: host devices */
+	unsigned nvfio;
 };
 
 /* Defaults: q35, accel auto, 8 DMA regions of 64 MiB, no devices. */
@@ -100,8 +104,9 @@ int machine_config_check(const struct machine_config *cfg, char *err,
 	{ "monitor", required_argument, 0, MACHINE_OPT_FIRST + 8 },         \
 	{ "device", required_argument, 0, MACHINE_OPT_FIRST + 9 },          \
 	{ "iommu", required_argument, 0, MACHINE_OPT_FIRST + 10 },          \
-	{ "msi", required_argument, 0, MACHINE_OPT_FIRST + 11 }
-#define MACHINE_OPT_LAST (MACHINE_OPT_FIRST + 11)
+	{ "msi", required_argument, 0, MACHINE_OPT_FIRST + 11 },            \
+	{ "vfio", required_argument, 0, MACHINE_OPT_FIRST + 12 }
+#define MACHINE_OPT_LAST (MACHINE_OPT_FIRST + 12)
 
 /* The help text for the machine options, for every tool's --help. */
 extern const char machine_options_help[];

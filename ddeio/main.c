@@ -159,9 +159,13 @@ int main(int argc, char **argv)
 		platform_stop(p);
 		return 1;
 	}
-	log_info("machine %s up (QEMU pid %d), %u PCI functions, serving on @%s",
-		 machine_type_name(cfg.type), (int)platform_pid(p),
-		 platform_device_count(p), socket_name);
+	if (cfg.nvfio)
+		log_info("machine: this host's %u device(s) through VFIO, serving on @%s",
+			 platform_device_count(p), socket_name);
+	else
+		log_info("machine %s up (QEMU pid %d), %u PCI functions, serving on @%s",
+			 machine_type_name(cfg.type), (int)platform_pid(p),
+			 platform_device_count(p), socket_name);
 	if (ready_fd >= 0) {
 		if (write(ready_fd, "ready\n", 6) != 6)
 			log_warn("ready fd %d: %s", ready_fd, strerror(errno));

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "../platform/platform.h"
@@ -171,6 +172,19 @@ int msi_enable(struct platform *p, const struct ddeio_device *d, unsigned region
 			 min, max, kind == DDEIO_MSI_MSIX ? "MSI-X" : "MSI", n);
 		return -ENOSPC;
 	}
+	/* a backend that programs the device itself (vfio) */
+	rc = platform_msi_setup(p, d->bdf, kind, n, fds);
+	if (rc != -EOPNOTSUPP) {
+		if (rc) {
+			snprintf(why, whylen, "the platform could not turn it on (%s)", strerror(-rc));
+			return rc;
+		}
+		c->on = kind;
+		c->count = n;
+		*used = kind;
+		*addr_out = 0;
+		return (int)n;
+	}
 	routed = pow2_ceil(n);
 	rc = platform_msi_route(p, d->bdf, region, routed, route, &addr, &data);
 	if (rc) {
@@ -202,6 +216,12 @@ void msi_disable(struct platform *p, const struct ddeio_device *d, unsigned regi
 {
 	struct caps *c = probe(p, d);
 
+	if (c->on != DDEIO_MSI_ANY && p->ops->msi_setup) {
+		platform_msi_teardown(p, d->bdf);
+		c->on = DDEIO_MSI_ANY;
+		c->count = 0;
+		return;
+	}
 	if (c->on == DDEIO_MSI_MSIX) {
 		unsigned ctrl = cfg(p, d->bdf, c->msix + 2, 2);
 

@@ -537,6 +537,13 @@ static int do_hello(struct server *s, struct client *c, const struct ddeio_msg *
 
 		s->dev_owner[c->dev[i]] = c;
 		g->dev[i] = *d;
+		for (unsigned b = 0; b < 6; b++) {	/* BARs the driver may map itself */
+			int bfd;
+			uint64_t boff;
+
+			if (!platform_bar_map(s->p, d->bdf, b, &bfd, &boff))
+				g->dev[i].bar[b].flags |= DDEIO_RES_MAPPABLE;
+		}
 		/* its DMA reaches the driver's region, and nothing else */
 		err = platform_dma_confine(s->p, d->bdf, c->region);
 		if (err) {
@@ -758,6 +765,7 @@ static int do_irq(struct server *s, struct client *c, const struct ddeio_msg *m,
 	if (platform_sync(s->p) == -EPIPE)
 		return refuse(c, r, -EIO, "the machine is gone");
 	c->line[m->addr] = LINE_ENABLED;
+	platform_irq_unmask(s->p, (unsigned)m->addr);
 	if (platform_irq_level(s->p, (unsigned)m->addr))
 		deliver_irq(c, (unsigned)m->addr);
 	return 0;
@@ -801,6 +809,30 @@ static int do_msi(struct server *s, struct client *c, const struct ddeio_msg *m,
 	log_info("driver '%s': %s sends %u %s vector(s) to 0x%llx, each straight to the driver",
 		 c->name, slot, n, used == DDEIO_MSI_MSIX ? "MSI-X" : "MSI",
 		 (unsigned long long)addr);
+	return 0;
+}
+
+/* BAR_MAP: the fd a driver may map its BAR from, where the platform allows. */
+static int do_bar_map(struct server *s, struct client *c, const struct ddeio_msg *m,
+		      struct reply *r)
+{
+	const struct ddeio_device *d;
+	uint64_t offset;
+	int fd, rc;
+
+	if (m->dev >= c->ndev || m->addr >= 6)
+		return refuse(c, r, -EACCES, "driver '%s' asked to map BAR %llu of device #%u, "
+			      "but holds %u device(s)", c->name, (unsigned long long)m->addr,
+			      m->dev, c->ndev);
+	d = platform_device(s->p, c->dev[m->dev]);
+	if (d->bar[m->addr].kind != DDEIO_RES_MEM32 && d->bar[m->addr].kind != DDEIO_RES_MEM64)
+		return refuse(c, r, -EINVAL, "driver '%s': BAR %llu is not a memory BAR", c->name,
+			      (unsigned long long)m->addr);
+	rc = platform_bar_map(s->p, d->bdf, (unsigned)m->addr, &fd, &offset);
+	if (rc)
+		return rc;	/* (not a refusal: the driver traps its accesses instead) */
+	r->fd[r->nfd++] = fd;	/* the platform's: not closed */
+	r->m.value = offset;
 	return 0;
 }
 
@@ -895,6 +927,9 @@ static bool handle(struct server *s, unsigned i)
 	case DDEIO_OP_MSI_ENABLE:
 	case DDEIO_OP_MSI_DISABLE:
 		rc = do_msi(s, c, &m, &r);
+		break;
+	case DDEIO_OP_BAR_MAP:
+		rc = do_bar_map(s, c, &m, &r);
 		break;
 	default:
 	unknown:

@@ -3,13 +3,17 @@
  * is an inaccessible reservation of the BAR's size: the pointer identifies
  * the BAR, and accessors translate it to the bus address. (A stray plain
  * load or store through it faults, and the trap engine in trap.c emulates
- * it through the same accessors.)
+ * it through the same accessors.) Where the platform lets the driver have
+ * the BAR itself (vfio: a real BAR, DDEIO_RES_MAPPABLE in the grant), the
+ * mapping is the BAR, and loads, stores and the accessors go straight to
+ * the device.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <ddekit/ddekit.h>
 
@@ -21,6 +25,7 @@ struct mmio_map {
 	char *virt;
 	size_t size;
 	uint64_t bus;
+	bool direct;	/* the BAR itself is mapped */
 };
 
 static struct mmio_map maps[MAX_MAPS];
@@ -99,6 +104,20 @@ int ddekit_pio_write_rep(uint16_t port, unsigned size, const void *buf, size_t c
 	return 0;
 }
 
+/* The BAR itself, from the fd the I/O server hands over; NULL if not. */
+static void *map_bar(unsigned dev, unsigned bar, size_t size)
+{
+	struct ddeio_msg m = { .op = DDEIO_OP_BAR_MAP, .dev = dev, .addr = bar };
+	int fd = -1, n = 0;
+	void *virt;
+
+	if (ddeio_call_fds(&m, &fd, 1, &n) || n != 1)
+		return NULL;
+	virt = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)m.value);
+	close(fd);	/* the mapping stays; the device fd is not ours to keep */
+	return virt == MAP_FAILED ? NULL : virt;
+}
+
 void *ddekit_mmio_map(unsigned dev, unsigned bar, size_t *size)
 {
 	const struct ddeio_grant *g = ddeio_grant();
@@ -133,13 +152,18 @@ void *ddekit_mmio_map(unsigned dev, unsigned bar, size_t *size)
 	virt = NULL;
 	if (nmaps == MAX_MAPS)
 		goto out;
-	virt = mmap(NULL, r->size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		    -1, 0);
+	bool direct = false;
+
+	if (r->flags & DDEIO_RES_MAPPABLE)
+		direct = (virt = map_bar(dev, bar, r->size)) != NULL;
+	if (!virt)
+		virt = mmap(NULL, r->size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			    -1, 0);
 	if (virt == MAP_FAILED) {
 		virt = NULL;
 		goto out;
 	}
-	maps[nmaps] = (struct mmio_map){ virt, r->size, r->start };
+	maps[nmaps] = (struct mmio_map){ virt, r->size, r->start, direct };
 	/* publish the entry before the count: translate() and the trap engine read without the lock */
 	__atomic_store_n(&nmaps, nmaps + 1, __ATOMIC_RELEASE);
 out:
@@ -149,6 +173,7 @@ out:
 	return virt;
 }
 
+/* 0: @addr is in a trapped BAR at *@bus; 1: in a BAR mapped itself. */
 static int translate(const volatile void *addr, unsigned size, uint64_t *bus)
 {
 	const char *a = (const char *)addr;
@@ -157,7 +182,7 @@ static int translate(const volatile void *addr, unsigned size, uint64_t *bus)
 	for (unsigned i = 0; i < __atomic_load_n(&nmaps, __ATOMIC_ACQUIRE); i++) {
 		if (a >= maps[i].virt && a + size <= maps[i].virt + maps[i].size) {
 			*bus = maps[i].bus + (uint64_t)(a - maps[i].virt);
-			return 0;
+			return maps[i].direct;
 		}
 	}
 	ddekit_set_error("%p is not inside a mapped BAR", (const void *)a);
@@ -178,11 +203,45 @@ bool ddekit_mmio_contains(uintptr_t addr, size_t size)
 	return false;
 }
 
+/* a load or store of @size on the device's own BAR */
+static int direct_access(volatile void *addr, unsigned size, uint64_t *value, bool write)
+{
+	switch (size) {
+	case 1:
+		if (write)
+			*(volatile uint8_t *)addr = (uint8_t)*value;
+		else
+			*value = *(volatile uint8_t *)addr;
+		return 0;
+	case 2:
+		if (write)
+			*(volatile uint16_t *)addr = (uint16_t)*value;
+		else
+			*value = *(volatile uint16_t *)addr;
+		return 0;
+	case 4:
+		if (write)
+			*(volatile uint32_t *)addr = (uint32_t)*value;
+		else
+			*value = *(volatile uint32_t *)addr;
+		return 0;
+	case 8:
+		if (write)
+			*(volatile uint64_t *)addr = *value;
+		else
+			*value = *(volatile uint64_t *)addr;
+		return 0;
+	}
+	return -EINVAL;
+}
+
 int ddekit_mmio_read(const volatile void *addr, unsigned size, uint64_t *value)
 {
 	struct ddeio_msg m = { .op = DDEIO_OP_MMIO_READ, .size = size };
 	int r = translate(addr, size, &m.addr);
 
+	if (r == 1)
+		return direct_access((volatile void *)(uintptr_t)addr, size, value, false);
 	if (!r)
 		r = ddeio_call(&m, NULL, 0, NULL, NULL);
 	*value = r ? ~0ull : m.value;
@@ -194,5 +253,7 @@ int ddekit_mmio_write(volatile void *addr, unsigned size, uint64_t value)
 	struct ddeio_msg m = { .op = DDEIO_OP_MMIO_WRITE, .size = size, .value = value };
 	int r = translate(addr, size, &m.addr);
 
+	if (r == 1)
+		return direct_access(addr, size, &value, true);
 	return r ? r : io_write(&m, NULL, 0);
 }

@@ -3,13 +3,16 @@
  * machine (platform.h). ddeio and the tests see only these functions.
  */
 #include "platform.h"
+#include "../common/machine.h"
 
 #include <errno.h>
 
 struct platform *platform_start_on(const struct platform_ops *ops,
 				   const struct machine_config *cfg, char *err, size_t errlen)
 {
-	return (ops ? ops : &platform_qemu_ops)->start(cfg, err, errlen);
+	if (!ops)
+		ops = cfg->nvfio ? &platform_vfio_ops : &platform_qemu_ops;
+	return ops->start(cfg, err, errlen);
 }
 
 struct platform *platform_start(const struct machine_config *cfg, char *err, size_t errlen)
@@ -151,4 +154,27 @@ void platform_msi_unroute(struct platform *p, uint32_t bdf, unsigned region)
 {
 	if (p->ops->msi_unroute)
 		p->ops->msi_unroute(p, bdf, region);
+}
+
+int platform_irq_unmask(struct platform *p, unsigned line)
+{
+	return p->ops->irq_unmask ? p->ops->irq_unmask(p, line) : 0;
+}
+
+int platform_msi_setup(struct platform *p, uint32_t bdf, enum ddeio_msi_kind kind,
+		       unsigned count, int *fds)
+{
+	return p->ops->msi_setup ? p->ops->msi_setup(p, bdf, kind, count, fds) : -EOPNOTSUPP;
+}
+
+void platform_msi_teardown(struct platform *p, uint32_t bdf)
+{
+	if (p->ops->msi_teardown)
+		p->ops->msi_teardown(p, bdf);
+}
+
+int platform_bar_map(struct platform *p, uint32_t bdf, unsigned bar, int *fd,
+		     uint64_t *offset)
+{
+	return p->ops->bar_map ? p->ops->bar_map(p, bdf, bar, fd, offset) : -EOPNOTSUPP;
 }

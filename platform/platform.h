@@ -71,6 +71,11 @@ struct platform_ops {
 	int (*msi_route)(struct platform *p, uint32_t bdf, unsigned region, unsigned count,
 			 int *fds, uint64_t *addr, uint32_t *data);
 	void (*msi_unroute)(struct platform *p, uint32_t bdf, unsigned region);
+	int (*irq_unmask)(struct platform *p, unsigned line);
+	int (*msi_setup)(struct platform *p, uint32_t bdf, enum ddeio_msi_kind kind,
+			 unsigned count, int *fds);
+	void (*msi_teardown)(struct platform *p, uint32_t bdf);
+	int (*bar_map)(struct platform *p, uint32_t bdf, unsigned bar, int *fd, uint64_t *offset);
 };
 
 /* Where every backend's state begins. */
@@ -78,8 +83,10 @@ struct platform {
 	const struct platform_ops *ops;
 };
 
-/* The backends built in. */
+/* The backends built in: platform_start takes vfio when the config names
+ * host devices (--vfio), else qemu. */
 extern const struct platform_ops platform_qemu_ops;
+extern const struct platform_ops platform_vfio_ops;
 
 /* A region of RAM that devices can DMA to, shareable by its fd. */
 struct platform_region {
@@ -145,6 +152,9 @@ void platform_set_irq_handler(struct platform *p,
 			      void (*handler)(void *ctx, unsigned line, bool level),
 			      void *ctx);
 bool platform_irq_level(const struct platform *p, unsigned line);
+/* The driver is done with @line (its EOI): backends that mask a line when
+ * it fires unmask it here (vfio); 0 where lines follow the level (qemu). */
+int platform_irq_unmask(struct platform *p, unsigned line);
 
 /*
  * Wait until every posted access has taken effect (so interrupt levels
@@ -184,5 +194,23 @@ int platform_dma_faults(struct platform *p, struct platform_fault *f, unsigned m
 int platform_msi_route(struct platform *p, uint32_t bdf, unsigned region, unsigned count,
 		       int *fds, uint64_t *addr, uint32_t *data);
 void platform_msi_unroute(struct platform *p, uint32_t bdf, unsigned region);
+/*
+ * A backend that programs the device's MSI itself (vfio: the host kernel
+ * does) offers msi_setup instead: @count vectors of @kind on, signalled on
+ * new eventfds in @fds. -EOPNOTSUPP where the backend has no such call
+ * (then msi_route, and ddeio programs the capability).
+ */
+int platform_msi_setup(struct platform *p, uint32_t bdf, enum ddeio_msi_kind kind,
+		       unsigned count, int *fds);
+void platform_msi_teardown(struct platform *p, uint32_t bdf);
+
+/*
+ * A BAR a driver may map and access with plain loads and stores (vfio: a
+ * real BAR that holds no MSI-X table): the fd to mmap (the platform's own,
+ * not to be closed) and the offset of the BAR in it. -EOPNOTSUPP where
+ * accesses must go through ddeio (qemu: every access is a qtest command).
+ */
+int platform_bar_map(struct platform *p, uint32_t bdf, unsigned bar, int *fd,
+		     uint64_t *offset);
 
 #endif

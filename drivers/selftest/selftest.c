@@ -109,9 +109,17 @@ static int test_nvme(unsigned dev, const char *slot, void *buf)
 	char model[41];
 	int err;
 
-	err = testdev_nvme_open(dev, &n);
+	/* MSI-X where the machine delivers it (a vector per queue), else INTx */
+	const char *irq = "MSI-X";
+
+	err = testdev_nvme_open_msix(dev, &n);
+	if (err == -EOPNOTSUPP || err == -ENODEV || err == -ENOSPC) {
+		irq = "INTx";
+		err = testdev_nvme_open(dev, &n);
+	}
 	if (err)
 		return err;
+	ddekit_log(DDEKIT_LOG_INFO, "nvme %s: interrupts by %s", slot, irq);
 	testdev_nvme_regs(n, &cap, &vs);
 	testdev_nvme_info(n, &blocks, &bs, model);
 	ddekit_log(DDEKIT_LOG_INFO,

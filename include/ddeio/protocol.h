@@ -73,6 +73,9 @@ enum ddeio_op {
 				 * vectors granted, size = kind used, one eventfd
 				 * per vector (vector k signals the k-th) */
 	DDEIO_OP_MSI_DISABLE,	/* dev: back to INTx; its eventfds fall silent */
+	DDEIO_OP_BAR_MAP,	/* dev, addr = BAR: where the platform lets a driver
+				 * map it (vfio): reply fd to mmap, value = offset
+				 * in it; -EOPNOTSUPP: accesses go through ddeio */
 	DDEIO_OP_MAX
 };
 
@@ -120,6 +123,7 @@ enum ddeio_res_kind {
 };
 
 #define DDEIO_RES_PREFETCH 0x1
+#define DDEIO_RES_MAPPABLE 0x2	/* BAR_MAP gives the driver the BAR itself */
 
 struct ddeio_res {
 	uint8_t kind;		/* enum ddeio_res_kind */
