@@ -77,7 +77,7 @@ BINS := $(O)/bin/dde $(O)/bin/ddeio $(O)/bin/netd $(O)/bin/bddf $(O)/bin/dsweepe
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 INTEG_TESTS := $(patsubst tests/integration/%.c,$(O)/tests/integration/%,$(wildcard tests/integration/test_*.c))
 BENCH       := $(O)/tests/bench/platform_bench
-VFIO_TESTS  := $(O)/tests/vfio/mmio_cost
+VFIO_TESTS  := $(O)/tests/vfio/mmio_cost $(O)/tests/vfio/dma_escape
 NET_TESTS   := $(patsubst tests/net/%.c,$(O)/tests/net/%,$(wildcard tests/net/*.c))
 BLOCK_TESTS := $(patsubst tests/block/%.c,$(O)/tests/block/%,$(wildcard tests/block/*.c))
 SANDBOX_TESTS := $(O)/tests/sandbox/escape
@@ -165,7 +165,7 @@ $(O)/drivers/selftest: $(call obj,drivers/selftest/selftest.c) $(LIBTESTDEV) $(D
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TRAP_LIBS) $(DDEKIT_LIBS)
 
-$(O)/tests/vfio/mmio_cost: $(call obj,tests/vfio/mmio_cost.c) $(DDEKIT_TRAP) $(LIBDDEKIT)
+$(O)/tests/vfio/%: $(call obj,tests/vfio/%.c) $(LIBTESTDEV) $(DDEKIT_TRAP) $(LIBDDEKIT)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TRAP_LIBS) $(DDEKIT_LIBS)
 

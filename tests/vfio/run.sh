@@ -8,7 +8,9 @@
 #   1. ddeio --vfio for both and the self-test driver over it: a register
 #      read, an interrupt (the NVMe's by MSI-X) and DMA on each (the NVMe's
 #      first block, CRC32, compared here with the image's);
-#   2. `dde run --vfio` with Linux's e1000 driver, netd's TAP export, and
+#   2. a driver that tells the NVMe to DMA past its region: the guest's
+#      IOMMU blocks it (its DMAR fault), the read into the region works;
+#   3. `dde run --vfio` with Linux's e1000 driver, netd's TAP export, and
 #      the guest kernel's own DHCP client (busybox udhcpc) on it: QEMU's
 #      lease 10.0.2.15 and a page fetched from this host (10.0.2.2).
 # Exit 0 if all passed, 77 (skip) if this machine cannot run it.
@@ -49,7 +51,7 @@ done
 cp "$O"/bin/{dde,ddeio,netd} "$R/dde/bin/"
 cp -a "$O"/drivers/{selftest,e1000,e1000.class,e1000.aliases} "$R/dde/drivers/"
 cp -a "$O/share" "$R/dde/"
-cp "$O/tests/vfio/mmio_cost" "$R/dde/tests/"
+cp "$O"/tests/vfio/{mmio_cost,dma_escape} "$R/dde/tests/"
 # the libraries they need, where the loader looks for them
 for f in "$R"/bin/busybox "$R"/dde/bin/* "$R"/dde/drivers/selftest "$R"/dde/drivers/e1000 "$R"/dde/tests/*; do
 	ldd "$f" 2>/dev/null | awk '/=> \// { print $3 } /^\t\/lib/ { print $1 }'
@@ -84,7 +86,7 @@ timeout 600 qemu-system-x86_64 -machine q35,accel=$accel,kernel-irqchip=split \
 	-drive if=none,id=d0,file="$T/disk.img",format=raw -device nvme,drive=d0,serial=vfio0 \
 	-display none -serial stdio -monitor none -no-reboot -nodefaults >"$T/console" 2>&1
 rc=$?
-sed 's/^/    guest: /' "$T/console" | grep -E "VFIO-GUEST|ddeio|selftest|dde:|netd|error|not ok" | head -60
+sed 's/^/    guest: /' "$T/console" | grep -E "VFIO-GUEST|ddeio|selftest|dde:|netd|error|not ok|DMAR" | head -60
 [ $rc = 0 ] || not_ok "the guest ran to its end (QEMU exit $rc)" "$(tail -20 "$T/console")"
 
 g() { grep -q "VFIO-GUEST: $1" "$T/console"; }
@@ -99,6 +101,15 @@ grep -q "nvme .*: interrupts by MSI-X" "$T/console" &&
 grep -qi "nvme.*crc32 $crc\|crc32.*$crc" "$T/console" &&
 	ok "the NVMe's first block came by DMA into the driver's region: CRC32 $crc, the image's" ||
 	not_ok "the NVMe's first block (image CRC32 $crc)" "$(grep -i crc "$T/console")"
+# the NVMe told to write past its driver's region: blocked by the guest's IOMMU
+first4=$(od -An -tx1 -N4 "$T/disk.img" | tr -d ' \n')
+out=$(sed -n 's/.*VFIO-GUEST: dma: own 0 \([0-9a-f]*\), outside \(0x[0-9a-f]*\) .*/\1 \2/p' "$T/console")
+if [ "${out% *}" = "$first4" ] && [ -n "${out#* }" ] &&
+	grep -qi "DMAR:.*fault addr 0x0*${out#* 0x}" "$T/console"; then
+	ok "an NVMe told to DMA past its driver's region is blocked (the guest kernel's DMAR fault at ${out#* }); into its own region it works"
+else
+	not_ok "DMA outside the region blocked" "$(grep -E 'VFIO-GUEST: dma|DMAR' "$T/console" | head -5)"
+fi
 g "lease 10.0.2.15" && ok "Linux's e1000 driver over vfio: the guest's DHCP client gets QEMU's lease 10.0.2.15" ||
 	not_ok "DHCP through e1000 over vfio" "$(grep -E 'VFIO-GUEST|netd|e1000' "$T/console" | tail -20)"
 g "page: <html><body>Hello from the host of the vfio guest" &&
