@@ -248,6 +248,8 @@ bench: deps
 	@O=$(O) ./tests/bench/sandbox_bench.sh
 	@O=$(O) ./tests/bench/drivers_bench.sh
 	@O=$(O) ./tests/bench/iommu_bench.sh
+	@echo; echo "vfio, in a QEMU guest (tests/vfio/run.sh): an MMIO read of the e1000's STATUS by a driver"
+	@O=$(O) LX_DIR=$(LX_DIR) ./tests/vfio/run.sh | sed -n 's/^figure: /  /p'
 
 # a SANITIZE build links $(SAN_OBJ) into every program (in $^)
 $(filter-out %.a %.bin,$(BINS)) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(NET_TESTS) $(BLOCK_TESTS) $(SAN_TESTS) $(SANDBOX_TESTS) \

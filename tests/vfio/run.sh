@@ -68,7 +68,9 @@ chmod +x "$R/init"
 
 # --- what the guest is checked against ---
 head -c 4M /dev/urandom >"$T/disk.img"
-crc=$(python3 -c 'import zlib,sys; print("0x%08x" % zlib.crc32(open(sys.argv[1],"rb").read(512)))' "$T/disk.img")
+# CRC32 of the first block: the one gzip keeps in its trailer (little-endian)
+crc=0x$(head -c 512 "$T/disk.img" | gzip -c | tail -c 8 | head -c 4 | od -An -tx1 |
+	awk '{ print $4 $3 $2 $1 }')
 mkdir -p "$T/www"
 echo "<html><body>Hello from the host of the vfio guest</body></html>" >"$T/www/index.html"
 port=$((45000 + $$ % 1000))
