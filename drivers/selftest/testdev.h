@@ -37,6 +37,12 @@ int testdev_e1000_irq_selftest(struct testdev_e1000 *e, uint64_t *latency_ns);
 /* Queue one frame (14..1514 bytes, no FCS) and wait up to 1 s for DD. */
 int testdev_e1000_send(struct testdev_e1000 *e, const void *frame, size_t len);
 /*
+ * Send @len bytes from any bus address @bus as a frame, as a driver that
+ * misprograms a descriptor would (the IOMMU tests): whatever the device
+ * reads there goes out. 0 once the descriptor is done.
+ */
+int testdev_e1000_send_bus(struct testdev_e1000 *e, uint64_t bus, size_t len);
+/*
  * Wait up to @timeout_ms for a received frame; copy at most @cap bytes
  * into @buf, *@len gets the frame length (without FCS). -ETIMEDOUT if none.
  * The receiver is enabled by open; QEMU holds frames for 1 s after RCTL

@@ -6,7 +6,9 @@
  * fails, ddeio reports the blocked DMA naming the device and the driver,
  * and stops the driver. The same read into its own region works, and
  * with --iommu off the attack on the other region does land, so the test
- * is able to see one that is not blocked.
+ * is able to see one that is not blocked. An e1000 whose transmit
+ * descriptor points into the other driver's region (a frame that would
+ * carry that memory out) has its read blocked and reported the same way.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -136,7 +138,7 @@ static void wait_logged(const char *log, const char *a, const char *b)
 struct machine {
 	struct harness h;
 	char log[64];
-	const char *nvme, *e1000;
+	const char *nvme, *e1000, *e1000b;	/* e1000: the victim's; e1000b: an attacker's */
 	pid_t victim, qemu;
 	int low, vic;		/* RAM memfds: low memory, the victim's region */
 };
@@ -151,7 +153,8 @@ static int victim(void *arg)
 static void machine_start(struct machine *m, const char *iommu)
 {
 	char disk[PATH_MAX + 16];
-	const char *args[] = { "--disk", disk, "--nic", "e1000,net=none", "--iommu", iommu, NULL };
+	const char *args[] = { "--disk", disk, "--nic", "e1000,net=none", "--nic", "e1000,net=none",
+			       "--iommu", iommu, NULL };
 	static struct ddeio_device devs[16];
 	int n;
 
@@ -161,6 +164,9 @@ static void machine_start(struct machine *m, const char *iommu)
 	n = harness_list(&m->h, devs, 16);
 	m->nvme = harness_slot(harness_find(devs, n, 0x1b36, 0x0010));
 	m->e1000 = harness_slot(harness_find(devs, n, 0x8086, 0x100e));
+	for (int i = n - 1; i >= 0; i--)	/* the second e1000 */
+		if (devs[i].vendor == 0x8086 && devs[i].device == 0x100e && !m->e1000b)
+			m->e1000b = harness_slot(&devs[i]);
 	/* the victim first: DMA region 1 */
 	m->victim = harness_fork_driver(&m->h, m->e1000, victim, NULL);
 	wait_logged(m->log, "granted", m->e1000);
@@ -263,6 +269,37 @@ static void test_blocked(void **state)
 #undef m
 }
 
+static int e1000_attacker(void *arg)
+{
+	struct testdev_e1000 *e;
+	int r;
+
+	if (testdev_e1000_open(0, &e))
+		return 10;
+	r = testdev_e1000_send_bus(e, *(uint64_t *)arg, 60);
+	testdev_e1000_close(e);
+	return r == 0 || r == -ETIMEDOUT ? 0 : 11;
+}
+
+/* An e1000 told to send a frame out of the other driver's region. */
+static void test_e1000_blocked(void **state)
+{
+	struct machine *mp = &the_machine;
+	uint64_t bus = (16u << 20) + VICTIM_OFF;
+	char addr[32];
+
+	(void)state;
+	machine_start(mp, "on");
+	assert_non_null(mp->e1000b);
+	assert_true(strcmp(mp->e1000b, mp->e1000) != 0);
+	assert_int_equal(harness_wait(harness_fork_driver(&mp->h, mp->e1000b, e1000_attacker, &bus)),
+			 0);
+	snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)bus);
+	wait_logged(mp->log, "IOMMU: blocked a DMA read", addr);
+	assert_true(logged(mp->log, "IOMMU: blocked a DMA read", addr, mp->e1000b, "'test-driver'",
+			   "stopping the driver", NULL));
+}
+
 /* Without the IOMMU the same write lands: the attack is real. */
 static void test_off_lands(void **state)
 {
@@ -286,6 +323,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_blocked, machine_stop),
 		cmocka_unit_test_teardown(test_off_lands, machine_stop),
+		cmocka_unit_test_teardown(test_e1000_blocked, machine_stop),
 	};
 	int fd, rc;
 
