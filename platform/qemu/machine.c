@@ -131,12 +131,36 @@ static bool kvm_usable(void)
 }
 
 /* ",PROPS" of a device: the model's own properties and the user's */
-static void dev_props(char *out, size_t cap, const struct machine_dev *d, unsigned index)
+static bool virtio_pci(const char *name)
 {
-	char own[128] = "";
+	size_t n = strlen(name);
+
+	return !strncmp(name, "virtio-", 7) && n > 11 && !strcmp(name + n - 4, "-pci");
+}
+
+/*
+ * A device's properties: the model's own, the user's, and with the IOMMU
+ * on, for QEMU's virtio PCI devices (transitional by default), modern-only
+ * and translated: legacy virtio bypasses the IOMMU (QEMU refuses
+ * iommu_platform on a device that keeps its legacy interface). A user
+ * who asks for legacy (disable-legacy=off) gets it, with a warning.
+ */
+static void dev_props(char *out, size_t cap, const struct machine_dev *d, unsigned index,
+		      bool iommu)
+{
+	char own[160] = "";
 
 	if (d->model && d->model->props)
 		snprintf(own, sizeof(own), d->model->props, index);
+	if (iommu && virtio_pci(d->name)) {
+		if (strstr(d->props, "disable-legacy=off"))
+			fprintf(stderr, "warning: %s with disable-legacy=off is legacy virtio, which "
+				"QEMU lets bypass the IOMMU: its DMA is not confined\n", d->name);
+		else if (!strstr(d->props, "iommu_platform"))
+			snprintf(own + strlen(own), sizeof(own) - strlen(own), "%s%s", own[0] ? "," : "",
+				 strstr(d->props, "disable-legacy=") ? "iommu_platform=on" :
+				 "disable-legacy=on,iommu_platform=on");
+	}
 	snprintf(out, cap, "%s%s%s%s", own[0] ? "," : "", own, d->props[0] ? "," : "", d->props);
 }
 
@@ -173,7 +197,7 @@ static void add_devices(struct argv_builder *a, const struct machine_config *cfg
 		else
 			add(a, "if=none,id=disk%u,discard=unmap,file=%s,format=raw", i, d->file);
 		add(a, "-device");
-		dev_props(props, sizeof(props), &d->dev, i);
+		dev_props(props, sizeof(props), &d->dev, i, machine_iommu_on(cfg));
 		if (m && m->backend == BACKEND_IDE_BUS && (m->flags & MODEL_PC_ONLY)) {
 			/* PIIX IDE: ide.0 primary, ide.1 secondary, two units each */
 			add(a, "ide-hd,drive=disk%u,bus=ide.%u,unit=%u%s", i, ide / 2, ide % 2, props);
@@ -199,7 +223,7 @@ static void add_devices(struct argv_builder *a, const struct machine_config *cfg
 			add(a, "user,id=net%u", i);
 		}
 		add(a, "-device");
-		dev_props(props, sizeof(props), &n->dev, i);
+		dev_props(props, sizeof(props), &n->dev, i, machine_iommu_on(cfg));
 		if (n->net == NET_NONE)
 			add(a, "%s%s%s%s", n->dev.name, mac_key, n->mac, props);
 		else
@@ -218,7 +242,7 @@ static void add_devices(struct argv_builder *a, const struct machine_config *cfg
 		else
 			add(a, "none,id=snd%u", i);
 		add(a, "-device");
-		dev_props(props, sizeof(props), &s->dev, i);
+		dev_props(props, sizeof(props), &s->dev, i, machine_iommu_on(cfg));
 		if (s->dev.model && s->dev.model->backend == BACKEND_HDA_CODEC) {
 			add(a, "%s,id=hda%u%s", s->dev.name, i, props);
 			add(a, "-device");
@@ -229,7 +253,7 @@ static void add_devices(struct argv_builder *a, const struct machine_config *cfg
 	}
 	for (i = 0; i < cfg->ndevices; i++) {
 		add(a, "-device");
-		dev_props(props, sizeof(props), &cfg->device[i], i);
+		dev_props(props, sizeof(props), &cfg->device[i], i, machine_iommu_on(cfg));
 		add(a, "%s%s", cfg->device[i].name, props);
 	}
 }

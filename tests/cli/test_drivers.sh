@@ -91,7 +91,7 @@ dde_bg "$T/nohost.log" --prefer ko --disk "virtio-blk:$T/v.img" --disk "nvme:$T/
 wait_log "$T/nohost.log" "netd: interface net0 attached" 60
 wait_log "$T/nohost.log" "bddf: nvme0n1: disk" 60
 wait_log "$T/nohost.log" "bddf: vda: disk" 60
-grep -q "^dde: 00:01.0 \[1af4:1001\]: driver ko:virtio_blk$" "$T/nohost.log" &&
+grep -q "^dde: 00:01.0 \[1af4:1042\]: driver ko:virtio_blk$" "$T/nohost.log" &&
 	grep -q "^dde: 00:02.0 \[1b36:0010\]: driver ko:nvme$" "$T/nohost.log" &&
 	grep -q "^dde: 00:03.0 \[8086:100e\]: driver ko:e1000$" "$T/nohost.log" &&
 	grep -q "bddf: nvme0n1: disk of ko:nvme@00:02.0" "$T/nohost.log" &&
