@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include "machine.h"
+#include "errtext.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -62,19 +63,6 @@ const char machine_options_help[] =
 "                               machine = q35\n"
 "                               disk = nvme:disk.img     (keys may repeat)\n"
 "                               nic = e1000,net=user\n";
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 void machine_config_init(struct machine_config *cfg)
 {
@@ -203,11 +191,11 @@ static int set_net(struct settings *st, const char *opt, const char *tok, char *
 
 		if (parse_port(tok + 8, &end, &st->local_port) || *end != ':' ||
 		    parse_port(end + 1, &end, &st->remote_port) || *end)
-			return fail(err, errlen, "%s: bad '%s' (want net=udp:LOCALPORT:REMOTEPORT)",
+			return errtext(err, errlen, "%s: bad '%s' (want net=udp:LOCALPORT:REMOTEPORT)",
 				    opt, tok);
 		st->net = NET_UDP;
 	} else {
-		return fail(err, errlen, "%s: unknown setting '%s' (use net=user, net=none or "
+		return errtext(err, errlen, "%s: unknown setting '%s' (use net=user, net=none or "
 			    "net=udp:LOCALPORT:REMOTEPORT)", opt, tok);
 	}
 	return 0;
@@ -221,14 +209,14 @@ static int one_setting(struct settings *st, const char *opt, bool pass_props, co
 	size_t vlen = eq ? strlen(eq + 1) : 0;
 
 	if (!eq || eq == tok)
-		return fail(err, errlen, "%s: bad setting '%s' (want KEY=VALUE; file names with ',' "
+		return errtext(err, errlen, "%s: bad setting '%s' (want KEY=VALUE; file names with ',' "
 			    "are not supported)", opt, tok);
 	if (!strncmp(tok, "disk=", 5) || !strncmp(tok, "blkdebug=", 9)) {
 		bool disk = tok[0] == 'd';
 		char *out = disk ? st->file : st->blkdebug;
 
 		if (!vlen || vlen >= sizeof(st->file))
-			return fail(err, errlen, "%s: bad '%s' (want %s=FILE)", opt, tok,
+			return errtext(err, errlen, "%s: bad '%s' (want %s=FILE)", opt, tok,
 				    disk ? "disk" : "blkdebug");
 		memcpy(out, eq + 1, vlen + 1);
 		*(disk ? &st->has_file : &st->has_blkdebug) = true;
@@ -236,7 +224,7 @@ static int one_setting(struct settings *st, const char *opt, bool pass_props, co
 		return set_net(st, opt, tok, err, errlen);
 	} else if (!strncmp(tok, "mac=", 4)) {
 		if (!valid_mac(eq + 1))
-			return fail(err, errlen, "%s: bad MAC '%s' (want xx:xx:xx:xx:xx:xx)", opt,
+			return errtext(err, errlen, "%s: bad MAC '%s' (want xx:xx:xx:xx:xx:xx)", opt,
 				    eq + 1);
 		strcpy(st->mac, eq + 1);
 		st->has_mac = true;
@@ -247,22 +235,22 @@ static int one_setting(struct settings *st, const char *opt, bool pass_props, co
 		errno = 0;
 		v = strtoul(eq + 1, &end, 0);
 		if (errno || end == eq + 1 || *end || v > 0xff)
-			return fail(err, errlen, "%s: bad '%s' (want revision=N, 0 to 0xff)", opt, tok);
+			return errtext(err, errlen, "%s: bad '%s' (want revision=N, 0 to 0xff)", opt, tok);
 		st->revision = (int)v;
 		st->has_revision = true;
 	} else if (!strncmp(tok, "wav=", 4)) {
 		if (!vlen || vlen >= sizeof(st->wav))
-			return fail(err, errlen, "%s: bad '%s' (want wav=FILE)", opt, tok);
+			return errtext(err, errlen, "%s: bad '%s' (want wav=FILE)", opt, tok);
 		strcpy(st->wav, eq + 1);
 		st->has_wav = true;
 	} else if (pass_props) {
 		size_t len = strlen(st->props);
 
 		if (len + strlen(tok) + 2 > sizeof(st->props))
-			return fail(err, errlen, "%s: too many properties", opt);
+			return errtext(err, errlen, "%s: too many properties", opt);
 		snprintf(st->props + len, sizeof(st->props) - len, "%s%s", len ? "," : "", tok);
 	} else {
-		return fail(err, errlen, "%s: unknown setting '%s' (use %s)", opt, tok,
+		return errtext(err, errlen, "%s: unknown setting '%s' (use %s)", opt, tok,
 			    !strcmp(opt, "--nic") ? "mac=, net=, revision=" :
 			    !strcmp(opt, "--sound") ? "wav=FILE" : "blkdebug=CONFIG");
 	}
@@ -276,10 +264,10 @@ static int check_file(const char *what, const char *file, int mode, char *err, s
 	struct stat st;
 
 	if (fd < 0)
-		return fail(err, errlen, "%s '%s': %s", what, file, strerror(errno));
+		return errtext(err, errlen, "%s '%s': %s", what, file, strerror(errno));
 	if (fstat(fd, &st) || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
 		close(fd);
-		return fail(err, errlen, "%s '%s': not a regular file or block device", what, file);
+		return errtext(err, errlen, "%s '%s': not a regular file or block device", what, file);
 	}
 	close(fd);
 	return 0;
@@ -303,23 +291,23 @@ static int add_device(struct machine_config *cfg, const char *opt, enum model_cl
 	char buf[1024], known[160], *save = NULL, *tok;
 
 	if (!namelen)
-		return fail(err, errlen, "%s: missing model", opt);
+		return errtext(err, errlen, "%s: missing model", opt);
 	if (!valid_device_name(name, namelen))
-		return fail(err, errlen, "%s: bad model name '%.*s'", opt, (int)namelen, name);
+		return errtext(err, errlen, "%s: bad model name '%.*s'", opt, (int)namelen, name);
 	memcpy(dev.name, name, namelen);
 	model = machine_model_find(dev.name);
 	machine_model_names(any ? MODEL_NET : want, known, sizeof(known));
 	if (!model && !qemu_has_pci_device(dev.name))
-		return fail(err, errlen, "%s: unknown model '%s' (known: %s; --device takes any PCI "
+		return errtext(err, errlen, "%s: unknown model '%s' (known: %s; --device takes any PCI "
 			    "device of `qemu-system-x86_64 -device help`)", opt, dev.name, known);
 	if (model && !any && model->cls != want)
-		return fail(err, errlen, "%s: '%s' is a %s device (use %s)", opt, dev.name,
+		return errtext(err, errlen, "%s: '%s' is a %s device (use %s)", opt, dev.name,
 			    model_class_name(model->cls), known);
 	if (model)
 		snprintf(dev.name, sizeof(dev.name), "%s", model->name);
 	dev.model = model;
 	if (strlen(settings) >= sizeof(buf))
-		return fail(err, errlen, "%s: value too long", opt);
+		return errtext(err, errlen, "%s: value too long", opt);
 	strcpy(buf, settings);
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
 		if (one_setting(&st, opt, any, tok, err, errlen))
@@ -329,25 +317,25 @@ static int add_device(struct machine_config *cfg, const char *opt, enum model_cl
 	      MODEL_OTHER;
 	snprintf(dev.props, sizeof(dev.props), "%s", st.props);
 	if ((st.has_file || st.has_blkdebug) && cls != MODEL_DISK)
-		return fail(err, errlen, "%s: %s is no disk controller: disk= and blkdebug= do not "
+		return errtext(err, errlen, "%s: %s is no disk controller: disk= and blkdebug= do not "
 			    "apply", opt, dev.name);
 	if ((st.has_net || st.has_mac || st.has_revision) && cls != MODEL_NET)
-		return fail(err, errlen, "%s: %s is no network card: net=, mac= and revision= do "
+		return errtext(err, errlen, "%s: %s is no network card: net=, mac= and revision= do "
 			    "not apply", opt, dev.name);
 	if (st.has_wav && cls != MODEL_SOUND)
-		return fail(err, errlen, "%s: %s is no sound card: wav= does not apply", opt,
+		return errtext(err, errlen, "%s: %s is no sound card: wav= does not apply", opt,
 			    dev.name);
 	if (st.has_revision && !model)
-		return fail(err, errlen, "%s: revision= needs a model of the table (its PCI id)",
+		return errtext(err, errlen, "%s: revision= needs a model of the table (its PCI id)",
 			    opt);
 	switch (cls) {
 	case MODEL_DISK: {
 		struct machine_disk *d;
 
 		if (!st.has_file)
-			return fail(err, errlen, "%s %s: needs disk=FILE (a raw image)", opt, dev.name);
+			return errtext(err, errlen, "%s %s: needs disk=FILE (a raw image)", opt, dev.name);
 		if (cfg->ndisks == MACHINE_MAX_DISKS)
-			return fail(err, errlen, "%s: at most %d disks", opt, MACHINE_MAX_DISKS);
+			return errtext(err, errlen, "%s: at most %d disks", opt, MACHINE_MAX_DISKS);
 		if (st.has_blkdebug && check_file("blkdebug config", st.blkdebug, R_OK, err, errlen))
 			return -1;
 		if (check_file("disk image", st.file, W_OK, err, errlen))
@@ -362,7 +350,7 @@ static int add_device(struct machine_config *cfg, const char *opt, enum model_cl
 		struct machine_nic *n;
 
 		if (cfg->nnics == MACHINE_MAX_NICS)
-			return fail(err, errlen, "%s: at most %d NICs", opt, MACHINE_MAX_NICS);
+			return errtext(err, errlen, "%s: at most %d NICs", opt, MACHINE_MAX_NICS);
 		n = &cfg->nic[cfg->nnics++];
 		memset(n, 0, sizeof(*n));
 		n->dev = dev;
@@ -377,7 +365,7 @@ static int add_device(struct machine_config *cfg, const char *opt, enum model_cl
 		struct machine_sound *s;
 
 		if (cfg->nsound == MACHINE_MAX_SOUND)
-			return fail(err, errlen, "%s: at most %d sound cards", opt, MACHINE_MAX_SOUND);
+			return errtext(err, errlen, "%s: at most %d sound cards", opt, MACHINE_MAX_SOUND);
 		s = &cfg->sound[cfg->nsound++];
 		s->dev = dev;
 		strcpy(s->wav, st.wav);
@@ -385,7 +373,7 @@ static int add_device(struct machine_config *cfg, const char *opt, enum model_cl
 	}
 	default:
 		if (cfg->ndevices == MACHINE_MAX_DEVICES)
-			return fail(err, errlen, "%s: at most %d other devices", opt,
+			return errtext(err, errlen, "%s: at most %d other devices", opt,
 				    MACHINE_MAX_DEVICES);
 		cfg->device[cfg->ndevices++] = dev;
 		return 0;
@@ -399,12 +387,12 @@ static int set_disk(struct machine_config *cfg, const char *value, char *err, si
 	char settings[1100];
 
 	if (cfg->ndisks == MACHINE_MAX_DISKS)
-		return fail(err, errlen, "--disk: at most %d disks", MACHINE_MAX_DISKS);
+		return errtext(err, errlen, "--disk: at most %d disks", MACHINE_MAX_DISKS);
 	if (!colon || !colon[1])
-		return fail(err, errlen,
+		return errtext(err, errlen,
 			    "--disk '%s': expected KIND:FILE, KIND nvme, ahci, ide or virtio-blk", value);
 	if (snprintf(settings, sizeof(settings), "disk=%s", colon + 1) >= (int)sizeof(settings))
-		return fail(err, errlen, "--disk: file name too long");
+		return errtext(err, errlen, "--disk: file name too long");
 	return add_device(cfg, "--disk", MODEL_DISK, value, (size_t)(colon - value), settings, err,
 			  errlen);
 }
@@ -416,11 +404,11 @@ static int set_model(struct machine_config *cfg, const char *opt, enum model_cla
 	const char *comma = strchr(value, ',');
 
 	if (want == MODEL_NET && cfg->nnics == MACHINE_MAX_NICS)
-		return fail(err, errlen, "--nic: at most %d NICs", MACHINE_MAX_NICS);
+		return errtext(err, errlen, "--nic: at most %d NICs", MACHINE_MAX_NICS);
 	if (want == MODEL_SOUND && cfg->nsound == MACHINE_MAX_SOUND)
-		return fail(err, errlen, "--sound: at most %d sound cards", MACHINE_MAX_SOUND);
+		return errtext(err, errlen, "--sound: at most %d sound cards", MACHINE_MAX_SOUND);
 	if (comma && comma != value && !comma[1])
-		return fail(err, errlen, "%s '%s': nothing after ','", opt, value);
+		return errtext(err, errlen, "%s '%s': nothing after ','", opt, value);
 	return add_device(cfg, opt, want, value, comma ? (size_t)(comma - value) : strlen(value),
 			  comma ? comma + 1 : "", err, errlen);
 }
@@ -434,7 +422,7 @@ static int set_number(const char *name, const char *value, unsigned min,
 	errno = 0;
 	v = strtoul(value, &end, 10);
 	if (errno || end == value || *end || v < min || v > max)
-		return fail(err, errlen, "--%s: '%s' is not a number from %u to %u",
+		return errtext(err, errlen, "--%s: '%s' is not a number from %u to %u",
 			    name, value, min, max);
 	*out = (unsigned)v;
 	return 0;
@@ -472,9 +460,9 @@ static int config_line(void *user, const char *section, const char *name,
 	if (ctx->failed)
 		return 1;	/* keep the first error only */
 	if (strcmp(section, "machine"))
-		fail(ctx->err, ctx->errlen, "unknown section [%s] (use [machine])", section);
+		errtext(ctx->err, ctx->errlen, "unknown section [%s] (use [machine])", section);
 	else if (!strcmp(name, "config"))
-		fail(ctx->err, ctx->errlen, "'config' cannot be nested");
+		errtext(ctx->err, ctx->errlen, "'config' cannot be nested");
 	else if (!machine_config_set(ctx->cfg, name, value, ctx->err, ctx->errlen))
 		return 1;
 	ctx->failed = ctx->line;
@@ -489,15 +477,15 @@ static int read_config(struct machine_config *cfg, const char *path, char *err,
 	int rc;
 
 	if (!ctx.f)
-		return fail(err, errlen, "config file '%s': %s", path, strerror(errno));
+		return errtext(err, errlen, "config file '%s': %s", path, strerror(errno));
 	/* The reader gets &ctx as its stream; inih passes it on unchanged. */
 	rc = ini_parse_stream(config_read, &ctx, config_line, &ctx);
 	fclose(ctx.f);
 	/* rc is the first bad line, a syntax error or a rejected setting. */
 	if (ctx.failed && (rc <= 0 || ctx.failed <= rc))
-		return fail(err, errlen, "%s:%d: %s", path, ctx.failed, inner);
+		return errtext(err, errlen, "%s:%d: %s", path, ctx.failed, inner);
 	if (rc)
-		return fail(err, errlen, "%s:%d: syntax error (want KEY = VALUE under [machine])",
+		return errtext(err, errlen, "%s:%d: syntax error (want KEY = VALUE under [machine])",
 			    path, rc);
 	return 0;
 }
@@ -506,14 +494,14 @@ int machine_config_set(struct machine_config *cfg, const char *name,
 		       const char *value, char *err, size_t errlen)
 {
 	if (!value)
-		return fail(err, errlen, "--%s needs a value", name);
+		return errtext(err, errlen, "--%s needs a value", name);
 	if (!strcmp(name, "machine")) {
 		if (!strcmp(value, "q35"))
 			cfg->type = MACHINE_Q35;
 		else if (!strcmp(value, "pc"))
 			cfg->type = MACHINE_PC;
 		else
-			return fail(err, errlen, "--machine: unknown '%s' (use q35 or pc)", value);
+			return errtext(err, errlen, "--machine: unknown '%s' (use q35 or pc)", value);
 		return 0;
 	}
 	if (!strcmp(name, "accel")) {
@@ -524,7 +512,7 @@ int machine_config_set(struct machine_config *cfg, const char *name,
 		else if (!strcmp(value, "kvm"))
 			cfg->accel = ACCEL_KVM;
 		else
-			return fail(err, errlen, "--accel: unknown '%s' (use auto, tcg or kvm)",
+			return errtext(err, errlen, "--accel: unknown '%s' (use auto, tcg or kvm)",
 				    value);
 		return 0;
 	}
@@ -544,31 +532,31 @@ int machine_config_set(struct machine_config *cfg, const char *name,
 		return read_config(cfg, value, err, errlen);
 	if (!strcmp(name, "iommu")) {
 		if (strcmp(value, "on") && strcmp(value, "off"))
-			return fail(err, errlen, "--iommu: '%s': on or off", value);
+			return errtext(err, errlen, "--iommu: '%s': on or off", value);
 		cfg->iommu = !strcmp(value, "on") ? IOMMU_ON : IOMMU_OFF;
 		return 0;
 	}
 	if (!strcmp(name, "vfio")) {
 		if (cfg->nvfio == MACHINE_MAX_VFIO)
-			return fail(err, errlen, "--vfio: at most %d devices", MACHINE_MAX_VFIO);
+			return errtext(err, errlen, "--vfio: at most %d devices", MACHINE_MAX_VFIO);
 		if (strlen(value) >= MACHINE_VFIO_NAME || strchr(value, '/'))
-			return fail(err, errlen, "--vfio: '%s' is not a PCI address 0000:BB:SS.F", value);
+			return errtext(err, errlen, "--vfio: '%s' is not a PCI address 0000:BB:SS.F", value);
 		snprintf(cfg->vfio[cfg->nvfio++], MACHINE_VFIO_NAME, "%s", value);
 		return 0;
 	}
 	if (!strcmp(name, "msi")) {
 		if (strcmp(value, "on") && strcmp(value, "off"))
-			return fail(err, errlen, "--msi: '%s': on or off", value);
+			return errtext(err, errlen, "--msi: '%s': on or off", value);
 		cfg->no_msi = !strcmp(value, "off");
 		return 0;
 	}
 	if (!strcmp(name, "monitor")) {
 		if (strlen(value) >= sizeof(cfg->monitor) || strchr(value, ','))
-			return fail(err, errlen, "--monitor: '%s': too long or has a comma", value);
+			return errtext(err, errlen, "--monitor: '%s': too long or has a comma", value);
 		snprintf(cfg->monitor, sizeof(cfg->monitor), "%s", value);
 		return 0;
 	}
-	return fail(err, errlen, "unknown machine option '%s'", name);
+	return errtext(err, errlen, "unknown machine option '%s'", name);
 }
 
 int machine_config_check(const struct machine_config *cfg, char *err,
@@ -580,14 +568,14 @@ int machine_config_check(const struct machine_config *cfg, char *err,
 		const struct machine_model *m = cfg->disk[i].dev.model;
 
 		if (m && (m->flags & MODEL_PC_ONLY) && cfg->type != MACHINE_PC)
-			return fail(err, errlen,
+			return errtext(err, errlen,
 				    "--disk ide:%s: the PIIX IDE exists only on --machine pc (use ahci: on q35)",
 				    cfg->disk[i].file);
 	}
 	if (cfg->iommu == IOMMU_ON && cfg->type != MACHINE_Q35)
-		return fail(err, errlen, "--iommu on: only q35 has an IOMMU (QEMU's intel-iommu)");
+		return errtext(err, errlen, "--iommu on: only q35 has an IOMMU (QEMU's intel-iommu)");
 	if ((uint64_t)cfg->dma_slots * cfg->dma_mib > 2048)
-		return fail(err, errlen,
+		return errtext(err, errlen,
 			    "DMA memory %u x %u MiB is over 2 GiB: it must fit below the PCI hole",
 			    cfg->dma_slots, cfg->dma_mib);
 	return 0;

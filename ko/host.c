@@ -44,6 +44,7 @@
 #include <lx_kit/kit.h>
 
 #include "dbt.h"
+#include "fail.h"
 #include "host.h"
 
 
@@ -162,16 +163,6 @@ static uint64_t resolve(void *ctx, const char *name)
 
 /* --- checks before a module is placed --- */
 
-static int fail(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /*
  * Every __versions CRC against the provider's: a mismatch means the module
  * was built against other declarations than the library's (Linux refuses
@@ -236,14 +227,14 @@ static int load_module(const char *path, unsigned depth, char *err, size_t len)
 	int sec;
 
 	if (depth > MAX_MODULES)
-		return fail(err, len, "%s: dependencies nest too deep (a loop?)", path);
+		return ko_fail(err, len, "%s: dependencies nest too deep (a loop?)", path);
 	hm = calloc(1, sizeof(*hm));
 	if (!hm)
-		return fail(err, len, "out of memory");
+		return ko_fail(err, len, "out of memory");
 	snprintf(hm->path, sizeof(hm->path), "%s", path);
 	if (ko_open(path, &hm->file, why, sizeof(why)) < 0) {
 		free(hm);
-		return fail(err, len, "%s: %s", path, why);
+		return ko_fail(err, len, "%s: %s", path, why);
 	}
 	img = &hm->file.img;
 	name = ko_modinfo(img, "name", NULL);
@@ -252,16 +243,16 @@ static int load_module(const char *path, unsigned depth, char *err, size_t len)
 	sec = ko_section_index(img, ".data..percpu");
 	if (img->machine != EM_X86_64) {
 		if (translated)
-			fail(err, len, "%s: a module for %s; the translated engine runs x86-64 "
+			ko_fail(err, len, "%s: a module for %s; the translated engine runs x86-64 "
 			     "modules against this library (another ISA needs a service library "
 			     "built from its kernel's headers)", path, ko_machine_name(img->machine));
 		else
-			fail(err, len, "%s: a module for %s; the native engine runs x86-64 modules",
+			ko_fail(err, len, "%s: a module for %s; the native engine runs x86-64 modules",
 			     path, ko_machine_name(img->machine));
 		goto out;
 	}
 	if (!name || !*name) {
-		fail(err, len, "%s: no module name in .modinfo", path);
+		ko_fail(err, len, "%s: no module name in .modinfo", path);
 		goto out;
 	}
 	for (unsigned i = 0; i < nmods; i++) {
@@ -272,17 +263,17 @@ static int load_module(const char *path, unsigned depth, char *err, size_t len)
 		}
 	}
 	if (!vermagic || strncmp(vermagic, ksrv_kernel, k) || vermagic[k] != ' ') {
-		fail(err, len, "%s: built for kernel '%s'; the service library is %s's", path,
+		ko_fail(err, len, "%s: built for kernel '%s'; the service library is %s's", path,
 		     vermagic ? vermagic : "(no vermagic)", ksrv_kernel);
 		goto out;
 	}
 	if (sec >= 0 && img->sec[sec].size) {
-		fail(err, len, "%s: the module has per-cpu variables, which the host does not "
+		ko_fail(err, len, "%s: the module has per-cpu variables, which the host does not "
 		     "place yet", path);
 		goto out;
 	}
 	if (img->this_module < 0) {
-		fail(err, len, "%s: no struct module (.gnu.linkonce.this_module)", path);
+		ko_fail(err, len, "%s: no struct module (.gnu.linkonce.this_module)", path);
 		goto out;
 	}
 	if (depends && *depends) {
@@ -294,24 +285,24 @@ static int load_module(const char *path, unsigned depth, char *err, size_t len)
 
 			ko_dependency_path(path, d, dpath, sizeof(dpath));
 			if (load_module(dpath, depth + 1, why, sizeof(why)) < 0) {
-				fail(err, len, "%s needs %s: %s", name, d, why);
+				ko_fail(err, len, "%s needs %s: %s", name, d, why);
 				goto out;
 			}
 		}
 	}
 	if (nmods == MAX_MODULES) {
-		fail(err, len, "%s: more than %d modules", path, MAX_MODULES);
+		ko_fail(err, len, "%s: more than %d modules", path, MAX_MODULES);
 		goto out;
 	}
 	if (check_versions(img, why, sizeof(why)) < 0) {
-		fail(err, len, "%s: %s", path, why);
+		ko_fail(err, len, "%s: %s", path, why);
 		goto out;
 	}
 	{
 		unsigned before = nstubs;
 
 		if (ko_load(img, resolve, (void *)img, &hm->m, why, sizeof(why)) < 0) {
-			fail(err, len, "%s: %s", path, why);
+			ko_fail(err, len, "%s: %s", path, why);
 			goto out;
 		}
 		if (nstubs > before) {

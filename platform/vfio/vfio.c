@@ -40,6 +40,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "../../common/errtext.h"
 #include "../../common/machine.h"
 
 #define MAX_REGIONS 17
@@ -72,19 +73,6 @@ struct vfio_machine {
 static struct vfio_machine *of(const struct platform *p)
 {
 	return (struct vfio_machine *)p;
-}
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
 }
 
 /* The last path element of the link /sys/bus/pci/devices/@name/@what, or "". */
@@ -220,10 +208,10 @@ static int open_device(struct vfio_machine *m, unsigned i, const char *name, cha
 	d->container = d->group = d->fd = d->intx = -1;
 	d->msi_index = -1;
 	if (sscanf(name, "%x:%x:%x.%x", &dom, &bus, &slot, &fn) != 4 || dom || slot > 31 || fn > 7)
-		return fail(err, errlen, "--vfio %s: a PCI address 0000:BB:SS.F (domain 0)", name);
+		return errtext(err, errlen, "--vfio %s: a PCI address 0000:BB:SS.F (domain 0)", name);
 	sys_link(name, "driver", driver, sizeof(driver));
 	if (strcmp(driver, "vfio-pci"))
-		return fail(err, errlen, "--vfio %s: the device is bound to %s, not vfio-pci "
+		return errtext(err, errlen, "--vfio %s: the device is bound to %s, not vfio-pci "
 			    "(echo vfio-pci >/sys/bus/pci/devices/%s/driver_override; then unbind "
 			    "and bind it)", name, driver[0] ? driver : "no driver", name);
 	sys_link(name, "iommu_group", group, sizeof(group));
@@ -234,27 +222,27 @@ static int open_device(struct vfio_machine *m, unsigned i, const char *name, cha
 	if (dir)
 		closedir(dir);
 	if (n != 1)
-		return fail(err, errlen, "--vfio %s: its IOMMU group %s has %d devices; they could "
+		return errtext(err, errlen, "--vfio %s: its IOMMU group %s has %d devices; they could "
 			    "not be confined apart", name, group[0] ? group : "(none)", n);
 	d->container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
 	snprintf(path, sizeof(path), "/dev/vfio/%s", group);
 	d->group = open(path, O_RDWR | O_CLOEXEC);
 	if (d->container < 0 || d->group < 0)
-		return fail(err, errlen, "--vfio %s: %s: %s", name,
+		return errtext(err, errlen, "--vfio %s: %s: %s", name,
 			    d->container < 0 ? "/dev/vfio/vfio" : path, strerror(errno));
 	if (ioctl(d->container, VFIO_GET_API_VERSION) != VFIO_API_VERSION ||
 	    ioctl(d->container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) != 1)
-		return fail(err, errlen, "--vfio: this kernel's VFIO lacks the type 1 IOMMU");
+		return errtext(err, errlen, "--vfio: this kernel's VFIO lacks the type 1 IOMMU");
 	if (ioctl(d->group, VFIO_GROUP_GET_STATUS, &gs) || !(gs.flags & VFIO_GROUP_FLAGS_VIABLE))
-		return fail(err, errlen, "--vfio %s: IOMMU group %s is not viable", name, group);
+		return errtext(err, errlen, "--vfio %s: IOMMU group %s is not viable", name, group);
 	if (ioctl(d->group, VFIO_GROUP_SET_CONTAINER, &d->container) ||
 	    ioctl(d->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
-		return fail(err, errlen, "--vfio %s: setting up its IOMMU: %s", name, strerror(errno));
+		return errtext(err, errlen, "--vfio %s: setting up its IOMMU: %s", name, strerror(errno));
 	d->fd = ioctl(d->group, VFIO_GROUP_GET_DEVICE_FD, name);
 	if (d->fd < 0)
-		return fail(err, errlen, "--vfio %s: %s", name, strerror(errno));
+		return errtext(err, errlen, "--vfio %s: %s", name, strerror(errno));
 	if (region_info(d, VFIO_PCI_CONFIG_REGION_INDEX, &ri))
-		return fail(err, errlen, "--vfio %s: no config space region", name);
+		return errtext(err, errlen, "--vfio %s: no config space region", name);
 	d->cfg_off = ri.offset;
 	for (unsigned b = 0; b < 6; b++) {
 		if (!region_info(d, VFIO_PCI_BAR0_REGION_INDEX + b, &ri) && ri.size) {
@@ -270,7 +258,7 @@ static int open_device(struct vfio_machine *m, unsigned i, const char *name, cha
 	}
 	if (cfg_read(d, 0x00, 4, &id) || cfg_read(d, 0x08, 4, &class_rev) ||
 	    cfg_read(d, 0x2c, 4, &subsys) || cfg_read(d, 0x3c, 4, &intr))
-		return fail(err, errlen, "--vfio %s: config space unreadable", name);
+		return errtext(err, errlen, "--vfio %s: config space unreadable", name);
 	*info = (struct ddeio_device){
 		.bdf = DDEIO_BDF(bus, slot, fn), .vendor = id & 0xffff, .device = id >> 16,
 		.subsystem_vendor = subsys & 0xffff, .subsystem_device = subsys >> 16,
@@ -284,7 +272,7 @@ static int open_device(struct vfio_machine *m, unsigned i, const char *name, cha
 		d->intx = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		info->irq = (uint8_t)(LINE_BASE + i);
 		if (d->intx < 0 || intx_on(m, i))
-			return fail(err, errlen, "--vfio %s: its INTx: %s", name, strerror(errno));
+			return errtext(err, errlen, "--vfio %s: its INTx: %s", name, strerror(errno));
 	}
 	/* a device starts with no driver: no DMA, no bus mastering */
 	uint32_t cmd;
@@ -310,11 +298,11 @@ static int make_regions(struct vfio_machine *m, const struct machine_config *cfg
 		r->bus = ((uint64_t)LOW_MIB << 20) + (i - 1) * r->size;
 		r->fd = memfd_create(name, MFD_CLOEXEC);
 		if (r->fd < 0 || ftruncate(r->fd, (off_t)r->size))
-			return fail(err, errlen, "DMA memory: %s", strerror(errno));
+			return errtext(err, errlen, "DMA memory: %s", strerror(errno));
 		r->map = mmap(NULL, r->size, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
 		if (r->map == MAP_FAILED) {
 			r->map = NULL;
-			return fail(err, errlen, "mapping DMA memory: %s", strerror(errno));
+			return errtext(err, errlen, "mapping DMA memory: %s", strerror(errno));
 		}
 		m->nregions++;
 	}
