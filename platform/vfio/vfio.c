@@ -209,6 +209,9 @@ static int open_device(struct vfio_machine *m, unsigned i, const char *name, cha
 	d->msi_index = -1;
 	if (sscanf(name, "%x:%x:%x.%x", &dom, &bus, &slot, &fn) != 4 || dom || slot > 31 || fn > 7)
 		return errtext(err, errlen, "--vfio %s: a PCI address 0000:BB:SS.F (domain 0)", name);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", name);
+	if (access(path, F_OK))
+		return errtext(err, errlen, "--vfio %s: no such PCI device on this host", name);
 	sys_link(name, "driver", driver, sizeof(driver));
 	if (strcmp(driver, "vfio-pci"))
 		return errtext(err, errlen, "--vfio %s: the device is bound to %s, not vfio-pci "
