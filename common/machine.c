@@ -572,6 +572,9 @@ int machine_config_check(const struct machine_config *cfg, char *err,
 				    "--disk ide:%s: the PIIX IDE exists only on --machine pc (use ahci: on q35)",
 				    cfg->disk[i].file);
 	}
+	if (cfg->nvfio && (cfg->ndisks || cfg->nnics || cfg->nsound || cfg->ndevices))
+		return errtext(err, errlen, "--vfio: the machine is this host's devices; --disk, --nic, "
+			       "--sound and --device describe QEMU's");
 	if (cfg->iommu == IOMMU_ON && cfg->type != MACHINE_Q35)
 		return errtext(err, errlen, "--iommu on: only q35 has an IOMMU (QEMU's intel-iommu)");
 	if ((uint64_t)cfg->dma_slots * cfg->dma_mib > 2048)

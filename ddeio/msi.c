@@ -23,6 +23,7 @@
 
 struct caps {
 	bool probed;
+	uint32_t bdf;
 	uint8_t msi, msix;		/* capability offsets, 0: none */
 	uint16_t msi_ctrl;
 	unsigned table_size;		/* MSI-X entries */
@@ -31,7 +32,10 @@ struct caps {
 	unsigned count;
 };
 
-static struct caps caps[256];	/* bus 0, by devfn */
+#define MAX_DEVICES 64
+
+static struct caps caps[MAX_DEVICES];	/* by bdf, filled as devices are first seen */
+static struct caps no_caps = { .probed = true };	/* for a 65th device: no MSI */
 
 static uint32_t cfg(struct platform *p, uint32_t bdf, unsigned off, unsigned size)
 {
@@ -44,11 +48,17 @@ static uint32_t cfg(struct platform *p, uint32_t bdf, unsigned off, unsigned siz
 
 static struct caps *probe(struct platform *p, const struct ddeio_device *d)
 {
-	struct caps *c = &caps[d->bdf & 0xff];
+	struct caps *c = NULL;
 
-	if (c->probed)
-		return c;
-	*c = (struct caps){ .probed = true };
+	for (unsigned i = 0; i < MAX_DEVICES && !c; i++)
+		if (caps[i].probed && caps[i].bdf == d->bdf)
+			return &caps[i];
+	for (unsigned i = 0; i < MAX_DEVICES && !c; i++)
+		if (!caps[i].probed)
+			c = &caps[i];
+	if (!c)
+		return &no_caps;
+	*c = (struct caps){ .probed = true, .bdf = d->bdf };
 	if (!(cfg(p, d->bdf, 0x06, 2) & 0x10))	/* no capability list */
 		return c;
 	unsigned off = cfg(p, d->bdf, 0x34, 1) & 0xfc;
@@ -74,15 +84,6 @@ static struct caps *probe(struct platform *p, const struct ddeio_device *d)
 		off = cfg(p, d->bdf, off + 1, 1) & 0xfc;
 	}
 	return c;
-}
-
-static unsigned pow2_floor(unsigned n)
-{
-	unsigned v = 1;
-
-	while (v * 2 <= n)
-		v *= 2;
-	return v;
 }
 
 static unsigned pow2_ceil(unsigned n)
@@ -127,7 +128,7 @@ static void msi_program(struct platform *p, const struct ddeio_device *d, struct
 	unsigned log2n = 0;
 
 	while ((1u << log2n) < n)
-		log2n++;
+		log2n++;	/* n vectors routed: a power of two for MSI */
 	platform_config_write(p, d->bdf, off + 4, 4, (uint32_t)addr);
 	if (c->msi_ctrl & MSI_64BIT)
 		platform_config_write(p, d->bdf, off + 8, 4, (uint32_t)(addr >> 32));
@@ -164,19 +165,20 @@ int msi_enable(struct platform *p, const struct ddeio_device *d, unsigned region
 		max = DDEIO_MAX_VECTORS;
 	if (kind == DDEIO_MSI_MSIX)
 		n = max < c->table_size ? max : c->table_size;
-	else	/* MSI: a power of two the device can send */
-		n = pow2_floor(max < 1u << ((c->msi_ctrl >> 1) & 7) ?
-			       max : 1u << ((c->msi_ctrl >> 1) & 7));
+	else	/* MSI: up to what the device can send (a power of two) */
+		n = max < 1u << ((c->msi_ctrl >> 1) & 7) ? max : 1u << ((c->msi_ctrl >> 1) & 7);
 	if (!min || n < min) {
 		snprintf(why, whylen, "it asked for %u..%u vectors, the device's %s has %u",
 			 min, max, kind == DDEIO_MSI_MSIX ? "MSI-X" : "MSI", n);
 		return -ENOSPC;
 	}
 	/* a backend that programs the device itself (vfio) */
-	rc = platform_msi_setup(p, d->bdf, kind, n, fds);
-	if (rc != -EOPNOTSUPP) {
+	if (p->ops->msi_setup) {
+		rc = platform_msi_setup(p, d->bdf, kind, n, fds);
 		if (rc) {
-			snprintf(why, whylen, "the platform could not turn it on (%s)", strerror(-rc));
+			snprintf(why, whylen, "%s", rc == -EOPNOTSUPP ?
+				 "this machine delivers no message-signalled interrupts (--msi off)" :
+				 "the platform could not turn them on");
 			return rc;
 		}
 		c->on = kind;
@@ -185,7 +187,8 @@ int msi_enable(struct platform *p, const struct ddeio_device *d, unsigned region
 		*addr_out = 0;
 		return (int)n;
 	}
-	routed = pow2_ceil(n);
+	/* MSI sends 2^k messages, k = log2 of the count enabled: route them all */
+	routed = kind == DDEIO_MSI_MSI ? pow2_ceil(n) : n;
 	rc = platform_msi_route(p, d->bdf, region, routed, route, &addr, &data);
 	if (rc) {
 		snprintf(why, whylen, "%s", rc == -EOPNOTSUPP ?
@@ -203,7 +206,7 @@ int msi_enable(struct platform *p, const struct ddeio_device *d, unsigned region
 	if (kind == DDEIO_MSI_MSIX)
 		msix_program(p, d, c, n, addr, data);
 	else
-		msi_program(p, d, c, n, addr, data);
+		msi_program(p, d, c, routed, addr, data);
 	intx(p, d->bdf, false);
 	c->on = kind;
 	c->count = n;

@@ -305,5 +305,6 @@ int do_bar_map(struct server *s, struct client *c, const struct ddeio_msg *m,
 		return rc;	/* (not a refusal: the driver traps its accesses instead) */
 	r->fd[r->nfd++] = fd;	/* the platform's: not closed */
 	r->m.value = offset;
+	c->bars_mapped = true;
 	return 0;
 }

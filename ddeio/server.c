@@ -16,14 +16,18 @@
 #define _GNU_SOURCE
 #include "server.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,7 +55,10 @@ static struct client *add_client(struct server *s, int fd)
 	}
 	c->fd = fd;
 	c->event_fd = -1;
+	c->pidfd = -1;
 	strcpy(c->name, "(unnamed)");
+	/* every message carries its sender's pid (the kernel's word for it) */
+	setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &(int){ 1 }, sizeof(int));
 	s->client[i] = c;
 	return c;
 }
@@ -186,8 +193,51 @@ static void check_faults(struct server *s)
 	}
 }
 
+/* Does process @pid map or hold a VFIO device ("anon_inode:[vfio-device]")? */
+static bool holds_device(pid_t pid)
+{
+	char path[64], line[512];
+	bool found = false;
+	FILE *f;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "r");
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, "[vfio-device]") != NULL;
+	if (f)
+		fclose(f);
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	for (struct dirent *e; d && !found && (e = readdir(d));) {
+		char link[PATH_MAX], target[128];
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "%s/%s", path, e->d_name);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n > 0) {
+			target[n] = 0;
+			found = strstr(target, "[vfio-device]") != NULL;
+		}
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
 static void release(struct server *s, struct client *c)
 {
+	/*
+	 * A driver that had a BAR mapped in its own address space keeps it
+	 * when its connection ends. If its process still holds the device
+	 * (a mapping or a descriptor of it: ddekit_exit gives them back), it
+	 * is killed before the devices can go to another driver (by pidfd:
+	 * never another process that got its pid).
+	 */
+	if (c->bars_mapped && c->pidfd >= 0 && holds_device(c->pid) &&
+	    !syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL, NULL, 0))
+		log_warn("driver '%s' left with its device's BAR still mapped: killed before its "
+			 "devices are granted again", c->name);
 	for (unsigned i = 0; i < c->ndev; i++) {
 		const struct ddeio_device *d = platform_device(s->p, c->dev[i]);
 		uint32_t cmd;
@@ -221,6 +271,8 @@ static void drop_client(struct server *s, unsigned i)
 	struct client *c = s->client[i];
 
 	release(s, c);
+	if (c->pidfd >= 0)
+		close(c->pidfd);
 	close(c->fd);
 	if (c->event_fd >= 0)
 		close(c->event_fd);
@@ -506,7 +558,7 @@ static bool handle(struct server *s, unsigned i)
 {
 	struct client *c = s->client[i];
 	char buf[sizeof(struct ddeio_msg) + DDEIO_MAX_PAYLOAD + 1];
-	char ctrl[CMSG_SPACE(sizeof(int) * 4)];
+	char ctrl[CMSG_SPACE(sizeof(int) * 4) + CMSG_SPACE(sizeof(struct ucred))];
 	struct iovec iov = { buf, sizeof(buf) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
 			     .msg_control = ctrl, .msg_controllen = sizeof(ctrl) };
@@ -519,6 +571,17 @@ static bool handle(struct server *s, unsigned i)
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR;
 	fds_take(&mh, &fd, 1);	/* one at most: more are closed */
+	pid_t sender = 0;
+
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		struct ucred cred;
+
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(cred))) {
+			memcpy(&cred, CMSG_DATA(cm), sizeof(cred));
+			sender = cred.pid;
+		}
+	}
 	if (n == 0)
 		goto gone;
 	if ((size_t)n < sizeof(m) || (size_t)n > sizeof(m) + DDEIO_MAX_PAYLOAD ||
@@ -552,6 +615,10 @@ static bool handle(struct server *s, unsigned i)
 	case DDEIO_OP_HELLO:
 		if (c->control)
 			goto unknown;
+		if (sender > 0 && c->pidfd < 0) {	/* who the driver is, for good */
+			c->pid = sender;
+			c->pidfd = (int)syscall(SYS_pidfd_open, sender, 0);
+		}
 		rc = do_hello(s, c, &m, buf + sizeof(m), (size_t)n - sizeof(m), fd, &r);
 		if (c->event_fd == fd)
 			fd = -1;	/* kept */

@@ -35,6 +35,8 @@ struct client {
 	struct ddeio_hello expect;
 	char refused[320];		/* the access check refused it: why */
 	bool dma_fault;			/* its device's DMA was blocked: to be stopped */
+	int pidfd;			/* the process that said hello (its credentials), -1 */
+	bool bars_mapped;		/* it has a BAR of its own mapped (BAR_MAP) */
 	unsigned long requests, refusals;
 };
 

@@ -174,6 +174,11 @@ int ddeio_call_fds(struct ddeio_msg *m, int *fds, int max, int *nfds)
 	pthread_mutex_lock(&conn.lock);
 	r = call_locked(m, NULL, 0, NULL, NULL, -1, fds, max, nfds);
 	pthread_mutex_unlock(&conn.lock);
+	if (r) {	/* what came with a failed reply is not the caller's */
+		for (int i = 0; i < *nfds; i++)
+			close(fds[i]);
+		*nfds = 0;
+	}
 	return r;
 }
 
@@ -398,5 +403,6 @@ int ddekit_init(const char *name)
 
 void ddekit_exit(void)
 {
+	ddekit_mmio_unmap_direct();	/* a BAR of our own is given back first */
 	ddeio_disconnect();
 }

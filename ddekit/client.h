@@ -55,6 +55,7 @@ int ddekit_sandbox_filter(int stage, char *err, size_t cap);
 int ddekit_sandbox_seal(const char *name);
 
 /* Internal hooks between ddekit's files. */
+void ddekit_mmio_unmap_direct(void);
 void ddekit_irq_dispatch(unsigned line);
 void ddekit_dma_setup(void *virt, uint64_t bus, size_t size);
 void ddekit_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -90,7 +90,8 @@ static void vector_thread(void *arg)
 		struct pollfd pfd = { l->efd, POLLIN, 0 };
 		uint64_t n;
 
-		/* (the machine made the eventfd non-blocking) */
+		/* poll first: the eventfd may be non-blocking (QEMU and VFIO make
+		 * theirs so, and it is the same file) */
 		if (poll(&pfd, 1, -1) < 0 || read(l->efd, &n, sizeof(n)) != sizeof(n))
 			continue;
 		pthread_mutex_lock(&irq_lock);
@@ -291,14 +292,23 @@ int ddekit_pci_msi_enable(unsigned index, enum ddekit_msi_kind kind, unsigned mi
 int ddekit_pci_msi_disable(unsigned index)
 {
 	struct ddeio_msg m = { .op = DDEIO_OP_MSI_DISABLE, .dev = index };
+	unsigned mine[LINES], n = 0;
 
-	for (unsigned i = DDEKIT_MSI_LINES; i < LINES; i++) {
-		if (line[i].efd < 0 || line[i].dev != (int)index)
-			continue;
+	/* the device's vectors, picked under the lock; detached outside it */
+	pthread_mutex_lock(&irq_lock);
+	for (unsigned i = DDEKIT_MSI_LINES; i < LINES; i++)
+		if (line[i].efd >= 0 && line[i].dev == (int)index)
+			mine[n++] = i;
+	pthread_mutex_unlock(&irq_lock);
+	for (unsigned k = 0; k < n; k++) {
+		unsigned i = mine[k];
+
 		if (line[i].thread)
 			ddekit_irq_detach(i);
+		pthread_mutex_lock(&irq_lock);
 		close(line[i].efd);
 		line[i].efd = -1;
+		pthread_mutex_unlock(&irq_lock);
 	}
 	return ddeio_call(&m, NULL, 0, NULL, NULL);
 }

@@ -115,7 +115,15 @@ static void *map_bar(unsigned dev, unsigned bar, size_t size)
 		return NULL;
 	virt = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)m.value);
 	close(fd);	/* the mapping stays; the device fd is not ours to keep */
-	return virt == MAP_FAILED ? NULL : virt;
+	if (virt == MAP_FAILED)
+		return NULL;
+	/*
+	 * A load from the BAR itself passes no posted write still on its way
+	 * through ddeio (to the device's other BARs, its ports): from now on
+	 * every forwarded write waits, so that a read sees them all.
+	 */
+	posted = false;
+	return virt;
 }
 
 void *ddekit_mmio_map(unsigned dev, unsigned bar, size_t *size)
@@ -171,6 +179,18 @@ out:
 	if (virt && size)
 		*size = r->size;
 	return virt;
+}
+
+/* Give back the BARs mapped themselves (the I/O server checks that a
+ * driver that leaves holds none); their addresses stay reserved. */
+void ddekit_mmio_unmap_direct(void)
+{
+	pthread_mutex_lock(&map_lock);
+	for (unsigned i = 0; i < nmaps; i++)
+		if (maps[i].direct)
+			mmap(maps[i].virt, maps[i].size, PROT_NONE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+	pthread_mutex_unlock(&map_lock);
 }
 
 /* 0: @addr is in a trapped BAR at *@bus; 1: in a BAR mapped itself. */

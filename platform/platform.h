@@ -182,11 +182,11 @@ int platform_dma_faults(struct platform *p, struct platform_fault *f, unsigned m
 /*
  * Message-signalled interrupts, where the backend can turn a device's
  * messages into something ddeio can hand a driver: eventfds. Routes
- * @count vectors (a power of two, at most DDEIO_MAX_VECTORS) of device
- * @bdf, whose DMA is confined to region @region, to new eventfds, put in
- * @fds (the caller owns them). The device must then send vector k as a
- * 32-bit write of *@data + k to *@addr (*@data is aligned to @count, as
- * MSI's multiple messages need). Returns 0 or -errno: -EOPNOTSUPP (the
+ * @count vectors (at most DDEIO_MAX_VECTORS) of device @bdf, whose DMA is
+ * confined to region @region, to new eventfds, put in @fds (the caller
+ * owns them). The device must then send vector k as a 32-bit write of
+ * *@data + k to *@addr (*@data is aligned to @count when that is a power
+ * of two, as MSI's multiple messages need). Returns 0 or -errno: -EOPNOTSUPP (the
  * backend cannot), -ENOSPC (no route left for this device).
  * msi_unroute: the device's messages reach nobody any more; eventfds
  * handed out before are never signalled again.
@@ -196,9 +196,9 @@ int platform_msi_route(struct platform *p, uint32_t bdf, unsigned region, unsign
 void platform_msi_unroute(struct platform *p, uint32_t bdf, unsigned region);
 /*
  * A backend that programs the device's MSI itself (vfio: the host kernel
- * does) offers msi_setup instead: @count vectors of @kind on, signalled on
- * new eventfds in @fds. -EOPNOTSUPP where the backend has no such call
- * (then msi_route, and ddeio programs the capability).
+ * does) has msi_setup instead (ddeio looks at ops->msi_setup): @count
+ * vectors of @kind on, signalled on new eventfds in @fds; -EOPNOTSUPP
+ * with --msi off. Elsewhere msi_route, and ddeio programs the capability.
  */
 int platform_msi_setup(struct platform *p, uint32_t bdf, enum ddeio_msi_kind kind,
 		       unsigned count, int *fds);

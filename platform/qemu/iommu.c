@@ -134,8 +134,9 @@ int qemu_iommu_setup(struct qemu_machine *p, char *err, size_t errlen)
 	io->root = table_page(p);
 	io->context[0] = table_page(p);
 	table_at(p, io->root)[0] = io->context[0] | 1;	/* bus 0 present */
-	/* every region's page tables now: nothing in low memory changes later
-	 * but context entries */
+	/* every region's page tables now: later only context entries change,
+	 * and the MSI doorbell pages (qemu_iommu_page), whose tables come from
+	 * the same pool */
 	for (unsigned i = 1; i < p->nregions; i++) {
 		if (!region_tables(p, i)) {
 			snprintf(err, errlen, "the IOMMU's page tables do not fit in %u KiB",

@@ -174,12 +174,14 @@ int qemu_msi_route(struct platform *base, uint32_t bdf, unsigned region, unsigne
 
 	if (!p->nremap)
 		return -EOPNOTSUPP;
-	if (!count || count > DDEIO_MAX_VECTORS || (count & (count - 1)))
+	if (!count || count > DDEIO_MAX_VECTORS)
 		return -EINVAL;
 	r = remapper_of(p, bdf, true);
 	if (!r || r->routed)
 		return -ENOSPC;
-	first = (r->next + count - 1) & ~(count - 1);	/* MSI: data aligned to count */
+	first = r->next;
+	if (!(count & (count - 1)))	/* MSI's power of two: data aligned to the count */
+		first = (r->next + count - 1) & ~(count - 1);
 	if (first + count > QEMU_MSI_VECTORS)
 		return -ENOSPC;
 	/* the vectors skipped for alignment: connected, never rung */

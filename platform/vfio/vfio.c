@@ -66,6 +66,7 @@ struct vfio_machine {
 	struct platform_region region[MAX_REGIONS];
 	unsigned nregions;
 	int epoll;
+	bool no_msi;			/* --msi off */
 	void (*irq_fn)(void *ctx, unsigned line, bool level);
 	void *irq_ctx;
 };
@@ -127,9 +128,12 @@ static int intx_on(struct vfio_machine *m, unsigned i)
 {
 	struct vfio_dev *d = &m->dev[i];
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = i };
+	uint64_t stale;
 
 	if (d->intx < 0)
 		return 0;
+	while (read(d->intx, &stale, sizeof(stale)) == sizeof(stale))
+		;	/* a signal from before it was off is not an interrupt now */
 	if (set_irqs(d, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_DATA_EVENTFD |
 		     VFIO_IRQ_SET_ACTION_TRIGGER, 1, &d->intx))
 		return -EIO;
@@ -323,6 +327,7 @@ static struct platform *vfio_start(const struct machine_config *cfg, char *err, 
 		return NULL;
 	}
 	m->base.ops = &platform_vfio_ops;
+	m->no_msi = cfg->no_msi;
 	m->epoll = epoll_create1(EPOLL_CLOEXEC);
 	for (unsigned i = 0; i < MACHINE_MAX_VFIO; i++)
 		m->dev[i].container = m->dev[i].group = m->dev[i].fd = m->dev[i].intx = -1;
@@ -625,10 +630,12 @@ static int vfio_msi_setup(struct platform *base, uint32_t bdf, enum ddeio_msi_ki
 			  unsigned count, int *fds)
 {
 	struct vfio_machine *m = of(base);
-	unsigned i, index = kind == DDEIO_MSI_MSIX ? VFIO_PCI_MSIX_IRQ_INDEX : VFIO_PCI_MSI_IRQ_INDEX;
+	unsigned i = 0, index = kind == DDEIO_MSI_MSIX ? VFIO_PCI_MSIX_IRQ_INDEX : VFIO_PCI_MSI_IRQ_INDEX;
 	struct vfio_dev *d = by_bdf(m, bdf, &i);
 	int rc;
 
+	if (m->no_msi)
+		return -EOPNOTSUPP;
 	if (!d || !count || count > DDEIO_MAX_VECTORS)
 		return -EINVAL;
 	for (unsigned k = 0; k < count; k++) {
@@ -656,7 +663,7 @@ static int vfio_msi_setup(struct platform *base, uint32_t bdf, enum ddeio_msi_ki
 static void vfio_msi_teardown(struct platform *base, uint32_t bdf)
 {
 	struct vfio_machine *m = of(base);
-	unsigned i;
+	unsigned i = 0;
 	struct vfio_dev *d = by_bdf(m, bdf, &i);
 
 	if (!d || d->msi_index < 0)

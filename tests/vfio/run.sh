@@ -120,6 +120,9 @@ g "page: <html><body>Hello from the host of the vfio guest" &&
 grep -q "VFIO-GUEST: mmio read mapped" "$T/console" && grep -q "VFIO-GUEST: mmio read trapped" "$T/console" &&
 	ok "the e1000's BAR mapped straight into the driver, and trapped through ddeio when told (DDE_TRAP_BARS)" ||
 	not_ok "BAR mapped and trapped" "$(grep 'mmio' "$T/console")"
+g "leave-mapped rc=137" && grep -q "left with its device's BAR still mapped: killed" "$T/console" &&
+	ok "a driver that drops its connection but keeps its BAR mapped is killed (and one that leaves cleanly is not)" ||
+	not_ok "a driver leaving with its BAR mapped" "$(grep -E 'leave-mapped|killed|survived' "$T/console")"
 # the figures (make bench prints them too)
 sed -n 's/.*VFIO-GUEST: \(mmio read .*\)/figure: \1/p' "$T/console"
 echo "$pass passed, $fail failed, 0 skipped"
