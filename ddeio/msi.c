@@ -27,9 +27,8 @@ struct caps {
 	uint8_t msi, msix;		/* capability offsets, 0: none */
 	uint16_t msi_ctrl;
 	unsigned table_size;		/* MSI-X entries */
-	uint64_t table, pba;		/* MSI-X table and PBA bus addresses */
+	uint64_t table;			/* the MSI-X table's bus address */
 	enum ddeio_msi_kind on;		/* enabled now: MSIX or MSI, ANY: off */
-	unsigned count;
 };
 
 #define MAX_DEVICES 64
@@ -50,7 +49,7 @@ static struct caps *probe(struct platform *p, const struct ddeio_device *d)
 {
 	struct caps *c = NULL;
 
-	for (unsigned i = 0; i < MAX_DEVICES && !c; i++)
+	for (unsigned i = 0; i < MAX_DEVICES; i++)
 		if (caps[i].probed && caps[i].bdf == d->bdf)
 			return &caps[i];
 	for (unsigned i = 0; i < MAX_DEVICES && !c; i++)
@@ -70,21 +69,21 @@ static struct caps *probe(struct platform *p, const struct ddeio_device *d)
 			c->msi = (uint8_t)off;
 			c->msi_ctrl = (uint16_t)cfg(p, d->bdf, off + 2, 2);
 		} else if (id == CAP_MSIX && !c->msix) {
-			uint32_t t = cfg(p, d->bdf, off + 4, 4), b = cfg(p, d->bdf, off + 8, 4);
-			const struct ddeio_res *tb = &d->bar[t & 7], *pb = &d->bar[b & 7];
+			uint32_t t = cfg(p, d->bdf, off + 4, 4);
+			const struct ddeio_res *tb = &d->bar[t & 7];
 
-			if ((t & 7) < 6 && (b & 7) < 6 && tb->kind >= DDEIO_RES_MEM32 &&
-			    pb->kind >= DDEIO_RES_MEM32) {
+			if ((t & 7) < 6 && tb->kind >= DDEIO_RES_MEM32) {
 				c->msix = (uint8_t)off;
 				c->table_size = (cfg(p, d->bdf, off + 2, 2) & 0x7ff) + 1;
 				c->table = tb->start + (t & ~7u);
-				c->pba = pb->start + (b & ~7u);
 			}
 		}
 		off = cfg(p, d->bdf, off + 1, 1) & 0xfc;
 	}
 	return c;
 }
+
+#define NO_MSI "this machine delivers no message-signalled interrupts (--msi off)"
 
 static unsigned pow2_ceil(unsigned n)
 {
@@ -176,13 +175,11 @@ int msi_enable(struct platform *p, const struct ddeio_device *d, unsigned region
 	if (p->ops->msi_setup) {
 		rc = platform_msi_setup(p, d->bdf, kind, n, fds);
 		if (rc) {
-			snprintf(why, whylen, "%s", rc == -EOPNOTSUPP ?
-				 "this machine delivers no message-signalled interrupts (--msi off)" :
+			snprintf(why, whylen, "%s", rc == -EOPNOTSUPP ? NO_MSI :
 				 "the platform could not turn them on");
 			return rc;
 		}
 		c->on = kind;
-		c->count = n;
 		*used = kind;
 		*addr_out = 0;
 		return (int)n;
@@ -191,8 +188,7 @@ int msi_enable(struct platform *p, const struct ddeio_device *d, unsigned region
 	routed = kind == DDEIO_MSI_MSI ? pow2_ceil(n) : n;
 	rc = platform_msi_route(p, d->bdf, region, routed, route, &addr, &data);
 	if (rc) {
-		snprintf(why, whylen, "%s", rc == -EOPNOTSUPP ?
-			 "this machine delivers no message-signalled interrupts (--msi off)" :
+		snprintf(why, whylen, "%s", rc == -EOPNOTSUPP ? NO_MSI :
 			 rc == -ENOSPC ? "no MSI route left for it (one remapper per device, "
 					 "vectors not reused)" : "routing its messages failed");
 		return rc;
@@ -209,7 +205,6 @@ int msi_enable(struct platform *p, const struct ddeio_device *d, unsigned region
 		msi_program(p, d, c, routed, addr, data);
 	intx(p, d->bdf, false);
 	c->on = kind;
-	c->count = n;
 	*used = kind;
 	*addr_out = addr;
 	return (int)n;
@@ -222,7 +217,6 @@ void msi_disable(struct platform *p, const struct ddeio_device *d, unsigned regi
 	if (c->on != DDEIO_MSI_ANY && p->ops->msi_setup) {
 		platform_msi_teardown(p, d->bdf);
 		c->on = DDEIO_MSI_ANY;
-		c->count = 0;
 		return;
 	}
 	if (c->on == DDEIO_MSI_MSIX) {
@@ -237,7 +231,6 @@ void msi_disable(struct platform *p, const struct ddeio_device *d, unsigned regi
 	platform_msi_unroute(p, d->bdf, region);
 	intx(p, d->bdf, true);
 	c->on = DDEIO_MSI_ANY;
-	c->count = 0;
 }
 
 static bool overlaps(uint64_t a, unsigned alen, uint64_t b, uint64_t blen)

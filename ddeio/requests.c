@@ -85,10 +85,8 @@ static bool valid_access_size(uint32_t size, uint32_t max)
 
 /* ---- requests ---- */
 
-/* Does @h claim exactly the devices of @expect (in any order)? */
-
 int do_config(struct server *s, struct client *c, const struct ddeio_msg *m,
-		     struct reply *r)
+	      struct reply *r)
 {
 	const struct ddeio_device *d;
 	char slot[16];
@@ -122,7 +120,7 @@ int do_config(struct server *s, struct client *c, const struct ddeio_msg *m,
 }
 
 int do_access(struct server *s, struct client *c, const struct ddeio_msg *m,
-		     struct reply *r)
+	      struct reply *r)
 {
 	bool io = m->op == DDEIO_OP_PIO_READ || m->op == DDEIO_OP_PIO_WRITE;
 	bool write = m->op == DDEIO_OP_PIO_WRITE || m->op == DDEIO_OP_MMIO_WRITE;
@@ -161,7 +159,7 @@ int do_access(struct server *s, struct client *c, const struct ddeio_msg *m,
 
 /* rep ins/outs: many elements at one port in one request */
 int do_pio_rep(struct server *s, struct client *c, const struct ddeio_msg *m,
-		      const char *payload, size_t plen, struct reply *r)
+	       const char *payload, size_t plen, struct reply *r)
 {
 	bool write = m->op == DDEIO_OP_PIO_WRITE_REP;
 	uint64_t count = write ? (m->size ? plen / m->size : 0) : m->value;
@@ -189,7 +187,7 @@ int do_pio_rep(struct server *s, struct client *c, const struct ddeio_msg *m,
 }
 
 int do_mem(struct server *s, struct client *c, const struct ddeio_msg *m,
-		  const char *payload, size_t plen, struct reply *r)
+	   const char *payload, size_t plen, struct reply *r)
 {
 	const struct platform_region *reg = c->region ? platform_region(s->p, c->region) : NULL;
 	uint64_t len = m->op == DDEIO_OP_MEM_READ ? m->size : plen;
@@ -217,7 +215,7 @@ int do_mem(struct server *s, struct client *c, const struct ddeio_msg *m,
 }
 
 int do_irq(struct server *s, struct client *c, const struct ddeio_msg *m,
-		  struct reply *r)
+	   struct reply *r)
 {
 	if (m->addr >= MAX_LINES || !line_granted(s, c, m->addr))
 		return refuse(c, r, -EACCES, "driver '%s' may not use interrupt line %llu: "
@@ -245,7 +243,7 @@ int do_irq(struct server *s, struct client *c, const struct ddeio_msg *m,
 
 /* MSI_ENABLE / MSI_DISABLE: vectors routed to eventfds the reply carries. */
 int do_msi(struct server *s, struct client *c, const struct ddeio_msg *m,
-		  struct reply *r)
+	   struct reply *r)
 {
 	const struct ddeio_device *d;
 	enum ddeio_msi_kind used;
@@ -286,7 +284,7 @@ int do_msi(struct server *s, struct client *c, const struct ddeio_msg *m,
 
 /* BAR_MAP: the fd a driver may map its BAR from, where the platform allows. */
 int do_bar_map(struct server *s, struct client *c, const struct ddeio_msg *m,
-		      struct reply *r)
+	       struct reply *r)
 {
 	const struct ddeio_device *d;
 	uint64_t offset;

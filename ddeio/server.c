@@ -352,6 +352,7 @@ int refuse(struct client *c, struct reply *r, int status, const char *fmt, ...)
 	return status;
 }
 
+/* Does @h claim exactly the devices of @expect (in any order)? */
 static bool same_claim(const struct ddeio_hello *expect, const struct ddeio_hello *h)
 {
 	if (h->ndev != expect->ndev)

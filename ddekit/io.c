@@ -187,9 +187,10 @@ void ddekit_mmio_unmap_direct(void)
 {
 	pthread_mutex_lock(&map_lock);
 	for (unsigned i = 0; i < nmaps; i++)
-		if (maps[i].direct)
-			mmap(maps[i].virt, maps[i].size, PROT_NONE,
-			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+		if (maps[i].direct &&
+		    mmap(maps[i].virt, maps[i].size, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) != MAP_FAILED)
+			maps[i].direct = false;	/* an access now goes to ddeio (and fails) */
 	pthread_mutex_unlock(&map_lock);
 }
 

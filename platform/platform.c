@@ -2,10 +2,16 @@
  * The platform seam: every call goes to the backend that started the
  * machine (platform.h). ddeio and the tests see only these functions.
  */
+#define _GNU_SOURCE
 #include "platform.h"
 #include "../common/machine.h"
 
 #include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../common/errtext.h"
 
 struct platform *platform_start_on(const struct platform_ops *ops,
 				   const struct machine_config *cfg, char *err, size_t errlen)
@@ -177,4 +183,31 @@ int platform_bar_map(struct platform *p, uint32_t bdf, unsigned bar, int *fd,
 		     uint64_t *offset)
 {
 	return p->ops->bar_map ? p->ops->bar_map(p, bdf, bar, fd, offset) : -EOPNOTSUPP;
+}
+
+int platform_region_make(struct platform_region *r, const char *name, uint64_t bus,
+			 uint64_t size, bool inherit, char *err, size_t errlen)
+{
+	r->bus = bus;
+	r->size = size;
+	r->map = NULL;
+	r->fd = memfd_create(name, inherit ? 0 : MFD_CLOEXEC);
+	if (r->fd < 0 || ftruncate(r->fd, (off_t)size))
+		return errtext(err, errlen, "memfd for DMA memory: %s", strerror(errno));
+	r->map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
+	if (r->map == MAP_FAILED) {
+		r->map = NULL;
+		return errtext(err, errlen, "mapping DMA memory: %s", strerror(errno));
+	}
+	return 0;
+}
+
+void platform_region_free(struct platform_region *r)
+{
+	if (r->map)
+		munmap(r->map, r->size);
+	if (r->fd >= 0)
+		close(r->fd);
+	r->map = NULL;
+	r->fd = -1;
 }

@@ -97,6 +97,15 @@ struct platform_region {
 };
 
 /*
+ * For backends: make region @r of @size bytes at bus address @bus, a
+ * memfd called @name mapped here (inherited across exec if @inherit, as
+ * QEMU needs); 0, or -1 with the reason in @err. region_free undoes it.
+ */
+int platform_region_make(struct platform_region *r, const char *name, uint64_t bus,
+			 uint64_t size, bool inherit, char *err, size_t errlen);
+void platform_region_free(struct platform_region *r);
+
+/*
  * Start the machine described by @cfg on the backend @ops (NULL: the
  * default, qemu). On failure returns NULL with a one-line reason in @err
  * (missing QEMU package, unreadable image, ...).

@@ -265,25 +265,14 @@ static int make_regions(struct qemu_machine *p, const struct machine_config *cfg
 
 	p->nregions = 1 + cfg->dma_slots;
 	for (unsigned i = 0; i < p->nregions; i++) {
-		struct platform_region *r = &p->region[i];
+		uint64_t size = (uint64_t)(i ? cfg->dma_mib : QEMU_LOW_MIB) << 20;
 		char name[32];
 
 		snprintf(name, sizeof(name), "dde-ram%u", i);
-		r->size = (uint64_t)(i ? cfg->dma_mib : QEMU_LOW_MIB) << 20;
-		r->bus = bus;
-		bus += r->size;
-		/* no CLOEXEC: QEMU inherits it and opens /proc/self/fd/N */
-		r->fd = memfd_create(name, 0);
-		if (r->fd < 0 || ftruncate(r->fd, (off_t)r->size)) {
-			snprintf(err, errlen, "memfd for DMA memory: %s", strerror(errno));
+		/* inherited: QEMU opens /proc/self/fd/N */
+		if (platform_region_make(&p->region[i], name, bus, size, true, err, errlen))
 			return -1;
-		}
-		r->map = mmap(NULL, r->size, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
-		if (r->map == MAP_FAILED) {
-			r->map = NULL;
-			snprintf(err, errlen, "mapping DMA memory: %s", strerror(errno));
-			return -1;
-		}
+		bus += size;
 	}
 	return 0;
 }
@@ -340,12 +329,8 @@ static void build_args(struct argv_builder *a, struct qemu_machine *p,
 
 static void close_regions(struct qemu_machine *p)
 {
-	for (unsigned i = 0; i < p->nregions; i++) {
-		if (p->region[i].map)
-			munmap(p->region[i].map, p->region[i].size);
-		if (p->region[i].fd >= 0)
-			close(p->region[i].fd);
-	}
+	for (unsigned i = 0; i < p->nregions; i++)
+		platform_region_free(&p->region[i]);
 	p->nregions = 0;
 }
 
@@ -373,7 +358,7 @@ static struct platform *qemu_start(const struct machine_config *cfg, char *err, 
 	for (unsigned i = 0; i < QEMU_MAX_REGIONS; i++)
 		p->region[i].fd = -1;
 	if (make_regions(p, cfg, err, errlen) ||
-	    (!cfg->no_msi && qemu_msi_prepare(p, QEMU_MSI_REMAPPERS, err, errlen)))
+	    (!cfg->no_msi && qemu_msi_prepare(p, err, errlen)))
 		goto fail;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
 		snprintf(err, errlen, "socketpair: %s", strerror(errno));

@@ -33,6 +33,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../../common/errtext.h"
 #include "../../common/seqpacket.h"
 
 #define DOORBELL 12
@@ -61,34 +62,27 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-int qemu_msi_prepare(struct qemu_machine *p, unsigned count, char *err, size_t errlen)
+int qemu_msi_prepare(struct qemu_machine *p, char *err, size_t errlen)
 {
 	p->nremap = 0;
-	for (unsigned i = 0; i < count && i < QEMU_MSI_REMAPPERS; i++) {
+	for (unsigned i = 0; i < QEMU_MSI_REMAPPERS; i++) {
 		struct qemu_remapper *r = &p->remap[i];
 		int sv[2];
 
 		*r = (struct qemu_remapper){ .sock = -1, .qemu_end = -1, .shm = -1 };
 		p->nremap++;
 		/* QEMU's end inherited (not close-on-exec), ours not */
-		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) {
-			snprintf(err, errlen, "socketpair: %s", strerror(errno));
-			return -1;
-		}
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+			return errtext(err, errlen, "socketpair: %s", strerror(errno));
 		r->qemu_end = sv[1];
 		r->sock = sv[0];
 		if (fcntl(r->sock, F_SETFD, FD_CLOEXEC) ||
 		    (r->shm = memfd_create("dde-msi", MFD_CLOEXEC)) < 0 ||
-		    ftruncate(r->shm, 4096)) {
-			snprintf(err, errlen, "MSI remapper: %s", strerror(errno));
-			return -1;
-		}
-		/* the setup QEMU reads while it creates the device */
-		if (send_msg(r->sock, 0, -1) || send_msg(r->sock, 1, -1) ||
-		    send_msg(r->sock, -1, r->shm)) {
-			snprintf(err, errlen, "MSI remapper: %s", strerror(errno));
-			return -1;
-		}
+		    ftruncate(r->shm, 4096) ||
+		    /* the setup QEMU reads while it creates the device */
+		    send_msg(r->sock, 0, -1) || send_msg(r->sock, 1, -1) ||
+		    send_msg(r->sock, -1, r->shm))
+			return errtext(err, errlen, "MSI remapper: %s", strerror(errno));
 	}
 	return 0;
 }

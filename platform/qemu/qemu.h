@@ -87,7 +87,7 @@ int qemu_iommu_page(struct qemu_machine *p, unsigned region, uint64_t page, bool
 /* MSI (msi.c): remappers made before QEMU starts (machine.c gives QEMU
  * their qemu_end), found on the bus (and taken out of the device list),
  * routes. */
-int qemu_msi_prepare(struct qemu_machine *p, unsigned count, char *err, size_t errlen);
+int qemu_msi_prepare(struct qemu_machine *p, char *err, size_t errlen);
 void qemu_msi_started(struct qemu_machine *p);
 void qemu_msi_found(struct qemu_machine *p);
 void qemu_msi_close(struct qemu_machine *p);

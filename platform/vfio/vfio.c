@@ -297,20 +297,13 @@ static int make_regions(struct vfio_machine *m, const struct machine_config *cfg
 	m->region[0] = (struct platform_region){ .fd = -1 };	/* none: as qemu's low memory */
 	m->nregions = 1;
 	for (unsigned i = 1; i <= cfg->dma_slots && i < MAX_REGIONS; i++) {
-		struct platform_region *r = &m->region[i];
+		uint64_t size = (uint64_t)cfg->dma_mib << 20;
 		char name[32];
 
 		snprintf(name, sizeof(name), "dde-dma%u", i);
-		r->size = (uint64_t)cfg->dma_mib << 20;
-		r->bus = ((uint64_t)LOW_MIB << 20) + (i - 1) * r->size;
-		r->fd = memfd_create(name, MFD_CLOEXEC);
-		if (r->fd < 0 || ftruncate(r->fd, (off_t)r->size))
-			return errtext(err, errlen, "DMA memory: %s", strerror(errno));
-		r->map = mmap(NULL, r->size, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
-		if (r->map == MAP_FAILED) {
-			r->map = NULL;
-			return errtext(err, errlen, "mapping DMA memory: %s", strerror(errno));
-		}
+		if (platform_region_make(&m->region[i], name, ((uint64_t)LOW_MIB << 20) +
+					 (i - 1) * size, size, false, err, errlen))
+			return -1;
 		m->nregions++;
 	}
 	return 0;
@@ -370,12 +363,8 @@ static void vfio_stop(struct platform *base)
 		if (d->container >= 0)
 			close(d->container);
 	}
-	for (unsigned i = 0; i < MAX_REGIONS; i++) {
-		if (m->region[i].map)
-			munmap(m->region[i].map, m->region[i].size);
-		if (m->region[i].fd >= 0)
-			close(m->region[i].fd);
-	}
+	for (unsigned i = 0; i < MAX_REGIONS; i++)
+		platform_region_free(&m->region[i]);
 	if (m->epoll >= 0)
 		close(m->epoll);
 	free(m);
