@@ -781,14 +781,15 @@ static void affinity_sets(struct irq_affinity *affd, unsigned int nvec)
 	affd->calc_sets(affd, nvec > fixed ? nvec - fixed : 0);
 }
 
-static int enable_vectors(struct pci_dev *dev, int kind, unsigned int min, unsigned int max)
+static int enable_vectors(struct pci_dev *dev, enum lx_kit_msi kind, unsigned int min,
+			  unsigned int max)
 {
 	struct lx_pci *d = lx_of(dev);
 	unsigned first;
 	int n;
 
 	/* what the device cannot do is not asked for (ahci asks 6.. first) */
-	n = kind == 1 ? pci_msix_vec_count(dev) : pci_msi_vec_count(dev);
+	n = kind == LX_KIT_MSIX ? pci_msix_vec_count(dev) : pci_msi_vec_count(dev);
 	if (n < 0 || (unsigned int)n < min)
 		return n < 0 ? -EINVAL : -ENOSPC;
 	n = lx_kit_pci_msi_enable(d->index, kind, min, max, &first);
@@ -796,14 +797,14 @@ static int enable_vectors(struct pci_dev *dev, int kind, unsigned int min, unsig
 		return n ? n : -ENOSPC;
 	d->vec_first = first;
 	d->nvec = (unsigned)n;
-	if (kind == 1) {
+	if (kind == LX_KIT_MSIX) {
 		dev->msix_enabled = 1;
 	} else {
 		dev->msi_enabled = 1;
 		dev->irq = first;	/* as Linux: an MSI device's irq is its vector */
 	}
 	dev_info(&dev->dev, "%d %s vector(s), interrupt lines %u..%u\n", n,
-		 kind == 1 ? "MSI-X" : "MSI", first, first + n - 1);
+		 kind == LX_KIT_MSIX ? "MSI-X" : "MSI", first, first + n - 1);
 	return n;
 }
 
@@ -818,9 +819,9 @@ int pci_alloc_irq_vectors_affinity(struct pci_dev *dev, unsigned int min_vecs,
 	if (!(flags & PCI_IRQ_AFFINITY))
 		affd = NULL;
 	if (flags & PCI_IRQ_MSIX)
-		n = enable_vectors(dev, 1, min_vecs, max_vecs);
+		n = enable_vectors(dev, LX_KIT_MSIX, min_vecs, max_vecs);
 	if (n <= 0 && (flags & PCI_IRQ_MSI))
-		n = enable_vectors(dev, 2, min_vecs, max_vecs);
+		n = enable_vectors(dev, LX_KIT_MSI, min_vecs, max_vecs);
 	if (n > 0) {
 		affinity_sets(affd, (unsigned int)n);
 		return n;

@@ -255,10 +255,11 @@ int lx_kit_pci_config_read(unsigned index, unsigned offset, unsigned size, unsig
 	return r;
 }
 
-int lx_kit_pci_msi_enable(unsigned index, int kind, unsigned min, unsigned max, unsigned *first)
+int lx_kit_pci_msi_enable(unsigned index, enum lx_kit_msi kind, unsigned min, unsigned max,
+			  unsigned *first)
 {
-	return ddekit_pci_msi_enable(index, kind == 1 ? DDEKIT_MSI_MSIX : DDEKIT_MSI_MSI, min,
-				     max, first, NULL);
+	return ddekit_pci_msi_enable(index, kind == LX_KIT_MSIX ? DDEKIT_MSI_MSIX : DDEKIT_MSI_MSI,
+				     min, max, first, NULL);
 }
 
 int lx_kit_pci_msi_disable(unsigned index)

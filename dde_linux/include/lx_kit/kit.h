@@ -70,10 +70,12 @@ int lx_kit_pci_config_read(unsigned index, unsigned offset, unsigned size, unsig
 int lx_kit_pci_config_write(unsigned index, unsigned offset, unsigned size, unsigned value);
 /*
  * Message-signalled vectors of device @index (ddekit_pci_msi_enable):
- * @kind 1 MSI-X, 2 MSI; between @min and @max. Returns how many, vector k
- * on interrupt line *@first + k; or -errno (the INTx line stays).
+ * between @min and @max of @kind. Returns how many, vector k on interrupt
+ * line *@first + k; or -errno (the INTx line stays).
  */
-int lx_kit_pci_msi_enable(unsigned index, int kind, unsigned min, unsigned max, unsigned *first);
+enum lx_kit_msi { LX_KIT_MSIX = 1, LX_KIT_MSI };
+int lx_kit_pci_msi_enable(unsigned index, enum lx_kit_msi kind, unsigned min, unsigned max,
+			  unsigned *first);
 int lx_kit_pci_msi_disable(unsigned index);
 void *lx_kit_mmio_map(unsigned index, unsigned bar, unsigned long *size);
 int lx_kit_mmio_read(const volatile void *addr, unsigned size, unsigned long long *value);
