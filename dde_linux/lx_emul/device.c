@@ -232,3 +232,62 @@ int device_for_each_child(struct device *parent, void *data,
 			r = fn(bus_devices[k], data);
 	return r;
 }
+
+/* ---- class devices made whole (device_create): named, found again by their number ---- */
+
+#define MAX_CREATED 32
+static struct device *created[MAX_CREATED];
+
+static void created_release(struct device *dev)
+{
+	kfree(dev);
+}
+
+struct device *device_create(struct class *class, struct device *parent, dev_t devt,
+			     void *drvdata, const char *fmt, ...)
+{
+	struct device *dev = kzalloc(sizeof(*dev), GFP_KERNEL);
+	va_list ap;
+	int i, r;
+
+	if (!dev)
+		return ERR_PTR(-ENOMEM);
+	device_initialize(dev);
+	dev->class = class;
+	dev->parent = parent;
+	dev->devt = devt;
+	dev->release = created_release;
+	dev_set_drvdata(dev, drvdata);
+	va_start(ap, fmt);
+	dev->kobj.name = kvasprintf(GFP_KERNEL, fmt, ap);
+	va_end(ap);
+	mutex_lock(&bus_lock);
+	for (i = 0; i < MAX_CREATED && created[i]; i++)
+		;
+	if (i < MAX_CREATED)
+		created[i] = dev;
+	mutex_unlock(&bus_lock);
+	r = !dev->kobj.name ? -ENOMEM : i == MAX_CREATED ? -ENOSPC : device_add(dev);
+	if (r) {
+		if (i < MAX_CREATED)
+			created[i] = NULL;
+		put_device(dev);
+		return ERR_PTR(r);
+	}
+	return dev;
+}
+
+void device_destroy(struct class *class, dev_t devt)
+{
+	struct device *dev = NULL;
+
+	mutex_lock(&bus_lock);
+	for (int i = 0; i < MAX_CREATED && !dev; i++)
+		if (created[i] && created[i]->class == class && created[i]->devt == devt) {
+			dev = created[i];
+			created[i] = NULL;
+		}
+	mutex_unlock(&bus_lock);
+	if (dev)
+		device_unregister(dev);
+}

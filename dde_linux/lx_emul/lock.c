@@ -65,6 +65,67 @@ void __lockfunc _raw_spin_unlock_bh(raw_spinlock_t *lock)
 	local_bh_enable();
 }
 
+/*
+ * ---- reader-writer spinlocks (qrwlock's counter): on one CPU a holder is
+ * never interrupted by another task, so a writer meeting anyone, or a
+ * reader meeting a writer, is a deadlock ----
+ */
+
+void __lockfunc _raw_read_lock(rwlock_t *lock)
+{
+	if (atomic_read(&lock->raw_lock.cnts) & _QW_WMASK)
+		panic("lx_emul: rwlock %px read-locked under its writer", lock);
+	atomic_add(_QR_BIAS, &lock->raw_lock.cnts);
+}
+
+void __lockfunc _raw_read_unlock(rwlock_t *lock)
+{
+	atomic_sub(_QR_BIAS, &lock->raw_lock.cnts);
+}
+
+void __lockfunc _raw_write_lock(rwlock_t *lock)
+{
+	if (atomic_read(&lock->raw_lock.cnts))
+		panic("lx_emul: rwlock %px write-locked while held", lock);
+	atomic_set(&lock->raw_lock.cnts, _QW_LOCKED);
+}
+
+void __lockfunc _raw_write_unlock(rwlock_t *lock)
+{
+	atomic_set(&lock->raw_lock.cnts, 0);
+}
+
+#define RWLOCK_VARIANTS(kind)								\
+unsigned long __lockfunc _raw_##kind##_lock_irqsave(rwlock_t *lock)			\
+{											\
+	_raw_##kind##_lock(lock);							\
+	return 0;									\
+}											\
+void __lockfunc _raw_##kind##_unlock_irqrestore(rwlock_t *lock, unsigned long flags)	\
+{											\
+	_raw_##kind##_unlock(lock);							\
+}											\
+void __lockfunc _raw_##kind##_lock_irq(rwlock_t *lock)				\
+{											\
+	_raw_##kind##_lock(lock);							\
+}											\
+void __lockfunc _raw_##kind##_unlock_irq(rwlock_t *lock)				\
+{											\
+	_raw_##kind##_unlock(lock);							\
+}											\
+void __lockfunc _raw_##kind##_lock_bh(rwlock_t *lock)					\
+{											\
+	local_bh_disable();								\
+	_raw_##kind##_lock(lock);							\
+}											\
+void __lockfunc _raw_##kind##_unlock_bh(rwlock_t *lock)				\
+{											\
+	_raw_##kind##_unlock(lock);							\
+	local_bh_enable();								\
+}
+RWLOCK_VARIANTS(read)
+RWLOCK_VARIANTS(write)
+
 /* ---- mutexes: the owner field, and sleeping waiters ---- */
 
 static DECLARE_WAIT_QUEUE_HEAD(mutex_waiters);

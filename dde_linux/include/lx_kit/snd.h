@@ -1,0 +1,81 @@
+/*
+ * The sound class bridge: the Linux side's glue (dde_linux/sound) serves
+ * ALSA PCM streams to the sound server; the host side (lx_kit/snd.c)
+ * speaks sndd's protocol (libddesnd/proto.h) and maps the streams' rings.
+ * Plain C types only, as every lx_kit header.
+ */
+#ifndef LX_KIT_SND_H
+#define LX_KIT_SND_H
+
+#define LX_SND_MAX_STREAMS 8
+#define LX_SND_MAX_FORMATS 8
+#define LX_SND_MAX_RATES 16
+
+/* What one PCM direction offers (struct ddesnd_pcm_info's fields). */
+struct lx_kit_snd_pcm {
+	char card[32], longname[80], driver[16], pcm[32];
+	unsigned device, stream;	/* stream: 0 playback, 1 capture */
+	unsigned nformats, formats[LX_SND_MAX_FORMATS];	/* ALSA format numbers */
+	unsigned channels_min, channels_max, rate_min, rate_max;
+	unsigned nrates, rates[LX_SND_MAX_RATES];	/* 0: any rate in the range */
+	unsigned period_bytes_min, period_bytes_max, periods_min, periods_max;
+	unsigned buffer_bytes_max;
+};
+
+struct lx_kit_snd_params {
+	unsigned stream, format, channels, rate, frame_bytes, period_frames, buffer_frames;
+};
+
+enum lx_kit_snd_op {
+	LX_SND_OPEN = 1, LX_SND_PREPARE, LX_SND_START, LX_SND_DROP, LX_SND_PAUSE,
+	LX_SND_DRAIN, LX_SND_CLOSE,
+};
+
+/* A stream's state as its client sees it (enum ddesnd_state's values). */
+enum lx_kit_snd_state {
+	LX_SND_STATE_OPEN, LX_SND_STATE_PREPARED, LX_SND_STATE_RUNNING, LX_SND_STATE_PAUSED,
+	LX_SND_STATE_DRAINING, LX_SND_STATE_XRUN, LX_SND_STATE_ERROR,
+};
+
+/* A request of sndd's for stream @slot (0 .. LX_SND_MAX_STREAMS-1). */
+struct lx_kit_snd_request {
+	int op;
+	unsigned slot;
+	int value;			/* PAUSE: 1 pause, 0 resume */
+	unsigned device;		/* OPEN: the Linux PCM device */
+	struct lx_kit_snd_params params;	/* OPEN */
+	/* the host side's: which request to answer */
+	unsigned id, seq;
+};
+
+/*
+ * Attach to the sound server ($DDE_SND): 0, 1 if the process was started
+ * without one, or -errno. @wake(@arg) runs on the Linux CPU whenever a
+ * request came or a client rang its stream's doorbell.
+ */
+int lx_kit_snd_attach(void (*wake)(void *arg), void *arg);
+/* Describe one PCM direction to the server; then lx_kit_snd_ready once. */
+int lx_kit_snd_describe(const struct lx_kit_snd_pcm *pcm);
+int lx_kit_snd_ready(void);
+
+/* The next request, 1; 0 when none is waiting. */
+int lx_kit_snd_next(struct lx_kit_snd_request *req);
+/*
+ * Answer @req with 0 or -errno (and one line saying why). For OPEN, 0
+ * makes the stream's ring live (lx_kit_snd_ring); for CLOSE, the ring is
+ * gone after the answer.
+ */
+void lx_kit_snd_answer(const struct lx_kit_snd_request *req, int value, const char *why);
+
+/* The stream's samples (buffer_frames frames), valid from OPEN's answer to CLOSE's. */
+void *lx_kit_snd_data(unsigned slot);
+/* The client's position (frames written / read since prepare), as it wrote it. */
+unsigned long long lx_kit_snd_appl(unsigned slot);
+/* Publish the driver's side: position, frames not yet audible, state (enum ddesnd_state). */
+void lx_kit_snd_publish(unsigned slot, unsigned long long hw, long long delay, unsigned state);
+/* Count an underrun/overrun. */
+void lx_kit_snd_xrun(unsigned slot);
+/* Wake the stream's client (after publishing). */
+void lx_kit_snd_notify(unsigned slot);
+
+#endif
