@@ -42,3 +42,21 @@ struct dentry *debugfs_create_dir(const char *name, struct dentry *parent)
 void debugfs_remove(struct dentry *dentry)
 {
 }
+
+/* regmap's debugfs files (drivers/base/regmap/regmap-debugfs.c), as configured out */
+struct regmap;
+void regmap_debugfs_initcall(void);
+void regmap_debugfs_init(struct regmap *map);
+void regmap_debugfs_exit(struct regmap *map);
+
+void regmap_debugfs_initcall(void)
+{
+}
+
+void regmap_debugfs_init(struct regmap *map)
+{
+}
+
+void regmap_debugfs_exit(struct regmap *map)
+{
+}

@@ -132,6 +132,15 @@ static void unbind(struct device *dev)
 	dev->driver = NULL;
 }
 
+/* bind @dev now (the HDA bus binds a codec once its driver is known): 1 bound, 0 not */
+int device_attach(struct device *dev)
+{
+	for (int k = 0; k < MAX_DRIVERS && !dev->driver; k++)
+		if (drivers[k])
+			try_bind(dev, drivers[k]);
+	return dev->driver ? 1 : 0;
+}
+
 /* a driver lets go of its device (nvme after a dead controller) */
 void device_release_driver(struct device *dev)
 {
@@ -213,6 +222,12 @@ void device_del(struct device *dev)
 	if (dev->kobj.state_in_sysfs)
 		put_device(dev->parent);
 	dev->kobj.state_in_sysfs = 0;
+}
+
+int device_register(struct device *dev)
+{
+	device_initialize(dev);
+	return device_add(dev);
 }
 
 void device_unregister(struct device *dev)

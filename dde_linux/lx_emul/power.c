@@ -76,6 +76,11 @@ int __pm_runtime_resume(struct device *dev, int rpmflags)
 	return 1;	/* already active */
 }
 
+int pm_runtime_get_if_active(struct device *dev, bool ign_usage_count)
+{
+	return -EINVAL;	/* as with runtime PM disabled: the device is simply on */
+}
+
 int __pm_runtime_set_status(struct device *dev, unsigned int status)
 {
 	return 0;
@@ -94,6 +99,10 @@ void pm_runtime_forbid(struct device *dev)
 }
 
 void pm_runtime_allow(struct device *dev)
+{
+}
+
+void __pm_runtime_use_autosuspend(struct device *dev, bool use)
 {
 }
 

@@ -44,6 +44,15 @@ void sysfs_remove_dir(struct kobject *kobj)
 {
 }
 
+/* the directories' nodes: none is ever made (kobj->sd stays NULL) */
+void kernfs_get(struct kernfs_node *kn)
+{
+}
+
+void kernfs_put(struct kernfs_node *kn)
+{
+}
+
 int sysfs_rename_dir_ns(struct kobject *kobj, const char *new_name, const void *new_ns)
 {
 	return 0;

@@ -14,6 +14,7 @@
  * format, rate and channels, or the open is refused.
  */
 #include <linux/fs.h>
+#include <linux/delay.h>
 #include <linux/kthread.h>
 #include <linux/radix-tree.h>
 #include <linux/sched.h>
@@ -438,10 +439,50 @@ static void serve(struct lx_kit_snd_request *req)
 		pump(req->slot, s);
 }
 
+static void wake(void *arg)
+{
+	if (snd_task)
+		wake_up_process(snd_task);
+}
+
+/*
+ * Attach to the server with what the driver registered: drivers that probe
+ * asynchronously (snd-hda-intel probes its codecs from a work item)
+ * register their card after the initcalls. A card registers all its PCMs
+ * at once, so shortly after the first one the card is complete.
+ */
+static int attach(void)
+{
+	int r;
+
+	for (int t = 0; !npcms && t < 100; t++)
+		msleep(100);
+	if (!npcms) {
+		pr_err("lx_emul: the driver registered no sound card in 10 s: stopping\n");
+		lx_kit_stop(1);
+		return -ENODEV;
+	}
+	msleep(100);
+	r = lx_kit_snd_attach(wake, NULL);
+	if (r < 0)
+		panic("cannot attach to the sound server ($DDE_SND): %pe", ERR_PTR(r));
+	if (r == 1) {
+		pr_info("lx_emul: sound: no server ($DDE_SND): the card is set up, not served\n");
+		return 1;
+	}
+	for (unsigned i = 0; i < npcms; i++)
+		for (int dir = 0; dir < 2; dir++)
+			if (pcms[i] && pcms[i]->streams[dir].substream_count)
+				describe(pcms[i], dir);
+	return lx_kit_snd_ready();
+}
+
 static int snd_thread(void *arg)
 {
 	struct lx_kit_snd_request req;
 
+	if (attach())
+		return 0;
 	while (!kthread_should_stop()) {
 		set_current_state(TASK_INTERRUPTIBLE);
 		while (lx_kit_snd_next(&req)) {
@@ -458,39 +499,14 @@ static int snd_thread(void *arg)
 	return 0;
 }
 
-static void wake(void *arg)
-{
-	if (snd_task)
-		wake_up_process(snd_task);
-}
-
-/* ---- start: serve what the driver registered ---- */
+/* ---- start: serve what the driver registers ---- */
 
 static int __init lx_snd_start(void)
 {
-	int r;
-
 	snd_pcm_notify(&notify, 0);	/* the PCMs registered so far, and later ones */
-	if (!npcms) {
-		pr_err("lx_emul: the driver registered no sound card: stopping\n");
-		lx_kit_stop(1);
-		return -ENODEV;
-	}
-	snd_task = kthread_create(snd_thread, NULL, "snd");
+	snd_task = kthread_run(snd_thread, NULL, "snd");
 	if (IS_ERR(snd_task))
 		panic("sound: no service thread");
-	r = lx_kit_snd_attach(wake, NULL);
-	if (r < 0)
-		panic("cannot attach to the sound server ($DDE_SND): %pe", ERR_PTR(r));
-	if (r == 1)
-		pr_info("lx_emul: sound: no server ($DDE_SND): the card is set up, not served\n");
-	for (unsigned i = 0; i < npcms && r == 0; i++)
-		for (int dir = 0; dir < 2; dir++)
-			if (pcms[i]->streams[dir].substream_count)
-				describe(pcms[i], dir);
-	if (r == 0)
-		lx_kit_snd_ready();
-	wake_up_process(snd_task);
 	return 0;
 }
 late_initcall(lx_snd_start);
