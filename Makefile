@@ -35,9 +35,9 @@ LDFLAGS := -pthread $(MODE_LDFLAGS)
 # Debian packages the build, the tests and the demo need (see README).
 BUILD_PKGS := gcc make pkg-config libinih-dev libpci-dev libcmocka-dev libzydis-dev libgnutls28-dev \
               clang libclang-rt-14-dev libunicorn-dev libsodium-dev libncurses-dev \
-              libseccomp-dev
+              libseccomp-dev libasound2-dev
 RUN_PKGS   := qemu-system-x86 qemu-utils pci.ids tcpdump iproute2 iputils-ping netcat-openbsd busybox \
-	fdisk libnbd-bin nbd-client tmux gnutls-bin
+	fdisk libnbd-bin nbd-client tmux gnutls-bin alsa-utils sox
 # ... and what only `make bench` needs (fio: the block figures, through its
 # nbd engine and on the image file with O_DIRECT)
 BENCH_PKGS := fio
@@ -69,10 +69,16 @@ LIBDDENET   := $(O)/lib/libddenet.a
 LIBDDENET_SRC := libddenet/client.c libddenet/ring.c common/seqpacket.c common/bell.c
 LIBDDEBLK   := $(O)/lib/libddeblk.a
 LIBDDEBLK_SRC := libddeblk/client.c libddeblk/chan.c common/seqpacket.c common/bell.c
+LIBDDESND   := $(O)/lib/libddesnd.a
+LIBDDESND_SRC := libddesnd/client.c libddesnd/ring.c common/seqpacket.c common/bell.c
+# the ALSA plugin (`aplay -D dde`): libddesnd's code built position-independent
+# into alsa-lib's external PCM plugin, and the configuration naming it
+ALSA_PLUGIN := $(O)/lib/alsa/libasound_module_pcm_dde.so
+ALSA_CONF   := $(O)/share/alsa/dde.conf
 LIBPLATFORM := $(O)/lib/libplatform.a
 LIBKO       := $(O)/lib/libko.a
 
-BINS := $(O)/bin/dde $(O)/bin/ddeio $(O)/bin/netd $(O)/bin/bddf $(O)/bin/dsweeper $(LIBDDENET) $(LIBDDEBLK) $(O)/drivers/selftest $(O)/share/dde/firmware.bin
+BINS := $(O)/bin/dde $(O)/bin/ddeio $(O)/bin/netd $(O)/bin/bddf $(O)/bin/sndd $(O)/bin/dsweeper $(LIBDDENET) $(LIBDDEBLK) $(LIBDDESND) $(ALSA_PLUGIN) $(ALSA_CONF) $(O)/drivers/selftest $(O)/share/dde/firmware.bin
 
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 INTEG_TESTS := $(patsubst tests/integration/%.c,$(O)/tests/integration/%,$(wildcard tests/integration/test_*.c))
@@ -133,6 +139,47 @@ $(LIBDDEBLK): $(call obj,$(LIBDDEBLK_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+$(LIBDDESND): $(call obj,$(LIBDDESND_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(O)/bin/sndd: $(call obj,$(wildcard sndd/*.c) common/logline.c common/access.c common/seqpacket.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
+
+# Position-independent objects for the ALSA plugin, never with sanitizers
+# (it is loaded into programs that are not built with them); PIC: alsa-lib's
+# headers then name the plugin's entry as dlsym finds it
+PIC_CFLAGS := $(filter-out -fsanitize=%,$(CFLAGS)) -fPIC -DPIC
+pic = $(patsubst %.c,$(O)/pic/%.o,$(1))
+
+$(O)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PIC_CFLAGS) -c -o $@ $<
+
+$(ALSA_PLUGIN): $(call pic,libddesnd/alsa_pcm.c $(LIBDDESND_SRC)) libddesnd/alsa_pcm.map
+	@mkdir -p $(dir $@)
+	$(CC) -shared -pthread -Wl,-z,defs -Wl,--version-script=libddesnd/alsa_pcm.map \
+		-o $@ $(filter %.o,$^) $$(pkg-config --libs alsa)
+
+# alsa_conf LIB: pcm.dde (aplay -D dde, dde:PCM, dde:PCM,SERVER) on the plugin LIB
+alsa_conf = printf '%s\n' \
+	'\# dde: ALSA programs on the sound server (docs/sound.md), made by make' \
+	'pcm_type.dde { lib "$(1)" }' \
+	'pcm.dde {' \
+	'	@args [ PCM SERVER ]' \
+	'	@args.PCM { type string default "" }' \
+	'	@args.SERVER { type string default "" }' \
+	'	type dde' \
+	'	pcm $$PCM' \
+	'	server $$SERVER' \
+	'	hint { show on description "dde: a PCM of the sound server (DDE_SND)" }' \
+	'}'
+
+$(ALSA_CONF): $(ALSA_PLUGIN)
+	@mkdir -p $(dir $@)
+	$(call alsa_conf,$(abspath $(ALSA_PLUGIN))) >$@
+
 $(O)/bin/bddf: $(call obj,$(wildcard bddf/*.c) common/logline.c common/access.c) $(LIBDDEBLK)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
@@ -157,7 +204,7 @@ $(LIBKO): $(call obj,$(KO_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(O)/bin/dde: $(call obj,$(DDE_SRC) $(COMMON_SRC)) $(LIBDDEKIT) $(LIBKO) $(LIBDDEBLK)
+$(O)/bin/dde: $(call obj,$(DDE_SRC) $(COMMON_SRC)) $(LIBDDEKIT) $(LIBKO) $(LIBDDEBLK) $(LIBDDESND)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -linih -lpci $(DDEKIT_LIBS) $$(pkg-config --libs gnutls)
 
@@ -180,6 +227,12 @@ $(O)/tools/mkfirmware: $(call obj,tools/mkfirmware.c)
 $(O)/tests/unit/%: $(call obj,tests/unit/%.c) $(LIBDDEKIT) $(LIBPLATFORM) $(LIBKO)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka -linih $(DDEKIT_LIBS)
+
+# sndd's broker logic against a driver end in the test; it runs sndd and
+# the ALSA plugin from the build
+$(O)/tests/unit/test_sndd: $(call obj,tests/unit/test_sndd.c) $(LIBDDESND) | $(O)/bin/sndd $(ALSA_CONF)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) -lcmocka
 
 $(O)/tests/integration/%: $(call obj,tests/integration/%.c tests/integration/harness.c) $(LIBTESTDEV) $(DDEKIT_TRAP) $(LIBDDEKIT)
 	@mkdir -p $(dir $@)
@@ -252,7 +305,7 @@ bench: deps
 	@O=$(O) LX_DIR=$(LX_DIR) ./tests/vfio/run.sh | sed -n 's/^figure: /  /p'
 
 # a SANITIZE build links $(SAN_OBJ) into every program (in $^)
-$(filter-out %.a %.bin,$(BINS)) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(NET_TESTS) $(BLOCK_TESTS) $(SAN_TESTS) $(SANDBOX_TESTS) \
+$(filter-out %.a %.bin %.so %.conf,$(BINS)) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(NET_TESTS) $(BLOCK_TESTS) $(SAN_TESTS) $(SANDBOX_TESTS) \
 	$(O)/tools/mkfirmware: $(SAN_OBJ)
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: the programs, drivers and
@@ -269,11 +322,16 @@ install: all
 	install -m 644 $(wildcard $(O)/drivers/*.class) $(DESTDIR)$(PREFIX)/lib/dde/drivers/
 	install -m 644 $(O)/share/dde/* $(DESTDIR)$(PREFIX)/lib/dde/share/dde/
 	ln -sf ../lib/dde/bin/dde $(DESTDIR)$(PREFIX)/bin/dde
+	install -d $(DESTDIR)$(PREFIX)/lib/dde/alsa $(DESTDIR)/etc/alsa/conf.d
+	install -m 644 $(ALSA_PLUGIN) $(DESTDIR)$(PREFIX)/lib/dde/alsa/
+	$(call alsa_conf,$(PREFIX)/lib/dde/alsa/$(notdir $(ALSA_PLUGIN))) \
+		>$(DESTDIR)/etc/alsa/conf.d/60-dde.conf
 
 uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/lib/dde $(DESTDIR)$(PREFIX)/bin/dde
+	rm -f $(DESTDIR)/etc/alsa/conf.d/60-dde.conf
 
 clean:
 	rm -rf build build-san build-debug
 
--include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(O)/obj $(O)/pic -name '*.d' 2>/dev/null)

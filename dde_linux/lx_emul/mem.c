@@ -619,6 +619,61 @@ unsigned long dma_get_merge_boundary(struct device *dev)
 	return 0;	/* no IOMMU: segments are never merged by mapping */
 }
 
+/*
+ * "Non-contiguous" DMA buffers (ALSA's scatter-gather buffers, for HD
+ * Audio): made contiguous in the DMA region, as one scatterlist entry;
+ * every address there is already the kernel's mapping, so vmap is the
+ * identity. The region is coherent: nothing ever needs syncing.
+ */
+struct sg_table *dma_alloc_noncontiguous(struct device *dev, size_t size,
+					 enum dma_data_direction dir, gfp_t gfp,
+					 unsigned long attrs)
+{
+	struct sg_table *sgt = kmalloc(sizeof(*sgt), GFP_KERNEL);
+	dma_addr_t bus;
+	void *p = sgt ? dma_alloc_attrs(dev, size, &bus, gfp, 0) : NULL;
+
+	if (!p || sg_alloc_table(sgt, 1, GFP_KERNEL)) {
+		if (p)
+			dma_free_attrs(dev, size, p, bus, 0);
+		kfree(sgt);
+		return NULL;
+	}
+	sg_set_page(sgt->sgl, virt_to_page(p), size, offset_in_page(p));
+	sg_dma_address(sgt->sgl) = bus;
+	sg_dma_len(sgt->sgl) = size;
+	sgt->nents = 1;
+	return sgt;
+}
+
+void dma_free_noncontiguous(struct device *dev, size_t size, struct sg_table *sgt,
+			    enum dma_data_direction dir)
+{
+	dma_free_attrs(dev, size, sg_virt(sgt->sgl), sg_dma_address(sgt->sgl), 0);
+	sg_free_table(sgt);
+	kfree(sgt);
+}
+
+void *dma_vmap_noncontiguous(struct device *dev, size_t size, struct sg_table *sgt)
+{
+	return sg_virt(sgt->sgl);
+}
+
+void dma_vunmap_noncontiguous(struct device *dev, void *vaddr)
+{
+}
+
+bool dma_need_sync(struct device *dev, dma_addr_t dma_addr)
+{
+	return false;
+}
+
+/* no process maps a driver's DMA buffers (ALSA then offers no mmap access) */
+bool dma_can_mmap(struct device *dev)
+{
+	return false;
+}
+
 size_t dma_max_mapping_size(struct device *dev)
 {
 	return SIZE_MAX;

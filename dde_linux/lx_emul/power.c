@@ -52,6 +52,32 @@ int dev_pm_qos_update_user_latency_tolerance(struct device *dev, s32 val)
 	return 0;
 }
 
+/*
+ * CPU latency requests (ALSA asks for one while a stream runs): there are
+ * no CPU idle states to hold off; a request is only marked active, as
+ * cpu_latency_qos_request_active reports it.
+ */
+static struct pm_qos_constraints cpu_latency;
+
+bool cpu_latency_qos_request_active(struct pm_qos_request *req)
+{
+	return req->qos == &cpu_latency;
+}
+
+void cpu_latency_qos_add_request(struct pm_qos_request *req, s32 value)
+{
+	req->qos = &cpu_latency;
+}
+
+void cpu_latency_qos_update_request(struct pm_qos_request *req, s32 new_value)
+{
+}
+
+void cpu_latency_qos_remove_request(struct pm_qos_request *req)
+{
+	req->qos = NULL;
+}
+
 unsigned int pm_suspend_global_flags;
 
 bool pm_wakeup_pending(void)

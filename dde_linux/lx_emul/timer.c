@@ -222,3 +222,25 @@ unsigned long round_jiffies(unsigned long j)
 {
 	return j;
 }
+
+/*
+ * A conversion factor for counters (HD Audio's stream position
+ * timecounter): t = (cycles * mult) >> shift converts @from Hz to @to Hz,
+ * with the largest shift (the best precision) for which @maxsec seconds
+ * of cycles times mult still fit in 64 bits.
+ */
+void clocks_calc_mult_shift(u32 *mult, u32 *shift, u32 from, u32 to, u32 maxsec)
+{
+	u64 cycles = (u64)from * maxsec, m = 0;
+	u32 s;
+
+	for (s = 32; s > 0; s--) {
+		m = div_u64(((u64)to << s) + from / 2, from);
+		if (m <= U32_MAX && (!m || cycles <= U64_MAX / m))
+			break;
+	}
+	if (!s)
+		m = div_u64((u64)to + from / 2, from);
+	*mult = (u32)m;
+	*shift = s;
+}

@@ -43,6 +43,7 @@ struct stream {
 	u64 hw;				/* frames taken from (put into) the ring */
 	unsigned published;		/* the state the client saw last */
 	bool draining;
+	u32 pad;			/* frames of silence still to write before the drain */
 	bool failed;			/* the client broke its ring: ERROR until closed */
 	struct lx_kit_snd_request drain;	/* answered when the drain is done */
 };
@@ -200,8 +201,12 @@ static int setup(struct stream *s, struct lx_kit_snd_params *p, char *why, size_
 
 	if (!hp)
 		return -ENOMEM;
-	/* the client's period and buffer if the card takes them, else the card's choice */
-	for (pass = 0; pass < 2; pass++) {
+	/*
+	 * The client's period and buffer if the card takes them, else a period
+	 * near the client's (so the card wakes the driver about as often as
+	 * the client expects), else the card's choice.
+	 */
+	for (pass = 0; pass < 3; pass++) {
 		_snd_pcm_hw_params_any(hp);
 		set_mask(hp, SNDRV_PCM_HW_PARAM_ACCESS, SNDRV_PCM_ACCESS_RW_INTERLEAVED);
 		set_mask(hp, SNDRV_PCM_HW_PARAM_FORMAT, p->format);
@@ -210,6 +215,11 @@ static int setup(struct stream *s, struct lx_kit_snd_params *p, char *why, size_
 		if (pass == 0) {
 			set_value(hp, SNDRV_PCM_HW_PARAM_PERIOD_SIZE, p->period_frames);
 			set_value(hp, SNDRV_PCM_HW_PARAM_PERIODS, p->buffer_frames / p->period_frames);
+		} else if (pass == 1) {
+			struct snd_interval *i = hw_param_interval(hp, SNDRV_PCM_HW_PARAM_PERIOD_SIZE);
+
+			i->min = max(p->period_frames / 2, 1u);
+			i->max = p->period_frames * 2;
 		}
 		r = snd_pcm_kernel_ioctl(s->sub, SNDRV_PCM_IOCTL_HW_PARAMS, hp);
 		if (!r)
@@ -315,7 +325,22 @@ static void pump(unsigned slot, struct stream *s)
 			left -= done;
 		}
 	}
-	if (s->draining && s->hw == appl && rt->state != SNDRV_PCM_STATE_DRAINING &&
+	/*
+	 * A drain plays what the client wrote, then some silence: a device may
+	 * hold frames beyond its DMA position (QEMU's HD Audio codec buffers
+	 * tens of milliseconds), which stopping at the position would lose.
+	 */
+	while (s->draining && s->hw == appl && s->pad && transferring(rt) &&
+	       rt->state != SNDRV_PCM_STATE_DRAINING) {
+		static const u8 zeros[4096];
+		snd_pcm_sframes_t done = snd_pcm_kernel_write(s->sub, zeros,
+			min_t(u32, s->pad, sizeof(zeros) / s->p.frame_bytes));
+
+		if (done <= 0)
+			break;
+		s->pad -= done;
+	}
+	if (s->draining && s->hw == appl && !s->pad && rt->state != SNDRV_PCM_STATE_DRAINING &&
 	    transferring(rt)) {
 		int r = snd_pcm_kernel_ioctl(s->sub, SNDRV_PCM_IOCTL_DRAIN, NULL);
 
@@ -425,6 +450,7 @@ static void serve(struct lx_kit_snd_request *req)
 		if (s->p.stream == 0 && transferring(s->sub->runtime)) {
 			s->drain = *req;
 			s->draining = true;
+			s->pad = s->p.rate / 10;	/* 100 ms */
 			pump(req->slot, s);
 			return;		/* answered when done */
 		}

@@ -236,9 +236,15 @@ static void add_devices(struct argv_builder *a, const struct machine_config *cfg
 	for (i = 0; i < cfg->nsound; i++) {
 		const struct machine_sound *s = &cfg->sound[i];
 
+		/*
+		 * A wav file gets the device's samples untouched: QEMU's mixing
+		 * engine (rate and format conversion, volume) off for output.
+		 * The wav backend has no input side (QEMU says it cannot create
+		 * the capture voice); the none backend's input is silence.
+		 */
 		add(a, "-audiodev");
 		if (s->wav[0])
-			add(a, "wav,id=snd%u,path=%s", i, s->wav);
+			add(a, "wav,id=snd%u,path=%s,out.mixing-engine=off,out.voices=1", i, s->wav);
 		else
 			add(a, "none,id=snd%u", i);
 		add(a, "-device");
@@ -246,7 +252,7 @@ static void add_devices(struct argv_builder *a, const struct machine_config *cfg
 		if (s->dev.model && s->dev.model->backend == BACKEND_HDA_CODEC) {
 			add(a, "%s,id=hda%u%s", s->dev.name, i, props);
 			add(a, "-device");
-			add(a, "hda-output,bus=hda%u.0,audiodev=snd%u", i, i);
+			add(a, "hda-duplex,bus=hda%u.0,audiodev=snd%u", i, i);
 		} else {
 			add(a, "%s,audiodev=snd%u%s", s->dev.name, i, props);
 		}

@@ -21,6 +21,10 @@ one_line "disk image that is a directory" "$DDE" lspci --disk "nvme:$T/adir"
 one_line "a queue depth out of range" "$DDE" run --depth 0
 one_line "dde disks without a block server named" env -u DDE_BLK "$DDE" disks
 one_line "dde disks: unknown option" "$DDE" disks --bogus
+one_line "dde sound without a sound server named" env -u DDE_SND "$DDE" sound
+one_line "dde sound: unknown option" "$DDE" sound --bogus
+expect "dde sound: no server there" 1 "^dde sound: cannot reach the sound server @dde-test-none-$$: " \
+	"$DDE" sound --socket "@dde-test-none-$$"
 one_line "unknown disk controller" "$DDE" lspci --disk "scsi:$T/disk.img"
 one_line "unknown NIC model" "$DDE" run --nic e100
 expect "unknown NIC model is named" 2 "'e100'" "$DDE" run --nic e100

@@ -18,6 +18,7 @@
 #include "../../common/seqpacket.h"
 #include "../../libddeblk/chan.h"
 #include "../../libddenet/ring.h"
+#include "../../libddesnd/proto.h"
 #include "run.h"
 
 /* netd: the driver's connection is its interface, named by its unit */
@@ -43,11 +44,37 @@ static int attach_block(int control, const struct driver *d, int fd)
 	return seqpacket_send(control, &m, sizeof(m), &fd, 1);
 }
 
+/* sndd: the driver's connection serves its card, named by its unit */
+static int attach_sound(int control, const struct driver *d, int fd)
+{
+	struct ddesnd_msg m = { .magic = DDESND_MAGIC, .version = DDESND_VERSION,
+				.type = DDESND_CHANNEL, .value = DDESND_ROLE_DRIVER };
+
+	snprintf(m.name, sizeof(m.name), "%s", d->unit);
+	return seqpacket_send(control, &m, sizeof(m), &fd, 1);
+}
+
+/* ALSA programs reach sndd through the plugin: its configuration from the build, or installed */
+static void hint_sound(const struct dde_class *c)
+{
+	char conf[PATH_MAX], real[PATH_MAX];
+
+	session_sibling("../share/alsa/dde.conf", conf, sizeof(conf));
+	if (!access(conf, R_OK) && realpath(conf, real))
+		fprintf(stderr, "dde: ALSA programs: DDE_SND=%s ALSA_CONFIG_PATH=/usr/share/alsa/"
+			"alsa.conf:%s aplay -D dde FILE.wav\n", c->socket, real);
+	else
+		fprintf(stderr, "dde: ALSA programs: DDE_SND=%s aplay -D dde FILE.wav\n", c->socket);
+}
+
 static struct dde_class classes[] = {
 	{ .name = "net", .what = "network", .prog = "netd", .tag = "net", .env = "DDE_NET",
 	  .unit = "net", .unit_kind = "interface", .alone = true, .attach = attach_net, .control = -1 },
 	{ .name = "block", .what = "block", .prog = "bddf", .tag = "blk", .env = "DDE_BLK",
 	  .expect = "--expect", .attach = attach_block, .control = -1 },
+	{ .name = "sound", .what = "sound", .prog = "sndd", .tag = "snd", .env = "DDE_SND",
+	  .unit = "snd", .unit_kind = "card", .attach = attach_sound, .hint = hint_sound,
+	  .control = -1 },
 };
 #define NCLASSES (sizeof(classes) / sizeof(classes[0]))
 
@@ -178,6 +205,8 @@ int classes_start(void)
 		}
 		fprintf(stderr, "dde: %s server on %s (clients: %s=%s)\n", c->what, c->socket, c->env,
 			c->socket);
+		if (c->hint)
+			c->hint(c);
 	}
 	return 0;
 }

@@ -25,6 +25,7 @@ static void usage(FILE *out)
 		"  run [machine options] [--driver NAME@SLOT ...]\n"
 		"                                  start the machine and the drivers\n"
 		"  disks [--dump DISK]             list the block server's disks and partitions\n"
+		"  sound                           list the sound server's PCMs\n"
 		"  nbd --export NAME [--socket PATH | --port N]\n"
 		"                                  export a disk or partition over NBD\n"
 		"  sweep [machine options] [--write]\n"
@@ -77,6 +78,8 @@ int main(int argc, char **argv)
 		return dde_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "disks"))
 		return dde_disks(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "sound"))
+		return dde_sound(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "nbd"))
 		return nbd_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "sweep"))

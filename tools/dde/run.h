@@ -74,6 +74,8 @@ struct dde_class {
 	/* hand the server, on its control channel @control, driver @d's end
 	 * @fd of a new connection; 0 or -1 */
 	int (*attach)(int control, const struct driver *d, int fd);
+	/* more for the server's line: how else clients reach it (or NULL) */
+	void (*hint)(const struct dde_class *c);
 
 	/* state */
 	char socket[108];

@@ -1,0 +1,143 @@
+/*
+ * wavcmp REF.wav GOT.wav — is GOT (what QEMU's wav backend captured from
+ * the device) REF's samples bit for bit, once GOT's leading silence is
+ * skipped, and nothing but silence after them?
+ *
+ * Both must be PCM with the same channels and sample size (the rate is
+ * printed, not compared: QEMU writes the rate the device model runs at).
+ * A wav file QEMU did not close (killed) has a data size of 0 or one
+ * too large: the data then runs to the end of the file.
+ *
+ * Prints one line: "match: N frames after L frames of silence, T frames of
+ * silence after" (exit 0), or where and how they differ (exit 1); 2 for
+ * unreadable input.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct wav {
+	unsigned channels, rate, bits, frame;
+	unsigned char *data;
+	size_t frames;
+};
+
+static uint32_t le32(const unsigned char *p)
+{
+	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static int load(const char *path, struct wav *w)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *buf = NULL;
+	size_t size = 0, off = 12;
+	long len;
+	int fmt = 0;
+
+	if (!f || fseek(f, 0, SEEK_END) || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) ||
+	    !(buf = malloc(len + 1)) || fread(buf, 1, len, f) != (size_t)len) {
+		fprintf(stderr, "wavcmp: %s: %s\n", path, errno ? strerror(errno) : "cannot read");
+		if (f)
+			fclose(f);
+		free(buf);
+		return -1;
+	}
+	fclose(f);
+	size = (size_t)len;
+	if (size < 12 || memcmp(buf, "RIFF", 4) || memcmp(buf + 8, "WAVE", 4))
+		goto bad;
+	while (off + 8 <= size) {
+		uint32_t clen = le32(buf + off + 4);
+
+		if (!memcmp(buf + off, "fmt ", 4) && clen >= 16 && off + 8 + 16 <= size) {
+			const unsigned char *c = buf + off + 8;
+
+			if ((c[0] | c[1] << 8) != 1)	/* WAVE_FORMAT_PCM */
+				goto bad;
+			w->channels = c[2] | c[3] << 8;
+			w->rate = le32(c + 4);
+			w->bits = c[14] | c[15] << 8;
+			fmt = 1;
+		} else if (!memcmp(buf + off, "data", 4)) {
+			size_t avail = size - off - 8;
+
+			if (!fmt || !w->channels || !w->bits || w->bits % 8)
+				goto bad;
+			w->frame = w->channels * w->bits / 8;
+			if (clen == 0 || clen > avail)
+				clen = (uint32_t)avail;
+			w->data = buf + off + 8;
+			w->frames = clen / w->frame;
+			return 0;
+		}
+		off += 8 + clen + (clen & 1);
+	}
+bad:
+	fprintf(stderr, "wavcmp: %s: not a PCM wav file\n", path);
+	free(buf);
+	return -1;
+}
+
+static int silent(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct wav ref = { 0 }, got = { 0 };
+	size_t lead = 0, rlead = 0, i, tail;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: wavcmp REF.wav GOT.wav\n");
+		return 2;
+	}
+	if (load(argv[1], &ref) || load(argv[2], &got))
+		return 2;
+	if (ref.channels != got.channels || ref.bits != got.bits) {
+		printf("differ: %u channels of %u bits, captured %u of %u\n", ref.channels, ref.bits,
+		       got.channels, got.bits);
+		return 1;
+	}
+	/* silence the reference starts with is part of the capture's leading silence */
+	while (lead < got.frames && silent(got.data + lead * got.frame, got.frame))
+		lead++;
+	while (rlead < ref.frames && silent(ref.data + rlead * ref.frame, ref.frame))
+		rlead++;
+	if (rlead > lead) {
+		printf("differ: the capture has %zu frames of silence before the first sound, "
+		       "the reference %zu\n", lead, rlead);
+		return 1;
+	}
+	lead -= rlead;
+	for (i = 0; i < ref.frames; i++) {
+		const unsigned char *a = ref.data + i * ref.frame, *b;
+
+		if (lead + i >= got.frames) {
+			printf("differ: the capture ends after %zu of %zu frames (%zu of silence before)\n",
+			       i, ref.frames, lead);
+			return 1;
+		}
+		b = got.data + (lead + i) * got.frame;
+		if (memcmp(a, b, ref.frame)) {
+			printf("differ: frame %zu of %zu (after %zu frames of silence)\n", i, ref.frames,
+			       lead);
+			return 1;
+		}
+	}
+	for (tail = lead + ref.frames; tail < got.frames; tail++)
+		if (!silent(got.data + tail * got.frame, got.frame)) {
+			printf("differ: frame %zu after the end is not silence\n",
+			       tail - lead - ref.frames);
+			return 1;
+		}
+	printf("match: %zu frames after %zu frames of silence, %zu frames of silence after "
+	       "(%u Hz captured)\n", ref.frames, lead, got.frames - lead - ref.frames, got.rate);
+	return 0;
+}
