@@ -128,6 +128,10 @@ $(O)/linux-gen/crc32table.h: $(LX_READY)
 $(O)/linux/lib/crc32.o: $(O)/linux-gen/crc32table.h
 $(O)/linux/lib/crc32.o: LX_CFLAGS += -iquote $(O)/linux-gen
 
+# regmap's trace points are defined from its own directory (define_trace.h
+# finds "trace.h" on the include path, as Kbuild's -I$(src))
+$(O)/linux/drivers/base/regmap/%.o: LX_CFLAGS += -I$(LX_SRC)/drivers/base/regmap
+
 # the SCSI device flags' names, made as drivers/scsi/Makefile makes them
 $(O)/linux-gen/scsi_devinfo_tbl.c: $(LX_READY)
 	@mkdir -p $(dir $@)
@@ -211,12 +215,17 @@ $(call obj,ko/host.c ko/watch.c ko/dbt.c): CFLAGS += -mincoming-stack-boundary=3
 # The classes with a driver host, and what each one's service library
 # holds beyond the common part: the class's Linux files and glue (a class
 # is one entry here; docs/drivers.md, "Adding a class").
-KO_CLASSES := net block
+KO_CLASSES := net block sound
 KSRV_OBJS_net := $(call lxobj,$(call lx_class_files,net) lib/scatterlist.c lib/idr.c lib/xarray.c \
 	lib/radix-tree.c lib/cpumask.c drivers/virtio/virtio_anchor.c) $(call lx_class_glue,net)
 KSRV_OBJS_block := $(call lxobj,$(call lx_class_files,block) lib/sg_pool.c lib/glob.c \
 	drivers/virtio/virtio_anchor.c block/blk-mq-virtio.c) \
 	$(call lx_class_glue,block)
+# The sound library holds ALSA's core compiled from source (dde_linux/
+# sound.list): the binary modules of that core are never loaded, their
+# exports are the library's (KSRV_BUILTIN_CLASS, for tools/gen-exports).
+KSRV_OBJS_sound := $(call lxobj,$(call lx_class_files,sound)) $(call lx_class_glue,sound)
+KSRV_BUILTIN_sound := soundcore,snd,snd-pcm,snd-timer,snd-rawmidi,snd-seq-device,snd-hwdep
 
 $(KO_READY): $(LX_READY)
 	./tools/fetch-modules $(DDE_CACHE)
@@ -244,7 +253,8 @@ $(O)/share/dde/ksrv-$(1).exports: $$(KSRV_ALL_$(1)) $$(KO_HOST_OBJS) $$(LIBDDEKI
 	@mkdir -p $$(dir $$@) $(O)/stubs
 	./tools/gen-stubs ksrv-$(1) $(O)/stubs/ksrv-$(1) $$(KSRV_ALL_$(1)) -- $$(KO_HOST_OBJS) $$(LIBDDEKIT) $$(LIBKO)
 	./tools/gen-exports $(1) $(O)/stubs/ksrv-$(1).o $(O)/stubs/ksrv-$(1).renamed \
-		$$(LX_HDR)/Module.symvers $(O)/stubs/ksrv-$(1) $$(LINUX_ABI)-$$(LINUX_FLAVOUR)
+		$$(LX_HDR)/Module.symvers $(O)/stubs/ksrv-$(1) $$(LINUX_ABI)-$$(LINUX_FLAVOUR) \
+		"$$(KSRV_BUILTIN_$(1))"
 	cp $(O)/stubs/ksrv-$(1).exports $$@
 $(O)/drivers/ko-$(1): $(O)/share/dde/ksrv-$(1).exports $$(KO_HOST_OBJS) $$(LIBKO) $$(LIBDDEKIT) \
 		$$(DDEKIT_TRAP) $$(LIBDDENET) $$(LIBDDEBLK) dde_linux/lx.ld $$(SAN_OBJ)

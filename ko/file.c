@@ -71,6 +71,9 @@ const char *ko_companion(const char *name)
 		 * PCI device and registers the virtio device the driver takes */
 		{ "virtio_net", "virtio_pci" },
 		{ "virtio_blk", "virtio_pci" },
+		/* QEMU's HD Audio codec has no vendor driver: Linux would load
+		 * the generic parser on request (request_module) */
+		{ "snd_hda_codec", "snd-hda-codec-generic" },
 	};
 
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)

@@ -281,7 +281,11 @@ static int load_module(const char *path, unsigned depth, char *err, size_t len)
 
 		snprintf(list, sizeof(list), "%s", depends);
 		for (char *d = strtok_r(list, ",", &save); d; d = strtok_r(NULL, ",", &save)) {
-			char dpath[PATH_MAX + 80];
+			char dpath[PATH_MAX + 80], key[80];
+
+			snprintf(key, sizeof(key), ",%s,", d);
+			if (strstr(ksrv_builtin, key))
+				continue;	/* compiled from source into the library */
 
 			ko_dependency_path(path, d, dpath, sizeof(dpath));
 			if (load_module(dpath, depth + 1, why, sizeof(why)) < 0) {

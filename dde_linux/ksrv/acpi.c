@@ -7,6 +7,7 @@
 #include <linux/acpi.h>
 #include <linux/device.h>
 #include <linux/pm_qos.h>
+#include <linux/pnp.h>
 #include <linux/suspend.h>
 
 struct acpi_table_fadt acpi_gbl_FADT;	/* zero: no FADT, no flags */
@@ -83,4 +84,83 @@ bool pm_suspend_default_s2idle(void)
 bool system_entering_hibernation(void)
 {
 	return false;
+}
+
+/* no namespace to walk or evaluate (Intel's SoundWire scan of HD Audio) */
+acpi_status acpi_walk_namespace(acpi_object_type type, acpi_handle start_object, u32 max_depth,
+				acpi_walk_callback descending_callback,
+				acpi_walk_callback ascending_callback, void *context,
+				void **return_value)
+{
+	return AE_NOT_FOUND;
+}
+
+acpi_status acpi_evaluate_integer(acpi_handle handle, acpi_string pathname,
+				  struct acpi_object_list *arguments, unsigned long long *data)
+{
+	return AE_NOT_FOUND;
+}
+
+struct acpi_device *acpi_fetch_acpi_dev(acpi_handle handle)
+{
+	return NULL;
+}
+
+/* no firmware node has properties or children (devices have no fwnode here) */
+int fwnode_property_read_u32_array(const struct fwnode_handle *fwnode, const char *propname,
+				   u32 *val, size_t nval)
+{
+	return -EINVAL;
+}
+
+int fwnode_property_read_u8_array(const struct fwnode_handle *fwnode, const char *propname,
+				  u8 *val, size_t nval)
+{
+	return -EINVAL;
+}
+
+struct fwnode_handle *fwnode_get_named_child_node(const struct fwnode_handle *fwnode,
+						  const char *childname)
+{
+	return NULL;
+}
+
+void fwnode_handle_put(struct fwnode_handle *fwnode)
+{
+}
+
+/* no tables (Intel's NHLT) and no devices by hardware id */
+acpi_status acpi_get_table(char *signature, u32 instance, struct acpi_table_header **out_table)
+{
+	return AE_NOT_FOUND;
+}
+
+void acpi_put_table(struct acpi_table_header *table)
+{
+}
+
+bool acpi_dev_present(const char *hid, const char *uid, s64 hrv)
+{
+	return false;
+}
+
+struct acpi_device *acpi_dev_get_first_match_dev(const char *hid, const char *uid, s64 hrv)
+{
+	return NULL;
+}
+
+acpi_status acpi_get_handle(acpi_handle parent, acpi_string pathname, acpi_handle *ret_handle)
+{
+	return AE_NOT_FOUND;
+}
+
+struct device *acpi_get_first_physical_node(struct acpi_device *adev)
+{
+	return NULL;
+}
+
+/* no Plug and Play devices: no resources */
+struct resource *pnp_get_resource(struct pnp_dev *dev, unsigned long type, unsigned int num)
+{
+	return NULL;
 }

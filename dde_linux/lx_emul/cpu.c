@@ -42,6 +42,8 @@ nodemask_t node_states[NR_NODE_STATES] = {
 DEFINE_PER_CPU(int, numa_node);
 /* the host CPU as CPUID describes it (cpu_init), as Linux's early setup fills it */
 struct cpuinfo_x86 boot_cpu_data;
+/* and as the one CPU's own data (cpu_data(0): gameport's speed measurement) */
+DEFINE_PER_CPU_READ_MOSTLY(struct cpuinfo_x86, cpu_info);
 
 static void cpuinfo_init(void)
 {
@@ -116,6 +118,7 @@ void lx_emul_cpu_init(void)
 	this_cpu_write(cpu_number, 0);
 	this_cpu_write(cpu_sibling_map, &__cpu_possible_mask);
 	cpuinfo_init();
+	*this_cpu_ptr(&cpu_info) = boot_cpu_data;
 	node_to_cpumask_map[0] = &__cpu_possible_mask;
 
 	for (size_t i = 0; i < sizeof(pv_ops) / sizeof(void *); i++)

@@ -141,6 +141,37 @@ int device_attach(struct device *dev)
 	return dev->driver ? 1 : 0;
 }
 
+/* the registered driver of @bus named @name (gameport looks its own up) */
+struct device_driver *driver_find(const char *name, struct bus_type *bus)
+{
+	for (int k = 0; k < MAX_DRIVERS; k++)
+		if (drivers[k] && drivers[k]->bus == bus && !strcmp(drivers[k]->name, name))
+			return drivers[k];
+	return NULL;
+}
+
+/* try @drv on every unbound device of its bus, as driver_register does */
+int driver_attach(struct device_driver *drv)
+{
+	for (int k = 0; k < MAX_BUS_DEVICES; k++)
+		if (bus_devices[k])
+			try_bind(bus_devices[k], drv);
+	return 0;
+}
+
+/* @dev->driver was set by the caller, without a probe: nothing else to record */
+int device_bind_driver(struct device *dev)
+{
+	return dev->driver ? 0 : -EINVAL;
+}
+
+/* let go of @dev and bind it again (an HD Audio codec after its reconfiguration) */
+int device_reprobe(struct device *dev)
+{
+	unbind(dev);
+	return device_attach(dev) < 0 ? -ENODEV : 0;
+}
+
 /* a driver lets go of its device (nvme after a dead controller) */
 void device_release_driver(struct device *dev)
 {

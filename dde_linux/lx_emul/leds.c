@@ -19,6 +19,7 @@
 #include <linux/fs.h>
 #include <linux/hwmon.h>
 #include <linux/kobject.h>
+#include <linux/leds.h>
 #include <linux/module.h>
 #include <linux/pm_qos.h>
 #include <linux/slab.h>
@@ -39,5 +40,37 @@ void ledtrig_disk_activity(bool write)
 }
 
 void add_disk_randomness(struct gendisk *disk)
+{
+}
+
+/* triggers (the audio mute LEDs' ledtrig-audio): registered, never lit */
+int led_trigger_register(struct led_trigger *trigger)
+{
+	INIT_LIST_HEAD(&trigger->led_cdevs);
+	spin_lock_init(&trigger->leddev_list_lock);
+	return 0;
+}
+
+void led_trigger_unregister(struct led_trigger *trigger)
+{
+}
+
+void led_trigger_event(struct led_trigger *trigger, enum led_brightness event)
+{
+}
+
+void led_set_brightness_nosleep(struct led_classdev *led_cdev, unsigned int value)
+{
+	led_cdev->brightness = min(value, led_cdev->max_brightness);
+}
+
+/* LED devices (a codec's mute LEDs): kept by their owner, shown nowhere */
+int led_classdev_register_ext(struct device *parent, struct led_classdev *led_cdev,
+			      struct led_init_data *init_data)
+{
+	return 0;
+}
+
+void led_classdev_unregister(struct led_classdev *led_cdev)
 {
 }

@@ -195,6 +195,22 @@ void *kmemdup(const void *src, size_t len, gfp_t gfp)
 	return p;
 }
 
+char *kstrndup(const char *s, size_t max, gfp_t gfp)
+{
+	char *d;
+	size_t n;
+
+	if (!s)
+		return NULL;
+	n = strnlen(s, max);
+	d = kmalloc(n + 1, gfp);
+	if (d) {
+		memcpy(d, s, n);
+		d[n] = 0;
+	}
+	return d;
+}
+
 char *kstrdup(const char *s, gfp_t gfp)
 {
 	return s ? kmemdup(s, strlen(s) + 1, gfp) : NULL;
@@ -666,6 +682,12 @@ void dma_vunmap_noncontiguous(struct device *dev, void *vaddr)
 bool dma_need_sync(struct device *dev, dma_addr_t dma_addr)
 {
 	return false;
+}
+
+/* a copy larger than its object, found at run time (check_copy_size) */
+void __copy_overflow(int size, unsigned long count)
+{
+	WARN(1, "Buffer overflow detected (%d < %lu)!\n", size, count);
 }
 
 /* no process maps a driver's DMA buffers (ALSA then offers no mmap access) */

@@ -10,6 +10,7 @@
 #include <linux/device.h>
 #include <linux/io.h>
 #include <linux/pci.h>
+#include <linux/vga_switcheroo.h>
 #include <linux/log2.h>
 #include <linux/slab.h>
 #include <asm/unaligned.h>
@@ -149,6 +150,56 @@ struct pci_dev *pci_get_device(unsigned int vendor, unsigned int device, struct 
 	if (from)
 		put_device(&from->dev);
 	return found;
+}
+
+/* by class (HD Audio looks for the GPU beside it), among the granted functions */
+struct pci_dev *pci_get_class(unsigned int class, struct pci_dev *from)
+{
+	unsigned i = from ? (unsigned)(lx_of(from)->index + 1) : 0;
+	struct pci_dev *found = NULL;
+
+	for (; i < ndevices && !found; i++)
+		if (devices[i].pdev.class == class)
+			found = &devices[i].pdev;
+	if (found)
+		get_device(&found->dev);
+	if (from)
+		put_device(&from->dev);
+	return found;
+}
+
+struct pci_dev *pci_get_domain_bus_and_slot(int domain, unsigned int bus, unsigned int devfn)
+{
+	for (unsigned i = 0; i < ndevices; i++) {
+		struct pci_dev *p = &devices[i].pdev;
+
+		if (!domain && p->bus->number == bus && p->devfn == devfn)
+			return pci_dev_get(p);
+	}
+	return NULL;
+}
+
+/* no hybrid graphics: no switcheroo to register an HDMI codec's controller with */
+int vga_switcheroo_register_audio_client(struct pci_dev *pdev,
+					 const struct vga_switcheroo_client_ops *ops,
+					 struct pci_dev *vga_dev)
+{
+	return -ENODEV;
+}
+
+void vga_switcheroo_unregister_client(struct pci_dev *pdev)
+{
+}
+
+enum vga_switcheroo_state vga_switcheroo_get_client_state(struct pci_dev *pdev)
+{
+	return VGA_SWITCHEROO_ON;
+}
+
+/* no ACPI power resources (_PR3) here */
+bool pci_pr3_present(struct pci_dev *pdev)
+{
+	return false;
 }
 
 struct pci_dev *pci_dev_get(struct pci_dev *dev)

@@ -128,6 +128,17 @@ void pm_runtime_allow(struct device *dev)
 {
 }
 
+/* system sleep through runtime PM: nothing was ever runtime-suspended */
+int pm_runtime_force_suspend(struct device *dev)
+{
+	return 0;
+}
+
+int pm_runtime_force_resume(struct device *dev)
+{
+	return 0;
+}
+
 void __pm_runtime_use_autosuspend(struct device *dev, bool use)
 {
 }

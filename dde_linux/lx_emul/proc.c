@@ -42,6 +42,31 @@ struct proc_dir_entry *proc_create_data(const char *name, umode_t mode,
 	return entry(name);
 }
 
+struct proc_dir_entry *proc_create(const char *name, umode_t mode, struct proc_dir_entry *parent,
+				   const struct proc_ops *proc_ops)
+{
+	return entry(name);
+}
+
+struct proc_dir_entry *proc_create_seq_private(const char *name, umode_t mode,
+					       struct proc_dir_entry *parent,
+					       const struct seq_operations *ops,
+					       unsigned int state_size, void *data)
+{
+	return entry(name);
+}
+
+struct proc_dir_entry *proc_create_single_data(const char *name, umode_t mode,
+					       struct proc_dir_entry *parent,
+					       int (*show)(struct seq_file *, void *), void *data)
+{
+	return entry(name);
+}
+
+void remove_proc_entry(const char *name, struct proc_dir_entry *parent)
+{
+}
+
 struct proc_dir_entry *proc_symlink(const char *name, struct proc_dir_entry *parent,
 				    const char *dest)
 {

@@ -114,6 +114,19 @@ void sysfs_remove_link(struct kobject *kobj, const char *name)
 {
 }
 
+int sysfs_emit_at(char *buf, int at, const char *fmt, ...)
+{
+	va_list args;
+	int len;
+
+	if (at < 0 || at >= PAGE_SIZE)
+		return 0;
+	va_start(args, fmt);
+	len = vscnprintf(buf + at, PAGE_SIZE - at, fmt, args);
+	va_end(args);
+	return len;
+}
+
 int sysfs_emit(char *buf, const char *fmt, ...)
 {
 	va_list args;

@@ -207,6 +207,17 @@ void ktime_get_real_ts64(struct timespec64 *ts)
 	*ts = ns_to_timespec64((s64)lx_kit_clock_real_ns());
 }
 
+void ktime_get_ts64(struct timespec64 *ts)
+{
+	*ts = ns_to_timespec64((s64)lx_kit_clock_ns());
+}
+
+/* the raw monotonic clock: the host's monotonic one (no NTP slewing here to undo) */
+void ktime_get_raw_ts64(struct timespec64 *ts)
+{
+	*ts = ns_to_timespec64((s64)lx_kit_clock_ns());
+}
+
 time64_t ktime_get_real_seconds(void)
 {
 	return (time64_t)(lx_kit_clock_real_ns() / NSEC_PER_SEC);
@@ -243,4 +254,24 @@ void clocks_calc_mult_shift(u32 *mult, u32 *shift, u32 from, u32 to, u32 maxsec)
 		m = div_u64((u64)to + from / 2, from);
 	*mult = (u32)m;
 	*shift = s;
+}
+
+/*
+ * Cross-timestamps between a device clock and the system's (HD Audio's
+ * link time on Skylake and later, through Intel's Always Running Timer):
+ * this system has no ART to correlate with.
+ */
+int get_device_system_crosststamp(int (*get_time_fn)(ktime_t *device_time,
+						     struct system_counterval_t *sys_counterval,
+						     void *ctx),
+				  void *ctx, struct system_time_snapshot *history,
+				  struct system_device_crosststamp *xtstamp)
+{
+	return -EOPNOTSUPP;
+}
+
+struct system_counterval_t convert_art_to_tsc(u64 art)
+{
+	WARN_ONCE(1, "lx_emul: no Always Running Timer to convert from\n");
+	return (struct system_counterval_t){ 0 };
 }

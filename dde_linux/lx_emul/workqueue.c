@@ -24,6 +24,7 @@ static int worker(void *arg)
 {
 	struct workqueue_struct *wq = arg;
 
+	current->worker_private = wq;	/* current_work() finds it */
 	for (;;) {
 		struct work_struct *w;
 
@@ -42,6 +43,14 @@ static int worker(void *arg)
 		wake_up_all(&wq->idle);
 	}
 	return 0;
+}
+
+/* the work item the calling task runs, if it is a worker */
+struct work_struct *current_work(void)
+{
+	struct workqueue_struct *wq = current->worker_private;
+
+	return wq && wq->worker == current ? wq->running : NULL;
 }
 
 struct workqueue_struct *alloc_workqueue(const char *fmt, unsigned int flags, int max_active, ...)

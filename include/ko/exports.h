@@ -18,5 +18,7 @@ extern const unsigned ksrv_nexports;
 extern const char ksrv_name[];		/* its class: "net" */
 extern const char ksrv_kernel[];	/* the kernel whose headers built it: "6.1.0-50-amd64" */
 extern const uint32_t ksrv_module_layout;	/* the CRC of its struct module */
+/* the modules it holds compiled from source, ",snd,snd-pcm,": never loaded */
+extern const char ksrv_builtin[];
 
 #endif
