@@ -86,6 +86,7 @@ BENCH       := $(O)/tests/bench/platform_bench
 VFIO_TESTS  := $(O)/tests/vfio/mmio_cost $(O)/tests/vfio/dma_escape
 NET_TESTS   := $(patsubst tests/net/%.c,$(O)/tests/net/%,$(wildcard tests/net/*.c))
 BLOCK_TESTS := $(patsubst tests/block/%.c,$(O)/tests/block/%,$(wildcard tests/block/*.c))
+SOUND_TESTS := $(patsubst tests/sound/%.c,$(O)/tests/sound/%,$(wildcard tests/sound/*.c))
 SANDBOX_TESTS := $(O)/tests/sandbox/escape
 SAN_TESTS   := $(if $(SANITIZE),$(O)/tests/san/canary)
 # `make check` also builds everything with sanitizers, here, and runs the
@@ -96,7 +97,7 @@ SAN_O       ?= $(if $(SANITIZE),$(O),$(O)-san)
 include dde_linux/linux.mk
 
 .PHONY: all help deps demo check check-vfio test bench clean fuzz install uninstall
-all: $(BINS) $(LX_BINS) $(KO_BINS) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(VFIO_TESTS) $(NET_TESTS) $(BLOCK_TESTS) $(SAN_TESTS) $(SANDBOX_TESTS)
+all: $(BINS) $(LX_BINS) $(KO_BINS) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(VFIO_TESTS) $(NET_TESTS) $(BLOCK_TESTS) $(SOUND_TESTS) $(SAN_TESTS) $(SANDBOX_TESTS)
 
 help:
 	@echo "make              build everything (into $(O)/)"
@@ -242,6 +243,10 @@ $(O)/tests/net/%: $(call obj,tests/net/%.c) $(LIBDDENET)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
 
+$(O)/tests/sound/%: $(call obj,tests/sound/%.c) $(LIBDDESND)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
+
 $(O)/tests/block/%: $(call obj,tests/block/%.c) $(LIBDDEBLK)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
@@ -305,7 +310,7 @@ bench: deps
 	@O=$(O) LX_DIR=$(LX_DIR) ./tests/vfio/run.sh | sed -n 's/^figure: /  /p'
 
 # a SANITIZE build links $(SAN_OBJ) into every program (in $^)
-$(filter-out %.a %.bin %.so %.conf,$(BINS)) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(NET_TESTS) $(BLOCK_TESTS) $(SAN_TESTS) $(SANDBOX_TESTS) \
+$(filter-out %.a %.bin %.so %.conf,$(BINS)) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(NET_TESTS) $(BLOCK_TESTS) $(SOUND_TESTS) $(SAN_TESTS) $(SANDBOX_TESTS) \
 	$(O)/tools/mkfirmware: $(SAN_OBJ)
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: the programs, drivers and

@@ -1,7 +1,9 @@
 /*
- * wavcmp REF.wav GOT.wav — is GOT (what QEMU's wav backend captured from
- * the device) REF's samples bit for bit, once GOT's leading silence is
- * skipped, and nothing but silence after them?
+ * wavcmp [--gaps] REF.wav GOT.wav — is GOT (what QEMU's wav backend
+ * captured from the device) REF's samples bit for bit, once GOT's leading
+ * silence is skipped, and nothing but silence after them? With --gaps,
+ * silence may also come between REF's frames (where the stream was paused
+ * or ran dry): every frame of REF still has to come, in order, unchanged.
  *
  * Both must be PCM with the same channels and sample size (the rate is
  * printed, not compared: QEMU writes the rate the device model runs at).
@@ -9,7 +11,7 @@
  * too large: the data then runs to the end of the file.
  *
  * Prints one line: "match: N frames after L frames of silence, T frames of
- * silence after" (exit 0), or where and how they differ (exit 1); 2 for
+ * silence after[, G frames of silence between]" (exit 0), or where and how they differ (exit 1); 2 for
  * unreadable input.
  */
 #include <errno.h>
@@ -92,13 +94,14 @@ static int silent(const unsigned char *p, size_t n)
 int main(int argc, char **argv)
 {
 	struct wav ref = { 0 }, got = { 0 };
-	size_t lead = 0, rlead = 0, i, tail;
+	size_t lead = 0, rlead = 0, i, tail, gap = 0, at;
+	int gaps = argc == 4 && !strcmp(argv[1], "--gaps");
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: wavcmp REF.wav GOT.wav\n");
+	if (argc != 3 + gaps) {
+		fprintf(stderr, "usage: wavcmp [--gaps] REF.wav GOT.wav\n");
 		return 2;
 	}
-	if (load(argv[1], &ref) || load(argv[2], &got))
+	if (load(argv[1 + gaps], &ref) || load(argv[2 + gaps], &got))
 		return 2;
 	if (ref.channels != got.channels || ref.bits != got.bits) {
 		printf("differ: %u channels of %u bits, captured %u of %u\n", ref.channels, ref.bits,
@@ -116,28 +119,38 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	lead -= rlead;
-	for (i = 0; i < ref.frames; i++) {
+	for (i = 0, at = lead; i < ref.frames; i++, at++) {
 		const unsigned char *a = ref.data + i * ref.frame, *b;
 
-		if (lead + i >= got.frames) {
-			printf("differ: the capture ends after %zu of %zu frames (%zu of silence before)\n",
-			       i, ref.frames, lead);
-			return 1;
-		}
-		b = got.data + (lead + i) * got.frame;
-		if (memcmp(a, b, ref.frame)) {
-			printf("differ: frame %zu of %zu (after %zu frames of silence)\n", i, ref.frames,
-			       lead);
-			return 1;
+		for (;;) {
+			if (at >= got.frames) {
+				printf("differ: the capture ends after %zu of %zu frames (%zu of silence "
+				       "before)\n", i, ref.frames, lead);
+				return 1;
+			}
+			b = got.data + at * got.frame;
+			if (!memcmp(a, b, ref.frame))
+				break;
+			if (!gaps || !silent(b, got.frame)) {
+				printf("differ: frame %zu of %zu (after %zu frames of silence)\n", i,
+				       ref.frames, lead);
+				return 1;
+			}
+			gap++;
+			at++;
 		}
 	}
-	for (tail = lead + ref.frames; tail < got.frames; tail++)
+	for (tail = at; tail < got.frames; tail++)
 		if (!silent(got.data + tail * got.frame, got.frame)) {
-			printf("differ: frame %zu after the end is not silence\n",
-			       tail - lead - ref.frames);
+			printf("differ: frame %zu after the end is not silence\n", tail - at);
 			return 1;
 		}
-	printf("match: %zu frames after %zu frames of silence, %zu frames of silence after "
-	       "(%u Hz captured)\n", ref.frames, lead, got.frames - lead - ref.frames, got.rate);
+	if (gaps)
+		printf("match: %zu frames after %zu frames of silence, %zu frames of silence after, "
+		       "%zu frames of silence between (%u Hz captured)\n", ref.frames, lead,
+		       got.frames - at, gap, got.rate);
+	else
+		printf("match: %zu frames after %zu frames of silence, %zu frames of silence after "
+		       "(%u Hz captured)\n", ref.frames, lead, got.frames - at, got.rate);
 	return 0;
 }
