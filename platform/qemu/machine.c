@@ -239,6 +239,9 @@ static void add_devices(struct argv_builder *a, const struct machine_config *cfg
 		/*
 		 * A wav file gets the device's samples untouched: QEMU's mixing
 		 * engine (rate and format conversion, volume) off for output.
+		 * The wav backend then takes the samples at its own rate, 44.1 kHz
+		 * (also in the file's header), whatever the stream's: QEMU 7.2
+		 * takes no rate for it without the mixing engine.
 		 * The wav backend has no input side (QEMU says it cannot create
 		 * the capture voice); the none backend's input is silence.
 		 */
