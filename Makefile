@@ -303,6 +303,7 @@ bench: deps
 	@O=$(O) ./tests/bench/net_bench.sh
 	@O=$(O) ./tests/bench/block_bench.sh
 	@O=$(O) ./tests/bench/sweep_bench.sh
+	@O=$(O) ./tests/bench/sound_bench.sh
 	@O=$(O) ./tests/bench/sandbox_bench.sh
 	@O=$(O) ./tests/bench/drivers_bench.sh
 	@O=$(O) ./tests/bench/iommu_bench.sh

@@ -147,10 +147,10 @@ int main(int argc, char **argv)
 		}
 	if (gaps)
 		printf("match: %zu frames after %zu frames of silence, %zu frames of silence after, "
-		       "%zu frames of silence between (%u Hz captured)\n", ref.frames, lead,
+		       "%zu frames of silence between (the file says %u Hz)\n", ref.frames, lead,
 		       got.frames - at, gap, got.rate);
 	else
 		printf("match: %zu frames after %zu frames of silence, %zu frames of silence after "
-		       "(%u Hz captured)\n", ref.frames, lead, got.frames - at, got.rate);
+		       "(the file says %u Hz)\n", ref.frames, lead, got.frames - at, got.rate);
 	return 0;
 }
