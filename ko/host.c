@@ -255,6 +255,17 @@ static int load_module(const char *path, unsigned depth, char *err, size_t len)
 		ko_fail(err, len, "%s: no module name in .modinfo", path);
 		goto out;
 	}
+	if (depth == 0) {	/* a module the library holds from source is not run twice */
+		char key[80];
+		const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+
+		snprintf(key, sizeof(key), ",%.*s,", (int)strcspn(base, "."), base);
+		if (strstr(ksrv_builtin, key)) {
+			ko_fail(err, len, "%s: this host's library holds %.*s compiled from source; "
+				"run a driver that uses it", path, (int)strlen(key) - 2, key + 1);
+			goto out;
+		}
+	}
 	for (unsigned i = 0; i < nmods; i++) {
 		if (!strcmp(mods[i].name, name)) {	/* loaded already, as a dependency */
 			ko_close(&hm->file);

@@ -366,27 +366,6 @@ static const snd_pcm_ioplug_callback_t callbacks = {
 	.delay = dde_delay,
 };
 
-/* "aplay (pid 1234)" for a PCM busy with pid @pid */
-static void holder(uint32_t pid, char *out, size_t cap)
-{
-	char path[64], comm[32] = "";
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
-	f = pid > 1 ? fopen(path, "re") : NULL;
-	if (f) {
-		if (fgets(comm, sizeof(comm), f))
-			comm[strcspn(comm, "\n")] = 0;
-		fclose(f);
-	}
-	if (pid <= 1)
-		snprintf(out, cap, "another program");
-	else if (comm[0])
-		snprintf(out, cap, "%s (pid %u)", comm, pid);
-	else
-		snprintf(out, cap, "pid %u", pid);
-}
-
 /* The PCM @name (""; the first) of direction @stream, from sndd's listing. */
 static int find(struct dde_pcm *p, const char *name, snd_pcm_stream_t stream)
 {
@@ -406,7 +385,7 @@ static int find(struct dde_pcm *p, const char *name, snd_pcm_stream_t stream)
 			free(all);
 			if (!p->info.busy)
 				return 0;
-			holder(p->info.busy, who, sizeof(who));
+			ddesnd_holder(&p->info, who, sizeof(who));
 			SNDERR("dde: %s %s is in use by %s", p->info.name, direction(stream), who);
 			return -EBUSY;
 		}

@@ -24,6 +24,28 @@
 static __thread char why[sizeof(((struct ddesnd_msg *)0)->error)];
 static __thread int why_err;
 
+void ddesnd_holder(const struct ddesnd_pcm_info *i, char *out, size_t cap)
+{
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/comm", i->busy);
+	f = i->busy > 1 ? fopen(path, "re") : NULL;
+	if (f) {
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = 0;
+		fclose(f);
+	}
+	if (!i->busy)
+		snprintf(out, cap, "%s", "");
+	else if (i->busy == 1)
+		snprintf(out, cap, "another program");
+	else if (comm[0])
+		snprintf(out, cap, "%s (pid %u)", comm, i->busy);
+	else
+		snprintf(out, cap, "pid %u", i->busy);
+}
+
 const char *ddesnd_strerror(int err)
 {
 	if (err < 0 && err == why_err && why[0])

@@ -450,6 +450,8 @@ static void driver_reply(struct peer *drv, const struct ddesnd_msg *m)
 			 drv->unit, m->stream);
 		return;
 	}
+	if (s->pending)
+		s->pending--;
 	if (s->client) {
 		msg_init(&r, DDESND_REPLY);
 		r.stream = s->id;
@@ -520,10 +522,20 @@ static void forward(struct peer *c, const struct ddesnd_msg *m)
 		c->broken = "a request numbered 0; disconnected";
 		return;
 	}
+	/*
+	 * One request at a time per stream (each waits for its answer), and
+	 * a CLOSE: a client cannot fill the driver's queue, which then could
+	 * not take the CLOSE that frees the PCM.
+	 */
+	if (s->pending && m->type != DDESND_CLOSE) {
+		answer(c, DDESND_REPLY, m, -EBUSY, "a request of this stream is still unanswered");
+		return;
+	}
 	if (m->type == DDESND_CLOSE) {
 		s->state = ST_CLOSING;
 		s->close_seq = m->seq;
 	}
+	s->pending++;
 	msg_init(&f, m->type);
 	f.stream = s->id;
 	f.seq = m->seq;

@@ -57,6 +57,7 @@ struct stream {
 	struct peer *client;		/* NULL once the client went away */
 	uint32_t open_seq;		/* the client's OPEN, answered by OPENED */
 	uint32_t close_seq;		/* the CLOSE whose REPLY ends the stream */
+	uint32_t pending;		/* requests forwarded to the driver, not yet answered */
 	struct ddesnd_params params;
 	int fds[3];			/* ring, client bell, driver bell: until OPENED */
 	struct stream *next;

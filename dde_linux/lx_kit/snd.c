@@ -44,7 +44,8 @@ struct stream {
 	struct ddesnd_params params;
 };
 
-#define QUEUE 32
+/* requests waiting for the Linux side; the last LX_SND_MAX_STREAMS places only for CLOSE */
+#define QUEUE 64
 
 static struct {
 	int sock;
@@ -75,6 +76,14 @@ static void close_stream(struct stream *s)
 		close(s->driver_bell);
 	memset(s, 0, sizeof(*s));
 	s->ring_fd = s->client_bell = s->driver_bell = -1;
+}
+
+/* Close the streams whose CLOSE (or refused OPEN) was answered; under the lock. */
+static void reap_closed(void)
+{
+	for (int i = 0; i < LX_SND_MAX_STREAMS; i++)
+		if (snd.st[i].closing)
+			close_stream(&snd.st[i]);
 }
 
 static int slot_of(uint32_t id)
@@ -117,6 +126,7 @@ static int take_open(const struct ddesnd_msg *m, int fds[3], int nfds, struct lx
 		refuse(m, DDESND_OPENED, -EEXIST, "stream id already open");
 		return -1;
 	}
+	reap_closed();	/* a slot a CLOSE just freed is free */
 	for (i = 0; i < LX_SND_MAX_STREAMS && !s; i++)
 		if (!snd.st[i].used)
 			s = &snd.st[i];
@@ -167,10 +177,15 @@ static void take_message(void)
 	}
 	pthread_mutex_lock(&snd.lock);
 	if (n != sizeof(m) || m.magic != DDESND_MAGIC || m.version != DDESND_VERSION ||
-	    m.type >= sizeof(ops) / sizeof(ops[0]) || !ops[m.type] ||
-	    (snd.tail - snd.head) == QUEUE) {
+	    m.type >= sizeof(ops) / sizeof(ops[0]) || !ops[m.type]) {
 		ddekit_log(DDEKIT_LOG_WARN, "sound: a message from the server was dropped (type %u)",
 			   n == sizeof(m) ? m.type : 0);
+		goto drop;
+	}
+	/* every request is answered: one that finds no room is refused at once */
+	if (snd.tail - snd.head >= QUEUE - (m.type == DDESND_CLOSE ? 0 : LX_SND_MAX_STREAMS)) {
+		refuse(&m, m.type == DDESND_OPEN ? DDESND_OPENED : DDESND_REPLY, -EAGAIN,
+		       "the driver has too many requests waiting");
 		goto drop;
 	}
 	r.op = ops[m.type];
@@ -211,9 +226,8 @@ static void *channel_thread(void *arg)
 		p[0] = (struct pollfd){ snd.sock, POLLIN, 0 };
 		p[1] = (struct pollfd){ snd.kick, POLLIN, 0 };
 		pthread_mutex_lock(&snd.lock);
+		reap_closed();
 		for (int i = 0; i < LX_SND_MAX_STREAMS; i++) {
-			if (snd.st[i].closing)
-				close_stream(&snd.st[i]);
 			if (snd.st[i].used)
 				p[n++] = (struct pollfd){ snd.st[i].driver_bell, POLLIN, 0 };
 		}

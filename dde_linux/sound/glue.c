@@ -39,6 +39,7 @@ struct stream {
 	struct file file;		/* what ALSA's ioctls take the flags from */
 	struct snd_pcm_file pcm_file;
 	struct wait_queue_entry wait;	/* on the runtime's sleep queue: wakes snd_task */
+	bool waiting;			/* ... once the stream is set up */
 	struct lx_kit_snd_params p;
 	u64 hw;				/* frames taken from (put into) the ring */
 	unsigned published;		/* the state the client saw last */
@@ -176,6 +177,7 @@ static void describe(struct snd_pcm *pcm, int dir)
 			if (!rate || rate < d.rate_min || rate > d.rate_max)
 				continue;
 			*one = *hp;
+			one->rmask = ~0U;	/* refine everything again (refining cleared it) */
 			set_value(one, SNDRV_PCM_HW_PARAM_RATE, rate);
 			if (!snd_pcm_hw_refine(s.sub, one))
 				d.rates[d.nrates++] = rate;
@@ -295,6 +297,7 @@ static void pump(unsigned slot, struct stream *s)
 	u8 *data = lx_kit_snd_data(slot);
 	bool playback = s->p.stream == 0;
 	snd_pcm_sframes_t delay = 0;
+	int drained = 1;		/* the drain's answer, once it has one */
 	unsigned state;
 
 	if (s->failed)
@@ -332,10 +335,13 @@ static void pump(unsigned slot, struct stream *s)
 	 */
 	while (s->draining && s->hw == appl && s->pad && transferring(rt) &&
 	       rt->state != SNDRV_PCM_STATE_DRAINING) {
-		static const u8 zeros[4096];
-		snd_pcm_sframes_t done = snd_pcm_kernel_write(s->sub, zeros,
-			min_t(u32, s->pad, sizeof(zeros) / s->p.frame_bytes));
+		static u8 silence[4096];
+		unsigned frames = sizeof(silence) / s->p.frame_bytes;
+		snd_pcm_sframes_t done;
 
+		/* the format's silence (not zeros: U8's is 0x80) */
+		snd_pcm_format_set_silence(s->p.format, silence, frames * s->p.channels);
+		done = snd_pcm_kernel_write(s->sub, silence, min_t(u32, s->pad, frames));
 		if (done <= 0)
 			break;
 		s->pad -= done;
@@ -344,23 +350,24 @@ static void pump(unsigned slot, struct stream *s)
 	    transferring(rt)) {
 		int r = snd_pcm_kernel_ioctl(s->sub, SNDRV_PCM_IOCTL_DRAIN, NULL);
 
-		if (r != -EAGAIN && r) {
-			lx_kit_snd_answer(&s->drain, r, "the drain failed");
-			s->draining = false;
-		}
+		if (r != -EAGAIN && r)
+			drained = r;
 	}
 	if (transferring(rt))
 		snd_pcm_kernel_ioctl(s->sub, SNDRV_PCM_IOCTL_DELAY, &delay);
-	if (s->draining && !transferring(rt)) {
-		lx_kit_snd_answer(&s->drain, 0, NULL);
-		s->draining = false;
-	}
+	if (s->draining && !transferring(rt))
+		drained = 0;
 	state = client_state(rt);
 	if (state == LX_SND_STATE_XRUN && s->published != LX_SND_STATE_XRUN)
 		lx_kit_snd_xrun(slot);
 	lx_kit_snd_publish(slot, s->hw, playback ? delay : 0, state);
 	s->published = state;
 	lx_kit_snd_notify(slot);
+	/* answered after the ring says where the stream is */
+	if (s->draining && drained <= 0) {
+		s->draining = false;
+		lx_kit_snd_answer(&s->drain, drained, drained ? "the drain failed" : NULL);
+	}
 }
 
 /* ---- requests ---- */
@@ -369,7 +376,9 @@ static void close_stream(struct stream *s)
 {
 	if (!s->sub)
 		return;
-	remove_wait_queue(&s->sub->runtime->sleep, &s->wait);
+	if (s->waiting)
+		remove_wait_queue(&s->sub->runtime->sleep, &s->wait);
+	s->waiting = false;
 	snd_pcm_release_substream(s->sub);
 	s->sub = NULL;
 }
@@ -402,6 +411,7 @@ static void serve_open(struct lx_kit_snd_request *req)
 	}
 	init_waitqueue_entry(&s->wait, snd_task);
 	add_wait_queue(&s->sub->runtime->sleep, &s->wait);
+	s->waiting = true;
 	lx_kit_snd_answer(req, 0, NULL);
 	pr_info("lx_emul: sound: %s %s: %s, %u channels, %u Hz, period %lu, buffer %lu\n",
 		pcm->name, req->params.stream ? "capture" : "playback",
@@ -433,7 +443,8 @@ static void serve(struct lx_kit_snd_request *req)
 	switch (req->op) {
 	case LX_SND_PREPARE:
 		r = snd_pcm_kernel_ioctl(s->sub, SNDRV_PCM_IOCTL_PREPARE, NULL);
-		s->hw = 0;
+		if (!r)
+			s->hw = 0;
 		break;
 	case LX_SND_START:
 		pump(req->slot, s);	/* what the client wrote goes in first */
@@ -460,9 +471,8 @@ static void serve(struct lx_kit_snd_request *req)
 		lx_kit_snd_answer(req, 0, NULL);
 		return;
 	}
+	pump(req->slot, s);	/* the ring shows the outcome before the answer */
 	lx_kit_snd_answer(req, r, r ? "refused by the driver" : NULL);
-	if (s->sub)
-		pump(req->slot, s);
 }
 
 static void wake(void *arg)

@@ -26,6 +26,7 @@
 #ifndef DDESND_H
 #define DDESND_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -40,6 +41,13 @@ void ddesnd_disconnect(struct ddesnd *s);
 
 /* Up to @max PCMs into @out (both directions); how many sndd serves, or an error. */
 int ddesnd_list(struct ddesnd *s, struct ddesnd_pcm_info *out, int max);
+
+/*
+ * Who has a stream on PCM @i open (its `busy`, the holder's pid): "aplay
+ * (pid 1234)", "pid 1234" (gone meanwhile), "another program" (pid
+ * unknown); "" if it is free.
+ */
+void ddesnd_holder(const struct ddesnd_pcm_info *i, char *out, size_t cap);
 
 /*
  * Open PCM @name (NULL or "": the first of direction @p->stream) with

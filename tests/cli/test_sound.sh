@@ -176,5 +176,10 @@ machine speaker hda && {
 	dde_stop "$pid"
 }
 
+# a module of ALSA's core is the library's, compiled from source: never run twice
+KO=$(make -s --no-print-directory O="$O" ko-dir 2>/dev/null)
+expect "ko-sound refuses to run a module its library holds from source (snd-pcm)" 1 \
+	"holds snd-pcm compiled from source" "$O/drivers/ko-sound" --check "$KO/snd-pcm.ko"
+
 no_leftovers "no QEMU or ddeio left behind"
 finish

@@ -43,29 +43,13 @@ static void rates_text(const struct ddesnd_pcm_info *i, char *out, size_t cap)
 		n += (size_t)snprintf(out + n, cap - n, "%s%u", k ? "," : "", i->rates[k]);
 }
 
-/* "busy: aplay (pid 1234)", from the holder's pid sndd reports */
-static void state_text(uint32_t pid, char *out, size_t cap)
+/* "free", or "busy: aplay (pid 1234)" */
+static void state_text(const struct ddesnd_pcm_info *i, char *out, size_t cap)
 {
-	char path[64], comm[32] = "";
-	FILE *f;
+	char who[56];
 
-	if (!pid) {
-		snprintf(out, cap, "free");
-		return;
-	}
-	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
-	f = pid > 1 ? fopen(path, "r") : NULL;
-	if (f) {
-		if (fgets(comm, sizeof(comm), f))
-			comm[strcspn(comm, "\n")] = 0;
-		fclose(f);
-	}
-	if (comm[0])
-		snprintf(out, cap, "busy: %s (pid %u)", comm, pid);
-	else if (pid > 1)
-		snprintf(out, cap, "busy: pid %u", pid);
-	else
-		snprintf(out, cap, "busy");
+	ddesnd_holder(i, who, sizeof(who));
+	snprintf(out, cap, "%s%s", who[0] ? "busy: " : "free", who);
 }
 
 static void show(const struct ddesnd_pcm_info *i)
@@ -74,7 +58,7 @@ static void show(const struct ddesnd_pcm_info *i)
 
 	formats_text(i, formats, sizeof(formats));
 	rates_text(i, rates, sizeof(rates));
-	state_text(i->busy, state, sizeof(state));
+	state_text(i, state, sizeof(state));
 	if (i->channels_min == i->channels_max)
 		snprintf(channels, sizeof(channels), "%u", i->channels_min);
 	else
