@@ -98,10 +98,15 @@ for d in "es1370 44100 ens1370" "hda 48000 hda-intel"; do
 				! grep -q "Resetting rate control" "$log"; then
 				best="$period frames ($(awk -v p=$period -v r="$2" 'BEGIN { printf "%.1f", p * 1000 / r }') ms)"
 			else
+				# why the next one did not
+				why="$period frames: $(echo "$out" | sed -n 's/.*, \([0-9]*\) xruns.*/\1 xruns/p' | head -1)"
+				why="$why, $((wall / 1000)) s for ${PLAY_SECONDS} s"
+				grep -q "Resetting rate control" "$log" && why="$why, QEMU short of samples"
 				break
 			fi
 		done
-		printf "   %-10s %-5s %s\n" "$3" "$load" "$best"
+		printf "   %-10s %-5s %s%s\n" "$3" "$load" "$best" "${why:+ (not $why)}"
+		why=""
 	done
 done
 
