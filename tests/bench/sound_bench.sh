@@ -83,7 +83,7 @@ for d in "es1370 44100 ens1370" "hda 48000 hda-intel"; do
 	set -- $d
 	sox -n -r "$2" -c 2 -b 16 "$T/long-$2.wav" synth "$PLAY_SECONDS" sine 440 vol 0.3 2>/dev/null
 	for load in idle hog; do
-		best="-"
+		best="-" why=""
 		for period in 4096 1024 256 64 16; do
 			start "period" "$1" "" --driver "$3@00:01.0"
 			[ $load = hog ] && hog
@@ -106,7 +106,6 @@ for d in "es1370 44100 ens1370" "hda 48000 hda-intel"; do
 			fi
 		done
 		printf "   %-10s %-5s %s%s\n" "$3" "$load" "$best" "${why:+ (not $why)}"
-		why=""
 	done
 done
 
