@@ -50,8 +50,12 @@
 #ifndef DDESND_PROTO_H
 #define DDESND_PROTO_H
 
+#ifdef __KERNEL__	/* the sound glue of a driver process, on Linux's headers */
+#include <linux/types.h>
+#else
 #include <stdatomic.h>
 #include <stdint.h>
+#endif
 
 #define DDESND_MAGIC 0x444e5344u	/* "DSND" */
 #define DDESND_VERSION 1

@@ -27,11 +27,6 @@
 
 #include "../../common/bell.h"
 #include "../../common/seqpacket.h"
-#include "../../libddesnd/proto.h"
-
-_Static_assert((int)LX_SND_STATE_ERROR == (int)DDESND_STATE_ERROR &&
-	       (int)LX_SND_STATE_XRUN == (int)DDESND_STATE_XRUN &&
-	       (int)LX_SND_STATE_RUNNING == (int)DDESND_STATE_RUNNING, "stream states differ");
 
 struct stream {
 	int used;		/* an OPEN arrived (mapped), until the channel thread closes it */
@@ -149,8 +144,7 @@ static int take_open(const struct ddesnd_msg *m, int fds[3], int nfds, struct lx
 	s->params = *p;
 	r->slot = (unsigned)(s - snd.st);
 	r->device = m->pcm.device;
-	r->params = (struct lx_kit_snd_params){ p->stream, p->format, p->channels, p->rate,
-						p->frame_bytes, p->period_frames, p->buffer_frames };
+	r->params = *p;
 	return 0;
 }
 
@@ -289,30 +283,12 @@ int lx_kit_snd_attach(void (*wake)(void *arg), void *arg)
 	return 0;
 }
 
-int lx_kit_snd_describe(const struct lx_kit_snd_pcm *pcm)
+int lx_kit_snd_describe(const struct ddesnd_pcm_info *pcm)
 {
-	struct ddesnd_msg m = { .type = DDESND_PCM };
-	struct ddesnd_pcm_info *i = &m.pcm;
+	struct ddesnd_msg m = { .type = DDESND_PCM, .pcm = *pcm };
 
-	snprintf(i->card, sizeof(i->card), "%s", pcm->card);
-	snprintf(i->longname, sizeof(i->longname), "%s", pcm->longname);
-	snprintf(i->driver, sizeof(i->driver), "%s", pcm->driver);
-	snprintf(i->pcm, sizeof(i->pcm), "%s", pcm->pcm);
-	i->device = pcm->device;
-	i->stream = pcm->stream;
-	i->nformats = pcm->nformats < DDESND_MAX_FORMATS ? pcm->nformats : DDESND_MAX_FORMATS;
-	memcpy(i->formats, pcm->formats, i->nformats * sizeof(i->formats[0]));
-	i->channels_min = pcm->channels_min;
-	i->channels_max = pcm->channels_max;
-	i->rate_min = pcm->rate_min;
-	i->rate_max = pcm->rate_max;
-	i->nrates = pcm->nrates < DDESND_MAX_RATES ? pcm->nrates : DDESND_MAX_RATES;
-	memcpy(i->rates, pcm->rates, i->nrates * sizeof(i->rates[0]));
-	i->period_bytes_min = pcm->period_bytes_min;
-	i->period_bytes_max = pcm->period_bytes_max;
-	i->periods_min = pcm->periods_min;
-	i->periods_max = pcm->periods_max;
-	i->buffer_bytes_max = pcm->buffer_bytes_max;
+	m.pcm.name[0] = 0;	/* sndd's to give */
+	m.pcm.busy = 0;
 	return send_msg(&m);
 }
 
@@ -345,10 +321,7 @@ void lx_kit_snd_answer(const struct lx_kit_snd_request *req, int value, const ch
 	if (value < 0 && why)
 		snprintf(m.error, sizeof(m.error), "%s", why);
 	if (req->op == LX_SND_OPEN) {
-		const struct lx_kit_snd_params *p = &req->params;
-
-		m.params = (struct ddesnd_params){ p->stream, p->format, p->channels, p->rate,
-						   p->frame_bytes, p->period_frames, p->buffer_frames };
+		m.params = req->params;
 		pthread_mutex_lock(&snd.lock);
 		if (value == 0) {
 			s->live = 1;

@@ -40,7 +40,7 @@ struct stream {
 	struct snd_pcm_file pcm_file;
 	struct wait_queue_entry wait;	/* on the runtime's sleep queue: wakes snd_task */
 	bool waiting;			/* ... once the stream is set up */
-	struct lx_kit_snd_params p;
+	struct ddesnd_params p;
 	u64 hw;				/* frames taken from (put into) the ring */
 	unsigned published;		/* the state the client saw last */
 	bool draining;
@@ -138,7 +138,7 @@ static void describe(struct snd_pcm *pcm, int dir)
 {
 	struct snd_pcm_hw_params *hp = kmalloc(sizeof(*hp), GFP_KERNEL);
 	struct snd_pcm_hw_params *one = kmalloc(sizeof(*one), GFP_KERNEL);
-	struct lx_kit_snd_pcm d = { .device = pcm->device, .stream = dir };
+	struct ddesnd_pcm_info d = { .device = pcm->device, .stream = dir };
 	struct stream s;
 	unsigned f;
 	int r;
@@ -157,7 +157,7 @@ static void describe(struct snd_pcm *pcm, int dir)
 	strscpy(d.longname, pcm->card->longname, sizeof(d.longname));
 	strscpy(d.driver, pcm->card->driver, sizeof(d.driver));
 	strscpy(d.pcm, pcm->name, sizeof(d.pcm));
-	for (f = 0; f <= (unsigned)SNDRV_PCM_FORMAT_LAST && d.nformats < LX_SND_MAX_FORMATS; f++)
+	for (f = 0; f <= (unsigned)SNDRV_PCM_FORMAT_LAST && d.nformats < DDESND_MAX_FORMATS; f++)
 		if (snd_mask_test(hw_param_mask_c(hp, SNDRV_PCM_HW_PARAM_FORMAT), f))
 			d.formats[d.nformats++] = f;
 	d.channels_min = interval_min(hp, SNDRV_PCM_HW_PARAM_CHANNELS);
@@ -171,7 +171,7 @@ static void describe(struct snd_pcm *pcm, int dir)
 	d.buffer_bytes_max = interval_max(hp, SNDRV_PCM_HW_PARAM_BUFFER_BYTES);
 	/* a card with a continuous range takes any rate in it; else the known rates it takes */
 	if (!(s.sub->runtime->hw.rates & SNDRV_PCM_RATE_CONTINUOUS)) {
-		for (f = 0; f < 30 && d.nrates < LX_SND_MAX_RATES; f++) {
+		for (f = 0; f < 30 && d.nrates < DDESND_MAX_RATES; f++) {
 			unsigned rate = snd_pcm_rate_bit_to_rate(1u << f);
 
 			if (!rate || rate < d.rate_min || rate > d.rate_max)
@@ -194,7 +194,7 @@ out:
 }
 
 /* Set @s up as its client asked: exactly its format, rate and channels. */
-static int setup(struct stream *s, struct lx_kit_snd_params *p, char *why, size_t len)
+static int setup(struct stream *s, struct ddesnd_params *p, char *why, size_t len)
 {
 	struct snd_pcm_hw_params *hp = kmalloc(sizeof(*hp), GFP_KERNEL);
 	struct snd_pcm_sw_params sw = { 0 };
@@ -262,20 +262,20 @@ static unsigned client_state(struct snd_pcm_runtime *rt)
 {
 	switch (rt->state) {
 	case SNDRV_PCM_STATE_PREPARED:
-		return LX_SND_STATE_PREPARED;
+		return DDESND_STATE_PREPARED;
 	case SNDRV_PCM_STATE_RUNNING:
-		return LX_SND_STATE_RUNNING;
+		return DDESND_STATE_RUNNING;
 	case SNDRV_PCM_STATE_PAUSED:
-		return LX_SND_STATE_PAUSED;
+		return DDESND_STATE_PAUSED;
 	case SNDRV_PCM_STATE_DRAINING:
-		return LX_SND_STATE_DRAINING;
+		return DDESND_STATE_DRAINING;
 	case SNDRV_PCM_STATE_XRUN:
-		return LX_SND_STATE_XRUN;
+		return DDESND_STATE_XRUN;
 	case SNDRV_PCM_STATE_OPEN:
 	case SNDRV_PCM_STATE_SETUP:
-		return LX_SND_STATE_OPEN;
+		return DDESND_STATE_OPEN;
 	default:
-		return LX_SND_STATE_ERROR;
+		return DDESND_STATE_ERROR;
 	}
 }
 
@@ -310,7 +310,7 @@ static void pump(unsigned slot, struct stream *s)
 		if ((!playback && appl > s->hw) || ahead > bf) {
 			pr_warn("lx_emul: sound: stream %u: the client broke its ring\n", slot);
 			snd_pcm_kernel_ioctl(s->sub, SNDRV_PCM_IOCTL_DROP, NULL);
-			lx_kit_snd_publish(slot, s->hw, 0, LX_SND_STATE_ERROR);
+			lx_kit_snd_publish(slot, s->hw, 0, DDESND_STATE_ERROR);
 			lx_kit_snd_notify(slot);
 			s->failed = true;
 			return;
@@ -358,7 +358,7 @@ static void pump(unsigned slot, struct stream *s)
 	if (s->draining && !transferring(rt))
 		drained = 0;
 	state = client_state(rt);
-	if (state == LX_SND_STATE_XRUN && s->published != LX_SND_STATE_XRUN)
+	if (state == DDESND_STATE_XRUN && s->published != DDESND_STATE_XRUN)
 		lx_kit_snd_xrun(slot);
 	lx_kit_snd_publish(slot, s->hw, playback ? delay : 0, state);
 	s->published = state;

@@ -2,39 +2,19 @@
  * The sound class bridge: the Linux side's glue (dde_linux/sound) serves
  * ALSA PCM streams to the sound server; the host side (lx_kit/snd.c)
  * speaks sndd's protocol (libddesnd/proto.h) and maps the streams' rings.
- * Plain C types only, as every lx_kit header.
+ * Both sides share the protocol's own descriptions of PCMs and stream
+ * parameters (libddesnd/proto.h: plain fixed-width types only).
  */
 #ifndef LX_KIT_SND_H
 #define LX_KIT_SND_H
 
+#include "../../../libddesnd/proto.h"
+
 #define LX_SND_MAX_STREAMS 8
-#define LX_SND_MAX_FORMATS 8
-#define LX_SND_MAX_RATES 16
-
-/* What one PCM direction offers (struct ddesnd_pcm_info's fields). */
-struct lx_kit_snd_pcm {
-	char card[32], longname[80], driver[16], pcm[32];
-	unsigned device, stream;	/* stream: 0 playback, 1 capture */
-	unsigned nformats, formats[LX_SND_MAX_FORMATS];	/* ALSA format numbers */
-	unsigned channels_min, channels_max, rate_min, rate_max;
-	unsigned nrates, rates[LX_SND_MAX_RATES];	/* 0: any rate in the range */
-	unsigned period_bytes_min, period_bytes_max, periods_min, periods_max;
-	unsigned buffer_bytes_max;
-};
-
-struct lx_kit_snd_params {
-	unsigned stream, format, channels, rate, frame_bytes, period_frames, buffer_frames;
-};
 
 enum lx_kit_snd_op {
 	LX_SND_OPEN = 1, LX_SND_PREPARE, LX_SND_START, LX_SND_DROP, LX_SND_PAUSE,
 	LX_SND_DRAIN, LX_SND_CLOSE,
-};
-
-/* A stream's state as its client sees it (enum ddesnd_state's values). */
-enum lx_kit_snd_state {
-	LX_SND_STATE_OPEN, LX_SND_STATE_PREPARED, LX_SND_STATE_RUNNING, LX_SND_STATE_PAUSED,
-	LX_SND_STATE_DRAINING, LX_SND_STATE_XRUN, LX_SND_STATE_ERROR,
 };
 
 /* A request of sndd's for stream @slot (0 .. LX_SND_MAX_STREAMS-1). */
@@ -43,7 +23,7 @@ struct lx_kit_snd_request {
 	unsigned slot;
 	int value;			/* PAUSE: 1 pause, 0 resume */
 	unsigned device;		/* OPEN: the Linux PCM device */
-	struct lx_kit_snd_params params;	/* OPEN */
+	struct ddesnd_params params;	/* OPEN */
 	/* the host side's: which request to answer */
 	unsigned id, seq;
 };
@@ -55,7 +35,7 @@ struct lx_kit_snd_request {
  */
 int lx_kit_snd_attach(void (*wake)(void *arg), void *arg);
 /* Describe one PCM direction to the server; then lx_kit_snd_ready once. */
-int lx_kit_snd_describe(const struct lx_kit_snd_pcm *pcm);
+int lx_kit_snd_describe(const struct ddesnd_pcm_info *pcm);
 int lx_kit_snd_ready(void);
 
 /* The next request, 1; 0 when none is waiting. */
