@@ -194,7 +194,7 @@ out:
 }
 
 /* Set @s up as its client asked: exactly its format, rate and channels. */
-static int setup(struct stream *s, struct ddesnd_params *p, char *why, size_t len)
+static int setup(struct stream *s, const struct ddesnd_params *p, char *why, size_t len)
 {
 	struct snd_pcm_hw_params *hp = kmalloc(sizeof(*hp), GFP_KERNEL);
 	struct snd_pcm_sw_params sw = { 0 };
