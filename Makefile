@@ -71,14 +71,16 @@ LIBDDEBLK   := $(O)/lib/libddeblk.a
 LIBDDEBLK_SRC := libddeblk/client.c libddeblk/chan.c common/seqpacket.c common/bell.c
 LIBDDESND   := $(O)/lib/libddesnd.a
 LIBDDESND_SRC := libddesnd/client.c libddesnd/ring.c common/seqpacket.c common/bell.c
-# the ALSA plugin (`aplay -D dde`): libddesnd's code built position-independent
-# into alsa-lib's external PCM plugin, and the configuration naming it
+# the ALSA plugins (`aplay -D dde`, `amixer -D dde`): libddesnd's code built
+# position-independent into alsa-lib's external PCM and control plugins, and
+# the configuration naming them
 ALSA_PLUGIN := $(O)/lib/alsa/libasound_module_pcm_dde.so
+ALSA_CTL_PLUGIN := $(O)/lib/alsa/libasound_module_ctl_dde.so
 ALSA_CONF   := $(O)/share/alsa/dde.conf
 LIBPLATFORM := $(O)/lib/libplatform.a
 LIBKO       := $(O)/lib/libko.a
 
-BINS := $(O)/bin/dde $(O)/bin/ddeio $(O)/bin/netd $(O)/bin/bddf $(O)/bin/sndd $(O)/bin/dsweeper $(LIBDDENET) $(LIBDDEBLK) $(LIBDDESND) $(ALSA_PLUGIN) $(ALSA_CONF) $(O)/drivers/selftest $(O)/share/dde/firmware.bin
+BINS := $(O)/bin/dde $(O)/bin/ddeio $(O)/bin/netd $(O)/bin/bddf $(O)/bin/sndd $(O)/bin/dsweeper $(LIBDDENET) $(LIBDDEBLK) $(LIBDDESND) $(ALSA_PLUGIN) $(ALSA_CTL_PLUGIN) $(ALSA_CONF) $(O)/drivers/selftest $(O)/share/dde/firmware.bin
 
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 INTEG_TESTS := $(patsubst tests/integration/%.c,$(O)/tests/integration/%,$(wildcard tests/integration/test_*.c))
@@ -163,7 +165,14 @@ $(ALSA_PLUGIN): $(call pic,libddesnd/alsa_pcm.c $(LIBDDESND_SRC)) libddesnd/alsa
 	$(CC) -shared -pthread -Wl,-z,defs -Wl,--version-script=libddesnd/alsa_pcm.map \
 		-o $@ $(filter %.o,$^) $$(pkg-config --libs alsa)
 
-# alsa_conf LIB: pcm.dde (aplay -D dde, dde:PCM, dde:PCM,SERVER) on the plugin LIB
+$(ALSA_CTL_PLUGIN): $(call pic,libddesnd/alsa_ctl.c $(LIBDDESND_SRC)) libddesnd/alsa_ctl.map
+	@mkdir -p $(dir $@)
+	$(CC) -shared -pthread -Wl,-z,defs -Wl,--version-script=libddesnd/alsa_ctl.map \
+		-o $@ $(filter %.o,$^) $$(pkg-config --libs alsa)
+
+# alsa_conf PCMLIB,CTLLIB: pcm.dde (aplay -D dde, dde:PCM, dde:PCM,SERVER) on
+# the PCM plugin PCMLIB, ctl.dde (amixer -D dde, dde:CARD, dde:CARD,SERVER)
+# on the control plugin CTLLIB
 alsa_conf = printf '%s\n' \
 	'\# dde: ALSA programs on the sound server (docs/sound.md), made by make' \
 	'pcm_type.dde { lib "$(1)" }' \
@@ -175,11 +184,20 @@ alsa_conf = printf '%s\n' \
 	'	pcm $$PCM' \
 	'	server $$SERVER' \
 	'	hint { show on description "dde: a PCM of the sound server (DDE_SND)" }' \
+	'}' \
+	'ctl_type.dde { lib "$(2)" }' \
+	'ctl.dde {' \
+	'	@args [ CARD SERVER ]' \
+	'	@args.CARD { type string default "" }' \
+	'	@args.SERVER { type string default "" }' \
+	'	type dde' \
+	'	card $$CARD' \
+	'	server $$SERVER' \
 	'}'
 
-$(ALSA_CONF): $(ALSA_PLUGIN)
+$(ALSA_CONF): $(ALSA_PLUGIN) $(ALSA_CTL_PLUGIN)
 	@mkdir -p $(dir $@)
-	$(call alsa_conf,$(abspath $(ALSA_PLUGIN))) >$@
+	$(call alsa_conf,$(abspath $(ALSA_PLUGIN)),$(abspath $(ALSA_CTL_PLUGIN))) >$@
 
 $(O)/bin/bddf: $(call obj,$(wildcard bddf/*.c) common/logline.c common/access.c) $(LIBDDEBLK)
 	@mkdir -p $(dir $@)
@@ -329,8 +347,9 @@ install: all
 	install -m 644 $(O)/share/dde/* $(DESTDIR)$(PREFIX)/lib/dde/share/dde/
 	ln -sf ../lib/dde/bin/dde $(DESTDIR)$(PREFIX)/bin/dde
 	install -d $(DESTDIR)$(PREFIX)/lib/dde/alsa $(DESTDIR)/etc/alsa/conf.d
-	install -m 644 $(ALSA_PLUGIN) $(DESTDIR)$(PREFIX)/lib/dde/alsa/
-	$(call alsa_conf,$(PREFIX)/lib/dde/alsa/$(notdir $(ALSA_PLUGIN))) \
+	install -m 644 $(ALSA_PLUGIN) $(ALSA_CTL_PLUGIN) $(DESTDIR)$(PREFIX)/lib/dde/alsa/
+	$(call alsa_conf,$(PREFIX)/lib/dde/alsa/$(notdir $(ALSA_PLUGIN)),$\
+		$(PREFIX)/lib/dde/alsa/$(notdir $(ALSA_CTL_PLUGIN))) \
 		>$(DESTDIR)/etc/alsa/conf.d/60-dde.conf
 
 uninstall:

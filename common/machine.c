@@ -173,7 +173,7 @@ static bool valid_device_name(const char *s, size_t len)
 /* what --device's settings set, before they land in the configuration */
 struct settings {
 	char file[512], blkdebug[512], mac[18], wav[512], props[256];
-	bool has_file, has_blkdebug, has_net, has_mac, has_revision, has_wav;
+	bool has_file, has_blkdebug, has_net, has_mac, has_revision, has_wav, has_mix, mix;
 	enum nic_net net;
 	uint16_t local_port, remote_port;
 	int revision;
@@ -243,6 +243,11 @@ static int one_setting(struct settings *st, const char *opt, bool pass_props, co
 			return errtext(err, errlen, "%s: bad '%s' (want wav=FILE)", opt, tok);
 		strcpy(st->wav, eq + 1);
 		st->has_wav = true;
+	} else if (!strncmp(tok, "mix=", 4)) {
+		if (strcmp(eq + 1, "on") && strcmp(eq + 1, "off"))
+			return errtext(err, errlen, "%s: bad '%s' (want mix=on or mix=off)", opt, tok);
+		st->mix = !strcmp(eq + 1, "on");
+		st->has_mix = true;
 	} else if (pass_props) {
 		size_t len = strlen(st->props);
 
@@ -252,7 +257,7 @@ static int one_setting(struct settings *st, const char *opt, bool pass_props, co
 	} else {
 		return errtext(err, errlen, "%s: unknown setting '%s' (use %s)", opt, tok,
 			    !strcmp(opt, "--nic") ? "mac=, net=, revision=" :
-			    !strcmp(opt, "--sound") ? "wav=FILE" : "blkdebug=CONFIG");
+			    !strcmp(opt, "--sound") ? "wav=FILE, mix=on" : "blkdebug=CONFIG");
 	}
 	return 0;
 }
@@ -313,7 +318,7 @@ static int add_device(struct machine_config *cfg, const char *opt, enum model_cl
 		if (one_setting(&st, opt, any, tok, err, errlen))
 			return -1;
 	cls = model ? model->cls : !any ? want : st.has_file ? MODEL_DISK :
-	      st.has_net || st.has_mac || st.has_revision ? MODEL_NET : st.has_wav ? MODEL_SOUND :
+	      st.has_net || st.has_mac || st.has_revision ? MODEL_NET : st.has_wav || st.has_mix ? MODEL_SOUND :
 	      MODEL_OTHER;
 	snprintf(dev.props, sizeof(dev.props), "%s", st.props);
 	if ((st.has_file || st.has_blkdebug) && cls != MODEL_DISK)
@@ -322,9 +327,11 @@ static int add_device(struct machine_config *cfg, const char *opt, enum model_cl
 	if ((st.has_net || st.has_mac || st.has_revision) && cls != MODEL_NET)
 		return errtext(err, errlen, "%s: %s is no network card: net=, mac= and revision= do "
 			    "not apply", opt, dev.name);
-	if (st.has_wav && cls != MODEL_SOUND)
-		return errtext(err, errlen, "%s: %s is no sound card: wav= does not apply", opt,
-			    dev.name);
+	if ((st.has_wav || st.has_mix) && cls != MODEL_SOUND)
+		return errtext(err, errlen, "%s: %s is no sound card: wav= and mix= do not apply",
+			    opt, dev.name);
+	if (st.mix && !st.has_wav)
+		return errtext(err, errlen, "%s: mix=on is for the wav file: it needs wav=FILE", opt);
 	if (st.has_revision && !model)
 		return errtext(err, errlen, "%s: revision= needs a model of the table (its PCI id)",
 			    opt);
@@ -369,6 +376,7 @@ static int add_device(struct machine_config *cfg, const char *opt, enum model_cl
 		s = &cfg->sound[cfg->nsound++];
 		s->dev = dev;
 		strcpy(s->wav, st.wav);
+		s->mix = st.mix;
 		return 0;
 	}
 	default:

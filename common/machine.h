@@ -49,6 +49,7 @@ struct machine_nic {
 struct machine_sound {
 	struct machine_dev dev;
 	char wav[512];		/* "" = play into the void */
+	bool mix;		/* the wav file through QEMU's mixing engine (volume, mute) */
 };
 
 struct machine_config {

@@ -564,3 +564,76 @@ void ddesnd_close(struct ddesnd_stream *st)
 		request(st, DDESND_CLOSE, 0, DDESND_TIMEOUT_MS);
 	stream_free(st);
 }
+
+/* ---- mixer controls ---- */
+
+/* A control request about card @card and the driver's answer into @m. */
+static int ctl_request(struct ddesnd *s, const char *card, int type, int value,
+		       const struct ddesnd_ctl *c, struct ddesnd_msg *m)
+{
+	int fds[3], nfds, r;
+
+	msg_init(m, type);
+	snprintf(m->name, sizeof(m->name), "%s", card ? card : "");
+	m->value = value;
+	if (c)
+		m->ctl = *c;
+	r = send_msg(s, m);
+	if (!r)
+		r = wait_answer(s, DDESND_CTL, m, fds, &nfds, ddesnd_now_ms() + DDESND_TIMEOUT_MS,
+				NULL);
+	if (r == -ETIMEDOUT)
+		return ddesnd_why(r, "the sound driver did not answer a mixer request in %d s",
+				  DDESND_TIMEOUT_MS / 1000);
+	if (r)
+		return r;
+	close_fds(fds, nfds);
+	m->ctl.name[sizeof(m->ctl.name) - 1] = 0;
+	m->ctl.item[sizeof(m->ctl.item) - 1] = 0;
+	return m->value < 0 ? refused(m) : m->value;
+}
+
+int ddesnd_ctl_info(struct ddesnd *s, const char *card, unsigned index, struct ddesnd_ctl *out)
+{
+	struct ddesnd_msg m;
+	int r = ctl_request(s, card, DDESND_CTL_INFO, (int)index, NULL, &m);
+
+	if (r < 0)
+		return r;
+	*out = m.ctl;
+	return 0;
+}
+
+int ddesnd_ctl_read(struct ddesnd *s, const char *card, struct ddesnd_ctl *c)
+{
+	struct ddesnd_msg m;
+	struct ddesnd_ctl q = { .numid = c->numid };
+	int r = ctl_request(s, card, DDESND_CTL_READ, 0, &q, &m);
+
+	if (r < 0)
+		return r;
+	if (m.ctl.numid != c->numid)
+		return ddesnd_why(-EPROTO, "the sound driver answered for another control");
+	c->value = m.ctl.value;
+	return 0;
+}
+
+int ddesnd_ctl_write(struct ddesnd *s, const char *card, const struct ddesnd_ctl *c)
+{
+	struct ddesnd_msg m;
+
+	return ctl_request(s, card, DDESND_CTL_WRITE, 0, c, &m);
+}
+
+int ddesnd_ctl_item(struct ddesnd *s, const char *card, uint32_t numid, unsigned item,
+		    char *name, size_t cap)
+{
+	struct ddesnd_msg m;
+	struct ddesnd_ctl q = { .numid = numid };
+	int r = ctl_request(s, card, DDESND_CTL_ITEM, (int)item, &q, &m);
+
+	if (r < 0)
+		return r;
+	snprintf(name, cap, "%s", m.ctl.item);
+	return 0;
+}

@@ -42,6 +42,17 @@
  * (with its id; the stream is gone, the connection stays); if a client goes
  * away, sndd sends the driver CLOSE (seq 0) for each of its streams.
  *
+ * Mixer controls. A client asks about the controls of a card (name: its
+ * unit, "snd0"; "" = the first card): CTL_INFO (value: the element's
+ * index in the card's list, 0 ...: its description, -ENOENT past the
+ * end), CTL_READ and CTL_WRITE (ctl.numid and, for a write, ctl.value),
+ * CTL_ITEM (ctl.numid, value: the item of an enumerated element: its name
+ * in ctl.item). sndd forwards each to the card's driver (stream: sndd's
+ * number for the request, seq: the client's) and the driver's answer, one
+ * CTL message (value 0 or -errno; a write: 1 if the value changed), back.
+ * One control request per client at a time; if the driver dies, the
+ * client gets CTL with -ENODEV.
+ *
  * Every message is one struct ddesnd_msg; replies (WELCOME, PCM, LIST_END,
  * OPENED, REPLY) echo the request's `seq`. sndd answers a HELLO of either
  * role with WELCOME, and drops a peer whose message is malformed or does
@@ -58,7 +69,7 @@
 #endif
 
 #define DDESND_MAGIC 0x444e5344u	/* "DSND" */
-#define DDESND_VERSION 1
+#define DDESND_VERSION 2
 
 #define DDESND_NAME 32			/* PCM names: "snd0.0" (card unit, device) */
 #define DDESND_MAX_RATES 16
@@ -88,6 +99,11 @@ enum ddesnd_type {
 	DDESND_READY,		/* driver -> sndd: all its PCMs were described */
 	DDESND_CHANNEL,		/* dde -> sndd on its control channel: name = the card's unit
 				 * ("snd0"); 1 fd = sndd's end of that driver's connection */
+	DDESND_CTL_INFO,	/* mixer controls: client -> sndd -> driver (see above) */
+	DDESND_CTL_READ,
+	DDESND_CTL_WRITE,
+	DDESND_CTL_ITEM,
+	DDESND_CTL,		/* driver -> sndd -> client: the answer to any of them */
 };
 
 enum { DDESND_ROLE_CLIENT = 1, DDESND_ROLE_DRIVER = 2 };
@@ -129,6 +145,34 @@ struct ddesnd_params {
 	uint32_t period_frames, buffer_frames;	/* buffer: a whole number of periods */
 };
 
+/*
+ * One element of a card's mixer (one value array: a Linux control with
+ * count > 1 is several elements). Types, interfaces and access bits are
+ * ALSA's numbers (SNDRV_CTL_ELEM_*, the same in alsa-lib).
+ */
+#define DDESND_CTL_VALUES 128		/* integers; bytes: 512 */
+enum { DDESND_CTL_BOOLEAN = 1, DDESND_CTL_INTEGER, DDESND_CTL_ENUMERATED, DDESND_CTL_BYTES,
+       DDESND_CTL_IEC958, DDESND_CTL_INTEGER64 };
+enum { DDESND_CTL_READABLE = 1, DDESND_CTL_WRITABLE = 2, DDESND_CTL_VOLATILE = 4,
+       DDESND_CTL_INACTIVE = 0x100 };
+
+struct ddesnd_ctl {
+	uint32_t numid;			/* the driver's number for it, while the card lives */
+	uint32_t iface;			/* 2: MIXER, 0: CARD, 3: PCM ... */
+	uint32_t device, subdevice, index;
+	char name[44];			/* "Master Playback Volume" */
+	uint32_t type;			/* DDESND_CTL_BOOLEAN ... */
+	uint32_t access;		/* DDESND_CTL_READABLE ... */
+	uint32_t count;			/* values (bytes: bytes; IEC958: 1) */
+	uint32_t items;			/* enumerated: how many */
+	int64_t min, max, step;		/* integer, integer64 */
+	char item[64];			/* CTL_ITEM's answer */
+	union {
+		int64_t integer[DDESND_CTL_VALUES];	/* boolean, integer, enumerated, integer64 */
+		uint8_t bytes[512];			/* bytes, IEC958 (ALSA's layout) */
+	} value;
+};
+
 struct ddesnd_msg {
 	uint32_t magic;
 	uint16_t version, type;
@@ -139,6 +183,7 @@ struct ddesnd_msg {
 					 * direction); HELLO: who is talking */
 	struct ddesnd_params params;
 	struct ddesnd_pcm_info pcm;
+	struct ddesnd_ctl ctl;
 	char error[128];		/* with a negative value: why, one line */
 };
 

@@ -479,6 +479,9 @@ void driver_message(struct peer *drv, const struct ddesnd_msg *m)
 	case DDESND_REPLY:
 		driver_reply(drv, m);
 		break;
+	case DDESND_CTL:
+		driver_ctl(drv, m);
+		break;
 	default:
 		drv->broken = "unexpected message; disconnected";
 	}
@@ -559,6 +562,12 @@ void client_message(struct peer *c, const struct ddesnd_msg *m)
 	case DDESND_DRAIN:
 	case DDESND_CLOSE:
 		forward(c, m);
+		break;
+	case DDESND_CTL_INFO:
+	case DDESND_CTL_READ:
+	case DDESND_CTL_WRITE:
+	case DDESND_CTL_ITEM:
+		client_ctl(c, m);
 		break;
 	default:
 		c->broken = "unexpected message; disconnected";

@@ -116,10 +116,13 @@ static void peer_close(struct peer *p)
 
 static void peer_drop(struct peer *p, const char *why)
 {
-	if (p->role == DDESND_ROLE_DRIVER)
+	if (p->role == DDESND_ROLE_DRIVER) {
+		ctl_driver_gone(p, why);
 		driver_gone(p, why);
-	else if (p->role == DDESND_ROLE_CLIENT)
+	} else if (p->role == DDESND_ROLE_CLIENT) {
+		ctl_client_gone(p);
 		client_gone(p, why);
+	}
 	peer_close(p);
 }
 

@@ -1,6 +1,7 @@
 /*
  * sndd's parts: the connections and their messages (sndd.c), the PCMs the
- * drivers describe and the streams clients open on them (pcms.c).
+ * drivers describe and the streams clients open on them (pcms.c), the
+ * mixer control requests forwarded to the cards' drivers (ctls.c).
  */
 #ifndef SNDD_H
 #define SNDD_H
@@ -86,5 +87,11 @@ void driver_message(struct peer *drv, const struct ddesnd_msg *m);
 void client_message(struct peer *c, const struct ddesnd_msg *m);
 void driver_gone(struct peer *drv, const char *why);
 void client_gone(struct peer *c, const char *why);
+
+/* ctls.c: mixer control requests, forwarded to the card's driver and answered */
+void client_ctl(struct peer *c, const struct ddesnd_msg *m);
+void driver_ctl(struct peer *drv, const struct ddesnd_msg *m);
+void ctl_client_gone(struct peer *c);
+void ctl_driver_gone(struct peer *drv, const char *why);
 
 #endif

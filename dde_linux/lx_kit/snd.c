@@ -151,8 +151,15 @@ static int take_open(const struct ddesnd_msg *m, int fds[3], int nfds, struct lx
 static const int ops[] = {
 	[DDESND_OPEN] = LX_SND_OPEN, [DDESND_PREPARE] = LX_SND_PREPARE, [DDESND_START] = LX_SND_START,
 	[DDESND_DROP] = LX_SND_DROP, [DDESND_PAUSE] = LX_SND_PAUSE, [DDESND_DRAIN] = LX_SND_DRAIN,
-	[DDESND_CLOSE] = LX_SND_CLOSE,
+	[DDESND_CLOSE] = LX_SND_CLOSE, [DDESND_CTL_INFO] = LX_SND_CTL_INFO,
+	[DDESND_CTL_READ] = LX_SND_CTL_READ, [DDESND_CTL_WRITE] = LX_SND_CTL_WRITE,
+	[DDESND_CTL_ITEM] = LX_SND_CTL_ITEM,
 };
+
+static int is_ctl(int op)
+{
+	return op >= LX_SND_CTL_INFO && op <= LX_SND_CTL_ITEM;
+}
 
 /* One message from sndd: queued for the Linux side, or refused here. */
 static void take_message(void)
@@ -177,16 +184,20 @@ static void take_message(void)
 		goto drop;
 	}
 	/* every request is answered: one that finds no room is refused at once */
+	r.op = ops[m.type];
 	if (snd.tail - snd.head >= QUEUE - (m.type == DDESND_CLOSE ? 0 : LX_SND_MAX_STREAMS)) {
-		refuse(&m, m.type == DDESND_OPEN ? DDESND_OPENED : DDESND_REPLY, -EAGAIN,
+		refuse(&m, m.type == DDESND_OPEN ? DDESND_OPENED :
+		       is_ctl(r.op) ? DDESND_CTL : DDESND_REPLY, -EAGAIN,
 		       "the driver has too many requests waiting");
 		goto drop;
 	}
-	r.op = ops[m.type];
 	r.id = m.stream;
 	r.seq = m.seq;
 	r.value = m.value;
-	if (r.op == LX_SND_OPEN) {
+	if (is_ctl(r.op)) {
+		r.ctl = m.ctl;
+		r.ctl.name[sizeof(r.ctl.name) - 1] = 0;
+	} else if (r.op == LX_SND_OPEN) {
 		if (take_open(&m, fds, nfds, &r))
 			goto drop;
 		nfds = 0;
@@ -199,6 +210,8 @@ static void take_message(void)
 	snd.queue[snd.tail++ % QUEUE] = r;
 	pthread_mutex_unlock(&snd.lock);
 	lx_kit_event_raise(snd.wake);
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);	/* only OPEN carries descriptors */
 	return;
 drop:
 	pthread_mutex_unlock(&snd.lock);
@@ -340,6 +353,19 @@ void lx_kit_snd_answer(const struct lx_kit_snd_request *req, int value, const ch
 	send_msg(&m);
 	if ((value < 0 && req->op == LX_SND_OPEN) || req->op == LX_SND_CLOSE)
 		bell_ring(snd.kick);
+}
+
+void lx_kit_snd_answer_ctl(const struct lx_kit_snd_request *req, int value,
+			   const struct ddesnd_ctl *ctl, const char *why)
+{
+	struct ddesnd_msg m = { .type = DDESND_CTL, .stream = req->id, .seq = req->seq,
+				.value = value };
+
+	if (ctl)
+		m.ctl = *ctl;
+	if (value < 0 && why)
+		snprintf(m.error, sizeof(m.error), "%s", why);
+	send_msg(&m);
 }
 
 static struct stream *live(unsigned slot)

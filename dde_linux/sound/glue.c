@@ -11,7 +11,8 @@
  * when ALSA wakes the substream's sleepers (a period elapsed, the stream
  * stopped), and then moves frames between the client's ring and ALSA's
  * buffer. Samples are never converted: the stream runs in the client's
- * format, rate and channels, or the open is refused.
+ * format, rate and channels, or the open is refused. The same kthread
+ * answers the mixer's requests (mixer.c).
  */
 #include <linux/fs.h>
 #include <linux/delay.h>
@@ -27,6 +28,7 @@
 #include <lx_kit/kit.h>
 #include <lx_kit/snd.h>
 #include "lx_emul.h"
+#include "sound.h"
 
 #define MAX_PCMS 8
 
@@ -419,11 +421,24 @@ static void serve_open(struct lx_kit_snd_request *req)
 		s->sub->runtime->period_size, s->sub->runtime->buffer_size);
 }
 
+/* The card the mixer requests are about: the one whose PCMs are served. */
+static struct snd_card *card_of(void)
+{
+	for (unsigned i = 0; i < npcms; i++)
+		if (pcms[i])
+			return pcms[i]->card;
+	return NULL;
+}
+
 static void serve(struct lx_kit_snd_request *req)
 {
 	struct stream *s = &streams[req->slot];
 	int r = 0;
 
+	if (req->op >= LX_SND_CTL_INFO) {
+		lx_snd_serve_ctl(card_of(), req);
+		return;
+	}
 	if (req->op == LX_SND_OPEN) {
 		serve_open(req);
 		return;

@@ -94,6 +94,24 @@ int ddesnd_status(struct ddesnd_stream *st, uint64_t *hw, int64_t *delay, uint32
 int ddesnd_poll_fds(const struct ddesnd_stream *st, int fds[2]);
 int ddesnd_ack(struct ddesnd_stream *st);
 
+/*
+ * Mixer controls of card @card ("snd0"; NULL or "": the first card), as
+ * its driver has them (struct ddesnd_ctl, ALSA's types and numbers).
+ *   ddesnd_ctl_info   the element at @index of the card's list (0 ...),
+ *                     0 or -ENOENT past the end
+ *   ddesnd_ctl_read   the values of element @c->numid into @c->value
+ *   ddesnd_ctl_write  set element @c->numid to @c->value: 1 if that
+ *                     changed it, 0 if not; -EINVAL a value out of range,
+ *                     -EPERM not writable
+ *   ddesnd_ctl_item   the name of item @item of enumerated element @numid
+ * Other errors: -ENOENT no such card or element, -ENODEV the driver died.
+ */
+int ddesnd_ctl_info(struct ddesnd *s, const char *card, unsigned index, struct ddesnd_ctl *out);
+int ddesnd_ctl_read(struct ddesnd *s, const char *card, struct ddesnd_ctl *c);
+int ddesnd_ctl_write(struct ddesnd *s, const char *card, const struct ddesnd_ctl *c);
+int ddesnd_ctl_item(struct ddesnd *s, const char *card, uint32_t numid, unsigned item,
+		    char *name, size_t cap);
+
 /* An error of this library as text: the server's or the driver's own words if it gave any. */
 const char *ddesnd_strerror(int err);
 

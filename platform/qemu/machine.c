@@ -242,12 +242,16 @@ static void add_devices(struct argv_builder *a, const struct machine_config *cfg
 		 * The wav backend then takes the samples at its own rate, 44.1 kHz
 		 * (also in the file's header), whatever the stream's: QEMU 7.2
 		 * takes no rate for it without the mixing engine.
+		 * With mix=on the mixing engine stays on: the file gets what a
+		 * listener would hear, the device's mixer (volume, mute) applied
+		 * and converted to 44.1 kHz.
 		 * The wav backend has no input side (QEMU says it cannot create
 		 * the capture voice); the none backend's input is silence.
 		 */
 		add(a, "-audiodev");
 		if (s->wav[0])
-			add(a, "wav,id=snd%u,path=%s,out.mixing-engine=off,out.voices=1", i, s->wav);
+			add(a, "wav,id=snd%u,path=%s,out.mixing-engine=%s,out.voices=1", i, s->wav,
+			    s->mix ? "on" : "off");
 		else
 			add(a, "none,id=snd%u", i);
 		add(a, "-device");

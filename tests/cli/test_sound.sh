@@ -63,6 +63,12 @@ play() {
 	shift 3
 	ref=$(sweep "$rate")
 	machine "$name" "$model,wav=$T/$name.wav" "$@" || return
+	if amixer -D dde sget Master >"$T/$name.mixer" 2>&1 &&
+		grep -q "Playback.*\[[0-9]*%\]" "$T/$name.mixer"; then
+		ok "$name: amixer -D dde reads the driver's Master control"
+	else
+		not_ok "$name: amixer -D dde reads Master" "$(head -c 300 "$T/$name.mixer")"
+	fi
 	aplay -D dde "$ref" >"$T/$name.aplay" 2>&1
 	local rc=$?
 	stop "$T/$name.wav"
@@ -126,6 +132,8 @@ machine busy es1370 --sound ac97 && wait_log "$T/busy.log" "card snd1 .*snd1.0 p
 	first=$!
 	BG_PIDS="$BG_PIDS $first"
 	wait_log "$T/busy.log" "snd0.0 playback opened by aplay" 10
+	expect "amixer -D dde:snd0 is the ES1370's mixer (AK4531)" 0 "'Mic Boost \(\+30dB\)'" \
+		amixer -D dde:snd0 scontrols
 	expect "a second client on a busy PCM gets EBUSY and who has it" 1 \
 		"in use by aplay \(pid $first\).*|Device or resource busy" aplay -D dde "$(sweep 44100)"
 	grep -q "in use by aplay (pid $first)" "$T/out" || not_ok "the busy message names the holder" \
@@ -142,6 +150,10 @@ machine busy es1370 --sound ac97 && wait_log "$T/busy.log" "card snd1 .*snd1.0 p
 		not_ok "kill -9 of the driver: a clear error, not a hang" \
 			"status $rc after $ms ms: $(head -c 300 "$T/first.out")"
 	fi
+	expect "amixer on the dead driver's card: no such card" 1 "has no card snd0" \
+		amixer -D dde:snd0 scontrols
+	expect "amixer on the other card still works" 0 "'3D Control Sigmatel - Depth'" \
+		amixer -D dde:snd1 scontrols
 	"$DDE" sound >"$T/after" 2>&1
 	if grep -q "^snd1.0 *playback" "$T/after" && ! grep -q "^snd0" "$T/after"; then
 		ok "sndd survives the driver: snd0's PCMs are gone, snd1's still served"
@@ -168,6 +180,41 @@ for d in "es1370 44100" "ac97 48000" "hda 48000"; do
 		fi
 	}
 done
+
+# the mixer: amixer -D dde on the driver's own controls. AC97 with QEMU's
+# mixing engine on (mix=on), so that the device's volume applies: Linux
+# starts with the master muted, the tone comes out once amixer unmutes it
+SNDCTL="$O/tests/sound/sndctl"
+declare -A peak
+sox -n -r 48000 -c 2 -b 16 "$T/tone.wav" synth 1 sine 440 vol 0.5 2>/dev/null
+for state in muted unmuted; do
+	machine "mix-$state" "ac97,wav=$T/mix-$state.wav,mix=on" || continue
+	if [ $state = unmuted ]; then
+		amixer -D dde sset Master 100% unmute >"$T/mixer.out" 2>&1 &&
+			amixer -D dde sset PCM 100% unmute >>"$T/mixer.out" 2>&1 ||
+			not_ok "amixer -D dde sset unmutes Master and PCM" "$(head -c 300 "$T/mixer.out")"
+		amixer -D dde cset name='Master Playback Volume' 10,20 >/dev/null 2>&1
+		expect "amixer cset, then cget: the driver holds the values set" 0 ": values=10,20" \
+			amixer -D dde cget name='Master Playback Volume'
+		expect "a value out of the control's range is refused with the range" 1 \
+			"'Master Playback Volume': value 64 is not in 0..63" \
+			"$SNDCTL" set 'Master Playback Volume' 64 64
+		amixer -D dde sset Master 100% >/dev/null 2>&1
+		expect "amixer -D dde:snd7 says there is no such card" 1 "has no card snd7" \
+			amixer -D dde:snd7 scontrols
+	else
+		expect "the AC97 master starts muted (Linux's default)" 0 "Playback .*\[off\]" \
+			amixer -D dde sget Master
+	fi
+	aplay -q -D dde "$T/tone.wav" >"$T/mix.aplay" 2>&1
+	stop "$T/mix-$state.wav"
+	peak[$state]=$(sox "$T/mix-$state.wav" -n stat 2>&1 | sed -n 's/^Maximum amplitude: *//p')
+done
+if [ "${peak[muted]}" = 0.000000 ] && awk "BEGIN { exit !(${peak[unmuted]:-0} > 0.1) }"; then
+	ok "the mixer reaches QEMU's AC97: muted the device plays silence, unmuted by amixer the tone (peak ${peak[unmuted]})"
+else
+	not_ok "the mixer reaches the device" "peak muted ${peak[muted]:-?}, unmuted ${peak[unmuted]:-?}"
+fi
 
 # speaker-test, an ALSA program with its own buffer choice
 machine speaker hda && {

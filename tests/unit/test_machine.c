@@ -513,6 +513,9 @@ static void test_sound_models(void **state)
 	expect_ok(&cfg, "sound", "ac97,wav=capture.wav");
 	assert_string_equal(cfg.sound[0].dev.name, "AC97");
 	assert_string_equal(cfg.sound[0].wav, "capture.wav");
+	assert_false(cfg.sound[0].mix);
+	expect_ok(&cfg, "sound", "ac97,wav=heard.wav,mix=on");
+	assert_true(cfg.sound[1].mix);
 }
 
 static void test_sound_errors(void **state)
@@ -528,6 +531,9 @@ static void test_sound_errors(void **state)
 	expect_fail(&cfg, "sound", "hda,wav=", "'wav='");
 	expect_fail(&cfg, "sound", "hda,file=x.wav", "'file=x.wav'");
 	expect_fail(&cfg, "sound", "hda,wav=a.wav,b", "bad setting 'b'");
+	expect_fail(&cfg, "sound", "hda,mix=on", "mix=on is for the wav file: it needs wav=FILE");
+	expect_fail(&cfg, "sound", "hda,wav=a.wav,mix=yes", "bad 'mix=yes'");
+	expect_fail(&cfg, "nic", "e1000,mix=on", "no sound card");
 	expect_fail(&cfg, "sound", "sb16", "--device takes any PCI device");	/* ISA, not PCI */
 	assert_int_equal(cfg.nsound, 0);
 

@@ -129,6 +129,10 @@ struct dev {
 	int fail_type;		/* this request answered with -EINVAL */
 	int xrun_on_underrun;
 	int break_ring;		/* after START: a position that cannot be */
+	int ctl_silent;		/* mixer requests are never answered */
+	int64_t volume[2];	/* the mixer: "Master Playback Volume" (0..31, 2 values) */
+	int64_t mute;		/* "Master Playback Switch" */
+	int64_t source;		/* "Capture Source" (enumerated: Mic, Line, CD) */
 };
 
 static void dev_send(struct dev *d, int type, const struct ddesnd_msg *req, int value,
@@ -246,6 +250,71 @@ static void dev_request(struct dev *d, const struct ddesnd_msg *m)
 	dev_send(d, DDESND_REPLY, m, 0, NULL);
 }
 
+/* The test device's mixer: three elements, numids 5, 6, 7 (as a card's list may begin anywhere) */
+static const char *const sources[] = { "Mic", "Line", "CD" };
+
+static void dev_ctl(struct dev *d, const struct ddesnd_msg *m)
+{
+	struct ddesnd_ctl c = { .iface = 2, .access = DDESND_CTL_READABLE | DDESND_CTL_WRITABLE };
+	uint32_t numid = m->type == DDESND_CTL_INFO ? 5 + (uint32_t)m->value : m->ctl.numid;
+	struct ddesnd_msg a;
+	int value = 0;
+
+	if (d->ctl_silent)
+		return;
+	c.numid = numid;
+	if (numid == 5) {
+		snprintf(c.name, sizeof(c.name), "Master Playback Volume");
+		c.type = DDESND_CTL_INTEGER;
+		c.count = 2;
+		c.max = 31;
+		c.step = 1;
+	} else if (numid == 6) {
+		snprintf(c.name, sizeof(c.name), "Master Playback Switch");
+		c.type = DDESND_CTL_BOOLEAN;
+		c.count = 1;
+		c.max = 1;
+	} else if (numid == 7) {
+		snprintf(c.name, sizeof(c.name), "Capture Source");
+		c.type = DDESND_CTL_ENUMERATED;
+		c.count = 1;
+		c.items = 3;
+	} else {
+		value = -ENOENT;
+	}
+	if (!value && m->type == DDESND_CTL_ITEM) {
+		if (m->value >= 0 && m->value < 3)
+			snprintf(c.item, sizeof(c.item), "%s", sources[m->value]);
+		else
+			value = -EINVAL;
+	}
+	if (!value && m->type == DDESND_CTL_WRITE) {
+		int64_t *v = numid == 5 ? d->volume : numid == 6 ? &d->mute : &d->source;
+
+		for (uint32_t i = 0; i < c.count; i++)
+			if (m->ctl.value.integer[i] < c.min ||
+			    m->ctl.value.integer[i] > (c.items ? c.items - 1 : c.max))
+				value = -EINVAL;
+		for (uint32_t i = 0; value >= 0 && i < c.count; i++)
+			if (v[i] != m->ctl.value.integer[i]) {
+				v[i] = m->ctl.value.integer[i];
+				value = 1;
+			}
+	}
+	if (!value && m->type == DDESND_CTL_READ) {
+		c.value.integer[0] = numid == 5 ? d->volume[0] : numid == 6 ? d->mute : d->source;
+		c.value.integer[1] = d->volume[1];
+	}
+	msg_init(&a, DDESND_CTL);
+	a.stream = m->stream;
+	a.seq = m->seq;
+	a.value = value;
+	a.ctl = c;
+	if (value < 0)
+		snprintf(a.error, sizeof(a.error), "the test mixer says no");
+	seqpacket_send(d->sock, &a, sizeof(a), NULL, 0);
+}
+
 /* sndd said something: 0, or -1 when the connection ended */
 static int dev_message(struct dev *d)
 {
@@ -265,6 +334,8 @@ static int dev_message(struct dev *d)
 		close(fds[i]);
 	if (m.type >= DDESND_PREPARE && m.type <= DDESND_CLOSE)
 		dev_request(d, &m);
+	if (m.type >= DDESND_CTL_INFO && m.type <= DDESND_CTL_ITEM)
+		dev_ctl(d, &m);
 	return 0;
 }
 
@@ -888,6 +959,16 @@ static void test_broken_ring(void **state)
 	fx->passed = 1;
 }
 
+/* The test device's connection ends 200 ms from now. */
+static void *shut_later(void *arg)
+{
+	struct dev *d = arg;
+
+	sleep_ms(200);
+	shutdown(d->sock, SHUT_RDWR);
+	return NULL;
+}
+
 static void test_driver_gone(void **state)
 {
 	struct fx *fx = *state;
@@ -922,6 +1003,59 @@ static void test_driver_gone(void **state)
 	wait_listed(fx, 1);
 	st = open_simple(s, DDESND_PLAYBACK);
 	ddesnd_close(st);
+	ddesnd_disconnect(s);
+	fx->passed = 1;
+}
+
+static void test_mixer(void **state)
+{
+	struct fx *fx = *state;
+	struct ddesnd_ctl c, all[4];
+	struct ddesnd *s;
+	char name[64];
+	int n = 0;
+
+	dev_attach(fx);
+	assert_int_equal(ddesnd_connect(fx->socket, &s), 0);
+	while (n < 4 && ddesnd_ctl_info(s, NULL, (unsigned)n, &all[n]) == 0)
+		n++;
+	assert_int_equal(n, 3);
+	assert_string_equal(ddesnd_strerror(-ENOENT), "the test mixer says no");
+	assert_string_equal(all[0].name, "Master Playback Volume");
+	assert_int_equal(all[0].count, 2);
+	assert_int_equal(all[0].max, 31);
+	assert_int_equal(all[1].type, DDESND_CTL_BOOLEAN);
+	assert_int_equal(all[2].items, 3);
+	assert_int_equal(ddesnd_ctl_item(s, "snd0", 7, 2, name, sizeof(name)), 0);
+	assert_string_equal(name, "CD");
+	assert_int_equal(ddesnd_ctl_item(s, "snd0", 7, 3, name, sizeof(name)), -EINVAL);
+	/* a write: changed once, then the same value changes nothing; read back */
+	c = all[0];
+	c.value.integer[0] = 10;
+	c.value.integer[1] = 20;
+	assert_int_equal(ddesnd_ctl_write(s, "snd0", &c), 1);
+	assert_int_equal(ddesnd_ctl_write(s, "snd0", &c), 0);
+	memset(&c.value, 0, sizeof(c.value));
+	assert_int_equal(ddesnd_ctl_read(s, "", &c), 0);
+	assert_int_equal(c.value.integer[0], 10);
+	assert_int_equal(c.value.integer[1], 20);
+	c.value.integer[0] = 32;
+	assert_int_equal(ddesnd_ctl_write(s, NULL, &c), -EINVAL);
+	assert_string_equal(ddesnd_strerror(-EINVAL), "the test mixer says no");
+	/* no such card */
+	assert_int_equal(ddesnd_ctl_read(s, "snd7", &c), -ENOENT);
+	assert_string_equal(ddesnd_strerror(-ENOENT), "no sound card snd7");
+	/* a driver that dies with a request of ours unanswered: the error, at once */
+	fx->dev.ctl_silent = 1;
+	pthread_t t;
+	long long t0 = now_ms();
+
+	assert_int_equal(pthread_create(&t, NULL, shut_later, &fx->dev), 0);
+	assert_int_equal(ddesnd_ctl_read(s, NULL, &c), -ENODEV);
+	pthread_join(t, NULL);
+	assert_true(now_ms() - t0 < 2000);
+	assert_string_equal(ddesnd_strerror(-ENODEV), "the driver of snd0 (testdev@00:03.0) is gone");
+	assert_int_equal(ddesnd_ctl_read(s, NULL, &c), -ENOENT);
 	ddesnd_disconnect(s);
 	fx->passed = 1;
 }
@@ -1383,6 +1517,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_broken_ring, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_driver_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_gone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mixer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_control_channel, setup_control, teardown),
 		cmocka_unit_test_setup_teardown(test_aplay, setup, teardown),

@@ -15,15 +15,19 @@
 enum lx_kit_snd_op {
 	LX_SND_OPEN = 1, LX_SND_PREPARE, LX_SND_START, LX_SND_DROP, LX_SND_PAUSE,
 	LX_SND_DRAIN, LX_SND_CLOSE,
+	/* mixer controls: of the card, no stream (slot unused) */
+	LX_SND_CTL_INFO, LX_SND_CTL_READ, LX_SND_CTL_WRITE, LX_SND_CTL_ITEM,
 };
 
 /* A request of sndd's for stream @slot (0 .. LX_SND_MAX_STREAMS-1). */
 struct lx_kit_snd_request {
 	int op;
 	unsigned slot;
-	int value;			/* PAUSE: 1 pause, 0 resume */
+	int value;			/* PAUSE: 1 pause, 0 resume; CTL_INFO: the index;
+					 * CTL_ITEM: the item */
 	unsigned device;		/* OPEN: the Linux PCM device */
 	struct ddesnd_params params;	/* OPEN */
+	struct ddesnd_ctl ctl;		/* CTL_*: numid; CTL_WRITE: the values */
 	/* the host side's: which request to answer */
 	unsigned id, seq;
 };
@@ -46,6 +50,10 @@ int lx_kit_snd_next(struct lx_kit_snd_request *req);
  * gone after the answer.
  */
 void lx_kit_snd_answer(const struct lx_kit_snd_request *req, int value, const char *why);
+
+/* Answer a CTL_* request with 0 (a write: 1 if it changed the value) or -errno, and @ctl. */
+void lx_kit_snd_answer_ctl(const struct lx_kit_snd_request *req, int value,
+			   const struct ddesnd_ctl *ctl, const char *why);
 
 /* The stream's samples (buffer_frames frames), valid from OPEN's answer to CLOSE's. */
 void *lx_kit_snd_data(unsigned slot);
