@@ -118,9 +118,12 @@ grep -Eq "mii.*(not found|No such file)" "$T/dep.log" && grep -q "exited with st
 if make -s --no-print-directory O="$O" install DESTDIR="$T/inst" PREFIX=/usr >"$T/inst.out" 2>&1; then
 	ok "make install DESTDIR=... PREFIX=/usr"
 	[ -f "$T/inst/usr/lib/dde/alsa/libasound_module_pcm_dde.so" ] &&
+		[ -f "$T/inst/usr/lib/dde/alsa/libasound_module_ctl_dde.so" ] &&
 		grep -q 'lib "/usr/lib/dde/alsa/libasound_module_pcm_dde.so"' \
 			"$T/inst/etc/alsa/conf.d/60-dde.conf" &&
-		ok "make install: the ALSA plugin and its conf.d file naming it" ||
+		grep -q 'lib "/usr/lib/dde/alsa/libasound_module_ctl_dde.so"' \
+			"$T/inst/etc/alsa/conf.d/60-dde.conf" &&
+		ok "make install: the ALSA plugins (PCM, mixer) and their conf.d file naming them" ||
 		not_ok "make install: the ALSA plugin" "$(ls -R "$T/inst/etc" 2>&1 | head -5)"
 	(cd / && PATH="$T/inst/usr/bin:$PATH" dde run --nic e1000,net=none >"$T/inst.log" 2>&1) &
 	ipid=$!
