@@ -160,12 +160,12 @@ $(O)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(PIC_CFLAGS) -c -o $@ $<
 
-$(ALSA_PLUGIN): $(call pic,libddesnd/alsa_pcm.c $(LIBDDESND_SRC)) libddesnd/alsa_pcm.map
+$(ALSA_PLUGIN): $(call pic,libddesnd/alsa_pcm.c libddesnd/alsa_args.c $(LIBDDESND_SRC)) libddesnd/alsa_pcm.map
 	@mkdir -p $(dir $@)
 	$(CC) -shared -pthread -Wl,-z,defs -Wl,--version-script=libddesnd/alsa_pcm.map \
 		-o $@ $(filter %.o,$^) $$(pkg-config --libs alsa)
 
-$(ALSA_CTL_PLUGIN): $(call pic,libddesnd/alsa_ctl.c $(LIBDDESND_SRC)) libddesnd/alsa_ctl.map
+$(ALSA_CTL_PLUGIN): $(call pic,libddesnd/alsa_ctl.c libddesnd/alsa_args.c $(LIBDDESND_SRC)) libddesnd/alsa_ctl.map
 	@mkdir -p $(dir $@)
 	$(CC) -shared -pthread -Wl,-z,defs -Wl,--version-script=libddesnd/alsa_ctl.map \
 		-o $@ $(filter %.o,$^) $$(pkg-config --libs alsa)

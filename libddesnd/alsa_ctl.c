@@ -33,6 +33,7 @@
 #include <alsa/control_external.h>
 
 #include <ddesnd/ddesnd.h>
+#include "alsa_args.h"
 
 #define MAX_ELEMS 4096		/* elements we take of a card, at most */
 #define MAX_CACHED_ITEMS 1024	/* enumerated elements with more items: names not kept */
@@ -565,33 +566,11 @@ SND_CTL_PLUGIN_DEFINE_FUNC(dde);
 
 SND_CTL_PLUGIN_DEFINE_FUNC(dde)
 {
-	const char *card = "", *server = "";
-	snd_config_iterator_t i, next;
+	const char *card, *server;
+	int r = ddesnd_alsa_args(conf, "card", &card, &server);
 
-	snd_config_for_each(i, next, conf) {
-		snd_config_t *n = snd_config_iterator_entry(i);
-		const char *id, **v = NULL;
-
-		if (snd_config_get_id(n, &id) < 0 || !strcmp(id, "comment") ||
-		    !strcmp(id, "type") || !strcmp(id, "hint"))
-			continue;
-		if (!strcmp(id, "card"))
-			v = &card;
-		else if (!strcmp(id, "server"))
-			v = &server;
-		if (!v) {
-			SNDERR("dde: unknown field '%s' (the plugin takes card and server)", id);
-			return -EINVAL;
-		}
-		if (snd_config_get_string(n, v) < 0) {
-			SNDERR("dde: %s must be a string", id);
-			return -EINVAL;
-		}
-	}
-	if (strlen(card) >= DDESND_NAME) {
-		SNDERR("dde: no card has a name as long as '%s'", card);
-		return -ENOENT;
-	}
+	if (r)
+		return r;
 	return dde_open(handlep, name, card, server, mode);
 }
 

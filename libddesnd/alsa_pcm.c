@@ -32,6 +32,7 @@
 #include <alsa/pcm_external.h>
 
 #include <ddesnd/ddesnd.h>
+#include "alsa_args.h"
 #include "../common/bell.h"
 
 #define MAX_PCMS 64
@@ -497,33 +498,11 @@ SND_PCM_PLUGIN_DEFINE_FUNC(dde);
 
 SND_PCM_PLUGIN_DEFINE_FUNC(dde)
 {
-	const char *pcm = "", *server = "";
-	snd_config_iterator_t i, next;
+	const char *pcm, *server;
+	int r = ddesnd_alsa_args(conf, "pcm", &pcm, &server);
 
-	snd_config_for_each(i, next, conf) {
-		snd_config_t *n = snd_config_iterator_entry(i);
-		const char *id, **v = NULL;
-
-		if (snd_config_get_id(n, &id) < 0 || !strcmp(id, "comment") ||
-		    !strcmp(id, "type") || !strcmp(id, "hint"))
-			continue;
-		if (!strcmp(id, "pcm"))
-			v = &pcm;
-		else if (!strcmp(id, "server"))
-			v = &server;
-		if (!v) {
-			SNDERR("dde: unknown field '%s' (the plugin takes pcm and server)", id);
-			return -EINVAL;
-		}
-		if (snd_config_get_string(n, v) < 0) {
-			SNDERR("dde: %s must be a string", id);
-			return -EINVAL;
-		}
-	}
-	if (strlen(pcm) >= DDESND_NAME) {
-		SNDERR("dde: no PCM has a name as long as '%s'", pcm);
-		return -ENOENT;
-	}
+	if (r)
+		return r;
 	return dde_open(pcmp, name, pcm, server, stream, mode);
 }
 
