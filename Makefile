@@ -44,7 +44,7 @@ BENCH_PKGS := fio
 
 # --- pieces -----------------------------------------------------------------
 COMMON_SRC   := common/machine.c common/models.c common/slot.c common/errtext.c
-PLATFORM_SRC := platform/platform.c platform/qemu/machine.c platform/qemu/iommu.c platform/qemu/qtest.c platform/qemu/pci.c platform/qemu/msi.c platform/vfio/vfio.c
+PLATFORM_SRC := platform/platform.c platform/qemu/machine.c platform/qemu/iommu.c platform/qemu/qtest.c platform/qemu/pci.c platform/qemu/msi.c platform/qemu/quirks.c platform/vfio/vfio.c
 DDEIO_SRC    := ddeio/main.c ddeio/server.c ddeio/requests.c ddeio/msi.c common/logline.c common/access.c common/seqpacket.c
 DDEKIT_SRC   := $(filter-out ddekit/trap.c,$(wildcard ddekit/*.c)) common/slot.c common/seqpacket.c
 DDE_SRC      := $(wildcard tools/dde/*.c) $(wildcard nbd/*.c) common/access.c

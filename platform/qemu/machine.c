@@ -445,6 +445,7 @@ static struct platform *qemu_start(const struct machine_config *cfg, char *err, 
 	}
 	if (qemu_pci_setup(p, err, errlen))
 		goto fail;
+	qemu_quirks_setup(p);
 	if (machine_iommu_on(cfg) && qemu_iommu_setup(p, err, errlen))
 		goto fail;
 	return &p->base;
@@ -560,11 +561,17 @@ static int qemu_pio_write(struct platform *base, uint16_t port, unsigned size,
 {
 	struct qemu_machine *p = (struct qemu_machine *)base;
 
+	int r;
+
 	if (!valid_size(size, 4))
 		return -EINVAL;
 	if (posted)
-		return qtest_posted(p->qt, "out%c 0x%x 0x%x", size_suffix[size], port, value);
-	return qtest_cmd(p->qt, NULL, "out%c 0x%x 0x%x", size_suffix[size], port, value);
+		r = qtest_posted(p->qt, "out%c 0x%x 0x%x", size_suffix[size], port, value);
+	else
+		r = qtest_cmd(p->qt, NULL, "out%c 0x%x 0x%x", size_suffix[size], port, value);
+	if (!r && p->nwatch)
+		qemu_quirks_write(p, true, port, size, value);
+	return r;
 }
 
 /*
@@ -643,13 +650,19 @@ static int qemu_mmio_write(struct platform *base, uint64_t addr, unsigned size,
 {
 	struct qemu_machine *p = (struct qemu_machine *)base;
 
+	int r;
+
 	if (!valid_size(size, 8))
 		return -EINVAL;
 	if (posted)
-		return qtest_posted(p->qt, "write%c 0x%llx 0x%llx", size_suffix[size],
-				    (unsigned long long)addr, (unsigned long long)value);
-	return qtest_cmd(p->qt, NULL, "write%c 0x%llx 0x%llx", size_suffix[size],
-			 (unsigned long long)addr, (unsigned long long)value);
+		r = qtest_posted(p->qt, "write%c 0x%llx 0x%llx", size_suffix[size],
+				 (unsigned long long)addr, (unsigned long long)value);
+	else
+		r = qtest_cmd(p->qt, NULL, "write%c 0x%llx 0x%llx", size_suffix[size],
+			      (unsigned long long)addr, (unsigned long long)value);
+	if (!r && p->nwatch)
+		qemu_quirks_write(p, false, addr, size, value);
+	return r;
 }
 
 /* Config mechanism #1 (ports 0xcf8/0xcfc): works on both chipsets. */

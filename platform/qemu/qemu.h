@@ -48,6 +48,23 @@ struct qemu_remapper {
 	unsigned routed;	/* how many of them route bdf's messages now */
 };
 
+/*
+ * A BAR of a device whose model needs the backend's help after some of
+ * the driver's writes (quirks.c).
+ */
+#define QEMU_MAX_WATCH 16
+struct qemu_machine;
+struct qemu_watch {
+	bool io;
+	uint64_t base, size;
+	uint32_t bdf;
+	uint64_t state;		/* the quirk's own (per device: kept in all its BARs) */
+	unsigned long applied;	/* times the quirk did something */
+	void (*after_write)(struct qemu_machine *p, struct qemu_watch *w, uint64_t offset,
+			    unsigned size, uint64_t value);
+	const char *what;
+};
+
 /* The machine: the platform's state in this backend. */
 struct qemu_machine {
 	struct platform base;	/* base.ops = &platform_qemu_ops */
@@ -71,7 +88,15 @@ struct qemu_machine {
 	struct qemu_iommu iommu;
 	struct qemu_remapper remap[QEMU_MSI_REMAPPERS];
 	unsigned nremap;
+	struct qemu_watch watch[QEMU_MAX_WATCH];
+	unsigned nwatch;
 };
+
+/* Device-model quirks (quirks.c): watch the BARs of the devices that have one ... */
+void qemu_quirks_setup(struct qemu_machine *p);
+/* ... and make up for the model after the driver's write of @value at @addr. */
+void qemu_quirks_write(struct qemu_machine *p, bool io, uint64_t addr, unsigned size,
+		       uint64_t value);
 
 /* Enumerate bus 0, size and assign BARs, route INTx (pci.c). */
 int qemu_pci_setup(struct qemu_machine *p, char *err, size_t errlen);

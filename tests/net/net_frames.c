@@ -33,6 +33,7 @@
 #include <getopt.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,12 @@ static unsigned rnd(void)
 	return (unsigned)(rng_state >> 33);
 }
 
+/* Which run a frame belongs to: frames of an earlier run (another seed) may still come. */
+static uint32_t run_tag(unsigned long long seed)
+{
+	return (uint32_t)(seed ^ seed >> 32) ^ 0x7e57f4a3u;
+}
+
 /* Frame @i of a direction: length and contents derived from (seed, dir, i). */
 static int make_frame(unsigned char *f, unsigned long long seed, int dir, int i,
 		      const unsigned char dst[6], const unsigned char src[6])
@@ -68,7 +75,8 @@ static int make_frame(unsigned char *f, unsigned long long seed, int dir, int i,
 	f[13] = ETHERTYPE & 0xff;
 	f[14] = (unsigned char)dir;
 	memcpy(f + 15, &i, 4);
-	for (int k = 19; k < len; k++)
+	memcpy(f + 19, &(uint32_t){ run_tag(seed) }, 4);
+	for (int k = 23; k < len; k++)
 		f[k] = (unsigned char)rnd();
 	return len;
 }
@@ -88,6 +96,7 @@ struct ctx {
 	unsigned char mac[6];
 	int count, window, full;
 	int good;	/* frames of this run that arrived intact and in order */
+	int stale;	/* frames of an earlier run (another seed), ignored */
 	unsigned long long seed;
 };
 
@@ -111,6 +120,10 @@ static int check(const char *what, const unsigned char *got, int glen, int *expe
 	if (glen < 19 || got[12] != ETHERTYPE >> 8 || got[13] != (ETHERTYPE & 0xff) ||
 	    got[14] != dir)
 		return 0;	/* not a test frame */
+	if (glen < 23 || memcmp(got + 19, &(uint32_t){ run_tag(c->seed) }, 4)) {
+		c->stale++;	/* an earlier run's, late */
+		return 0;
+	}
 	memcpy(&idx, got + 15, 4);
 	if (idx < *expect || idx >= c->count) {
 		fprintf(stderr, "%s: frame %d out of order (expected %d)\n", what, idx, *expect);
@@ -129,6 +142,13 @@ static int check(const char *what, const unsigned char *got, int glen, int *expe
 	}
 	*expect = idx + 1;
 	return 1;
+}
+
+static void stale_note(struct ctx *c)
+{
+	if (c->stale)
+		printf("  (%d frames of an earlier run came late: ignored)\n", c->stale);
+	c->stale = 0;
 }
 
 static const unsigned char peer_mac[6] = { 0x02, 0xdd, 0xe0, 0x00, 0x00, 0x01 };
@@ -169,6 +189,7 @@ static int run_tx(struct ctx *c)
 	printf("tx: %d frames sent by the client, %d arrived at the UDP peer byte-exact in order, "
 	       "%d lost, %d bad; %.0f frames/s, %.1f Mbit/s delivered\n", c->count, c->good,
 	       lost, bad, c->good / t, (double)bytes * c->good / c->count * 8 / t / 1e6);
+	stale_note(c);
 	return bad || (lost && !c->full);
 }
 
@@ -213,6 +234,7 @@ static int run_rx(struct ctx *c)
 	printf("rx: %d frames injected by the UDP peer, %d reached the client byte-exact in order, "
 	       "%d lost, %d bad; %.0f frames/s, %.1f Mbit/s delivered\n", c->count, c->good,
 	       lost, bad, c->good / t, (double)bytes * c->good / c->count * 8 / t / 1e6);
+	stale_note(c);
 	return bad || (lost && !c->full);
 }
 
