@@ -223,7 +223,7 @@ $(LIBKO): $(call obj,$(KO_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(O)/bin/dde: $(call obj,$(DDE_SRC) $(COMMON_SRC)) $(LIBDDEKIT) $(LIBKO) $(LIBDDEBLK) $(LIBDDESND)
+$(O)/bin/dde: $(call obj,$(DDE_SRC) $(COMMON_SRC)) $(LIBDDEKIT) $(LIBKO) $(LIBDDEBLK) $(LIBDDESND) $(LIBDDENET)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -linih -lpci $(DDEKIT_LIBS) $$(pkg-config --libs gnutls)
 
@@ -250,6 +250,12 @@ $(O)/tests/unit/%: $(call obj,tests/unit/%.c) $(LIBDDEKIT) $(LIBPLATFORM) $(LIBK
 # sndd's broker logic against a driver end in the test; it runs sndd and
 # the ALSA plugin from the build
 $(O)/tests/unit/test_sndd: $(call obj,tests/unit/test_sndd.c) $(LIBDDESND) | $(O)/bin/sndd $(ALSA_CONF)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) -lcmocka
+
+# netd's counters and its query against a driver and clients in the test
+# (libddenet's both sides); it runs netd from the build
+$(O)/tests/unit/test_netd_stats: $(call obj,tests/unit/test_netd_stats.c) $(LIBDDENET) | $(O)/bin/netd
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) -lcmocka
 

@@ -22,6 +22,7 @@ struct ddenet {
 	struct ddenet_q tx, rx;		/* tx: up, rx: down */
 	struct ddenet_info info;
 	int gone;
+	int driver;			/* attached as the interface's driver */
 };
 
 /* why netd refused this thread's last hello (ddenet_strerror) */
@@ -60,6 +61,15 @@ static int recv_msg(int sock, struct ddenet_msg *m, int fds[3], int *nfds)
 	return 0;
 }
 
+/* netd refused the hello: its words for ddenet_strerror */
+static int refused(const struct ddenet_msg *m)
+{
+	refusal_err = m->value;
+	memcpy(refusal, m->error, sizeof(refusal));
+	refusal[sizeof(refusal) - 1] = 0;
+	return m->value;
+}
+
 static int handshake(const char *server, struct ddenet_msg *hello, struct ddenet **out)
 {
 	struct ddenet *n;
@@ -87,11 +97,8 @@ static int handshake(const char *server, struct ddenet_msg *hello, struct ddenet
 	r = recv_msg(n->sock, &m, fds, &nfds);
 	if (r == 0 && m.type != DDENET_WELCOME)
 		r = -EPROTO;
-	if (r == 0 && m.value < 0) {
-		r = refusal_err = m.value;
-		memcpy(refusal, m.error, sizeof(refusal));
-		refusal[sizeof(refusal) - 1] = 0;
-	}
+	if (r == 0 && m.value < 0)
+		r = refused(&m);
 	if (r == 0 && nfds != 3)
 		r = -EPROTO;
 	if (r)
@@ -114,6 +121,7 @@ static int handshake(const char *server, struct ddenet_msg *hello, struct ddenet
 	memcpy(n->info.mac, m.mac, 6);
 	n->info.mtu = m.mtu;
 	n->info.link = hello->value == DDENET_ROLE_DRIVER ? 0 : m.value;
+	n->driver = hello->value == DDENET_ROLE_DRIVER;
 	n->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (n->epfd < 0) {
 		r = -errno;
@@ -302,6 +310,83 @@ int ddenet_set_link(struct ddenet *n, int up)
 		return -ENODEV;
 	n->info.link = up != 0;
 	return send(n->sock, &m, sizeof(m), MSG_NOSIGNAL | MSG_DONTWAIT) == sizeof(m) ? 0 : -ENODEV;
+}
+
+int ddenet_report(struct ddenet *n, const struct ddenet_counters *c)
+{
+	struct ddenet_msg m = { .magic = DDENET_MAGIC, .version = DDENET_VERSION,
+				.type = DDENET_STATS, .stats = *c };
+
+	if (!n->driver)
+		return -EINVAL;	/* netd takes counters only from the driver */
+	if (n->gone)
+		return -ENODEV;
+	/* never wait for netd: a full socket loses this report, the next one comes */
+	if (send(n->sock, &m, sizeof(m), MSG_NOSIGNAL | MSG_DONTWAIT) == sizeof(m))
+		return 0;
+	return errno == EAGAIN || errno == EWOULDBLOCK ? -EAGAIN : -ENODEV;
+}
+
+/* The next message within the deadline: 0, -ETIMEDOUT, or recv_msg's errors. */
+static int recv_until(int sock, struct ddenet_msg *m, long long deadline)
+{
+	for (;;) {
+		struct pollfd p = { sock, POLLIN, 0 };
+		long long left = deadline - now_ms();
+		int fds[3], nfds = 0, r;
+
+		if (left <= 0 || poll(&p, 1, (int)left) == 0)
+			return -ETIMEDOUT;
+		r = recv_msg(sock, m, fds, &nfds);
+		for (int i = 0; i < nfds; i++)	/* none belongs to a query */
+			close(fds[i]);
+		if (r == 0 && nfds)
+			return -EPROTO;
+		if (r != -EAGAIN)
+			return r;
+	}
+}
+
+int ddenet_stats(const char *server, struct ddenet_ifstats *out, int max)
+{
+	struct ddenet_msg m = { .magic = DDENET_MAGIC, .version = DDENET_VERSION,
+				.type = DDENET_HELLO, .value = DDENET_ROLE_QUERY };
+	long long deadline = now_ms() + 10000;
+	int sock = connect_to(server), n = 0, r;
+
+	if (sock < 0)
+		return sock;
+	if (send(sock, &m, sizeof(m), MSG_NOSIGNAL) != sizeof(m)) {
+		r = -errno;
+		goto out;
+	}
+	r = recv_until(sock, &m, deadline);
+	if (r == 0 && m.type != DDENET_WELCOME)
+		r = -EPROTO;
+	if (r == 0 && m.value < 0)
+		r = refused(&m);
+	while (r == 0) {
+		r = recv_until(sock, &m, deadline);
+		if (r == 0 && m.type != DDENET_STATS)
+			r = -EPROTO;
+		if (r || !m.ifname[0])	/* the end */
+			break;
+		if (n < max) {
+			struct ddenet_ifstats *s = &out[n];
+
+			memset(s, 0, sizeof(*s));
+			memcpy(s->ifname, m.ifname, sizeof(s->ifname));
+			s->ifname[DDENET_NAME_MAX - 1] = 0;
+			memcpy(s->mac, m.mac, 6);
+			s->mtu = m.mtu;
+			s->link = m.value != 0;
+			s->c = m.stats;
+		}
+		n++;
+	}
+out:
+	close(sock);
+	return r ? r : n;
 }
 
 void ddenet_close(struct ddenet *n)

@@ -18,8 +18,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <ddenet/ddenet.h>
+
 #define DDENET_MAGIC 0x54454e44u	/* "DNET" */
-#define DDENET_VERSION 2
+#define DDENET_VERSION 3
 #define DDENET_SLOTS 512
 #define DDENET_SLOT 2048		/* bytes per slot: length word and frame */
 
@@ -78,18 +80,23 @@ enum {
 	DDENET_CHANNEL,		/* dde -> netd on its control channel: ifname = the
 				 * interface a driver will serve, 1 fd = netd's end of
 				 * that driver's connection (the only one it may use) */
+	DDENET_STATS,		/* driver -> netd: its counters (the driver's fields of
+				 * stats); netd -> a QUERY peer: one per interface with
+				 * its counters, then one with ifname "" (the end) */
 };
 
-enum { DDENET_ROLE_CLIENT = 1, DDENET_ROLE_DRIVER = 2 };
+/* QUERY: a peer that only asks for the interfaces' counters (HELLO, then STATS) */
+enum { DDENET_ROLE_CLIENT = 1, DDENET_ROLE_DRIVER = 2, DDENET_ROLE_QUERY = 3 };
 
 struct ddenet_msg {
 	uint32_t magic;
 	uint16_t version, type;
-	int32_t value;		/* HELLO: role; WELCOME: 0 or -errno; LINK: up */
+	int32_t value;		/* HELLO: role; WELCOME: 0 or -errno; LINK, STATS (netd -> query): up */
 	char ifname[16];
 	uint8_t mac[6];
 	uint16_t mtu;
 	char error[104];	/* WELCOME with an error: why */
+	struct ddenet_counters stats;	/* STATS */
 };
 
 #endif

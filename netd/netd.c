@@ -7,8 +7,11 @@
  * device and pcap file; frames from clients and the TAP device are
  * serialized, round robin, onto the driver's transmit ring. netd never
  * waits for a client: a client whose ring is full loses frames (counted in
- * its ring), a client that breaks its ring or the protocol is dropped, and
- * a driver that dies makes its interface go away for all its clients.
+ * its ring and the interface's), a client that breaks its ring or the
+ * protocol is dropped, and a driver that dies makes its interface go away
+ * for all its clients. netd counts each interface's frames and losses, and
+ * keeps the driver's last report of its own; a QUERY peer (`dde net`,
+ * ddenet_stats) gets both for every interface.
  * Only peers the access policy admits get in (common/access.h), and a
  * driver attaches only on the connection `dde run` opened for it on the
  * control channel, as the interface dde named (unless netd runs by hand or
@@ -30,6 +33,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../common/access.h"
@@ -68,7 +72,11 @@ struct iface {
 	struct pcap *pcap;
 	uint8_t tap_frame[DDENET_SLOT];	/* read from the TAP, not yet queued */
 	int tap_len;
-	unsigned long long rx, tx, dropped;
+	/* netd's counters (struct ddenet_counters): frames from the driver, to
+	 * the driver, copies a client's full ring lost, frames refused for size */
+	unsigned long long rx, tx, client_full, refused;
+	struct ddenet_counters driver_report;	/* the driver's last, its fields only */
+	long long driver_report_ms;		/* when (monotonic); 0: none yet */
 	struct iface *next;
 };
 
@@ -136,8 +144,8 @@ static void port_close(struct port *p)
 
 static void iface_gone(struct iface *ifc)
 {
-	netd_log("interface %s gone (driver detached): rx %llu, tx %llu, dropped %llu",
-		 ifc->name, ifc->rx, ifc->tx, ifc->dropped);
+	netd_log("interface %s gone (driver detached): rx %llu, tx %llu, client rings full %llu, "
+		 "refused %llu", ifc->name, ifc->rx, ifc->tx, ifc->client_full, ifc->refused);
 	for (struct port *p = d.ports, *next; p; p = next) {
 		next = p->next;
 		if (p->ifc == ifc && p->role == DDENET_ROLE_CLIENT) {
@@ -297,6 +305,83 @@ static void set_link(struct iface *ifc, int up)
 		tap_carrier(ifc->tap, up);
 }
 
+/* ---- counters ---- */
+
+static long long mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* The driver's fields of @from into @to (netd's own are netd's business) */
+static void driver_fields(struct ddenet_counters *to, const struct ddenet_counters *from)
+{
+#define F(x) to->x = from->x
+	F(rx_packets); F(rx_bytes); F(tx_packets); F(tx_bytes);
+	F(rx_errors); F(rx_dropped); F(rx_missed); F(rx_fifo); F(rx_over); F(rx_crc);
+	F(rx_length); F(tx_errors); F(tx_dropped); F(rx_server_full); F(tx_down);
+#undef F
+}
+
+/* The driver of @ifc reported its counters */
+static void driver_report(struct iface *ifc, const struct ddenet_msg *m)
+{
+	driver_fields(&ifc->driver_report, &m->stats);
+	ifc->driver_report_ms = mono_ms();
+	if (!ifc->driver_report_ms)
+		ifc->driver_report_ms = 1;
+}
+
+static void counters(const struct iface *ifc, struct ddenet_counters *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->rx = ifc->rx;
+	c->tx = ifc->tx;
+	c->rx_client_full = ifc->client_full;
+	c->tx_refused = ifc->refused;
+	for (struct port *p = d.ports; p; p = p->next)
+		if (p->ifc == ifc && p->role == DDENET_ROLE_CLIENT)
+			c->clients++;
+	if (ifc->driver_report_ms) {
+		long long age = mono_ms() - ifc->driver_report_ms;
+
+		c->driver_reported = 1;
+		c->driver_age_ms = age > 0 ? (uint64_t)age : 0;
+		driver_fields(c, &ifc->driver_report);
+	}
+}
+
+/*
+ * A QUERY peer: WELCOME, one STATS per interface, the end (ifname ""), and
+ * the connection closed. Never waits: a peer whose socket is full gets a
+ * listing without its end, and knows it.
+ */
+static void answer_query(struct port *p)
+{
+	struct ddenet_msg m = { .magic = DDENET_MAGIC, .version = DDENET_VERSION,
+				.type = DDENET_WELCOME };
+	int r = seqpacket_send(p->sock, &m, sizeof(m), NULL, 0);
+
+	for (struct iface *ifc = d.ifaces; ifc && !r; ifc = ifc->next) {
+		m = (struct ddenet_msg){ .magic = DDENET_MAGIC, .version = DDENET_VERSION,
+					 .type = DDENET_STATS, .value = ifc->link };
+		memcpy(m.ifname, ifc->name, sizeof(m.ifname));
+		memcpy(m.mac, ifc->mac, 6);
+		m.mtu = (uint16_t)ifc->mtu;
+		counters(ifc, &m.stats);
+		r = seqpacket_send(p->sock, &m, sizeof(m), NULL, 0);
+	}
+	m = (struct ddenet_msg){ .magic = DDENET_MAGIC, .version = DDENET_VERSION,
+				 .type = DDENET_STATS };
+	if (!r)
+		r = seqpacket_send(p->sock, &m, sizeof(m), NULL, 0);
+	if (r)
+		netd_log("a counters query did not take the whole answer: cut short");
+	port_close(p);
+}
+
 static void on_sock(struct port *p)
 {
 	struct ddenet_msg m;
@@ -344,8 +429,12 @@ static void on_sock(struct port *p)
 		attach_driver(p, &m);
 	else if (!p->role && m.type == DDENET_HELLO && m.value == DDENET_ROLE_CLIENT)
 		attach_client(p, &m);
+	else if (!p->role && m.type == DDENET_HELLO && m.value == DDENET_ROLE_QUERY)
+		answer_query(p);
 	else if (p->role == DDENET_ROLE_DRIVER && m.type == DDENET_LINK)
 		set_link(p->ifc, m.value != 0);
+	else if (p->role == DDENET_ROLE_DRIVER && m.type == DDENET_STATS)
+		driver_report(p->ifc, &m);
 	else
 		port_drop(p, "unexpected message; disconnected");
 }
@@ -380,7 +469,7 @@ static bool forward_rx(struct iface *ifc)
 			if (p->ifc == ifc && p->role == DDENET_ROLE_CLIENT &&
 			    ddenet_q_push(&p->out, frame, (uint32_t)len)) {
 				atomic_fetch_add(&p->shm->down.dropped, 1);
-				ifc->dropped++;
+				ifc->client_full++;
 			}
 		if (ifc->tap)
 			tap_write(ifc->tap, frame, len);
@@ -402,7 +491,7 @@ static bool forward_rx(struct iface *ifc)
 static void to_driver(struct iface *ifc, const uint8_t *frame, int len)
 {
 	if (len < 14 || len > (int)ifc->mtu + 18) {
-		ifc->dropped++;
+		ifc->refused++;
 		return;
 	}
 	ddenet_q_push(&ifc->driver->out, frame, (uint32_t)len);

@@ -100,3 +100,18 @@ void lx_kit_net_flush(void)
 		net.pending = 0;
 	}
 }
+
+void lx_kit_net_report(const struct lx_kit_net_counters *c)
+{
+	struct ddenet_counters d = {
+		.rx_packets = c->rx_packets, .rx_bytes = c->rx_bytes, .tx_packets = c->tx_packets,
+		.tx_bytes = c->tx_bytes, .rx_errors = c->rx_errors, .rx_dropped = c->rx_dropped,
+		.rx_missed = c->rx_missed, .rx_fifo = c->rx_fifo, .rx_over = c->rx_over,
+		.rx_crc = c->rx_crc, .rx_length = c->rx_length, .tx_errors = c->tx_errors,
+		.tx_dropped = c->tx_dropped, .rx_server_full = c->rx_server_full,
+		.tx_down = c->tx_down,
+	};
+
+	if (net.n && !net.gone)
+		ddenet_report(net.n, &d);	/* a report lost (socket full) is replaced in a second */
+}

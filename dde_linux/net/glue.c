@@ -11,6 +11,7 @@
 #include <linux/kthread.h>
 #include <linux/netdevice.h>
 #include <linux/skbuff.h>
+#include <linux/workqueue.h>
 
 #include <lx_kit/kit.h>
 #include <lx_kit/net.h>
@@ -26,6 +27,9 @@ static struct {
 	unsigned long long tx_dropped, rx_dropped;
 } glue;
 
+static void report(struct work_struct *work);
+static DECLARE_DELAYED_WORK(report_work, report);	/* the counters, every second */
+
 int lx_net_registered(struct net_device *dev)
 {
 	netdev_info(dev, "registered: %pM, mtu %u\n", dev->dev_addr, dev->mtu);
@@ -40,6 +44,7 @@ void lx_net_unregistered(struct net_device *dev)
 {
 	if (glue.dev != dev)
 		return;
+	cancel_delayed_work_sync(&report_work);
 	if (glue.tx_thread)
 		kthread_stop(glue.tx_thread);
 	glue.tx_thread = NULL;
@@ -173,6 +178,27 @@ void lx_net_rx_flush(void)
 		lx_kit_net_flush();
 }
 
+/* ---- counters: every second to the server (`dde net`) ---- */
+
+static void report(struct work_struct *work)
+{
+	struct rtnl_link_stats64 s;
+	struct lx_kit_net_counters c;
+
+	dev_get_stats(glue.dev, &s);
+	c = (struct lx_kit_net_counters){
+		.rx_packets = s.rx_packets, .rx_bytes = s.rx_bytes, .tx_packets = s.tx_packets,
+		.tx_bytes = s.tx_bytes, .rx_errors = s.rx_errors, .rx_dropped = s.rx_dropped,
+		.rx_missed = s.rx_missed_errors, .rx_fifo = s.rx_fifo_errors,
+		.rx_over = s.rx_over_errors, .rx_crc = s.rx_crc_errors,
+		.rx_length = s.rx_length_errors, .tx_errors = s.tx_errors,
+		.tx_dropped = s.tx_dropped, .rx_server_full = glue.rx_dropped,
+		.tx_down = glue.tx_dropped,
+	};
+	lx_kit_net_report(&c);
+	schedule_delayed_work(&report_work, HZ);
+}
+
 /* ---- start: open the interface, attach it ---- */
 
 static int __init lx_net_start(void)
@@ -206,8 +232,10 @@ static int __init lx_net_start(void)
 		      ERR_PTR(r));
 	}
 	glue.attached = r == 0;
-	if (glue.attached)
+	if (glue.attached) {
 		lx_kit_net_link(netif_carrier_ok(dev));
+		schedule_delayed_work(&report_work, HZ);
+	}
 	return 0;
 }
 late_initcall(lx_net_start);

@@ -514,6 +514,25 @@ void netdev_stats_to_stats64(struct rtnl_link_stats64 *stats64,
 		dst[i] = (u64)atomic_long_read(&src[i]);
 }
 
+/*
+ * The interface's statistics as `ip -s link` shows them: the driver's own
+ * 64-bit ones, else its legacy ones, else the net_device's fields.
+ * (No per-CPU core counters here: netdev_core_stats_alloc never is.)
+ */
+struct rtnl_link_stats64 *dev_get_stats(struct net_device *dev,
+					struct rtnl_link_stats64 *storage)
+{
+	const struct net_device_ops *ops = dev->netdev_ops;
+
+	memset(storage, 0, sizeof(*storage));
+	if (ops->ndo_get_stats64)
+		ops->ndo_get_stats64(dev, storage);
+	else
+		netdev_stats_to_stats64(storage, ops->ndo_get_stats ? ops->ndo_get_stats(dev) :
+							      &dev->stats);
+	return storage;
+}
+
 /* when the device last sent: the latest of its queues */
 unsigned long dev_trans_start(struct net_device *dev)
 {

@@ -89,4 +89,46 @@ int ddenet_set_link(struct ddenet *n, int up);
 
 void ddenet_close(struct ddenet *n);
 
+/*
+ * What an interface counted: where its frames went and where they were
+ * lost. netd's own counts, and the driver's (Linux's net_device statistics
+ * and the glue's), as the driver last reported them (every second).
+ */
+struct ddenet_counters {
+	/* netd */
+	uint64_t rx;			/* frames the driver handed to netd */
+	uint64_t tx;			/* frames netd handed to the driver */
+	uint64_t rx_client_full;	/* copies of received frames a client's ring had no room for */
+	uint64_t tx_refused;		/* frames of clients or the TAP device of a bad size */
+	uint32_t clients;		/* clients open now */
+	uint32_t driver_reported;	/* 1: the driver's fields below are set */
+	uint64_t driver_age_ms;		/* since the driver's last report */
+	/* the driver: Linux's statistics of the net_device ... */
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+	uint64_t rx_errors, rx_dropped, rx_missed, rx_fifo, rx_over, rx_crc, rx_length;
+	uint64_t tx_errors, tx_dropped;
+	/* ... and the glue's */
+	uint64_t rx_server_full;	/* frames received that netd's ring had no room for */
+	uint64_t tx_down;		/* frames to send dropped: link down, bad size */
+};
+
+/* An interface of netd and its counters. */
+struct ddenet_ifstats {
+	char ifname[DDENET_NAME_MAX];
+	uint8_t mac[6];
+	unsigned mtu;
+	int link;
+	struct ddenet_counters c;
+};
+
+/*
+ * The interfaces of the server at @server (NULL: $DDE_NET) and their
+ * counters, without opening any (nothing is received on the way): up to
+ * @max into @out; returns how many netd has, or a negative errno.
+ */
+int ddenet_stats(const char *server, struct ddenet_ifstats *out, int max);
+
+/* Driver side: report the driver's counters (its fields of @c) to the server. */
+int ddenet_report(struct ddenet *n, const struct ddenet_counters *c);
+
 #endif

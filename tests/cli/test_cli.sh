@@ -25,6 +25,11 @@ one_line "dde sound without a sound server named" env -u DDE_SND "$DDE" sound
 one_line "dde sound: unknown option" "$DDE" sound --bogus
 expect "dde sound: no server there" 1 "^dde sound: cannot reach the sound server @dde-test-none-$$: " \
 	"$DDE" sound --socket "@dde-test-none-$$"
+one_line "dde net without a network server named" env -u DDE_NET "$DDE" net
+one_line "dde net: unknown option" "$DDE" net --bogus
+expect "dde net: no server there" 1 "^dde net: cannot reach the network server @dde-test-none-$$: " \
+	"$DDE" net --socket "@dde-test-none-$$"
+expect "dde --help lists dde net" 0 "^  net " "$DDE" --help
 one_line "unknown disk controller" "$DDE" lspci --disk "scsi:$T/disk.img"
 one_line "unknown NIC model" "$DDE" run --nic e100
 expect "unknown NIC model is named" 2 "'e100'" "$DDE" run --nic e100

@@ -3,7 +3,7 @@
  * byte for byte against the UDP peer of QEMU's socket netdev.
  *
  *   net_frames --qemu-listen PORT --qemu-peer PORT [--count N] [--window W]
- *              [--full] [--size BYTES] [--if NAME] [--seed S]
+ *              [--full] [--size BYTES] [--if NAME] [--seed S] [--only tx|rx]
  *
  * The NIC's netdev is `udp:PORT1:PORT2` (dde run --nic MODEL,net=udp:...):
  * QEMU receives frames sent to 127.0.0.1:PORT1 (--qemu-listen) and sends
@@ -13,8 +13,9 @@
  * Receive: the peer injects N frames addressed to the NIC; the client must
  * receive each intact and in order. With a window (default 32) at most W
  * frames are in flight, so nothing may be lost; --full sends as fast as
- * possible and reports losses instead of failing on them. Prints one
- * summary line per direction, with frames/s; exit 0 if all is well.
+ * possible and reports losses instead of failing on them (and how many of
+ * them the host kernel dropped at QEMU's UDP socket). Prints one summary
+ * line per direction, with frames/s; exit 0 if all is well.
  *
  *   net_frames --attach NAME
  *
@@ -96,6 +97,8 @@ struct ctx {
 	unsigned char mac[6];
 	int count, window, full;
 	int good;	/* frames of this run that arrived intact and in order */
+	int listen_port;	/* QEMU's socket */
+	const char *only;	/* "tx" or "rx": that direction only */
 	int stale;	/* frames of an earlier run (another seed), ignored */
 	unsigned long long seed;
 };
@@ -193,12 +196,43 @@ static int run_tx(struct ctx *c)
 	return bad || (lost && !c->full);
 }
 
+/*
+ * Frames the host kernel dropped at QEMU's UDP socket (its receive buffer
+ * was full: QEMU did not read, its NIC model took no more): the drops
+ * column of /proc/net/udp for the socket bound to @port; -1 if not found.
+ */
+static long long udp_drops(int port)
+{
+	FILE *f = fopen("/proc/net/udp", "r");
+	char line[512];
+	long long sum = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned addr, lport;
+		long long drops;
+		char *last;
+
+		if (sscanf(line, " %*d: %x:%x", &addr, &lport) != 2 || (int)lport != port)
+			continue;
+		for (size_t n = strlen(line); n && (line[n - 1] == ' ' || line[n - 1] == '\n');)
+			line[--n] = 0;	/* the kernel pads its lines */
+		last = strrchr(line, ' ');
+		if (last && sscanf(last, "%lld", &drops) == 1)
+			sum = (sum < 0 ? 0 : sum) + drops;
+	}
+	fclose(f);
+	return sum;
+}
+
 static int run_rx(struct ctx *c)
 {
 	unsigned char f[2048], got[2048];
 	int sent = 0, expect = 0, bad = 0, lost = 0, len;
 	double t0 = now_s(), t;
 	unsigned long long bytes = 0;
+	long long drops0 = udp_drops(c->listen_port), drops1;
 
 	c->good = 0;
 
@@ -234,6 +268,10 @@ static int run_rx(struct ctx *c)
 	printf("rx: %d frames injected by the UDP peer, %d reached the client byte-exact in order, "
 	       "%d lost, %d bad; %.0f frames/s, %.1f Mbit/s delivered\n", c->count, c->good,
 	       lost, bad, c->good / t, (double)bytes * c->good / c->count * 8 / t / 1e6);
+	drops1 = udp_drops(c->listen_port);
+	if (lost && drops0 >= 0 && drops1 >= 0)
+		printf("  of the lost: %lld at QEMU's UDP socket (host kernel: QEMU did not read)\n",
+		       drops1 - drops0);
 	stale_note(c);
 	return bad || (lost && !c->full);
 }
@@ -276,6 +314,7 @@ int main(int argc, char **argv)
 		{ "full", no_argument, 0, 'f' }, { "if", required_argument, 0, 'i' },
 		{ "seed", required_argument, 0, 's' }, { "watch", required_argument, 0, 'W' },
 		{ "size", required_argument, 0, 'S' }, { "attach", required_argument, 0, 'A' },
+		{ "only", required_argument, 0, 'O' },
 		{ 0, 0, 0, 0 },
 	};
 	struct ctx c = { .count = 10000, .window = 32, .seed = 1 };
@@ -294,6 +333,13 @@ int main(int argc, char **argv)
 		case 'i': ifname = optarg; break;
 		case 's': c.seed = strtoull(optarg, NULL, 0); break;
 		case 'W': watch = atoi(optarg); break;
+		case 'O':
+			if (strcmp(optarg, "tx") && strcmp(optarg, "rx")) {
+				fprintf(stderr, "net_frames: --only tx or --only rx\n");
+				return 2;
+			}
+			c.only = optarg;
+			break;
 		case 'A': {
 			static const uint8_t mac[6] = { 0x52, 0x54, 0, 0x12, 0x34, 0x99 };
 
@@ -315,7 +361,8 @@ int main(int argc, char **argv)
 			break;
 		default:
 			fprintf(stderr, "usage: net_frames --qemu-listen PORT --qemu-peer PORT "
-				"[--count N] [--window W] [--full] [--if NAME] [--seed S]\n");
+				"[--count N] [--window W] [--full] [--size B] [--if NAME] [--seed S] "
+				"[--only tx|rx]\n");
 			return 2;
 		}
 	}
@@ -354,8 +401,12 @@ int main(int argc, char **argv)
 	}
 	c.qemu = me;
 	c.qemu.sin_port = htons((uint16_t)listen_port);
-	r = run_tx(&c);
-	r |= run_rx(&c);
+	c.listen_port = listen_port;
+	r = 0;
+	if (!c.only || !strcmp(c.only, "tx"))
+		r |= run_tx(&c);
+	if (!c.only || !strcmp(c.only, "rx"))
+		r |= run_rx(&c);
 	ddenet_info(c.n, &info);
 	printf("client ring drops: %llu\n", (unsigned long long)info.dropped);
 	ddenet_close(c.n);

@@ -28,6 +28,7 @@ int dde_run(int argc, char **argv);
 int dde_ko(int argc, char **argv);
 int dde_disks(int argc, char **argv);
 int dde_sound(int argc, char **argv);
+int dde_net(int argc, char **argv);
 int dde_sweep(int argc, char **argv);
 
 #endif

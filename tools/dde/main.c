@@ -26,6 +26,8 @@ static void usage(FILE *out)
 		"                                  start the machine and the drivers\n"
 		"  disks [--dump DISK]             list the block server's disks and partitions\n"
 		"  sound                           list the sound server's PCMs\n"
+		"  net                             list the network server's interfaces and\n"
+		"                                  where their frames were lost\n"
 		"  nbd --export NAME [--socket PATH | --port N]\n"
 		"                                  export a disk or partition over NBD\n"
 		"  sweep [machine options] [--write]\n"
@@ -80,6 +82,8 @@ int main(int argc, char **argv)
 		return dde_disks(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "sound"))
 		return dde_sound(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "net"))
+		return dde_net(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "nbd"))
 		return nbd_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "sweep"))

@@ -28,6 +28,19 @@ int lx_kit_net_tx(void *buf, unsigned max);
 /* Report the link state (1 up, 0 down). */
 void lx_kit_net_link(int up);
 
+/*
+ * The driver's counters, for the server (`dde net`): Linux's statistics of
+ * the net_device and the glue's own losses.
+ */
+struct lx_kit_net_counters {
+	unsigned long long rx_packets, rx_bytes, tx_packets, tx_bytes;
+	unsigned long long rx_errors, rx_dropped, rx_missed, rx_fifo, rx_over, rx_crc, rx_length;
+	unsigned long long tx_errors, tx_dropped;
+	unsigned long long rx_server_full;	/* received, but the server's ring was full */
+	unsigned long long tx_down;		/* to send, dropped: link down, bad size */
+};
+void lx_kit_net_report(const struct lx_kit_net_counters *c);
+
 /* Wake the server for the frames lx_kit_net_rx queued (once per batch). */
 void lx_kit_net_flush(void);
 
