@@ -35,6 +35,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -76,8 +77,12 @@ static void send_msg(int sock, const struct ddeblk_msg *m, const int *fds, int n
 	seqpacket_send(sock, m, sizeof(*m), fds, nfds);	/* never waits for a peer */
 }
 
-/* A channel for a peer: memory and two doorbells; sends WELCOME with them. */
-static int make_channel(int sock, struct ddeblk_chan *c, unsigned depth, struct ddeblk_msg *welcome)
+/*
+ * A channel for a peer: memory and two doorbells; sends WELCOME with them.
+ * @ext: the slots are the driver's memory there (@max_io each), not ours.
+ */
+static int make_channel(int sock, struct ddeblk_chan *c, unsigned depth, unsigned max_io,
+			void *ext, struct ddeblk_msg *welcome)
 {
 	int fds[3] = { -1, -1, -1 }, r;
 
@@ -88,13 +93,13 @@ static int make_channel(int sock, struct ddeblk_chan *c, unsigned depth, struct 
 		r = -errno;
 		goto fail;
 	}
-	r = ddeblk_chan_map(c, fds[0], depth, MAX_IO, 1);
+	r = ddeblk_chan_map(c, fds[0], depth, max_io, 1, ext);
 	if (r)
 		goto fail;
 	c->my_bell = fds[1];
 	c->peer_bell = fds[2];
 	welcome->depth = depth;
-	welcome->max_io = MAX_IO;
+	welcome->max_io = max_io;
 	send_msg(sock, welcome, fds, 3);
 	close(fds[0]);
 	return 0;
@@ -219,7 +224,7 @@ static void hello_client(struct client *cl, struct ddeblk_msg *m)
 	cl->rdonly = !!(m->flags & DDEBLK_OPEN_RDONLY);
 	msg_init(m, DDEBLK_MSG_WELCOME);
 	m->entry = cl->e;
-	if (make_channel(cl->sock, &cl->c, depth, m)) {
+	if (make_channel(cl->sock, &cl->c, depth, MAX_IO, NULL, m)) {
 		refuse(cl->sock, -ENOMEM, "no memory for the channel");
 		return;
 	}
@@ -228,9 +233,43 @@ static void hello_client(struct client *cl, struct ddeblk_msg *m)
 	cl->role = DDEBLK_ROLE_CLIENT;
 }
 
-static void hello_driver(struct driver *dr, struct ddeblk_msg *m)
+/*
+ * The driver's own memory for its channel's slots (HELLO with an fd): so
+ * that its device reads and writes them and the driver copies nothing.
+ * Mapped only if a driver cannot take it away under us (sealed against
+ * shrinking: a truncated mapping would kill bddf at its next copy) and it
+ * holds the slots it says. NULL (and why) if not.
+ */
+static void *driver_memory(struct driver *dr, const struct ddeblk_msg *m, int fd,
+			   unsigned *depth, const char **why)
 {
-	unsigned i;
+	struct stat st;
+	int seals = fcntl(fd, F_GET_SEALS);
+	uint64_t bytes;
+	void *p;
+
+	*depth = m->depth < srv.depth ? m->depth : srv.depth;
+	bytes = (uint64_t)*depth * m->max_io;
+	*why = "its slots are not whole pages of at most 1 MiB";
+	if (!*depth || m->max_io < 4096 || m->max_io > MAX_IO || m->max_io % 4096 ||
+	    m->data_off % 4096)
+		return NULL;
+	*why = "its memory is no sealed memfd";
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || seals < 0 || !(seals & F_SEAL_SHRINK))
+		return NULL;
+	*why = "its memory is smaller than the slots it gives";
+	if (m->data_off > (uint64_t)st.st_size || bytes > (uint64_t)st.st_size - m->data_off)
+		return NULL;
+	*why = "cannot map its memory";
+	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)m->data_off);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void hello_driver(struct driver *dr, struct ddeblk_msg *m, int fd)
+{
+	unsigned i, depth = srv.depth, max_io = MAX_IO;
+	const char *why = NULL;
+	void *ext = NULL;
 
 	for (i = 0; i < sizeof(srv.drivers) / sizeof(srv.drivers[0]) && srv.drivers[i]; i++)
 		;
@@ -239,9 +278,20 @@ static void hello_driver(struct driver *dr, struct ddeblk_msg *m)
 		return;
 	}
 	snprintf(dr->name, sizeof(dr->name), "%.*s", (int)sizeof(m->name) - 1, m->name);
-	dr->slot = calloc(srv.depth, sizeof(*dr->slot));
+	if (fd >= 0) {
+		ext = driver_memory(dr, m, fd, &depth, &why);
+		max_io = m->max_io;
+		if (!ext) {
+			bddf_log("refused driver %s: %s", dr->name, why);
+			refuse(dr->sock, -EINVAL, why);
+			return;
+		}
+	}
+	dr->slot = calloc(depth, sizeof(*dr->slot));
 	msg_init(m, DDEBLK_MSG_WELCOME);
-	if (!dr->slot || make_channel(dr->sock, &dr->c, srv.depth, m)) {
+	if (!dr->slot || make_channel(dr->sock, &dr->c, depth, max_io, ext, m)) {
+		if (ext)
+			munmap(ext, (uint64_t)depth * max_io);
 		refuse(dr->sock, -ENOMEM, "no memory for the channel");
 		return;
 	}
@@ -249,7 +299,8 @@ static void hello_driver(struct driver *dr, struct ddeblk_msg *m)
 	watch(dr->c.my_bell, &dr->h_bell);
 	dr->role = DDEBLK_ROLE_DRIVER;
 	srv.drivers[i] = dr;
-	bddf_log("driver %s attached (queue depth %u)", dr->name, srv.depth);
+	bddf_log("driver %s attached (queue depth %u, %u KiB slots%s)", dr->name, depth,
+		 max_io >> 10, ext ? " in its own DMA memory: zero-copy" : "");
 }
 
 static struct client *new_connection(int s);
@@ -331,13 +382,15 @@ static void on_driver_msg(struct driver *dr)
 		disk_gone(dr->disk[m.index]);
 }
 
-/* A message on a connection that is not yet a driver. */
-static void on_sock(struct client *cl)
+/*
+ * A message on a connection that is not yet a driver (@r: its length, or
+ * -errno); @mem: the descriptor a driver's HELLO brought (its memory), or -1.
+ */
+static void on_hello(struct client *cl, struct ddeblk_msg *m_, long r, int mem)
 {
-	struct ddeblk_msg m;
-	ssize_t r = recv(cl->sock, &m, sizeof(m), MSG_DONTWAIT);
+	struct ddeblk_msg m = *m_;
 
-	if (r < 0 && errno == EAGAIN)
+	if (r == -EAGAIN || r == -EINTR)
 		return;
 	if (r != sizeof(m) || m.magic != DDEBLK_MAGIC || m.version != DDEBLK_VERSION ||
 	    cl->role || m.type != DDEBLK_MSG_HELLO) {
@@ -395,7 +448,7 @@ static void on_sock(struct client *cl)
 		ev.events = EPOLLIN;
 		ev.data.ptr = &dr->h_sock;
 		epoll_ctl(srv.ep, EPOLL_CTL_MOD, dr->sock, &ev);
-		hello_driver(dr, &m);
+		hello_driver(dr, &m, mem);
 		if (dr->role != DDEBLK_ROLE_DRIVER) {
 			close(dr->sock);
 			free(dr->slot);
@@ -404,6 +457,26 @@ static void on_sock(struct client *cl)
 		return;
 	}
 	client_close(cl);
+}
+
+static void on_sock(struct client *cl)
+{
+	struct ddeblk_msg m;
+	int fds[3], nfds = 0;
+	long r = seqpacket_recv(cl->sock, &m, sizeof(m), fds, &nfds, MSG_DONTWAIT);
+	int mem = -1;
+
+	/* only a driver's HELLO carries a descriptor (its memory), one */
+	if (nfds == 1 && r == sizeof(m) && m.value == DDEBLK_ROLE_DRIVER)
+		mem = fds[0];
+	else if (nfds)
+		r = -EPROTO;
+	if (mem < 0)
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+	on_hello(cl, &m, r, mem);
+	if (mem >= 0)
+		close(mem);	/* mapped, or refused */
 }
 
 static int is_driver(void *obj)

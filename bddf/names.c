@@ -164,7 +164,8 @@ void disk_added(struct driver *dr, const struct ddeblk_msg *m)
 	int r;
 
 	if (m->index >= DRIVER_DISKS || m->entry.sector_size < 512 || m->entry.sector_size > 4096 ||
-	    m->entry.sector_size & (m->entry.sector_size - 1) || m->max_io < m->entry.sector_size) {
+	    m->entry.sector_size & (m->entry.sector_size - 1) || m->max_io < m->entry.sector_size ||
+	    dr->c.max_io < m->entry.sector_size) {
 		bddf_log("driver %s announced a disk it cannot have: ignored", dr->name);
 		return;
 	}
@@ -185,7 +186,9 @@ void disk_added(struct driver *dr, const struct ddeblk_msg *m)
 		return;
 	dk->drv = dr;
 	dk->index = m->index;
-	dk->max_io = m->max_io < MAX_IO ? m->max_io / m->entry.sector_size * m->entry.sector_size : MAX_IO;
+	/* within the disk's limit and the channel's slots (a driver's own may be smaller) */
+	dk->max_io = (m->max_io < dr->c.max_io ? m->max_io : dr->c.max_io) / m->entry.sector_size *
+		     m->entry.sector_size;
 	snprintf(dk->local, sizeof(dk->local), "%.*s", DDEBLK_NAME_MAX - 1, m->entry.name);
 	dk->e.size = m->entry.size;
 	dk->e.sector_size = m->entry.sector_size;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "../common/bell.h"
@@ -279,6 +280,11 @@ void driver_gone(struct driver *dr)
 	close(dr->sock);
 	close(dr->c.my_bell);
 	close(dr->c.peer_bell);
+	if (dr->c.ext_size) {	/* its memory: nothing of ours is in it any more */
+		munmap(dr->c.data, dr->c.ext_size);
+		dr->c.data = NULL;
+		dr->c.ext_size = 0;
+	}
 	/* the struct stays: its disks name it */
 }
 

@@ -34,10 +34,11 @@ static struct {
 	bool have_grant;
 	void *dma;
 	size_t dma_size;
+	int dma_fd;			/* the region's memfd */
 	pthread_t event_thread;
 	bool event_thread_running;
 	uint64_t spin_ns;
-} conn = { .fd = -1, .event_fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
+} conn = { .fd = -1, .event_fd = -1, .dma_fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static uint64_t now_ns(void)
 {
@@ -307,7 +308,7 @@ int ddeio_connect(const char *socket_name, const char *name, const uint32_t *bdf
 		conn.dma_size = conn.grant.dma_size;
 		conn.dma = mmap(NULL, conn.dma_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 				memfd, 0);
-		close(memfd);
+		conn.dma_fd = memfd;	/* kept: a server may map a part (ddekit_dma_share) */
 		memfd = -1;
 		if (conn.dma == MAP_FAILED) {
 			conn.dma = NULL;
@@ -347,6 +348,10 @@ void ddeio_disconnect(void)
 	if (conn.event_fd >= 0) {
 		close(conn.event_fd);
 		conn.event_fd = -1;
+	}
+	if (conn.dma_fd >= 0) {
+		close(conn.dma_fd);
+		conn.dma_fd = -1;
 	}
 	if (conn.dma) {
 		munmap(conn.dma, conn.dma_size);
@@ -405,4 +410,16 @@ void ddekit_exit(void)
 {
 	ddekit_mmio_unmap_direct();	/* a BAR of our own is given back first */
 	ddeio_disconnect();
+}
+
+int ddekit_dma_share(const void *ptr, size_t size, uint64_t *offset)
+{
+	uintptr_t p = (uintptr_t)ptr, base = (uintptr_t)conn.dma;
+
+	if (conn.dma_fd < 0 || !conn.dma)
+		return -ENODEV;
+	if (p < base || p % 4096 || size > conn.dma_size || p - base > conn.dma_size - size)
+		return -EINVAL;
+	*offset = p - base;
+	return conn.dma_fd;
 }

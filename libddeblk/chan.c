@@ -8,9 +8,10 @@
 
 #include "chan.h"
 
-int ddeblk_chan_map(struct ddeblk_chan *c, int fd, uint32_t depth, uint32_t max_io, int create)
+int ddeblk_chan_map(struct ddeblk_chan *c, int fd, uint32_t depth, uint32_t max_io, int create,
+		    void *ext)
 {
-	uint64_t size = ddeblk_shm_size(depth, max_io);
+	uint64_t size = ddeblk_shm_size(depth, ext ? 0 : max_io);
 	uint8_t *p;
 
 	if (!depth || depth > 1024 || max_io < 512 || max_io > (8u << 20) || max_io % 512)
@@ -26,8 +27,9 @@ int ddeblk_chan_map(struct ddeblk_chan *c, int fd, uint32_t depth, uint32_t max_
 	c->max_io = max_io;
 	c->sqe = (struct ddeblk_sqe *)(p + sizeof(struct ddeblk_shm));
 	c->cqe = (struct ddeblk_cqe *)(c->sqe + depth);
-	/* the data slots start on a page */
-	c->data = (uint8_t *)(((uintptr_t)(c->cqe + depth) + 4095) & ~(uintptr_t)4095);
+	/* the data slots start on a page (or are elsewhere) */
+	c->data = ext ? ext : (uint8_t *)(((uintptr_t)(c->cqe + depth) + 4095) & ~(uintptr_t)4095);
+	c->ext_size = ext ? (uint64_t)depth * max_io : 0;
 	if (create) {
 		c->shm->magic = DDEBLK_MAGIC;
 		c->shm->version = DDEBLK_VERSION;

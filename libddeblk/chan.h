@@ -3,7 +3,10 @@
  * connection, private to libddeblk and bddf.
  *
  * Layout: a header, a submission ring and a completion ring of `depth`
- * fixed entries each, then `depth` data slots of `max_io` bytes. The
+ * fixed entries each, then `depth` data slots of `max_io` bytes — or, on
+ * a driver's channel, no slots: the driver gives bddf its own memory for
+ * them (DMA-able memory, so that the device reads and writes the slots
+ * and the driver copies nothing; HELLO with the memory's fd). The
  * requester (a client towards bddf; bddf towards a driver) owns the data
  * slots: a request names its slot, the server reads a write's data from it
  * and puts a read's data into it before completing. Each side has a
@@ -21,7 +24,7 @@
 #include <ddeblk/ddeblk.h>
 
 #define DDEBLK_MAGIC 0x4b4c4244u	/* "DBLK" */
-#define DDEBLK_VERSION 1
+#define DDEBLK_VERSION 2
 
 struct ddeblk_sqe {
 	uint64_t cookie;	/* the requester's, returned in the completion */
@@ -67,11 +70,16 @@ struct ddeblk_chan {
 	struct ddeblk_sqe *sqe;
 	struct ddeblk_cqe *cqe;
 	uint8_t *data;
+	uint64_t ext_size;	/* data is the driver's memory mapped apart (bytes), or 0 */
 	int my_bell, peer_bell;	/* eventfds: rung by the peer / by me */
 };
 
-/* Map @fd (@depth, @max_io as agreed); 0 or -errno. */
-int ddeblk_chan_map(struct ddeblk_chan *c, int fd, uint32_t depth, uint32_t max_io, int create);
+/*
+ * Map @fd (@depth, @max_io as agreed); 0 or -errno. @ext: the slots are
+ * not in @fd but there (the driver's memory: mapped by the caller).
+ */
+int ddeblk_chan_map(struct ddeblk_chan *c, int fd, uint32_t depth, uint32_t max_io, int create,
+		    void *ext);
 void ddeblk_chan_unmap(struct ddeblk_chan *c);
 /* Producer/consumer of each ring: 0, -EAGAIN (full/empty), -EPROTO (peer broke it). */
 int ddeblk_sq_push(struct ddeblk_chan *c, const struct ddeblk_sqe *e);
@@ -87,7 +95,9 @@ static inline void *ddeblk_slot_of(struct ddeblk_chan *c, uint32_t slot)
 
 /* --- control messages (SOCK_SEQPACKET) --- */
 enum {
-	DDEBLK_MSG_HELLO = 1,	/* -> bddf: role, name (client: what to open) */
+	DDEBLK_MSG_HELLO = 1,	/* -> bddf: role, name (client: what to open); a driver:
+				 * 0 fds, or 1: its memory for the slots (data_off,
+				 * depth slots of max_io bytes; sealed against shrinking) */
 	DDEBLK_MSG_WELCOME,		/* bddf ->: status, geometry, info; 3 fds: shm, bddf's bell, yours */
 	DDEBLK_MSG_DISK,		/* driver -> bddf: a disk (index, name, size ...) */
 	DDEBLK_MSG_DISK_GONE,	/* driver -> bddf: disk index is gone */
@@ -105,8 +115,10 @@ struct ddeblk_msg {
 	uint16_t version, type;
 	int32_t value;		/* HELLO: role; WELCOME: 0 or -errno */
 	uint32_t flags;		/* HELLO: DDEBLK_OPEN_*; DISK: DDEBLK_DISK_* */
-	uint32_t depth, max_io;	/* HELLO: wished (0: default); WELCOME: granted */
+	uint32_t depth, max_io;	/* HELLO: wished (0: default; a driver giving its memory:
+				 * the slots it has); WELCOME: granted */
 	uint32_t index;		/* DISK, DISK_GONE: the driver's disk index */
+	uint64_t data_off;	/* HELLO (driver) with 1 fd: its slots start there in the fd */
 	char name[DDEBLK_NAME_MAX];	/* HELLO: client: disk/partition; driver: driver instance */
 	struct ddeblk_entry entry;	/* WELCOME (client), DISK, LIST */
 	char error[128];		/* WELCOME with an error: why */

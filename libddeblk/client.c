@@ -25,10 +25,10 @@ const char *ddeblk_strerror(int err)
 	return strerror(err < 0 ? -err : err);
 }
 
-/* A WELCOME that refuses: remember why (an access refusal), return the error. */
+/* A WELCOME that refuses: remember why (bddf's words, if any), return the error. */
 static int refused(const struct ddeblk_msg *m)
 {
-	if (m->value != -EACCES)
+	if (!m->error[0])
 		return m->value;
 	memcpy(refusal, m->error, sizeof(refusal));
 	refusal[sizeof(refusal) - 1] = 0;
@@ -72,12 +72,16 @@ static int recv_msg(int sock, struct ddeblk_msg *m, int fds[3], int *nfds)
 	return 0;
 }
 
-/* HELLO, then WELCOME with the channel: 0 or -errno (why in @err). */
-static int hello(int sock, struct ddeblk_msg *m, struct ddeblk_chan *c)
+/*
+ * HELLO, then WELCOME with the channel: 0 or -errno (why in @err). A
+ * driver giving its memory for the slots sends its fd (@mem_fd >= 0) and
+ * has it at @ext.
+ */
+static int hello(int sock, struct ddeblk_msg *m, struct ddeblk_chan *c, int mem_fd, void *ext)
 {
 	int fds[3], n, r;
 
-	if (send_msg(sock, m))
+	if (seqpacket_send(sock, m, sizeof(*m), &mem_fd, mem_fd >= 0))
 		return -EPIPE;
 	r = recv_msg(sock, m, fds, &n);
 	if (r)
@@ -89,7 +93,7 @@ static int hello(int sock, struct ddeblk_msg *m, struct ddeblk_chan *c)
 	}
 	if (n != 3)
 		return -EPROTO;
-	r = ddeblk_chan_map(c, fds[0], m->depth, m->max_io, 0);
+	r = ddeblk_chan_map(c, fds[0], m->depth, m->max_io, 0, ext);
 	close(fds[0]);
 	if (r) {
 		close(fds[1]);
@@ -134,7 +138,7 @@ int ddeblk_open(const char *server, const char *name, unsigned depth, unsigned f
 	m.flags = flags;
 	m.depth = depth;
 	strcpy(m.name, name);
-	r = hello(b->sock, &m, &b->c);
+	r = hello(b->sock, &m, &b->c, -1, NULL);
 	if (r) {
 		close(b->sock);
 		free(b);
@@ -475,6 +479,13 @@ struct ddeblk_drv {
 
 int ddeblk_drv_attach(const char *server, const char *name, struct ddeblk_drv **out)
 {
+	return ddeblk_drv_attach_mem(server, name, NULL, -1, 0, 0, 0, out);
+}
+
+int ddeblk_drv_attach_mem(const char *server, const char *name, void *data, int fd,
+			  uint64_t offset, uint32_t depth, uint32_t slot_size,
+			  struct ddeblk_drv **out)
+{
 	struct ddeblk_drv *d = calloc(1, sizeof(*d));
 	struct ddeblk_msg m;
 	int r;
@@ -490,7 +501,19 @@ int ddeblk_drv_attach(const char *server, const char *name, struct ddeblk_drv **
 	msg_init(&m, DDEBLK_MSG_HELLO);
 	m.value = DDEBLK_ROLE_DRIVER;
 	snprintf(m.name, sizeof(m.name), "%s", name);
-	r = hello(d->sock, &m, &d->c);
+	if (data) {
+		m.depth = depth;
+		m.max_io = slot_size;
+		m.data_off = offset;
+	}
+	r = hello(d->sock, &m, &d->c, data ? fd : -1, data);
+	if (r == 0 && data && (m.max_io != slot_size || m.depth > depth || !m.depth)) {
+		/* bddf may grant fewer slots, never others */
+		close(d->c.my_bell);
+		close(d->c.peer_bell);
+		ddeblk_chan_unmap(&d->c);
+		r = -EPROTO;
+	}
 	if (r) {
 		close(d->sock);
 		free(d);
@@ -498,6 +521,11 @@ int ddeblk_drv_attach(const char *server, const char *name, struct ddeblk_drv **
 	}
 	*out = d;
 	return 0;
+}
+
+int ddeblk_drv_own_slots(const struct ddeblk_drv *d)
+{
+	return d->c.ext_size != 0;
 }
 
 int ddeblk_drv_disk(struct ddeblk_drv *d, unsigned index, const struct ddeblk_entry *e,

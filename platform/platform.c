@@ -7,6 +7,7 @@
 #include "../common/machine.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -191,8 +192,14 @@ int platform_region_make(struct platform_region *r, const char *name, uint64_t b
 	r->bus = bus;
 	r->size = size;
 	r->map = NULL;
-	r->fd = memfd_create(name, inherit ? 0 : MFD_CLOEXEC);
-	if (r->fd < 0 || ftruncate(r->fd, (off_t)size))
+	r->fd = memfd_create(name, MFD_ALLOW_SEALING | (inherit ? 0 : MFD_CLOEXEC));
+	/*
+	 * Its size is sealed: the driver that gets it (and whom it shares it
+	 * with: bddf maps a block driver's slots in it) cannot shrink it under
+	 * QEMU, ddeio or bddf, whose next access would then fault.
+	 */
+	if (r->fd < 0 || ftruncate(r->fd, (off_t)size) ||
+	    fcntl(r->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL))
 		return errtext(err, errlen, "memfd for DMA memory: %s", strerror(errno));
 	r->map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
 	if (r->map == MAP_FAILED) {

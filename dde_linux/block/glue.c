@@ -2,7 +2,8 @@
  * Block class glue: connects the driver's disks to the block server, bddf.
  * Each gendisk the driver adds is announced to bddf; bddf's requests (read,
  * write, flush of a byte range of a disk) become blk-mq requests on the
- * disk's queue, with their data in a DMA-able buffer, inserted as Linux's
+ * disk's queue, their data in the request's slot (the driver's DMA memory,
+ * given to bddf: no copy) or else a DMA-able copy, inserted as Linux's
  * own passthrough path inserts them (no bio-level splitting, merging,
  * cgroups or throttling: bddf sends requests within the queue's limits).
  * Completions go back as the driver completes them.
@@ -32,7 +33,7 @@ static struct {
 
 struct lx_block_io {
 	unsigned long long cookie;
-	void *buf;		/* DMA-able copy of the data */
+	void *buf;		/* the data, DMA-able: the slot itself, or a copy */
 	void *data;		/* the request's slot in the channel */
 	unsigned len;
 	bool read;
@@ -139,10 +140,11 @@ static enum rq_end_io_ret end_io(struct request *rq, blk_status_t status)
 	struct lx_block_io *io = rq->end_io_data;
 	int err = client_errno(status);
 
-	if (io->read && !err)
+	if (io->read && !err && io->buf != io->data)
 		memcpy(io->data, io->buf, io->len);
 	complete_io(io->cookie, err);
-	kfree(io->buf);
+	if (io->buf != io->data)
+		kfree(io->buf);
 	kfree(io);
 	return RQ_END_IO_FREE;
 }
@@ -155,6 +157,7 @@ static void discard_bio_done(struct bio *bio)
 
 static int submit(const struct lx_kit_blk_req *r)
 {
+	bool zero_copy = lx_kit_blk_zero_copy();
 	struct gendisk *disk = r->disk < MAX_DISKS ? glue.disk[r->disk] : NULL;
 	struct request_queue *q;
 	struct lx_block_io *io;
@@ -221,15 +224,17 @@ static int submit(const struct lx_kit_blk_req *r)
 		bio->bi_end_io = discard_bio_done;
 		blk_rq_bio_prep(rq, bio, 1);
 	} else if (r->op != LX_KIT_BLK_FLUSH) {
-		io->buf = kmalloc(r->len, GFP_NOIO);
+		/* the slot itself when it is DMA memory, else a copy */
+		io->buf = zero_copy ? r->data : kmalloc(r->len, GFP_NOIO);
 		err = io->buf ? 0 : -ENOMEM;
-		if (!err && !io->read)
+		if (!err && !io->read && !zero_copy)
 			memcpy(io->buf, r->data, r->len);
 		if (!err)
 			err = blk_rq_map_kern(q, rq, io->buf, r->len, GFP_NOIO);
 		if (err) {
 			blk_mq_free_request(rq);
-			kfree(io->buf);
+			if (!zero_copy)
+				kfree(io->buf);
 			kfree(io);
 			return err;
 		}

@@ -23,6 +23,18 @@ struct ddeblk_req {
 
 /* Connect to bddf at @server as driver @name (e.g. "nvme@00:04.0"). */
 int ddeblk_drv_attach(const char *server, const char *name, struct ddeblk_drv **out);
+/*
+ * The same, with the driver's own memory for the data slots (memory its
+ * device reaches: a request's data is then where the device reads and
+ * writes it, and the driver copies nothing): @depth slots of @slot_size
+ * bytes at @data, which is @fd from @offset on (a page boundary; the fd
+ * sealed against shrinking, or bddf refuses). bddf may grant fewer slots.
+ */
+int ddeblk_drv_attach_mem(const char *server, const char *name, void *data, int fd,
+			  uint64_t offset, uint32_t depth, uint32_t slot_size,
+			  struct ddeblk_drv **out);
+/* 1 if the slots are the driver's own memory (ddeblk_drv_attach_mem). */
+int ddeblk_drv_own_slots(const struct ddeblk_drv *d);
 /* Announce disk @index (name, size, sector_size, flags; max_io: its own limit). */
 int ddeblk_drv_disk(struct ddeblk_drv *d, unsigned index, const struct ddeblk_entry *e,
 		    unsigned max_io);

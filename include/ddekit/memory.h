@@ -33,4 +33,13 @@ void *ddekit_dma_bus_to_virt(uint64_t bus);
 /* The whole DMA region: its virtual start, bus address and size. */
 void ddekit_dma_region(void **virt, uint64_t *bus, size_t *size);
 
+/*
+ * For a server that is to read and write some of the driver's DMA memory
+ * itself (bddf: a block driver's request slots): the region's memory
+ * object (a memfd sealed against resizing; ddekit's own: pass it on, do not
+ * close it) and where @size bytes at @ptr (page-aligned) are in it
+ * (*@offset). -EINVAL if they are not DMA memory, -ENODEV without a grant.
+ */
+int ddekit_dma_share(const void *ptr, size_t size, uint64_t *offset);
+
 #endif

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 /*
  * blkio: moves a file's bytes into or out of a disk or partition through
  * bddf and libddeblk, with a chosen request size and queue depth (the
@@ -203,7 +204,8 @@ int main(int argc, char **argv)
 	if (argc < 3) {
 		fprintf(stderr, "usage: blkio NAME info|flush|discard OFFSET LEN|put FILE OFFSET [BS DEPTH [fua] [keep]]|"
 			"get FILE OFFSET LEN [BS DEPTH [keep]]|sput FILE OFFSET DEPTH|"
-			"sget FILE OFFSET LEN DEPTH|bench read|write|randread COUNT BS DEPTH\n");
+			"sget FILE OFFSET LEN DEPTH|bench read|write|randread COUNT BS DEPTH|"
+			"attach|attach-mem sealed|unsealed|small\n");
 		return 2;
 	}
 	if (!strcmp(argv[2], "attach")) {
@@ -215,6 +217,28 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		printf("blkio: attached as driver %s\n", argv[1]);
+		return 0;
+	}
+	if (!strcmp(argv[2], "attach-mem") && argc == 4) {
+		/* as a driver giving its own memory for the slots: sealed, unsealed, small */
+		struct ddeblk_drv *d;
+		int mfd = memfd_create("blkio", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		size_t size = strcmp(argv[3], "small") ? 8u << 20 : 1u << 20;
+		void *mem = mfd < 0 || ftruncate(mfd, (off_t)size) ? MAP_FAILED :
+			    mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+
+		if (mem == MAP_FAILED || (strcmp(argv[3], "unsealed") &&
+					  fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW))) {
+			perror("blkio: memory");
+			return 1;
+		}
+		r = ddeblk_drv_attach_mem(NULL, argv[1], mem, mfd, 0, 8, 1u << 20, &d);
+		if (r) {
+			fprintf(stderr, "blkio: attach as %s: %s\n", argv[1], ddeblk_strerror(r));
+			return 1;
+		}
+		printf("blkio: attached as driver %s, %s\n", argv[1],
+		       ddeblk_drv_own_slots(d) ? "its memory the slots" : "bddf's slots");
 		return 0;
 	}
 	/* the synchronous calls: the connection's depth is what they use */

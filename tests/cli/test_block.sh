@@ -100,7 +100,7 @@ expect "a misaligned request is refused" 1 "Invalid argument" \
 	"$BLKIO" nvme0n1p5 put "$T/w2" 100 512 1
 expect "an extended partition cannot be opened" 1 "open nvme0n1p2" \
 	"$BLKIO" nvme0n1p2 info
-expect "an unknown name" 1 "open sdz9: No such file" "$BLKIO" sdz9 info
+expect "an unknown name" 1 "open sdz9: no disk or partition .sdz9." "$BLKIO" sdz9 info
 
 # kill -9 of the second disk's driver: its requests fail, the first disk serves on
 pid=$(driver_pid "$T/run.log" "$NVME@00:02.0")
@@ -131,6 +131,27 @@ w1=$(sha256sum <"$T/w1" | cut -d' ' -f1)
 [ "$(sha "$M" 34816 4096)" = "$before_p6" ] && [ "$(sha "$G" 18432 8192)" = "$before_g2" ] &&
 	ok "the partitions nobody wrote are unchanged (nvme0n1p6 after the refused write, nvme1n1p2)" ||
 	not_ok "untouched partitions unchanged"
+# a driver that gives bddf its own memory for the request slots (DMA
+# memory: the device reads and writes them, nobody copies): only memory
+# sealed against shrinking (a truncated mapping would kill bddf) that
+# holds the slots it says
+"$O/bin/bddf" --socket "@dde-test-mem-$$" --open-drivers >"$T/mem.log" 2>&1 &
+mem_bddf=$!
+BG_PIDS="$BG_PIDS $mem_bddf"
+sleep 0.3
+expect "a driver's sealed memory becomes its request slots" 0 "its memory the slots" \
+	env DDE_BLK="@dde-test-mem-$$" "$BLKIO" drv1 attach-mem sealed
+expect "memory a driver could shrink under bddf is refused, saying why" 1 \
+	"its memory is no sealed memfd" env DDE_BLK="@dde-test-mem-$$" "$BLKIO" drv2 attach-mem unsealed
+expect "memory smaller than the slots it should hold is refused" 1 \
+	"its memory is smaller than the slots it gives" \
+	env DDE_BLK="@dde-test-mem-$$" "$BLKIO" drv3 attach-mem small
+kill $mem_bddf
+wait $mem_bddf 2>/dev/null
+grep -q "nvme@00:0[12].0 attached (queue depth 32, 512 KiB slots in its own DMA memory: zero-copy)" \
+	"$T"/*.log && ok "Linux's nvme gives bddf its DMA memory for the slots: no copy in the driver" ||
+	not_ok "the nvme driver's slots are its DMA memory" "$(grep -h "attached (queue" "$T"/*.log | head -3)"
+
 no_leftovers "no QEMU, ddeio, drivers or bddf left"
 pgrep -f "$(readlink -f "$O")/bin/bddf" >/dev/null && not_ok "bddf left running" || ok "bddf stopped"
 finish

@@ -15,7 +15,7 @@ struct lx_kit_blk_disk {
 struct lx_kit_blk_req {
 	unsigned long long cookie, offset;
 	unsigned len, op, flags, disk;
-	void *data;
+	void *data;		/* its slot: DMA memory if lx_kit_blk_zero_copy() */
 };
 
 /* ops and flags as in <ddeblk/ddeblk.h> */
@@ -31,6 +31,12 @@ struct lx_kit_blk_req {
  * (disks are only logged), or -errno.
  */
 int lx_kit_blk_attach(void (*kick)(void *arg), void *arg);
+/*
+ * 1 if the requests' slots are the driver's DMA memory (bddf copies into
+ * and out of them, the device reads and writes them: the driver copies
+ * nothing), 0 if they are bddf's memory.
+ */
+int lx_kit_blk_zero_copy(void);
 int lx_kit_blk_disk(unsigned index, const struct lx_kit_blk_disk *d);
 void lx_kit_blk_disk_gone(unsigned index);
 /* The next request: 1, or 0 when none is queued (the kick comes again). */
