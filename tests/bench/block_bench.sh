@@ -80,6 +80,8 @@ bench_disk() {
 	DDE_BLK=$sock "$BLKIO" "$disk" bench read 64 1048576 32 >/dev/null
 	l_rd=$(DDE_BLK=$sock "$BLKIO" "$disk" bench read $n 1048576 32 | sed -n 's/.* \([0-9.]*\) MB\/s.*/\1/p')
 	l_wr=$(DDE_BLK=$sock "$BLKIO" "$disk" bench write $n 1048576 32 | sed -n 's/.* \([0-9.]*\) MB\/s.*/\1/p')
+	l_rd256=$(DDE_BLK=$sock "$BLKIO" "$disk" bench read $((n * 4)) 262144 32 | sed -n 's/.* \([0-9.]*\) MB\/s.*/\1/p')
+	l_wr256=$(DDE_BLK=$sock "$BLKIO" "$disk" bench write $((n * 4)) 262144 32 | sed -n 's/.* \([0-9.]*\) MB\/s.*/\1/p')
 	l_r1=$(DDE_BLK=$sock "$BLKIO" "$disk" bench randread 3000 4096 1 | sed -n 's/.* \([0-9]*\) IOPS.*/\1/p')
 	l_r32=$(DDE_BLK=$sock "$BLKIO" "$disk" bench randread 30000 4096 32 | sed -n 's/.* \([0-9]*\) IOPS.*/\1/p')
 
@@ -101,6 +103,8 @@ bench_disk() {
 		"NBD (fio)" "/DMA" "/file"
 	row "sequential read, 1 MiB, depth 32 (MB/s)" "$l_rd" "$n_rd" "$dma256" "$f_rd"
 	row "sequential write, 1 MiB, depth 32 (MB/s)" "$l_wr" "$n_wr" "$dma256" "$f_wr"
+	row "sequential read, 256 KiB, depth 32 (MB/s)" "$l_rd256" "-" "$dma256" "$f_rd"
+	row "sequential write, 256 KiB, depth 32 (MB/s)" "$l_wr256" "-" "$dma256" "$f_wr"
 	row "4 KiB random read, depth 1 (IOPS)" "$l_r1" "$n_r1" "$dma4iops" "$f_r1"
 	row "4 KiB random read, depth 32 (IOPS)" "$l_r32" "$n_r32" "$dma4iops" "$f_r32"
 }
