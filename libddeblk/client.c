@@ -528,6 +528,17 @@ int ddeblk_drv_own_slots(const struct ddeblk_drv *d)
 	return d->c.ext_size != 0;
 }
 
+void ddeblk_drv_close(struct ddeblk_drv *d)
+{
+	if (!d)
+		return;
+	close(d->c.my_bell);
+	close(d->c.peer_bell);
+	ddeblk_chan_unmap(&d->c);	/* the driver's own slot memory stays the driver's */
+	close(d->sock);
+	free(d);
+}
+
 int ddeblk_drv_disk(struct ddeblk_drv *d, unsigned index, const struct ddeblk_entry *e,
 		    unsigned max_io)
 {

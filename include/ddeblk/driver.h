@@ -35,6 +35,8 @@ int ddeblk_drv_attach_mem(const char *server, const char *name, void *data, int 
 			  struct ddeblk_drv **out);
 /* 1 if the slots are the driver's own memory (ddeblk_drv_attach_mem). */
 int ddeblk_drv_own_slots(const struct ddeblk_drv *d);
+/* Detach: bddf fails what is still in flight and lists the disks gone. */
+void ddeblk_drv_close(struct ddeblk_drv *d);
 /* Announce disk @index (name, size, sector_size, flags; max_io: its own limit). */
 int ddeblk_drv_disk(struct ddeblk_drv *d, unsigned index, const struct ddeblk_entry *e,
 		    unsigned max_io);

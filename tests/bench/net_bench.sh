@@ -4,7 +4,8 @@
 # at full speed with fixed-size frames (64 bytes: 60 plus the FCS QEMU does
 # not model; 1514), the CPU time the driver process and netd spent per
 # frame, and the I/O server requests per frame. Losses at full speed are
-# counted and printed, never hidden. The ceiling: the platform bench of the
+# counted and printed, never hidden: where each was lost (QEMU's socket,
+# the device, the driver, netd's ring, the client's ring, or no counter). The ceiling: the platform bench of the
 # same run ($O/bench-platform.txt) gives the cost of a posted register write
 # through ddeio; a NIC needs at least one (the doorbell) per frame, so
 # 1/that bounds the frames/s any driver could move here (a loose bound:
@@ -38,6 +39,34 @@ usr1_counts() {
 		/^translated/ { print $8 + $11, $3, $5 }'
 }
 
+# losses SOCKET: "missed dropped fifo over netd-ring-full client-ring-full"
+# of the (first) interface, from `dde net`: cumulative counts
+losses() {
+	DDE_NET=$1 "$O/bin/dde" net 2>/dev/null | awk '
+		/^  netd:/ { for (i = 1; i <= NF; i++) if ($i == "full") cf = $(i + 1) }
+		/^  driver rx:/ { for (i = 1; i <= NF; i++) {
+			if ($i == "missed") m = $(i + 1); if ($i == "dropped") d = $(i + 1)
+			if ($i == "fifo") f = $(i + 1); if ($i == "over") o = $(i + 1)
+			if ($i == "full") nf = $(i + 1) } }
+		END { print m + 0, d + 0, f + 0, o + 0, nf + 0, cf + 0 }'
+}
+
+# where_lost LABEL OUT L0 L1: the receive losses of one run, where they
+# happened (net_frames: at QEMU's socket; dde net: the rest), and what no
+# counter saw (QEMU models that drop without counting: ne2k_pci)
+where_lost() {
+	local lost sock
+	lost=$(sed -n 's/^rx: .*, \([0-9]*\) lost, .*/\1/p' "$2")
+	sock=$(sed -n 's/^  of the lost: \([0-9]*\) at .*/\1/p' "$2")
+	[ -n "$lost" ] && [ "$lost" != 0 ] || return 0
+	read -r m0 d0 f0 o0 n0 c0 <"$3"
+	read -r m1 d1 f1 o1 n1 c1 <"$4"
+	echo "  $1 rx lost $lost: QEMU's socket ${sock:-?}, device missed $((m1 - m0))," \
+		"fifo $((f1 - f0)), over $((o1 - o0)), driver dropped $((d1 - d0)), netd ring full" \
+		"$((n1 - n0)), client ring full $((c1 - c0)); no counter:" \
+		"$((lost - ${sock:-0} - (m1 - m0) - (d1 - d0) - (n1 - n0) - (c1 - c0)))"
+}
+
 # bench_driver DRIVER MODEL COUNT [ENGINE]: DRIVER built from source, or
 # ko:NAME (Debian's binary module in the driver host, on ENGINE: native, the
 # default, or dbt)
@@ -62,8 +91,12 @@ bench_driver() {
 	for size in 60 1514; do
 		c0=$(( $(cpu_ticks "$dpid") + $(cpu_ticks "$npid") ))
 		t0=$(usr1_counts "$dpid" "$T/log")
+		sleep 1.2	# the driver's counters (reported every second) are current
+		losses "$sock" >"$T/l0"
 		DDE_NET=$sock "$O/tests/net/net_frames" --qemu-listen $port --qemu-peer $((port + 1)) \
 			--count "$count" --full --size $size >"$T/out" 2>&1
+		sleep 1.2
+		losses "$sock" >"$T/l1"
 		c1=$(( $(cpu_ticks "$dpid") + $(cpu_ticks "$npid") ))
 		t1=$(usr1_counts "$dpid" "$T/log")
 		sed -n 's/^\(tx\|rx\): [0-9]* frames [a-z ]*by \(the client\|the UDP peer\), /\1 /p' "$T/out" |
@@ -75,6 +108,7 @@ bench_driver() {
 				echo "  $label ${size}B $dir $rest$ratio"
 				echo "$size $dir ${fps:-0}" >>"$T/res-$f"
 			done
+		where_lost "$label ${size}B" "$T/out" "$T/l0" "$T/l1"
 		cpu=$(( (c1 - c0) * 1000000 / hz / (2 * count) ))
 		echo "$size cpu $cpu" >>"$T/res-$f"
 		if [ "$eng" = dbt ]; then

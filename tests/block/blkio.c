@@ -217,6 +217,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		printf("blkio: attached as driver %s\n", argv[1]);
+		ddeblk_drv_close(d);
 		return 0;
 	}
 	if (!strcmp(argv[2], "attach-mem") && argc == 4) {
@@ -239,6 +240,9 @@ int main(int argc, char **argv)
 		}
 		printf("blkio: attached as driver %s, %s\n", argv[1],
 		       ddeblk_drv_own_slots(d) ? "its memory the slots" : "bddf's slots");
+		ddeblk_drv_close(d);
+		munmap(mem, size);
+		close(mfd);
 		return 0;
 	}
 	/* the synchronous calls: the connection's depth is what they use */
