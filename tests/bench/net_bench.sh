@@ -94,7 +94,7 @@ bench_driver() {
 		sleep 1.2	# the driver's counters (reported every second) are current
 		losses "$sock" >"$T/l0"
 		DDE_NET=$sock "$O/tests/net/net_frames" --qemu-listen $port --qemu-peer $((port + 1)) \
-			--count "$count" --full --size $size >"$T/out" 2>&1
+			--count "$count" --full --size $size --seed $size >"$T/out" 2>&1
 		sleep 1.2
 		losses "$sock" >"$T/l1"
 		c1=$(( $(cpu_ticks "$dpid") + $(cpu_ticks "$npid") ))
