@@ -273,6 +273,31 @@ ssize_t ddenet_recv(struct ddenet *n, void *buf, size_t max, int timeout_ms)
 	}
 }
 
+int ddenet_recv_batch(struct ddenet *n, void *const *bufs, size_t max, size_t *lens, int count,
+		      int timeout_ms)
+{
+	uint32_t cap = max > UINT32_MAX ? UINT32_MAX : (uint32_t)max;
+	ssize_t first;
+	int got = 1;
+
+	if (count < 1)
+		return -EINVAL;
+	first = ddenet_recv(n, bufs[0], max, timeout_ms);
+	if (first < 0)
+		return (int)first;
+	lens[0] = (size_t)first;
+	while (got < count) {
+		int r = ddenet_q_pop(&n->rx, bufs[got], cap);
+
+		if (r < 0)
+			break;	/* empty, or broken: the next call says */
+		lens[got++] = (size_t)r;
+	}
+	if (got > 1)
+		ddenet_q_wake_producer(&n->rx);
+	return got;
+}
+
 int ddenet_wait(struct ddenet *n, int timeout_ms)
 {
 	long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;

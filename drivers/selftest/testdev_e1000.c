@@ -2,7 +2,10 @@
  * testdev_e1000 — a minimal driver for the Intel 82540EM as QEMU's `e1000`
  * models it, written only against ddekit: one TX and one RX ring of legacy
  * descriptors in DMA memory, EEPROM reads through EERD, and an interrupt
- * self-test through the interrupt-cause-set register. See testdev.h.
+ * self-test through the interrupt-cause-set register. Frame by frame
+ * (send, recv: a doorbell and a wait per frame), or in batches for the
+ * benchmarks (tx_post, rx_poll/rx_return: many descriptors per doorbell,
+ * completions seen in DMA memory). See testdev.h.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -64,7 +67,8 @@ enum {
 #define RXD_EOP		0x02
 
 /* 8 descriptors = 128 bytes, the minimum and granularity of xDLEN. */
-#define RING_SIZE	8
+#define RING_MIN	8
+#define RING_MAX	4096
 #define BUF_SIZE	2048
 #define ETH_MIN_FRAME	60
 #define ETH_MAX_FRAME	1514
@@ -93,14 +97,21 @@ struct testdev_e1000 {
 	uint32_t irq_icr;	/* causes seen by the handler (atomic) */
 	uint64_t irq_ns;	/* when the handler last ran (atomic) */
 
+	unsigned ring;		/* descriptors per ring, both directions */
+
 	struct e1000_tx_desc *txd;
 	uint8_t *txbuf;
 	uint64_t txbuf_bus;
 	unsigned tx_tail;
+	/* batches: the oldest descriptor not taken back, and for the first
+	 * descriptor of each batch posted the last (the one with RS) */
+	unsigned tx_clean;
+	uint16_t *tx_batch_end;
 
 	struct e1000_rx_desc *rxd;
 	uint8_t *rxbuf;
 	unsigned rx_next;
+	unsigned rx_held;	/* frames taken by rx_poll, not yet given back */
 };
 
 static int e1000_read(struct testdev_e1000 *e, unsigned off, uint32_t *val)
@@ -143,12 +154,12 @@ static void e1000_setup_rings(struct testdev_e1000 *e, uint64_t txd_bus,
 {
 	unsigned i;
 
-	for (i = 0; i < RING_SIZE; i++)
+	for (i = 0; i < e->ring; i++)
 		e->rxd[i].addr = rxbuf_bus + i * BUF_SIZE;
 
 	testdev_wr32(e->b.regs, E1000_TDBAL, (uint32_t)txd_bus);
 	testdev_wr32(e->b.regs, E1000_TDBAH, (uint32_t)(txd_bus >> 32));
-	testdev_wr32(e->b.regs, E1000_TDLEN, RING_SIZE * sizeof(*e->txd));
+	testdev_wr32(e->b.regs, E1000_TDLEN, e->ring * sizeof(*e->txd));
 	testdev_wr32(e->b.regs, E1000_TDH, 0);
 	testdev_wr32(e->b.regs, E1000_TDT, 0);
 	testdev_wr32(e->b.regs, E1000_TIPG, 10 | 8 << 10 | 6 << 20);
@@ -157,16 +168,22 @@ static void e1000_setup_rings(struct testdev_e1000 *e, uint64_t txd_bus,
 
 	testdev_wr32(e->b.regs, E1000_RDBAL, (uint32_t)rxd_bus);
 	testdev_wr32(e->b.regs, E1000_RDBAH, (uint32_t)(rxd_bus >> 32));
-	testdev_wr32(e->b.regs, E1000_RDLEN, RING_SIZE * sizeof(*e->rxd));
+	testdev_wr32(e->b.regs, E1000_RDLEN, e->ring * sizeof(*e->rxd));
 	testdev_wr32(e->b.regs, E1000_RDH, 0);
 	/* All but one descriptor owned by the device: head == tail is empty. */
-	testdev_wr32(e->b.regs, E1000_RDT, RING_SIZE - 1);
+	testdev_wr32(e->b.regs, E1000_RDT, e->ring - 1);
 	/* Promiscuous, so that test frames to any address arrive. */
 	testdev_wr32(e->b.regs, E1000_RCTL, RCTL_EN | RCTL_UPE | RCTL_MPE |
 		     RCTL_BAM | RCTL_SECRC);
 }
 
 int testdev_e1000_open(unsigned dev, struct testdev_e1000 **out)
+{
+	return testdev_e1000_open_ring(dev, RING_MIN, out);
+}
+
+int testdev_e1000_open_ring(unsigned dev, unsigned ring,
+			    struct testdev_e1000 **out)
 {
 	struct testdev_e1000 *e;
 	uint64_t txd_bus, rxd_bus, rxbuf_bus;
@@ -176,11 +193,19 @@ int testdev_e1000_open(unsigned dev, struct testdev_e1000 **out)
 	int err;
 
 	*out = NULL;
+	if (ring < RING_MIN || ring > RING_MAX || ring % RING_MIN) {
+		ddekit_log(DDEKIT_LOG_ERROR, "e1000 dev%u: ring of %u descriptors "
+			   "(%u..%u, a multiple of %u)", dev, ring, RING_MIN,
+			   RING_MAX, RING_MIN);
+		return -EINVAL;
+	}
 	e = ddekit_mem_alloc(sizeof(*e));
 	if (!e) {
 		ddekit_log(DDEKIT_LOG_ERROR, "e1000 dev%u: out of memory", dev);
 		return -ENOMEM;
 	}
+	memset(e, 0, sizeof(*e));
+	e->ring = ring;
 	err = testdev_base_init(&e->b, dev, 0, "e1000");
 	if (err)
 		goto err_close;
@@ -217,11 +242,12 @@ int testdev_e1000_open(unsigned dev, struct testdev_e1000 **out)
 	for (i = 0; i < 128; i++)
 		testdev_wr32(e->b.regs, E1000_MTA + 4 * i, 0);
 
-	e->txd = ddekit_dma_alloc(RING_SIZE * sizeof(*e->txd), 4096, &txd_bus);
-	e->rxd = ddekit_dma_alloc(RING_SIZE * sizeof(*e->rxd), 4096, &rxd_bus);
-	e->txbuf = ddekit_dma_alloc(RING_SIZE * BUF_SIZE, 4096, &e->txbuf_bus);
-	e->rxbuf = ddekit_dma_alloc(RING_SIZE * BUF_SIZE, 4096, &rxbuf_bus);
-	if (!e->txd || !e->rxd || !e->txbuf || !e->rxbuf) {
+	e->txd = ddekit_dma_alloc(ring * sizeof(*e->txd), 4096, &txd_bus);
+	e->rxd = ddekit_dma_alloc(ring * sizeof(*e->rxd), 4096, &rxd_bus);
+	e->txbuf = ddekit_dma_alloc(ring * BUF_SIZE, 4096, &e->txbuf_bus);
+	e->rxbuf = ddekit_dma_alloc(ring * BUF_SIZE, 4096, &rxbuf_bus);
+	e->tx_batch_end = ddekit_mem_alloc(ring * sizeof(*e->tx_batch_end));
+	if (!e->txd || !e->rxd || !e->txbuf || !e->rxbuf || !e->tx_batch_end) {
 		testdev_err(&e->b, "out of DMA memory for the rings");
 		err = -ENOMEM;
 		goto err_close;
@@ -255,6 +281,8 @@ void testdev_e1000_close(struct testdev_e1000 *e)
 	testdev_dma_free(e->txbuf);
 	testdev_dma_free(e->rxd);
 	testdev_dma_free(e->txd);
+	if (e->tx_batch_end)
+		ddekit_mem_free(e->tx_batch_end);
 	ddekit_mem_free(e);
 }
 
@@ -370,13 +398,14 @@ static int tx_submit(struct testdev_e1000 *e, uint64_t addr, size_t wire)
 	__atomic_store_n(&d->status, 0, __ATOMIC_RELAXED);
 	/* The descriptor must be in memory before the device sees TDT. */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
-	e->tx_tail = (slot + 1) % RING_SIZE;
+	e->tx_tail = (slot + 1) % e->ring;
 	testdev_wr32(e->b.regs, E1000_TDT, e->tx_tail);
 
 	if (!e1000_wait_dd(&d->status, 1000000000ull)) {
 		testdev_err(&e->b, "TX descriptor %u not done within 1 s", slot);
 		return -ETIMEDOUT;
 	}
+	e->tx_clean = e->tx_tail;	/* all done, in order */
 	return 0;
 }
 
@@ -427,6 +456,7 @@ int testdev_e1000_recv(struct testdev_e1000 *e, void *buf, size_t cap,
 	d->status = 0;
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	testdev_wr32(e->b.regs, E1000_RDT, slot);
-	e->rx_next = (slot + 1) % RING_SIZE;
+	e->rx_next = (slot + 1) % e->ring;
+	e->rx_held = 0;		/* the RDT write gave back any held too */
 	return err;
 }

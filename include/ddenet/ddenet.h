@@ -73,6 +73,15 @@ void ddenet_flush(struct ddenet *n);
 ssize_t ddenet_recv(struct ddenet *n, void *buf, size_t max, int timeout_ms);
 
 /*
+ * Take up to @n frames at once, waiting (up to @timeout_ms) only for the
+ * first: frame i is copied into @bufs[i] (@max bytes each, truncated as
+ * ddenet_recv does) and its length put in @lens[i]. netd is woken once
+ * for the batch. Returns how many (>= 1), -EAGAIN or an error.
+ */
+int ddenet_recv_batch(struct ddenet *n, void *const *bufs, size_t max, size_t *lens, int count,
+		      int timeout_ms);
+
+/*
  * Wait up to @timeout_ms until a frame can be received: 1, 0 on timeout,
  * or an error.
  */
