@@ -85,6 +85,8 @@ BINS := $(O)/bin/dde $(O)/bin/ddeio $(O)/bin/netd $(O)/bin/bddf $(O)/bin/sndd $(
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 INTEG_TESTS := $(patsubst tests/integration/%.c,$(O)/tests/integration/%,$(wildcard tests/integration/test_*.c))
 BENCH       := $(O)/tests/bench/platform_bench
+# the NIC models' own ceilings (frames/s), which net_bench.sh holds the drivers against
+CEILING_NET := $(O)/tests/bench/ceiling_net
 VFIO_TESTS  := $(O)/tests/vfio/mmio_cost $(O)/tests/vfio/dma_escape
 NET_TESTS   := $(patsubst tests/net/%.c,$(O)/tests/net/%,$(wildcard tests/net/*.c))
 BLOCK_TESTS := $(patsubst tests/block/%.c,$(O)/tests/block/%,$(wildcard tests/block/*.c))
@@ -99,7 +101,7 @@ SAN_O       ?= $(if $(SANITIZE),$(O),$(O)-san)
 include dde_linux/linux.mk
 
 .PHONY: all help deps demo check check-vfio test bench clean fuzz install uninstall
-all: $(BINS) $(LX_BINS) $(KO_BINS) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(VFIO_TESTS) $(NET_TESTS) $(BLOCK_TESTS) $(SOUND_TESTS) $(SAN_TESTS) $(SANDBOX_TESTS)
+all: $(BINS) $(LX_BINS) $(KO_BINS) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(CEILING_NET) $(VFIO_TESTS) $(NET_TESTS) $(BLOCK_TESTS) $(SOUND_TESTS) $(SAN_TESTS) $(SANDBOX_TESTS)
 
 help:
 	@echo "make              build everything (into $(O)/)"
@@ -288,6 +290,10 @@ $(BENCH): $(call obj,tests/bench/platform_bench.c tests/integration/harness.c) $
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -linih $(TRAP_LIBS) $(DDEKIT_LIBS)
 
+$(CEILING_NET): $(call obj,tests/bench/ceiling_net.c tests/integration/harness.c) $(LIBTESTDEV) $(DDEKIT_TRAP) $(LIBDDEKIT)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TRAP_LIBS) $(DDEKIT_LIBS)
+
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@O=$(O) ./tools/demo
@@ -324,6 +330,7 @@ bench: deps
 	@./tools/install-deps $(BENCH_PKGS)
 	@$(MAKE) --no-print-directory all
 	@O=$(O) $(BENCH) >$(O)/bench-platform.txt; st=$$?; cat $(O)/bench-platform.txt; exit $$st
+	@O=$(O) $(CEILING_NET) >$(O)/bench-ceiling.txt; st=$$?; cat $(O)/bench-ceiling.txt; exit $$st
 	@O=$(O) ./tests/bench/net_bench.sh
 	@O=$(O) ./tests/bench/block_bench.sh
 	@O=$(O) ./tests/bench/sweep_bench.sh
@@ -335,7 +342,7 @@ bench: deps
 	@O=$(O) LX_DIR=$(LX_DIR) ./tests/vfio/run.sh | sed -n 's/^figure: /  /p'
 
 # a SANITIZE build links $(SAN_OBJ) into every program (in $^)
-$(filter-out %.a %.bin %.so %.conf,$(BINS)) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(NET_TESTS) $(BLOCK_TESTS) $(SOUND_TESTS) $(SAN_TESTS) $(SANDBOX_TESTS) \
+$(filter-out %.a %.bin %.so %.conf,$(BINS)) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(CEILING_NET) $(NET_TESTS) $(BLOCK_TESTS) $(SOUND_TESTS) $(SAN_TESTS) $(SANDBOX_TESTS) \
 	$(O)/tools/mkfirmware: $(SAN_OBJ)
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: the programs, drivers and

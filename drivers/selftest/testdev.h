@@ -51,6 +51,83 @@ int testdev_e1000_send_bus(struct testdev_e1000 *e, uint64_t bus, size_t len);
 int testdev_e1000_recv(struct testdev_e1000 *e, void *buf, size_t cap,
 		       size_t *len, unsigned timeout_ms);
 
+/*
+ * Batches, for the benchmarks (tests/bench/ceiling_net.c): many frames per
+ * doorbell, completions seen in DMA memory (no register reads, no
+ * interrupts). They mix with send/recv above.
+ *
+ * open_ring: as open, with rings of @ring descriptors (8..4096, a multiple
+ * of 8; open uses 8), each with a 2 KiB buffer. ring() says how many.
+ */
+int testdev_e1000_open_ring(unsigned dev, unsigned ring,
+			    struct testdev_e1000 **out);
+unsigned testdev_e1000_ring(struct testdev_e1000 *e);
+/*
+ * TX: tx_free takes back the batches the device has done (their last
+ * descriptor's DD) and says how many descriptors are free (at most ring-1).
+ * tx_buf is the 2 KiB buffer of the @k-th free descriptor, for the caller
+ * to fill; tx_post hands the device the first @n free descriptors as @n
+ * frames of @len bytes each (60..1514: pad short frames yourself) with one
+ * TDT write, asking a status write-back for the last one only. tx_drain
+ * waits until all posted are done.
+ */
+unsigned testdev_e1000_tx_free(struct testdev_e1000 *e);
+void *testdev_e1000_tx_buf(struct testdev_e1000 *e, unsigned k);
+int testdev_e1000_tx_post(struct testdev_e1000 *e, unsigned n, size_t len);
+int testdev_e1000_tx_drain(struct testdev_e1000 *e, unsigned timeout_ms);
+/*
+ * RX: all but one descriptor belong to the device from open on. rx_poll
+ * takes the next received frame if its DD is set: 1 with *@frame (in the
+ * ring's buffer, valid until rx_return) and *@len (without FCS), 0 if none
+ * yet, -EIO for a bad descriptor (taken all the same). rx_return gives all
+ * taken buffers back with one RDT write and says how many (0: no write).
+ */
+int testdev_e1000_rx_poll(struct testdev_e1000 *e, const void **frame, size_t *len);
+unsigned testdev_e1000_rx_return(struct testdev_e1000 *e);
+/* Any 32-bit register (a round trip), e.g. statistics. */
+int testdev_e1000_reg(struct testdev_e1000 *e, unsigned off, uint32_t *val);
+
+/* ---- RealTek RTL8139C+ (QEMU rtl8139), 10ec:8139, in C+ mode ---- */
+
+struct testdev_rtl8139;
+
+/*
+ * For the benchmarks (tests/bench/ceiling_net.c), the e1000's batch
+ * functions for the RTL8139C+ in C+ mode (descriptor rings, as Linux's
+ * 8139cp): no interrupts, completions seen in DMA memory.
+ *
+ * open: map BAR1, reset, C+ mode, a TX ring of 64 descriptors (the model's
+ * most) and an RX ring of @rx_ring (4..1024), each with a 2 KiB buffer,
+ * receiver (promiscuous) and transmitter on. mac: IDR0-5. wait_link:
+ * BMSR's link bit, up to @timeout_ms.
+ */
+int testdev_rtl8139_open(unsigned dev, unsigned rx_ring, struct testdev_rtl8139 **out);
+void testdev_rtl8139_close(struct testdev_rtl8139 *r);
+int testdev_rtl8139_mac(struct testdev_rtl8139 *r, uint8_t mac[6]);
+int testdev_rtl8139_wait_link(struct testdev_rtl8139 *r, unsigned timeout_ms);
+unsigned testdev_rtl8139_tx_ring(struct testdev_rtl8139 *r);
+/*
+ * TX, as the e1000's: tx_free takes back the batches done (their last
+ * descriptor's OWN cleared) and says how many descriptors are free (all
+ * 64 can be in flight); tx_buf: the buffer of the @k-th free one; tx_post:
+ * the first @n free as frames of @len bytes (60..1514), one TPPoll write;
+ * tx_drain: wait until all are done.
+ */
+unsigned testdev_rtl8139_tx_free(struct testdev_rtl8139 *r);
+void *testdev_rtl8139_tx_buf(struct testdev_rtl8139 *r, unsigned k);
+int testdev_rtl8139_tx_post(struct testdev_rtl8139 *r, unsigned n, size_t len);
+int testdev_rtl8139_tx_drain(struct testdev_rtl8139 *r, unsigned timeout_ms);
+/*
+ * RX: rx_poll as the e1000's (the frame by its OWN bit, valid until
+ * rx_return); rx_return gives the taken buffers back by their OWN bits:
+ * memory only, the model has no receive doorbell (and no flow control in
+ * C+ mode: a frame without a descriptor is dropped and counted in MPC).
+ * missed: MPC.
+ */
+int testdev_rtl8139_rx_poll(struct testdev_rtl8139 *r, const void **frame, size_t *len);
+unsigned testdev_rtl8139_rx_return(struct testdev_rtl8139 *r);
+int testdev_rtl8139_missed(struct testdev_rtl8139 *r, uint32_t *missed);
+
 /* ---- NVMe (QEMU nvme), 1b36:0010 ---- */
 
 struct testdev_nvme;

@@ -154,6 +154,9 @@ static void e1000_setup_rings(struct testdev_e1000 *e, uint64_t txd_bus,
 {
 	unsigned i;
 
+	/* DMA memory may come back from an earlier use: no stale DD bits */
+	memset(e->txd, 0, e->ring * sizeof(*e->txd));
+	memset(e->rxd, 0, e->ring * sizeof(*e->rxd));
 	for (i = 0; i < e->ring; i++)
 		e->rxd[i].addr = rxbuf_bus + i * BUF_SIZE;
 
@@ -396,6 +399,7 @@ static int tx_submit(struct testdev_e1000 *e, uint64_t addr, size_t wire)
 	d->special = 0;
 	d->cmd = TXD_CMD_EOP | TXD_CMD_IFCS | TXD_CMD_RS;
 	__atomic_store_n(&d->status, 0, __ATOMIC_RELAXED);
+	e->tx_batch_end[slot] = (uint16_t)slot;	/* a batch of one, for tx_free */
 	/* The descriptor must be in memory before the device sees TDT. */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	e->tx_tail = (slot + 1) % e->ring;
@@ -459,4 +463,129 @@ int testdev_e1000_recv(struct testdev_e1000 *e, void *buf, size_t cap,
 	e->rx_next = (slot + 1) % e->ring;
 	e->rx_held = 0;		/* the RDT write gave back any held too */
 	return err;
+}
+
+/*
+ * ---- Batches, for the benchmarks ----
+ *
+ * TX: the caller fills the buffers of free descriptors and posts many at
+ * once with one TDT write; only the last descriptor of a batch asks for a
+ * status write-back (RS), and as the device works in order, its DD says
+ * the whole batch is done. tx_batch_end[first of a batch] = its last.
+ * RX: frames are taken in ring order by their DD bit in memory and given
+ * back many at once with one RDT write.
+ */
+
+unsigned testdev_e1000_ring(struct testdev_e1000 *e)
+{
+	return e->ring;
+}
+
+/* Free TX descriptors, without looking at the device's progress. */
+static unsigned tx_room(struct testdev_e1000 *e)
+{
+	return (e->tx_clean + e->ring - e->tx_tail - 1) % e->ring;
+}
+
+unsigned testdev_e1000_tx_free(struct testdev_e1000 *e)
+{
+	while (e->tx_clean != e->tx_tail) {
+		unsigned last = e->tx_batch_end[e->tx_clean];
+
+		if (!(__atomic_load_n(&e->txd[last].status, __ATOMIC_ACQUIRE) & DESC_DD))
+			break;
+		e->tx_clean = (last + 1) % e->ring;
+	}
+	return tx_room(e);
+}
+
+void *testdev_e1000_tx_buf(struct testdev_e1000 *e, unsigned k)
+{
+	return e->txbuf + (size_t)((e->tx_tail + k) % e->ring) * BUF_SIZE;
+}
+
+int testdev_e1000_tx_post(struct testdev_e1000 *e, unsigned n, size_t len)
+{
+	unsigned first = e->tx_tail, last = (first + n - 1) % e->ring, i;
+
+	if (n == 0 || n > tx_room(e) || len < ETH_MIN_FRAME || len > ETH_MAX_FRAME) {
+		testdev_err(&e->b, "cannot post %u frames of %zu bytes (%u free, %u..%u bytes)",
+			    n, len, tx_room(e), ETH_MIN_FRAME, ETH_MAX_FRAME);
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned slot = (first + i) % e->ring;
+		struct e1000_tx_desc *d = &e->txd[slot];
+
+		d->addr = e->txbuf_bus + (uint64_t)slot * BUF_SIZE;
+		d->length = (uint16_t)len;
+		d->cso = 0;
+		d->css = 0;
+		d->special = 0;
+		d->cmd = TXD_CMD_EOP | TXD_CMD_IFCS | (slot == last ? TXD_CMD_RS : 0);
+		d->status = 0;
+	}
+	e->tx_batch_end[first] = (uint16_t)last;
+	/* The descriptors must be in memory before the device sees TDT. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	e->tx_tail = (last + 1) % e->ring;
+	testdev_wr32(e->b.regs, E1000_TDT, e->tx_tail);
+	return 0;
+}
+
+int testdev_e1000_tx_drain(struct testdev_e1000 *e, unsigned timeout_ms)
+{
+	uint64_t start = ddekit_clock_ns();
+
+	while (testdev_e1000_tx_free(e) != e->ring - 1) {
+		if (ddekit_clock_ns() - start > timeout_ms * 1000000ull) {
+			testdev_err(&e->b, "TX ring not done within %u ms (%u of %u descriptors pending)",
+				    timeout_ms, e->ring - 1 - tx_room(e), e->ring - 1);
+			return -ETIMEDOUT;
+		}
+		ddekit_thread_sleep_us(20);
+	}
+	return 0;
+}
+
+int testdev_e1000_rx_poll(struct testdev_e1000 *e, const void **frame, size_t *len)
+{
+	unsigned slot = e->rx_next;
+	struct e1000_rx_desc *d = &e->rxd[slot];
+	uint8_t status, errors;
+
+	if (!(__atomic_load_n(&d->status, __ATOMIC_ACQUIRE) & DESC_DD))
+		return 0;
+	status = d->status;
+	errors = d->errors;
+	*len = d->length;
+	*frame = e->rxbuf + (size_t)slot * BUF_SIZE;
+	/* The device writes this descriptor again only after RDT passed it. */
+	d->status = 0;
+	e->rx_next = (slot + 1) % e->ring;
+	e->rx_held++;
+	if (!(status & RXD_EOP) || errors) {
+		testdev_err(&e->b, "bad RX descriptor %u (status 0x%02x errors 0x%02x)",
+			    slot, status, errors);
+		return -EIO;
+	}
+	return 1;
+}
+
+unsigned testdev_e1000_rx_return(struct testdev_e1000 *e)
+{
+	unsigned n = e->rx_held;
+
+	if (!n)
+		return 0;
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	/* The last frame taken becomes the tail: all before it are the device's. */
+	testdev_wr32(e->b.regs, E1000_RDT, (e->rx_next + e->ring - 1) % e->ring);
+	e->rx_held = 0;
+	return n;
+}
+
+int testdev_e1000_reg(struct testdev_e1000 *e, unsigned off, uint32_t *val)
+{
+	return e1000_read(e, off, val);
 }

@@ -98,6 +98,7 @@ struct ctx {
 	unsigned char mac[6];
 	int count, window, full;
 	int good;	/* frames of this run that arrived intact and in order */
+	double last;	/* when the last of them came */
 	int listen_port;	/* QEMU's socket */
 	const char *only;	/* "tx" or "rx": that direction only */
 	int stale;	/* frames of an earlier run (another seed), ignored */
@@ -143,6 +144,7 @@ static int check(const char *what, const unsigned char *got, int glen, int *expe
 		(*bad)++;
 	} else {
 		c->good++;
+		c->last = now_s();
 	}
 	*expect = idx + 1;
 	return 1;
@@ -189,7 +191,10 @@ static int run_tx(struct ctx *c)
 		check("tx", got, len, &expect, c, 1, peer_mac, c->mac, &bad, &lost);
 	}
 	lost += c->count - expect;
-	t = now_s() - t0;
+	/* the rate up to the last frame: not the wait for frames that were lost */
+	t = (c->good ? c->last : now_s()) - t0;
+	if (t <= 0)
+		t = 1e-9;
 	printf("tx: %d frames sent by the client, %d arrived at the UDP peer byte-exact in order, "
 	       "%d lost, %d bad; %.0f frames/s, %.1f Mbit/s delivered\n", c->count, c->good,
 	       lost, bad, c->good / t, (double)bytes * c->good / c->count * 8 / t / 1e6);
@@ -272,7 +277,10 @@ static int run_rx(struct ctx *c)
 			      &lost);
 	}
 	lost += c->count - expect;
-	t = now_s() - t0;
+	/* the rate up to the last frame: not the wait for frames that were lost */
+	t = (c->good ? c->last : now_s()) - t0;
+	if (t <= 0)
+		t = 1e-9;
 	printf("rx: %d frames injected by the UDP peer, %d reached the client byte-exact in order, "
 	       "%d lost, %d bad; %.0f frames/s, %.1f Mbit/s delivered\n", c->count, c->good,
 	       lost, bad, c->good / t, (double)bytes * c->good / c->count * 8 / t / 1e6);
