@@ -722,20 +722,10 @@ static int stop_driver(pid_t pid, int failed)
 
 static void machine_name(void)
 {
-	char line[256], model[256] = "unknown CPU", qemu[128] = "QEMU (version unknown)";
-	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[256], model[256], qemu[128] = "QEMU (version unknown)";
+	FILE *f;
 
-	while (f && fgets(line, sizeof(line), f)) {
-		char *colon = strchr(line, ':');
-
-		if (!strncmp(line, "model name", 10) && colon) {
-			snprintf(model, sizeof(model), "%s", colon + 2);
-			model[strcspn(model, "\n")] = 0;
-			break;
-		}
-	}
-	if (f)
-		fclose(f);
+	harness_cpu_model(model, sizeof(model));
 	/* the binary the platform starts: $DDE_QEMU or qemu-system-x86_64 */
 	const char *bin = getenv("DDE_QEMU");
 	char cmd[600];

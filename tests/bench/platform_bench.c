@@ -313,20 +313,9 @@ static int direct(struct results *r, const char *image)
 
 static void machine_name(void)
 {
-	char line[256], model[256] = "unknown CPU";
-	FILE *f = fopen("/proc/cpuinfo", "r");
+	char model[256];
 
-	while (f && fgets(line, sizeof(line), f)) {
-		char *colon = strchr(line, ':');
-
-		if (!strncmp(line, "model name", 10) && colon) {
-			snprintf(model, sizeof(model), "%s", colon + 2);
-			model[strcspn(model, "\n")] = 0;
-			break;
-		}
-	}
-	if (f)
-		fclose(f);
+	harness_cpu_model(model, sizeof(model));
 	printf("machine: %s, %ld cores, QEMU accel %s\n", model, sysconf(_SC_NPROCESSORS_ONLN),
 	       access("/dev/kvm", R_OK | W_OK) ? "tcg" : "kvm");
 }

@@ -283,3 +283,22 @@ bool harness_alive(pid_t pid)
 	fclose(f);
 	return alive;
 }
+
+void harness_cpu_model(char *out, size_t cap)
+{
+	char line[256];
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	snprintf(out, cap, "unknown CPU");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':');
+
+		if (!strncmp(line, "model name", 10) && colon) {
+			snprintf(out, cap, "%s", colon + 2);
+			out[strcspn(out, "\n")] = 0;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+}

@@ -66,4 +66,7 @@ int harness_udp_peer(uint16_t *qemu_port, uint16_t *peer_port);
 /* Is process @pid still there (and not a zombie)? */
 bool harness_alive(pid_t pid);
 
+/* The benchmarks' name for this machine's CPU (/proc/cpuinfo's model name). */
+void harness_cpu_model(char *out, size_t cap);
+
 #endif

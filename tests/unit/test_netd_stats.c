@@ -29,6 +29,7 @@
 
 #include <ddenet/ddenet.h>
 #include "../../common/seqpacket.h"
+#include "server.h"
 #include "../../libddenet/ring.h"
 
 #define MTU 100		/* netd refuses client frames over MTU + 18 bytes */
@@ -37,39 +38,6 @@
 static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 
 /* ---- helpers ---- */
-
-static long long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-static void sleep_ms(unsigned ms)
-{
-	struct timespec t = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&t, &t))
-		;
-}
-
-/* BUILD/REL, from where this test lives (BUILD/tests/unit/) */
-static void build_path(const char *rel, char *out, size_t cap)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	exe[n > 0 ? n : 0] = 0;
-	for (int i = 0; i < 3; i++) {
-		char *slash = strrchr(exe, '/');
-
-		if (slash)
-			*slash = 0;
-	}
-	if (snprintf(out, cap, "%s/%s", exe, rel) >= (int)cap)
-		out[0] = 0;
-}
 
 static void msg_init(struct ddenet_msg *m, int type, int value)
 {
@@ -119,48 +87,11 @@ struct fx {
 
 static int start_netd(struct fx *fx, int with_control)
 {
-	char netd[PATH_MAX], ctl[16];
-	pid_t parent = getpid();
-	int sp[2] = { -1, -1 };
-
-	build_path("bin/netd", netd, sizeof(netd));
-	snprintf(fx->socket, sizeof(fx->socket), "@dde-test-net-%d-%ld", (int)parent,
-		 (long)now_ms() ^ random());
-	snprintf(fx->log, sizeof(fx->log), "/tmp/dde-test-netd-%d.log", (int)parent);
-	if (with_control && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp))
-		return -1;
-	snprintf(ctl, sizeof(ctl), "%d", sp[1]);
-	fx->netd = fork();
-	if (fx->netd == 0) {
-		int log = open(fx->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent || log < 0 || dup2(log, 2) != 2)
-			_exit(126);
-		if (with_control) {
-			fcntl(sp[1], F_SETFD, 0);
-			execl(netd, "netd", "--socket", fx->socket, "--control-fd", ctl, NULL);
-		}
-		execl(netd, "netd", "--socket", fx->socket, NULL);
-		_exit(127);
-	}
-	if (with_control)
-		close(sp[1]);
-	fx->control = sp[0];
-	for (int t = 0; t < 500; t++) {
-		int fd = seqpacket_connect(fx->socket);
-
-		if (fd >= 0) {
-			close(fd);
-			return 0;
-		}
-		if (waitpid(fx->netd, NULL, WNOHANG) == fx->netd) {
-			fx->netd = 0;
-			return -1;
-		}
-		sleep_ms(10);
-	}
-	return -1;
+	fx->netd = start_server("netd", with_control, fx->socket, sizeof(fx->socket), fx->log,
+				sizeof(fx->log), &fx->control);
+	if (fx->netd < 0)
+		fx->netd = 0;
+	return fx->netd ? 0 : -1;
 }
 
 static int setup_with(void **state, int with_control)

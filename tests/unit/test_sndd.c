@@ -36,6 +36,7 @@
 #include <ddesnd/ddesnd.h>
 #include "../../common/bell.h"
 #include "../../common/seqpacket.h"
+#include "server.h"
 
 #define RATE 8000
 #define S16_LE 2
@@ -43,39 +44,6 @@
 #define U8 1
 
 /* ---- helpers ---- */
-
-static long long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-static void sleep_ms(unsigned ms)
-{
-	struct timespec t = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&t, &t))
-		;
-}
-
-/* BUILD/REL, from where this test lives (BUILD/tests/unit/) */
-static void build_path(const char *rel, char *out, size_t cap)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	exe[n > 0 ? n : 0] = 0;
-	for (int i = 0; i < 3; i++) {
-		char *slash = strrchr(exe, '/');
-
-		if (slash)
-			*slash = 0;
-	}
-	if (snprintf(out, cap, "%s/%s", exe, rel) >= (int)cap)
-		out[0] = 0;
-}
 
 /* What the test device records: byte k of a capture */
 static uint8_t pattern(uint64_t k)
@@ -485,48 +453,11 @@ static struct ddesnd_pcm_info pcm_info(uint32_t device, uint32_t stream)
 
 static int start_sndd(struct fx *fx, int with_control)
 {
-	char sndd[PATH_MAX], ctl[16];
-	pid_t parent = getpid();
-	int sp[2] = { -1, -1 };
-
-	build_path("bin/sndd", sndd, sizeof(sndd));
-	snprintf(fx->socket, sizeof(fx->socket), "@dde-test-snd-%d-%ld", (int)parent,
-		 (long)now_ms() ^ random());
-	snprintf(fx->log, sizeof(fx->log), "/tmp/dde-test-sndd-%d.log", (int)parent);
-	if (with_control && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp))
-		return -1;
-	snprintf(ctl, sizeof(ctl), "%d", sp[1]);
-	fx->sndd = fork();
-	if (fx->sndd == 0) {
-		int log = open(fx->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent || log < 0 || dup2(log, 2) != 2)
-			_exit(126);
-		if (with_control) {
-			fcntl(sp[1], F_SETFD, 0);
-			execl(sndd, "sndd", "--socket", fx->socket, "--control-fd", ctl, NULL);
-		}
-		execl(sndd, "sndd", "--socket", fx->socket, NULL);
-		_exit(127);
-	}
-	if (with_control)
-		close(sp[1]);
-	fx->control = sp[0];
-	for (int t = 0; t < 500; t++) {
-		int fd = seqpacket_connect(fx->socket);
-
-		if (fd >= 0) {
-			close(fd);
-			return 0;
-		}
-		if (waitpid(fx->sndd, NULL, WNOHANG) == fx->sndd) {
-			fx->sndd = 0;
-			return -1;
-		}
-		sleep_ms(10);
-	}
-	return -1;
+	fx->sndd = start_server("sndd", with_control, fx->socket, sizeof(fx->socket), fx->log,
+				sizeof(fx->log), &fx->control);
+	if (fx->sndd < 0)
+		fx->sndd = 0;
+	return fx->sndd ? 0 : -1;
 }
 
 static int setup_with(void **state, int with_control)
