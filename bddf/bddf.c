@@ -268,7 +268,7 @@ static void *driver_memory(struct driver *dr, const struct ddeblk_msg *m, int fd
 static void hello_driver(struct driver *dr, struct ddeblk_msg *m, int fd)
 {
 	unsigned i, depth = srv.depth, max_io = MAX_IO;
-	const char *why = NULL;
+	const char *why = "";
 	void *ext = NULL;
 
 	for (i = 0; i < sizeof(srv.drivers) / sizeof(srv.drivers[0]) && srv.drivers[i]; i++)
@@ -280,15 +280,17 @@ static void hello_driver(struct driver *dr, struct ddeblk_msg *m, int fd)
 	snprintf(dr->name, sizeof(dr->name), "%.*s", (int)sizeof(m->name) - 1, m->name);
 	if (fd >= 0) {
 		ext = driver_memory(dr, m, fd, &depth, &why);
-		max_io = m->max_io;
-		if (!ext) {
-			bddf_log("refused driver %s: %s", dr->name, why);
-			refuse(dr->sock, -EINVAL, why);
-			return;
+		if (ext) {
+			max_io = m->max_io;
+		} else {	/* not taken: the slots are ours, as for a driver that gives none */
+			depth = srv.depth;
+			bddf_log("driver %s: its memory is not taken for the slots (%s): they are "
+				 "bddf's, the driver copies", dr->name, why);
 		}
 	}
 	dr->slot = calloc(depth, sizeof(*dr->slot));
 	msg_init(m, DDEBLK_MSG_WELCOME);
+	m->flags = ext ? DDEBLK_SLOTS_TAKEN : 0;
 	if (!dr->slot || make_channel(dr->sock, &dr->c, depth, max_io, ext, m)) {
 		if (ext)
 			munmap(ext, (uint64_t)depth * max_io);

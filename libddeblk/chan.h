@@ -97,7 +97,8 @@ static inline void *ddeblk_slot_of(struct ddeblk_chan *c, uint32_t slot)
 enum {
 	DDEBLK_MSG_HELLO = 1,	/* -> bddf: role, name (client: what to open); a driver:
 				 * 0 fds, or 1: its memory for the slots (data_off,
-				 * depth slots of max_io bytes; sealed against shrinking) */
+				 * depth slots of max_io bytes; sealed against shrinking;
+				 * bddf may not take it: WELCOME's flags say) */
 	DDEBLK_MSG_WELCOME,		/* bddf ->: status, geometry, info; 3 fds: shm, bddf's bell, yours */
 	DDEBLK_MSG_DISK,		/* driver -> bddf: a disk (index, name, size ...) */
 	DDEBLK_MSG_DISK_GONE,	/* driver -> bddf: disk index is gone */
@@ -110,11 +111,15 @@ enum {
 
 enum { DDEBLK_ROLE_CLIENT = 1, DDEBLK_ROLE_DRIVER = 2, DDEBLK_ROLE_TOOL = 3 };
 
+/* WELCOME to a driver that gave its memory: bddf took it for the slots (else they are bddf's) */
+#define DDEBLK_SLOTS_TAKEN 1u
+
 struct ddeblk_msg {
 	uint32_t magic;
 	uint16_t version, type;
 	int32_t value;		/* HELLO: role; WELCOME: 0 or -errno */
-	uint32_t flags;		/* HELLO: DDEBLK_OPEN_*; DISK: DDEBLK_DISK_* */
+	uint32_t flags;		/* HELLO: DDEBLK_OPEN_*; DISK: DDEBLK_DISK_*; WELCOME
+				 * (driver): DDEBLK_SLOTS_TAKEN */
 	uint32_t depth, max_io;	/* HELLO: wished (0: default; a driver giving its memory:
 				 * the slots it has); WELCOME: granted */
 	uint32_t index;		/* DISK, DISK_GONE: the driver's disk index */

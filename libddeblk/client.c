@@ -93,6 +93,8 @@ static int hello(int sock, struct ddeblk_msg *m, struct ddeblk_chan *c, int mem_
 	}
 	if (n != 3)
 		return -EPROTO;
+	if (!(m->flags & DDEBLK_SLOTS_TAKEN))
+		ext = NULL;	/* bddf did not take the driver's memory: the slots are bddf's */
 	r = ddeblk_chan_map(c, fds[0], m->depth, m->max_io, 0, ext);
 	close(fds[0]);
 	if (r) {
@@ -507,7 +509,7 @@ int ddeblk_drv_attach_mem(const char *server, const char *name, void *data, int 
 		m.data_off = offset;
 	}
 	r = hello(d->sock, &m, &d->c, data ? fd : -1, data);
-	if (r == 0 && data && (m.max_io != slot_size || m.depth > depth || !m.depth)) {
+	if (r == 0 && d->c.ext_size && (m.max_io != slot_size || m.depth > depth || !m.depth)) {
 		/* bddf may grant fewer slots, never others */
 		close(d->c.my_bell);
 		close(d->c.peer_bell);

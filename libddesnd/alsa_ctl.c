@@ -70,10 +70,15 @@ static int gone(struct dde_ctl *p, int err)
 	return -ENODEV;
 }
 
-/* A request's result: -ENODEV makes the mixer dead; other errors are said. */
+/*
+ * A request's result: -ENODEV makes the mixer dead, and so does -ENOENT
+ * (sndd no longer has the card: its driver died between two requests; a
+ * new driver on the same unit is another card, whose controls are not the
+ * ones listed); other errors are said.
+ */
 static int result(struct dde_ctl *p, int r)
 {
-	if (r == -ENODEV)
+	if (r == -ENODEV || r == -ENOENT)
 		return gone(p, r);
 	if (r < 0)
 		SNDERR("dde: %s", ddesnd_strerror(r));

@@ -54,7 +54,7 @@
  * client gets CTL with -ENODEV.
  *
  * Every message is one struct ddesnd_msg; replies (WELCOME, PCM, LIST_END,
- * OPENED, REPLY) echo the request's `seq`. sndd answers a HELLO of either
+ * OPENED, REPLY, CTL) echo the request's `seq`. sndd answers a HELLO of either
  * role with WELCOME, and drops a peer whose message is malformed or does
  * not fit its role.
  */
@@ -182,8 +182,10 @@ struct ddesnd_msg {
 	char name[DDESND_NAME];		/* OPEN: the PCM ("" = the first of that
 					 * direction); HELLO: who is talking */
 	struct ddesnd_params params;
-	struct ddesnd_pcm_info pcm;
-	struct ddesnd_ctl ctl;
+	union {				/* no message carries both */
+		struct ddesnd_pcm_info pcm;	/* PCM, OPEN (sndd -> driver) */
+		struct ddesnd_ctl ctl;		/* CTL_*, CTL */
+	};
 	char error[128];		/* with a negative value: why, one line */
 };
 

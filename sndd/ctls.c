@@ -23,6 +23,9 @@ struct ctlreq {
 	struct ctlreq *next;
 };
 
+/* mixer requests one driver may have unanswered at a time (a silent one costs no more) */
+#define CTL_PER_DRIVER 16
+
 static struct ctlreq *pending;
 static uint32_t next_id;
 
@@ -69,12 +72,17 @@ void client_ctl(struct peer *c, const struct ddesnd_msg *m)
 			answer(c, m->seq, -ENOENT, "no sound card");
 		return;
 	}
-	/* one at a time: a client cannot fill the driver's queue */
+	/* one at a time per client, and few per driver: nobody fills the driver's queue */
 	for (r = pending; r; r = r->next)
 		if (r->client == c) {
 			answer(c, m->seq, -EBUSY, "a mixer request of this client is unanswered");
 			return;
 		}
+	if (drv->ctl_pending >= CTL_PER_DRIVER) {
+		answer(c, m->seq, -EAGAIN, "the driver of %s has %d mixer requests unanswered",
+		       drv->unit, drv->ctl_pending);
+		return;
+	}
 	r = calloc(1, sizeof(*r));
 	if (!r) {
 		answer(c, m->seq, -ENOMEM, "sndd is out of memory");
@@ -85,6 +93,7 @@ void client_ctl(struct peer *c, const struct ddesnd_msg *m)
 	*r = (struct ctlreq){ .id = next_id, .seq = m->seq, .client = c, .driver = drv,
 			      .next = pending };
 	pending = r;
+	drv->ctl_pending++;
 	msg_init(&f, m->type);
 	f.stream = r->id;
 	f.seq = m->seq;
@@ -107,6 +116,7 @@ void driver_ctl(struct peer *drv, const struct ddesnd_msg *m)
 			a.seq = r->seq;
 			send_to(r->client, &a, NULL, 0);
 		}
+		drv->ctl_pending--;
 		*pp = r->next;
 		free(r);
 		return;

@@ -452,6 +452,8 @@ static void driver_reply(struct peer *drv, const struct ddesnd_msg *m)
 	}
 	if (s->pending)
 		s->pending--;
+	if (s->dropping && m->seq == s->drop_seq)
+		s->dropping = 0;
 	if (s->client) {
 		msg_init(&r, DDESND_REPLY);
 		r.stream = s->id;
@@ -527,12 +529,18 @@ static void forward(struct peer *c, const struct ddesnd_msg *m)
 	}
 	/*
 	 * One request at a time per stream (each waits for its answer), and
-	 * a CLOSE: a client cannot fill the driver's queue, which then could
-	 * not take the CLOSE that frees the PCM.
+	 * besides it one DROP (which ends a DRAIN that waits) and a CLOSE: a
+	 * client cannot fill the driver's queue, which then could not take
+	 * the CLOSE that frees the PCM.
 	 */
-	if (s->pending && m->type != DDESND_CLOSE) {
+	if (m->type == DDESND_DROP ? s->dropping : s->pending > s->dropping &&
+						     m->type != DDESND_CLOSE) {
 		answer(c, DDESND_REPLY, m, -EBUSY, "a request of this stream is still unanswered");
 		return;
+	}
+	if (m->type == DDESND_DROP) {
+		s->dropping = 1;
+		s->drop_seq = m->seq;
 	}
 	if (m->type == DDESND_CLOSE) {
 		s->state = ST_CLOSING;

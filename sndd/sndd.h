@@ -33,6 +33,7 @@ struct peer {
 	char unit[SNDD_UNIT];		/* a driver's card: "snd0" */
 	int channel;			/* dde opened it for the driver of `unit` */
 	int ready;			/* a driver: READY came, its PCMs are listed */
+	int ctl_pending;		/* a driver: mixer requests it has not answered */
 	int npcms, nstreams;
 	struct peer *next;
 };
@@ -59,6 +60,8 @@ struct stream {
 	uint32_t open_seq;		/* the client's OPEN, answered by OPENED */
 	uint32_t close_seq;		/* the CLOSE whose REPLY ends the stream */
 	uint32_t pending;		/* requests forwarded to the driver, not yet answered */
+	uint32_t dropping;		/* ... of which a DROP (drop_seq): 0 or 1 */
+	uint32_t drop_seq;
 	struct ddesnd_params params;
 	int fds[3];			/* ring, client bell, driver bell: until OPENED */
 	struct stream *next;

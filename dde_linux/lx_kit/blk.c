@@ -61,13 +61,17 @@ static int attach_own_slots(const char *server, const char *name)
 	if (!mem)
 		return -ENOMEM;
 	fd = ddekit_dma_share(mem, (size_t)SLOTS * SLOT, &off);
-	r = fd < 0 ? fd : ddeblk_drv_attach_mem(server, name, mem, fd, off, SLOTS, SLOT, &blk.d);
-	if (r) {
+	if (fd < 0) {
 		ddekit_dma_free(mem);
-		if (r == -EINVAL)
-			ddekit_log(DDEKIT_LOG_WARN, "the block server takes no slots in DMA memory: "
-				   "requests are copied");
-		return r == -ENODEV ? -EINVAL : r;
+		return -ENOMEM;
+	}
+	r = ddeblk_drv_attach_mem(server, name, mem, fd, off, SLOTS, SLOT, &blk.d);
+	if (r || !ddeblk_drv_own_slots(blk.d)) {
+		ddekit_dma_free(mem);
+		if (!r)
+			ddekit_log(DDEKIT_LOG_WARN, "the block server did not take DMA memory for "
+				   "the request slots (its log says why): requests are copied");
+		return r;
 	}
 	blk.zero_copy = 1;
 	return 0;
@@ -89,7 +93,7 @@ int lx_kit_blk_attach(void (*kick)(void *arg), void *arg)
 	if (!name || !*name)
 		name = lx_kit_driver_name();
 	r = attach_own_slots(server, name);
-	if (r == -ENOMEM || r == -EINVAL)	/* no room, or bddf would not take them */
+	if (r == -ENOMEM)	/* no DMA memory to spare: bddf's slots, and copies */
 		r = ddeblk_drv_attach(server, name, &blk.d);
 	if (r)
 		return r;

@@ -39,7 +39,11 @@ struct stream {
 	struct ddesnd_params params;
 };
 
-/* requests waiting for the Linux side; the last LX_SND_MAX_STREAMS places only for CLOSE */
+/*
+ * requests waiting for the Linux side; the last LX_SND_MAX_STREAMS places
+ * only for CLOSE, the LX_SND_MAX_STREAMS before them for DROP (sndd sends
+ * one of each per stream besides its one other request)
+ */
 #define QUEUE 64
 
 static struct {
@@ -185,7 +189,9 @@ static void take_message(void)
 	}
 	/* every request is answered: one that finds no room is refused at once */
 	r.op = ops[m.type];
-	if (snd.tail - snd.head >= QUEUE - (m.type == DDESND_CLOSE ? 0 : LX_SND_MAX_STREAMS)) {
+	if (snd.tail - snd.head >= QUEUE - (m.type == DDESND_CLOSE ? 0 :
+					    m.type == DDESND_DROP ? LX_SND_MAX_STREAMS :
+					    2 * LX_SND_MAX_STREAMS)) {
 		refuse(&m, m.type == DDESND_OPEN ? DDESND_OPENED :
 		       is_ctl(r.op) ? DDESND_CTL : DDESND_REPLY, -EAGAIN,
 		       "the driver has too many requests waiting");

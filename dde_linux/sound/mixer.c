@@ -167,8 +167,10 @@ static int give(const struct snd_ctl_elem_info *info, const struct ddesnd_ctl *c
 		case SNDRV_CTL_ELEM_TYPE_BYTES:
 			v->value.bytes.data[i] = c->value.bytes[i];
 			continue;
+		case SNDRV_CTL_ELEM_TYPE_IEC958:
+			continue;	/* bytes of ALSA's own layout, copied whole below */
 		}
-		if (x < lo || x > hi || (step > 1 && (x - lo) % step)) {
+		if (x < lo || x > hi || (step > 1 && ((u64)x - (u64)lo) % (u64)step)) {
 			snprintf(why, cap, "'%s': value %lld is not in %lld..%lld%s", info->id.name,
 				 x, lo, hi, step > 1 ? " (in its steps)" : "");
 			return -EINVAL;
@@ -218,11 +220,13 @@ static int access_value(struct snd_card *card, struct ddesnd_ctl *c, bool write,
 	} else {
 		snd_ctl_build_ioff(&v->id, kctl, ioff);
 		r = write ? give(&info, c, v, why, cap) : 0;
-		if (!r)
+		if (!r) {
+			/* it takes a reference even when it fails: always given back */
 			r = snd_power_ref_and_wait(card);
-		if (!r)
-			r = write ? kctl->put(kctl, v) : kctl->get(kctl, v);
-		snd_power_unref(card);
+			if (!r)
+				r = write ? kctl->put(kctl, v) : kctl->get(kctl, v);
+			snd_power_unref(card);
+		}
 		if (r < 0 && !why[0])
 			snprintf(why, cap, "'%s': refused by the driver (%d)", kctl->id.name, r);
 		if (r >= 0 && !write)

@@ -28,7 +28,9 @@ int ddeblk_drv_attach(const char *server, const char *name, struct ddeblk_drv **
  * device reaches: a request's data is then where the device reads and
  * writes it, and the driver copies nothing): @depth slots of @slot_size
  * bytes at @data, which is @fd from @offset on (a page boundary; the fd
- * sealed against shrinking, or bddf refuses). bddf may grant fewer slots.
+ * sealed against shrinking). bddf may grant fewer slots, or not take the
+ * memory at all (it logs why; the slots are then bddf's, as with
+ * ddeblk_drv_attach): ddeblk_drv_own_slots says which.
  */
 int ddeblk_drv_attach_mem(const char *server, const char *name, void *data, int fd,
 			  uint64_t offset, uint32_t depth, uint32_t slot_size,

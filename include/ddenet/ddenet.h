@@ -101,7 +101,8 @@ void ddenet_close(struct ddenet *n);
 /*
  * What an interface counted: where its frames went and where they were
  * lost. netd's own counts, and the driver's (Linux's net_device statistics
- * and the glue's), as the driver last reported them (every second).
+ * and the glue's), as the driver last reported them (each second in
+ * which they changed).
  */
 struct ddenet_counters {
 	/* netd */

@@ -59,10 +59,8 @@ struct qemu_watch {
 	uint64_t base, size;
 	uint32_t bdf;
 	uint64_t state;		/* the quirk's own (per device: kept in all its BARs) */
-	unsigned long applied;	/* times the quirk did something */
 	void (*after_write)(struct qemu_machine *p, struct qemu_watch *w, uint64_t offset,
 			    unsigned size, uint64_t value);
-	const char *what;
 };
 
 /* The machine: the platform's state in this backend. */

@@ -30,7 +30,7 @@
 #define RTL_CMD_RESET 0x10
 #define RTL_CPLUS_RX 0x0002
 
-/* Read or write @size bytes at @addr in the space of the watched BAR. */
+/* Read, or write (posted), @size bytes at @addr in the space of the watched BAR. */
 static int access(struct qemu_machine *p, const struct qemu_watch *w, uint64_t addr,
 		  unsigned size, uint64_t *v, bool write)
 {
@@ -38,12 +38,12 @@ static int access(struct qemu_machine *p, const struct qemu_watch *w, uint64_t a
 	int r;
 
 	if (w->io) {
-		r = write ? p->base.ops->pio_write(&p->base, (uint16_t)addr, size, x, false) :
+		r = write ? p->base.ops->pio_write(&p->base, (uint16_t)addr, size, x, true) :
 			    p->base.ops->pio_read(&p->base, (uint16_t)addr, size, &x);
 		*v = x;
 		return r;
 	}
-	return write ? p->base.ops->mmio_write(&p->base, addr, size, *v, false) :
+	return write ? p->base.ops->mmio_write(&p->base, addr, size, *v, true) :
 		       p->base.ops->mmio_read(&p->base, addr, size, v);
 }
 
@@ -59,19 +59,17 @@ static void rtl8139(struct qemu_machine *p, struct qemu_watch *w, uint64_t offse
 				p->watch[i].state = offset == RTL_CP_CMD ? value & RTL_CPLUS_RX : 0;
 	if (offset != RTL_INTR_MASK || size < 2 || !(value & RTL_RX_OVERFLOW) || w->state)
 		return;
-	w->applied++;
 	/* no access of the driver's comes between (one event loop): CAPR is its own */
 	if (!access(p, w, w->base + RTL_CAPR, 2, &capr, false))
-		access(p, w, w->base + RTL_CAPR, 2, &capr, true);
+		access(p, w, w->base + RTL_CAPR, 2, &capr, true);	/* posted */
 }
 
 static const struct quirk {
 	uint16_t vendor, device;
 	void (*after_write)(struct qemu_machine *p, struct qemu_watch *w, uint64_t offset,
 			    unsigned size, uint64_t value);
-	const char *what;
 } quirks[] = {
-	{ 0x10ec, 0x8139, rtl8139, "rtl8139: receive resumes after an unmask" },
+	{ 0x10ec, 0x8139, rtl8139 },	/* receive resumes after an unmask */
 };
 
 void qemu_quirks_setup(struct qemu_machine *p)
@@ -90,7 +88,7 @@ void qemu_quirks_setup(struct qemu_machine *p)
 				p->watch[p->nwatch++] = (struct qemu_watch){
 					.io = bar->kind == DDEIO_RES_IO, .base = bar->start,
 					.size = bar->size, .bdf = p->dev[d].bdf,
-					.after_write = quirks[q].after_write, .what = quirks[q].what };
+					.after_write = quirks[q].after_write };
 			}
 		}
 }

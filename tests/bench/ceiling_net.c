@@ -75,6 +75,7 @@
 
 #include "../../drivers/selftest/testdev.h"
 #include "../integration/harness.h"
+#include "../net/udp_drops.h"
 
 #define ETHERTYPE	0x88b5	/* IEEE local experimental, as net_frames */
 #define DIR_TX		1	/* byte 14: NIC -> peer */
@@ -474,31 +475,6 @@ static int command(int cmd, unsigned size)
 	ctl->rx_count = ctl->rx_probes = 0;
 	__atomic_add_fetch(&ctl->cmd_seq, 1, __ATOMIC_ACQ_REL);
 	return ctl->cmd_seq;
-}
-
-/* Frames dropped at the UDP socket bound to @port (/proc/net/udp); -1 unknown. */
-static long long udp_drops(unsigned port)
-{
-	FILE *f = fopen("/proc/net/udp", "r");
-	char line[512];
-	long long sum = -1;
-
-	while (f && fgets(line, sizeof(line), f)) {
-		unsigned addr, lport;
-		long long drops;
-		char *last;
-
-		if (sscanf(line, " %*d: %x:%x", &addr, &lport) != 2 || lport != port)
-			continue;
-		for (size_t n = strlen(line); n && (line[n - 1] == ' ' || line[n - 1] == '\n');)
-			line[--n] = 0;
-		last = strrchr(line, ' ');
-		if (last && sscanf(last, "%lld", &drops) == 1)
-			sum = (sum < 0 ? 0 : sum) + drops;
-	}
-	if (f)
-		fclose(f);
-	return sum;
 }
 
 /* One run's figures. */

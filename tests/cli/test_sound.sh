@@ -216,6 +216,21 @@ else
 	not_ok "the mixer reaches the device" "peak muted ${peak[muted]:-?}, unmuted ${peak[unmuted]:-?}"
 fi
 
+# SIGTERM: Debian's snd-intel8x0's module exit frees the card (which
+# waits for every holder of the card's power reference: a mixer request
+# must have given its own back, also one refused) and the driver ends
+machine term ac97 --driver ko:snd-intel8x0@00:01.0 && {
+	"$SNDCTL" set 'Master Playback Volume' 99 99 >/dev/null 2>&1
+	kill -TERM "$(driver_pid "$T/term.log" "ko:snd-intel8x0@00:01.0")"
+	if wait_log "$T/term.log" "driver ko:snd-intel8x0@00:01.0 exited with status 0" 10; then
+		ok "SIGTERM after mixer requests: the module's exit frees the card, the driver ends (status 0)"
+	else
+		not_ok "the driver stops cleanly after a refused mixer write" \
+			"$(grep -v '^ddeio' "$T/term.log" | tail -5)"
+	fi
+	dde_stop "$pid"
+}
+
 # speaker-test, an ALSA program with its own buffer choice
 machine speaker hda && {
 	expect "speaker-test -D dde -c 2 -t sine plays a loop" 0 "Time per period" \

@@ -43,9 +43,10 @@
 #include <unistd.h>
 
 #include <ddenet/ddenet.h>
+#include "udp_drops.h"
 
-#define ETHERTYPE 0x88b5
-#define BATCH 32		/* frames taken from the ring at once (ddenet_recv_batch) */	/* IEEE local experimental: no VLAN tag, nobody's protocol */
+#define ETHERTYPE 0x88b5	/* IEEE local experimental: no VLAN tag, nobody's protocol */
+#define BATCH 32		/* frames taken from the ring at once (ddenet_recv_batch) */
 
 static unsigned long long rng_state;
 static int fixed_size;	/* --size: every frame this long */
@@ -202,36 +203,6 @@ static int run_tx(struct ctx *c)
 	return bad || (lost && !c->full);
 }
 
-/*
- * Frames the host kernel dropped at QEMU's UDP socket (its receive buffer
- * was full: QEMU did not read, its NIC model took no more): the drops
- * column of /proc/net/udp for the socket bound to @port; -1 if not found.
- */
-static long long udp_drops(int port)
-{
-	FILE *f = fopen("/proc/net/udp", "r");
-	char line[512];
-	long long sum = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned addr, lport;
-		long long drops;
-		char *last;
-
-		if (sscanf(line, " %*d: %x:%x", &addr, &lport) != 2 || (int)lport != port)
-			continue;
-		for (size_t n = strlen(line); n && (line[n - 1] == ' ' || line[n - 1] == '\n');)
-			line[--n] = 0;	/* the kernel pads its lines */
-		last = strrchr(line, ' ');
-		if (last && sscanf(last, "%lld", &drops) == 1)
-			sum = (sum < 0 ? 0 : sum) + drops;
-	}
-	fclose(f);
-	return sum;
-}
-
 static int run_rx(struct ctx *c)
 {
 	unsigned char f[2048], got[BATCH][2048];
@@ -240,7 +211,7 @@ static int run_rx(struct ctx *c)
 	int sent = 0, expect = 0, bad = 0, lost = 0, len;
 	double t0 = now_s(), t;
 	unsigned long long bytes = 0;
-	long long drops0 = udp_drops(c->listen_port), drops1;
+	long long drops0 = udp_drops((unsigned)c->listen_port), drops1;
 
 	for (int b = 0; b < BATCH; b++)
 		bufs[b] = got[b];
@@ -284,7 +255,7 @@ static int run_rx(struct ctx *c)
 	printf("rx: %d frames injected by the UDP peer, %d reached the client byte-exact in order, "
 	       "%d lost, %d bad; %.0f frames/s, %.1f Mbit/s delivered\n", c->count, c->good,
 	       lost, bad, c->good / t, (double)bytes * c->good / c->count * 8 / t / 1e6);
-	drops1 = udp_drops(c->listen_port);
+	drops1 = udp_drops((unsigned)c->listen_port);
 	if (lost && drops0 >= 0 && drops1 >= 0)
 		printf("  of the lost: %lld at QEMU's UDP socket (host kernel: QEMU did not read)\n",
 		       drops1 - drops0);
