@@ -106,4 +106,19 @@ static inline pid_t start_server(const char *name, int with_control, char *socke
 	return -1;
 }
 
+/* Stop a program the test started: SIGTERM, and SIGKILL after 2 s. */
+static inline void stop_server(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	for (int i = 0; i < 200 && waitpid(pid, NULL, WNOHANG) != pid; i++) {
+		if (i == 199) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+		}
+		sleep_ms(10);
+	}
+}
+
 #endif

@@ -116,20 +116,6 @@ static int setup_control(void **state)
 	return setup_with(state, 1);
 }
 
-static void reap(pid_t pid)
-{
-	if (pid <= 0)
-		return;
-	kill(pid, SIGTERM);
-	for (int i = 0; i < 200 && waitpid(pid, NULL, WNOHANG) != pid; i++) {
-		if (i == 199) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-		}
-		sleep_ms(10);
-	}
-}
-
 static int teardown(void **state)
 {
 	struct fx *fx = *state;
@@ -138,7 +124,7 @@ static int teardown(void **state)
 
 	ddenet_close(fx->cl);
 	ddenet_close(fx->drv);
-	reap(fx->netd);
+	stop_server(fx->netd);
 	if (fx->control >= 0)
 		close(fx->control);
 	/* netd's log, for whoever reads a failure */

@@ -483,20 +483,6 @@ static int setup_control(void **state)
 	return setup_with(state, 1);
 }
 
-static void reap(pid_t pid)
-{
-	if (pid <= 0)
-		return;
-	kill(pid, SIGTERM);
-	for (int i = 0; i < 200 && waitpid(pid, NULL, WNOHANG) != pid; i++) {
-		if (i == 199) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-		}
-		sleep_ms(10);
-	}
-}
-
 /* The device thread stopped: what it played can be read. */
 static void dev_halt(struct dev *d)
 {
@@ -529,9 +515,9 @@ static int teardown(void **state)
 	FILE *f;
 
 	for (int i = 0; i < MAX_BG; i++)
-		reap(fx->bg[i]);
+		stop_server(fx->bg[i]);
 	dev_stop(&fx->dev);
-	reap(fx->sndd);
+	stop_server(fx->sndd);
 	if (fx->control >= 0)
 		close(fx->control);
 	/* sndd's log, for whoever reads a failure */
