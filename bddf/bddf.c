@@ -240,8 +240,8 @@ static void hello_client(struct client *cl, struct ddeblk_msg *m)
  * shrinking: a truncated mapping would kill bddf at its next copy) and it
  * holds the slots it says. NULL (and why) if not.
  */
-static void *driver_memory(struct driver *dr, const struct ddeblk_msg *m, int fd,
-			   unsigned *depth, const char **why)
+static void *driver_memory(const struct ddeblk_msg *m, int fd, unsigned *depth,
+			   const char **why)
 {
 	struct stat st;
 	int seals = fcntl(fd, F_GET_SEALS);
@@ -279,7 +279,7 @@ static void hello_driver(struct driver *dr, struct ddeblk_msg *m, int fd)
 	}
 	snprintf(dr->name, sizeof(dr->name), "%.*s", (int)sizeof(m->name) - 1, m->name);
 	if (fd >= 0) {
-		ext = driver_memory(dr, m, fd, &depth, &why);
+		ext = driver_memory(m, fd, &depth, &why);
 		if (ext) {
 			max_io = m->max_io;
 		} else {	/* not taken: the slots are ours, as for a driver that gives none */
