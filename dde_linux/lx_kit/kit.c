@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <dlfcn.h>
 #include <execinfo.h>
 #include <sys/random.h>
 #include <ucontext.h>
@@ -281,32 +282,74 @@ void *lx_kit_mmio_map(unsigned index, unsigned bar, unsigned long *size)
 	return p;
 }
 
-int lx_kit_mmio_read(const volatile void *addr, unsigned size, unsigned long long *value)
+/*
+ * Linux's readl, outw and the like (lx_emul/io.c, by way of the shadow
+ * asm/io.h): ddekit's accessors called directly, without the trap engine's
+ * fault and decoding. A failed access stops the driver loudly, naming where
+ * it was made, as a trapped one does.
+ */
+static void __attribute__((noreturn)) io_failed(const char *what, unsigned size,
+						 unsigned long long where, const void *caller)
+{
+	char text[512], from[160] = "";
+	Dl_info dl;
+
+	if (dladdr(caller, &dl) && dl.dli_fname)
+		snprintf(from, sizeof(from), " (called from %s+0x%lx in %s)",
+			 dl.dli_sname ? dl.dli_sname : "?",
+			 (unsigned long)((uintptr_t)caller -
+					 (uintptr_t)(dl.dli_saddr ? dl.dli_saddr : dl.dli_fbase)),
+			 dl.dli_fname);
+	snprintf(text, sizeof(text), "%s of %u byte(s) at 0x%llx%s failed: %s", what, size, where,
+		 from, ddekit_last_error());
+	lx_kit_panic(text);
+}
+
+unsigned long long lx_kit_mmio_load(const volatile void *addr, unsigned size, const void *caller)
 {
 	uint64_t v = 0;
-	int r = ddekit_mmio_read(addr, size, &v);
 
-	*value = v;
-	return r;
+	if (!ddekit_mmio_contains((uintptr_t)addr, size)) {
+		/* not a BAR: ordinary memory some driver reads with readl */
+		memcpy(&v, (const void *)addr, size);
+		return v;
+	}
+	if (ddekit_mmio_read(addr, size, &v))
+		io_failed("MMIO read", size, (uintptr_t)addr, caller);
+	return v;
 }
 
-int lx_kit_mmio_write(volatile void *addr, unsigned size, unsigned long long value)
+void lx_kit_mmio_store(volatile void *addr, unsigned size, unsigned long long value,
+		       const void *caller)
 {
-	return ddekit_mmio_write(addr, size, value);
+	if (!ddekit_mmio_contains((uintptr_t)addr, size))
+		memcpy((void *)addr, &value, size);
+	else if (ddekit_mmio_write(addr, size, value))
+		io_failed("MMIO write", size, (uintptr_t)addr, caller);
 }
 
-int lx_kit_pio_read(unsigned port, unsigned size, unsigned *value)
+unsigned lx_kit_pio_in(unsigned port, unsigned size, const void *caller)
 {
 	uint32_t v = 0;
-	int r = ddekit_pio_read((uint16_t)port, size, &v);
 
-	*value = v;
-	return r;
+	if (ddekit_pio_read((uint16_t)port, size, &v))
+		io_failed("reading I/O port", size, port, caller);
+	return v;
 }
 
-int lx_kit_pio_write(unsigned port, unsigned size, unsigned value)
+void lx_kit_pio_out(unsigned port, unsigned size, unsigned value, const void *caller)
 {
-	return ddekit_pio_write((uint16_t)port, size, value);
+	if (ddekit_pio_write((uint16_t)port, size, value))
+		io_failed("writing I/O port", size, port, caller);
+}
+
+void lx_kit_pio_rep(unsigned port, unsigned size, void *buf, unsigned long count, int out,
+		    const void *caller)
+{
+	if (out ? ddekit_pio_write_rep((uint16_t)port, size, buf, count)
+		: ddekit_pio_read_rep((uint16_t)port, size, buf, count))
+		io_failed(out ? "writing I/O port (string)" : "reading I/O port (string)", size,
+			  port, caller);
 }
 
 /* ---- interrupts: from the ddekit line thread to the Linux CPU ---- */

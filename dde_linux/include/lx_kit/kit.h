@@ -78,10 +78,14 @@ int lx_kit_pci_msi_enable(unsigned index, enum lx_kit_msi kind, unsigned min, un
 			  unsigned *first);
 int lx_kit_pci_msi_disable(unsigned index);
 void *lx_kit_mmio_map(unsigned index, unsigned bar, unsigned long *size);
-int lx_kit_mmio_read(const volatile void *addr, unsigned size, unsigned long long *value);
-int lx_kit_mmio_write(volatile void *addr, unsigned size, unsigned long long value);
-int lx_kit_pio_read(unsigned port, unsigned size, unsigned *value);
-int lx_kit_pio_write(unsigned port, unsigned size, unsigned value);
+/* readl, outw & co (lx_emul/io.c): a failed access panics, naming @caller */
+unsigned long long lx_kit_mmio_load(const volatile void *addr, unsigned size, const void *caller);
+void lx_kit_mmio_store(volatile void *addr, unsigned size, unsigned long long value,
+		       const void *caller);
+unsigned lx_kit_pio_in(unsigned port, unsigned size, const void *caller);
+void lx_kit_pio_out(unsigned port, unsigned size, unsigned value, const void *caller);
+void lx_kit_pio_rep(unsigned port, unsigned size, void *buf, unsigned long count, int out,
+		    const void *caller);
 
 /*
  * Interrupts: @fn(@arg) runs in the scheduler context each time the line
