@@ -69,7 +69,7 @@ struct server *server_create(struct platform *p, const char *name,
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	struct server *s = calloc(1, sizeof(*s));
 	socklen_t len;
-	const char *spin = getenv("DDE_SPIN_US");
+	const char *spin = getenv("DDE_SPIN_US"), *batch = getenv("DDE_IO_BATCH");
 
 	if (!s)
 		return NULL;
@@ -80,6 +80,8 @@ struct server *server_create(struct platform *p, const char *name,
 	 * take part in a round trip, and on two cores spinning starves QEMU.
 	 */
 	s->spin_ns = (spin ? strtoull(spin, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN) > 2 ? 20 : 0) * 1000;
+	/* DDE_IO_BATCH=0: one request per client per turn, posted writes sent singly (make bench's "before") */
+	s->batch = !batch || strcmp(batch, "0");
 	/* Abstract socket: nothing in the file system to clean up. */
 	snprintf(addr.sun_path + 1, sizeof(addr.sun_path) - 1, "%s", name);
 	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name));
@@ -554,8 +556,8 @@ static int do_owners(struct server *s, struct reply *r)
 	return 0;
 }
 
-/* Handle one message from client @i; false if the client must go. */
-static bool handle(struct server *s, unsigned i)
+/* Handle one message from client @i: 1 done, 0 none waiting, -1 the client must go. */
+static int handle(struct server *s, unsigned i)
 {
 	struct client *c = s->client[i];
 	char buf[sizeof(struct ddeio_msg) + DDEIO_MAX_PAYLOAD + 1];
@@ -570,7 +572,7 @@ static bool handle(struct server *s, unsigned i)
 
 	n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0)
-		return errno == EAGAIN || errno == EINTR;
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
 	fds_take(&mh, &fd, 1);	/* one at most: more are closed */
 	pid_t sender = 0;
 
@@ -623,6 +625,8 @@ static bool handle(struct server *s, unsigned i)
 		rc = do_hello(s, c, &m, buf + sizeof(m), (size_t)n - sizeof(m), fd, &r);
 		if (c->event_fd == fd)
 			fd = -1;	/* kept */
+		/* who it is is known now: no credentials on every message from here on */
+		setsockopt(c->fd, SOL_SOCKET, SO_PASSCRED, &(int){ 0 }, sizeof(int));
 		break;
 	case DDEIO_OP_LIST:
 		rc = do_list(s, &m, &r);
@@ -672,7 +676,7 @@ static bool handle(struct server *s, unsigned i)
 	if (fd >= 0)
 		close(fd);
 	if (rc == -EPIPE)
-		return true;	/* the machine is gone; the loop notices */
+		return 1;	/* the machine is gone; the loop notices */
 	r.m.status = rc;
 	if ((m.flags & DDEIO_F_POSTED) && (m.op == DDEIO_OP_PIO_WRITE ||
 					    m.op == DDEIO_OP_MMIO_WRITE ||
@@ -680,7 +684,7 @@ static bool handle(struct server *s, unsigned i)
 		if (rc)
 			send_event(c, DDEIO_OP_EVENT_ERROR, m.addr,
 				   r.len ? r.payload : strerror(-rc));
-		return true;
+		return 1;
 	}
 	if (rc && !r.len) {
 		snprintf(r.payload, sizeof(r.payload), "%s", strerror(-rc));
@@ -691,17 +695,19 @@ static bool handle(struct server *s, unsigned i)
 		close(r.fd[k]);
 	if (rc) {
 		log_warn("client '%s' does not take replies: disconnected", c->name);
-		return false;
+		return -1;
 	}
-	return true;
+	return 1;
 gone:
 	if (fd >= 0)
 		close(fd);
-	return false;
+	return -1;
 }
 
 /* how often ddeio looks for DMA the IOMMU blocked */
 #define FAULT_POLL_MS 50
+/* messages served from one client in a turn (a stream of posted writes) */
+#define TURN_BUDGET 32
 
 static uint64_t now_ns(void)
 {
@@ -719,6 +725,8 @@ int server_run(struct server *s, volatile bool *stop, int stop_fd)
 	bool iommu = platform_iommu(s->p);
 
 	platform_set_irq_handler(s->p, on_irq, s);
+	/* a turn's posted writes go to the machine together, before ddeio sleeps */
+	platform_batch_posted(s->p, s->batch);
 	while (!*stop) {
 		unsigned n = 0, nc = 0;
 		int timeout;
@@ -737,6 +745,10 @@ int server_run(struct server *s, volatile bool *stop, int stop_fd)
 		s->next = (s->next + 1) % MAX_CLIENTS;
 		/* Spin briefly after work: the next request usually follows at once. */
 		timeout = now_ns() < busy_until ? 0 : iommu ? FAULT_POLL_MS : -1;
+		if (platform_flush(s->p) == -EPIPE) {
+			log_error("the machine (QEMU) has gone away");
+			return -1;
+		}
 		if (poll(pfd, n, timeout) < 0)
 			continue;
 		if (pfd[2].revents)
@@ -753,8 +765,14 @@ int server_run(struct server *s, volatile bool *stop, int stop_fd)
 			if (!pfd[3 + k].revents)
 				continue;
 			worked = true;
-			if (!handle(s, who[k]))
-				drop_client(s, who[k]);
+			for (unsigned turn = 0; turn < (s->batch ? TURN_BUDGET : 1); turn++) {
+				int h = handle(s, who[k]);
+
+				if (h < 0)
+					drop_client(s, who[k]);
+				if (h <= 0)
+					break;
+			}
 		}
 		if (worked)
 			busy_until = now_ns() + s->spin_ns;

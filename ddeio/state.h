@@ -48,6 +48,7 @@ struct server {
 	struct client *region_owner[17];
 	unsigned next;			/* round-robin start */
 	uint64_t spin_ns;
+	bool batch;		/* a turn serves several requests; posted writes go out together */
 	struct server_options o;
 };
 

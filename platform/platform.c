@@ -125,6 +125,17 @@ int platform_sync(struct platform *p)
 	return p->ops->sync(p);
 }
 
+void platform_batch_posted(struct platform *p, bool on)
+{
+	if (p->ops->batch_posted)
+		p->ops->batch_posted(p, on);
+}
+
+int platform_flush(struct platform *p)
+{
+	return p->ops->flush ? p->ops->flush(p) : 0;
+}
+
 int platform_event_fd(const struct platform *p)
 {
 	return p->ops->event_fd(p);

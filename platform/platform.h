@@ -63,6 +63,8 @@ struct platform_ops {
 				void (*handler)(void *ctx, unsigned line, bool level), void *ctx);
 	bool (*irq_level)(const struct platform *p, unsigned line);
 	int (*sync)(struct platform *p);
+	void (*batch_posted)(struct platform *p, bool on);	/* optional */
+	int (*flush)(struct platform *p);			/* optional */
 	int (*event_fd)(const struct platform *p);
 	int (*poll_events)(struct platform *p);
 	bool (*iommu)(const struct platform *p);
@@ -170,6 +172,15 @@ int platform_irq_unmask(struct platform *p, unsigned line);
  * reflect them); -EIO if one failed, -EPIPE if the machine is gone.
  */
 int platform_sync(struct platform *p);
+
+/*
+ * Batching posted writes (qemu: sent to the machine together, one write
+ * per batch): once on, posted writes may wait until the next access that
+ * is not posted, platform_sync, or platform_flush, which the caller must
+ * make before it waits for anything (an interrupt) they cause.
+ */
+void platform_batch_posted(struct platform *p, bool on);
+int platform_flush(struct platform *p);
 
 /* The fd to wait on for asynchronous events (interrupts, machine exit). */
 int platform_event_fd(const struct platform *p);

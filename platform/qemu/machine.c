@@ -727,6 +727,20 @@ static int qemu_sync(struct platform *base)
 	return qtest_sync(p->qt);
 }
 
+static void qemu_batch_posted(struct platform *base, bool on)
+{
+	struct qemu_machine *p = (struct qemu_machine *)base;
+
+	qtest_set_batch(p->qt, on);
+}
+
+static int qemu_flush(struct platform *base)
+{
+	struct qemu_machine *p = (struct qemu_machine *)base;
+
+	return qtest_flush(p->qt);
+}
+
 static int qemu_event_fd(const struct platform *base)
 {
 	const struct qemu_machine *p = (const struct qemu_machine *)base;
@@ -762,6 +776,8 @@ const struct platform_ops platform_qemu_ops = {
 	.set_irq_handler = qemu_set_irq_handler,
 	.irq_level = qemu_irq_level,
 	.sync = qemu_sync,
+	.batch_posted = qemu_batch_posted,
+	.flush = qemu_flush,
 	.event_fd = qemu_event_fd,
 	.poll_events = qemu_poll_events,
 	.iommu = qemu_iommu,

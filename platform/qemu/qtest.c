@@ -27,6 +27,9 @@ struct qtest {
 	void *irq_ctx;
 	bool level[QTEST_LINES];
 	uint64_t spin_ns;
+	bool batch;		/* posted commands wait in out[] for the next flush */
+	char out[8192];
+	size_t outlen;
 };
 
 static uint64_t now_ns(void)
@@ -229,15 +232,36 @@ static int send_all(struct qtest *q, const char *s, size_t n)
 	return 0;
 }
 
-static int vsend(struct qtest *q, const char *fmt, va_list ap)
+/* Send the posted commands held back, in one write. */
+int qtest_flush(struct qtest *q)
 {
-	char line[256];
-	int n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	size_t n = q->outlen;
 
-	if (n < 0 || n >= (int)sizeof(line) - 1)
+	q->outlen = 0;
+	return n ? send_all(q, q->out, n) : 0;
+}
+
+/*
+ * Format a command; held back behind earlier posted ones (@hold: a posted
+ * command while batching), else sent with them, in one write.
+ */
+static int vsend(struct qtest *q, bool hold, const char *fmt, va_list ap)
+{
+	char *line;
+	int n;
+
+	if (sizeof(q->out) - q->outlen < 256) {
+		n = qtest_flush(q);
+		if (n)
+			return n;
+	}
+	line = q->out + q->outlen;
+	n = vsnprintf(line, 255, fmt, ap);
+	if (n < 0 || n >= 255)
 		return -EINVAL;
 	line[n++] = '\n';
-	return send_all(q, line, (size_t)n);
+	q->outlen += (size_t)n;
+	return hold ? 0 : qtest_flush(q);
 }
 
 /* Next reply line, handling interrupt reports and posted replies. */
@@ -264,7 +288,7 @@ int qtest_cmd(struct qtest *q, uint64_t *value, const char *fmt, ...)
 	int r;
 
 	va_start(ap, fmt);
-	r = vsend(q, fmt, ap);
+	r = vsend(q, false, fmt, ap);
 	va_end(ap);
 	if (r)
 		return r;
@@ -289,25 +313,33 @@ int qtest_posted(struct qtest *q, const char *fmt, ...)
 	int r;
 
 	va_start(ap, fmt);
-	r = vsend(q, fmt, ap);
+	r = vsend(q, q->batch, fmt, ap);
 	va_end(ap);
 	if (!r)
 		q->posted++;
 	return r;
 }
 
+void qtest_set_batch(struct qtest *q, bool on)
+{
+	q->batch = on;
+}
+
 int qtest_batch(struct qtest *q, const char *cmds, size_t len, unsigned n,
 		uint64_t *values, bool posted)
 {
 	char line[512];
-	int r = send_all(q, cmds, len), failed = 0;
+	int r = qtest_flush(q), failed = 0;
 
 	if (r)
 		return r;
 	if (posted) {
-		q->posted += n;
-		return 0;
+		q->posted += n;	/* first: replies may come while the write is under way */
+		return send_all(q, cmds, len);
 	}
+	r = send_all(q, cmds, len);
+	if (r)
+		return r;
 	for (unsigned i = 0; i < n; i++) {
 		r = next_reply(q, line, sizeof(line), true);
 		if (r)
@@ -329,7 +361,10 @@ int qtest_sync(struct qtest *q)
 {
 	char line[512];
 	unsigned failed = q->posted_failed;
+	int err = qtest_flush(q);
 
+	if (err)
+		return err;
 	while (q->posted) {
 		int r = take_line(q, line, sizeof(line));
 

@@ -53,6 +53,14 @@ int qtest_poll(struct qtest *q);
  */
 int qtest_sync(struct qtest *q);
 
+/*
+ * Batching (off by default): posted commands are held back and sent in one
+ * write with the next command, at qtest_sync, or at qtest_flush, which a
+ * caller must make before it waits for anything they cause.
+ */
+void qtest_set_batch(struct qtest *q, bool on);
+int qtest_flush(struct qtest *q);
+
 /* How long to busy-poll for a reply before sleeping in poll(2). */
 void qtest_set_spin_ns(struct qtest *q, uint64_t ns);
 

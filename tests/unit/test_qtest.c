@@ -375,6 +375,42 @@ static void test_posted(void **state)
 	fake_check(fx);
 }
 
+/*
+ * Batching: posted commands wait until a flush sends them in one write; a
+ * command, and a sync, send what waits first, in order.
+ */
+static void test_batch(void **state)
+{
+	struct fixture *fx = *state;
+	const char *both = "writel 0x1 0x1\nwritel 0x2 0x2\n";
+	char got[64];
+	uint64_t v = 0;
+
+	fake_step(fx, "writel 0x1 0x1", "OK\n");
+	fake_step(fx, "writel 0x2 0x2", "OK\n");
+	fake_step(fx, "writel 0x3 0x3", "OK\n");
+	fake_step(fx, "readl 0x4", "OK 0x44\n");
+	fake_step(fx, "writel 0x5 0x5", "OK\n");
+	qtest_set_batch(fx->q, true);
+	assert_int_equal(qtest_posted(fx->q, "writel 0x1 0x1"), 0);
+	assert_int_equal(qtest_posted(fx->q, "writel 0x2 0x2"), 0);
+	/* nothing has left yet */
+	assert_int_equal(recv(fx->fake.fd, got, sizeof(got), MSG_PEEK | MSG_DONTWAIT), -1);
+	assert_int_equal(errno, EAGAIN);
+	assert_int_equal(qtest_flush(fx->q), 0);
+	/* both at once */
+	assert_int_equal(recv(fx->fake.fd, got, sizeof(got), MSG_PEEK | MSG_DONTWAIT),
+			 (ssize_t)strlen(both));
+	assert_memory_equal(got, both, strlen(both));
+	fake_start(fx);
+	assert_int_equal(qtest_posted(fx->q, "writel 0x3 0x3"), 0);
+	assert_int_equal(qtest_cmd(fx->q, &v, "readl 0x4"), 0);	/* sends the write first */
+	assert_int_equal(v, 0x44);
+	assert_int_equal(qtest_posted(fx->q, "writel 0x5 0x5"), 0);
+	assert_int_equal(qtest_sync(fx->q), 0);			/* sends it, waits for its OK */
+	fake_check(fx);
+}
+
 /* Posted replies consumed by qtest_poll are not taken for a later reply. */
 static void test_posted_consumed_by_poll(void **state)
 {
@@ -620,6 +656,7 @@ int main(void)
 		T(test_irq_without_handler),
 		T(test_posted),
 		T(test_posted_consumed_by_poll),
+		T(test_batch),
 		T(test_poll_irq_without_blocking),
 		T(test_split_reply),
 		T(test_command_too_long),
