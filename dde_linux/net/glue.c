@@ -77,7 +77,12 @@ void lx_net_tx_kick(struct net_device *dev)
 		tx_ready(NULL);
 }
 
-static netdev_tx_t xmit(struct net_device *dev, struct sk_buff *skb)
+/*
+ * One frame to the driver. @more: another follows at once, which Linux's
+ * stack tells a driver the same way (netdev_xmit_more()), so that it may
+ * leave the doorbell for the last of a batch (e1000: one TDT write).
+ */
+static netdev_tx_t xmit(struct net_device *dev, struct sk_buff *skb, bool more)
 {
 	struct netdev_queue *txq = netdev_get_tx_queue(dev, 0);
 	netdev_tx_t r;
@@ -87,49 +92,76 @@ static netdev_tx_t xmit(struct net_device *dev, struct sk_buff *skb)
 	if (netif_xmit_frozen_or_stopped(txq))
 		r = NETDEV_TX_BUSY;
 	else
-		r = dev->netdev_ops->ndo_start_xmit(skb, dev);
+		r = __netdev_start_xmit(dev->netdev_ops, skb, dev, more);
 	HARD_TX_UNLOCK(dev, txq);
 	local_bh_enable();
 	return r;
+}
+
+/*
+ * The server's next frame in a socket buffer; NULL if none is queued (or,
+ * with *@starved set, if no buffer could be had). Malformed frames are
+ * counted and skipped.
+ */
+static struct sk_buff *spare;	/* allocated before a frame is taken off the ring */
+
+static struct sk_buff *take_frame(struct net_device *dev, bool *starved)
+{
+	*starved = false;
+	for (;;) {
+		struct sk_buff *skb;
+		int len;
+
+		if (!spare && !(spare = netdev_alloc_skb(dev, TX_BUF))) {
+			*starved = true;
+			return NULL;
+		}
+		len = lx_kit_net_tx(spare->data, TX_BUF);
+		if (!len)
+			return NULL;
+		if (len < ETH_HLEN || len > dev->mtu + VLAN_ETH_HLEN) {
+			glue.tx_dropped++;
+			continue;
+		}
+		skb = spare;
+		spare = NULL;
+		skb_put(skb, len);
+		skb->protocol = ((struct ethhdr *)skb->data)->h_proto;
+		skb_reset_mac_header(skb);
+		skb_reset_network_header(skb);
+		skb_set_queue_mapping(skb, 0);
+		skb->dev = dev;
+		return skb;
+	}
 }
 
 static int tx_thread(void *arg)
 {
 	struct net_device *dev = arg;
 	struct netdev_queue *txq = netdev_get_tx_queue(dev, 0);
-	struct sk_buff *skb = NULL;	/* the frame being sent */
+	struct sk_buff *skb = NULL, *next = NULL;	/* the frame being sent, the one after */
+	bool starved;
 
 	while (!kthread_should_stop()) {
-		int len;
-
 		set_current_state(TASK_INTERRUPTIBLE);
-		if (!skb && !(skb = netdev_alloc_skb(dev, TX_BUF))) {
-			__set_current_state(TASK_RUNNING);
-			msleep(1);
-			continue;
-		}
-		if (!skb->len) {
-			len = lx_kit_net_tx(skb->data, TX_BUF);
-			if (!len) {
-				schedule();	/* until the server queues more */
+		if (!skb) {
+			skb = next ? next : take_frame(dev, &starved);
+			next = NULL;
+			if (!skb) {
+				if (starved) {
+					__set_current_state(TASK_RUNNING);
+					msleep(1);
+				} else {
+					schedule();	/* until the server queues more */
+				}
 				continue;
 			}
-			__set_current_state(TASK_RUNNING);
-			if (len < ETH_HLEN || len > dev->mtu + VLAN_ETH_HLEN) {
-				glue.tx_dropped++;
-				continue;
-			}
-			skb_put(skb, len);
-			skb->protocol = ((struct ethhdr *)skb->data)->h_proto;
-			skb_reset_mac_header(skb);
-			skb_reset_network_header(skb);
-			skb_set_queue_mapping(skb, 0);
-			skb->dev = dev;
 		}
 		__set_current_state(TASK_RUNNING);
 		if (!netif_carrier_ok(dev) || !netif_running(dev)) {
 			glue.tx_dropped++;	/* as Linux's noop qdisc while the link is down */
-			skb_trim(skb, 0);
+			kfree_skb(skb);
+			skb = NULL;
 			continue;
 		}
 		set_current_state(TASK_INTERRUPTIBLE);
@@ -138,12 +170,17 @@ static int tx_thread(void *arg)
 			continue;
 		}
 		__set_current_state(TASK_RUNNING);
-		if (xmit(dev, skb) == NETDEV_TX_BUSY)
+		if (!next)
+			next = take_frame(dev, &starved);
+		if (xmit(dev, skb, next != NULL) == NETDEV_TX_BUSY)
 			continue;	/* kept; retried when the queue wakes */
 		skb = NULL;	/* the driver owns it now */
 	}
 	__set_current_state(TASK_RUNNING);
 	kfree_skb(skb);
+	kfree_skb(next);
+	kfree_skb(spare);
+	spare = NULL;
 	return 0;
 }
 
