@@ -196,4 +196,29 @@ unsigned long testdev_ahci_irq_count(struct testdev_ahci *a);
 int testdev_ahci_read(struct testdev_ahci *a, uint64_t lba, uint32_t count,
 		      void *buf);
 
+/* ---- NE2000 (QEMU ne2k_pci), 10ec:8029: port I/O, remote DMA ---- */
+
+struct testdev_ne2k;
+
+/*
+ * Reset, station address from the PROM, receive ring in the card's packet
+ * memory, transmit buffer at page 0x40; no interrupts (all polled). The
+ * functions mirror the rtl8139's: tx_buf/tx_post send frames through the
+ * data port (a frame is copied out when posted: every slot is always
+ * free); rx_poll fetches what the model received with one read of CURR
+ * and one remote read, and gives the ring back at once, so rx_return has
+ * nothing to do.
+ */
+int testdev_ne2k_open(unsigned dev, struct testdev_ne2k **out);
+void testdev_ne2k_close(struct testdev_ne2k *n);
+int testdev_ne2k_mac(struct testdev_ne2k *n, uint8_t mac[6]);
+unsigned testdev_ne2k_tx_ring(struct testdev_ne2k *n);
+unsigned testdev_ne2k_tx_free(struct testdev_ne2k *n);
+void *testdev_ne2k_tx_buf(struct testdev_ne2k *n, unsigned k);
+int testdev_ne2k_tx_post(struct testdev_ne2k *n, unsigned count, size_t len);
+int testdev_ne2k_tx_drain(struct testdev_ne2k *n, unsigned timeout_ms);
+int testdev_ne2k_rx_poll(struct testdev_ne2k *n, const void **frame, size_t *len);
+unsigned testdev_ne2k_rx_return(struct testdev_ne2k *n);
+int testdev_ne2k_missed(struct testdev_ne2k *n, uint32_t *missed);
+
 #endif

@@ -1,5 +1,5 @@
 /*
- * make bench: the device-model ceilings of QEMU's e1000 and rtl8139 on
+ * make bench: the device-model ceilings of QEMU's e1000, rtl8139 and ne2k_pci on
  * this machine — the most frames/s each model moves through our platform
  * when a driver does it the cheapest way the model allows; net_bench.sh
  * holds the reused drivers of those NICs against them.
@@ -9,7 +9,8 @@
  * machine net_bench's `dde run --nic MODEL,net=udp:...` makes (IOMMU on).
  * A driver process drives it directly on ddekit with the testdev drivers'
  * batch functions (drivers/selftest/testdev_e1000.c, testdev_rtl8139.c in
- * C+ mode, as 8139cp uses the chip): no interrupts, completions and
+ * C+ mode, as 8139cp uses the chip; testdev_ne2k.c, whose chip has no DMA:
+ * frames through its data port, see there): no interrupts, completions and
  * received frames seen in DMA memory (which costs no I/O-server round
  * trip), 2 KiB buffers. This process is the UDP peer: a socket bound to
  * 127.0.0.1:R gets what the NIC sends, and what it sends to 127.0.0.1:L
@@ -45,7 +46,7 @@
  *   e1000 model ceiling, tx 60B: N frames/s (M doorbells, K frames per doorbell)
  *   e1000 model ceiling, rx 1514B: N frames/s, X of Y received
  *
- *   ceiling_net [--model e1000|rtl8139] [--seconds S (1)] [--repeat N (3)]
+ *   ceiling_net [--model e1000|rtl8139|ne2k_pci] [--seconds S (1)] [--repeat N (3)]
  *               [--ring N (1024: e1000 rings, rtl8139 RX ring)]
  *               [--tx-batch N (half the TX ring)] [--rx-batch N (ring/4)]
  *               [--rx-window N (the peer: at most N frames not yet
@@ -245,6 +246,32 @@ static int rtl_missed(void *nic, uint32_t *count)
 	return testdev_rtl8139_missed(nic, count);
 }
 
+/* ---- ne2k_pci: no DMA, frames through the chip's data port ---- */
+
+static int ne2k_open(unsigned rx_ring, void **nic, uint8_t mac[6])
+{
+	struct testdev_ne2k *n;
+	int err = testdev_ne2k_open(0, &n);
+
+	(void)rx_ring;	/* the ring is the chip's own packet memory */
+	if (!err)
+		err = testdev_ne2k_mac(n, mac);
+	if (err && n)
+		testdev_ne2k_close(n);
+	*nic = err ? NULL : n;
+	return err;
+}
+
+static void ne2k_close(void *nic) { testdev_ne2k_close(nic); }
+static unsigned ne2k_tx_ring(void *nic) { return testdev_ne2k_tx_ring(nic); }
+static unsigned ne2k_tx_free(void *nic) { return testdev_ne2k_tx_free(nic); }
+static void *ne2k_tx_buf(void *nic, unsigned k) { return testdev_ne2k_tx_buf(nic, k); }
+static int ne2k_tx_post(void *nic, unsigned n, size_t len) { return testdev_ne2k_tx_post(nic, n, len); }
+static int ne2k_tx_drain(void *nic, unsigned ms) { return testdev_ne2k_tx_drain(nic, ms); }
+static int ne2k_rx_poll(void *nic, const void **f, size_t *len) { return testdev_ne2k_rx_poll(nic, f, len); }
+static unsigned ne2k_rx_return(void *nic) { return testdev_ne2k_rx_return(nic); }
+static int ne2k_missed(void *nic, uint32_t *count) { return testdev_ne2k_missed(nic, count); }
+
 static const struct model models[] = {
 	{ "e1000", 0x8086, 0x100e, "TDT", "RDT", e1000_open, e1000_close, e1000_tx_ring,
 	  e1000_tx_free, e1000_tx_buf, e1000_tx_post, e1000_tx_drain, e1000_rx_poll,
@@ -252,6 +279,9 @@ static const struct model models[] = {
 	{ "rtl8139", 0x10ec, 0x8139, "TPPoll", NULL, rtl_open, rtl_close, rtl_tx_ring,
 	  rtl_tx_free, rtl_tx_buf, rtl_tx_post, rtl_tx_drain, rtl_rx_poll, rtl_rx_return,
 	  rtl_missed },
+	{ "ne2k_pci", 0x10ec, 0x8029, "TXP", "BNRY", ne2k_open, ne2k_close, ne2k_tx_ring,
+	  ne2k_tx_free, ne2k_tx_buf, ne2k_tx_post, ne2k_tx_drain, ne2k_rx_poll, ne2k_rx_return,
+	  ne2k_missed },
 };
 
 /* Up to how many frames per TX doorbell: half the ring (two batches in flight), or --tx-batch. */
@@ -810,14 +840,17 @@ int main(int argc, char **argv)
 		{ "model", required_argument, 0, 'm' }, { "poll-us", required_argument, 0, 'p' },
 		{ 0, 0, 0, 0 },
 	};
-	const unsigned nmodels = sizeof(models) / sizeof(models[0]);
-	struct result *res[2][2][2] = { { { 0 } } };	/* [model][tx, rx][60, 1514][run] */
-	int ok[2] = { 0, 0 }, want[2] = { 1, 1 };
+	enum { NMODELS = sizeof(models) / sizeof(models[0]) };
+	const unsigned nmodels = NMODELS;
+	struct result *res[NMODELS][2][2] = { { { 0 } } };	/* [model][tx, rx][60, 1514][run] */
+	int ok[NMODELS] = { 0 }, want[NMODELS], any;
 	double seconds = 1.0;
 	unsigned repeat = 3;
 	int opt, rc = 0;
 	char firmware[512];
 
+	for (unsigned i = 0; i < nmodels; i++)
+		want[i] = 1;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's': seconds = atof(optarg); break;
@@ -828,15 +861,16 @@ int main(int argc, char **argv)
 		case 'w': rx_window = (unsigned)atoi(optarg); break;
 		case 'p': poll_us = (unsigned)atoi(optarg); break;
 		case 'm':
+			any = 0;
 			for (unsigned i = 0; i < nmodels; i++)
-				want[i] = !strcmp(optarg, models[i].name);
-			if (!want[0] && !want[1]) {
-				fprintf(stderr, "ceiling_net: --model e1000 or rtl8139\n");
+				any |= want[i] = !strcmp(optarg, models[i].name);
+			if (!any) {
+				fprintf(stderr, "ceiling_net: --model e1000, rtl8139 or ne2k_pci\n");
 				return 2;
 			}
 			break;
 		default:
-			fprintf(stderr, "usage: ceiling_net [--model e1000|rtl8139] [--seconds S] "
+			fprintf(stderr, "usage: ceiling_net [--model e1000|rtl8139|ne2k_pci] [--seconds S] "
 				"[--repeat N] [--ring N] [--tx-batch N] [--rx-batch N] [--rx-window N]\n");
 			return 2;
 		}
