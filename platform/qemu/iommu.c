@@ -211,10 +211,13 @@ int qemu_dma_confine(struct platform *base, uint32_t bdf, unsigned region)
 	unsigned bus = (bdf >> 8) & 0xff;
 	uint64_t *ctx, top = 0;
 
-	if (!io->on)
-		return 0;
 	if (region >= p->nregions)
 		return -EINVAL;
+	for (unsigned d = 0; d < p->ndev; d++)
+		if (p->dev[d].bdf == bdf)
+			p->dma_region[d] = region;	/* the device quirks' bounds (quirks.c) */
+	if (!io->on)
+		return 0;
 	if (region && !(top = region_tables(p, region)))
 		return -ENOMEM;
 	if (!io->context[bus]) {

@@ -58,7 +58,7 @@ struct qemu_watch {
 	bool io;
 	uint64_t base, size;
 	uint32_t bdf;
-	uint64_t state;		/* the quirk's own (per device: kept in all its BARs) */
+	uint64_t state[3];	/* the quirk's own (per device: kept in all its BARs) */
 	void (*after_write)(struct qemu_machine *p, struct qemu_watch *w, uint64_t offset,
 			    unsigned size, uint64_t value);
 };
@@ -73,6 +73,7 @@ struct qemu_machine {
 	unsigned nregions;
 	struct ddeio_device dev[QEMU_MAX_DEVICES];
 	unsigned ndev;
+	unsigned dma_region[QEMU_MAX_DEVICES];	/* the region each device's DMA is for (0: none) */
 	/* --nic ...,revision=N: the Nth device with this id shows revision REV
 	 * (in the device list and in config reads of offset 8); bdf once found */
 	struct qemu_revision {
