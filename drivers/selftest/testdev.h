@@ -1,5 +1,5 @@
 /*
- * testdev — tiny hand-written drivers for three QEMU device models, written
+ * testdev — tiny hand-written drivers for QEMU device models, written
  * only against ddekit. They are the platform's own test and demo drivers:
  * the self-test driver, the integration tests and `make bench` use them to
  * prove register access, interrupts and DMA through the I/O server.
@@ -174,6 +174,16 @@ int testdev_nvme_read_to_bus(struct testdev_nvme *n, uint64_t lba, uint64_t bus)
 int testdev_nvme_read_stream(struct testdev_nvme *n, uint64_t total,
 			     uint32_t chunk, unsigned depth);
 
+/*
+ * For the tests of the disk stream readers (the AHCI and IDE ones): called
+ * for each command once its data has arrived, with its byte @offset on
+ * the disk, before the buffer @data is used again. It may scribble on
+ * @data (poison it, to catch a later command that moves nothing). Without
+ * one the data is thrown away.
+ */
+typedef void testdev_stream_fn(void *arg, uint64_t offset, void *data,
+			       uint32_t bytes);
+
 /* ---- AHCI (QEMU ich9-ahci), class 01:06:01 ---- */
 
 struct testdev_ahci;
@@ -195,6 +205,47 @@ unsigned long testdev_ahci_irq_count(struct testdev_ahci *a);
 /* READ DMA EXT of @count 512-byte sectors at @lba into DMA memory @buf. */
 int testdev_ahci_read(struct testdev_ahci *a, uint64_t lba, uint32_t count,
 		      void *buf);
+/*
+ * Benchmark helper, the NVMe stream's twin: read @total bytes from LBA 0
+ * on in commands of @chunk bytes (4 KiB .. 256 KiB, whole pages) with
+ * @depth (1..32) of them in flight by NCQ (READ FPDMA QUEUED, a slot and
+ * tag each), completions polled without interrupts (PxSACT, read when
+ * the HBA has written a Set Device Bits FIS). Wraps around before the
+ * end of the disk. Runs IDENTIFY DEVICE first if it has not run.
+ * stream_check: @fn sees each command's data (NULL: none does).
+ */
+int testdev_ahci_read_stream(struct testdev_ahci *a, uint64_t total,
+			     uint32_t chunk, unsigned depth);
+void testdev_ahci_stream_check(struct testdev_ahci *a, testdev_stream_fn *fn,
+			       void *arg);
+
+/* ---- PIIX3/PIIX4 IDE (QEMU piix3-ide, piix4-ide), 8086:7010 / 8086:7111 ---- */
+
+struct testdev_ide;
+
+/*
+ * The primary channel's master disk of a compatibility-mode controller:
+ * the legacy ports 0x1f0-0x1f7 and 0x3f6 (ddeio grants them with the
+ * device) and the bus master registers in BAR4 (I/O). Stops a DMA a
+ * previous driver left, resets the channel and turns its interrupt off
+ * (nIEN): every command here is polled.
+ */
+int testdev_ide_open(unsigned dev, struct testdev_ide **out);
+void testdev_ide_close(struct testdev_ide *d);
+/* IDENTIFY DEVICE (PIO): sectors (LBA48) and model string (trimmed). */
+int testdev_ide_identify(struct testdev_ide *d, uint64_t *sectors,
+			 char model[41]);
+/*
+ * Benchmark helper: read @total bytes from LBA 0 on by bus master DMA,
+ * one command of @chunk bytes (4 KiB .. 256 KiB, whole pages) at a time
+ * (an IDE channel queues nothing): READ DMA where it fits (28-bit LBA,
+ * 128 KiB), else READ DMA EXT; the ATA status polled for the end of each. Wraps around before the end of the disk; runs
+ * IDENTIFY DEVICE first if it has not run. stream_check as the AHCI's.
+ */
+int testdev_ide_read_stream(struct testdev_ide *d, uint64_t total,
+			    uint32_t chunk);
+void testdev_ide_stream_check(struct testdev_ide *d, testdev_stream_fn *fn,
+			      void *arg);
 
 /* ---- NE2000 (QEMU ne2k_pci), 10ec:8029: port I/O, remote DMA ---- */
 

@@ -1,7 +1,8 @@
 /*
  * testdev_ahci — a minimal AHCI driver for QEMU's ich9-ahci, written only
  * against ddekit: one port, one command slot, synchronous IDENTIFY DEVICE
- * and READ DMA EXT completed by INTx interrupt. See testdev.h.
+ * and READ DMA EXT completed by INTx interrupt (the polled NCQ benchmark
+ * loop is testdev_ahci_stream.c). See testdev.h.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -9,97 +10,7 @@
 
 #include <ddekit/ddekit.h>
 
-#include "testdev.h"
-#include "testdev_util.h"
-
-enum {
-	HBA_CAP = 0x00,
-	HBA_GHC = 0x04,
-	HBA_IS = 0x08,
-	HBA_PI = 0x0c,
-	HBA_VS = 0x10,
-	HBA_PORTS = 0x100,
-	PORT_STRIDE = 0x80,
-	/* Port registers, relative to the port's base. */
-	PX_CLB = 0x00,
-	PX_CLBU = 0x04,
-	PX_FB = 0x08,
-	PX_FBU = 0x0c,
-	PX_IS = 0x10,
-	PX_IE = 0x14,
-	PX_CMD = 0x18,
-	PX_TFD = 0x20,
-	PX_SIG = 0x24,
-	PX_SSTS = 0x28,
-	PX_SERR = 0x30,
-	PX_CI = 0x38,
-};
-
-#define GHC_HR		(1u << 0)
-#define GHC_IE		(1u << 1)
-#define GHC_AE		(1u << 31)
-#define CMD_ST		(1u << 0)
-#define CMD_FRE		(1u << 4)
-#define CMD_FR		(1u << 14)
-#define CMD_CR		(1u << 15)
-#define TFD_ERR		0x01
-#define TFD_DRQ		0x08
-#define TFD_BSY		0x80
-#define IS_TFES		(1u << 30)
-/*
- * D2H register FIS, PIO setup, set device bits and the fatal errors. Not
- * "descriptor processed": the D2H FIS that ends a command suffices, and
- * every extra cause would be one more interrupt round trip per command.
- */
-#define PORT_IE_MASK	0x7800000bu
-#define SSTS_DET_PRESENT 3
-
-#define FIS_H2D		0x27
-#define FIS_C		0x80
-#define ATA_LBA		0x40
-#define ATA_IDENTIFY	0xec
-#define ATA_READ_DMA_EXT 0x25
-
-#define SECTOR		512u
-#define PRD_MAX		(4u << 20)		/* bytes per PRD entry */
-#define SECTORS_PER_CMD	(PRD_MAX / SECTOR)	/* one PRD per command */
-#define CMD_TIMEOUT_NS	10000000000ull
-
-struct ahci_cmd_header {
-	uint32_t flags;		/* CFL 4:0, W bit 6, PRDTL 31:16 */
-	uint32_t prdbc;		/* bytes transferred, set by the HBA */
-	uint64_t ctba;
-	uint32_t rsvd[4];
-};
-
-struct ahci_prd {
-	uint64_t dba;
-	uint32_t rsvd;
-	uint32_t dbc;		/* byte count - 1; bit 31 (interrupt) unused */
-};
-
-struct ahci_cmd_table {
-	uint8_t cfis[64];
-	uint8_t acmd[16];
-	uint8_t rsvd[48];
-	struct ahci_prd prd[1];
-};
-
-struct testdev_ahci {
-	struct testdev_base b;
-	volatile uint8_t *port_regs;
-	unsigned port;
-	unsigned long irq_count;	/* atomic */
-	uint32_t irq_port_is;		/* port IS bits seen (atomic) */
-	uint32_t cap, vs;
-
-	struct ahci_cmd_header *cmd_list;
-	void *rfis;
-	struct ahci_cmd_table *table;
-	uint64_t table_bus;
-	uint16_t *ident;
-	uint64_t ident_bus;
-};
+#include "testdev_ahci_priv.h"
 
 /*
  * Clear the port's causes first (that drops the HBA's line in QEMU and
@@ -364,39 +275,21 @@ static int ahci_exec(struct testdev_ahci *a, uint8_t ata_cmd, uint64_t lba,
 	return 0;
 }
 
-/* ATA strings are big-endian 16-bit words, padded with spaces. */
-static void ata_string(const uint16_t *words, unsigned nwords, char *out)
-{
-	unsigned i, len = 2 * nwords;
-
-	for (i = 0; i < nwords; i++) {
-		out[2 * i] = (char)(words[i] >> 8);
-		out[2 * i + 1] = (char)words[i];
-	}
-	while (len > 0 && (out[len - 1] == ' ' || !out[len - 1]))
-		len--;
-	out[len] = 0;
-}
-
 int testdev_ahci_identify(struct testdev_ahci *a, uint64_t *sectors,
 			  char model[41])
 {
 	const uint16_t *id = a->ident;
-	unsigned i;
 	int err;
 
 	err = ahci_exec(a, ATA_IDENTIFY, 0, 0, a->ident_bus, SECTOR,
 			"IDENTIFY DEVICE");
 	if (err)
 		return err;
-	ata_string(id + 27, 20, model);
-	if (id[83] & (1u << 10)) {	/* LBA48 supported */
-		*sectors = 0;
-		for (i = 0; i < 4; i++)
-			*sectors |= (uint64_t)id[100 + i] << (16 * i);
-	} else {
-		*sectors = id[60] | (uint32_t)id[61] << 16;
-	}
+	testdev_ata_identity(id, sectors, model);
+	a->sectors = *sectors;
+	/* Words 76 (bit 8: NCQ supported; 0xffff: not reported) and 75 (depth - 1). */
+	a->ncq_depth = id[76] != 0xffff && (id[76] & (1u << 8)) ?
+		       (id[75] & 0x1f) + 1u : 0;
 	return 0;
 }
 

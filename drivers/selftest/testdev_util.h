@@ -161,4 +161,30 @@ static inline void testdev_drain_sem(struct testdev_base *b)
 		;
 }
 
+/*
+ * From IDENTIFY DEVICE data (the AHCI and IDE drivers): the size in
+ * sectors (LBA48 if supported, else LBA28) and the model string, whose
+ * words are big-endian and padded with spaces (trimmed here).
+ */
+static inline void testdev_ata_identity(const uint16_t *id, uint64_t *sectors,
+					char model[41])
+{
+	unsigned i, len = 40;
+
+	for (i = 0; i < 20; i++) {
+		model[2 * i] = (char)(id[27 + i] >> 8);
+		model[2 * i + 1] = (char)id[27 + i];
+	}
+	while (len > 0 && (model[len - 1] == ' ' || !model[len - 1]))
+		len--;
+	model[len] = 0;
+	if (id[83] & (1u << 10)) {	/* LBA48 supported */
+		*sectors = 0;
+		for (i = 0; i < 4; i++)
+			*sectors |= (uint64_t)id[100 + i] << (16 * i);
+	} else {
+		*sectors = id[60] | (uint32_t)id[61] << 16;
+	}
+}
+
 #endif
