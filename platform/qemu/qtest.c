@@ -312,11 +312,12 @@ int qtest_posted(struct qtest *q, const char *fmt, ...)
 	va_list ap;
 	int r;
 
+	q->posted++;	/* first: its reply may come while the write is under way */
 	va_start(ap, fmt);
 	r = vsend(q, q->batch, fmt, ap);
 	va_end(ap);
-	if (!r)
-		q->posted++;
+	if (r)
+		q->posted--;
 	return r;
 }
 

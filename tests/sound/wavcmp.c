@@ -91,6 +91,41 @@ static int silent(const unsigned char *p, size_t n)
 	return 1;
 }
 
+/*
+ * What the capture holds where it first differs at capture frame @at
+ * (reference frame @i): how many frames differ before the two agree again
+ * at the same place, and whether those are silence or the reference's own
+ * frames from elsewhere (stale ones from a buffer before: the device ran
+ * ahead of the driver; later ones: the driver wrote over frames not yet
+ * played) — the line that tells an underrun from a position error.
+ */
+static void describe(const struct wav *ref, const struct wav *got, size_t i, size_t at)
+{
+	size_t bad = 0, n = 16, from = (size_t)-1;
+	int all_silent = 1;
+
+	while (i + bad < ref->frames && at + bad < got->frames &&
+	       memcmp(ref->data + (i + bad) * ref->frame, got->data + (at + bad) * got->frame,
+		      ref->frame)) {
+		all_silent &= silent(got->data + (at + bad) * got->frame, got->frame);
+		bad++;
+	}
+	if (at + n <= got->frames)
+		for (size_t j = 0; j + n <= ref->frames && from == (size_t)-1; j++)
+			if (j != i && !memcmp(ref->data + j * ref->frame, got->data + at * got->frame,
+					      n * ref->frame))
+				from = j;
+	printf("  %zu frames differ from there (then %s); they are ", bad,
+	       i + bad < ref->frames && at + bad < got->frames ? "the two agree again" : "the end");
+	if (all_silent)
+		printf("silence\n");
+	else if (from != (size_t)-1)
+		printf("the reference's frames from %zu (%zu %s)\n", from,
+		       from < i ? i - from : from - i, from < i ? "earlier: stale" : "later: ahead");
+	else
+		printf("nowhere in the reference\n");
+}
+
 int main(int argc, char **argv)
 {
 	struct wav ref = { 0 }, got = { 0 };
@@ -134,6 +169,7 @@ int main(int argc, char **argv)
 			if (!gaps || !silent(b, got.frame)) {
 				printf("differ: frame %zu of %zu (after %zu frames of silence)\n", i,
 				       ref.frames, lead);
+				describe(&ref, &got, i, at);
 				return 1;
 			}
 			gap++;
