@@ -219,16 +219,7 @@ static int ahci_exec(struct testdev_ahci *a, uint8_t ata_cmd, uint64_t lba,
 	int err = 0;
 
 	memset(t, 0, sizeof(*t));
-	f[0] = FIS_H2D;
-	f[1] = FIS_C;
-	f[2] = ata_cmd;
-	f[4] = (uint8_t)lba;
-	f[5] = (uint8_t)(lba >> 8);
-	f[6] = (uint8_t)(lba >> 16);
-	f[7] = ATA_LBA;
-	f[8] = (uint8_t)(lba >> 24);
-	f[9] = (uint8_t)(lba >> 32);
-	f[10] = (uint8_t)(lba >> 40);
+	ahci_fis_lba(f, ata_cmd, lba);
 	f[12] = (uint8_t)count;
 	f[13] = (uint8_t)(count >> 8);
 	t->prd[0].dba = bus;

@@ -117,4 +117,20 @@ struct testdev_ahci {
 	void *sink_arg;
 };
 
+/* A host-to-device command FIS of @cmd at @lba (48-bit): the rest is the command's. */
+static inline void ahci_fis_lba(uint8_t *f, uint8_t cmd, uint64_t lba)
+{
+	memset(f, 0, 20);
+	f[0] = FIS_H2D;
+	f[1] = FIS_C;
+	f[2] = cmd;
+	f[4] = (uint8_t)lba;
+	f[5] = (uint8_t)(lba >> 8);
+	f[6] = (uint8_t)(lba >> 16);
+	f[7] = ATA_LBA;
+	f[8] = (uint8_t)(lba >> 24);
+	f[9] = (uint8_t)(lba >> 32);
+	f[10] = (uint8_t)(lba >> 40);
+}
+
 #endif

@@ -39,18 +39,8 @@ void testdev_ahci_stream_check(struct testdev_ahci *a, testdev_stream_fn *fn,
 /* The command FIS of READ FPDMA QUEUED: the count in FEATURES, the tag in COUNT. */
 static void ncq_fis(uint8_t *f, uint64_t lba, uint32_t count, unsigned tag)
 {
-	memset(f, 0, 20);
-	f[0] = FIS_H2D;
-	f[1] = FIS_C;
-	f[2] = ATA_READ_FPDMA_QUEUED;
-	f[3] = (uint8_t)count;
-	f[4] = (uint8_t)lba;
-	f[5] = (uint8_t)(lba >> 8);
-	f[6] = (uint8_t)(lba >> 16);
-	f[7] = ATA_LBA;
-	f[8] = (uint8_t)(lba >> 24);
-	f[9] = (uint8_t)(lba >> 32);
-	f[10] = (uint8_t)(lba >> 40);
+	ahci_fis_lba(f, ATA_READ_FPDMA_QUEUED, lba);
+	f[3] = (uint8_t)count;		/* NCQ: the count where the features go */
 	f[11] = (uint8_t)(count >> 8);
 	f[12] = (uint8_t)(tag << 3);
 }
