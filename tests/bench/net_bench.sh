@@ -37,7 +37,9 @@ run=""	# the one run in flight: stopped, and all waited for, on exit
 trap '[ -n "$run" ] && kill -INT $run 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
 bench_title network
 
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# cpu_ns PID: the CPU time of all the process's threads so far, in ns (the
+# scheduler's own account: clock ticks are too coarse for a few us per frame)
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
 # the row's columns: ddeio unbatched (median, p99), through ddeio (median, p99), direct
 posted=$(sed -n 's/^MMIO write (posted) *[0-9.]* *[0-9.]* *\([0-9.]*\) .*/\1/p' "$O/bench-platform.txt" 2>/dev/null)
 if [ -n "$posted" ]; then
@@ -120,12 +122,11 @@ bench_driver() {
 		--net-socket "$sock" >"$T/log" 2>&1 &
 	run=$!
 	for i in $(seq 600); do grep -q "netd: interface net0: link up" "$T/log" && break; sleep 0.1; done
-	local dpid npid hz c0 c1 t0 t1
+	local dpid npid c0 c1 t0 t1
 	dpid=$(pgrep -P $run -f "$proc" | head -1)
 	npid=$(pgrep -P $run -f "bin/netd" | head -1)
-	hz=$(getconf CLK_TCK)
 	for size in 60 1514; do
-		c0=$(( $(cpu_ticks "$dpid") + $(cpu_ticks "$npid") ))
+		c0=$(( $(cpu_ns "$dpid") + $(cpu_ns "$npid") ))
 		t0=$(usr1_counts "$dpid" "$T/log")
 		sleep 1.2	# the driver's counters (reported every second) are current
 		losses "$sock" >"$T/l0"
@@ -133,7 +134,7 @@ bench_driver() {
 			--count "$count" --full --size $size --seed $size >"$T/out" 2>&1
 		sleep 1.2
 		losses "$sock" >"$T/l1"
-		c1=$(( $(cpu_ticks "$dpid") + $(cpu_ticks "$npid") ))
+		c1=$(( $(cpu_ns "$dpid") + $(cpu_ns "$npid") ))
 		t1=$(usr1_counts "$dpid" "$T/log")
 		sed -n 's/^\(tx\|rx\): [0-9]* frames [a-z ]*by \(the client\|the UDP peer\), /\1 /p' "$T/out" |
 			while read -r dir rest; do
@@ -148,7 +149,7 @@ bench_driver() {
 				echo "$size $dir ${fps:-0}" >>"$T/res-$f"
 			done
 		where_lost "$label ${size}B" "$T/out" "$T/l0" "$T/l1"
-		cpu=$(( (c1 - c0) * 1000000 / hz / (2 * count) ))
+		cpu=$(awk -v d=$((c1 - c0)) -v n=$((2 * count)) 'BEGIN { printf "%.1f", d / 1000 / n }')
 		echo "$size cpu $cpu" >>"$T/res-$f"
 		if [ "$eng" = dbt ]; then
 			echo "  $label ${size}B driver+netd CPU: $cpu us per frame;" \
