@@ -17,15 +17,19 @@ export PATH="$PATH:/usr/sbin:/sbin"
 TS="dde-test-ui-$$"	# a tmux server of our own
 trap 'tmux -L "$TS" kill-server 2>/dev/null; cleanup' EXIT
 
-M="$T/mbr.img" G="$T/gpt.img" L="$T/large.img"
+M="$T/mbr.img" G="$T/gpt.img" L="$T/large.img" W="$T/wide.img"
 mbr_image "$M"
 gpt_image "$G"
 truncate -s 1G "$L"	# sparse: long enough a sweep to watch
 echo 'start=2048, type=83' | sfdisk -q "$L" || not_ok "sfdisk makes the large image"
+# the write sweep's disk: large enough that a stop comes long before the end
+# (AHCI writes about 0.5 GB/s here: 1 GiB once ended before the keys arrived)
+truncate -s 8G "$W"
+echo 'start=2048, type=83' | sfdisk -q "$W" || not_ok "sfdisk makes the wide image"
 cp "$M" "$T/mbr.orig"
 sha_g=$(shaf "$G")
 sha_l=$(shaf "$L")
-big=$(((2097152 - 2048) * 512))
+big=$(((2097152 - 2048) * 512)) wide=$(((16777216 - 2048) * 512))
 
 screen() { tmux -L "$TS" capture-pane -p -t ui 2>/dev/null; }
 # wait_screen REGEX SECONDS: the screen shows REGEX (extended)
@@ -118,7 +122,7 @@ rc=$(ended ro)
 
 # --- --write: the confirmation, then q y in the middle of a sweep; started
 # as dsweeper with machine options, which is dde sweep; in 80x24 ---
-ui rw 80 24 "$SW" --machine q35 --disk "nvme:$M" --disk "ahci:$L" --write --mode random
+ui rw 80 24 "$SW" --machine q35 --disk "nvme:$M" --disk "ahci:$W" --write --mode random
 wait_screen "^ DSweeper \(write\)" 20 && wait_screen " sda1 " 90 &&
 	grep -Eq "\(\*\) random" <(screen) && ok "--write: the title says so; --mode random is the task chosen" ||
 	not_ok "write title" "$(screen)"
@@ -154,8 +158,8 @@ seed1=$(sed -n 's/.*"seed":"\([0-9a-f]*\)","name":"sda1".*/\1/p' <<<"$js")
 swept=$(sed -n 's/.*"name":"sda1".*"swept":\[0,\([0-9]*\)\].*/\1/p' <<<"$js")
 [ "$rc" = 1 ] && grep -q '"result":"interrupted"' <<<"$js" &&
 	grep -q '"name":"nvme0n1p5","disk":"nvme0n1","driver":"[^"]*","bytes":4194304,"sector_size":512,"completed":\[0,4194304\]' <<<"$js" &&
-	[ -n "$swept" ] && [ "$swept" -gt 0 ] && [ "$swept" -lt "$big" ] &&
-	grep -q "sda1: completed bytes 0..$swept of $big" "$T/wsummary" &&
+	[ -n "$swept" ] && [ "$swept" -gt 0 ] && [ "$swept" -lt "$wide" ] &&
+	grep -q "sda1: completed bytes 0..$swept of $wide" "$T/wsummary" &&
 	ok "exit status 1; screen and report state the range written: nvme0n1p5 whole, sda1 0..$swept" ||
 	not_ok "interrupted summary" "status $rc: $js"
 cp "$T/mbr.orig" "$T/mbr.want"
@@ -163,12 +167,12 @@ cp "$T/mbr.orig" "$T/mbr.want"
 [ "$(shaf "$M")" = "$(shaf "$T/mbr.want")" ] &&
 	ok "mbr.img: nvme0n1p5 is its random stream, every other byte unchanged (nothing after the refusal)" ||
 	not_ok "mbr.img after the UI's sweep"
-[ -n "$swept" ] && [ "$(dd if="$L" bs=512 skip=2048 count=$((swept / 512)) 2>/dev/null | sha256sum | cut -d' ' -f1)" = \
+[ -n "$swept" ] && [ "$(dd if="$W" bs=512 skip=2048 count=$((swept / 512)) 2>/dev/null | sha256sum | cut -d' ' -f1)" = \
 	"$("$SW" --print-stream "$seed1:$swept" | sha256sum | cut -d' ' -f1)" ] &&
-	[ "$(dd if="$L" bs=1M skip=1023 count=1 2>/dev/null | sha256sum | cut -d' ' -f1)" = \
+	[ "$(dd if="$W" bs=1M skip=8191 count=1 2>/dev/null | sha256sum | cut -d' ' -f1)" = \
 	"$(head -c 1048576 /dev/zero | sha256sum | cut -d' ' -f1)" ] &&
-	ok "large.img: the stated range holds sda1's stream; its last MiB was never written" ||
-	not_ok "large.img after the stop"
+	ok "wide.img: the stated range holds sda1's stream; its last MiB was never written" ||
+	not_ok "wide.img after the stop"
 no_leftovers "no QEMU, ddeio, drivers or bddf left"
 ls "$T"/dde-sweep-* >/dev/null 2>&1 && not_ok "dde sweep's log left in TMPDIR" || ok "dde sweep's machine log removed"
 finish
