@@ -216,6 +216,10 @@ int qemu_dma_confine(struct platform *base, uint32_t bdf, unsigned region)
 	for (unsigned d = 0; d < p->ndev; d++)
 		if (p->dev[d].bdf == bdf)
 			p->dma_region[d] = region;	/* the device quirks' bounds (quirks.c) */
+	/* a new driver (or none): what a quirk knew of the last one's rings is void */
+	for (unsigned i = 0; i < p->nwatch; i++)
+		if (p->watch[i].bdf == bdf)
+			memset(p->watch[i].state, 0, sizeof(p->watch[i].state));
 	if (!io->on)
 		return 0;
 	if (region && !(top = region_tables(p, region)))

@@ -162,10 +162,9 @@ static void pcnet(struct qemu_machine *p, struct qemu_watch *w, uint64_t offset,
 	if (value & PCNET_CSR0_INIT) {
 		/* 32-bit init block: rlen in byte 2's high nibble, the ring's address at 20 */
 		const uint8_t *ib = dma_at(p, w->bdf, st[1], 28);
+		uint64_t was = st[2];
 		uint32_t rdra;
 		unsigned rlen;
-
-		uint64_t was = st[2];
 
 		st[2] = 0;
 		if (!ib || (style != 2 && style != 3))
