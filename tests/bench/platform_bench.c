@@ -192,6 +192,7 @@ static int via_ddeio_e1000e(struct results *r)
 	unsigned first;
 	size_t size;
 
+	irq_sem = ddekit_sem_create(0);
 	e1000_regs = ddekit_mmio_map(0, 0, &size);
 	if (!e1000_regs || !irq_sem)
 		return -1;
@@ -278,48 +279,19 @@ static int via_ddeio_piix(struct results *r)
 
 static int pipe_out = -1;
 
-static int driver_e1000(void *arg)
+typedef int measure_fn(struct results *r);
+
+/* The driver process: one measurement, its results down the pipe. */
+static int driver_main(void *arg)
 {
+	measure_fn *measure = (measure_fn *)arg;
 	struct results r = { 0 };
 
-	r.error = via_ddeio_e1000(&r);
+	r.error = measure(&r);
 	return write(pipe_out, &r, sizeof(r)) == sizeof(r) ? 0 : 1;
 }
 
-static int driver_e1000e(void *arg)
-{
-	struct results r = { 0 };
-
-	irq_sem = ddekit_sem_create(0);
-	r.error = via_ddeio_e1000e(&r);
-	return write(pipe_out, &r, sizeof(r)) == sizeof(r) ? 0 : 1;
-}
-
-static int driver_nvme(void *arg)
-{
-	struct results r = { 0 };
-
-	r.error = via_ddeio_nvme(&r);
-	return write(pipe_out, &r, sizeof(r)) == sizeof(r) ? 0 : 1;
-}
-
-static int driver_ahci(void *arg)
-{
-	struct results r = { 0 };
-
-	r.error = via_ddeio_ahci(&r);
-	return write(pipe_out, &r, sizeof(r)) == sizeof(r) ? 0 : 1;
-}
-
-static int driver_piix(void *arg)
-{
-	struct results r = { 0 };
-
-	r.error = via_ddeio_piix(&r);
-	return write(pipe_out, &r, sizeof(r)) == sizeof(r) ? 0 : 1;
-}
-
-static int run_driver(struct harness *h, const char *slot, int (*fn)(void *),
+static int run_driver(struct harness *h, const char *slot, measure_fn *measure,
 		      struct results *r)
 {
 	int p[2];
@@ -327,7 +299,7 @@ static int run_driver(struct harness *h, const char *slot, int (*fn)(void *),
 	if (pipe(p))
 		return -1;
 	pipe_out = p[1];
-	pid_t pid = harness_fork_driver(h, slot, fn, NULL);
+	pid_t pid = harness_fork_driver(h, slot, driver_main, (void *)measure);
 	int rc = harness_wait(pid);
 	ssize_t n = read(p[0], r, sizeof(*r));
 
@@ -478,7 +450,7 @@ int main(void)
 		n = harness_list(&h, devs, 32);
 		const struct ddeio_device *e = harness_find(devs, n, 0x8086, 0x100e);
 
-		if (!e || run_driver(&h, harness_slot(e), driver_e1000, &single)) {
+		if (!e || run_driver(&h, harness_slot(e), via_ddeio_e1000, &single)) {
 			fprintf(stderr, "bench: a driver failed\n");
 			rc = 1;
 		}
@@ -499,10 +471,10 @@ int main(void)
 		const struct ddeio_device *e2 = harness_find(devs, n, 0x8086, 0x10d3);
 		const struct ddeio_device *ah = harness_find(devs, n, 0x8086, 0x2922);
 
-		if (!e || !nv || !e2 || !ah || run_driver(&h, harness_slot(e), driver_e1000, &via) ||
-		    run_driver(&h, harness_slot(nv), driver_nvme, &nvme) ||
-		    run_driver(&h, harness_slot(e2), driver_e1000e, &ee) ||
-		    run_driver(&h, harness_slot(ah), driver_ahci, &ahci)) {
+		if (!e || !nv || !e2 || !ah || run_driver(&h, harness_slot(e), via_ddeio_e1000, &via) ||
+		    run_driver(&h, harness_slot(nv), via_ddeio_nvme, &nvme) ||
+		    run_driver(&h, harness_slot(e2), via_ddeio_e1000e, &ee) ||
+		    run_driver(&h, harness_slot(ah), via_ddeio_ahci, &ahci)) {
 			fprintf(stderr, "bench: a driver failed\n");
 			rc = 1;
 		}
@@ -520,7 +492,7 @@ int main(void)
 		n = harness_list(&h, devs, 32);
 		const struct ddeio_device *ide = harness_find(devs, n, 0x8086, 0x7010);
 
-		if (!ide || run_driver(&h, harness_slot(ide), driver_piix, &piix)) {
+		if (!ide || run_driver(&h, harness_slot(ide), via_ddeio_piix, &piix)) {
 			fprintf(stderr, "bench: a driver failed\n");
 			rc = 1;
 		}
