@@ -35,7 +35,7 @@ LDFLAGS := -pthread $(MODE_LDFLAGS)
 # Debian packages the build, the tests and the demo need (see README).
 BUILD_PKGS := gcc make pkg-config libinih-dev libpci-dev libcmocka-dev libzydis-dev libgnutls28-dev \
               clang libclang-rt-14-dev libunicorn-dev libsodium-dev libncurses-dev \
-              libseccomp-dev libasound2-dev
+              libseccomp-dev libasound2-dev uefitool-cli
 RUN_PKGS   := qemu-system-x86 qemu-utils pci.ids tcpdump iproute2 iputils-ping netcat-openbsd busybox \
 	fdisk libnbd-bin nbd-client tmux gnutls-bin alsa-utils sox
 # ... and what only `make bench` needs (fio: the block figures, through its
@@ -99,9 +99,10 @@ SAN_O       ?= $(if $(SANITIZE),$(O),$(O)-san)
 
 .DEFAULT_GOAL := all
 include dde_linux/linux.mk
+include efi/efi.mk
 
 .PHONY: all help deps demo check check-vfio test bench clean fuzz install uninstall
-all: $(BINS) $(LX_BINS) $(KO_BINS) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(CEILING_NET) $(VFIO_TESTS) $(NET_TESTS) $(BLOCK_TESTS) $(SOUND_TESTS) $(SAN_TESTS) $(SANDBOX_TESTS)
+all: $(BINS) $(LX_BINS) $(KO_BINS) $(EFI_BINS) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(CEILING_NET) $(VFIO_TESTS) $(NET_TESTS) $(BLOCK_TESTS) $(SOUND_TESTS) $(SAN_TESTS) $(SANDBOX_TESTS)
 
 help:
 	@echo "make              build everything (into $(O)/)"
