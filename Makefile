@@ -49,6 +49,8 @@ DDEIO_SRC    := ddeio/main.c ddeio/server.c ddeio/requests.c ddeio/msi.c common/
 DDEKIT_SRC   := $(filter-out ddekit/trap.c,$(wildcard ddekit/*.c)) common/slot.c common/seqpacket.c
 DDE_SRC      := $(wildcard tools/dde/*.c) $(wildcard nbd/*.c) common/access.c
 KO_SRC       := ko/elf.c ko/load.c ko/file.c
+# the PE32+ reader and loader for UEFI drivers, and option ROMs
+EFI_SRC      := efi/pe.c efi/rom.c efi/guids.c efi/status.c
 TESTDEV_SRC  := $(filter-out drivers/selftest/selftest.c,$(wildcard drivers/selftest/*.c))
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
@@ -79,6 +81,7 @@ ALSA_CTL_PLUGIN := $(O)/lib/alsa/libasound_module_ctl_dde.so
 ALSA_CONF   := $(O)/share/alsa/dde.conf
 LIBPLATFORM := $(O)/lib/libplatform.a
 LIBKO       := $(O)/lib/libko.a
+LIBEFI      := $(O)/lib/libefi.a
 
 BINS := $(O)/bin/dde $(O)/bin/ddeio $(O)/bin/netd $(O)/bin/bddf $(O)/bin/sndd $(O)/bin/dsweeper $(LIBDDENET) $(LIBDDEBLK) $(LIBDDESND) $(ALSA_PLUGIN) $(ALSA_CTL_PLUGIN) $(ALSA_CONF) $(O)/drivers/selftest $(O)/share/dde/firmware.bin
 
@@ -113,7 +116,7 @@ help:
 	@echo "make check-vfio   the vfio backend in a QEMU guest (Debian's kernel, an IOMMU,"
 	@echo "                  an e1000 and an NVMe bound to vfio-pci): self-test and DHCP"
 	@echo "make bench        deps + build + print the platform figures"
-	@echo "make fuzz         fuzz the module reader and loader (FUZZ_SECONDS=$(FUZZ_SECONDS))"
+	@echo "make fuzz         fuzz the module and PE32+ readers and loaders (FUZZ_SECONDS=$(FUZZ_SECONDS))"
 	@echo "make install      install into PREFIX=$(PREFIX) (DESTDIR= for staging); dde in PREFIX/bin"
 	@echo "make clean        remove build output"
 	@echo "options: SANITIZE=address,undefined  DEBUG=1  O=DIR"
@@ -226,7 +229,11 @@ $(LIBKO): $(call obj,$(KO_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(O)/bin/dde: $(call obj,$(DDE_SRC) $(COMMON_SRC)) $(LIBDDEKIT) $(LIBKO) $(LIBDDEBLK) $(LIBDDESND) $(LIBDDENET)
+$(LIBEFI): $(call obj,$(EFI_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(O)/bin/dde: $(call obj,$(DDE_SRC) $(COMMON_SRC)) $(LIBDDEKIT) $(LIBKO) $(LIBEFI) $(LIBDDEBLK) $(LIBDDESND) $(LIBDDENET)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -linih -lpci $(DDEKIT_LIBS) $$(pkg-config --libs gnutls)
 
@@ -246,7 +253,7 @@ $(O)/tools/mkfirmware: $(call obj,tools/mkfirmware.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
 
-$(O)/tests/unit/%: $(call obj,tests/unit/%.c) $(LIBDDEKIT) $(LIBPLATFORM) $(LIBKO)
+$(O)/tests/unit/%: $(call obj,tests/unit/%.c) $(LIBDDEKIT) $(LIBPLATFORM) $(LIBKO) $(LIBEFI)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka -linih $(DDEKIT_LIBS)
 
@@ -311,21 +318,26 @@ check-vfio: deps
 	@$(MAKE) --no-print-directory all
 	@O=$(O) LX_DIR=$(LX_DIR) ./tests/vfio/run.sh
 
-# Fuzzing the module reader and loader with libFuzzer (clang), under ASan
-# and UBSan; tests/fuzz/run says what it uses. make check runs it briefly.
+# Fuzzing the module reader and loader and the PE32+ reader and loader
+# with libFuzzer (clang), under ASan and UBSan; tests/fuzz/run says what
+# they use and splits FUZZ_SECONDS between them. make check runs it briefly.
 FUZZ_SECONDS ?= 300
+FUZZ_CC := clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Iinclude
 $(O)/fuzz/fuzz_ko: tests/fuzz/fuzz_ko.c $(KO_SRC) $(wildcard include/ko/*.h ko/*.h)
 	@mkdir -p $(dir $@)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		-Iinclude -o $@ tests/fuzz/fuzz_ko.c $(KO_SRC)
+	$(FUZZ_CC) -o $@ tests/fuzz/fuzz_ko.c $(KO_SRC)
+
+$(O)/fuzz/fuzz_pe: tests/fuzz/fuzz_pe.c $(EFI_SRC) $(wildcard include/efi/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -o $@ tests/fuzz/fuzz_pe.c $(EFI_SRC)
 
 $(O)/fuzz/seed.ko: tests/fuzz/seed_module.c
 	@mkdir -p $(dir $@)
 	$(CC) -c -O2 -mcmodel=kernel -fno-pic -fno-asynchronous-unwind-tables \
 		-pg -mfentry -mrecord-mcount -o $@ $<
 
-fuzz: deps $(O)/fuzz/fuzz_ko $(O)/fuzz/seed.ko $(KO_READY)
-	./tests/fuzz/run $(O)/fuzz $(FUZZ_SECONDS) $(KO_DIR)
+fuzz: deps $(O)/fuzz/fuzz_ko $(O)/fuzz/fuzz_pe $(O)/fuzz/seed.ko $(KO_READY)
+	./tests/fuzz/run $(O)/fuzz $(FUZZ_SECONDS) $(KO_DIR) $(EFI_DIR)
 
 bench: deps
 	@./tools/install-deps $(BENCH_PKGS)

@@ -30,9 +30,15 @@ static void part_name(const char *disk, unsigned n, char *out)
 }
 
 /* a driver instance's name without "ko:" (a binary module names its disks
- * as the source driver of the same name does) */
+ * as the source driver of the same name does); for a UEFI driver, the
+ * Linux driver whose disks its disks are named like (OVMF's NvmExpressDxe
+ * counts among the nvme controllers, VirtioBlkDxe among virtio_blk's) */
 const char *source_name(const char *instance)
 {
+	if (!strncmp(instance, "efi:NvmExpressDxe", 17))
+		return "nvme@efi";
+	if (!strncmp(instance, "efi:", 4) && strstr(instance, "VirtioBlkDxe"))
+		return "virtio_blk@efi";
 	return strncmp(instance, "ko:", 3) ? instance : instance + 3;
 }
 
@@ -125,12 +131,16 @@ static void global_name(struct driver *dr, const char *local, char *out)
 		letter_name("vd", vd_number(dr, local), out);
 	} else {
 		snprintf(out, DDEBLK_NAME_MAX, "%s", local);
-		for (int i = 0, k = 1; i < srv.ndisks; i++)
-			if (!strcmp(srv.disk[i]->e.name, out)) {
-				snprintf(out, DDEBLK_NAME_MAX, "%.20s-%d", local, k++);
-				i = -1;
-			}
 	}
+	/* never a name twice, whatever the drivers call their disks */
+	char base[DDEBLK_NAME_MAX];
+
+	snprintf(base, sizeof(base), "%s", out);
+	for (int i = 0, k = 1; i < srv.ndisks; i++)
+		if (!strcmp(srv.disk[i]->e.name, out)) {
+			snprintf(out, DDEBLK_NAME_MAX, "%.20s-%d", base, k++);
+			i = -1;
+		}
 }
 
 static void describe(const struct disk *dk)

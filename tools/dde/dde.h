@@ -26,6 +26,7 @@ int dde_lspci(int argc, char **argv);
 int dde_drivers(int argc, char **argv);
 int dde_run(int argc, char **argv);
 int dde_ko(int argc, char **argv);
+int dde_efi(int argc, char **argv);
 int dde_disks(int argc, char **argv);
 int dde_sound(int argc, char **argv);
 int dde_net(int argc, char **argv);

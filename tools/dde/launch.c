@@ -140,6 +140,127 @@ static const struct driver_index *the_index(void)
 
 static struct dde_class *driver_class(const struct driver *d);
 
+/* where the UEFI drivers are: $DDE_EFI_DIR, or where the build put them */
+static int efi_dir(char *out, size_t cap)
+{
+	const char *env = getenv("DDE_EFI_DIR");
+	char path[PATH_MAX];
+	FILE *f;
+
+	if (env && *env) {
+		snprintf(out, cap, "%s", env);
+		return 0;
+	}
+	session_sibling("../share/dde/efi-dir", path, sizeof(path));
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (!fgets(out, (int)cap, f)) {
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	out[strcspn(out, "\n")] = 0;
+	return 0;
+}
+
+static int parse_slots(struct driver *d, const char *spec, const char *slots_text);
+
+/*
+ * efi:NAME[+NAME...]@SLOT: UEFI drivers from Debian's OVMF (x64/NAME.efi
+ * in the cache; ipxe-MODEL: iPXE's option ROM for MODEL) in one driver
+ * host, connected to the device in the order given; or a file by path.
+ */
+static int parse_efi_driver(struct driver *d, const char *spec, const char *at)
+{
+	char names[sizeof(d->name)], dir[PATH_MAX], *save = NULL;
+	bool net = false;
+
+	snprintf(names, sizeof(names), "%s", d->name + 4);
+	if (!names[0] || memchr(spec, ',', (size_t)(at - spec))) {
+		fprintf(stderr, "dde run: --driver '%s': efi: wants driver names joined by '+' "
+			"(e.g. efi:NvmExpressDxe@00:04.0) and takes no parameters\n", spec);
+		return -1;
+	}
+	d->nimages = 0;
+	/* a path is one image (paths may hold '+': Debian's versions do) */
+	for (char *n = strtok_r(names, strchr(names, '/') ? "" : "+", &save); n;
+	     n = strtok_r(NULL, strchr(names, '/') ? "" : "+", &save)) {
+		char *img = d->image[d->nimages];
+
+		if (d->nimages == EFI_MAX_STACK) {
+			fprintf(stderr, "dde run: --driver '%s': at most %d UEFI drivers in one "
+				"host\n", spec, EFI_MAX_STACK);
+			return -1;
+		}
+		if (strchr(n, '/')) {
+			snprintf(img, PATH_MAX, "%s", n);
+		} else if (efi_dir(dir, sizeof(dir))) {
+			fprintf(stderr, "dde run: --driver '%s': where the UEFI drivers are is "
+				"unknown (make fetches them; or set DDE_EFI_DIR)\n", spec);
+			return -1;
+		} else if (!strncmp(n, "ipxe-", 5)) {
+			snprintf(img, PATH_MAX, "%.3900s/ipxe/%.64s.rom", dir, n + 5);
+			net = true;
+		} else {
+			snprintf(img, PATH_MAX, "%.3900s/x64/%.64s.efi", dir, n);
+		}
+		if (access(img, R_OK)) {
+			fprintf(stderr, "dde run: --driver '%s': no UEFI driver %s (%s)\n", spec, img,
+				strerror(errno));
+			return -1;
+		}
+		char abs[PATH_MAX];
+
+		if (realpath(img, abs))	/* the sandbox binds it at this path */
+			snprintf(img, PATH_MAX, "%s", abs);
+		d->nimages++;
+	}
+	if (parse_slots(d, spec, at + 1))
+		return -1;
+	if (find_driver(d, net ? "efi-net" : "efi-blk")) {
+		fprintf(stderr, "dde run: --driver '%s': no UEFI driver host %s (looked for %s)\n",
+			spec, net ? "efi-net" : "efi-blk", d->path);
+		return -1;
+	}
+	char abs[PATH_MAX];
+
+	if (realpath(d->path, abs))
+		snprintf(d->path, sizeof(d->path), "%s", abs);
+	d->args[0] = d->path;
+	d->args[1] = "--engine";
+	d->args[2] = run_opts.engine;
+	for (int k = 0; k < d->nimages; k++)
+		d->args[3 + k] = d->image[k];
+	d->args[3 + d->nimages] = NULL;
+	snprintf(d->instance, sizeof(d->instance), "%s@%s", d->name, d->slots);
+	d->cls = driver_class(d);
+	return 0;
+}
+
+/* check and normalise the slots of a --driver */
+static int parse_slots(struct driver *d, const char *spec, const char *slots_text)
+{
+	char slots[128], *save = NULL;
+
+	snprintf(slots, sizeof(slots), "%s", slots_text);
+	d->slots[0] = 0;
+	for (char *tok = strtok_r(slots, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		uint32_t bdf;
+		char text[16];
+
+		if (slot_parse(tok, &bdf)) {
+			fprintf(stderr, "dde run: --driver '%s': bad slot '%s' (want BB:SS.F, e.g. 00:02.0)\n",
+				spec, tok);
+			return -1;
+		}
+		slot_format(bdf, text);
+		snprintf(d->slots + strlen(d->slots), sizeof(d->slots) - strlen(d->slots), "%s%s",
+			 d->slots[0] ? "," : "", text);
+	}
+	return 0;
+}
+
 int parse_driver(struct driver *d, const char *spec)
 {
 	const char *at = strrchr(spec, '@');
@@ -158,6 +279,8 @@ int parse_driver(struct driver *d, const char *spec)
 	snprintf(d->name, sizeof(d->name), "%s", tok);
 	bool ko = !strncmp(d->name, "ko:", 3);
 
+	if (!strncmp(d->name, "efi:", 4))
+		return parse_efi_driver(d, spec, at);
 	if (ko ? !d->name[3] : strchr(d->name, '/') || d->name[0] == '.') {
 		fprintf(stderr, "dde run: --driver '%s': %s\n", spec,
 			ko ? "ko: wants a module name (e.g. ko:e1000@00:01.0)" : "a driver name, not a path");
@@ -169,25 +292,8 @@ int parse_driver(struct driver *d, const char *spec)
 
 	while ((tok = strtok_r(NULL, ",", &save)) && d->nargs < MAX_DRIVER_ARGS - 2)
 		d->args[first + d->nargs++] = tok;
-	/* check and normalise the slots */
-	char slots[128];
-
-	snprintf(slots, sizeof(slots), "%s", at + 1);
-	d->slots[0] = 0;
-	save = NULL;
-	for (tok = strtok_r(slots, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		uint32_t bdf;
-		char text[16];
-
-		if (slot_parse(tok, &bdf)) {
-			fprintf(stderr, "dde run: --driver '%s': bad slot '%s' (want BB:SS.F, e.g. 00:02.0)\n",
-				spec, tok);
-			return -1;
-		}
-		slot_format(bdf, text);
-		snprintf(d->slots + strlen(d->slots), sizeof(d->slots) - strlen(d->slots), "%s%s",
-			 d->slots[0] ? "," : "", text);
-	}
+	if (parse_slots(d, spec, at + 1))
+		return -1;
 	if (ko) {
 		char mod[sizeof(d->name)], dir[PATH_MAX];
 
@@ -511,6 +617,9 @@ static int sandbox_plan(struct driver *d, int index)
 	if (access("/sys/devices/system/cpu/online", R_OK) == 0 &&
 	    sandbox_add_file(sb, "/sys/devices/system/cpu/online", err, sizeof(err)))
 		goto fail;
+	for (int k = 0; k < d->nimages; k++)
+		if (sandbox_add_file(sb, d->image[k], err, sizeof(err)))
+			goto fail;
 	if (d->module[0]) {
 		if (sandbox_add_module(sb, d->module, 0, err, sizeof(err)))
 			goto fail;

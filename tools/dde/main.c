@@ -33,6 +33,7 @@ static void usage(FILE *out)
 		"  sweep [machine options] [--write]\n"
 		"                                  DSweeper's terminal UI over the machine's disks\n"
 		"  ko info [-v] FILE.ko            describe a binary kernel module\n"
+		"  efi info FILE.efi|FILE.rom      describe a UEFI driver image (or option ROM)\n"
 		"\n"
 		"`dde COMMAND --help` describes a command's options.\n");
 }
@@ -90,6 +91,8 @@ int main(int argc, char **argv)
 		return dde_sweep(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "ko"))
 		return dde_ko(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "efi"))
+		return dde_efi(argc - 1, argv + 1);
 	fprintf(stderr, "dde: unknown command '%s' (see dde --help)\n", argv[1]);
 	return 2;
 }

@@ -26,6 +26,7 @@
 
 #define MAX_DRIVERS 16
 #define MAX_DRIVER_ARGS 16
+#define EFI_MAX_STACK 4		/* UEFI drivers in one host (a stack: SATA + ATA + ATA bus) */
 
 struct dde_class;
 
@@ -35,6 +36,8 @@ struct driver {
 	char path[PATH_MAX];
 	char slots[128];	/* "00:02.0,00:03.0" */
 	char module[PATH_MAX + 80];	/* ko:NAME: the binary module's file */
+	char image[EFI_MAX_STACK][PATH_MAX];	/* efi:NAME[+NAME...]: the UEFI drivers' files */
+	int nimages;
 	char *args[MAX_DRIVER_ARGS + 6];
 	int nargs;
 	char argbuf[256];

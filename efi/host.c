@@ -1,0 +1,318 @@
+/*
+ * The UEFI driver host (build/drivers/efi-blk, docs/efi.md): binary
+ * drivers of another OS — UEFI DXE drivers from Debian's OVMF and iPXE,
+ * PE32+ images in the Microsoft x64 convention — in a driver process of
+ * ours, on UEFI's boot services as this OS's kernel-service library.
+ *
+ *   efi-blk [--engine native] IMAGE.efi [IMAGE.efi...]
+ *
+ * Before the sandbox closes, the host reads and checks each image
+ * (efi_pe_parse: every header and extent), places it in memory of its own
+ * and relocates it, sections given their own protection (no page both
+ * writable and executable where the image keeps code and data apart).
+ * Then, as firmware's DXE dispatcher would, it runs each image's entry
+ * point with its image handle and the system table; a driver of the UEFI
+ * driver model installs its Driver Binding there. The host makes the
+ * handle of the device ddeio granted it (PCI I/O on ddekit, a device
+ * path) and connects every driver to it, recursively, as
+ * ConnectController does: Supported, then Start, down the stack (the
+ * NVMe driver makes a namespace's handle with Block I/O; an ATA bus driver
+ * makes a disk's). What the drivers produced is then served by the class
+ * glue (efi/blk.c: Block I/O to bddf).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <ddekit/ddekit.h>
+#include <efi/guids.h>
+
+#include "host.h"
+
+struct efi_loaded efi_images[EFI_MAX_IMAGES];
+unsigned efi_nimages;
+static const char *prog = "efi-blk";
+static char driver_name[64] = "efi";
+
+void efi_log(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	ddekit_log(DDEKIT_LOG_INFO, "%s", line);
+}
+
+_Noreturn void efi_unimplemented(const char *service)
+{
+	ddekit_panic("%s called %s, which this host does not give (the driver stops)",
+		     driver_name, service);
+}
+
+void efi_describe(uint64_t addr, char *out, size_t outlen)
+{
+	for (unsigned i = 0; i < efi_nimages; i++) {
+		uint64_t base = (uint64_t)(uintptr_t)efi_images[i].base;
+
+		if (addr >= base && addr - base < efi_images[i].img.image_size) {
+			snprintf(out, outlen, "%s+%#llx", efi_images[i].name,
+				 (unsigned long long)(addr - base));
+			return;
+		}
+	}
+	snprintf(out, outlen, "%#llx", (unsigned long long)addr);
+}
+
+/* --- the native engine: the image's code runs here, in its own convention --- */
+
+typedef uint64_t EFIAPI (*call10)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t,
+				 uint64_t, uint64_t, uint64_t, uint64_t);
+
+uint64_t efi_callv(const void *fn, unsigned n, const uint64_t *args)
+{
+	uint64_t a[10] = { 0 };
+
+	if (!fn)
+		ddekit_panic("a call to a NULL function of the driver");
+	if (n > 10)
+		ddekit_panic("a call with %u arguments (at most 10)", n);
+	memcpy(a, args, n * sizeof(*a));
+	/* Microsoft x64: the callee ignores the arguments it does not take */
+	return ((call10)(uintptr_t)fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+}
+
+void *efi_export(void *fn, const char *name, unsigned nargs)
+{
+	return fn;
+}
+
+/* a fault in driver code: name the image and offset, then stop */
+static void on_fault(int sig, siginfo_t *si, void *ctx)
+{
+	ucontext_t *uc = ctx;
+	uint64_t ip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+	char where[128], line[256];
+	int n;
+
+	efi_describe(ip, where, sizeof(where));
+	n = snprintf(line, sizeof(line), "%s: %s: %s at %s (address %p)\n", prog, driver_name,
+		     strsignal(sig), where, si->si_addr);
+	if (n > 0 && write(2, line, (size_t)n) < 0)
+		_exit(128 + sig);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* --- loading --- */
+
+static int load_image(const char *path, char *err, size_t errlen)
+{
+	struct efi_loaded *l = &efi_images[efi_nimages];
+	struct stat sb;
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	uint8_t *data;
+	size_t off = 0, len;
+	int fd;
+
+	if (efi_nimages == EFI_MAX_IMAGES) {
+		snprintf(err, errlen, "at most %d images", EFI_MAX_IMAGES);
+		return -1;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &sb)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	data = sb.st_size > 0 ? mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0) :
+				MAP_FAILED;
+	close(fd);
+	if (data == MAP_FAILED) {
+		snprintf(err, errlen, "%s: cannot read it", path);
+		return -1;
+	}
+	len = (size_t)sb.st_size;
+	/* an option ROM: its EFI image is the driver */
+	if (len >= 2 && data[0] == 0x55 && data[1] == 0xaa &&
+	    efi_rom_find(data, len, &off, &len, err, errlen)) {
+		snprintf(err + strlen(err), errlen - strlen(err), " (%s)", path);
+		return -1;
+	}
+	if (efi_pe_parse(data + off, len, &l->img, err, errlen)) {
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "%s: %s", path, why);
+		return -1;
+	}
+	if (l->img.machine != 0x8664) {
+		snprintf(err, errlen, "%s: the image is for %s, not x86-64: this engine runs "
+			 "x86-64 code natively", path, efi_machine_name(l->img.machine));
+		return -1;
+	}
+	if (l->img.subsystem != 11 && l->img.subsystem != 12) {
+		snprintf(err, errlen, "%s: the image is a UEFI %s, not a driver", path,
+			 efi_subsystem_name(l->img.subsystem));
+		return -1;
+	}
+	l->base = mmap(NULL, l->img.image_size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (l->base == MAP_FAILED) {
+		snprintf(err, errlen, "%s: no memory for %u bytes", path, l->img.image_size);
+		return -1;
+	}
+	if (efi_pe_load(&l->img, l->base, (uint64_t)(uintptr_t)l->base, err, errlen)) {
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "%s: %s", path, why);
+		return -1;
+	}
+	/*
+	 * Each page the protection of the sections on it: code read+execute,
+	 * data read+write. edk2 aligns sections to 64 bytes, so code and data
+	 * can share a page; such a page is all three (logged), as it is in
+	 * firmware.
+	 */
+	size_t npages = ((size_t)l->img.image_size + 4095) / 4096;
+	unsigned char *prot = calloc(npages, 1);
+	unsigned wx = 0;
+
+	if (!prot) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	for (size_t p = 0; p < npages && p * 4096 < l->img.header_size; p++)
+		prot[p] = PROT_READ;
+	for (unsigned s = 0; s < l->img.nsec; s++) {
+		const struct efi_section *sec = &l->img.sec[s];
+		size_t first = sec->vaddr / 4096, last = (sec->vaddr + (size_t)sec->vsize + 4095) / 4096;
+
+		for (size_t p = first; p < last && p < npages; p++)
+			prot[p] |= PROT_READ | (sec->flags & EFI_SCN_EXECUTE ? PROT_EXEC : 0) |
+				   (sec->flags & EFI_SCN_WRITE ? PROT_WRITE : 0);
+	}
+	for (size_t p = 0; p < npages; p++) {
+		wx += (prot[p] & (PROT_WRITE | PROT_EXEC)) == (PROT_WRITE | PROT_EXEC);
+		if (mprotect((uint8_t *)l->base + p * 4096, 4096, prot[p])) {
+			snprintf(err, errlen, "%s: cannot protect page %zu: %s", path, p,
+				 strerror(errno));
+			free(prot);
+			return -1;
+		}
+	}
+	free(prot);
+	l->wx_pages = wx;
+	snprintf(l->name, sizeof(l->name), "%.*s", (int)strcspn(base, "."), base);
+	efi_nimages++;
+	return 0;
+}
+
+/* run image L's entry point as the DXE dispatcher would */
+static int start_image(struct efi_loaded *l)
+{
+	efi_status s;
+	char where[96];
+
+	l->loaded.revision = 0x1000;
+	l->loaded.system_table = efi_st;
+	l->loaded.image_base = l->base;
+	l->loaded.image_size = l->img.image_size;
+	l->loaded.image_code_type = 3;	/* EfiBootServicesCode */
+	l->loaded.image_data_type = 4;	/* EfiBootServicesData */
+	if (efi_install(&l->handle, &EFI_GUID_LOADED_IMAGE, &l->loaded))
+		return -1;
+	efi_describe((uint64_t)(uintptr_t)l->base + l->img.entry_rva, where, sizeof(where));
+	s = efi_call((uint8_t *)l->base + l->img.entry_rva, (uint64_t)(uintptr_t)l->handle,
+		     (uint64_t)(uintptr_t)efi_st);
+	if (s) {
+		efi_log("%s: its entry point (%s) returned %s", l->name, where, efi_status_name(s));
+		return -1;
+	}
+	efi_log("%s: entry point %s returned success", l->name, where);
+	return 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: %s [--engine native] IMAGE.efi|ROM.rom [IMAGE...]\n", prog);
+}
+
+int main(int argc, char **argv)
+{
+	char err[512];
+	int i = 1, r;
+	struct sigaction sa = { .sa_sigaction = on_fault, .sa_flags = SA_SIGINFO };
+	efi_handle controller;
+
+	prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--engine") && i + 1 < argc) {
+			if (strcmp(argv[++i], "native")) {
+				fprintf(stderr, "%s: engine '%s': UEFI drivers run natively only, "
+					"so far\n", prog, argv[i]);
+				return 2;
+			}
+		} else {
+			usage();
+			return 2;
+		}
+	}
+	if (i == argc) {
+		usage();
+		return 2;
+	}
+	for (; i < argc; i++)
+		if (load_image(argv[i], err, sizeof(err))) {
+			fprintf(stderr, "%s: cannot load %s\n", prog, err);
+			return 1;
+		}
+	snprintf(driver_name, sizeof(driver_name), "%s", efi_images[efi_nimages - 1].name);
+	for (unsigned k = 0; k < efi_nimages; k++)
+		fprintf(stderr, "%s: %s placed at %p, %u bytes, %u relocations, %u page(s) both "
+			"writable and executable (sections share them)\n", prog, efi_images[k].name,
+			efi_images[k].base, efi_images[k].img.image_size, efi_images[k].img.nreloc,
+			efi_images[k].wx_pages);
+	/* before ddekit_init: its trap engine passes on the faults that are not its own */
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+	sigaction(SIGILL, &sa, NULL);
+	sigaction(SIGFPE, &sa, NULL);
+	/* the images were read before ddekit_init seals the sandbox: no files after it */
+	if (ddekit_init(driver_name))
+		return 1;
+	ddekit_io_set_posted(true);
+	if (efi_boot_init())
+		return 1;
+	controller = efi_pci_controller(0);
+	if (!controller) {
+		fprintf(stderr, "%s: no device granted\n", prog);
+		return 1;
+	}
+	for (unsigned k = 0; k < efi_nimages; k++)
+		if (start_image(&efi_images[k]))
+			return 1;
+	if (efi_connect_all(controller) != EFI_SUCCESS) {
+		fprintf(stderr, "%s: no driver of %s took the device (each one's Supported "
+			"refused it)\n", prog, driver_name);
+		return 1;
+	}
+	r = efi_blk_attach();
+	if (r)
+		return 1;
+	r = efi_blk_run();
+	ddekit_exit();
+	return r;
+}
