@@ -4,7 +4,7 @@
  * PE32+ images in the Microsoft x64 convention — in a driver process of
  * ours, on UEFI's boot services as this OS's kernel-service library.
  *
- *   efi-blk [--engine native] IMAGE.efi [IMAGE.efi...]
+ *   efi-blk|efi-net [--engine native] IMAGE.efi|ROM.rom [IMAGE...]
  *
  * Before the sandbox closes, the host reads and checks each image
  * (efi_pe_parse: every header and extent), places it in memory of its own
@@ -309,10 +309,16 @@ int main(int argc, char **argv)
 			"refused it)\n", prog, driver_name);
 		return 1;
 	}
-	r = efi_blk_attach();
-	if (r)
-		return 1;
-	r = efi_blk_run();
+	/* the class glue of this host: efi-net (iPXE's SNP to netd) or efi-blk */
+	if (!strcmp(prog, "efi-net")) {
+		if (efi_net_attach())
+			return 1;
+		r = efi_net_run();
+	} else {
+		if (efi_blk_attach())
+			return 1;
+		r = efi_blk_run();
+	}
 	ddekit_exit();
 	return r;
 }

@@ -96,6 +96,13 @@ int efi_blk_attach(void);
 /* serve bddf's requests until it goes: the exit status */
 int efi_blk_run(void);
 
+/* --- the network class glue (efi/net.c, the host built as efi-net) --- */
+
+/* the Simple Network Protocol the driver made, started and initialized, to netd: 0 or -errno */
+int efi_net_attach(void);
+/* move frames between netd and the driver until netd goes: the exit status */
+int efi_net_run(void);
+
 /* --- the device (efi/pciio.c) --- */
 
 /*

@@ -218,6 +218,17 @@ static int parse_efi_driver(struct driver *d, const char *spec, const char *at)
 	}
 	if (parse_slots(d, spec, at + 1))
 		return -1;
+	/* named after the driver of the stack that serves the device's class
+	 * (the last: VirtioBlkDxe of Virtio10+VirtioBlkDxe), as bddf and netd
+	 * know it; a name's length is bounded there */
+	{
+		const char *last = strrchr(d->image[d->nimages - 1], '/');
+		char base[48];
+
+		snprintf(base, sizeof(base), "%s", last ? last + 1 : d->image[d->nimages - 1]);
+		base[strcspn(base, ".")] = 0;
+		snprintf(d->name, sizeof(d->name), "efi:%s%s", net ? "ipxe-" : "", base);
+	}
 	if (find_driver(d, net ? "efi-net" : "efi-blk")) {
 		fprintf(stderr, "dde run: --driver '%s': no UEFI driver host %s (looked for %s)\n",
 			spec, net ? "efi-net" : "efi-blk", d->path);
