@@ -126,6 +126,13 @@ static void *map_bar(unsigned dev, unsigned bar, size_t size)
 	return virt;
 }
 
+static bool map_at_bus;
+
+void ddekit_mmio_map_at_bus(bool on)
+{
+	map_at_bus = on;
+}
+
 void *ddekit_mmio_map(unsigned dev, unsigned bar, size_t *size)
 {
 	const struct ddeio_grant *g = ddeio_grant();
@@ -164,6 +171,17 @@ void *ddekit_mmio_map(unsigned dev, unsigned bar, size_t *size)
 
 	if (r->flags & DDEIO_RES_MAPPABLE)
 		direct = (virt = map_bar(dev, bar, r->size)) != NULL;
+	/* at its bus address if asked (and free): code that uses bus addresses as pointers */
+	if (!virt && map_at_bus)
+		virt = mmap((void *)(uintptr_t)r->start, r->size, PROT_NONE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+	if (virt == MAP_FAILED || (virt && map_at_bus && virt != (void *)(uintptr_t)r->start)) {
+		ddekit_log(DDEKIT_LOG_WARN, "device #%u BAR %u: its bus address %#llx is taken in "
+			   "this process: mapped elsewhere", dev, bar, (unsigned long long)r->start);
+		if (virt != MAP_FAILED)
+			munmap(virt, r->size);
+		virt = NULL;
+	}
 	if (!virt)
 		virt = mmap(NULL, r->size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
 			    -1, 0);

@@ -447,6 +447,16 @@ efi_handle efi_pci_controller(unsigned index)
 		free(p);
 		return NULL;
 	}
+	/*
+	 * Every memory BAR mapped now, at its bus address: firmware is
+	 * identity-mapped, and some UEFI drivers (iPXE's) reach registers
+	 * through the BAR's address as a pointer rather than through PCI I/O;
+	 * the trap engine then turns those accesses into ddeio's.
+	 */
+	ddekit_mmio_map_at_bus(true);
+	for (unsigned b = 0; b < DDEKIT_PCI_BARS; b++)
+		if (p->dev->bar[b].kind == DDEKIT_BAR_MEM32 || p->dev->bar[b].kind == DDEKIT_BAR_MEM64)
+			p->bar[b] = ddekit_mmio_map(index, b, &p->bar_size[b]);
 	/* the platform enabled decoding and bus mastering, as firmware would */
 	p->attributes = PCI_IO_SUPPORTED & ~(uint64_t)EFI_PCI_IO_ATTRIBUTE_DUAL_ADDRESS_CYCLE;
 	io = &p->io;

@@ -60,6 +60,14 @@ void ddekit_io_set_posted(bool on);
  */
 void *ddekit_mmio_map(unsigned dev, unsigned bar, size_t *size);
 
+/*
+ * From now on, map each BAR at its own bus address where that is free in
+ * this process (else elsewhere, with a warning): for code that takes bus
+ * addresses for pointers, as firmware drivers do (iPXE's UEFI drivers
+ * reach their registers at the BAR's physical address).
+ */
+void ddekit_mmio_map_at_bus(bool on);
+
 /* Read @size (1, 2, 4 or 8) bytes at @addr inside a mapped BAR. */
 int ddekit_mmio_read(const volatile void *addr, unsigned size,
 		     uint64_t *value);
