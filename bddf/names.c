@@ -35,9 +35,10 @@ static void part_name(const char *disk, unsigned n, char *out)
  * counts among the nvme controllers, VirtioBlkDxe among virtio_blk's) */
 const char *source_name(const char *instance)
 {
-	if (!strncmp(instance, "efi:NvmExpressDxe", 17))
+	if (!strncmp(instance, "efi:NvmExpressDxe", 17) ||
+	    !strncmp(instance, "efi-aarch64:NvmExpressDxe", 25))
 		return "nvme@efi";
-	if (!strncmp(instance, "efi:", 4) && strstr(instance, "VirtioBlkDxe"))
+	if (!strncmp(instance, "efi", 3) && strstr(instance, ":VirtioBlkDxe"))
 		return "virtio_blk@efi";
 	return strncmp(instance, "ko:", 3) ? instance : instance + 3;
 }
@@ -80,7 +81,8 @@ static int letter_index(const char *name)
 static int expected_place(const struct driver *dr, const char *prefix)
 {
 	for (int i = 0, k = 0; i < srv.nexpect; i++) {
-		if (!strcmp(srv.expect[i], dr->name))
+		/* a driver's name comes in a message of DDEBLK_NAME_MAX bytes: cut to that */
+		if (!strncmp(srv.expect[i], dr->name, DDEBLK_NAME_MAX - 1))
 			return k;
 		k += !strncmp(source_name(srv.expect[i]), prefix, strlen(prefix));
 	}

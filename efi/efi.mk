@@ -16,15 +16,19 @@ $(O)/share/dde/efi-dir: $(EFI_READY)
 
 # the driver host: UEFI's boot services, PCI I/O on ddekit, the block glue
 # (EFI_SRC, the PE32+ reader, is the Makefile's: dde links it too)
-EFI_HOST_SRC := efi/host.c efi/boot.c efi/devpath.c efi/pciio.c efi/blk.c
+EFI_HOST_SRC := efi/host.c efi/boot.c efi/devpath.c efi/pciio.c efi/blk.c efi/net.c efi/dbt.c
 # (the trap engine too: ddekit's BAR accessors work on mapped BARs; the
 # drivers' own code never touches one, every access is a PCI I/O call)
 $(O)/drivers/efi-blk: $(call obj,$(EFI_HOST_SRC) $(EFI_SRC)) $(DDEKIT_TRAP) $(LIBDDEKIT) $(LIBDDEBLK) $(SAN_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(TRAP_LIBS) $(DDEKIT_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(TRAP_LIBS) $(DDEKIT_LIBS) -lunicorn
 	echo block >$@.class
+# the same program: its name picks the class glue
+$(O)/drivers/efi-net: $(O)/drivers/efi-blk
+	cp $< $@
+	echo net >$@.class
 
-EFI_BINS := $(EFI_READY) $(O)/share/dde/efi-dir $(O)/drivers/efi-blk
+EFI_BINS := $(EFI_READY) $(O)/share/dde/efi-dir $(O)/drivers/efi-blk $(O)/drivers/efi-net
 
 .PHONY: efi-dir
 efi-dir:

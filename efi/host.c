@@ -41,6 +41,7 @@
 struct efi_loaded efi_images[EFI_MAX_IMAGES];
 unsigned efi_nimages;
 static const char *prog = "efi-blk";
+static bool translated;		/* --engine dbt, or an AArch64 image */
 static char driver_name[64] = "efi";
 
 void efi_log(const char *fmt, ...)
@@ -85,6 +86,8 @@ uint64_t efi_callv(const void *fn, unsigned n, const uint64_t *args)
 
 	if (!fn)
 		ddekit_panic("a call to a NULL function of the driver");
+	if (efi_translated)
+		return efi_dbt_call(fn, n, args);
 	if (n > 10)
 		ddekit_panic("a call with %u arguments (at most 10)", n);
 	memcpy(a, args, n * sizeof(*a));
@@ -94,7 +97,7 @@ uint64_t efi_callv(const void *fn, unsigned n, const uint64_t *args)
 
 void *efi_export(void *fn, const char *name, unsigned nargs)
 {
-	return fn;
+	return efi_translated ? efi_dbt_export(fn, name) : fn;
 }
 
 /* a fault in driver code: name the image and offset, then stop */
@@ -157,9 +160,19 @@ static int load_image(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, why);
 		return -1;
 	}
-	if (l->img.machine != 0x8664) {
-		snprintf(err, errlen, "%s: the image is for %s, not x86-64: this engine runs "
-			 "x86-64 code natively", path, efi_machine_name(l->img.machine));
+	if (!efi_machine_supported(l->img.machine) ||
+	    (l->img.machine != EFI_MACHINE_X86_64 && !translated)) {
+		snprintf(err, errlen, "%s: the image is for %s, not x86-64%s", path,
+			 efi_machine_name(l->img.machine),
+			 efi_machine_supported(l->img.machine) ?
+				 ": it runs translated (--engine dbt; dde run's efi-aarch64:NAME)" :
+				 " or AArch64");
+		return -1;
+	}
+	if (efi_nimages && l->img.machine != efi_images[0].img.machine) {
+		snprintf(err, errlen, "%s: the image is for %s, the one before for %s: one host "
+			 "runs one ISA", path, efi_machine_name(l->img.machine),
+			 efi_machine_name(efi_images[0].img.machine));
 		return -1;
 	}
 	if (l->img.subsystem != 11 && l->img.subsystem != 12) {
@@ -205,6 +218,9 @@ static int load_image(const char *path, char *err, size_t errlen)
 				   (sec->flags & EFI_SCN_WRITE ? PROT_WRITE : 0);
 	}
 	for (size_t p = 0; p < npages; p++) {
+		/* translated: the emulator executes its own mapping; the host's never runs */
+		if (translated)
+			prot[p] &= ~PROT_EXEC;
 		wx += (prot[p] & (PROT_WRITE | PROT_EXEC)) == (PROT_WRITE | PROT_EXEC);
 		if (mprotect((uint8_t *)l->base + p * 4096, 4096, prot[p])) {
 			snprintf(err, errlen, "%s: cannot protect page %zu: %s", path, p,
@@ -260,9 +276,11 @@ int main(int argc, char **argv)
 	prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--engine") && i + 1 < argc) {
-			if (strcmp(argv[++i], "native")) {
-				fprintf(stderr, "%s: engine '%s': UEFI drivers run natively only, "
-					"so far\n", prog, argv[i]);
+			i++;
+			if (!strcmp(argv[i], "dbt")) {
+				translated = true;
+			} else if (strcmp(argv[i], "native")) {
+				fprintf(stderr, "%s: engine '%s': native or dbt\n", prog, argv[i]);
 				return 2;
 			}
 		} else {
@@ -280,6 +298,22 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	snprintf(driver_name, sizeof(driver_name), "%s", efi_images[efi_nimages - 1].name);
+	if (translated) {
+		bool arm64 = efi_images[0].img.machine == EFI_MACHINE_AARCH64;
+
+		if (efi_dbt_init(arm64, err, sizeof(err))) {
+			fprintf(stderr, "%s: translated engine: %s\n", prog, err);
+			return 1;
+		}
+		for (unsigned k = 0; k < efi_nimages; k++)
+			if (efi_dbt_add_image(efi_images[k].base, efi_images[k].img.image_size, err,
+					      sizeof(err))) {
+				fprintf(stderr, "%s: translated engine: %s\n", prog, err);
+				return 1;
+			}
+		fprintf(stderr, "%s: translated engine (unicorn, %s)\n", prog,
+			arm64 ? "AArch64 on this x86-64 host" : "x86-64");
+	}
 	for (unsigned k = 0; k < efi_nimages; k++)
 		fprintf(stderr, "%s: %s placed at %p, %u bytes, %u relocations, %u page(s) both "
 			"writable and executable (sections share them)\n", prog, efi_images[k].name,

@@ -34,6 +34,14 @@ uint64_t efi_callv(const void *fn, unsigned n, const uint64_t *args);
 void *efi_export(void *fn, const char *name, unsigned nargs);
 #define EFI_EXPORT(fn, nargs) efi_export((void *)(fn), #fn, nargs)
 
+/* the translated engine (efi/dbt.c): set once it runs the images */
+extern bool efi_translated;
+int efi_dbt_init(bool arm64, char *err, size_t errlen);
+int efi_dbt_add_image(void *base, size_t size, char *err, size_t errlen);
+uint64_t efi_dbt_call(const void *fn, unsigned n, const uint64_t *args);
+void *efi_dbt_export(void *fn, const char *name);
+void efi_dbt_counts(unsigned long *in, unsigned long *out, unsigned *services);
+
 /* --- the images --- */
 
 #define EFI_MAX_IMAGES 8

@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <ddekit/ddekit.h>
 #include <efi/guids.h>
@@ -234,26 +235,82 @@ static EFIAPI efi_status copy_mem(void *this, uint32_t width, uint8_t dbar, uint
 	return EFI_SUCCESS;
 }
 
+/*
+ * Firmware's memory is identity-mapped: a driver may hand the device a
+ * pointer as its bus address (iPXE of 2019 does, for its rings and
+ * buffers: virt_to_bus is the identity in its EFI build, and it never
+ * calls Map). So the DMA region is mapped a second time, at its own bus
+ * address where that is free in this process, and the host's DMA pages
+ * (AllocateBuffer, bounce buffers, AllocatePages, the images: efi/boot.c)
+ * are given in that view: there, a pointer is its bus address.
+ */
+static struct {
+	bool tried;
+	uint8_t *virt;		/* ddekit's view */
+	uint8_t *alias;		/* the view at the bus address, or NULL */
+	uint64_t bus;
+	size_t size;
+} ident;
+
+static void identity_setup(void)
+{
+	void *virt, *p;
+	uint64_t off;
+	int fd;
+
+	if (ident.tried)
+		return;
+	ident.tried = true;
+	ddekit_dma_region(&virt, &ident.bus, &ident.size);
+	ident.virt = virt;
+	if (!virt || !ident.size || (fd = ddekit_dma_share(virt, ident.size, &off)) < 0)
+		return;
+	p = mmap((void *)(uintptr_t)ident.bus, ident.size, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_FIXED_NOREPLACE, fd, (off_t)off);
+	if (p == MAP_FAILED || p != (void *)(uintptr_t)ident.bus) {
+		if (p != MAP_FAILED)
+			munmap(p, ident.size);
+		efi_log("the DMA region's bus address %#llx is taken in this process: pointers "
+			"are not bus addresses (a driver that takes them for such fails)",
+			(unsigned long long)ident.bus);
+		return;
+	}
+	ident.alias = p;
+}
+
 void *efi_dma_pages(size_t pages, uint64_t *bus)
 {
-	return ddekit_dma_alloc(pages * 4096, 4096, bus);
+	uint8_t *p;
+
+	identity_setup();
+	p = ddekit_dma_alloc(pages * 4096, 4096, bus);
+	if (p && ident.alias)
+		p = ident.alias + (p - ident.virt);	/* *bus == p */
+	return p;
 }
 
 void efi_dma_free_pages(void *p, size_t pages)
 {
-	ddekit_dma_free(p);
+	uint8_t *q = p;
+
+	if (ident.alias && q >= ident.alias && q < ident.alias + ident.size)
+		q = ident.virt + (q - ident.alias);
+	ddekit_dma_free(q);
 }
 
-/* is [p, p+n) inside the driver's DMA region? */
-static bool in_dma(const void *p, uint64_t n)
+/* the bus address of [p, p+n) if it is inside the driver's DMA region (either view), else 0 */
+static uint64_t dma_bus(const void *p, uint64_t n)
 {
-	void *virt;
-	uint64_t bus;
-	size_t size;
+	const uint8_t *q = p;
 
-	ddekit_dma_region(&virt, &bus, &size);
-	return virt && (const uint8_t *)p >= (uint8_t *)virt && n <= size &&
-	       (const uint8_t *)p - (uint8_t *)virt <= (ptrdiff_t)(size - n);
+	identity_setup();
+	if (!ident.virt || n > ident.size)
+		return 0;
+	if (q >= ident.virt && (size_t)(q - ident.virt) <= ident.size - n)
+		return ident.bus + (uint64_t)(q - ident.virt);
+	if (ident.alias && q >= ident.alias && (size_t)(q - ident.alias) <= ident.size - n)
+		return ident.bus + (uint64_t)(q - ident.alias);
+	return 0;
 }
 
 static EFIAPI efi_status map(void *this, uint32_t op, void *host, uint64_t *bytes,
@@ -269,8 +326,8 @@ static EFIAPI efi_status map(void *this, uint32_t op, void *host, uint64_t *byte
 	m->op = op;
 	m->host = host;
 	m->bytes = *bytes;
-	if (in_dma(host, *bytes)) {
-		*device = ddekit_dma_virt_to_bus(host);
+	if ((*device = dma_bus(host, *bytes))) {
+		/* the driver's DMA memory already: no copy */
 	} else {
 		/* a common buffer must be the device's own memory: AllocateBuffer's */
 		if (op == 2 || op == 5) {

@@ -174,9 +174,9 @@ static int parse_slots(struct driver *d, const char *spec, const char *slots_tex
 static int parse_efi_driver(struct driver *d, const char *spec, const char *at)
 {
 	char names[sizeof(d->name)], dir[PATH_MAX], *save = NULL;
-	bool net = false;
+	bool net = false, aarch64 = !strncmp(d->name, "efi-aarch64:", 12);
 
-	snprintf(names, sizeof(names), "%s", d->name + 4);
+	snprintf(names, sizeof(names), "%s", strchr(d->name, ':') + 1);
 	if (!names[0] || memchr(spec, ',', (size_t)(at - spec))) {
 		fprintf(stderr, "dde run: --driver '%s': efi: wants driver names joined by '+' "
 			"(e.g. efi:NvmExpressDxe@00:04.0) and takes no parameters\n", spec);
@@ -203,7 +203,7 @@ static int parse_efi_driver(struct driver *d, const char *spec, const char *at)
 			snprintf(img, PATH_MAX, "%.3900s/ipxe/%.64s.rom", dir, n + 5);
 			net = true;
 		} else {
-			snprintf(img, PATH_MAX, "%.3900s/x64/%.64s.efi", dir, n);
+			snprintf(img, PATH_MAX, "%.3900s/%s/%.64s.efi", dir, aarch64 ? "aa64" : "x64", n);
 		}
 		if (access(img, R_OK)) {
 			fprintf(stderr, "dde run: --driver '%s': no UEFI driver %s (%s)\n", spec, img,
@@ -223,11 +223,12 @@ static int parse_efi_driver(struct driver *d, const char *spec, const char *at)
 	 * know it; a name's length is bounded there */
 	{
 		const char *last = strrchr(d->image[d->nimages - 1], '/');
-		char base[48];
+		char base[40];
 
 		snprintf(base, sizeof(base), "%s", last ? last + 1 : d->image[d->nimages - 1]);
 		base[strcspn(base, ".")] = 0;
-		snprintf(d->name, sizeof(d->name), "efi:%s%s", net ? "ipxe-" : "", base);
+		snprintf(d->name, sizeof(d->name), "%s%s%s", aarch64 ? "efi-aarch64:" : "efi:",
+			 net ? "ipxe-" : "", base);
 	}
 	if (find_driver(d, net ? "efi-net" : "efi-blk")) {
 		fprintf(stderr, "dde run: --driver '%s': no UEFI driver host %s (looked for %s)\n",
@@ -240,7 +241,8 @@ static int parse_efi_driver(struct driver *d, const char *spec, const char *at)
 		snprintf(d->path, sizeof(d->path), "%s", abs);
 	d->args[0] = d->path;
 	d->args[1] = "--engine";
-	d->args[2] = run_opts.engine;
+	/* another ISA's code runs translated, whatever --engine says */
+	d->args[2] = aarch64 ? "dbt" : run_opts.engine;
 	for (int k = 0; k < d->nimages; k++)
 		d->args[3 + k] = d->image[k];
 	d->args[3 + d->nimages] = NULL;
@@ -290,7 +292,7 @@ int parse_driver(struct driver *d, const char *spec)
 	snprintf(d->name, sizeof(d->name), "%s", tok);
 	bool ko = !strncmp(d->name, "ko:", 3);
 
-	if (!strncmp(d->name, "efi:", 4))
+	if (!strncmp(d->name, "efi:", 4) || !strncmp(d->name, "efi-aarch64:", 12))
 		return parse_efi_driver(d, spec, at);
 	if (ko ? !d->name[3] : strchr(d->name, '/') || d->name[0] == '.') {
 		fprintf(stderr, "dde run: --driver '%s': %s\n", spec,
