@@ -202,6 +202,7 @@ int efi_blk_run(void)
 			return 1;
 		}
 		efi_dispatch_timers();
+		efi_report_counts();
 		while (blk.d && (r = ddeblk_drv_next(blk.d, &q)) > 0) {
 			int st = serve(&q);
 

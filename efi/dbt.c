@@ -58,6 +58,7 @@ static struct {
 	struct {
 		void *fn;
 		const char *name;
+		unsigned long calls;
 	} slot[BRIDGE_SLOTS];
 	unsigned nslots;		/* slot 0: the exit of a call into an image */
 	uint8_t *stack;
@@ -335,6 +336,7 @@ uint64_t efi_dbt_call(const void *fn, unsigned n, const uint64_t *args)
 
 		call_args(a);
 		dbt.calls_out++;
+		dbt.slot[s].calls++;
 		/* a call back into an image builds its frame below this one */
 		dbt.sp = reg(dbt.arm64 ? UC_ARM64_REG_SP : UC_X86_REG_RSP) - 256;
 		uc_context *mine = NULL;
@@ -420,9 +422,18 @@ int efi_dbt_add_image(void *base, size_t size, char *err, size_t errlen)
 	return 0;
 }
 
-void efi_dbt_counts(unsigned long *in, unsigned long *out, unsigned *services)
+void efi_dbt_counts(struct efi_dbt_counts *c)
 {
-	*in = dbt.calls_in;
-	*out = dbt.calls_out;
-	*services = dbt.nslots - 1;
+	memset(c, 0, sizeof(*c));
+	c->calls_in = dbt.calls_in;
+	c->calls_out = dbt.calls_out;
+	for (unsigned i = 1; i < dbt.nslots; i++) {
+		/* the ones that only stop the driver are named no_... */
+		bool given = strncmp(dbt.slot[i].name, "no_", 3) != 0;
+
+		c->services += given;
+		c->used += dbt.slot[i].calls > 0;
+		if (dbt.slot[i].calls && c->nnames < 64)
+			c->names[c->nnames++] = dbt.slot[i].name;
+	}
 }

@@ -100,6 +100,34 @@ void *efi_export(void *fn, const char *name, unsigned nargs)
 	return efi_translated ? efi_dbt_export(fn, name) : fn;
 }
 
+/* SIGUSR1: what the translated engine has done so far (make bench reads it) */
+static volatile sig_atomic_t usr1;
+
+static void on_usr1(int sig)
+{
+	usr1 = 1;
+}
+
+void efi_report_counts(void)
+{
+	struct efi_dbt_counts c;
+	char names[1024] = "";
+
+	if (!usr1)
+		return;
+	usr1 = 0;
+	if (!efi_translated) {
+		efi_log("native engine: no counts (calls cross without the host seeing them)");
+		return;
+	}
+	efi_dbt_counts(&c);
+	for (unsigned i = 0; i < c.nnames; i++)
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", i ? " " : "",
+			 c.names[i]);
+	efi_log("translated engine: %lu calls into the images, %lu services called; %u services "
+		"given, %u of them used: %s", c.calls_in, c.calls_out, c.services, c.used, names);
+}
+
 /* a fault in driver code: name the image and offset, then stop */
 static void on_fault(int sig, siginfo_t *si, void *ctx)
 {
@@ -305,12 +333,6 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s: translated engine: %s\n", prog, err);
 			return 1;
 		}
-		for (unsigned k = 0; k < efi_nimages; k++)
-			if (efi_dbt_add_image(efi_images[k].base, efi_images[k].img.image_size, err,
-					      sizeof(err))) {
-				fprintf(stderr, "%s: translated engine: %s\n", prog, err);
-				return 1;
-			}
 		fprintf(stderr, "%s: translated engine (unicorn, %s)\n", prog,
 			arm64 ? "AArch64 on this x86-64 host" : "x86-64");
 	}
@@ -324,12 +346,20 @@ int main(int argc, char **argv)
 	sigaction(SIGBUS, &sa, NULL);
 	sigaction(SIGILL, &sa, NULL);
 	sigaction(SIGFPE, &sa, NULL);
+	signal(SIGUSR1, on_usr1);
 	/* the images were read before ddekit_init seals the sandbox: no files after it */
 	if (ddekit_init(driver_name))
 		return 1;
 	ddekit_io_set_posted(true);
 	if (efi_boot_init())
 		return 1;
+	/* where the images run now (the boot services may have placed them again) */
+	for (unsigned k = 0; translated && k < efi_nimages; k++)
+		if (efi_dbt_add_image(efi_images[k].base, efi_images[k].img.image_size, err,
+				      sizeof(err))) {
+			fprintf(stderr, "%s: translated engine: %s\n", prog, err);
+			return 1;
+		}
 	controller = efi_pci_controller(0);
 	if (!controller) {
 		fprintf(stderr, "%s: no device granted\n", prog);

@@ -40,7 +40,16 @@ int efi_dbt_init(bool arm64, char *err, size_t errlen);
 int efi_dbt_add_image(void *base, size_t size, char *err, size_t errlen);
 uint64_t efi_dbt_call(const void *fn, unsigned n, const uint64_t *args);
 void *efi_dbt_export(void *fn, const char *name);
-void efi_dbt_counts(unsigned long *in, unsigned long *out, unsigned *services);
+struct efi_dbt_counts {
+	unsigned long calls_in, calls_out;	/* host -> image, image -> host */
+	unsigned services;			/* the services given (not those that only stop it) */
+	unsigned used;				/* of all the images were given, those they called */
+	const char *names[64];			/* the ones used */
+	unsigned nnames;
+};
+void efi_dbt_counts(struct efi_dbt_counts *c);
+/* after SIGUSR1: the engine's counts to the log (the class glue's loops call it) */
+void efi_report_counts(void);
 
 /* --- the images --- */
 

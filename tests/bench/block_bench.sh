@@ -129,8 +129,68 @@ bench_disk() {
 }
 
 bench_disk nvme q35 nvme "$nvme256" "$nvme4"
+# Linux's nvme's own figures, for the UEFI drivers below
+lx_rd256=$l_rd256 lx_wr256=$l_wr256 lx_r1=$l_r1 lx_r32=$l_r32
 bench_disk ahci q35 ahci "$ahci256" "$ahci4"
 bench_disk ide pc ata_piix "$piix256" "$piix4"
+
+# bench_efi SPEC [ENGINE]: a UEFI driver (efi:NAME, efi-aarch64:NAME) on the
+# same image: 256 KiB sequential MB/s and 4 KiB random-read IOPS through
+# libddeblk, as ratios to Linux's nvme just measured; in the translated
+# engine, the services the driver was given and those it called
+bench_efi() {
+	local spec=$1 eng=${2:-native} sock="@dde-bench-efi-$$" disk run pid
+	local label="$spec ($eng)"
+	[[ $spec == efi-aarch64:* ]] && label="$spec (translated, AArch64 on x86-64)"
+	if [ ! -x "$O/drivers/efi-blk" ] || [ ! -s "$O/share/dde/efi-dir" ]; then
+		echo "  $spec: no UEFI driver host or drivers (no figures)"
+		return
+	fi
+	"$DDE" run --engine "$eng" --disk "nvme:$img" --driver "$spec@00:01.0" --blk-socket "$sock" \
+		>"$T/run-efi.log" 2>&1 &
+	run=$!
+	bg="$run $bg"
+	for _ in $(seq 600); do
+		disk=$(sed -n 's/^bddf: \([a-z0-9]*\): disk of .*/\1/p' "$T/run-efi.log" | head -1)
+		[ -n "$disk" ] && break
+		sleep 0.1
+	done
+	if [ -z "$disk" ]; then
+		echo "  $spec: the disk did not arrive: $(tail -2 "$T/run-efi.log")"
+		kill -INT $run 2>/dev/null
+		wait $run 2>/dev/null
+		return
+	fi
+	local n=$SIZE_MIB
+	DDE_BLK=$sock "$BLKIO" "$disk" bench read 64 1048576 32 >/dev/null
+	e_rd256=$(DDE_BLK=$sock "$BLKIO" "$disk" bench read $((n * 4)) 262144 32 | sed -n 's/.* \([0-9.]*\) MB\/s.*/\1/p')
+	e_wr256=$(DDE_BLK=$sock "$BLKIO" "$disk" bench write $((n * 4)) 262144 32 | sed -n 's/.* \([0-9.]*\) MB\/s.*/\1/p')
+	e_r1=$(DDE_BLK=$sock "$BLKIO" "$disk" bench randread 3000 4096 1 | sed -n 's/.* \([0-9]*\) IOPS.*/\1/p')
+	e_r32=$(DDE_BLK=$sock "$BLKIO" "$disk" bench randread 30000 4096 32 | sed -n 's/.* \([0-9]*\) IOPS.*/\1/p')
+	pid=$(sed -n "s/^dde: started driver .* (pid \([0-9]*\))$/\1/p" "$T/run-efi.log" | head -1)
+	[ -n "$pid" ] && kill -USR1 "$pid" 2>/dev/null && sleep 1.5
+	kill -INT $run 2>/dev/null
+	wait $run 2>/dev/null
+	bg=""
+	printf "  %-58s %9s %9s %9s %9s\n" "$label" "$e_rd256" "$e_wr256" "$e_r1" "$e_r32"
+	printf "  %-58s %9s %9s %9s %9s\n" "  / Linux's nvme" "$(ratio "$e_rd256" "$lx_rd256")" \
+		"$(ratio "$e_wr256" "$lx_wr256")" "$(ratio "$e_r1" "$lx_r1")" "$(ratio "$e_r32" "$lx_r32")"
+	sed -n 's/.*translated engine: \([0-9]* calls into .*\)/    \1/p' "$T/run-efi.log" | tail -1
+	eval "efi_${3:-x}_rd=\$e_rd256 efi_${3:-x}_r32=\$e_r32"
+}
+
+echo
+echo "  UEFI drivers (binaries of another OS; issue 22) on the NVMe image, through libddeblk:"
+printf "  %-58s %9s %9s %9s %9s\n" "" "rd 256K" "wr 256K" "4K d1" "4K d32"
+printf "  %-58s %9s %9s %9s %9s\n" "Linux's nvme (above; MB/s, MB/s, IOPS, IOPS)" "$lx_rd256" \
+	"$lx_wr256" "$lx_r1" "$lx_r32"
+bench_efi efi:NvmExpressDxe native x64n
+bench_efi efi:NvmExpressDxe dbt x64t
+bench_efi efi-aarch64:NvmExpressDxe dbt a64
+echo "  AArch64 translated / x86-64 translated, the same driver: 256 KiB reads" \
+	"$(ratio "${efi_a64_rd:-}" "${efi_x64t_rd:-}"), 4 KiB depth 32 $(ratio "${efi_a64_r32:-}" "${efi_x64t_r32:-}");" \
+	"/ x86-64 native: $(ratio "${efi_a64_rd:-}" "${efi_x64n_rd:-}"), $(ratio "${efi_a64_r32:-}" "${efi_x64n_r32:-}")"
+
 echo
 echo "  (/DMA: against the raw DMA reads of the disk's own model in the same run (NVMe, AHCI"
 echo "   by NCQ, PIIX IDE), 256 KiB commands for MB/s, 4 KiB commands for IOPS; /file: against"
