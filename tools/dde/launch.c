@@ -35,18 +35,19 @@ static int ko_file(const struct dirent *e)
 	return n > 3 && !strcmp(e->d_name + n - 3, ".ko");
 }
 
-/* where binary modules are: $DDE_KO_DIR, or where the build put them */
-static int ko_dir(char *out, size_t cap)
+/* a directory of the cache: $ENV, or what the build wrote into share/dde/NAME */
+static int cache_dir(const char *env_name, const char *name, char *out, size_t cap)
 {
-	const char *env = getenv("DDE_KO_DIR");
-	char path[PATH_MAX];
+	const char *env = getenv(env_name);
+	char path[PATH_MAX], rel[64];
 	FILE *f;
 
 	if (env && *env) {
 		snprintf(out, cap, "%s", env);
 		return 0;
 	}
-	session_sibling("../share/dde/ko-dir", path, sizeof(path));
+	snprintf(rel, sizeof(rel), "../share/dde/%s", name);
+	session_sibling(rel, path, sizeof(path));
 	f = fopen(path, "re");
 	if (!f)
 		return -1;
@@ -57,6 +58,12 @@ static int ko_dir(char *out, size_t cap)
 	fclose(f);
 	out[strcspn(out, "\n")] = 0;
 	return 0;
+}
+
+/* where binary modules are: $DDE_KO_DIR, or where the build put them */
+static int ko_dir(char *out, size_t cap)
+{
+	return cache_dir("DDE_KO_DIR", "ko-dir", out, cap);
 }
 
 /* The Linux drivers the build made: each has a NAME.class next to it. */
@@ -143,25 +150,7 @@ static struct dde_class *driver_class(const struct driver *d);
 /* where the UEFI drivers are: $DDE_EFI_DIR, or where the build put them */
 static int efi_dir(char *out, size_t cap)
 {
-	const char *env = getenv("DDE_EFI_DIR");
-	char path[PATH_MAX];
-	FILE *f;
-
-	if (env && *env) {
-		snprintf(out, cap, "%s", env);
-		return 0;
-	}
-	session_sibling("../share/dde/efi-dir", path, sizeof(path));
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	if (!fgets(out, (int)cap, f)) {
-		fclose(f);
-		return -1;
-	}
-	fclose(f);
-	out[strcspn(out, "\n")] = 0;
-	return 0;
+	return cache_dir("DDE_EFI_DIR", "efi-dir", out, cap);
 }
 
 static int parse_slots(struct driver *d, const char *spec, const char *slots_text);
