@@ -18,9 +18,11 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -165,8 +167,19 @@ static EFIAPI efi_tpl raise_tpl(efi_tpl tpl)
 
 static EFIAPI void restore_tpl(efi_tpl tpl)
 {
+	efi_tpl old = current_tpl;
+
 	current_tpl = tpl;
-	dispatch_queued();
+	/*
+	 * Lowered to the application's level: where firmware's pending timer
+	 * interrupt comes in. A driver that waits for its timer tick by
+	 * dropping the TPL (iPXE's currticks does RestoreTPL(APPLICATION),
+	 * RaiseTPL(CALLBACK)) sees its timer events run here.
+	 */
+	if (tpl < old && tpl == TPL_APPLICATION)
+		efi_dispatch_timers();
+	else
+		dispatch_queued();
 }
 
 static EFIAPI efi_status create_event_ex(uint32_t type, efi_tpl tpl, void *notify, void *context,
@@ -311,6 +324,12 @@ static EFIAPI efi_status check_event(efi_event ev)
 		e->signaled = false;
 		return EFI_SUCCESS;
 	}
+	/*
+	 * A driver polling its device waits in CheckEvent on a timeout timer
+	 * (edk2's NVMe pass-thru does, per command): give the core to the
+	 * device model meanwhile, which on two cores shares it with us.
+	 */
+	sched_yield();
 	return EFI_NOT_READY;
 }
 
@@ -375,21 +394,47 @@ static EFIAPI efi_status free_pool(void *buf)
 	return EFI_SUCCESS;
 }
 
+/*
+ * Pages: firmware's memory is identity-mapped and any of it may be given
+ * to a device, so pages come from the DMA memory at its bus address
+ * (efi_dma_pages; where that view exists): a driver that hands the device
+ * a pointer as its bus address works. Past the DMA region, or where the
+ * view could not be made, the C heap's.
+ */
+static bool in_dma_pages(uint64_t addr, uint64_t pages)
+{
+	void *virt;
+	uint64_t bus;
+	size_t size;
+
+	ddekit_dma_region(&virt, &bus, &size);
+	return virt && addr >= bus && addr - bus < size && pages * 4096 <= size - (addr - bus);
+}
+
 static EFIAPI efi_status allocate_pages(uint32_t how, uint32_t type, uint64_t pages,
 					uint64_t *addr)
 {
 	void *p;
+	uint64_t bus;
 
 	if (!addr || !pages || pages > (1u << 20))
 		return EFI_INVALID_PARAMETER;
 	/* an address of the driver's choosing is not ours to give */
 	if (how == AllocateAddress)
 		return EFI_NOT_FOUND;
-	if (posix_memalign(&p, 4096, pages * 4096))
-		return EFI_OUT_OF_RESOURCES;
-	if (how == AllocateMaxAddress && (uint64_t)(uintptr_t)p + pages * 4096 - 1 > *addr) {
-		free(p);
-		return EFI_OUT_OF_RESOURCES;
+	p = efi_dma_pages(pages, &bus);
+	if (p && ((uint64_t)(uintptr_t)p != bus ||
+		  (how == AllocateMaxAddress && bus + pages * 4096 - 1 > *addr))) {
+		efi_dma_free_pages(p, pages);
+		p = NULL;
+	}
+	if (!p) {
+		if (posix_memalign(&p, 4096, pages * 4096))
+			return EFI_OUT_OF_RESOURCES;
+		if (how == AllocateMaxAddress && (uint64_t)(uintptr_t)p + pages * 4096 - 1 > *addr) {
+			free(p);
+			return EFI_OUT_OF_RESOURCES;
+		}
 	}
 	memset(p, 0, pages * 4096);
 	*addr = (uint64_t)(uintptr_t)p;
@@ -400,8 +445,70 @@ static EFIAPI efi_status free_pages(uint64_t addr, uint64_t pages)
 {
 	if (!addr || addr & 4095)
 		return EFI_INVALID_PARAMETER;
-	free((void *)(uintptr_t)addr);
+	if (in_dma_pages(addr, pages))
+		efi_dma_free_pages((void *)(uintptr_t)addr, pages);
+	else
+		free((void *)(uintptr_t)addr);
 	return EFI_SUCCESS;
+}
+
+/*
+ * The images into DMA memory at its bus address, before their entry
+ * points run: firmware loads a driver into memory any device can reach at
+ * the driver's own addresses, and a driver may rely on it (iPXE of 2019
+ * keeps its heap, rings and packet buffers included, in its .bss and gives
+ * the NIC their addresses). Each image is placed again there, from its
+ * file, with the same protection per page; where there is no such memory
+ * it stays where the loader put it.
+ */
+static void images_to_dma(void)
+{
+	for (unsigned k = 0; k < efi_nimages; k++) {
+		struct efi_loaded *l = &efi_images[k];
+		size_t pages = ((size_t)l->img.image_size + 4095) / 4096;
+		uint64_t bus;
+		uint8_t *mem = efi_dma_pages(pages, &bus);
+		unsigned char *prot;
+		char err[256];
+
+		if (!mem)
+			return;
+		if ((uint64_t)(uintptr_t)mem != bus) {
+			efi_dma_free_pages(mem, pages);
+			return;
+		}
+		if (efi_pe_load(&l->img, mem, bus, err, sizeof(err)) || !(prot = calloc(pages, 1))) {
+			efi_dma_free_pages(mem, pages);
+			continue;
+		}
+		/* code read+execute, data read+write, headers read-only (as the loader) */
+		for (size_t p = 0; p < pages && p * 4096 < l->img.header_size; p++)
+			prot[p] = PROT_READ;
+		for (unsigned s = 0; s < l->img.nsec; s++) {
+			const struct efi_section *sec = &l->img.sec[s];
+			size_t first = sec->vaddr / 4096;
+			size_t last = (sec->vaddr + (size_t)sec->vsize + 4095) / 4096;
+
+			for (size_t p = first; p < last && p < pages; p++)
+				prot[p] |= PROT_READ | (sec->flags & EFI_SCN_EXECUTE ? PROT_EXEC : 0) |
+					   (sec->flags & EFI_SCN_WRITE ? PROT_WRITE : 0);
+		}
+		bool ok = true;
+
+		for (size_t p = 0; p < pages && ok; p++)
+			ok = !mprotect(mem + p * 4096, 4096, prot[p]);
+		free(prot);
+		if (!ok) {
+			efi_log("%s: DMA memory cannot hold code here: it stays at %p", l->name, l->base);
+			mprotect(mem, pages * 4096, PROT_READ | PROT_WRITE);
+			efi_dma_free_pages(mem, pages);
+			return;
+		}
+		munmap(l->base, pages * 4096);
+		efi_log("%s: placed in DMA memory at its bus address %p (firmware's memory is "
+			"identity-mapped)", l->name, (void *)mem);
+		l->base = mem;
+	}
 }
 
 static EFIAPI void copy_mem(void *dst, const void *src, uint64_t n)
@@ -1458,6 +1565,7 @@ int efi_boot_init(void)
 	efi_st = &st;
 	efi_bs = &bs;
 	efi_rt = &rt;
+	images_to_dma();
 	/* the protocols of the DXE core that edk2's drivers' libraries locate at start */
 	return efi_devpath_init();
 }

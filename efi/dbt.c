@@ -379,8 +379,9 @@ int efi_dbt_init(bool arm64, char *err, size_t errlen)
 	/* the bridge page: reserved in the host, readable only in the emulator */
 	dbt.bridge_mem = mmap(NULL, BRIDGE_SLOTS * SLOT, PROT_NONE,
 			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	dbt.stack = mmap(NULL, EMU_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-			 0);
+	/* below 4 GiB, as firmware's stack is (iPXE takes its address as 32 bits) */
+	dbt.stack = mmap(NULL, EMU_STACK, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
 	if (dbt.bridge_mem == MAP_FAILED || dbt.stack == MAP_FAILED) {
 		snprintf(err, errlen, "no memory for the engine");
 		return -1;

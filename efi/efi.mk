@@ -14,12 +14,13 @@ $(O)/share/dde/efi-dir: $(EFI_READY)
 	@mkdir -p $(dir $@)
 	echo $(EFI_DIR) >$@
 
-# the driver host: UEFI's boot services, PCI I/O on ddekit, the block glue
+# the driver host: UEFI's boot services, PCI I/O on ddekit, the block and network glue
 # (EFI_SRC, the PE32+ reader, is the Makefile's: dde links it too)
 EFI_HOST_SRC := efi/host.c efi/boot.c efi/devpath.c efi/pciio.c efi/blk.c efi/net.c efi/dbt.c
-# (the trap engine too: ddekit's BAR accessors work on mapped BARs; the
-# drivers' own code never touches one, every access is a PCI I/O call)
-$(O)/drivers/efi-blk: $(call obj,$(EFI_HOST_SRC) $(EFI_SRC)) $(DDEKIT_TRAP) $(LIBDDEKIT) $(LIBDDEBLK) $(SAN_OBJ)
+# (the trap engine too: ddekit's BAR accessors work on mapped BARs, and
+# iPXE's code loads and stores at its BARs' bus addresses; edk2's never
+# touches one, every access is a PCI I/O call; libddenet: efi-net's netd)
+$(O)/drivers/efi-blk: $(call obj,$(EFI_HOST_SRC) $(EFI_SRC)) $(DDEKIT_TRAP) $(LIBDDEKIT) $(LIBDDEBLK) $(LIBDDENET) $(SAN_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(TRAP_LIBS) $(DDEKIT_LIBS) -lunicorn
 	echo block >$@.class

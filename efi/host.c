@@ -294,12 +294,91 @@ static void usage(void)
 	fprintf(stderr, "usage: %s [--engine native] IMAGE.efi|ROM.rom [IMAGE...]\n", prog);
 }
 
+/*
+ * The firmware thread's work runs on a stack below 4 GiB, as firmware's
+ * own does: iPXE of 2019 orders its memory accesses with
+ * "lock addl $0, (%esp)", a 32-bit stack address even in its 64-bit
+ * build, which faults on a process's stack high above.
+ */
+#define LOW_STACK (1u << 20)
+
+static struct {
+	ucontext_t back, low;
+	int (*fn)(void);
+	int ret;
+} low;
+
+static void low_trampoline(void)
+{
+	low.ret = low.fn();
+}
+
+static int on_low_stack(int (*fn)(void))
+{
+	void *stack = mmap(NULL, LOW_STACK, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT | MAP_STACK, -1, 0);
+
+	if (stack == MAP_FAILED || getcontext(&low.low)) {
+		efi_log("no stack below 4 GiB for the drivers: on the process's own");
+		return fn();
+	}
+	low.low.uc_stack.ss_sp = stack;
+	low.low.uc_stack.ss_size = LOW_STACK;
+	low.low.uc_link = &low.back;
+	low.fn = fn;
+	makecontext(&low.low, low_trampoline, 0);
+	if (swapcontext(&low.back, &low.low))
+		return fn();
+	return low.ret;
+}
+
+/* the DXE core's part: services, the device, the images started and connected, the class */
+static int firmware(void)
+{
+	char err[512];
+	efi_handle controller;
+	int r;
+
+	if (efi_boot_init())
+		return 1;
+	/* where the images run now (the boot services may have placed them again) */
+	for (unsigned k = 0; translated && k < efi_nimages; k++)
+		if (efi_dbt_add_image(efi_images[k].base, efi_images[k].img.image_size, err,
+				      sizeof(err))) {
+			fprintf(stderr, "%s: translated engine: %s\n", prog, err);
+			return 1;
+		}
+	controller = efi_pci_controller(0);
+	if (!controller) {
+		fprintf(stderr, "%s: no device granted\n", prog);
+		return 1;
+	}
+	for (unsigned k = 0; k < efi_nimages; k++)
+		if (start_image(&efi_images[k]))
+			return 1;
+	if (efi_connect_all(controller) != EFI_SUCCESS) {
+		fprintf(stderr, "%s: no driver of %s took the device (each one's Supported "
+			"refused it)\n", prog, driver_name);
+		return 1;
+	}
+	/* the class glue of this host: efi-net (iPXE's SNP to netd) or efi-blk */
+	if (!strcmp(prog, "efi-net")) {
+		if (efi_net_attach())
+			return 1;
+		r = efi_net_run();
+	} else {
+		if (efi_blk_attach())
+			return 1;
+		r = efi_blk_run();
+	}
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	char err[512];
 	int i = 1, r;
 	struct sigaction sa = { .sa_sigaction = on_fault, .sa_flags = SA_SIGINFO };
-	efi_handle controller;
 
 	prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 	for (; i < argc && argv[i][0] == '-'; i++) {
@@ -351,38 +430,7 @@ int main(int argc, char **argv)
 	if (ddekit_init(driver_name))
 		return 1;
 	ddekit_io_set_posted(true);
-	if (efi_boot_init())
-		return 1;
-	/* where the images run now (the boot services may have placed them again) */
-	for (unsigned k = 0; translated && k < efi_nimages; k++)
-		if (efi_dbt_add_image(efi_images[k].base, efi_images[k].img.image_size, err,
-				      sizeof(err))) {
-			fprintf(stderr, "%s: translated engine: %s\n", prog, err);
-			return 1;
-		}
-	controller = efi_pci_controller(0);
-	if (!controller) {
-		fprintf(stderr, "%s: no device granted\n", prog);
-		return 1;
-	}
-	for (unsigned k = 0; k < efi_nimages; k++)
-		if (start_image(&efi_images[k]))
-			return 1;
-	if (efi_connect_all(controller) != EFI_SUCCESS) {
-		fprintf(stderr, "%s: no driver of %s took the device (each one's Supported "
-			"refused it)\n", prog, driver_name);
-		return 1;
-	}
-	/* the class glue of this host: efi-net (iPXE's SNP to netd) or efi-blk */
-	if (!strcmp(prog, "efi-net")) {
-		if (efi_net_attach())
-			return 1;
-		r = efi_net_run();
-	} else {
-		if (efi_blk_attach())
-			return 1;
-		r = efi_blk_run();
-	}
+	r = on_low_stack(firmware);
 	ddekit_exit();
 	return r;
 }

@@ -1,6 +1,6 @@
 /*
  * EFI_PCI_IO_PROTOCOL on ddekit's grant: how a UEFI driver reaches its
- * device. A UEFI driver never touches a BAR with a plain load or store:
+ * device. An edk2 driver never touches a BAR with a plain load or store:
  * every register access, config cycle and DMA mapping goes through this
  * protocol, so the host needs no trap engine for them — each call becomes
  * ddekit's checked accessor.
@@ -11,7 +11,13 @@
  * the device to read and out on Unmap for what it wrote.
  *
  * The controller handle also carries the device path firmware would give
- * it: PciRoot(0)/Pci(slot, func).
+ * it: PciRoot(0)/Pci(slot, func). The root bridge above it has a handle
+ * of its own with EFI_PCI_ROOT_BRIDGE_IO_PROTOCOL (config cycles by
+ * bus/device/function: iPXE's way). And as firmware's memory is
+ * identity-mapped, the DMA region is also mapped at its bus address and
+ * the host's DMA pages come from there, for drivers that give the device
+ * a pointer as its bus address (iPXE's); their BARs are mapped at their
+ * bus addresses for the same reason (the trap engine serves them).
  */
 #define _GNU_SOURCE
 #include <stdlib.h>
@@ -490,6 +496,283 @@ static EFIAPI efi_status set_bar_attributes(void *this, uint64_t attrs, uint8_t 
 	return EFI_UNSUPPORTED;
 }
 
+/*
+ * --- EFI_PCI_ROOT_BRIDGE_IO_PROTOCOL: the bridge above the granted devices ---
+ *
+ * Firmware gives every PCI root bridge this protocol on a handle of its
+ * own (PciRoot(0)); drivers that predate the PCI I/O protocol's use for
+ * config space reach their device through it (iPXE of 2019: every config
+ * cycle is a Pci.Read/Write of the root bridge at bus/device/function).
+ * The bridge serves the granted devices only: config cycles to any other
+ * address read all ones and write nothing, as no device answering does;
+ * Mem and Io take bus addresses inside a granted device's BARs.
+ */
+struct root_bridge_io {
+	efi_handle parent_handle;
+	void *poll_mem, *poll_io;
+	void *mem_read, *mem_write, *io_read, *io_write, *pci_read, *pci_write;
+	void *copy_mem, *map, *unmap, *allocate_buffer, *free_buffer, *flush;
+	void *get_attributes, *set_attributes, *configuration;
+	uint32_t segment_number;
+};
+
+#define MAX_DEVS 8
+static struct pci *devs[MAX_DEVS];	/* the controllers made so far, by grant index */
+
+/* the granted device at a root bridge config address, or -1 */
+static int dev_at(uint8_t bus, uint8_t slot, uint8_t func)
+{
+	unsigned n = ddekit_pci_count();
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct ddekit_pci_dev *d = ddekit_pci_device(i);
+
+		if (d && d->bus == bus && d->slot == slot && d->func == func)
+			return (int)i;
+	}
+	return -1;
+}
+
+static efi_status root_config(uint32_t width, uint64_t address, uint64_t count, void *buffer,
+			      bool write)
+{
+	unsigned size = width_bytes(width);
+	uint8_t *buf = buffer;
+	uint32_t reg = (address >> 32) ? (uint32_t)(address >> 32) : (uint32_t)(address & 0xff);
+	int index = dev_at((uint8_t)(address >> 24), (uint8_t)(address >> 16), (uint8_t)(address >> 8));
+
+	if (!buffer || width > 10 || size > 4 || width == 3 || width == 7 || width == 11)
+		return EFI_INVALID_PARAMETER;
+	for (uint64_t k = 0; k < count; k++) {
+		/* Fifo: the same register; Fill: the same buffer element */
+		uint32_t off = reg + (width >= 4 && width < 8 ? 0 : (uint32_t)(k * size)), v = ~0u;
+		uint8_t *elem = buf + (width >= 8 ? 0 : k * size);
+
+		if (off + size > 4096)
+			return EFI_INVALID_PARAMETER;
+		if (index < 0 || off + size > 256) {
+			/* no device there (or extended space we do not reach): all ones */
+			if (!write)
+				memcpy(elem, &v, size);
+			continue;
+		}
+		if (write) {
+			memcpy(&v, elem, size);
+			if (ddekit_pci_config_write((unsigned)index, off, size, v))
+				return EFI_DEVICE_ERROR;
+		} else {
+			if (ddekit_pci_config_read((unsigned)index, off, size, &v))
+				return EFI_DEVICE_ERROR;
+			memcpy(elem, &v, size);
+		}
+	}
+	return EFI_SUCCESS;
+}
+
+static EFIAPI efi_status root_pci_read(void *this, uint32_t w, uint64_t addr, uint64_t n, void *buf)
+{
+	return root_config(w, addr, n, buf, false);
+}
+
+static EFIAPI efi_status root_pci_write(void *this, uint32_t w, uint64_t addr, uint64_t n, void *buf)
+{
+	return root_config(w, addr, n, buf, true);
+}
+
+/* the controller and BAR a bus address range is in */
+static struct pci *bar_at(uint64_t addr, uint64_t len, bool io, unsigned *bar, uint64_t *off)
+{
+	for (unsigned i = 0; i < MAX_DEVS; i++) {
+		if (!devs[i])
+			continue;
+		for (unsigned b = 0; b < DDEKIT_PCI_BARS; b++) {
+			const struct ddekit_pci_bar *r = &devs[i]->dev->bar[b];
+
+			if ((io ? r->kind != DDEKIT_BAR_IO :
+				  r->kind != DDEKIT_BAR_MEM32 && r->kind != DDEKIT_BAR_MEM64) ||
+			    addr < r->addr || addr - r->addr > r->size || len > r->size - (addr - r->addr))
+				continue;
+			*bar = b;
+			*off = addr - r->addr;
+			return devs[i];
+		}
+	}
+	return NULL;
+}
+
+static efi_status root_rw(uint32_t width, uint64_t addr, uint64_t count, void *buffer, bool write,
+			  bool io)
+{
+	unsigned size = width_bytes(width), bar;
+	uint64_t off, span = (width >= 4 && width < 8) ? size : count * size;
+	struct pci *p;
+
+	if (!buffer || width >= 12)
+		return EFI_INVALID_PARAMETER;
+	if (!count)
+		return EFI_SUCCESS;
+	p = bar_at(addr, span, io, &bar, &off);
+	if (!p)
+		return EFI_INVALID_PARAMETER;	/* outside the bridge's granted apertures */
+	return rw(p, width, bar, off, count, buffer, write, io);
+}
+
+static EFIAPI efi_status root_mem_read(void *this, uint32_t w, uint64_t a, uint64_t n, void *buf)
+{
+	return root_rw(w, a, n, buf, false, false);
+}
+
+static EFIAPI efi_status root_mem_write(void *this, uint32_t w, uint64_t a, uint64_t n, void *buf)
+{
+	return root_rw(w, a, n, buf, true, false);
+}
+
+static EFIAPI efi_status root_io_read(void *this, uint32_t w, uint64_t a, uint64_t n, void *buf)
+{
+	return root_rw(w, a, n, buf, false, true);
+}
+
+static EFIAPI efi_status root_io_write(void *this, uint32_t w, uint64_t a, uint64_t n, void *buf)
+{
+	return root_rw(w, a, n, buf, true, true);
+}
+
+static efi_status root_poll(uint32_t width, uint64_t addr, uint64_t mask, uint64_t value,
+			    uint64_t delay_100ns, uint64_t *result, bool io)
+{
+	uint64_t until = ddekit_clock_ns() + delay_100ns * 100;
+
+	if (!result || width > 3)
+		return EFI_INVALID_PARAMETER;
+	for (;;) {
+		efi_status s;
+
+		*result = 0;
+		s = root_rw(width, addr, 1, result, false, io);
+		if (s)
+			return s;
+		if ((*result & mask) == value)
+			return EFI_SUCCESS;
+		if (!delay_100ns || ddekit_clock_ns() >= until)
+			return EFI_TIMEOUT;
+		ddekit_thread_sleep_us(10);
+	}
+}
+
+static EFIAPI efi_status root_poll_mem(void *this, uint32_t w, uint64_t a, uint64_t mask,
+				       uint64_t value, uint64_t delay, uint64_t *result)
+{
+	return root_poll(w, a, mask, value, delay, result, false);
+}
+
+static EFIAPI efi_status root_poll_io(void *this, uint32_t w, uint64_t a, uint64_t mask,
+				      uint64_t value, uint64_t delay, uint64_t *result)
+{
+	return root_poll(w, a, mask, value, delay, result, true);
+}
+
+static EFIAPI efi_status root_copy_mem(void *this, uint32_t width, uint64_t dst, uint64_t src,
+				       uint64_t count)
+{
+	unsigned size = width_bytes(width);
+	bool down = dst > src && dst < src + count * size;
+
+	if (width > 3)
+		return EFI_INVALID_PARAMETER;
+	for (uint64_t k = 0; k < count; k++) {
+		uint64_t i = down ? count - 1 - k : k, v = 0;
+		efi_status s = root_rw(width, src + i * size, 1, &v, false, false);
+
+		if (!s)
+			s = root_rw(width, dst + i * size, 1, &v, true, false);
+		if (s)
+			return s;
+	}
+	return EFI_SUCCESS;
+}
+
+static EFIAPI efi_status root_get_attributes(void *this, uint64_t *supports, uint64_t *attrs)
+{
+	if (!supports && !attrs)
+		return EFI_INVALID_PARAMETER;
+	if (supports)
+		*supports = 0;
+	if (attrs)
+		*attrs = 0;
+	return EFI_SUCCESS;
+}
+
+static EFIAPI efi_status root_set_attributes(void *this, uint64_t attrs, uint64_t *base,
+					     uint64_t *length)
+{
+	return attrs ? EFI_UNSUPPORTED : EFI_SUCCESS;
+}
+
+/* the bridge's resources: the bus numbers below it (the BARs are the devices') */
+static EFIAPI efi_status root_configuration(void *this, void **resources)
+{
+	static struct bar_descriptor d;
+
+	if (!resources)
+		return EFI_INVALID_PARAMETER;
+	memset(&d, 0, sizeof(d));
+	d.desc = 0x8a;
+	d.len_lo = 0x2b;
+	d.res_type = 2;		/* bus numbers */
+	d.min = 0;
+	d.max = 0xff;
+	d.length = 0x100;
+	d.end_desc = 0x79;
+	*resources = &d;
+	return EFI_SUCCESS;
+}
+
+/* the root bridge's handle, made with the first controller */
+static void root_bridge(void)
+{
+	static struct root_bridge_io rb;
+	static struct {
+		struct efi_device_path_acpi acpi;
+		struct efi_device_path_protocol end;
+	} __attribute__((packed)) path;
+	static efi_handle h;
+
+	if (h)
+		return;
+#define SET(member, fn, nargs) (rb.member = efi_export((void *)(fn), #fn, nargs))
+	SET(poll_mem, root_poll_mem, 7);
+	SET(poll_io, root_poll_io, 7);
+	SET(mem_read, root_mem_read, 5);
+	SET(mem_write, root_mem_write, 5);
+	SET(io_read, root_io_read, 5);
+	SET(io_write, root_io_write, 5);
+	SET(pci_read, root_pci_read, 5);
+	SET(pci_write, root_pci_write, 5);
+	SET(copy_mem, root_copy_mem, 5);
+	SET(map, map, 6);
+	SET(unmap, unmap, 2);
+	SET(allocate_buffer, allocate_buffer, 6);
+	SET(free_buffer, free_buffer, 3);
+	SET(flush, flush, 1);
+	SET(get_attributes, root_get_attributes, 3);
+	SET(set_attributes, root_set_attributes, 4);
+	SET(configuration, root_configuration, 2);
+#undef SET
+	rb.segment_number = 0;
+	path.acpi.header.type = 2;	/* ACPI: PNP0A03, the root bridge */
+	path.acpi.header.sub_type = 1;
+	path.acpi.header.length[0] = sizeof(path.acpi);
+	path.acpi.hid = 0x0a0341d0;
+	path.acpi.uid = 0;
+	path.end.type = 0x7f;
+	path.end.sub_type = 0xff;
+	path.end.length[0] = 4;
+	if (efi_install(&h, &EFI_GUID_DEVICE_PATH, &path) ||
+	    efi_install(&h, &EFI_GUID_PCI_ROOT_BRIDGE_IO, &rb))
+		efi_log("cannot install the PCI root bridge I/O protocol");
+	rb.parent_handle = h;
+}
+
 efi_handle efi_pci_controller(unsigned index)
 {
 	struct pci *p = calloc(1, sizeof(*p));
@@ -556,5 +839,8 @@ efi_handle efi_pci_controller(unsigned index)
 	if (efi_install(&h, &EFI_GUID_DEVICE_PATH, &p->path) ||
 	    efi_install(&h, &EFI_GUID_PCI_IO, &p->io))
 		return NULL;
+	if (index < MAX_DEVS)
+		devs[index] = p;
+	root_bridge();
 	return h;
 }
