@@ -123,6 +123,11 @@ bench_driver() {
 		proc="drivers/ko-net .*/${drv#ko:}\.ko"
 		engine=(--engine "$eng")
 		[ "$eng" = native ] || { f="$f-$eng"; label="$drv($eng)"; }
+	elif [[ $drv == efi:* ]]; then
+		# a UEFI driver (iPXE's) in the UEFI driver host: no trap counts
+		proc="drivers/efi-net "
+		engine=(--engine "$eng")
+		[ "$eng" = native ] || { f="$f-$eng"; label="$drv($eng)"; }
 	else
 		proc="drivers/$drv\$"
 	fi
@@ -135,7 +140,8 @@ bench_driver() {
 	npid=$(pgrep -P $run -f "bin/netd" | head -1)
 	for size in 60 1514; do
 		c0=$(( $(cpu_ns "$dpid") + $(cpu_ns "$npid") ))
-		t0=$(usr1_counts "$dpid" "$T/log")
+		t0=""
+		[[ $drv == efi:* ]] || t0=$(usr1_counts "$dpid" "$T/log")
 		sleep 1.2	# the driver's counters (reported every second) are current
 		losses "$sock" >"$T/l0"
 		DDE_NET=$sock "$O/tests/net/net_frames" --qemu-listen $port --qemu-peer $((port + 1)) \
@@ -143,7 +149,8 @@ bench_driver() {
 		sleep 1.2
 		losses "$sock" >"$T/l1"
 		c1=$(( $(cpu_ns "$dpid") + $(cpu_ns "$npid") ))
-		t1=$(usr1_counts "$dpid" "$T/log")
+		t1=""
+		[[ $drv == efi:* ]] || t1=$(usr1_counts "$dpid" "$T/log")
 		sed -n 's/^\(tx\|rx\): [0-9]* frames [a-z ]*by \(the client\|the UDP peer\), /\1 /p' "$T/out" |
 			while read -r dir rest; do
 				fps=$(sed -n 's/.*; \([0-9]*\) frames\/s.*/\1/p' <<<"$rest")
@@ -159,7 +166,9 @@ bench_driver() {
 		where_lost "$label ${size}B" "$T/out" "$T/l0" "$T/l1"
 		cpu=$(awk -v d=$((c1 - c0)) -v n=$((2 * count)) 'BEGIN { printf "%.1f", d / 1000 / n }')
 		echo "$size cpu $cpu" >>"$T/res-$f"
-		if [ "$eng" = dbt ]; then
+		if [[ $drv == efi:* ]]; then
+			echo "  $label ${size}B driver+netd CPU: $cpu us per frame"
+		elif [ "$eng" = dbt ]; then
 			echo "  $label ${size}B driver+netd CPU: $cpu us per frame;" \
 				"$(awk -v a="${t0:-0 0 0}" -v b="${t1:-0 0 0}" -v n=$((2 * count)) 'BEGIN {
 					split(a, x, " "); split(b, y, " ")
@@ -213,6 +222,12 @@ bench_driver ko:8139too rtl8139,revision=0x10 20000 dbt
 bench_driver ne2k-pci ne2k_pci 2000
 bench_driver ko:ne2k-pci ne2k_pci 2000
 bench_driver ko:ne2k-pci ne2k_pci 2000 dbt
+# binary drivers of another OS: iPXE's UEFI drivers (Debian's ipxe-qemu), issue 22
+if [ -s "$O/share/dde/efi-dir" ]; then
+	bench_driver efi:ipxe-e1000 e1000 20000
+	bench_driver efi:ipxe-e1000 e1000 20000 dbt
+	bench_driver efi:ipxe-rtl8139 rtl8139 20000
+fi
 echo "== binary modules, native and translated (dbt), against the same drivers built from source"
 for d in e1000 8139cp ne2k-pci; do
 	compare $d ko:$d
@@ -220,6 +235,10 @@ for d in e1000 8139cp ne2k-pci; do
 	compare ko:$d ko:$d-dbt
 done
 compare ko:8139too ko:8139too-dbt
+echo "== iPXE's UEFI drivers against Linux's drivers of the same NICs (source)"
+compare e1000 efi:ipxe-e1000
+compare e1000 efi:ipxe-e1000-dbt
+compare 8139cp efi:ipxe-rtl8139
 
 echo "== service-library interfaces the binary modules use (imports not served by another module)"
 KO=$(make -s --no-print-directory O="$O" ko-dir 2>/dev/null)

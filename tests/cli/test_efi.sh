@@ -57,7 +57,7 @@ refused "dde efi info: random bytes: one line" "$DDE" efi info "$T/noise.efi"
 # MODEL named DISK0 (an MBR image) and DISK1 (a GPT image): bddf's listings
 # equal sfdisk's, reads at depth 1 and 32 equal the images, writes (depth
 # 1 and 32, FUA, a flush) read back and are in the images after QEMU
-# exits, a partition is copied out over NBD
+# exits, a partition is copied out over NBD, DSweeper zeroes another
 two_disks_efi() {
 	local label=$1 pre=$2 name=$3 model=$4 d0=$5 d1=$6 M="$T/mbr.img" G="$T/gpt.img" p0 p1
 	shift 6
@@ -110,6 +110,9 @@ two_disks_efi() {
 		not_ok "$label: nbdcopy out" "$(cat "$T/err" "$T/nbd.log")"
 	kill -INT $nbd
 	wait $nbd 2>/dev/null
+	expect "$label: DSweeper zeroes ${p0}6 and verifies it" 0 \
+		'"result":"ok","write":true,"mode":"zero".*"written":2097152,"verified":2097152' \
+		"$O/bin/dsweeper" --write --yes --mode zero --verify --partition "${p0}6"
 	dde_stop $run
 	local w1
 	w1=$(shaf "$T/w1")
@@ -119,6 +122,9 @@ two_disks_efi() {
 		ok "$label: ${p0}5's 1.5 KiB are in the image" || not_ok "$label: the MBR image holds the small write"
 	[ "$(sha "$G" $((2048 + 8)) 6145)" = "$w1" ] && ok "$label: ${p1}1's bytes are in the GPT image" ||
 		not_ok "$label: the GPT image holds the write"
+	[ "$(sha "$M" 34816 4096)" = "$(head -c 2097152 /dev/zero | sha256sum | cut -d' ' -f1)" ] &&
+		ok "$label: ${p0}6 is zeros in the image after the sweep" ||
+		not_ok "$label: the swept partition is zeros in the image"
 }
 
 two_disks_efi "efi:NvmExpressDxe (OVMF, x86-64, native)" efi NvmExpressDxe nvme nvme0n1 nvme1n1
@@ -143,6 +149,13 @@ expect "efi: a malformed image: the host says what is wrong and the run fails" 1
 expect "efi: AAVMF's AArch64 NvmExpressDxe natively: refused, naming the machine" 1 \
 	"is for AArch64, not x86-64: it runs translated" \
 	"$DDE" run --disk "nvme:$T/gpt.img" --driver "efi:$EFI/aa64/NvmExpressDxe.efi@00:01.0"
+# an image of a machine no engine runs: 32-bit ARM (0x1c2) in its COFF header
+cp "$EFI/x64/NvmExpressDxe.efi" "$T/arm.efi"
+pe=$(od -An -tu4 -j60 -N4 "$T/arm.efi" | tr -d ' ')
+printf '\xc2\x01' | dd of="$T/arm.efi" bs=1 seek=$((pe + 4)) conv=notrunc 2>/dev/null
+expect "efi: an image for 32-bit ARM: refused, naming the machine" 1 \
+	"arm.efi: (the )?image is for ARM.*not x86-64 or AArch64" \
+	"$DDE" run --disk "nvme:$T/gpt.img" --driver "efi:$T/arm.efi@00:01.0"
 expect "efi: NvmExpressDxe on an e1000: its Supported refuses the device, one line says so" 1 \
 	"no driver of NvmExpressDxe took the device" "$DDE" run --nic e1000,net=none \
 	--driver efi:NvmExpressDxe@00:01.0
