@@ -134,50 +134,8 @@ fi
 # rtl8139: the same, the namespace's TCP window within iPXE's 4 receive
 # descriptors (a full window of slirp's is mostly dropped by QEMU's 8139C+
 # model, and TCP crawls on its retransmission timer)
-# (run in a subshell: its variables and its EXIT trap, which cleans up, are its own)
-rtl_fetch() {
-	IF=ddeE$$ NS=dde-nsE-$$ run="" httpd="" port=$((46000 + $$ % 1000))
-	trap '[ -n "$run" ] && kill -INT $run 2>/dev/null && wait $run 2>/dev/null
-	      [ -n "$httpd" ] && kill $httpd 2>/dev/null && wait $httpd 2>/dev/null
-	      ip netns pids $NS 2>/dev/null | xargs -r kill -9 2>/dev/null
-	      ip netns del $NS 2>/dev/null' EXIT
-	if ! ip netns add "$NS" 2>"$T/err"; then
-		echo "cannot make network namespaces: $(head -1 "$T/err")"
-		exit 77
-	fi
-	mkdir -p "$T/www"
-	echo "<html><body><h1>Hello from the host</h1></body></html>" >"$T/www/index.html"
-	head -c 10M /dev/urandom >"$T/www/data"
-	busybox httpd -f -p "127.0.0.1:$port" -h "$T/www" &
-	httpd=$!
-	"$DDE" run --nic rtl8139,net=user --driver efi:ipxe-rtl8139@00:01.0 --tap "net0=$IF" \
-		--net-socket "@dde-test-efinet-tcp-$$" >"$T/tcp.log" 2>&1 &
-	run=$!
-	wait_for "netd: interface net0: link up" 60 "$T/tcp.log" || { tail -5 "$T/tcp.log"; exit 1; }
-	ip netns exec "$NS" sysctl -qw net.ipv4.tcp_rmem="4096 8192 8192" &&
-		ip link set "$IF" netns "$NS" && ip -n "$NS" link set "$IF" up &&
-		ip -n "$NS" link set lo up || { echo "cannot move $IF into $NS"; exit 1; }
-	cat >"$T/lease.sh" <<'EOS'
-#!/bin/sh
-[ "$1" = bound ] || [ "$1" = renew ] || exit 0
-ip addr add "$ip/$subnet" dev "$interface"
-[ -n "$router" ] && ip route add default via "${router%% *}" dev "$interface"
-echo "lease: $ip/$subnet router $router dns $dns"
-EOS
-	chmod +x "$T/lease.sh"
-	ip netns exec "$NS" busybox udhcpc -i "$IF" -n -q -f -t 5 -T 2 -s "$T/lease.sh" >"$T/dhcp" 2>&1
-	grep "^lease:" "$T/dhcp" || { echo "no lease:"; cat "$T/dhcp"; exit 1; }
-	addr=$(ip -n "$NS" -4 -o addr show dev "$IF" | awk '{print $4}')
-	echo "address: $addr"
-	ip netns exec "$NS" timeout 30 busybox wget -q -O "$T/page" "http://10.0.2.2:$port/index.html"
-	echo "page: $(cat "$T/page" 2>/dev/null)"
-	t0=$(date +%s%N)
-	ip netns exec "$NS" timeout 120 busybox wget -q -O "$T/got" "http://10.0.2.2:$port/data"
-	t1=$(date +%s%N)
-	report_transfer "$T/www/data" "$T/got" "$t0" "$t1" "TCP window 8 KiB"
-	[ "${addr%/*}" = 10.0.2.15 ] && cmp -s "$T/www/index.html" "$T/page" && cmp -s "$T/www/data" "$T/got"
-}
-(rtl_fetch) >"$T/out" 2>&1
+NIC=rtl8139 DRIVER=efi:ipxe-rtl8139 TCP_RMEM="4096 8192 8192" O=$O tests/net/dhcp_fetch.sh 10 \
+	>"$T/out" 2>&1
 rc=$?
 sed 's/^/    /' "$T/out"
 if [ $rc = 77 ]; then

@@ -12,6 +12,8 @@
 # through, 1 if not, 77 if this machine cannot make network namespaces.
 # NIC=MODEL DRIVER=SPEC choose another NIC and driver (e.g. NIC=rtl8139
 # DRIVER=ko:8139cp: Debian's binary module; ENGINE=native its engine).
+# TCP_RMEM="MIN DEFAULT MAX" bounds the namespace's TCP receive window (a
+# driver that keeps few receive buffers: iPXE's rtl8139).
 set -u
 O=${O:-build}
 . "$(dirname "$0")/transfer.sh"
@@ -19,7 +21,7 @@ MIB=${1:-10}
 NIC=${NIC:-e1000}
 DRIVER=${DRIVER:-e1000}
 engine=()
-[[ $DRIVER == ko:* ]] && engine=(--engine "${ENGINE:-native}")
+[[ $DRIVER == ko:* || $DRIVER == efi:* ]] && engine=(--engine "${ENGINE:-native}")
 T=$(mktemp -d /tmp/dde-dhcp-XXXXXX)
 IF=ddeU$$ NS=dde-nsU-$$
 run="" httpd=""
@@ -62,6 +64,10 @@ if ! grep -q "netd: interface net0: link up" "$T/log"; then
 	exit 1
 fi
 grep -E "${DRIVER#ko:}|netd" "$T/log" | sed 's/^\[[ 0-9.]*\] //; s/^/driver: /'
+if [ -n "${TCP_RMEM:-}" ] && ! ip netns exec "$NS" sysctl -qw net.ipv4.tcp_rmem="$TCP_RMEM"; then
+	echo "cannot set the namespace's tcp_rmem"
+	exit 1
+fi
 ip link set "$IF" netns "$NS" && ip -n "$NS" link set "$IF" up && ip -n "$NS" link set lo up || {
 	echo "cannot move $IF into $NS"
 	exit 1
@@ -86,5 +92,5 @@ echo "page: $(cat "$T/page" 2>/dev/null)"
 t0=$(date +%s%N)
 ip netns exec "$NS" timeout 120 busybox wget -q -O "$T/got" "http://10.0.2.2:$port/data"
 t1=$(date +%s%N)
-report_transfer "$T/www/data" "$T/got" "$t0" "$t1"
+report_transfer "$T/www/data" "$T/got" "$t0" "$t1" ${TCP_RMEM:+"TCP receive buffer ${TCP_RMEM##* } bytes"}
 [ "${addr%/*}" = 10.0.2.15 ] && cmp -s "$T/www/index.html" "$T/page" && cmp -s "$T/www/data" "$T/got"
