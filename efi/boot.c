@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -450,65 +449,6 @@ static EFIAPI efi_status free_pages(uint64_t addr, uint64_t pages)
 	else
 		free((void *)(uintptr_t)addr);
 	return EFI_SUCCESS;
-}
-
-/*
- * The images into DMA memory at its bus address, before their entry
- * points run: firmware loads a driver into memory any device can reach at
- * the driver's own addresses, and a driver may rely on it (iPXE of 2019
- * keeps its heap, rings and packet buffers included, in its .bss and gives
- * the NIC their addresses). Each image is placed again there, from its
- * file, with the same protection per page; where there is no such memory
- * it stays where the loader put it.
- */
-static void images_to_dma(void)
-{
-	for (unsigned k = 0; k < efi_nimages; k++) {
-		struct efi_loaded *l = &efi_images[k];
-		size_t pages = ((size_t)l->img.image_size + 4095) / 4096;
-		uint64_t bus;
-		uint8_t *mem = efi_dma_pages(pages, &bus);
-		unsigned char *prot;
-		char err[256];
-
-		if (!mem)
-			return;
-		if ((uint64_t)(uintptr_t)mem != bus) {
-			efi_dma_free_pages(mem, pages);
-			return;
-		}
-		if (efi_pe_load(&l->img, mem, bus, err, sizeof(err)) || !(prot = calloc(pages, 1))) {
-			efi_dma_free_pages(mem, pages);
-			continue;
-		}
-		/* code read+execute, data read+write, headers read-only (as the loader) */
-		for (size_t p = 0; p < pages && p * 4096 < l->img.header_size; p++)
-			prot[p] = PROT_READ;
-		for (unsigned s = 0; s < l->img.nsec; s++) {
-			const struct efi_section *sec = &l->img.sec[s];
-			size_t first = sec->vaddr / 4096;
-			size_t last = (sec->vaddr + (size_t)sec->vsize + 4095) / 4096;
-
-			for (size_t p = first; p < last && p < pages; p++)
-				prot[p] |= PROT_READ | (sec->flags & EFI_SCN_EXECUTE ? PROT_EXEC : 0) |
-					   (sec->flags & EFI_SCN_WRITE ? PROT_WRITE : 0);
-		}
-		bool ok = true;
-
-		for (size_t p = 0; p < pages && ok; p++)
-			ok = !mprotect(mem + p * 4096, 4096, prot[p]);
-		free(prot);
-		if (!ok) {
-			efi_log("%s: DMA memory cannot hold code here: it stays at %p", l->name, l->base);
-			mprotect(mem, pages * 4096, PROT_READ | PROT_WRITE);
-			efi_dma_free_pages(mem, pages);
-			return;
-		}
-		munmap(l->base, pages * 4096);
-		efi_log("%s: placed in DMA memory at its bus address %p (firmware's memory is "
-			"identity-mapped)", l->name, (void *)mem);
-		l->base = mem;
-	}
 }
 
 static EFIAPI void copy_mem(void *dst, const void *src, uint64_t n)
@@ -1565,7 +1505,6 @@ int efi_boot_init(void)
 	efi_st = &st;
 	efi_bs = &bs;
 	efi_rt = &rt;
-	images_to_dma();
 	/* the protocols of the DXE core that edk2's drivers' libraries locate at start */
 	return efi_devpath_init();
 }

@@ -208,33 +208,26 @@ static int load_image(const char *path, char *err, size_t errlen)
 			 efi_subsystem_name(l->img.subsystem));
 		return -1;
 	}
-	l->base = mmap(NULL, l->img.image_size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (l->base == MAP_FAILED) {
-		snprintf(err, errlen, "%s: no memory for %u bytes", path, l->img.image_size);
-		return -1;
-	}
-	if (efi_pe_load(&l->img, l->base, (uint64_t)(uintptr_t)l->base, err, errlen)) {
-		char why[256];
+	snprintf(l->name, sizeof(l->name), "%.*s", (int)strcspn(base, "."), base);
+	efi_nimages++;
+	return 0;
+}
 
-		snprintf(why, sizeof(why), "%s", err);
-		snprintf(err, errlen, "%s: %s", path, why);
-		return -1;
-	}
+/* each page of image L at MEM the protection of the sections on it: 0, or -1 */
+static int protect(struct efi_loaded *l, uint8_t *mem)
+{
 	/*
-	 * Each page the protection of the sections on it: code read+execute,
-	 * data read+write. edk2 aligns sections to 64 bytes, so code and data
-	 * can share a page; such a page is all three (logged), as it is in
-	 * firmware.
+	 * Code read+execute, data read+write, headers read-only. edk2 aligns
+	 * sections to 64 bytes, so code and data can share a page; such a
+	 * page is all three (counted and logged), as it is in firmware.
+	 * Translated, the emulator executes its own mapping: the host's never.
 	 */
 	size_t npages = ((size_t)l->img.image_size + 4095) / 4096;
 	unsigned char *prot = calloc(npages, 1);
-	unsigned wx = 0;
+	int r = 0;
 
-	if (!prot) {
-		snprintf(err, errlen, "%s: out of memory", path);
+	if (!prot)
 		return -1;
-	}
 	for (size_t p = 0; p < npages && p * 4096 < l->img.header_size; p++)
 		prot[p] = PROT_READ;
 	for (unsigned s = 0; s < l->img.nsec; s++) {
@@ -245,22 +238,54 @@ static int load_image(const char *path, char *err, size_t errlen)
 			prot[p] |= PROT_READ | (sec->flags & EFI_SCN_EXECUTE ? PROT_EXEC : 0) |
 				   (sec->flags & EFI_SCN_WRITE ? PROT_WRITE : 0);
 	}
-	for (size_t p = 0; p < npages; p++) {
-		/* translated: the emulator executes its own mapping; the host's never runs */
+	l->wx_pages = 0;
+	for (size_t p = 0; p < npages && !r; p++) {
 		if (translated)
 			prot[p] &= ~PROT_EXEC;
-		wx += (prot[p] & (PROT_WRITE | PROT_EXEC)) == (PROT_WRITE | PROT_EXEC);
-		if (mprotect((uint8_t *)l->base + p * 4096, 4096, prot[p])) {
-			snprintf(err, errlen, "%s: cannot protect page %zu: %s", path, p,
-				 strerror(errno));
-			free(prot);
+		l->wx_pages += (prot[p] & (PROT_WRITE | PROT_EXEC)) == (PROT_WRITE | PROT_EXEC);
+		r = mprotect(mem + p * 4096, 4096, prot[p]);
+	}
+	free(prot);
+	return r;
+}
+
+/*
+ * Place image L where it runs: in DMA memory at its bus address where the
+ * host has that view (firmware's memory is identity-mapped and any of it
+ * is a device's to reach; iPXE of 2019 keeps its rings and buffers in its
+ * .bss and gives the NIC their addresses), else in memory of its own.
+ */
+static int place_image(struct efi_loaded *l, char *err, size_t errlen)
+{
+	size_t pages = ((size_t)l->img.image_size + 4095) / 4096;
+	uint64_t bus;
+	uint8_t *mem = efi_dma_pages(pages, &bus);
+	const char *where = "in DMA memory at its bus address";
+
+	if (mem && ((uint64_t)(uintptr_t)mem != bus ||
+		    efi_pe_load(&l->img, mem, bus, err, errlen) || protect(l, mem))) {
+		mprotect(mem, pages * 4096, PROT_READ | PROT_WRITE);
+		efi_dma_free_pages(mem, pages);
+		mem = NULL;
+	}
+	if (!mem) {
+		where = "in memory of its own (no DMA memory at its bus address)";
+		mem = mmap(NULL, pages * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			   -1, 0);
+		if (mem == MAP_FAILED) {
+			snprintf(err, errlen, "%s: no memory for %u bytes", l->name, l->img.image_size);
+			return -1;
+		}
+		if (efi_pe_load(&l->img, mem, (uint64_t)(uintptr_t)mem, err, errlen) ||
+		    protect(l, mem)) {
+			snprintf(err + strlen(err), errlen - strlen(err), " (%s)", l->name);
 			return -1;
 		}
 	}
-	free(prot);
-	l->wx_pages = wx;
-	snprintf(l->name, sizeof(l->name), "%.*s", (int)strcspn(base, "."), base);
-	efi_nimages++;
+	l->base = mem;
+	efi_log("%s: placed %s, %p, %u bytes, %u relocations, %u page(s) both writable and "
+		"executable (sections share them)", l->name, where, (void *)mem, l->img.image_size,
+		l->img.nreloc, l->wx_pages);
 	return 0;
 }
 
@@ -339,15 +364,19 @@ static int firmware(void)
 	efi_handle controller;
 	int r;
 
-	if (efi_boot_init())
-		return 1;
-	/* where the images run now (the boot services may have placed them again) */
-	for (unsigned k = 0; translated && k < efi_nimages; k++)
-		if (efi_dbt_add_image(efi_images[k].base, efi_images[k].img.image_size, err,
-				      sizeof(err))) {
+	for (unsigned k = 0; k < efi_nimages; k++) {
+		if (place_image(&efi_images[k], err, sizeof(err))) {
+			fprintf(stderr, "%s: cannot place %s\n", prog, err);
+			return 1;
+		}
+		if (translated && efi_dbt_add_image(efi_images[k].base,
+						    efi_images[k].img.image_size, err, sizeof(err))) {
 			fprintf(stderr, "%s: translated engine: %s\n", prog, err);
 			return 1;
 		}
+	}
+	if (efi_boot_init())
+		return 1;
 	controller = efi_pci_controller(0);
 	if (!controller) {
 		fprintf(stderr, "%s: no device granted\n", prog);
@@ -415,11 +444,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: translated engine (unicorn, %s)\n", prog,
 			arm64 ? "AArch64 on this x86-64 host" : "x86-64");
 	}
-	for (unsigned k = 0; k < efi_nimages; k++)
-		fprintf(stderr, "%s: %s placed at %p, %u bytes, %u relocations, %u page(s) both "
-			"writable and executable (sections share them)\n", prog, efi_images[k].name,
-			efi_images[k].base, efi_images[k].img.image_size, efi_images[k].img.nreloc,
-			efi_images[k].wx_pages);
 	/* before ddekit_init: its trap engine passes on the faults that are not its own */
 	sigaction(SIGSEGV, &sa, NULL);
 	sigaction(SIGBUS, &sa, NULL);
