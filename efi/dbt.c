@@ -49,6 +49,7 @@
 #define SLOT 16
 #define EMU_STACK (1u << 20)
 #define NARGS 16
+#define MAX_DEPTH 32
 
 static struct {
 	uc_engine *uc;
@@ -64,6 +65,8 @@ static struct {
 	uint8_t *stack;
 	uint64_t sp;			/* where the next call into an image builds its frame */
 	int maps_fd;
+	unsigned depth;			/* calls into the images in progress, nested */
+	uc_context *ctx[MAX_DEPTH][2];	/* per level: the caller's state, and its own across a call out */
 	uint64_t bad;			/* the address a fault was at */
 	unsigned long calls_in, calls_out;
 } dbt = { .maps_fd = -1 };
@@ -281,13 +284,21 @@ static void __attribute__((noreturn)) image_faulted(uc_err err)
 uint64_t efi_dbt_call(const void *fn, unsigned n, const uint64_t *args)
 {
 	uint64_t exit_addr = dbt.bridge, sp = dbt.sp, outer_sp = dbt.sp, result;
-	uc_context *saved = NULL;
+	unsigned level = dbt.depth++;
+	uc_context *saved, *mine;
 
 	if (n > 8)
 		ddekit_panic("translated engine: a call with %u arguments", n);
+	if (level == MAX_DEPTH)
+		ddekit_panic("translated engine: calls nested %d deep", MAX_DEPTH);
+	/* this level's two CPU states, made once and kept: a call out is hot */
+	for (int k = 0; k < 2; k++)
+		if (!dbt.ctx[level][k] && uc_context_alloc(dbt.uc, &dbt.ctx[level][k]) != UC_ERR_OK)
+			failed("keeping the CPU state", UC_ERR_NOMEM);
+	saved = dbt.ctx[level][0];
+	mine = dbt.ctx[level][1];
 	/* a nested call: the caller's state comes back after it */
-	if (uc_context_alloc(dbt.uc, &saved) != UC_ERR_OK ||
-	    uc_context_save(dbt.uc, saved) != UC_ERR_OK)
+	if (uc_context_save(dbt.uc, saved) != UC_ERR_OK)
 		failed("saving the CPU state", UC_ERR_NOMEM);
 	sp &= ~15ull;
 	if (dbt.arm64) {
@@ -339,23 +350,19 @@ uint64_t efi_dbt_call(const void *fn, unsigned n, const uint64_t *args)
 		dbt.slot[s].calls++;
 		/* a call back into an image builds its frame below this one */
 		dbt.sp = reg(dbt.arm64 ? UC_ARM64_REG_SP : UC_X86_REG_RSP) - 256;
-		uc_context *mine = NULL;
-
-		if (uc_context_alloc(dbt.uc, &mine) != UC_ERR_OK ||
-		    uc_context_save(dbt.uc, mine) != UC_ERR_OK)
+		if (uc_context_save(dbt.uc, mine) != UC_ERR_OK)
 			failed("saving the CPU state", UC_ERR_NOMEM);
 		uint64_t r = ((call16)dbt.slot[s].fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6],
 						       a[7], a[8], a[9], a[10], a[11], a[12],
 						       a[13], a[14], a[15]);
 
 		uc_context_restore(dbt.uc, mine);
-		uc_context_free(mine);
 		service_return(r);
 		at = pc();
 	}
 	uc_context_restore(dbt.uc, saved);
-	uc_context_free(saved);
 	dbt.sp = outer_sp;
+	dbt.depth--;
 	return result;
 }
 
