@@ -188,6 +188,10 @@ static int parse_efi_driver(struct driver *d, const char *spec, const char *at)
 			fprintf(stderr, "dde run: --driver '%s': where the UEFI drivers are is "
 				"unknown (make fetches them; or set DDE_EFI_DIR)\n", spec);
 			return -1;
+		} else if (!strncmp(n, "ipxe-", 5) && aarch64) {
+			fprintf(stderr, "dde run: --driver '%s': iPXE's option ROMs hold x86-64 "
+				"drivers only (efi:%s)\n", spec, n);
+			return -1;
 		} else if (!strncmp(n, "ipxe-", 5)) {
 			snprintf(img, PATH_MAX, "%.3900s/ipxe/%.64s.rom", dir, n + 5);
 			net = true;
