@@ -12,9 +12,10 @@
 # iPXE keeps few receive buffers posted (e1000: 8; QEMU's rtl8139 is an
 # 8139C+, which iPXE drives with 4 descriptors, and the model drops what
 # finds none, uncounted) and the host polls them, so frames in flight are
-# kept within that: the frames test's window (rtl8139: 2, since the model
-# may take the next frame before iPXE has given back the descriptor it
-# just emptied: with 4 one frame in 2,000 was lost), and for rtl8139 the
+# kept within that: the frames test's window (rtl8139: 1; with 4 in flight,
+# and also with 2 on a loaded machine, about one frame in 2,000 was lost,
+# uncounted: the model found no descriptor given back; issue 22's open
+# items, docs/efi.md), and for rtl8139 the
 # TCP window (the namespace's receive buffer). e1000 takes slirp's bursts
 # at full window, losing some that TCP sends again. e1000 is also run in
 # the translated engine.
@@ -109,7 +110,7 @@ efi_frames() {
 
 base=$((24000 + ($$ % 1000) * 4))
 efi_frames e1000 $base 8
-efi_frames rtl8139 $((base + 2)) 2
+efi_frames rtl8139 $((base + 2)) 1
 efi_frames e1000 $((base + 4)) 8 dbt
 
 # DHCP and TCP through QEMU's user network: e1000 with the Linux drivers'
