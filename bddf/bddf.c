@@ -11,7 +11,13 @@
  * client's earlier requests have completed, then goes to the driver. A
  * client that breaks the protocol is dropped; one that goes away
  * mid-request has its requests finished and forgotten; a driver that dies
- * fails its requests in flight (-ENODEV), and its disks stay listed, gone.
+ * fails its requests in flight (-ENODEV), and its disks stay listed, gone
+ * -- unless `dde run` started it: then dde restarts it, and its requests
+ * wait (clients see a delay) and are sent again to the new process, which
+ * takes its disks on under their names; only a request its driver died on
+ * three times fails (-EIO), and only when dde gives up on the driver do its
+ * disks go. A driver that makes no progress on its requests for --hang-ms
+ * is reported to dde, which kills it (and so restarts it).
  * Only peers the access policy admits get in (common/access.h), and a
  * driver attaches only on the connection `dde run` opened for it on the
  * control channel (unless bddf runs by hand or with --open-drivers).
@@ -265,19 +271,23 @@ static void *driver_memory(const struct ddeblk_msg *m, int fd, unsigned *depth,
 	return p == MAP_FAILED ? NULL : p;
 }
 
-static void hello_driver(struct driver *dr, struct ddeblk_msg *m, int fd)
+/* @dr: new, or the struct of a driver restarted (@revived) */
+static void hello_driver(struct driver *dr, struct ddeblk_msg *m, int fd, int revived)
 {
 	unsigned i, depth = srv.depth, max_io = MAX_IO;
 	const char *why = "";
 	void *ext = NULL;
 
-	for (i = 0; i < sizeof(srv.drivers) / sizeof(srv.drivers[0]) && srv.drivers[i]; i++)
+	for (i = 0; i < sizeof(srv.drivers) / sizeof(srv.drivers[0]) && srv.drivers[i] &&
+	     srv.drivers[i] != dr; i++)
 		;
 	if (i == sizeof(srv.drivers) / sizeof(srv.drivers[0])) {
 		refuse(dr->sock, -EMFILE, "too many drivers");
 		return;
 	}
 	snprintf(dr->name, sizeof(dr->name), "%.*s", (int)sizeof(m->name) - 1, m->name);
+	free(dr->slot);	/* a restarted driver's channel is new */
+	dr->slot = NULL;
 	if (fd >= 0) {
 		ext = driver_memory(m, fd, &depth, &why);
 		if (ext) {
@@ -300,9 +310,31 @@ static void hello_driver(struct driver *dr, struct ddeblk_msg *m, int fd)
 	dr->h_bell = (struct handle){ K_BELL, dr };
 	watch(dr->c.my_bell, &dr->h_bell);
 	dr->role = DDEBLK_ROLE_DRIVER;
+	dr->gone = 0;
+	dr->inflight = 0;
+	dr->hung_told = 0;
 	srv.drivers[i] = dr;
-	bddf_log("driver %s attached (queue depth %u, %u KiB slots%s)", dr->name, depth,
+	if (revived)
+		dr->restarts++;
+	bddf_log("driver %s %s (queue depth %u, %u KiB slots%s)", dr->name,
+		 revived ? "is back" : "attached", depth,
 		 max_io >> 10, ext ? " in its own DMA memory: zero-copy" : "");
+}
+
+static struct driver *find_driver(const char *name)
+{
+	for (unsigned i = 0; i < sizeof(srv.drivers) / sizeof(srv.drivers[0]); i++)
+		if (srv.drivers[i] && !strncmp(srv.drivers[i]->name, name, DDEBLK_NAME_MAX - 1))
+			return srv.drivers[i];
+	return NULL;
+}
+
+/* Whether @fd's peer closed its end (a driver process that died). */
+static int hung_up(int fd)
+{
+	struct pollfd p = { fd, POLLRDHUP, 0 };
+
+	return fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR));
 }
 
 static struct client *new_connection(int s);
@@ -321,30 +353,43 @@ static void accept_one(void)
 		bddf_log("refused a connection: %s", cl->refused);
 }
 
-/* dde on its control channel: a connection for one of its drivers */
+/* dde on its control channel: a connection for one of its drivers, or a driver given up */
 static void on_control(void)
 {
 	struct ddeblk_msg m;
-	int fd, r = seqpacket_recv_fd(srv.control, &m, sizeof(m), &fd);
+	int fds[3], nfds;
+	long r = seqpacket_recv(srv.control, &m, sizeof(m), fds, &nfds, MSG_DONTWAIT);
 	struct client *cl;
+	struct driver *dr;
 
-	if (r == 0) {
+	if (r == -EAGAIN || r == -EINTR)
+		return;
+	if (r <= 0) {
 		epoll_ctl(srv.ep, EPOLL_CTL_DEL, srv.control, NULL);	/* dde is gone */
 		close(srv.control);
 		srv.control = -1;
-	}
-	if (r > 0 && (m.magic != DDEBLK_MAGIC || m.type != DDEBLK_MSG_CHANNEL)) {
-		close(fd);
-		r = -EPROTO;
-	}
-	if (r == -EPROTO)
-		bddf_log("malformed message on the control channel: ignored");
-	if (r <= 0)
 		return;
-	fcntl(fd, F_SETFL, O_NONBLOCK);
-	cl = new_connection(fd);
+	}
+	m.name[DDEBLK_NAME_MAX - 1] = 0;
+	if (r == sizeof(m) && m.magic == DDEBLK_MAGIC && m.type == DDEBLK_MSG_GIVE_UP && !nfds) {
+		dr = find_driver(m.name);
+		if (dr && !dr->given_up) {
+			if (!dr->gone)	/* it is dead; its hangup is not read yet */
+				driver_gone(dr);
+			driver_given_up(dr);
+		}
+		return;
+	}
+	if (r != sizeof(m) || m.magic != DDEBLK_MAGIC || m.type != DDEBLK_MSG_CHANNEL || nfds != 1) {
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+		bddf_log("malformed message on the control channel: ignored");
+		return;
+	}
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	cl = new_connection(fds[0]);
 	if (cl)
-		snprintf(cl->driver, sizeof(cl->driver), "%.*s", (int)sizeof(m.name) - 1, m.name);
+		snprintf(cl->driver, sizeof(cl->driver), "%s", m.name);
 }
 
 static struct client *new_connection(int s)
@@ -435,9 +480,26 @@ static void on_hello(struct client *cl, struct ddeblk_msg *m_, long r, int mem)
 		return;
 	}
 	if (m.value == DDEBLK_ROLE_DRIVER) {
-		struct driver *dr = calloc(1, sizeof(*dr));
+		struct driver *dr = cl->driver[0] ? find_driver(m.name) : NULL;
 		struct epoll_event ev;
+		int revived = 0, supervised = !!cl->driver[0];
 
+		/* restarted by dde: its last process is dead (its hangup may not
+		 * have been read yet); the new one takes its disks and requests on */
+		if (dr && !dr->gone && hung_up(dr->sock))
+			driver_gone(dr);
+		if (dr && dr->gone && dr->supervised && !dr->given_up) {
+			revived = 1;
+		} else if (dr && !dr->gone) {
+			bddf_log("refused a driver: %s is attached already", dr->name);
+			refuse(cl->sock, -EEXIST, "a driver of this name is attached already");
+			client_close(cl);
+			return;
+		} else {
+			dr = calloc(1, sizeof(*dr));
+			if (dr)
+				dr->replay_tail = &dr->replay;
+		}
 		if (!dr) {
 			client_close(cl);
 			return;
@@ -450,8 +512,13 @@ static void on_hello(struct client *cl, struct ddeblk_msg *m_, long r, int mem)
 		ev.events = EPOLLIN;
 		ev.data.ptr = &dr->h_sock;
 		epoll_ctl(srv.ep, EPOLL_CTL_MOD, dr->sock, &ev);
-		hello_driver(dr, &m, mem);
-		if (dr->role != DDEBLK_ROLE_DRIVER) {
+		dr->role = 0;
+		dr->supervised = supervised && srv.control >= 0;
+		hello_driver(dr, &m, mem, revived);
+		if (dr->role != DDEBLK_ROLE_DRIVER && revived) {
+			close(dr->sock);	/* the next restart may do better */
+			dr->sock = -1;
+		} else if (dr->role != DDEBLK_ROLE_DRIVER) {
 			close(dr->sock);
 			free(dr->slot);
 			free(dr);
@@ -479,6 +546,30 @@ static void on_sock(struct client *cl)
 	on_hello(cl, &m, r, mem);
 	if (mem >= 0)
 		close(mem);	/* mapped, or refused */
+}
+
+/* Drivers with requests and no completion for --hang-ms: dde is told (it kills and restarts them). */
+static void check_hangs(void)
+{
+	long long now = mono_ms();
+
+	for (unsigned i = 0; i < sizeof(srv.drivers) / sizeof(srv.drivers[0]); i++) {
+		struct driver *dr = srv.drivers[i];
+		struct ddeblk_msg m;
+
+		if (!dr || dr->gone || !dr->supervised || !dr->inflight || dr->hung_told ||
+		    now - dr->progress_ms < srv.hang_ms || srv.control < 0)
+			continue;
+		msg_init(&m, DDEBLK_MSG_HUNG);
+		snprintf(m.name, sizeof(m.name), "%.*s", (int)sizeof(m.name) - 1, dr->name);
+		m.value = (int32_t)(now - dr->progress_ms);
+		m.depth = dr->inflight;
+		bddf_log("driver %s hangs: %u request%s in flight and none done for %lld ms "
+			 "(--hang-ms %u): dde is told", dr->name, dr->inflight,
+			 dr->inflight == 1 ? "" : "s", now - dr->progress_ms, srv.hang_ms);
+		send_msg(srv.control, &m, NULL, 0);
+		dr->hung_told = 1;
+	}
 }
 
 static int is_driver(void *obj)
@@ -534,6 +625,7 @@ int main(int argc, char **argv)
 		{ "client-depth", required_argument, 0, 'c' },
 		{ "expect", required_argument, 0, 'e' },
 		{ "fault", required_argument, 0, 'f' },
+		{ "hang-ms", required_argument, 0, 'H' },
 		{ "control-fd", required_argument, 0, 'C' },
 		{ "open-drivers", no_argument, 0, 'O' },
 		{ "allow-user", required_argument, 0, 'u' },
@@ -561,6 +653,8 @@ int main(int argc, char **argv)
 			srv.nvme_expected += !strncmp(source_name(optarg), "nvme", 4);
 			srv.vd_expected += !strncmp(source_name(optarg), "virtio_blk@", 11);
 		}
+		else if (opt == 'H')
+			srv.hang_ms = (unsigned)number("--hang-ms", optarg, 3600000);
 		else if (opt == 'f') {
 			if (fault(optarg))
 				return 2;
@@ -576,7 +670,8 @@ int main(int argc, char **argv)
 		} else {
 			fprintf(opt == 'h' ? stdout : stderr,
 				"usage: bddf --socket PATH [--depth N] [--client-depth N] [--expect DRIVER]...\n"
-				"            [--fault drop-write=DISK:SECTOR]... [--control-fd N [--open-drivers]]\n"
+				"            [--fault drop-write=DISK:SECTOR]... [--hang-ms MS]\n"
+				"            [--control-fd N [--open-drivers]]\n"
 				"            [--allow-user U]... [--allow-group G]...\n"
 				"  the block server: drivers attach their disks, clients open disks and\n"
 				"  partitions by name (libddeblk). --depth: requests in flight per driver\n"
@@ -586,8 +681,12 @@ int main(int argc, char **argv)
 				"  covering DISK's SECTOR are acknowledged but not done (to test what\n"
 				"  verifies writes); --control-fd: dde's channel, on which it opens each\n"
 				"  driver's connection (drivers may attach only there unless\n"
-				"  --open-drivers); --allow-user/--allow-group: who may connect besides\n"
-				"  bddf's own user and root\n");
+				"  --open-drivers): such a driver that dies is restarted by dde, and\n"
+				"  its requests wait and are sent again to the new process;\n"
+				"  --hang-ms: such a driver with requests and none done for MS is\n"
+				"  reported to dde as hung (default 0: never);\n"
+				"  --allow-user/--allow-group: who may connect besides bddf's own\n"
+				"  user and root\n");
 			return opt == 'h' ? 0 : 2;
 		}
 	}
@@ -614,7 +713,7 @@ int main(int argc, char **argv)
 	}
 	for (;;) {
 		struct epoll_event ev[32];
-		int n = epoll_wait(srv.ep, ev, 32, -1);
+		int n = epoll_wait(srv.ep, ev, 32, srv.hang_ms ? 250 : -1);
 
 		for (int i = 0; i < n; i++) {
 			struct handle *h = ev[i].data.ptr;
@@ -654,5 +753,7 @@ int main(int argc, char **argv)
 		serve_clients();
 		kick_drivers();
 		ring_clients();
+		if (srv.hang_ms)
+			check_hangs();
 	}
 }

@@ -182,6 +182,19 @@ void disk_added(struct driver *dr, const struct ddeblk_msg *m)
 		return;
 	}
 	dk = dr->disk[m->index];
+	if (dk && dk->down) {	/* its restarted driver has it again */
+		if (m->entry.size != dk->e.size || m->entry.sector_size != dk->e.sector_size)
+			bddf_log("%s: its restarted driver announces another disk (%llu bytes, "
+				 "%u-byte sectors; was %llu, %u): what waits for it is sent all the same",
+				 dk->e.name, (unsigned long long)m->entry.size, m->entry.sector_size,
+				 (unsigned long long)dk->e.size, dk->e.sector_size);
+		dk->e.size = m->entry.size;
+		dk->e.flags = (dk->e.flags & DDEBLK_DISK_GONE) | (m->entry.flags & DISK_FLAGS);
+		dk->max_io = (m->max_io < dr->c.max_io ? m->max_io : dr->c.max_io) /
+			     dk->e.sector_size * dk->e.sector_size;
+		disk_back(dk);
+		return;
+	}
 	if (dk) {	/* a change: size, read-only */
 		dk->e.size = m->entry.size;
 		dk->e.flags = (dk->e.flags & DDEBLK_DISK_GONE) | (m->entry.flags & DISK_FLAGS);

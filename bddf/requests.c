@@ -12,12 +12,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../common/bell.h"
 #include "server.h"
 
 /* ---- requests to drivers ---- */
+
+/* a request's parts are sent again to this many restarts of its driver; then -EIO */
+#define MAX_TRIES 3
+
+long long mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
 
 static int free_slot(struct driver *dr)
 {
@@ -29,13 +41,21 @@ static int free_slot(struct driver *dr)
 	return -1;
 }
 
-static void to_driver(struct driver *dr, int s, struct disk *dk, uint16_t op, uint16_t flags,
-		      uint64_t off, uint32_t len)
+/* Part @p into slot @s of its driver (a write's data copied from its client). */
+static void to_driver(struct driver *dr, int s, const struct part *p)
 {
-	struct ddeblk_sqe e = { .cookie = (uint64_t)s, .offset = off, .len = len, .op = op,
-				.flags = flags, .slot = (uint32_t)s, .disk = dk->index };
+	struct ddeblk_sqe e = { .cookie = (uint64_t)s, .offset = p->offset, .len = p->len,
+				.op = p->op, .flags = p->flags, .slot = (uint32_t)s,
+				.disk = p->dk->index };
 
+	if (p->op == DDEBLK_OP_WRITE && p->cr)
+		memcpy(ddeblk_slot_of(&dr->c, (uint32_t)s),
+		       (uint8_t *)ddeblk_slot_of(&p->cr->cl->c, p->cr->slot) + p->off, p->len);
+	if (!dr->inflight)
+		dr->progress_ms = mono_ms();
 	dr->slot[s].used = 1;
+	dr->slot[s].p = *p;
+	dr->slot[s].p.next = NULL;
 	dr->inflight++;
 	dr->kick = 1;
 	if (ddeblk_sq_push(&dr->c, &e))	/* never full: slots <= depth */
@@ -55,43 +75,23 @@ static void client_done(struct creq *cr)
 	free(cr);
 }
 
-static void part_done(struct driver *dr, unsigned s, int status);
-
-/* The driver's disk went away or the driver died: everything in flight fails. */
-static void driver_fail_all(struct driver *dr)
-{
-	for (unsigned s = 0; s < dr->c.depth; s++)
-		if (dr->slot[s].used)
-			part_done(dr, s, -ENODEV);
-}
-
 static void submit_flush(struct driver *dr, struct disk *dk, struct creq *cr, int s)
 {
-	dr->slot[s].cr = cr;
-	dr->slot[s].off = 0;
-	dr->slot[s].len = 0;
+	struct part p = { .cr = cr, .dk = dk, .op = DDEBLK_OP_FLUSH };
+
 	cr->parts = 1;
-	to_driver(dr, s, dk, DDEBLK_OP_FLUSH, 0, 0, 0);
+	to_driver(dr, s, &p);
 }
 
-static void part_done(struct driver *dr, unsigned s, int status)
+/* Part @p of a client request is done (@data: what a read read, or NULL). */
+static void part_finish(struct driver *dr, const struct part *p, int status, const void *data)
 {
-	struct dslot *ds = &dr->slot[s];
-	struct creq *cr = ds->cr;
+	struct creq *cr = p->cr;
 
-	ds->used = 0;
-	dr->inflight--;
-	if (!cr) {	/* bddf's own */
-		ds->done = 1;
-		ds->status = status;
-		return;
-	}
-	ds->cr = NULL;
 	if (status && !cr->status)
 		cr->status = status;
-	if (!status && cr->op == DDEBLK_OP_READ && !cr->cl->dead)
-		memcpy((uint8_t *)ddeblk_slot_of(&cr->cl->c, cr->slot) + ds->off,
-		       ddeblk_slot_of(&dr->c, s), ds->len);
+	if (!status && cr->op == DDEBLK_OP_READ && !cr->cl->dead && data)
+		memcpy((uint8_t *)ddeblk_slot_of(&cr->cl->c, cr->slot) + p->off, data, p->len);
 	if (--cr->parts)
 		return;
 	if (cr->flush_after && !cr->status) {
@@ -99,12 +99,72 @@ static void part_done(struct driver *dr, unsigned s, int status)
 
 		cr->flush_after = 0;
 		if (t >= 0) {	/* the slot just freed is there at least */
-			submit_flush(dr, cr->cl->disk, cr, t);
+			submit_flush(dr, p->dk, cr, t);
 			return;
 		}
 		cr->status = -EIO;
 	}
 	client_done(cr);
+}
+
+static void part_done(struct driver *dr, unsigned s, int status)
+{
+	struct dslot *ds = &dr->slot[s];
+
+	ds->used = 0;
+	dr->inflight--;
+	dr->progress_ms = mono_ms();
+	dr->hung_told = 0;
+	if (dr->recovering) {	/* how long its clients waited */
+		dr->recovering = 0;
+		bddf_log("driver %s serves again: its first request done %lld ms after it went away",
+			 dr->name, dr->progress_ms - dr->gone_ms);
+	}
+	if (!ds->p.cr) {	/* bddf's own */
+		ds->done = 1;
+		ds->status = status;
+		return;
+	}
+	part_finish(dr, &ds->p, status, status ? NULL : ddeblk_slot_of(&dr->c, s));
+}
+
+/* The parts waiting for a restart fail with @status (dde gave up, or they were tried enough). */
+static void fail_replays(struct driver *dr, int status)
+{
+	while (dr->replay) {
+		struct part *p = dr->replay;
+
+		dr->replay = p->next;
+		part_finish(dr, p, status, NULL);
+		free(p);
+	}
+	dr->replay_tail = &dr->replay;
+}
+
+void replay_parts(struct driver *dr)
+{
+	struct part **pp = &dr->replay;
+
+	while (*pp && !dr->gone) {
+		struct part *p = *pp;
+		int s;
+
+		if (p->dk->down) {	/* not announced again yet */
+			pp = &p->next;
+			continue;
+		}
+		if ((s = free_slot(dr)) < 0)
+			break;
+		*pp = p->next;
+		if (p->len > p->dk->max_io)	/* the new driver takes less at once */
+			part_finish(dr, p, -EIO, NULL);
+		else
+			to_driver(dr, s, p);
+		free(p);
+	}
+	dr->replay_tail = pp;
+	while (*dr->replay_tail)
+		dr->replay_tail = &(*dr->replay_tail)->next;
 }
 
 void ring_clients(void)
@@ -123,7 +183,7 @@ static int check(struct client *cl, const struct ddeblk_sqe *e)
 	struct disk *dk = cl->disk;
 	uint32_t ss = cl->e.sector_size;
 
-	if ((dk->e.flags & DDEBLK_DISK_GONE) || dk->drv->gone)
+	if ((dk->e.flags & DDEBLK_DISK_GONE) || (dk->drv->gone && !dk->down))
 		return -ENODEV;
 	if (e->op == DDEBLK_OP_FLUSH)
 		return 0;
@@ -171,6 +231,9 @@ static void serve_client(struct client *cl)
 	if (!cl->disk || cl->role != DDEBLK_ROLE_CLIENT)
 		return;	/* not opened (yet) */
 	dr = cl->disk->drv;
+	/* its driver is being restarted, or has requests to send again first: they wait */
+	if (cl->disk->down || dr->replay)
+		return;
 	while (!cl->dead && cl->inflight < cl->c.depth && (r = ddeblk_sq_peek(&cl->c, &e)) == 0) {
 		struct disk *dk = cl->disk;
 		int err = check(cl, &e);
@@ -224,16 +287,11 @@ static void serve_client(struct client *cl)
 		}
 		cr->parts = (int)nparts;
 		for (uint32_t off = 0; off < e.len; off += chunk) {
-			uint32_t len = e.len - off < chunk ? e.len - off : chunk;
-			int s = free_slot(dr);
+			struct part p = { .cr = cr, .dk = dk, .op = e.op, .flags = flags,
+					  .offset = cl->e.start + e.offset + off, .off = off,
+					  .len = e.len - off < chunk ? e.len - off : chunk };
 
-			dr->slot[s].cr = cr;
-			dr->slot[s].off = off;
-			dr->slot[s].len = len;
-			if (e.op == DDEBLK_OP_WRITE)
-				memcpy(ddeblk_slot_of(&dr->c, (uint32_t)s),
-				       (uint8_t *)ddeblk_slot_of(&cl->c, e.slot) + off, len);
-			to_driver(dr, s, dk, e.op, flags, cl->e.start + e.offset + off, len);
+			to_driver(dr, free_slot(dr), &p);
 		}
 	}
 	if (r == -EPROTO && !cl->dead) {
@@ -256,6 +314,9 @@ void kick_drivers(void)
 
 void serve_clients(void)
 {
+	for (unsigned i = 0; i < sizeof(srv.drivers) / sizeof(srv.drivers[0]); i++)
+		if (srv.drivers[i] && srv.drivers[i]->replay)
+			replay_parts(srv.drivers[i]);
 	for (struct client *c = srv.clients; c; c = c->next)
 		serve_client(c);
 }
@@ -270,22 +331,98 @@ void disk_gone(struct disk *dk)
 	bddf_log("%s: gone (driver %s)", dk->e.name, dk->drv->name);
 }
 
+/* The driver's slots are free again; what was in them waits for its restart. */
+static void keep_for_replay(struct driver *dr)
+{
+	unsigned waiting = 0, failed = 0;
+
+	for (unsigned s = 0; s < dr->c.depth; s++) {
+		struct dslot *ds = &dr->slot[s];
+		struct part *p;
+
+		if (!ds->used)
+			continue;
+		ds->used = 0;
+		dr->inflight--;
+		if (!ds->p.cr) {	/* bddf's own read: its reader sees the driver gone */
+			ds->done = 1;
+			ds->status = -ENODEV;
+			continue;
+		}
+		p = malloc(sizeof(*p));
+		if (!p || ++ds->p.tries > MAX_TRIES) {
+			/* a request that takes its driver down again and again */
+			part_finish(dr, &ds->p, -EIO, NULL);
+			free(p);
+			failed++;
+			continue;
+		}
+		*p = ds->p;
+		p->next = NULL;
+		*dr->replay_tail = p;
+		dr->replay_tail = &p->next;
+		waiting++;
+	}
+	bddf_log("driver %s went away: its disks wait for its restart; %u request part%s to "
+		 "send again%s", dr->name, waiting, waiting == 1 ? "" : "s",
+		 failed ? ", some failed (-EIO): tried on too many restarts" : "");
+}
+
 void driver_gone(struct driver *dr)
 {
-	bddf_log("driver %s went away", dr->name);
 	dr->gone = 1;
-	driver_fail_all(dr);
-	for (int i = 0; i < DRIVER_DISKS; i++)
-		disk_gone(dr->disk[i]);
+	dr->gone_ms = mono_ms();
+	if (dr->supervised && !dr->given_up && srv.control >= 0) {
+		dr->recovering = 1;
+		keep_for_replay(dr);
+		for (int i = 0; i < DRIVER_DISKS; i++)
+			if (dr->disk[i])
+				dr->disk[i]->down = 1;
+	} else {
+		bddf_log("driver %s went away", dr->name);
+		for (unsigned s = 0; s < dr->c.depth; s++)
+			if (dr->slot[s].used)
+				part_done(dr, s, -ENODEV);
+		fail_replays(dr, -ENODEV);
+		for (int i = 0; i < DRIVER_DISKS; i++)
+			disk_gone(dr->disk[i]);
+	}
 	close(dr->sock);
 	close(dr->c.my_bell);
 	close(dr->c.peer_bell);
+	dr->sock = dr->c.my_bell = dr->c.peer_bell = -1;
 	if (dr->c.ext_size) {	/* its memory: nothing of ours is in it any more */
 		munmap(dr->c.data, dr->c.ext_size);
 		dr->c.data = NULL;
 		dr->c.ext_size = 0;
 	}
-	/* the struct stays: its disks name it */
+	ddeblk_chan_unmap(&dr->c);
+	/* the struct stays: its disks name it, a restarted driver takes it on */
+}
+
+void driver_given_up(struct driver *dr)
+{
+	dr->given_up = 1;
+	bddf_log("driver %s will not be restarted: its disks are gone", dr->name);
+	fail_replays(dr, -ENODEV);
+	for (int i = 0; i < DRIVER_DISKS; i++) {
+		if (dr->disk[i])
+			dr->disk[i]->down = 0;
+		disk_gone(dr->disk[i]);
+	}
+}
+
+void disk_back(struct disk *dk)
+{
+	unsigned n = 0;
+
+	dk->down = 0;
+	for (struct part *p = dk->drv->replay; p; p = p->next)
+		n += p->dk == dk;
+	bddf_log("%s: back %lld ms after its driver went away (%s, restart %u): %u request "
+		 "part%s sent again", dk->e.name, mono_ms() - dk->drv->gone_ms, dk->drv->name,
+		 dk->drv->restarts, n, n == 1 ? "" : "s");
+	replay_parts(dk->drv);
 }
 
 /* Take a driver's completions. */
@@ -329,9 +466,10 @@ int scan_read(void *arg, uint64_t off, void *buf, uint32_t len)
 			bell_clear(dr->c.my_bell);
 			driver_completions(dr);
 		}
-		dr->slot[s].cr = NULL;
+		struct part rd = { .dk = sc->dk, .op = DDEBLK_OP_READ, .offset = off + done, .len = n };
+
 		dr->slot[s].done = 0;
-		to_driver(dr, s, sc->dk, DDEBLK_OP_READ, 0, off + done, n);
+		to_driver(dr, s, &rd);
 		bell_ring(dr->c.peer_bell);
 		dr->kick = 0;
 		while (!dr->slot[s].done) {

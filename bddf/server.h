@@ -34,16 +34,27 @@ struct creq {
 	uint64_t cookie;
 	int parts, status;
 	int flush_after;	/* FUA on a disk without FUA: a flush follows */
+	int replays;		/* times its parts were sent again to a restarted driver */
 	uint16_t op;
 	uint32_t slot;		/* the client's data slot */
+};
+
+/* what one part asks of the driver: kept until done, to be replayed */
+struct part {
+	struct creq *cr;	/* NULL: bddf's own (a table read) */
+	struct disk *dk;
+	uint16_t op, flags;
+	uint64_t offset;	/* on the disk */
+	uint32_t off;		/* into the client's slot */
+	uint32_t len;
+	int tries;		/* restarts of its driver it was in flight at */
+	struct part *next;	/* in a driver's replay list */
 };
 
 /* a driver channel slot in flight */
 struct dslot {
 	int used;
-	struct creq *cr;	/* NULL: bddf's own (a table read) */
-	uint32_t off;		/* into the client's slot */
-	uint32_t len;
+	struct part p;
 	int done, status;	/* bddf's own */
 };
 
@@ -55,6 +66,16 @@ struct driver {
 	struct dslot *slot;
 	unsigned inflight;
 	int gone, kick;
+	/* attached on dde's connection: when its process dies, dde restarts
+	 * it; its requests wait for the new process (replay) unless dde gives
+	 * up on it (given_up) */
+	int supervised, given_up;
+	unsigned restarts;
+	struct part *replay, **replay_tail;	/* parts to send again */
+	long long progress_ms;	/* a completion, or the first request in flight */
+	int hung_told;		/* dde was told it hangs; until it progresses */
+	long long gone_ms;	/* when it last went away */
+	int recovering;		/* gone, and no request done since */
 	struct disk *disk[DRIVER_DISKS];
 };
 
@@ -63,6 +84,7 @@ struct disk {
 	struct driver *drv;
 	unsigned index;		/* the driver's */
 	uint32_t max_io;
+	int down;		/* its driver died; until the restarted one announces it */
 	char local[DDEBLK_NAME_MAX];	/* the driver's own name for it */
 	struct bddf_table t;
 };
@@ -87,6 +109,7 @@ struct bddf_server {
 	int open_drivers;	/* drivers may attach over the socket */
 	struct handle h_control;
 	unsigned depth, client_depth;
+	unsigned hang_ms;	/* a driver with requests and no completion this long hangs */
 	struct handle h_listen;
 	struct disk *disk[MAX_DISKS];
 	int ndisks, nvme_ctrls, sd_disks, vd_disks;
@@ -112,8 +135,16 @@ void kick_drivers(void);
 void ring_clients(void);
 /* Take a driver's completions. */
 void driver_completions(struct driver *dr);
-/* A driver died: its requests fail, its disks stay listed, gone. */
+/* A driver died: its requests wait for its restart (supervised) or fail,
+ * its disks stay listed (gone, unless it comes back). */
 void driver_gone(struct driver *dr);
+/* dde gave up on a driver: what waited fails, its disks are gone. */
+void driver_given_up(struct driver *dr);
+/* A restarted driver announced disk @dk again: what waited for it goes. */
+void disk_back(struct disk *dk);
+/* Send what waits for a restarted driver, while it has slots. */
+void replay_parts(struct driver *dr);
+long long mono_ms(void);
 void disk_gone(struct disk *dk);
 /* bddf's own synchronous read of a disk (its partition table) */
 int scan_read(void *arg, uint64_t off, void *buf, uint32_t len);

@@ -107,6 +107,12 @@ enum {
 	DDEBLK_MSG_CHANNEL,	/* dde -> bddf on its control channel: name = a driver
 				 * instance, 1 fd = bddf's end of that driver's connection,
 				 * the only one on which it may attach as that driver */
+	DDEBLK_MSG_GIVE_UP,	/* dde -> bddf on its control channel: name = a driver
+				 * instance that will not come back (dde gave up
+				 * restarting it): its requests fail, its disks are gone */
+	DDEBLK_MSG_HUNG,	/* bddf -> dde on the control channel: name = a driver
+				 * instance that made no progress on its requests for
+				 * value ms (dde kills it; it is restarted) */
 };
 
 enum { DDEBLK_ROLE_CLIENT = 1, DDEBLK_ROLE_DRIVER = 2, DDEBLK_ROLE_TOOL = 3 };

@@ -83,6 +83,10 @@ enum {
 	DDENET_STATS,		/* driver -> netd: its counters (the driver's fields of
 				 * stats); netd -> a QUERY peer: one per interface with
 				 * its counters, then one with ifname "" (the end) */
+	DDENET_GIVE_UP,		/* dde -> netd on its control channel: ifname's driver
+				 * will not come back: the interface goes */
+	DDENET_HUNG,		/* netd -> dde on the control channel: ifname's driver
+				 * took no frame queued to it for value ms */
 };
 
 /* QUERY: a peer that only asks for the interfaces' counters (HELLO, then STATS) */

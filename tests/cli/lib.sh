@@ -86,7 +86,11 @@ wait_log() {
 	return 1
 }
 # driver_pid LOG INSTANCE: the pid of the driver dde run started for INSTANCE
-driver_pid() { sed -n "s/^dde: started driver $2 (pid \([0-9]*\))$/\1/p" "$1"; }
+# (its latest process, if dde restarted it)
+driver_pid() {
+	sed -n -e "s/^dde: started driver $2 (pid \([0-9]*\))$/\1/p" \
+		-e "s/^dde: restarted driver $2 (pid \([0-9]*\), restart [0-9]*)$/\1/p" "$1" | tail -1
+}
 
 finish() {
 	echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"

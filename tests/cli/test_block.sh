@@ -46,7 +46,8 @@ before_p6=$(sha "$M" 34816 4096)
 before_g2=$(sha "$G" 18432 8192)
 
 export DDE_BLK="@dde-test-blk-$$"
-dde_bg "$T/run.log" "${run_extra[@]}" --machine q35 --disk "nvme:$M" --disk "nvme:$G" --blk-socket "$DDE_BLK"
+dde_bg "$T/run.log" "${run_extra[@]}" --machine q35 --disk "nvme:$M" --disk "nvme:$G" --blk-socket "$DDE_BLK" \
+	--restarts 2 --hang-timeout 2000
 run=$bg
 if wait_count "bddf: nvme[01]n1: disk of" 2 60 "$T/run.log"; then
 	ok "two NVMe controllers: Linux's nvme in a process each, both disks at bddf"
@@ -102,20 +103,65 @@ expect "an extended partition cannot be opened" 1 "open nvme0n1p2" \
 	"$BLKIO" nvme0n1p2 info
 expect "an unknown name" 1 "open sdz9: no disk or partition .sdz9." "$BLKIO" sdz9 info
 
-# kill -9 of the second disk's driver: its requests fail, the first disk serves on
+# Drivers come back. The second disk's driver is stopped (SIGSTOP) with a
+# write in flight: bddf reports it hung, dde kills and restarts it, bddf
+# sends the write again and the client sees only a delay. Then kill -9
+# with a write in flight: the same. A third failure within the window
+# (--restarts 2): dde gives the driver up; its disk's requests fail at
+# once, the first disk serves on.
+head -c $((4 << 20)) /dev/urandom >"$T/w3"
+head -c $((512 << 10)) /dev/urandom >"$T/w4"
+pid=$(driver_pid "$T/run.log" "$NVME@00:02.0")
+[ -n "$pid" ] && kill -STOP "$pid"
+"$BLKIO" nvme1n1p1 put "$T/w3" $((4 << 20)) 65536 32 >"$T/w3.out" 2>&1 &
+io=$!
+if wait_for "bddf: driver $NVME@00:02.0 hangs: [0-9]+ requests? in flight" 20 "$T/run.log" &&
+	wait_for "dde: the block server reports driver $NVME@00:02.0 hung: .*: killing it" 10 "$T/run.log" &&
+	wait_for "dde: restarted driver $NVME@00:02.0 \(pid [0-9]+, restart 1\)" 20 "$T/run.log"; then
+	ok "a driver stopped with requests in flight: bddf reports it hung, dde kills and restarts it"
+else
+	not_ok "a hung driver is restarted" "$(grep -E 'bddf|dde:' "$T/run.log" | tail -6)"
+fi
+wait $io
+grep -q "wrote 4194304" "$T/w3.out" &&
+	ok "... the client's write completes without an error (sent again to the new process)" ||
+	not_ok "the write survives the restart" "$(cat "$T/w3.out")"
+grep -Eq "bddf: nvme1n1: back [0-9]+ ms after its driver went away .*: [1-9][0-9]* request parts? sent again" \
+	"$T/run.log" && ok "... its disk keeps its name; what was in flight was sent again" ||
+	not_ok "the disk comes back" "$(grep 'bddf' "$T/run.log" | tail -4)"
+pid=$(driver_pid "$T/run.log" "$NVME@00:02.0")
+[ -n "$pid" ] && kill -STOP "$pid"
+"$BLKIO" nvme1n1p1 put "$T/w4" 3407872 4096 32 >"$T/w4.out" 2>&1 &
+io=$!
+sleep 1
+[ -n "$pid" ] && kill -9 "$pid"
+wait $io
+grep -q "wrote 524288" "$T/w4.out" &&
+	wait_for "dde: restarted driver $NVME@00:02.0 \(pid [0-9]+, restart 2\)" 1 "$T/run.log" &&
+	ok "kill -9 with a write in flight: restarted, the write completes without an error" ||
+	not_ok "kill -9 with a write in flight" "$(cat "$T/w4.out"; grep -E 'bddf|dde:' "$T/run.log" | tail -4)"
+"$BLKIO" nvme1n1p1 get "$T/r3" $((4 << 20)) $((4 << 20)) 1048576 8 >"$T/r3.out" 2>&1
+"$BLKIO" nvme1n1p1 get "$T/r4" 3407872 524288 65536 8 >>"$T/r3.out" 2>&1
+cmp -s "$T/r3" "$T/w3" && cmp -s "$T/r4" "$T/w4" &&
+	ok "... both writes read back through the restarted driver" ||
+	not_ok "the writes read back" "$(cat "$T/r3.out")"
+expect "dde status shows the driver running, restarted twice, and why" 0 \
+	"$NVME@00:02.0 +running +[0-9]+ +2  killed by signal 9" env DDE_RUN="@dde-run-$run" "$DDE" status
 pid=$(driver_pid "$T/run.log" "$NVME@00:02.0")
 [ -n "$pid" ] && kill -9 "$pid"
-if wait_for "bddf: driver $NVME@00:02.0 went away" 10 "$T/run.log" &&
-	grep -q "bddf: nvme1n1: gone" "$T/run.log"; then
-	ok "bddf sees the killed driver go, and its disk"
+if wait_for "dde: driver $NVME@00:02.0 failed 3 times within 60 s \(last: killed by signal 9 \(Killed\)\): given up" 20 "$T/run.log" &&
+	wait_for "bddf: nvme1n1: gone" 10 "$T/run.log"; then
+	ok "a third failure within the window: given up in one line; bddf takes its disk away"
 else
-	not_ok "the killed driver is seen" "$(tail -5 "$T/run.log")"
+	not_ok "the driver is given up" "$(grep -E 'bddf|dde:' "$T/run.log" | tail -5)"
 fi
 expect "requests to its disk fail at once (no hang)" 1 "No such device" \
 	timeout 20 "$BLKIO" nvme1n1p1 get "$T/x" 0 4096
 expect "the other disk keeps serving" 0 "read 1048576" \
 	timeout 20 "$BLKIO" nvme0n1p1 get "$T/x" 0 1048576
 expect "dde disks shows the disk gone" 0 "nvme1n1p2 .*$NVME@00:02.0 \(gone\)" "$DDE" disks
+expect "dde status shows it given up" 0 "$NVME@00:02.0 +given up" \
+	env DDE_RUN="@dde-run-$run" "$DDE" status
 dde_stop $run
 
 # after QEMU exits: the images hold exactly what was written
@@ -128,6 +174,10 @@ w1=$(sha256sum <"$T/w1" | cut -d' ' -f1)
 	ok "nvme0n1p5's 1.5 KiB are in the image" || not_ok "MBR image holds the small write"
 [ "$(sha "$G" $((2048 + 8)) 6145)" = "$w1" ] && ok "nvme1n1p1's bytes are in the GPT image" ||
 	not_ok "GPT image holds the write"
+[ "$(sha "$G" $((2048 + 8192)) 8192)" = "$(shaf "$T/w3")" ] &&
+	[ "$(sha "$G" $((2048 + 6656)) 1024)" = "$(shaf "$T/w4")" ] &&
+	ok "the writes the driver died under are in the GPT image" ||
+	not_ok "GPT image holds the writes sent again"
 [ "$(sha "$M" 34816 4096)" = "$before_p6" ] && [ "$(sha "$G" 18432 8192)" = "$before_g2" ] &&
 	ok "the partitions nobody wrote are unchanged (nvme0n1p6 after the refused write, nvme1n1p2)" ||
 	not_ok "untouched partitions unchanged"

@@ -44,6 +44,65 @@ static int attach_block(int control, const struct driver *d, int fd)
 	return seqpacket_send(control, &m, sizeof(m), &fd, 1);
 }
 
+/* netd: the interface of a driver that will not come back goes */
+static int give_up_net(int control, const struct driver *d)
+{
+	struct ddenet_msg m = { .magic = DDENET_MAGIC, .version = DDENET_VERSION,
+				.type = DDENET_GIVE_UP };
+
+	snprintf(m.ifname, sizeof(m.ifname), "%s", d->unit);
+	return seqpacket_send(control, &m, sizeof(m), NULL, 0);
+}
+
+/* netd: an interface whose driver takes no frames */
+static int report_net(int control, char *who, size_t cap, char *why, size_t wcap)
+{
+	struct ddenet_msg m;
+	int fds[3], nfds;
+	long r = seqpacket_recv(control, &m, sizeof(m), fds, &nfds, MSG_DONTWAIT);
+
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (r == 0)
+		return -1;
+	if (r != sizeof(m) || m.magic != DDENET_MAGIC || m.type != DDENET_HUNG)
+		return 0;
+	m.ifname[sizeof(m.ifname) - 1] = 0;
+	snprintf(who, cap, "%s", m.ifname);
+	snprintf(why, wcap, "hung: it took none of the frames queued to it for %d ms", m.value);
+	return 1;
+}
+
+/* bddf: the disks of a driver that will not come back are gone */
+static int give_up_block(int control, const struct driver *d)
+{
+	struct ddeblk_msg m = { .magic = DDEBLK_MAGIC, .version = DDEBLK_VERSION,
+				.type = DDEBLK_MSG_GIVE_UP };
+
+	snprintf(m.name, sizeof(m.name), "%.*s", (int)sizeof(m.name) - 1, d->instance);
+	return seqpacket_send(control, &m, sizeof(m), NULL, 0);
+}
+
+/* bddf: a driver with requests it does not complete */
+static int report_block(int control, char *who, size_t cap, char *why, size_t wcap)
+{
+	struct ddeblk_msg m;
+	int fds[3], nfds;
+	long r = seqpacket_recv(control, &m, sizeof(m), fds, &nfds, MSG_DONTWAIT);
+
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (r == 0)
+		return -1;
+	if (r != sizeof(m) || m.magic != DDEBLK_MAGIC || m.type != DDEBLK_MSG_HUNG)
+		return 0;
+	m.name[sizeof(m.name) - 1] = 0;
+	snprintf(who, cap, "%s", m.name);
+	snprintf(why, wcap, "hung: %u request%s in flight and none done for %d ms", m.depth,
+		 m.depth == 1 ? "" : "s", m.value);
+	return 1;
+}
+
 /* sndd: the driver's connection serves its card, named by its unit */
 static int attach_sound(int control, const struct driver *d, int fd)
 {
@@ -69,9 +128,11 @@ static void hint_sound(const struct dde_class *c)
 
 static struct dde_class classes[] = {
 	{ .name = "net", .what = "network", .prog = "netd", .tag = "net", .env = "DDE_NET",
-	  .unit = "net", .unit_kind = "interface", .alone = true, .attach = attach_net, .control = -1 },
+	  .unit = "net", .unit_kind = "interface", .alone = true, .attach = attach_net,
+	  .give_up = give_up_net, .report = report_net, .control = -1 },
 	{ .name = "block", .what = "block", .prog = "bddf", .tag = "blk", .env = "DDE_BLK",
-	  .expect = "--expect", .attach = attach_block, .control = -1 },
+	  .expect = "--expect", .attach = attach_block, .give_up = give_up_block,
+	  .report = report_block, .control = -1 },
 	{ .name = "sound", .what = "sound", .prog = "sndd", .tag = "snd", .env = "DDE_SND",
 	  .unit = "snd", .unit_kind = "card", .attach = attach_sound, .hint = hint_sound,
 	  .control = -1 },
@@ -246,4 +307,39 @@ int class_connect(struct driver *d)
 	close(sp[0]);
 	d->class_fd = sp[1];
 	return 0;
+}
+
+void class_give_up(const struct driver *d)
+{
+	if (d->cls && d->cls->give_up && d->cls->control >= 0)
+		d->cls->give_up(d->cls->control, d);
+}
+
+int class_control_fds(int *fds, struct dde_class **cls, int max)
+{
+	int n = 0;
+
+	for (unsigned i = 0; i < NCLASSES && n < max; i++)
+		if (classes[i].control >= 0 && classes[i].report) {
+			fds[n] = classes[i].control;
+			cls[n++] = &classes[i];
+		}
+	return n;
+}
+
+struct driver *class_hung(struct dde_class *c, struct driver *drv, int ndrv, char *why,
+			  size_t cap, bool *closed)
+{
+	char who[256];
+	int r = c->report(c->control, who, sizeof(who), why, cap);
+
+	*closed = r < 0;
+	if (r <= 0)
+		return NULL;
+	/* bddf knows a driver by its instance (cut to its names' length), netd by its unit */
+	for (int i = 0; i < ndrv; i++)
+		if (drv[i].cls == c && (c->unit ? !strcmp(drv[i].unit, who) :
+				       !strncmp(drv[i].instance, who, DDEBLK_NAME_MAX - 1)))
+			return &drv[i];
+	return NULL;
 }

@@ -31,5 +31,7 @@ int dde_disks(int argc, char **argv);
 int dde_sound(int argc, char **argv);
 int dde_net(int argc, char **argv);
 int dde_sweep(int argc, char **argv);
+int dde_status(int argc, char **argv);
+int dde_faults(int argc, char **argv);
 
 #endif

@@ -697,14 +697,15 @@ static pid_t start_driver(struct driver *d)
 
 int launch_driver(struct session *s, struct driver *d, int index)
 {
+	if (!run_opts.no_sandbox && sandbox_plan(d, index))
+		return -1;
+	return respawn_driver(s, d);
+}
+
+int respawn_driver(struct session *s, struct driver *d)
+{
 	if (open_channels(s, d))
 		return -1;
-	if (!run_opts.no_sandbox && sandbox_plan(d, index)) {
-		close(d->io_fd);
-		if (d->class_fd >= 0)
-			close(d->class_fd);
-		return -1;
-	}
 	d->pid = start_driver(d);
 	close(d->io_fd);
 	if (d->class_fd >= 0)
@@ -713,6 +714,12 @@ int launch_driver(struct session *s, struct driver *d, int index)
 		fprintf(stderr, "dde run: driver %s: fork: %s\n", d->instance, strerror(errno));
 		d->pid = 0;
 		return -1;
+	}
+	d->state = DRV_RUNNING;
+	if (d->restarts) {
+		fprintf(stderr, "dde: restarted driver %s@%s (pid %d, restart %u)\n", d->name,
+			d->slots, (int)d->pid, d->restarts);
+		return 0;
 	}
 	if (d->unit[0])
 		fprintf(stderr, "dde: %s %s is driver %s@%s\n", d->cls->unit_kind, d->unit,

@@ -34,6 +34,9 @@ static void usage(FILE *out)
 		"                                  DSweeper's terminal UI over the machine's disks\n"
 		"  ko info [-v] FILE.ko            describe a binary kernel module\n"
 		"  efi info FILE.efi|FILE.rom      describe a UEFI driver image (or option ROM)\n"
+		"  status                          the drivers of a running `dde run`: state,\n"
+		"                                  restarts, last cause\n"
+		"  faults PID|DRIVER [options]     inject faults into a running driver process\n"
 		"\n"
 		"`dde COMMAND --help` describes a command's options.\n");
 }
@@ -93,6 +96,10 @@ int main(int argc, char **argv)
 		return dde_ko(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "efi"))
 		return dde_efi(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "status"))
+		return dde_status(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "faults"))
+		return dde_faults(argc - 1, argv + 1);
 	fprintf(stderr, "dde: unknown command '%s' (see dde --help)\n", argv[1]);
 	return 2;
 }

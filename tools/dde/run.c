@@ -27,7 +27,8 @@
 #include "dde.h"
 #include "run.h"
 
-struct run_options run_opts = { .engine = "native", .stubs = "refuse" };
+struct run_options run_opts = { .engine = "native", .stubs = "refuse", .restarts = 5,
+				 .window_ms = 60000, .hang_ms = 5000 };
 
 static void usage(FILE *out)
 {
@@ -52,6 +53,15 @@ static void usage(FILE *out)
 		"  --engine native|dbt        how binary modules run: natively in user mode\n"
 		"                             (port I/O and MMIO trapped and emulated), or\n"
 		"                             translated by a CPU emulator (unicorn)\n"
+		"A driver that dies of a signal (a crash, kill -9, a BUG) or hangs is\n"
+		"restarted on its devices; its disks and interface stay, and the block\n"
+		"server sends what was in flight again (`dde status` shows restarts):\n"
+		"  --restarts N               give a driver up after N+1 failures within\n"
+		"                             the window (default 5; 0: never restart)\n"
+		"  --restart-window MS        the window (default 60000)\n"
+		"  --hang-timeout MS          a driver with requests (bddf) or frames\n"
+		"                             (netd) it takes nothing of for MS hangs:\n"
+		"                             it is killed and restarted (default 5000; 0: off)\n"
 		"  --allow-stubs              bind a binary module's imports that nobody\n"
 		"                             provides to stubs that stop the driver, naming\n"
 		"                             the import, when used (default: refuse it)\n"
@@ -139,14 +149,17 @@ int dde_run(int argc, char **argv)
 		{ "no-sandbox", no_argument, 0, 'X' },
 		{ "manual", no_argument, 0, 'M' },
 		{ "prefer", required_argument, 0, 'R' },
+		{ "restarts", required_argument, 0, 'r' },
+		{ "restart-window", required_argument, 0, 'W' },
+		{ "hang-timeout", required_argument, 0, 'K' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	static struct driver drv[MAX_DRIVERS];
-	struct dde_class *net = class_find("net"), *blk = class_find("block"), *gone;
+	struct dde_class *net = class_find("net"), *blk = class_find("block");
 	struct machine_args m = { .argc = 0 };
 	struct session s = { 0 };
-	int opt, idx = 0, ndrv = 0, rc, running, failed = 0, sfd;
+	int opt, idx = 0, ndrv = 0, rc, failed = 0, sfd;
 	char err[512];
 	sigset_t sigs;
 
@@ -172,6 +185,23 @@ int dde_run(int argc, char **argv)
 				return 2;
 			}
 			run_opts.prefer_ko = !strcmp(optarg, "ko");
+		} else if (opt == 'r' || opt == 'W' || opt == 'K') {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (*end || !*optarg || v < (opt == 'W') || v > (opt == 'r' ? 15 : 3600000)) {
+				fprintf(stderr, "dde run: --%s '%s': %s\n", opts[idx].name, optarg,
+					opt == 'r' ? "failures before giving up, 0 (never restart) to 15" :
+					opt == 'W' ? "milliseconds, 1 to 3600000" :
+					"milliseconds, 0 (never) to 3600000");
+				return 2;
+			}
+			if (opt == 'r')
+				run_opts.restarts = (int)v;
+			else if (opt == 'W')
+				run_opts.window_ms = (unsigned)v;
+			else
+				run_opts.hang_ms = (unsigned)v;
 		} else if (opt == 'd') {
 			if (ndrv == MAX_DRIVERS) {
 				fprintf(stderr, "dde run: at most %d drivers\n", MAX_DRIVERS);
@@ -264,6 +294,15 @@ int dde_run(int argc, char **argv)
 	}
 	for (int i = 0; i < ndrv; i++)
 		class_add_driver(&drv[i]);
+	if (run_opts.hang_ms && run_opts.restarts) {
+		static char hang[16];
+
+		snprintf(hang, sizeof(hang), "%u", run_opts.hang_ms);
+		if (class_server_arg(blk, "--hang-ms", hang) || class_server_arg(net, "--hang-ms", hang)) {
+			session_stop(&s);
+			return 2;
+		}
+	}
 	if (classes_start()) {
 		session_stop(&s);
 		return 1;
@@ -284,45 +323,7 @@ int dde_run(int argc, char **argv)
 		fprintf(stderr, "dde: no driver started (to start drivers by hand, under gdb or "
 			"valgrind, run dde run --manual --no-sandbox)\n"
 			"dde: Ctrl-C stops the machine\n");
-	running = ndrv;
-	while (running || !ndrv) {
-		struct signalfd_siginfo si;
-		pid_t pid;
-		int status;
-
-		if (read(sfd, &si, sizeof(si)) != sizeof(si))
-			continue;
-		if (si.ssi_signo != SIGCHLD) {
-			fprintf(stderr, "dde: %s: stopping drivers and the machine\n",
-				strsignal((int)si.ssi_signo));
-			failed = 1;
-			break;
-		}
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-			if (pid == s.ddeio) {
-				fprintf(stderr, "dde: the I/O server exited; stopping\n");
-				s.ddeio = 0;
-				failed = 1;
-				goto out;
-			}
-			if ((gone = class_of_server(pid))) {
-				fprintf(stderr, "dde: the %s server exited; stopping\n", gone->what);
-				gone->pid = 0;
-				failed = 1;
-				goto out;
-			}
-			for (int i = 0; i < ndrv; i++) {
-				if (drv[i].pid == pid) {
-					drv[i].pid = 0;
-					drv[i].status = status;
-					describe_exit(&drv[i]);
-					failed |= !WIFEXITED(status) || WEXITSTATUS(status);
-					running--;
-				}
-			}
-		}
-	}
-out:
+	failed = supervise(&s, drv, ndrv, sfd);
 	stop_drivers(drv, ndrv);
 	classes_stop();
 	session_stop(&s);

@@ -48,6 +48,15 @@ struct driver {
 	char instance[200];	/* NAME@SLOTS: how the driver names itself (DDE_DRIVER) */
 	int io_fd, class_fd;	/* its connections to ddeio and to its class server */
 	struct sandbox sb;
+	/* supervision (supervise.c) */
+	enum { DRV_RUNNING, DRV_WAITING, DRV_EXITED, DRV_GIVEN_UP } state;
+	unsigned restarts;	/* how often it was restarted */
+	long long restart_at;	/* DRV_WAITING: when (monotonic ms) */
+	long long fail_ms[16];	/* its last failures (a ring), for the window */
+	unsigned nfail;
+	char cause[160];	/* why it last failed */
+	long long cause_ms;	/* when */
+	char hang[160];		/* killed for a hang: the class server's words */
 };
 
 /* How dde run was asked to run drivers. */
@@ -57,6 +66,9 @@ struct run_options {
 	bool no_sandbox;	/* drivers unconfined, and may be started by hand */
 	bool manual;		/* only the --driver ones */
 	bool prefer_ko;		/* binary modules before source drivers */
+	int restarts;		/* --restarts: failures within the window before giving up */
+	unsigned window_ms;	/* --restart-window */
+	unsigned hang_ms;	/* --hang-timeout: the class servers report a driver hung */
 	struct access_policy access;	/* who else may connect to the servers */
 };
 extern struct run_options run_opts;
@@ -79,6 +91,12 @@ struct dde_class {
 	int (*attach)(int control, const struct driver *d, int fd);
 	/* more for the server's line: how else clients reach it (or NULL) */
 	void (*hint)(const struct dde_class *c);
+	/* tell the server driver @d will not come back (or NULL); 0 or -1 */
+	int (*give_up)(int control, const struct driver *d);
+	/* a message from the server on @control: the key (instance or unit) of
+	 * a driver it reports hung into @who, the reason into @why; 1 if so,
+	 * 0 for anything else, -1 when the server closed it */
+	int (*report)(int control, char *who, size_t cap, char *why, size_t wcap);
 
 	/* state */
 	char socket[108];
@@ -105,6 +123,14 @@ struct dde_class *class_of_server(pid_t pid);
 /* A new connection between driver @d and its class server: its end, in
  * d->class_fd (-1 for a driver of no class); 0 or -1 after one line. */
 int class_connect(struct driver *d);
+/* Tell @d's class server that @d will not come back. */
+void class_give_up(const struct driver *d);
+/* The driver of @drv that class @c's server reported hung on its control
+ * channel (its reason in @why), or NULL; *closed set if the server closed it. */
+struct driver *class_hung(struct dde_class *c, struct driver *drv, int ndrv, char *why,
+			  size_t cap, bool *closed);
+/* The classes' control channels, for poll: into @fds (at most @max), their classes into @cls. */
+int class_control_fds(int *fds, struct dde_class **cls, int max);
 
 /* launch.c */
 /* NAME[,ARG...]@SLOT[,SLOT...] into @d: found, checked; -1 after one line. */
@@ -118,8 +144,15 @@ int auto_drivers(const struct ddeio_device *devs, int n, const struct machine_co
 		 struct driver *drv, int *ndrv);
 /* Open @d's connections, plan its sandbox (the @index-th driver) and start it. */
 int launch_driver(struct session *s, struct driver *d, int index);
+/* Start @d again on its devices (new connections, the same sandbox). */
+int respawn_driver(struct session *s, struct driver *d);
 void describe_exit(const struct driver *d);
 /* SIGTERM, then SIGKILL what did not stop; waits for all. */
 void stop_drivers(struct driver *drv, int ndrv);
+
+/* supervise.c */
+/* Run until the last driver has ended or a signal stops dde: restart
+ * drivers that die or hang, answer `dde status`. 1 if something failed. */
+int supervise(struct session *s, struct driver *drv, int ndrv, int sfd);
 
 #endif
