@@ -35,7 +35,7 @@ LDFLAGS := -pthread $(MODE_LDFLAGS)
 # Debian packages the build, the tests and the demo need (see README).
 BUILD_PKGS := gcc make pkg-config libinih-dev libpci-dev libcmocka-dev libzydis-dev libgnutls28-dev \
               clang libclang-rt-14-dev libunicorn-dev libsodium-dev libncurses-dev \
-              libseccomp-dev libasound2-dev uefitool-cli
+              libseccomp-dev libasound2-dev uefitool-cli libnbd-dev
 RUN_PKGS   := qemu-system-x86 qemu-utils pci.ids tcpdump iproute2 iputils-ping netcat-openbsd busybox \
 	fdisk libnbd-bin nbd-client tmux gnutls-bin alsa-utils sox
 # ... and what only `make bench` needs (fio: the block figures, through its
@@ -93,6 +93,7 @@ CEILING_NET := $(O)/tests/bench/ceiling_net
 VFIO_TESTS  := $(O)/tests/vfio/mmio_cost $(O)/tests/vfio/dma_escape
 NET_TESTS   := $(patsubst tests/net/%.c,$(O)/tests/net/%,$(wildcard tests/net/*.c))
 BLOCK_TESTS := $(patsubst tests/block/%.c,$(O)/tests/block/%,$(wildcard tests/block/*.c))
+FAULT_TESTS := $(patsubst tests/faults/%.c,$(O)/tests/faults/%,$(wildcard tests/faults/*.c))
 SOUND_TESTS := $(patsubst tests/sound/%.c,$(O)/tests/sound/%,$(wildcard tests/sound/*.c))
 SANDBOX_TESTS := $(O)/tests/sandbox/escape
 SAN_TESTS   := $(if $(SANITIZE),$(O)/tests/san/canary)
@@ -105,7 +106,7 @@ include dde_linux/linux.mk
 include efi/efi.mk
 
 .PHONY: all help deps demo check check-vfio test bench clean fuzz install uninstall
-all: $(BINS) $(LX_BINS) $(KO_BINS) $(EFI_BINS) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(CEILING_NET) $(VFIO_TESTS) $(NET_TESTS) $(BLOCK_TESTS) $(SOUND_TESTS) $(SAN_TESTS) $(SANDBOX_TESTS)
+all: $(BINS) $(LX_BINS) $(KO_BINS) $(EFI_BINS) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(CEILING_NET) $(VFIO_TESTS) $(NET_TESTS) $(BLOCK_TESTS) $(FAULT_TESTS) $(SOUND_TESTS) $(SAN_TESTS) $(SANDBOX_TESTS)
 
 help:
 	@echo "make              build everything (into $(O)/)"
@@ -285,6 +286,11 @@ $(O)/tests/block/%: $(call obj,tests/block/%.c) $(LIBDDEBLK)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
 
+# the fault campaign's verifying NBD client (libnbd)
+$(O)/tests/faults/%: $(call obj,tests/faults/%.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libnbd 2>/dev/null || echo -lnbd)
+
 # a driver that tries to leave its sandbox (tests/cli/test_sandbox.sh)
 $(O)/tests/sandbox/%: $(call obj,tests/sandbox/%.c) $(LIBDDEKIT)
 	@mkdir -p $(dir $@)
@@ -355,7 +361,7 @@ bench: deps
 	@O=$(O) LX_DIR=$(LX_DIR) ./tests/vfio/run.sh | sed -n 's/^figure: /  /p'
 
 # a SANITIZE build links $(SAN_OBJ) into every program (in $^)
-$(filter-out %.a %.bin %.so %.conf,$(BINS)) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(CEILING_NET) $(NET_TESTS) $(BLOCK_TESTS) $(SOUND_TESTS) $(SAN_TESTS) $(SANDBOX_TESTS) \
+$(filter-out %.a %.bin %.so %.conf,$(BINS)) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(CEILING_NET) $(NET_TESTS) $(BLOCK_TESTS) $(FAULT_TESTS) $(SOUND_TESTS) $(SAN_TESTS) $(SANDBOX_TESTS) \
 	$(O)/tools/mkfirmware: $(SAN_OBJ)
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: the programs, drivers and

@@ -130,6 +130,10 @@ grep -Eq "bddf: nvme1n1: back [0-9]+ ms after its driver went away .*: [1-9][0-9
 	"$T/run.log" && ok "... its disk keeps its name; what was in flight was sent again" ||
 	not_ok "the disk comes back" "$(grep 'bddf' "$T/run.log" | tail -4)"
 pid=$(driver_pid "$T/run.log" "$NVME@00:02.0")
+uid=$(awk '/^Uid:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+[ -n "$uid" ] && [ "$uid" -ge 1500000000 ] && grep -q "^Seccomp:[[:space:]]*2" "/proc/$pid/status" &&
+	ok "the restarted driver runs in its sandbox (uid $uid, system-call filter)" ||
+	not_ok "the restarted driver is sandboxed" "$(grep -E 'Uid|Seccomp' "/proc/$pid/status")"
 [ -n "$pid" ] && kill -STOP "$pid"
 "$BLKIO" nvme1n1p1 put "$T/w4" 3407872 4096 32 >"$T/w4.out" 2>&1 &
 io=$!

@@ -43,7 +43,7 @@ export DDE_BLK="@dde-test-sweep-$$"
 # and bddf acknowledges without doing a write over sector 5048 of nvme0n1
 # (nvme0n1p1's sector 3000): verification must catch it
 "$DDE" run --machine q35 --disk "nvme:$M" --disk "ahci:$G" --disk "nvme:$E,blkdebug=$T/bd.conf" \
-	--disk "ahci:$L" --blk-fault drop-write=nvme0n1:5048 \
+	--disk "ahci:$L" --blk-fault drop-write=nvme0n1:5048 --restarts 1 --restart-window 600000 \
 	--blk-socket "$DDE_BLK" >"$T/run.log" 2>&1 &
 run=$!
 BG_PIDS="$BG_PIDS $run"
@@ -116,18 +116,36 @@ else
 	not_ok "SIGINT mid-sweep" "status $rc: $(cat "$T/int.json"; tail -c 300 "$T/int.err")"
 fi
 
-# the ahci driver killed in the middle of a (readonly) run: the sweeper
-# says the disk is gone, stops that partition at once (no sector-by-sector
-# probing of a dead disk) and fails
+# the ahci driver killed in the middle of a (readonly) run: dde restarts
+# it, bddf sends what was in flight again; the sweep completes, no gap
+"$SW" --partition sdb1 >"$T/back.json" 2>"$T/back.err" &
+sw=$!
+wait_for "dsweeper: sdb1: reading" 30 "$T/back.err"
+sleep 0.5
+pid=$(driver_pid "$T/run.log" "ahci@[0-9a-f:.]*")
+[ -n "$pid" ] && kill -9 "$pid"
+wait $sw
+rc=$?
+if [ $rc = 0 ] && grep -q '"result":"ok"' "$T/back.json" &&
+	grep -q "\"completed\":\[0,$size\],.*\"read\":$size,.*\"errors\":\[\]" "$T/back.json" &&
+	grep -Eq "dde: restarted driver ahci@[0-9a-f:.]* \(pid [0-9]+, restart 1\)" "$T/run.log"; then
+	ok "the ahci driver killed mid-sweep: restarted, the sweep completes 0..$size with no gap and no error"
+else
+	not_ok "a killed driver mid-sweep comes back" "status $rc: $(cat "$T/back.json"; grep -E 'dde:|bddf' "$T/run.log" | tail -4)"
+fi
+
+# killed again within the window (--restarts 1): dde gives it up, the
+# sweeper says the disk is gone, stops that partition at once (no
+# sector-by-sector probing of a dead disk) and fails
 "$SW" --partition sdb1 >"$T/gone.json" 2>"$T/gone.err" &
 sw=$!
 wait_for "dsweeper: sdb1: reading" 30 "$T/gone.err"
-pid=$(sed -n 's/^dde: started driver ahci@[0-9a-f:.]* (pid \([0-9]*\))$/\1/p' "$T/run.log")
+pid=$(driver_pid "$T/run.log" "ahci@[0-9a-f:.]*")
 [ -n "$pid" ] && kill -9 "$pid"
 for ((i = 0; i < 300; i++)); do kill -0 $sw 2>/dev/null || break; sleep 0.1; done
 if kill -0 $sw 2>/dev/null; then
 	kill -KILL $sw
-	not_ok "a killed driver mid-sweep" "dsweeper still running 30 s later: $(tail -c 300 "$T/gone.err")"
+	not_ok "a driver given up mid-sweep" "dsweeper still running 30 s later: $(tail -c 300 "$T/gone.err")"
 else
 	wait $sw
 	rc=$?
@@ -135,8 +153,9 @@ else
 	[ $rc = 1 ] && grep -q '"result":"failed"' "$T/gone.json" &&
 		grep -q '"error":"sdb1: the disk is gone (its driver stopped)"' "$T/gone.json" &&
 		[ -n "$gone_done" ] && [ "$gone_done" -lt "$size" ] &&
-		ok "the ahci driver killed mid-sweep: 'the disk is gone', completed 0..$gone_done stated, exit status 1" ||
-		not_ok "a killed driver mid-sweep" "status $rc: $(cat "$T/gone.json")"
+		grep -q "dde: driver ahci@[0-9a-f:.]* failed 2 times within 600 s" "$T/run.log" &&
+		ok "the ahci driver given up mid-sweep: 'the disk is gone', completed 0..$gone_done stated, exit status 1" ||
+		not_ok "a driver given up mid-sweep" "status $rc: $(cat "$T/gone.json")"
 fi
 kill -INT $run
 wait $run 2>/dev/null

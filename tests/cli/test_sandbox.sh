@@ -49,7 +49,7 @@ for i in 2 3 4 5; do
 done
 for _ in 1 2 3 4; do devs="$devs --nic e1000,net=none"; done
 # shellcheck disable=SC2086
-DDE_DRIVER_PATH="$ESCAPE_DIR" dde_bg "$T/run.log" --dma-slots 12 --dma-mib 32 \
+DDE_DRIVER_PATH="$ESCAPE_DIR" dde_bg "$T/run.log" --dma-slots 12 --dma-mib 32 --restarts 2 \
 	--disk "nvme:$IMG" $devs --blk-socket "$BLK" --net-socket "$NET" \
 	--driver e1000@00:06.0 \
 	--driver "escape,noseal,open:$OTHER,open:/etc/shadow,open:/dev/mem,exec:/bin/sh@00:03.0" \
@@ -88,6 +88,14 @@ named "a socket to netd's address" 00:02.0 socket
 named "ptrace of dde run" 00:07.0 ptrace
 named "a signal to dde run" 00:08.0 kill
 named "execve" 00:09.0 execve
+# a driver that breaks its sandbox at every start is restarted (--restarts
+# 2), then given up in one line
+if wait_log "$T/run.log" "dde: driver escape@00:05.0 failed 3 times within 60 s \(last: killed by signal 31 \(Bad system call\).*\): given up" 30 &&
+   [ "$(grep -c "escape@00:05.0: sandbox: system call 'socket'" "$T/run.log")" = 3 ]; then
+	ok "a driver that fails at every start: restarted twice, then given up in one line"
+else
+	not_ok "a driver failing at every start is given up" "$(grep "dde: .*escape@00:05.0" "$T/run.log")"
+fi
 
 # the servers and the other drivers go on
 if DDE_BLK=$BLK "$O/tests/block/blkio" nvme0n1 get "$T/back" 0 1048576 >/dev/null 2>&1 &&

@@ -62,7 +62,7 @@ static bool crashed(const struct driver *d, char *why, size_t cap)
 	}
 	if (WIFEXITED(st) && WEXITSTATUS(st) > 128 && WEXITSTATUS(st) < 128 + 65) {
 		/* a binary driver host reports its fault, then exits so */
-		snprintf(why, cap, "fault: signal %d (%s)", WEXITSTATUS(st) - 128,
+		snprintf(why, cap, "stopped by a fault (signal %d, %s)", WEXITSTATUS(st) - 128,
 			 strsignal(WEXITSTATUS(st) - 128));
 		return true;
 	}
@@ -97,7 +97,7 @@ static void failed(struct driver *d, const char *why)
 				"given up; %s\n", d->name, d->slots, n, run_opts.window_ms / 1000, why,
 				d->cls ? "its class server is told" : "its devices are free");
 		else
-			fprintf(stderr, "dde: driver %s@%s %s; its devices are free again "
+			fprintf(stderr, "dde: driver %s@%s was %s; its devices are free again "
 				"(--restarts 0: not restarted)\n", d->name, d->slots, why);
 		class_give_up(d);
 		return;
@@ -108,7 +108,7 @@ static void failed(struct driver *d, const char *why)
 		wait = 5000;
 	d->state = DRV_WAITING;
 	d->restart_at = now + wait;
-	fprintf(stderr, "dde: driver %s@%s %s: restarting it%s", d->name, d->slots, why,
+	fprintf(stderr, "dde: driver %s@%s was %s: restarting it%s", d->name, d->slots, why,
 		wait ? "" : "\n");
 	if (wait)
 		fprintf(stderr, " in %u ms (failure %u within %u s)\n", wait, n,
