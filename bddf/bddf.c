@@ -16,8 +16,8 @@
  * wait (clients see a delay) and are sent again to the new process, which
  * takes its disks on under their names; only a request its driver died on
  * three times fails (-EIO), and only when dde gives up on the driver do its
- * disks go. A driver that makes no progress on its requests for --hang-ms
- * is reported to dde, which kills it (and so restarts it).
+ * disks go. A driver that holds a request longer than --hang-ms is
+ * reported to dde, which kills it (and so restarts it).
  * Only peers the access policy admits get in (common/access.h), and a
  * driver attaches only on the connection `dde run` opened for it on the
  * control channel (unless bddf runs by hand or with --open-drivers).
@@ -548,25 +548,31 @@ static void on_sock(struct client *cl)
 		close(mem);	/* mapped, or refused */
 }
 
-/* Drivers with requests and no completion for --hang-ms: dde is told (it kills and restarts them). */
+/* Drivers holding a request longer than --hang-ms: dde is told (it kills and restarts them). */
 static void check_hangs(void)
 {
 	long long now = mono_ms();
 
 	for (unsigned i = 0; i < sizeof(srv.drivers) / sizeof(srv.drivers[0]); i++) {
 		struct driver *dr = srv.drivers[i];
+		long long oldest = now;
 		struct ddeblk_msg m;
 
 		if (!dr || dr->gone || !dr->supervised || !dr->inflight || dr->hung_told ||
-		    now - dr->progress_ms < srv.hang_ms || srv.control < 0)
+		    srv.control < 0)
+			continue;
+		for (unsigned s = 0; s < dr->c.depth; s++)
+			if (dr->slot[s].used && dr->slot[s].since < oldest)
+				oldest = dr->slot[s].since;
+		if (now - oldest < srv.hang_ms)
 			continue;
 		msg_init(&m, DDEBLK_MSG_HUNG);
 		snprintf(m.name, sizeof(m.name), "%.*s", (int)sizeof(m.name) - 1, dr->name);
-		m.value = (int32_t)(now - dr->progress_ms);
+		m.value = (int32_t)(now - oldest);
 		m.depth = dr->inflight;
-		bddf_log("driver %s hangs: %u request%s in flight and none done for %lld ms "
-			 "(--hang-ms %u): dde is told", dr->name, dr->inflight,
-			 dr->inflight == 1 ? "" : "s", now - dr->progress_ms, srv.hang_ms);
+		bddf_log("driver %s hangs: a request of its %u in flight is not done after %lld ms "
+			 "(--hang-ms %u): dde is told", dr->name, dr->inflight, now - oldest,
+			 srv.hang_ms);
 		send_msg(srv.control, &m, NULL, 0);
 		dr->hung_told = 1;
 	}
@@ -683,8 +689,8 @@ int main(int argc, char **argv)
 				"  driver's connection (drivers may attach only there unless\n"
 				"  --open-drivers): such a driver that dies is restarted by dde, and\n"
 				"  its requests wait and are sent again to the new process;\n"
-				"  --hang-ms: such a driver with requests and none done for MS is\n"
-				"  reported to dde as hung (default 0: never);\n"
+				"  --hang-ms: such a driver holding a request for MS is reported\n"
+				"  to dde as hung (default 0: never);\n"
 				"  --allow-user/--allow-group: who may connect besides bddf's own\n"
 				"  user and root\n");
 			return opt == 'h' ? 0 : 2;

@@ -51,8 +51,7 @@ static void to_driver(struct driver *dr, int s, const struct part *p)
 	if (p->op == DDEBLK_OP_WRITE && p->cr)
 		memcpy(ddeblk_slot_of(&dr->c, (uint32_t)s),
 		       (uint8_t *)ddeblk_slot_of(&p->cr->cl->c, p->cr->slot) + p->off, p->len);
-	if (!dr->inflight)
-		dr->progress_ms = mono_ms();
+	dr->slot[s].since = mono_ms();
 	dr->slot[s].used = 1;
 	dr->slot[s].p = *p;
 	dr->slot[s].p.next = NULL;
@@ -113,12 +112,11 @@ static void part_done(struct driver *dr, unsigned s, int status)
 
 	ds->used = 0;
 	dr->inflight--;
-	dr->progress_ms = mono_ms();
 	dr->hung_told = 0;
 	if (dr->recovering) {	/* how long its clients waited */
 		dr->recovering = 0;
 		bddf_log("driver %s serves again: its first request done %lld ms after it went away",
-			 dr->name, dr->progress_ms - dr->gone_ms);
+			 dr->name, mono_ms() - dr->gone_ms);
 	}
 	if (!ds->p.cr) {	/* bddf's own */
 		ds->done = 1;

@@ -54,6 +54,7 @@ struct part {
 /* a driver channel slot in flight */
 struct dslot {
 	int used;
+	long long since;	/* sent to the driver then (monotonic ms) */
 	struct part p;
 	int done, status;	/* bddf's own */
 };
@@ -72,8 +73,7 @@ struct driver {
 	int supervised, given_up;
 	unsigned restarts;
 	struct part *replay, **replay_tail;	/* parts to send again */
-	long long progress_ms;	/* a completion, or the first request in flight */
-	int hung_told;		/* dde was told it hangs; until it progresses */
+	int hung_told;		/* dde was told it hangs; until it completes something */
 	long long gone_ms;	/* when it last went away */
 	int recovering;		/* gone, and no request done since */
 	struct disk *disk[DRIVER_DISKS];

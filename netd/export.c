@@ -36,7 +36,6 @@ struct tap *tap_open(const char *name, const uint8_t mac[6])
 {
 	struct ifreq r = { 0 };
 	struct tap *t;
-	int s;
 
 	if (strlen(name) >= IFNAMSIZ) {
 		netd_log("TAP name %s is too long", name);
@@ -60,9 +59,18 @@ struct tap *tap_open(const char *name, const uint8_t mac[6])
 		return NULL;
 	}
 	strcpy(t->name, r.ifr_name);
+	tap_address(t, mac);
+	tap_carrier(t, 0);
+	netd_log("TAP %s created", t->name);
+	return t;
+}
+
+void tap_address(struct tap *t, const uint8_t mac[6])
+{
+	struct ifreq r = { 0 };
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
 	/* the host sees the NIC itself: the same address */
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	memset(&r, 0, sizeof(r));
 	strcpy(r.ifr_name, t->name);
 	r.ifr_hwaddr.sa_family = ARPHRD_ETHER;
 	memcpy(r.ifr_hwaddr.sa_data, mac, 6);
@@ -70,9 +78,6 @@ struct tap *tap_open(const char *name, const uint8_t mac[6])
 		netd_log("TAP %s: cannot set its address: %s", t->name, strerror(errno));
 	if (s >= 0)
 		close(s);
-	tap_carrier(t, 0);
-	netd_log("TAP %s created", t->name);
-	return t;
 }
 
 int tap_fd(const struct tap *t)

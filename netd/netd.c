@@ -17,13 +17,24 @@
  * control channel, as the interface dde named (unless netd runs by hand or
  * with --open-drivers).
  *
+ * A driver dde supervises (attached on such a connection) that dies, or
+ * breaks its ring or the protocol, does not take its interface along: the
+ * interface stays with its name, address, clients, TAP device and pcap
+ * file, its link down, and what is sent to it meanwhile is dropped
+ * (counted) until the driver dde restarts attaches to it again. When dde
+ * gives the driver up (GIVE_UP on the control channel), the interface goes.
+ * With --hang-ms N netd tells dde (HUNG) of a supervised driver that took
+ * none of the frames queued to it for N ms; dde kills and restarts it.
+ *
  *   netd --socket PATH [--tap IF=NAME]... [--pcap IF=FILE]...
- *        [--control-fd N [--open-drivers]] [--allow-user U]... [--allow-group G]...
+ *        [--control-fd N [--open-drivers] [--hang-ms N]]
+ *        [--allow-user U]... [--allow-group G]...
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +69,9 @@ struct port {
 	struct iface *ifc;
 	char refused[104];		/* the access check said no: why */
 	char driver_if[DDENET_NAME];	/* opened by dde for the driver of this interface */
+	uint32_t hang_tail;		/* a driver: its transmit ring's tail at the last look */
+	long long hang_since;		/* ... since when frames wait there, none taken (0: none) */
+	int hung;			/* ... HUNG sent: not again until it takes one */
 	struct port *next;		/* all ports */
 };
 
@@ -77,6 +91,8 @@ struct iface {
 	unsigned long long rx, tx, client_full, refused;
 	struct ddenet_counters driver_report;	/* the driver's last, its fields only */
 	long long driver_report_ms;		/* when (monotonic); 0: none yet */
+	unsigned restarts;			/* drivers dde restarted that attached to it */
+	unsigned long long no_driver;		/* frames to send dropped while it had none */
 	struct iface *next;
 };
 
@@ -84,6 +100,7 @@ static struct {
 	int ep, control;
 	struct access_policy access;
 	int open_drivers;		/* drivers may attach over the socket */
+	int hang_ms;			/* a supervised driver that takes no frame this long hangs */
 	struct handle h_listen, h_control;
 	struct port *ports;
 	struct iface *ifaces;
@@ -133,8 +150,11 @@ static void port_close(struct port *p)
 			break;
 		}
 	close(p->sock);
-	if (p->bell >= 0)
+	if (p->bell >= 0) {
+		/* the peer may still hold it: closing ours alone leaves it watched */
+		epoll_ctl(d.ep, EPOLL_CTL_DEL, p->bell, NULL);
 		close(p->bell);
+	}
 	if (p->peer_bell >= 0)
 		close(p->peer_bell);
 	if (p->shm)
@@ -142,10 +162,10 @@ static void port_close(struct port *p)
 	free(p);
 }
 
-static void iface_gone(struct iface *ifc)
+static void iface_gone(struct iface *ifc, const char *why)
 {
-	netd_log("interface %s gone (driver detached): rx %llu, tx %llu, client rings full %llu, "
-		 "refused %llu", ifc->name, ifc->rx, ifc->tx, ifc->client_full, ifc->refused);
+	netd_log("interface %s gone (%s): rx %llu, tx %llu, client rings full %llu, "
+		 "refused %llu", ifc->name, why, ifc->rx, ifc->tx, ifc->client_full, ifc->refused);
 	for (struct port *p = d.ports, *next; p; p = next) {
 		next = p->next;
 		if (p->ifc == ifc && p->role == DDENET_ROLE_CLIENT) {
@@ -165,12 +185,27 @@ static void iface_gone(struct iface *ifc)
 	free(ifc);
 }
 
+/* A driver dde opened the connection of, and will restart if it dies */
+static bool supervised(const struct port *p)
+{
+	return p->driver_if[0] && d.control >= 0 && !d.stop;
+}
+
+static void set_link(struct iface *ifc, int up);
+static void pump_tx(struct iface *ifc);
+
 static void port_drop(struct port *p, const char *why)
 {
-	if (p->role == DDENET_ROLE_DRIVER && p->ifc) {
+	if (p->role == DDENET_ROLE_DRIVER && p->ifc && supervised(p)) {
+		netd_log("driver of %s went away (%s): the interface stays, link down, "
+			 "until it is restarted", p->ifc->name, why);
+		p->ifc->driver = NULL;
+		set_link(p->ifc, 0);
+		pump_tx(p->ifc);	/* what waits to be sent is dropped from now on */
+	} else if (p->role == DDENET_ROLE_DRIVER && p->ifc) {
 		netd_log("driver of %s: %s", p->ifc->name, why);
 		p->ifc->driver = NULL;
-		iface_gone(p->ifc);
+		iface_gone(p->ifc, "driver detached");
 	} else if (p->role) {
 		netd_log("client of %s: %s", p->ifc ? p->ifc->name : "?", why);
 	}
@@ -225,14 +260,71 @@ static struct iface *find_iface(const char *name)
 	return NULL;
 }
 
-static void pump_tx(struct iface *ifc);
+/* Whether @fd's peer closed its end (a driver process that died). */
+static bool hung_up(int fd)
+{
+	struct pollfd f = { fd, POLLRDHUP, 0 };
+
+	return poll(&f, 1, 0) == 1 && (f.revents & (POLLHUP | POLLRDHUP | POLLERR));
+}
+
+static const char *mac_text(const uint8_t mac[6], char buf[18])
+{
+	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+		 mac[4], mac[5]);
+	return buf;
+}
+
+/* The driver dde restarted: the interface, its clients and exports are still there. */
+static void reattach(struct port *p, struct iface *ifc, const struct ddenet_msg *m)
+{
+	char was[18], now[18];
+	int fds[3];
+
+	if (make_shm(p, fds)) {
+		ctl_send(p, DDENET_WELCOME, -ENOMEM, NULL, 0);
+		port_drop(p, "no memory");
+		return;
+	}
+	if (memcmp(ifc->mac, m->mac, 6)) {
+		netd_log("interface %s: the restarted driver has address %s (was %s)", ifc->name,
+			 mac_text(m->mac, now), mac_text(ifc->mac, was));
+		memcpy(ifc->mac, m->mac, 6);
+		if (ifc->tap)
+			tap_address(ifc->tap, ifc->mac);
+	}
+	ifc->mtu = m->mtu;
+	ifc->driver = p;
+	ifc->driver_report_ms = 0;	/* the last report was the dead process's */
+	ifc->restarts++;
+	p->ifc = ifc;
+	p->role = DDENET_ROLE_DRIVER;
+	/* its link is down until it says otherwise */
+	ctl_send(p, DDENET_WELCOME, 0, fds, 3);
+	close(fds[0]);
+	netd_log("interface %s: driver back (restart %u); %llu frames to send dropped while "
+		 "it was away", ifc->name, ifc->restarts, ifc->no_driver);
+	ifc->no_driver = 0;
+}
 
 static void attach_driver(struct port *p, const struct ddenet_msg *m)
 {
 	struct iface *ifc = find_iface(m->ifname);
 	int fds[3];
 
+	/* restarted by dde: the old driver is dead, its hangup maybe not read yet */
+	if (m->ifname[0] && ifc && ifc->driver && p->driver_if[0] &&
+	    hung_up(ifc->driver->sock)) {
+		port_drop(ifc->driver, "disconnected");
+		ifc = find_iface(m->ifname);
+	}
+	if (m->ifname[0] && ifc && !ifc->driver && p->driver_if[0]) {
+		reattach(p, ifc, m);
+		return;
+	}
 	if (!m->ifname[0] || ifc) {
+		if (ifc && p->driver_if[0])
+			netd_log("refused a driver for %s: its driver is still attached", ifc->name);
 		ctl_send(p, DDENET_WELCOME, m->ifname[0] ? -EEXIST : -EINVAL, NULL, 0);
 		port_drop(p, "refused");
 		return;
@@ -452,6 +544,8 @@ static bool forward_rx(struct iface *ifc)
 	uint8_t frame[DDENET_SLOT];
 	int n = 0;
 
+	if (!drv)	/* away: nothing comes */
+		return true;
 	for (;;) {
 		int len = ddenet_q_pop(&drv->in, frame, sizeof(frame));
 
@@ -508,14 +602,52 @@ static bool driver_has_room(struct iface *ifc)
 	return used < DDENET_SLOTS || ddenet_q_wait_space(&ifc->driver->out);
 }
 
+/* No driver: what clients and the TAP send is dropped, counted. */
+static void drop_tx(struct iface *ifc)
+{
+	uint8_t frame[DDENET_SLOT];
+	int n = 0;
+
+	for (struct port *p = d.ports, *next; p; p = next) {
+		int len = 0;
+
+		next = p->next;
+		if (p->ifc != ifc || p->role != DDENET_ROLE_CLIENT)
+			continue;
+		while (n < BUDGET && (len = ddenet_q_pop(&p->in, frame, sizeof(frame))) >= 0) {
+			ifc->no_driver++;
+			n++;
+		}
+		if (len < 0 && len != -EAGAIN) {
+			port_drop(p, "broke its ring; disconnected");
+			continue;
+		}
+		ddenet_q_wake_producer(&p->in);
+		if (n == BUDGET || ddenet_q_wait_data(&p->in))
+			again = 1;
+	}
+	if (!ifc->tap)
+		return;
+	if (ifc->tap_len) {
+		ifc->no_driver++;
+		ifc->tap_len = 0;
+	}
+	for (; n < BUDGET && tap_read(ifc->tap, frame, sizeof(frame)) > 0; n++)
+		ifc->no_driver++;
+	/* the TAP is read (and its frames dropped) as they come: it never fills */
+	watch(tap_fd(ifc->tap), &ifc->h_tap, EPOLLIN, EPOLL_CTL_MOD);
+}
+
 /* Clients and the TAP -> the driver, one frame each per round. */
 static void pump_tx(struct iface *ifc)
 {
 	uint8_t frame[DDENET_SLOT];
 	int n = 0, progress = 1;
 
-	if (!ifc->driver)
+	if (!ifc->driver) {
+		drop_tx(ifc);
 		return;
+	}
 	while (progress && n < BUDGET) {
 		progress = 0;
 		for (struct port *p = d.ports, *next; p; p = next) {
@@ -610,30 +742,118 @@ static void on_listen(int lfd)
 		netd_log("refused a connection: %s", p->refused);
 }
 
-/* dde on its control channel: a connection for one of its drivers */
+/* dde gave up @name's driver: it will not come back, and the interface goes */
+static void give_up(const char *name)
+{
+	struct iface *ifc = find_iface(name);
+
+	if (!ifc) {
+		netd_log("dde gave up the driver of %s, which has no interface: ignored", name);
+		return;
+	}
+	if (ifc->driver) {	/* dead, its hangup not read yet (or dde gives up on it alive) */
+		struct port *p = ifc->driver;
+
+		ifc->driver = NULL;
+		port_close(p);
+	}
+	netd_log("dde gave up the driver of %s; %llu frames to send dropped while it was away",
+		 ifc->name, ifc->no_driver);
+	iface_gone(ifc, "driver given up");
+}
+
+/* dde on its control channel: a connection for one of its drivers, or a driver given up */
 static void on_control(void)
 {
 	struct ddenet_msg m;
-	int fd, r = seqpacket_recv_fd(d.control, &m, sizeof(m), &fd);
+	int fds[3], nfds;
+	long r = seqpacket_recv(d.control, &m, sizeof(m), fds, &nfds, MSG_DONTWAIT);
 	struct port *p;
 
-	if (r == 0) {
+	if (r == -EAGAIN || r == -EINTR)
+		return;
+	if (r <= 0) {
 		epoll_ctl(d.ep, EPOLL_CTL_DEL, d.control, NULL);	/* dde is gone */
 		close(d.control);
 		d.control = -1;
-	}
-	if (r > 0 && (m.magic != DDENET_MAGIC || m.type != DDENET_CHANNEL || !m.ifname[0])) {
-		close(fd);
-		r = -EPROTO;
-	}
-	if (r == -EPROTO)
-		netd_log("malformed message on the control channel: ignored");
-	if (r <= 0)
+		/* nobody restarts their drivers now */
+		for (struct iface *ifc = d.ifaces, *next; ifc; ifc = next) {
+			next = ifc->next;
+			if (!ifc->driver)
+				iface_gone(ifc, "driver away, dde gone");
+		}
 		return;
-	fcntl(fd, F_SETFL, O_NONBLOCK);
-	p = new_port(fd);
+	}
+	m.ifname[DDENET_NAME - 1] = 0;
+	if (r == sizeof(m) && m.magic == DDENET_MAGIC && m.type == DDENET_GIVE_UP && !nfds &&
+	    m.ifname[0]) {
+		give_up(m.ifname);
+		return;
+	}
+	if (r != sizeof(m) || m.magic != DDENET_MAGIC || m.type != DDENET_CHANNEL ||
+	    !m.ifname[0] || nfds != 1) {
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+		netd_log("malformed message on the control channel: ignored");
+		return;
+	}
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	p = new_port(fds[0]);
 	if (p)
-		snprintf(p->driver_if, sizeof(p->driver_if), "%.*s", DDENET_NAME - 1, m.ifname);
+		memcpy(p->driver_if, m.ifname, sizeof(p->driver_if));
+}
+
+/* A supervised driver took none of the frames queued to it for @ms: dde hears of it. */
+static void hung(struct port *p, long long ms, uint32_t waiting)
+{
+	struct ddenet_msg m = { .magic = DDENET_MAGIC, .version = DDENET_VERSION,
+				.type = DDENET_HUNG, .value = ms > INT32_MAX ? INT32_MAX : (int32_t)ms };
+
+	memcpy(m.ifname, p->ifc->name, sizeof(m.ifname));
+	netd_log("driver of %s hung: took none of the %u frames queued to it in %lld ms; "
+		 "told dde", p->ifc->name, waiting, ms);
+	seqpacket_send(d.control, &m, sizeof(m), NULL, 0);
+	p->hung = 1;
+}
+
+/*
+ * --hang-ms: each supervised driver's transmit ring, looked at before each
+ * wait. Frames wait there and its tail (the next frame the driver takes)
+ * has not moved since hang_ms: HUNG, once until the tail moves. How long
+ * the next wait may be: a quarter of hang_ms while frames wait for some
+ * driver, else no limit (frames to a driver are queued only after an event).
+ */
+static int check_hangs(void)
+{
+	int timeout = -1;
+	long long now;
+
+	if (!d.hang_ms || d.control < 0)
+		return -1;
+	now = mono_ms();
+	for (struct iface *ifc = d.ifaces; ifc; ifc = ifc->next) {
+		struct port *p = ifc->driver;
+		uint32_t head, tail;
+
+		if (!p || !supervised(p))
+			continue;
+		head = atomic_load(&p->out.r->head);
+		tail = atomic_load(&p->out.r->tail);
+		if (head == tail)
+			p->hang_since = 0;	/* nothing waits */
+		else if (tail != p->hang_tail || !p->hang_since)
+			p->hang_since = now;	/* it took one, or frames wait anew */
+		if (tail != p->hang_tail)
+			p->hung = 0;
+		p->hang_tail = tail;
+		if (!p->hang_since)
+			continue;
+		if (!p->hung && now - p->hang_since >= d.hang_ms)
+			hung(p, now - p->hang_since, head - tail);
+		/* a driver that takes a frame rings nobody: look again */
+		timeout = d.hang_ms / 4 ? d.hang_ms / 4 : 1;
+	}
+	return timeout;
 }
 
 static int listen_on(const char *path)
@@ -676,6 +896,9 @@ int main(int argc, char **argv)
 			i++;
 		} else if (!strcmp(a, "--open-drivers")) {
 			d.open_drivers = 1;
+		} else if (!strcmp(a, "--hang-ms") && v && atoi(v) >= 0) {
+			d.hang_ms = atoi(v);
+			i++;
 		} else if ((!strcmp(a, "--allow-user") || !strcmp(a, "--allow-group")) && v) {
 			if (access_allow(&d.access, a[8] == 'g', v, err, sizeof(err))) {
 				fprintf(stderr, "netd: %s\n", err);
@@ -684,8 +907,11 @@ int main(int argc, char **argv)
 			i++;
 		} else {
 			fprintf(stderr, "usage: netd --socket PATH [--tap IF=NAME]... [--pcap IF=FILE]...\n"
-				"            [--control-fd N [--open-drivers]] [--allow-user U]... "
-				"[--allow-group G]...\n");
+				"            [--control-fd N [--open-drivers] [--hang-ms N]]\n"
+				"            [--allow-user U]... [--allow-group G]...\n"
+				"A driver dde supervises (--control-fd) that dies leaves its interface\n"
+				"in place, link down, until dde restarts it or gives it up; --hang-ms N\n"
+				"(0: off) tells dde of one that took no frame queued to it for N ms.\n");
 			return 2;
 		}
 	}
@@ -716,7 +942,8 @@ int main(int argc, char **argv)
 		/* one event at a time: handling one may free what another names
 		 * (all are level-triggered, so nothing is lost) */
 		struct epoll_event ev[1];
-		int n = epoll_wait(d.ep, ev, 1, again ? 0 : -1);
+		int hang = check_hangs();
+		int n = epoll_wait(d.ep, ev, 1, again ? 0 : hang);
 
 		if (n < 0 && errno != EINTR)
 			break;
@@ -750,8 +977,11 @@ int main(int argc, char **argv)
 			}
 		}
 	}
+	d.stop = 1;	/* interfaces go with their drivers now */
 	while (d.ports)
 		port_drop(d.ports, "netd stopping");
+	while (d.ifaces)	/* those whose drivers were away */
+		iface_gone(d.ifaces, "netd stopping");
 	if (path[0] != '@')
 		unlink(path);
 	return 0;

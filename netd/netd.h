@@ -17,6 +17,8 @@ void netd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct tap;
 struct tap *tap_open(const char *name, const uint8_t mac[6]);
 int tap_fd(const struct tap *t);
+/* The NIC's address changed (a restarted driver): the TAP's follows. */
+void tap_address(struct tap *t, const uint8_t mac[6]);
 /* One frame, or 0 when none is waiting. */
 int tap_read(struct tap *t, uint8_t *buf, int max);
 void tap_write(struct tap *t, const uint8_t *frame, int len);

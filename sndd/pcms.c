@@ -103,11 +103,13 @@ static void describe(struct peer *drv, const struct ddesnd_msg *m)
 	i.busy = 0;
 	pcm->info = i;
 	pcm->driver = drv;
-	/* listed in the order described, after the cards before */
+	/* listed by card, each card's in the order described: a restarted
+	 * card's come back where they were */
 	struct pcm **pp = &srv.pcms;
 
-	while (*pp)
+	while (*pp && strverscmp((*pp)->driver->unit, drv->unit) <= 0)
 		pp = &(*pp)->next;
+	pcm->next = *pp;
 	*pp = pcm;
 	drv->npcms++;
 }

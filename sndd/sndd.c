@@ -10,8 +10,9 @@
  * directly, and sndd only forwards the stream's control requests and their
  * answers (libddesnd/proto.h). sndd never waits for anyone: a peer that
  * breaks the protocol or does not take its messages is dropped. A driver
- * that dies takes its PCMs with it (its clients get GONE); a client that
- * goes away has its streams closed at the driver. Only peers the access
+ * that dies takes its PCMs with it (its clients get GONE); the one dde
+ * restarts gets the card back under the same name. A client that goes
+ * away has its streams closed at the driver. Only peers the access
  * policy admits get in (common/access.h), and a driver attaches only on
  * the connection `dde run` opened for it on the control channel, as the
  * card dde named (unless sndd runs by hand or with --open-drivers).
@@ -22,6 +23,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -151,10 +153,12 @@ static void refuse(struct peer *p, int err, const char *why)
 	peer_close(p);
 }
 
-static struct peer *driver_of(const char *unit)
+/* The driver (or dde's connection for one) of card @unit, other than @but */
+static struct peer *driver_of(const char *unit, const struct peer *but)
 {
 	for (struct peer *p = srv.peers; p; p = p->next)
-		if ((p->role == DDESND_ROLE_DRIVER || p->channel) && !strcmp(p->unit, unit))
+		if (p != but && (p->role == DDESND_ROLE_DRIVER || p->channel) &&
+		    !strcmp(p->unit, unit))
 			return p;
 	return NULL;
 }
@@ -164,9 +168,17 @@ static void free_unit(char *unit)
 {
 	for (int n = 0;; n++) {
 		snprintf(unit, SNDD_UNIT, "snd%d", n);
-		if (!driver_of(unit))
+		if (!driver_of(unit, NULL))
 			return;
 	}
+}
+
+/* Whether @fd's peer closed its end (a driver process that died). */
+static int hung_up(int fd)
+{
+	struct pollfd f = { fd, POLLRDHUP, 0 };
+
+	return poll(&f, 1, 0) == 1 && (f.revents & (POLLHUP | POLLRDHUP | POLLERR));
 }
 
 static void hello_driver(struct peer *p, const struct ddesnd_msg *m)
@@ -184,8 +196,13 @@ static void hello_driver(struct peer *p, const struct ddesnd_msg *m)
 	}
 	if (!p->channel)
 		free_unit(p->unit);
-	other = driver_of(p->unit);
-	if (other && other != p) {
+	other = driver_of(p->unit, p);
+	/* restarted by dde: the old driver is dead, its hangup maybe not read yet */
+	if (other && p->channel && (other->broken || hung_up(other->sock))) {
+		peer_drop(other, other->broken ? other->broken : "disconnected");
+		other = driver_of(p->unit, p);
+	}
+	if (other) {
 		snprintf(why, sizeof(why), "card %s has a driver already (%s)", p->unit,
 			 other->name);
 		sndd_log("refused driver %s: %s", m->name, why);

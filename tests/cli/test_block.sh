@@ -115,7 +115,7 @@ pid=$(driver_pid "$T/run.log" "$NVME@00:02.0")
 [ -n "$pid" ] && kill -STOP "$pid"
 "$BLKIO" nvme1n1p1 put "$T/w3" $((4 << 20)) 65536 32 >"$T/w3.out" 2>&1 &
 io=$!
-if wait_for "bddf: driver $NVME@00:02.0 hangs: [0-9]+ requests? in flight" 20 "$T/run.log" &&
+if wait_for "bddf: driver $NVME@00:02.0 hangs: a request of its [0-9]+ in flight is not done" 20 "$T/run.log" &&
 	wait_for "dde: the block server reports driver $NVME@00:02.0 hung: .*: killing it" 10 "$T/run.log" &&
 	wait_for "dde: restarted driver $NVME@00:02.0 \(pid [0-9]+, restart 1\)" 20 "$T/run.log"; then
 	ok "a driver stopped with requests in flight: bddf reports it hung, dde kills and restarts it"

@@ -98,8 +98,8 @@ static int report_block(int control, char *who, size_t cap, char *why, size_t wc
 		return 0;
 	m.name[sizeof(m.name) - 1] = 0;
 	snprintf(who, cap, "%s", m.name);
-	snprintf(why, wcap, "hung: %u request%s in flight and none done for %d ms", m.depth,
-		 m.depth == 1 ? "" : "s", m.value);
+	snprintf(why, wcap, "hung: a request of its %u in flight not done after %d ms", m.depth,
+		 m.value);
 	return 1;
 }
 
