@@ -1,7 +1,9 @@
 /*
  * dde nbd's handshake: fixed newstyle, NBD_OPT_GO/INFO (size, block sizes,
- * name, description), LIST, EXPORT_NAME and STARTTLS, each export opened
- * at bddf when it is chosen; and whole reads and writes on the connection.
+ * name, description), LIST, EXPORT_NAME, STARTTLS, STRUCTURED_REPLY and
+ * the metadata context base:allocation (LIST/SET_META_CONTEXT), each
+ * export opened at bddf when it is chosen; and whole reads and writes on
+ * the connection.
  */
 #define _GNU_SOURCE
 #include <endian.h>
@@ -92,6 +94,15 @@ static int open_export(struct conn *c, int i)
 	else
 		c->tflags |= NBD_FLAG_SEND_WRITE_ZEROES |
 			     (c->info.entry.flags & DDEBLK_DISK_DISCARD ? NBD_FLAG_SEND_TRIM : 0);
+	/* a read's data always goes in one chunk: DF costs nothing */
+	if (c->structured)
+		c->tflags |= NBD_FLAG_SEND_DF;
+	/*
+	 * The context is active only on the export SET_META_CONTEXT named (the
+	 * spec: the same export for the last SET and for GO); "" and the
+	 * default's own name are one export here.
+	 */
+	c->meta = c->meta_sel && c->meta_export == i;
 	return 0;
 }
 
@@ -181,6 +192,81 @@ static int opt_info_go(struct conn *c, uint32_t opt, const uint8_t *d, uint32_t 
 	ddeblk_close(c->b);
 	c->b = NULL;
 	return 0;
+}
+
+static const char base_allocation[] = "base:allocation";
+
+/* base:allocation asked for by one query: by its name, or (LIST only) by "base:" */
+static int meta_query(const uint8_t *q, uint32_t len, int list)
+{
+	if (len == sizeof(base_allocation) - 1 && !memcmp(q, base_allocation, len))
+		return 1;
+	/* other namespaces and other base: leaves are not ours: ignored, no error */
+	return list && len == 5 && !memcmp(q, "base:", 5);
+}
+
+/*
+ * NBD_OPT_LIST_META_CONTEXT and NBD_OPT_SET_META_CONTEXT: an export name,
+ * then queries. LIST without queries lists all we have; SET without any
+ * selects none. Our one context is base:allocation.
+ */
+static int opt_meta(struct conn *c, uint32_t opt, const uint8_t *d, uint32_t len)
+{
+	int set = opt == NBD_OPT_SET_META_CONTEXT, found = 0, i;
+	uint32_t nlen, nq, off;
+	char name[DDEBLK_NAME_MAX + 1];
+
+	if (set)
+		c->meta_sel = 0;	/* replaced, also when this fails */
+	if (set && !c->structured)
+		return opt_error(c, opt, NBD_REP_ERR_INVALID, "metadata contexts need structured "
+				 "replies (NBD_OPT_STRUCTURED_REPLY) first");
+	if (len < 8)
+		return opt_error(c, opt, NBD_REP_ERR_INVALID, "option too short");
+	memcpy(&nlen, d, 4);
+	nlen = be32toh(nlen);
+	if (nlen > len - 8)
+		return opt_error(c, opt, NBD_REP_ERR_INVALID, "name beyond the option");
+	memcpy(&nq, d + 4 + nlen, 4);
+	nq = be32toh(nq);
+	off = 8 + nlen;
+	/* every query is checked before anything is answered */
+	for (uint32_t k = 0; k < nq; k++) {
+		uint32_t qlen;
+
+		if (len - off < 4)
+			return opt_error(c, opt, NBD_REP_ERR_INVALID,
+					 "%u queries beyond the option", nq);
+		memcpy(&qlen, d + off, 4);
+		qlen = be32toh(qlen);
+		if (qlen > len - off - 4)
+			return opt_error(c, opt, NBD_REP_ERR_INVALID, "query %u beyond the option", k);
+		found |= meta_query(d + off + 4, qlen, !set);
+		off += 4 + qlen;
+	}
+	if (off != len)
+		return opt_error(c, opt, NBD_REP_ERR_INVALID, "bytes after the queries");
+	if (nlen >= sizeof(name) || (memcpy(name, d + 4, nlen), name[nlen] = 0,
+				     (i = export_index(name)) < 0))
+		return opt_error(c, opt, NBD_REP_ERR_UNKNOWN, "no export '%.*s' here",
+				 (int)(nlen > 200 ? 200 : nlen), (const char *)d + 4);
+	if (!set && !nq)
+		found = 1;
+	if (found) {
+		uint8_t r[4 + sizeof(base_allocation) - 1];
+		/* LIST's ids are reserved (zero); SET's is the one BLOCK_STATUS replies carry */
+		uint32_t id = htobe32(set ? META_BASE_ALLOCATION : 0);
+
+		memcpy(r, &id, 4);
+		memcpy(r + 4, base_allocation, sizeof(base_allocation) - 1);
+		if (opt_reply(c, opt, NBD_REP_META_CONTEXT, r, sizeof(r)))
+			return -1;
+	}
+	if (set) {
+		c->meta_sel = found;
+		c->meta_export = i;
+	}
+	return opt_reply(c, opt, NBD_REP_ACK, NULL, 0);
 }
 
 /* 0: transmission begins (c->b open); -1: the connection ends */
@@ -311,10 +397,26 @@ int nbd_handshake(struct conn *c)
 				fprintf(stderr, "dde nbd: %s: %s\n", c->peer, why);
 				goto out;
 			}
+			/* what was negotiated in plain text is forgotten (the spec) */
+			c->structured = 0;
+			c->meta_sel = 0;
 			break;
 		}
+		case NBD_OPT_STRUCTURED_REPLY:
+			if (o.len || c->structured) {
+				r = opt_error(c, o.opt, NBD_REP_ERR_INVALID, o.len ?
+					      "STRUCTURED_REPLY takes no data" :
+					      "structured replies are on already");
+				break;
+			}
+			c->structured = 1;
+			r = opt_reply(c, o.opt, NBD_REP_ACK, NULL, 0);
+			break;
+		case NBD_OPT_LIST_META_CONTEXT:
+		case NBD_OPT_SET_META_CONTEXT:
+			r = opt_meta(c, o.opt, d, o.len);
+			break;
 		default:
-			/* structured replies, metadata contexts, ...: simple replies only */
 			r = opt_reply(c, o.opt, NBD_REP_ERR_UNSUP, NULL, 0);
 			break;
 		}

@@ -7,12 +7,16 @@
  * its export at bddf with a ring of its own, so bddf keeps it inside the
  * disk or partition, and several connections (to one export or to
  * several) run at once. The handshake is fixed newstyle only, with
- * NBD_OPT_GO/INFO (size, block sizes, name, description), LIST and
- * EXPORT_NAME; transmission takes READ, WRITE (also FUA), WRITE_ZEROES,
- * TRIM (when the disk takes discards), FLUSH and DISC,
+ * NBD_OPT_GO/INFO (size, block sizes, name, description), LIST,
+ * EXPORT_NAME, STRUCTURED_REPLY and the metadata context base:allocation;
+ * transmission takes READ, WRITE (also FUA), WRITE_ZEROES, TRIM (when the
+ * disk takes discards), FLUSH, BLOCK_STATUS and DISC,
  * pipelined: each connection keeps up to its ring's depth of requests at
  * bddf, a request larger than one data slot is split across several,
- * replies go out as requests complete (simple replies, in any order).
+ * replies go out as requests complete (simple replies, or structured ones
+ * when the client asked for them, in any order). BLOCK_STATUS reads the
+ * range and reports what reads as zeros (NBD_STATE_ZERO): what the drive
+ * has allocated is not known here, so NBD_STATE_HOLE never is.
  *
  * One thread accepts; one thread per connection runs a loop over the
  * socket and the ring's completions. Listening is on a Unix socket or on
@@ -177,7 +181,13 @@ static void usage(FILE *out)
 		"  --blk-socket    the block server (default $DDE_BLK, as `dde run` prints it)\n"
 		"  --depth N       requests in flight per connection (default 32)\n"
 		"  Prints one line per export: its NBD URI. Clients: qemu-img, nbdcopy,\n"
-		"  nbdinfo, nbd-client. With TLS, e.g.:\n"
+		"  nbdinfo, nbd-client. Replies are simple, or structured for clients that\n"
+		"  ask (a read in one chunk, so NBD_CMD_FLAG_DF is offered). Block status\n"
+		"  (metadata context base:allocation) reads the range, up to 16 MiB a\n"
+		"  request: what reads as zeros, in runs of 64 KiB, is \"zero\"\n"
+		"  (NBD_STATE_ZERO; a trimmed range too where trims read back as zeros),\n"
+		"  the rest data. Never \"hole\": what the drive has allocated is not\n"
+		"  known here. `nbdinfo --map URI` shows the map. With TLS, e.g.:\n"
 		"    nbdcopy 'nbds://alice@127.0.0.1:10809/NAME?tls-psk-file=keys.psk' out.img\n"
 		"    nbdcopy 'nbds://127.0.0.1:10809/NAME?tls-certificates=DIR' out.img\n"
 		"    qemu-img convert -O raw \\\n"

@@ -48,6 +48,9 @@ struct conn {
 	struct ddeblk_info info;
 	uint16_t tflags;		/* transmission flags */
 	int no_zeroes;
+	int structured;			/* NBD_OPT_STRUCTURED_REPLY acknowledged */
+	int meta_sel, meta_export;	/* SET_META_CONTEXT chose base:allocation, on this export */
+	int meta;			/* ... the export served: BLOCK_STATUS answered */
 	int closing;			/* DISC seen, or the client went away */
 	int dead;			/* the socket failed: send nothing more */
 	/* transmission: requests in flight and the free data slots */
@@ -71,13 +74,18 @@ struct conn {
 struct nreq {
 	uint64_t handle;
 	uint64_t offset;
-	uint32_t len;
-	uint16_t type;
+	uint32_t len;			/* (a block status: what is read of the range) */
+	uint32_t want;			/* the length the client asked for */
+	uint16_t type, flags;
 	uint16_t streamed;		/* a trim or a write of zeroes: slots freed per chunk */
 	uint32_t nchunks, pending;
 	int err;			/* the first chunk's error (-errno) */
+	int err_chunk;			/* ... that chunk, -1 if not known */
 	unsigned *slots;		/* nchunks slot numbers */
 };
+
+/* our one metadata context, base:allocation: its id on this server */
+#define META_BASE_ALLOCATION 1
 
 /* handshake.c: whole reads and writes on the connection (0 or -1) */
 int nbd_read_all(struct conn *c, void *buf, size_t len);

@@ -4,16 +4,20 @@
 # (sizes), qemu-img convert and nbdcopy (copies out and in, with
 # checksums), two clients on different partitions at once, several
 # connections to one export (nbdcopy's multi-conn), nbd-client's export
-# list; a read-only TCP export on loopback; clients that break the
-# protocol or vanish mid-request leave the server serving; the image holds
-# what was written after QEMU exits, and nothing beyond the partitions.
+# list; structured replies and base:allocation (nbdinfo --map, qemu-img
+# map, nbdcopy, and a raw client for the handshake's corners): zeroed and
+# trimmed ranges are "zero", never holes; clients that do not ask get
+# simple replies; a read-only TCP export on loopback; clients that break
+# the protocol or vanish mid-request leave the server serving; the image
+# holds what was written after QEMU exits, and nothing beyond the
+# partitions.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/net_lib.sh"
 . "$(dirname "$0")/block_lib.sh"
 
 NBDBAD="$O/tests/block/nbdbad"
 export PATH="$PATH:/usr/sbin:/sbin"
-for tool in sfdisk nbdinfo nbdcopy qemu-img; do
+for tool in sfdisk nbdinfo nbdcopy qemu-img qemu-io python3; do
 	if ! command -v $tool >/dev/null; then
 		not_ok "$tool is installed (make deps)"
 		finish
@@ -135,6 +139,162 @@ expect "a write of zeroes not in whole sectors: EINVAL" 0 "error 22" \
 cp "$T/p1.in" "$T/p1.want"
 dd if=/dev/zero of="$T/p1.want" bs=1M seek=1 count=1 conv=notrunc status=none
 dd if=/dev/zero of="$T/p1.want" bs=1M seek=9 count=1 conv=notrunc status=none
+
+# structured replies and base:allocation. nvme0n1p1 now holds data, its
+# second MiB zeroed and its last trimmed; 4 KiB of data go into the middle
+# of the zeroed MiB: one 64 KiB run that is data. nvme0n1p5's first MiB is
+# trimmed. What reads as zeros is "zero" (type 2), the rest data (0).
+expect "qemu-io writes 4 KiB into nvme0n1p1's zeroed MiB" 0 "^wrote 4096/4096 bytes" \
+	qemu-io -f raw -c "write -P 0x5a 1572864 4096" "$U1"
+head -c 4096 /dev/zero | tr '\0' '\132' |
+	dd of="$T/p1.want" bs=4096 seek=384 conv=notrunc status=none
+nbdinfo --can structured-reply "$U1" && nbdinfo --can df "$U1" &&
+	ok "nbdinfo: structured replies, and DF" || not_ok "nbdinfo --can structured-reply, df"
+expect "nbdinfo: the metadata context base:allocation" 0 "base:allocation" nbdinfo "$U1"
+expect "nbdinfo --list: both exports" 0 "nvme0n1p5" nbdinfo --list "nbd+unix:///?socket=$S"
+grep -q "nvme0n1p1" "$T/out" && ok "... nvme0n1p1 too" || not_ok "nbdinfo --list" "$(cat "$T/out")"
+map1="0 1048576 0 data
+1048576 524288 2 zero
+1572864 65536 0 data
+1638400 458752 2 zero
+2097152 7340032 0 data
+9437184 1048576 2 zero"
+nbdinfo --map "$U1" >"$T/map1" 2>&1
+[ "$(awk '{print $1, $2, $3, $4}' "$T/map1")" = "$map1" ] &&
+	ok "nbdinfo --map: nvme0n1p1's zeroed and trimmed MiBs are zero, the 4 KiB and the rest data" ||
+	not_ok "nbdinfo --map nvme0n1p1" "$(cat "$T/map1")"
+nbdinfo --map "$U5" >"$T/map5" 2>&1
+[ "$(awk '{print $1, $2, $3, $4}' "$T/map5")" = "0 1048576 2 zero
+1048576 3145728 0 data" ] && ok "nbdinfo --map: nvme0n1p5's trimmed MiB is zero" ||
+	not_ok "nbdinfo --map nvme0n1p5" "$(cat "$T/map5")"
+grep -q hole "$T/map1" "$T/map5" && not_ok "no hole is ever reported" || ok "no hole is ever reported"
+# qemu asks one extent at a time (NBD_CMD_FLAG_REQ_ONE); zero and not a hole is zero and data
+qemu-img map -f raw --output=json "$U1" >"$T/qmap" 2>&1
+python3 -c 'import json, sys
+for e in json.load(open(sys.argv[1])):
+    print(e["start"], e["length"], 2 if e["zero"] else 0, "zero" if e["zero"] else "data",
+          "" if e["data"] else "hole")' "$T/qmap" >"$T/qmap.txt" 2>&1
+[ "$(sed 's/ *$//' "$T/qmap.txt")" = "$map1" ] &&
+	ok "qemu-img map --output=json: the same extents, zero ones as zero, none a hole" ||
+	not_ok "qemu-img map" "$(cat "$T/qmap")"
+nbdcopy "$U1" "$T/p1.copy" 2>"$T/err" && cmp -s "$T/p1.copy" "$T/p1.want" &&
+	ok "nbdcopy (structured reads, block status) copies nvme0n1p1 out byte for byte" ||
+	not_ok "nbdcopy of the map" "$(cat "$T/err")"
+expect "a client that does not ask for structured replies gets simple ones (nbdbad)" 0 \
+	"read 4096 bytes" "$NBDBAD" "$S" nvme0n1p1 ask read 1572864 4096
+
+# the handshake's corners and the replies, with a raw client
+RAW="$T/nbdraw.py"
+cat >"$RAW" <<'PY'
+# nbdraw.py SOCKET ACTION ARGS: one NBD conversation, its replies printed
+import socket, struct, sys
+
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(20)
+s.connect(sys.argv[1])
+act, args = sys.argv[2], sys.argv[3:]
+
+def get(n):
+    b = b""
+    while len(b) < n:
+        r = s.recv(n - len(b))
+        if not r:
+            sys.exit("the server closed the connection")
+        b += r
+    return b
+
+def opt(o, data=b""):
+    s.sendall(struct.pack(">QII", 0x49484156454F5054, o, len(data)) + data)
+    out = []
+    while True:	# up to the final reply: not SERVER, INFO or META_CONTEXT
+        _, _, t, n = struct.unpack(">QIII", get(20))
+        out.append((t, get(n)))
+        if t not in (2, 3, 4):
+            return out
+
+def meta(o, export, queries):
+    e = export.encode()
+    d = struct.pack(">I", len(e)) + e + struct.pack(">I", len(queries))
+    for q in queries:
+        d += struct.pack(">I", len(q)) + q.encode()
+    r = opt(o, d)
+    return ["%d:%s" % (struct.unpack(">I", p[:4])[0], p[4:].decode()) for t, p in r if t == 4] + \
+           [str(r[-1][0])]
+
+def go(export):
+    e = export.encode()
+    if opt(7, struct.pack(">I", len(e)) + e + struct.pack(">H", 0))[-1][0] != 1:
+        sys.exit("NBD_OPT_GO refused")
+
+def request(t, off, n, flags):
+    s.sendall(struct.pack(">IHHQQI", 0x25609513, flags, t, 42, off, n))
+    while True:	# a structured reply's chunks, one line each
+        magic, fl, t, h, n = struct.unpack(">IHHQI", get(20))
+        p = get(n)
+        if magic != 0x668e33ef or h != 42:
+            sys.exit("not a structured reply to the request")
+        if t == 1:
+            print("data", struct.unpack(">Q", p[:8])[0], n - 8, "%02x" % p[8], fl)
+        elif t == 5:
+            ext = struct.unpack(">%dI" % (n // 4), p)
+            print("status", ext[0], " ".join("%d:%d" % e for e in zip(ext[1::2], ext[2::2])), fl)
+        elif t & 0x8000:
+            e, ml = struct.unpack(">IH", p[:6])
+            print("error", e, p[6:6 + ml].decode(), fl)
+        else:
+            print("type", t, fl)
+        if fl & 1:
+            return
+
+get(18)
+s.sendall(struct.pack(">I", 3))
+if act == "sr-twice":
+    print(opt(8)[-1][0], opt(8)[-1][0], opt(8, b"x")[-1][0])
+elif act == "set-first":
+    print(*meta(10, args[0], args[1:]))
+elif act in ("list", "set"):
+    opt(8)
+    print(*meta(9 if act == "list" else 10, args[0], args[1:]))
+elif act == "status":	# SET on one export, GO on another (or the same)
+    opt(8)
+    meta(10, args[0], ["base:allocation"])
+    go(args[1])
+    request(7, int(args[2]), int(args[3]), int(args[4]))
+elif act == "read":
+    opt(8)
+    go(args[0])
+    request(0, int(args[1]), int(args[2]), int(args[3]))
+PY
+raw() { timeout 30 python3 "$RAW" "$S" "$@"; }
+expect "STRUCTURED_REPLY: acknowledged once, then NBD_REP_ERR_INVALID (and with data)" 0 \
+	"^1 2147483651 2147483651$" raw sr-twice
+expect "SET_META_CONTEXT before structured replies: NBD_REP_ERR_INVALID" 0 "^2147483651$" \
+	raw set-first nvme0n1p1 base:allocation
+expect "LIST_META_CONTEXT without queries: base:allocation" 0 "^0:base:allocation 1$" \
+	raw list nvme0n1p1
+expect "LIST_META_CONTEXT of base: lists base:allocation" 0 "^0:base:allocation 1$" \
+	raw list nvme0n1p5 base:
+expect "LIST_META_CONTEXT: other namespaces and leaves are ignored" 0 "^1$" \
+	raw list nvme0n1p5 x-foo:bar qemu:dirty-bitmap:b base:nothing base
+expect "SET_META_CONTEXT of base: selects nothing" 0 "^1$" raw set nvme0n1p1 base:
+expect "SET_META_CONTEXT: base:allocation gets its id" 0 "^1:base:allocation 1$" \
+	raw set nvme0n1p1 x-foo:bar base:allocation
+expect "SET_META_CONTEXT of an unknown export: NBD_REP_ERR_UNKNOWN" 0 "^2147483654$" \
+	raw set nvme0n1p9 base:allocation
+expect "BLOCK_STATUS on another export than SET_META_CONTEXT's: EINVAL" 0 "^error 22 .* 1$" \
+	raw status nvme0n1p5 nvme0n1p1 0 1048576 0
+expect "BLOCK_STATUS: the runs of nvme0n1p1's second MiB" 0 \
+	"^status 1 524288:2 65536:0 458752:2 1$" raw status nvme0n1p1 nvme0n1p1 1048576 1048576 0
+expect "BLOCK_STATUS with REQ_ONE: one extent" 0 "^status 1 1048576:0 1$" \
+	raw status nvme0n1p1 nvme0n1p1 0 10485760 8
+expect "BLOCK_STATUS with REQ_ONE: no longer than asked" 0 "^status 1 4096:2 1$" \
+	raw status nvme0n1p1 nvme0n1p1 1048576 4096 8
+expect "SET_META_CONTEXT on \"\", GO on the default's name: the same export" 0 \
+	"^status 1 1048576:2 1$" raw status "" nvme0n1p1 9437184 1048576 0
+expect "a structured read with DF: one OFFSET_DATA chunk, the last" 0 "^data 1572864 8192 5a 1$" \
+	raw read nvme0n1p1 1572864 8192 4
+expect "a structured read beyond the export: an error chunk with its reason" 0 \
+	"^error 22 beyond the end of the export 1$" raw read nvme0n1p1 10485760 512 0
 
 # a read-only export over TCP on loopback, any free port, plain (TLS: test_nbd_tls.sh)
 "$DDE" nbd --export nvme0n1p6 --port 0 --insecure --read-only >"$T/tcp.log" 2>&1 &
