@@ -13,6 +13,8 @@
 # DRIVERS="A B" choose the two drivers (default "e1000 8139cp"; binary
 # modules: "ko:e1000 ko:8139cp", ENGINE=native their engine), NICS="A B"
 # their NICs (default "e1000 rtl8139"; e.g. "ne2k_pci rtl8139,revision=0x10").
+# KILL_AFTER=S: kill -9 driver A S seconds into the transfer (it must come
+# back and the transfer complete); prints "restart: ...".
 set -u
 O=${O:-build}
 . "$(dirname "$0")/transfer.sh"
@@ -80,9 +82,29 @@ for ((i = 0; i < 50; i++)); do
 	sleep 0.1
 done
 t0=$(date +%s%N)
+killer=""
+if [ -n "${KILL_AFTER:-}" ]; then
+	# kill -9 of driver A in the middle of the transfer: dde restarts it,
+	# netd keeps the TAP, TCP retransmits what was lost
+	(
+		sleep "$KILL_AFTER"
+		pid=$(sed -n "s/^dde: started driver $DRV_A@00:01.0 (pid \([0-9]*\))$/\1/p" "$T/log")
+		[ -n "$pid" ] && kill -9 "$pid" && echo "killed $pid" >"$T/killed"
+	) &
+	killer=$!
+fi
 ip netns exec "$NA" timeout 120 nc -N 10.99.0.2 5001 <"$T/data" 2>"$T/nc"
 sent=$?
 wait $srv
 t1=$(date +%s%N)
+[ -n "$killer" ] && wait $killer
 report_transfer "$T/data" "$T/recv" "$t0" "$t1" "nc exit $sent"
+if [ -n "${KILL_AFTER:-}" ]; then
+	if [ -s "$T/killed" ] && grep -q "^dde: restarted driver $DRV_A@00:01.0 (pid [0-9]*, restart 1)" "$T/log" &&
+		[ "$(( (t1 - t0) / 1000000 ))" -gt "$(awk -v s="$KILL_AFTER" 'BEGIN { print s * 1000 }')" ]; then
+		echo "restart: $DRV_A killed ${KILL_AFTER} s into the transfer and restarted; $(grep -o "interface net0: driver back.*" "$T/log" | head -1)"
+	else
+		echo "restart: MISSING ($(cat "$T/killed" 2>/dev/null); $(grep -E "dde: .*$DRV_A" "$T/log" | tail -2))"
+	fi
+fi
 [ "${got:-0}" = 3 ] && cmp -s "$T/data" "$T/recv"
