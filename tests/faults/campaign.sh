@@ -106,7 +106,7 @@ for disk in nvme0n1 nvme1n1 sda; do
 done
 
 # TCP transfers through both drivers, one after another, each checked
-head -c 4M /dev/urandom >"$T/data"
+head -c 1M /dev/urandom >"$T/data"
 want=$(sha256sum <"$T/data" | cut -d' ' -f1)
 (
 	trap - EXIT INT TERM HUP
@@ -169,7 +169,7 @@ while [ $injected -lt "$FAULTS" ]; do
 	cycles[$t]=$((cycles[$t] + 1))
 	: "$got"
 	# what became of it: a stopped driver is found hung within the hang timeout
-	watch_ms=1500
+	watch_ms=1000
 	[ "$t" = stop ] && watch_ms=$((HANG_MS + 4000))
 	for ((i = 0; i < watch_ms / 100; i++)); do
 		[ "$(failures_of "$d")" -gt "${seen[$d]}" ] && break

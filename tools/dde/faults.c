@@ -554,7 +554,7 @@ int dde_faults(int argc, char **argv)
 	};
 	struct inj j = { .pidfd = -1, .mem = -1 };
 	int types[64], ntypes = 0, opt, failed = 0, ret = 1;
-	long long v, count = 1, interval = 100, seed = -1;
+	long long count = 1, interval = 100, seed = -1;
 	unsigned injected = 0, done[F_TYPES] = { 0 };
 	const char *log = NULL, *how;
 	char list[64] = "";
@@ -565,17 +565,16 @@ int dde_faults(int argc, char **argv)
 		if (opt == 't') {
 			if (parse_types(optarg, types, &ntypes))
 				return 2;
-		} else if (opt == 'c' || opt == 'i' || opt == 's') {
-			v = number(optarg, opt == 'c', opt == 'c' ? INT_MAX : opt == 'i' ? 86400000 :
-				   LLONG_MAX);
-			if (v < 0) {
-				fprintf(stderr, "dde faults: --%s '%s': give %s\n", opt == 'c' ? "count" :
-					opt == 'i' ? "interval" : "seed", optarg, opt == 'c' ?
-					"a number from 1" : opt == 'i' ? "milliseconds, up to 86400000" :
-					"a number");
-				return 2;
-			}
-			*(opt == 'c' ? &count : opt == 'i' ? &interval : &seed) = v;
+		} else if (opt == 'c' && (count = number(optarg, 1, INT_MAX)) < 0) {
+			fprintf(stderr, "dde faults: --count '%s': give a number from 1\n", optarg);
+			return 2;
+		} else if (opt == 'i' && (interval = number(optarg, 0, 86400000)) < 0) {
+			fprintf(stderr, "dde faults: --interval '%s': give milliseconds, up to 86400000\n",
+				optarg);
+			return 2;
+		} else if (opt == 's' && (seed = number(optarg, 0, LLONG_MAX)) < 0) {
+			fprintf(stderr, "dde faults: --seed '%s': give a number\n", optarg);
+			return 2;
 		} else if (opt == 'l') {
 			log = optarg;
 		} else if (opt == 'q') {
@@ -584,7 +583,7 @@ int dde_faults(int argc, char **argv)
 			fprintf(stderr, "dde faults: unknown or incomplete option '%s' (see dde faults --help)\n",
 				argv[optind - 1]);
 			return 2;
-		} else {
+		} else if (opt == 'h') {
 			usage(stdout);
 			return 0;
 		}

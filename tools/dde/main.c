@@ -36,7 +36,7 @@ static void usage(FILE *out)
 		"  efi info FILE.efi|FILE.rom      describe a UEFI driver image (or option ROM)\n"
 		"  status                          the drivers of a running `dde run`: state,\n"
 		"                                  restarts, last cause\n"
-		"  faults PID|DRIVER [options]     inject faults into a running driver process\n"
+		"  faults PID [options]            inject faults into a running driver process\n"
 		"\n"
 		"`dde COMMAND --help` describes a command's options.\n");
 }
