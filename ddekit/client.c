@@ -316,7 +316,7 @@ int ddeio_connect(const char *socket_name, const char *name, const uint32_t *bdf
 			ddekit_set_error("mapping DMA memory: %s", strerror(errno));
 			goto fail;
 		}
-		ddekit_dma_setup(conn.dma, conn.grant.dma_bus, conn.dma_size);
+		ddekit_dma_setup(conn.dma, conn.grant.dma_bus, conn.dma_size, 1);
 		conn.event_fd = sv[0];
 		sv[0] = -1;
 		if (pthread_create(&conn.event_thread, NULL, event_loop, NULL) == 0)
@@ -356,7 +356,7 @@ void ddeio_disconnect(void)
 	if (conn.dma) {
 		munmap(conn.dma, conn.dma_size);
 		conn.dma = NULL;
-		ddekit_dma_setup(NULL, 0, 0);
+		ddekit_dma_setup(NULL, 0, 0, 0);
 	}
 	conn.have_grant = false;
 }

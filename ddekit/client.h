@@ -57,7 +57,8 @@ int ddekit_sandbox_seal(const char *name);
 /* Internal hooks between ddekit's files. */
 void ddekit_mmio_unmap_direct(void);
 void ddekit_irq_dispatch(unsigned line);
-void ddekit_dma_setup(void *virt, uint64_t bus, size_t size);
+/* @zeroed: the region is all zeros (as ddeio grants it) */
+void ddekit_dma_setup(void *virt, uint64_t bus, size_t size, int zeroed);
 void ddekit_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ddekit_log_set_name(const char *name);
 

@@ -25,6 +25,7 @@ static struct {
 	size_t size;
 	struct dma_block *block;	/* sorted by offset */
 	size_t nblock, cap;
+	size_t clean;		/* from here on never handed out: still zero */
 } dma = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 void *ddekit_mem_alloc(size_t size)
@@ -37,12 +38,13 @@ void ddekit_mem_free(void *ptr)
 	free(ptr);
 }
 
-void ddekit_dma_setup(void *virt, uint64_t bus, size_t size)
+void ddekit_dma_setup(void *virt, uint64_t bus, size_t size, int zeroed)
 {
 	pthread_mutex_lock(&dma.lock);
 	dma.virt = virt;
 	dma.bus = bus;
 	dma.size = size;
+	dma.clean = zeroed ? 0 : size;
 	free(dma.block);
 	dma.block = NULL;
 	dma.nblock = dma.cap = 0;
@@ -84,7 +86,13 @@ void *ddekit_dma_alloc(size_t size, size_t align, uint64_t *bus)
 			dma.block[i] = (struct dma_block){ off, size };
 			dma.nblock++;
 			ptr = dma.virt + off;
-			memset(ptr, 0, size);
+			/* memory never handed out is zero already: not touched
+			 * here, so a driver's start does not fault in (and zero
+			 * twice) all it allocates, such as its request slots */
+			if (off < dma.clean)
+				memset(ptr, 0, (off + size < dma.clean ? off + size : dma.clean) - off);
+			if (off + size > dma.clean)
+				dma.clean = off + size;
 			if (bus)
 				*bus = dma.bus + off;
 			break;

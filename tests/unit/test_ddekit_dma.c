@@ -43,7 +43,7 @@ static int region_setup_at(uint64_t bus, size_t size)
 	memset(reg.virt, 0xa5, REGION_SIZE);
 	reg.bus = bus;
 	reg.size = size;
-	ddekit_dma_setup(reg.virt, bus, size);
+	ddekit_dma_setup(reg.virt, bus, size, 0);
 	ddekit_set_error("%s", "");
 	return 0;
 }
@@ -71,7 +71,7 @@ static int region_setup_small(void **state)
 static int region_teardown(void **state)
 {
 	(void)state;
-	ddekit_dma_setup(NULL, 0, 0);
+	ddekit_dma_setup(NULL, 0, 0, 0);
 	free(reg.virt);
 	memset(&reg, 0, sizeof(reg));
 	return 0;
@@ -424,7 +424,7 @@ static void test_no_region(void **state)
 	char *old = reg.virt;
 
 	(void)state;
-	ddekit_dma_setup(NULL, 0, 0);
+	ddekit_dma_setup(NULL, 0, 0, 0);
 	ddekit_dma_region(&virt, &bus, &size);
 	assert_null(virt);
 	assert_int_equal(bus, 0);
@@ -434,9 +434,9 @@ static void test_no_region(void **state)
 	assert_null(ddekit_dma_bus_to_virt(0));
 	assert_null(ddekit_dma_bus_to_virt(REGION_BUS));
 	/* a new setup forgets the old allocations */
-	ddekit_dma_setup(old, REGION_BUS, REGION_SIZE);
+	ddekit_dma_setup(old, REGION_BUS, REGION_SIZE, 0);
 	assert_ptr_equal(ddekit_dma_alloc(REGION_SIZE, 64, NULL), old);
-	ddekit_dma_setup(old, REGION_BUS, REGION_SIZE);
+	ddekit_dma_setup(old, REGION_BUS, REGION_SIZE, 0);
 	assert_ptr_equal(ddekit_dma_alloc(REGION_SIZE, 64, NULL), old);
 }
 
@@ -540,6 +540,41 @@ static void test_threads(void **state)
 	assert_ptr_equal(ddekit_dma_alloc(REGION_SIZE, 64, NULL), reg.virt);
 }
 
+/*
+ * A region granted zeroed (as ddeio grants it): what was never handed out
+ * is not written (a driver's start does not fault in all it allocates),
+ * and what was handed out and freed is zeroed again when reused.
+ */
+static void test_granted_zeroed(void **state)
+{
+	uint64_t bus;
+	char *a, *b, *c;
+
+	(void)state;
+	memset(reg.virt, 0, REGION_SIZE);
+	ddekit_dma_setup(reg.virt, reg.bus, reg.size, 1);
+	a = ddekit_dma_alloc(8192, 64, &bus);
+	check_alloc(a, bus, 8192, 64);
+	/* a mark in memory never handed out: the allocator leaves it (it
+	 * trusts the grant), which shows it did not write there */
+	reg.virt[8192 + 4096] = 0x5a;
+	b = ddekit_dma_alloc(8192, 64, &bus);
+	assert_ptr_equal(b, a + 8192);
+	assert_int_equal((unsigned char)b[4096], 0x5a);
+	/* freed and reused: dirty, so zeroed */
+	memset(a, 0xa5, 8192);
+	ddekit_dma_free(a);
+	c = ddekit_dma_alloc(8192, 64, &bus);
+	assert_ptr_equal(c, a);
+	check_alloc(c, bus, 8192, 64);
+	/* reaching past the end of what was handed out: the old part zeroed */
+	ddekit_dma_free(b);
+	ddekit_dma_free(c);
+	memset(reg.virt, 0xa5, 16384);
+	a = ddekit_dma_alloc(32768, 64, &bus);
+	assert_true(all_bytes(a, 16384, 0));
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, region_setup, region_teardown)
 
 int main(void)
@@ -562,6 +597,7 @@ int main(void)
 						region_setup_small, region_teardown),
 		T(test_free_misuse_panics),
 		T(test_threads),
+		T(test_granted_zeroed),
 	};
 
 	return cmocka_run_group_tests_name("ddekit_dma", tests, NULL, NULL);
