@@ -105,7 +105,7 @@ SAN_O       ?= $(if $(SANITIZE),$(O),$(O)-san)
 include dde_linux/linux.mk
 include efi/efi.mk
 
-.PHONY: all help deps demo check check-vfio test bench clean fuzz install uninstall
+.PHONY: all help deps demo check check-vfio test bench clean fuzz faults install uninstall
 all: $(BINS) $(LX_BINS) $(KO_BINS) $(EFI_BINS) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(CEILING_NET) $(VFIO_TESTS) $(NET_TESTS) $(BLOCK_TESTS) $(FAULT_TESTS) $(SOUND_TESTS) $(SAN_TESTS) $(SANDBOX_TESTS)
 
 help:
@@ -118,6 +118,8 @@ help:
 	@echo "                  an e1000 and an NVMe bound to vfio-pci): self-test and DHCP"
 	@echo "make bench        deps + build + print the platform figures"
 	@echo "make fuzz         fuzz the module and PE32+ readers and loaders (FUZZ_SECONDS=$(FUZZ_SECONDS))"
+	@echo "make faults       the fault-injection campaign: FAULTS=$(FAULTS) faults in batches of up to"
+	@echo "                  $(FAULT_BATCH) into five running drivers under verifying clients (SEED=N repeats one)"
 	@echo "make install      install into PREFIX=$(PREFIX) (DESTDIR= for staging); dde in PREFIX/bin"
 	@echo "make clean        remove build output"
 	@echo "options: SANITIZE=address,undefined  DEBUG=1  O=DIR"
@@ -359,6 +361,13 @@ bench: deps
 	@O=$(O) ./tests/bench/iommu_bench.sh
 	@echo; echo "vfio, in a QEMU guest (tests/vfio/run.sh): an MMIO read of the e1000's STATUS by a driver"
 	@O=$(O) LX_DIR=$(LX_DIR) ./tests/vfio/run.sh | sed -n 's/^figure: /  /p'
+
+# the fault campaign at scale (make check runs 100 faults in test_faults.sh)
+FAULTS ?= 10000
+FAULT_BATCH ?= 20
+faults: deps
+	@$(MAKE) --no-print-directory all
+	@O=$(O) ./tests/faults/campaign.sh $(FAULTS) $(FAULT_BATCH)
 
 # a SANITIZE build links $(SAN_OBJ) into every program (in $^)
 $(filter-out %.a %.bin %.so %.conf,$(BINS)) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(CEILING_NET) $(NET_TESTS) $(BLOCK_TESTS) $(FAULT_TESTS) $(SOUND_TESTS) $(SAN_TESTS) $(SANDBOX_TESTS) \
