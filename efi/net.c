@@ -53,8 +53,7 @@ static struct {
 	uint64_t tx_pending_since;
 	uint8_t *rx;
 	/* the glue's counts; the driver's own come from Statistics */
-	struct ddenet_counters c, reported;
-	bool reported_once;
+	struct ddenet_counters c;
 	uint64_t next_report_ns;
 	bool gone;
 } net = { .tx_pending = -1 };
@@ -319,7 +318,7 @@ static unsigned receive(void)
 	return got;
 }
 
-/* the counters to netd, each second in which they changed */
+/* the counters to netd each second, also its heartbeat */
 static void report(void)
 {
 	struct efi_network_statistics st;
@@ -337,11 +336,8 @@ static void report(void)
 		net.c.rx_crc = st.rx_crc_error_frames;
 		net.c.tx_dropped = st.tx_dropped_frames;
 	}
-	if (net.reported_once && !memcmp(&net.c, &net.reported, sizeof(net.c)))
-		return;	/* an idle interface says nothing more */
+	/* unchanged too: netd takes a driver that stops reporting for hung */
 	ddenet_report(net.n, &net.c);
-	net.reported = net.c;
-	net.reported_once = true;
 }
 
 int efi_net_run(void)

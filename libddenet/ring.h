@@ -86,7 +86,9 @@ enum {
 	DDENET_GIVE_UP,		/* dde -> netd on its control channel: ifname's driver
 				 * will not come back: the interface goes */
 	DDENET_HUNG,		/* netd -> dde on the control channel: ifname's driver
-				 * took no frame queued to it for value ms */
+				 * took none of the mtu frames queued to it for value
+				 * ms, or (mtu 0) sent no report of its counters (its
+				 * heartbeat, each second) for value ms */
 };
 
 /* QUERY: a peer that only asks for the interfaces' counters (HELLO, then STATS) */

@@ -803,15 +803,24 @@ static void on_control(void)
 		memcpy(p->driver_if, m.ifname, sizeof(p->driver_if));
 }
 
-/* A supervised driver took none of the frames queued to it for @ms: dde hears of it. */
+/*
+ * A supervised driver took none of the frames queued to it for @ms
+ * (@waiting of them), or (@waiting 0) sent no report of its counters, its
+ * heartbeat, for @ms: dde hears of it.
+ */
 static void hung(struct port *p, long long ms, uint32_t waiting)
 {
 	struct ddenet_msg m = { .magic = DDENET_MAGIC, .version = DDENET_VERSION,
 				.type = DDENET_HUNG, .value = ms > INT32_MAX ? INT32_MAX : (int32_t)ms };
 
 	memcpy(m.ifname, p->ifc->name, sizeof(m.ifname));
-	netd_log("driver of %s hung: took none of the %u frames queued to it in %lld ms; "
-		 "told dde", p->ifc->name, waiting, ms);
+	m.mtu = (uint16_t)(waiting > 0xffff ? 0xffff : waiting);	/* 0: the heartbeat */
+	if (waiting)
+		netd_log("driver of %s hung: took none of the %u frames queued to it in %lld ms; "
+			 "told dde", p->ifc->name, waiting, ms);
+	else
+		netd_log("driver of %s hung: no report of its counters (its heartbeat, each "
+			 "second) for %lld ms; told dde", p->ifc->name, ms);
 	seqpacket_send(d.control, &m, sizeof(m), NULL, 0);
 	p->hung = 1;
 }
@@ -837,6 +846,13 @@ static int check_hangs(void)
 
 		if (!p || !supervised(p))
 			continue;
+		/* a driver that reports its counters each second and stopped */
+		if (ifc->driver_report_ms && !p->hung) {
+			if (now - ifc->driver_report_ms >= d.hang_ms)
+				hung(p, now - ifc->driver_report_ms, 0);
+			else
+				timeout = d.hang_ms / 4 ? d.hang_ms / 4 : 1;
+		}
 		head = atomic_load(&p->out.r->head);
 		tail = atomic_load(&p->out.r->tail);
 		if (head == tail)

@@ -25,12 +25,10 @@ static struct {
 	struct task_struct *tx_thread;
 	bool attached;
 	unsigned long long tx_dropped, rx_dropped;
-	struct lx_kit_net_counters reported;	/* the last report sent */
-	bool reported_once;
 } glue;
 
 static void report(struct work_struct *work);
-static DECLARE_DELAYED_WORK(report_work, report);	/* the counters, each second they changed */
+static DECLARE_DELAYED_WORK(report_work, report);	/* the counters and heartbeat, each second */
 
 int lx_net_registered(struct net_device *dev)
 {
@@ -217,7 +215,7 @@ void lx_net_rx_flush(void)
 		lx_kit_net_flush();
 }
 
-/* ---- counters: to the server (`dde net`), each second in which they changed ---- */
+/* ---- counters: to the server (`dde net`) each second, also its heartbeat ---- */
 
 static void report(struct work_struct *work)
 {
@@ -234,11 +232,8 @@ static void report(struct work_struct *work)
 		.tx_dropped = s.tx_dropped, .rx_server_full = glue.rx_dropped,
 		.tx_down = glue.tx_dropped,
 	};
-	if (!glue.reported_once || memcmp(&c, &glue.reported, sizeof(c))) {
-		lx_kit_net_report(&c);	/* an idle interface says nothing more */
-		glue.reported = c;
-		glue.reported_once = true;
-	}
+	/* unchanged too: netd takes a driver that stops reporting for hung */
+	lx_kit_net_report(&c);
 	schedule_delayed_work(&report_work, HZ);
 }
 

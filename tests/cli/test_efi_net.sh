@@ -78,7 +78,7 @@ efi_frames() {
 		not_ok "$drv: dde net's counters" "$(cat "$T/net.out")"
 	fi
 
-	DDE_NET=$sock "$FRAMES" --watch 60 >"$T/watch.out" 2>&1 &
+	DDE_NET=$sock "$FRAMES" --watch 180 >"$T/watch.out" 2>&1 &
 	watch_pid=$!
 	BG_PIDS="$BG_PIDS $watch_pid"
 	wait_for "^link up" 10 "$T/watch.out"
@@ -97,14 +97,17 @@ efi_frames() {
 
 	# kill -9: dde restarts the driver host; the interface stays, its
 	# client sees the link go down and up, and frames flow again
-	local ups
-	ups=$(grep -c "^link up" "$T/watch.out")
+	local ups downs
+	ups=$(grep -c "netd: interface net0: link up" "$log")
+	downs=$(grep -c "netd: interface net0: link down" "$log")
 	drv_pid=$(driver_pid "$log" "efi:ipxe-$model@00:01.0")
 	[ -n "$drv_pid" ] && kill -9 "$drv_pid" 2>/dev/null
 	if wait_for "dde: driver efi:ipxe-$model@00:01.0 was killed by signal 9 \(Killed\): restarting it" 10 "$log" &&
 		wait_for "netd: interface net0: driver back \(restart 1\)" 60 "$log" &&
-		wait_count "^link up" $((ups + 1)) 60 "$T/watch.out" && ! grep -q "interface gone" "$T/watch.out"; then
-		ok "$drv: kill -9 of the driver host: restarted; the interface stays, its client sees the link go down and up"
+		wait_count "netd: interface net0: link up" $((ups + 1)) 60 "$log" &&
+		[ "$(grep -c "netd: interface net0: link down" "$log")" -gt "$downs" ] &&
+		sleep 0.3 && [ "$(tail -1 "$T/watch.out")" = "link up" ] && ! grep -q "interface gone" "$T/watch.out"; then
+		ok "$drv: kill -9 of the driver host: restarted; the interface stays (link down, then up), its client stays"
 	else
 		not_ok "$drv: kill -9: the driver host comes back" "$(cat "$T/watch.out"; grep -E 'dde:|netd:' "$log" | tail -5)"
 	fi

@@ -3,8 +3,9 @@
 # starts the driver (Linux's own, unmodified) and netd; a libddenet client
 # exchanges 10,000 frames each way with the UDP peer of QEMU's socket
 # netdev; pcap capture is read back by tcpdump; QEMU's set_link is seen
-# by the driver and reported to clients; `kill -9` of the driver makes the
-# interface go away for its clients, and everything is cleaned up.
+# by the driver and reported to clients; `kill -9` of the driver: dde
+# restarts it, the interface stays and passes frames again; a stopped idle
+# driver is found by its missing heartbeat; everything is cleaned up.
 . "$(dirname "$0")/lib.sh"
 
 . "$(dirname "$0")/net_lib.sh"
@@ -30,6 +31,28 @@ grep -q "qemu: pcnet 00:01.0: the last receive descriptor (0x[0-9a-f]*) is kept 
 # virtio core and PCI transport; it logs no link change (netd does)
 net_driver virtio_net virtio-net 00:01.0 $((base + 8)) 32 "netd: interface net0: link down" \
 	"netd: interface net0: link up"
+
+# a driver that hangs with nothing to send (SIGSTOP, no traffic): its
+# heartbeat (the report of its counters, each second) stops, netd says so,
+# dde kills and restarts it
+"$DDE" run --nic e1000,net=none --driver e1000@00:01.0 --hang-timeout 2000 \
+	--net-socket "@dde-test-hb-$$" >"$T/hb.log" 2>&1 &
+hb_pid=$!
+BG_PIDS="$BG_PIDS $hb_pid"
+if wait_for "netd: interface net0: link up" 60 "$T/hb.log"; then
+	sleep 1.5
+	kill -STOP "$(driver_pid "$T/hb.log" e1000@00:01.0)"
+	if wait_for "netd: driver of net0 hung: no report of its counters \(its heartbeat, each second\) for [0-9]+ ms" 10 "$T/hb.log" &&
+		wait_for "dde: driver e1000@00:01.0 was hung: no heartbeat" 5 "$T/hb.log" &&
+		wait_for "netd: interface net0: link up" 1 "$T/hb.log" &&
+		wait_count "netd: interface net0: link up" 2 30 "$T/hb.log"; then
+		ok "an idle driver stopped (SIGSTOP): its heartbeat missed, netd reports it, dde restarts it"
+	else
+		not_ok "a stopped idle driver is found by its heartbeat" "$(grep -E 'dde:|netd:' "$T/hb.log" | tail -6)"
+	fi
+fi
+kill -INT $hb_pid 2>/dev/null
+wait $hb_pid 2>/dev/null
 
 # module parameters: Linux's own parsing sets them before the driver starts
 "$DDE" run --nic e1000,net=none --driver e1000,InterruptThrottleRate=5000@00:01.0 \

@@ -69,7 +69,11 @@ static int report_net(int control, char *who, size_t cap, char *why, size_t wcap
 		return 0;
 	m.ifname[sizeof(m.ifname) - 1] = 0;
 	snprintf(who, cap, "%s", m.ifname);
-	snprintf(why, wcap, "hung: it took none of the frames queued to it for %d ms", m.value);
+	if (m.mtu)
+		snprintf(why, wcap, "hung: it took none of the %u frames queued to it for %d ms",
+			 m.mtu, m.value);
+	else
+		snprintf(why, wcap, "hung: no heartbeat (report of its counters) for %d ms", m.value);
 	return 1;
 }
 
