@@ -314,8 +314,11 @@ static void hello_driver(struct driver *dr, struct ddeblk_msg *m, int fd, int re
 	dr->inflight = 0;
 	dr->hung_told = 0;
 	srv.drivers[i] = dr;
-	if (revived)
+	dr->channel_ms = 0;
+	if (revived) {
 		dr->restarts++;
+		dr->back_ms = mono_ms();
+	}
 	bddf_log("driver %s %s (queue depth %u, %u KiB slots%s)", dr->name,
 		 revived ? "is back" : "attached", depth,
 		 max_io >> 10, ext ? " in its own DMA memory: zero-copy" : "");
@@ -390,6 +393,11 @@ static void on_control(void)
 	cl = new_connection(fds[0]);
 	if (cl)
 		snprintf(cl->driver, sizeof(cl->driver), "%s", m.name);
+	dr = find_driver(m.name);
+	if (dr && dr->gone) {	/* its successor is starting: it should attach soon */
+		dr->channel_ms = mono_ms();
+		dr->hung_told = 0;
+	}
 }
 
 static struct client *new_connection(int s)
@@ -548,6 +556,22 @@ static void on_sock(struct client *cl)
 		close(mem);	/* mapped, or refused */
 }
 
+void report_hung(struct driver *dr, long long ms, const char *why)
+{
+	struct ddeblk_msg m;
+
+	if (dr->hung_told || !dr->supervised || srv.control < 0)
+		return;
+	msg_init(&m, DDEBLK_MSG_HUNG);
+	snprintf(m.name, sizeof(m.name), "%.*s", (int)sizeof(m.name) - 1, dr->name);
+	m.value = (int32_t)ms;
+	m.depth = dr->inflight;
+	snprintf(m.error, sizeof(m.error), "%s", why);
+	bddf_log("driver %s hangs: %s: dde is told", dr->name, why);
+	send_msg(srv.control, &m, NULL, 0);
+	dr->hung_told = 1;
+}
+
 /* Drivers holding a request longer than --hang-ms: dde is told (it kills and restarts them). */
 static void check_hangs(void)
 {
@@ -556,25 +580,46 @@ static void check_hangs(void)
 	for (unsigned i = 0; i < sizeof(srv.drivers) / sizeof(srv.drivers[0]); i++) {
 		struct driver *dr = srv.drivers[i];
 		long long oldest = now;
-		struct ddeblk_msg m;
+		char why[128];
 
-		if (!dr || dr->gone || !dr->supervised || !dr->inflight || dr->hung_told ||
-		    srv.control < 0)
+		int down = 0, up = 0;
+
+		if (!dr || !dr->supervised || dr->given_up || srv.control < 0)
+			continue;
+		/* restarted, and not attached within six hang timeouts: hung in its start */
+		if (dr->gone && dr->channel_ms && now - dr->channel_ms >= 6ll * srv.hang_ms) {
+			snprintf(why, sizeof(why), "restarted %lld ms ago, it has not attached",
+				 now - dr->channel_ms);
+			report_hung(dr, now - dr->channel_ms, why);
+		}
+		if (dr->gone)
+			continue;
+		/* attached again and six hang timeouts on: a disk it announced
+		 * none of hangs in its probe; a disk it left out it has no more */
+		for (int k = 0; k < DRIVER_DISKS; k++) {
+			down += dr->disk[k] && dr->disk[k]->down;
+			up += dr->disk[k] && !dr->disk[k]->down;
+		}
+		if (down && now - dr->back_ms >= 6ll * srv.hang_ms) {
+			for (int k = 0; k < DRIVER_DISKS && up; k++)
+				if (dr->disk[k] && dr->disk[k]->down)
+					disk_not_back(dr->disk[k]);
+			if (!up) {
+				snprintf(why, sizeof(why), "restarted and attached %lld ms ago, it "
+					 "announced none of its disks", now - dr->back_ms);
+				report_hung(dr, now - dr->back_ms, why);
+			}
+		}
+		if (!dr->inflight || dr->hung_told)
 			continue;
 		for (unsigned s = 0; s < dr->c.depth; s++)
 			if (dr->slot[s].used && dr->slot[s].since < oldest)
 				oldest = dr->slot[s].since;
 		if (now - oldest < srv.hang_ms)
 			continue;
-		msg_init(&m, DDEBLK_MSG_HUNG);
-		snprintf(m.name, sizeof(m.name), "%.*s", (int)sizeof(m.name) - 1, dr->name);
-		m.value = (int32_t)(now - oldest);
-		m.depth = dr->inflight;
-		bddf_log("driver %s hangs: a request of its %u in flight is not done after %lld ms "
-			 "(--hang-ms %u): dde is told", dr->name, dr->inflight, now - oldest,
-			 srv.hang_ms);
-		send_msg(srv.control, &m, NULL, 0);
-		dr->hung_told = 1;
+		snprintf(why, sizeof(why), "a request of its %u in flight is not done after %lld ms "
+			 "(--hang-ms %u)", dr->inflight, now - oldest, srv.hang_ms);
+		report_hung(dr, now - oldest, why);
 	}
 }
 
@@ -600,17 +645,18 @@ static int number(const char *opt, const char *s, unsigned max)
 
 static int fault(const char *arg)
 {
-	const char *colon = strrchr(arg, ':');
+	const char *colon = strrchr(arg, ':'), *eq = strchr(arg, '=');
+	int n = srv.ndrop, kill = !strncmp(arg, "kill-at=", 8);
 	char *end;
-	int n = srv.ndrop;
 
 	if (n == (int)(sizeof(srv.drop) / sizeof(srv.drop[0]))) {
 		fprintf(stderr, "bddf: too many --fault options\n");
 		return -1;
 	}
-	if (strncmp(arg, "drop-write=", 11) || !colon || colon == arg + 11 ||
-	    colon - (arg + 11) >= DDEBLK_NAME_MAX || !colon[1]) {
-		fprintf(stderr, "bddf: --fault '%s': drop-write=DISK:SECTOR\n", arg);
+	if ((strncmp(arg, "drop-write=", 11) && !kill) || !colon || colon < eq + 2 ||
+	    colon - (eq + 1) >= DDEBLK_NAME_MAX || !colon[1]) {
+		fprintf(stderr, "bddf: --fault '%s': drop-write=DISK:SECTOR or kill-at=DISK:SECTOR\n",
+			arg);
 		return -1;
 	}
 	srv.drop[n].sector = strtoull(colon + 1, &end, 10);
@@ -618,7 +664,8 @@ static int fault(const char *arg)
 		fprintf(stderr, "bddf: --fault '%s': SECTOR is a number\n", arg);
 		return -1;
 	}
-	snprintf(srv.drop[n].disk, sizeof(srv.drop[n].disk), "%.*s", (int)(colon - (arg + 11)), arg + 11);
+	snprintf(srv.drop[n].disk, sizeof(srv.drop[n].disk), "%.*s", (int)(colon - (eq + 1)), eq + 1);
+	srv.drop[n].kill = kill;
 	srv.ndrop++;
 	return 0;
 }
@@ -676,7 +723,7 @@ int main(int argc, char **argv)
 		} else {
 			fprintf(opt == 'h' ? stdout : stderr,
 				"usage: bddf --socket PATH [--depth N] [--client-depth N] [--expect DRIVER]...\n"
-				"            [--fault drop-write=DISK:SECTOR]... [--hang-ms MS]\n"
+				"            [--fault drop-write|kill-at=DISK:SECTOR]... [--hang-ms MS]\n"
 				"            [--control-fd N [--open-drivers]]\n"
 				"            [--allow-user U]... [--allow-group G]...\n"
 				"  the block server: drivers attach their disks, clients open disks and\n"
@@ -685,7 +732,9 @@ int main(int argc, char **argv)
 				"  --expect NAME@SLOT: the disk drivers to come, in the order whose\n"
 				"  NVMe controllers get numbers 0, 1, ...; --fault drop-write: writes\n"
 				"  covering DISK's SECTOR are acknowledged but not done (to test what\n"
-				"  verifies writes); --control-fd: dde's channel, on which it opens each\n"
+				"  verifies writes); --fault kill-at: a read covering it has its driver\n"
+				"  reported hung at once, so dde kills it (a request that kills its\n"
+				"  driver each time: it fails after three restarts); --control-fd: dde's channel, on which it opens each\n"
 				"  driver's connection (drivers may attach only there unless\n"
 				"  --open-drivers): such a driver that dies is restarted by dde, and\n"
 				"  its requests wait and are sent again to the new process;\n"

@@ -53,6 +53,12 @@ static void to_driver(struct driver *dr, int s, const struct part *p)
 		       (uint8_t *)ddeblk_slot_of(&p->cr->cl->c, p->cr->slot) + p->off, p->len);
 	dr->slot[s].since = mono_ms();
 	dr->slot[s].used = 1;
+	for (int i = 0; i < srv.ndrop; i++)	/* --fault kill-at: a request its driver dies on */
+		if (srv.drop[i].kill && p->cr && p->op == DDEBLK_OP_READ &&
+		    !strcmp(srv.drop[i].disk, p->dk->e.name) &&
+		    srv.drop[i].sector >= p->offset / p->dk->e.sector_size &&
+		    srv.drop[i].sector < (p->offset + p->len) / p->dk->e.sector_size)
+			report_hung(dr, 0, "fault: a read over a --fault kill-at sector");
 	dr->slot[s].p = *p;
 	dr->slot[s].p.next = NULL;
 	dr->inflight++;
@@ -209,7 +215,8 @@ static int dropped(const struct disk *dk, uint64_t off, uint32_t len)
 	uint64_t ss = dk->e.sector_size;
 
 	for (int i = 0; i < srv.ndrop; i++)
-		if (!strcmp(srv.drop[i].disk, dk->e.name) && srv.drop[i].sector >= off / ss &&
+		if (!srv.drop[i].kill && !strcmp(srv.drop[i].disk, dk->e.name) &&
+		    srv.drop[i].sector >= off / ss &&
 		    srv.drop[i].sector < (off + len) / ss) {
 			bddf_log("%s: fault: a write of sectors %" PRIu64 "..%" PRIu64
 				 " acknowledged, not done (--fault drop-write)", dk->e.name,
@@ -408,6 +415,33 @@ void driver_given_up(struct driver *dr)
 			dr->disk[i]->down = 0;
 		disk_gone(dr->disk[i]);
 	}
+}
+
+void disk_not_back(struct disk *dk)
+{
+	struct driver *dr = dk->drv;
+	unsigned n = 0;
+
+	dk->down = 0;
+	for (struct part **pp = &dr->replay; *pp;) {
+		struct part *p = *pp;
+
+		if (p->dk != dk) {
+			pp = &p->next;
+			continue;
+		}
+		*pp = p->next;
+		part_finish(dr, p, -ENODEV, NULL);
+		free(p);
+		n++;
+	}
+	dr->replay_tail = &dr->replay;
+	while (*dr->replay_tail)
+		dr->replay_tail = &(*dr->replay_tail)->next;
+	bddf_log("%s: its restarted driver %s did not announce it again within %lld ms: %u "
+		 "request part%s failed", dk->e.name, dr->name, mono_ms() - dr->back_ms, n,
+		 n == 1 ? "" : "s");
+	disk_gone(dk);
 }
 
 void disk_back(struct disk *dk)

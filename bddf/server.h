@@ -75,6 +75,8 @@ struct driver {
 	struct part *replay, **replay_tail;	/* parts to send again */
 	int hung_told;		/* dde was told it hangs; until it completes something */
 	long long gone_ms;	/* when it last went away */
+	long long back_ms;	/* when its restarted process attached */
+	long long channel_ms;	/* gone: when dde opened its successor's connection */
 	int recovering;		/* gone, and no request done since */
 	struct disk *disk[DRIVER_DISKS];
 };
@@ -119,10 +121,13 @@ struct bddf_server {
 	 * NVMe controllers are numbered in that order, whoever comes first */
 	const char *expect[64];
 	int nexpect, nvme_expected, vd_expected;
-	/* --fault drop-write=DISK:SECTOR: writes over it are acknowledged, not done */
+	/* --fault drop-write=DISK:SECTOR: writes over it are acknowledged, not
+	 * done; --fault kill-at=DISK:SECTOR: a read over it has its driver
+	 * reported hung at once (dde kills it): one its driver dies on each time */
 	struct {
 		char disk[DDEBLK_NAME_MAX];
 		uint64_t sector;
+		int kill;
 	} drop[8];
 	int ndrop;
 };
@@ -140,6 +145,8 @@ void driver_completions(struct driver *dr);
 void driver_gone(struct driver *dr);
 /* dde gave up on a driver: what waited fails, its disks are gone. */
 void driver_given_up(struct driver *dr);
+/* A disk its restarted driver did not announce again: gone, what waited for it fails. */
+void disk_not_back(struct disk *dk);
 /* A restarted driver announced disk @dk again: what waited for it goes. */
 void disk_back(struct disk *dk);
 /* Send what waits for a restarted driver, while it has slots. */
@@ -152,6 +159,9 @@ struct scan {
 	struct driver *dr;
 	struct disk *dk;
 };
+
+/* bddf.c: tell dde that driver @dr hangs (@why, for the log); it kills it */
+void report_hung(struct driver *dr, long long ms, const char *why);
 
 /* names.c */
 /* A driver announced a disk: name it, read its table, list it. */

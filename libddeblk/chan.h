@@ -111,8 +111,8 @@ enum {
 				 * instance that will not come back (dde gave up
 				 * restarting it): its requests fail, its disks are gone */
 	DDEBLK_MSG_HUNG,	/* bddf -> dde on the control channel: name = a driver
-				 * instance that made no progress on its requests for
-				 * value ms (dde kills it; it is restarted) */
+				 * instance that hangs (error: how; value: for how many
+				 * ms): dde kills it, and so restarts it */
 };
 
 enum { DDEBLK_ROLE_CLIENT = 1, DDEBLK_ROLE_DRIVER = 2, DDEBLK_ROLE_TOOL = 3 };

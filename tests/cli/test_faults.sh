@@ -4,7 +4,8 @@
 # nbdcopy writes 1 GiB of random bytes to each while its driver is killed
 # (kill -9) in the middle; dde restarts the driver, bddf sends what was in
 # flight again, the copy completes without an error and the image equals
-# the source after QEMU exits. Then a short fault-injection campaign
+# the source after QEMU exits. A read its driver dies on each time fails
+# (-EIO) after three restarts. Then a short fault-injection campaign
 # (tests/faults/campaign.sh, 100 faults: bit flips, wild stores, corrupted
 # registers, kills, hangs in five drivers) under verifying NBD clients and
 # TCP transfers: the framework never crashes, no acknowledged write is
@@ -16,8 +17,10 @@ command -v nbdcopy >/dev/null || { not_ok "nbdcopy is installed (make deps: libn
 head -c 1G /dev/urandom >"$T/src"
 for d in a b c; do truncate -s 1G "$T/$d.img"; done
 BLK="@dde-test-faults-$$"
+export DDE_BLK=$BLK
+# (bddf has the driver of nvme1n1 killed at every read of its last sector)
 dde_bg "$T/run.log" --machine q35 --disk "nvme:$T/a.img" --disk "nvme:$T/b.img" --disk "ahci:$T/c.img" \
-	--driver ko:nvme@00:02.0 --blk-socket "$BLK"
+	--driver ko:nvme@00:02.0 --blk-socket "$BLK" --blk-fault kill-at=nvme1n1:2097151 --restarts 8
 run=$bg
 wait_count "bddf: (nvme[01]n1|sda): disk of" 3 90 "$T/run.log" &&
 	ok "three 1 GiB disks: nvme (source), nvme.ko (binary), ahci (source)" ||
@@ -59,6 +62,18 @@ for disk in nvme0n1 nvme1n1 sda; do
 	case $(slot_of $disk) in 00:01.0) img=$T/a.img ;; 00:02.0) img=$T/b.img ;; *) img=$T/c.img ;; esac
 	kill_mid_copy "$disk" "$drv" "$img"
 done
+# a read its driver dies on each time: sent again to three restarts, then
+# -EIO; the driver serves on
+drv=$(sed -n "s/^bddf: nvme1n1: disk of \([^ ]*\) .*/\1/p" "$T/run.log")
+before=$(grep -c "^dde: restarted driver $drv " "$T/run.log")
+expect "a read that kills its driver each time: -EIO after three restarts" 1 \
+	"Input/output error" timeout 60 "$O/tests/block/blkio" nvme1n1 get "$T/x" $((2097151 * 512)) 512 512 1
+wait_count "^dde: restarted driver $drv " $((before + 4)) 10 "$T/run.log" &&
+	grep -q "bddf: driver $drv went away: .*some failed (-EIO): tried on too many restarts" "$T/run.log" &&
+	ok "... the driver was killed four times, restarted each time, and not given up" ||
+	not_ok "a poisoned read fails after three restarts" "$(grep -E "dde:|bddf: (driver|nvme1n1)" "$T/run.log" | tail -8)"
+expect "... and it serves the disk's other sectors" 0 "read 1048576" \
+	timeout 30 "$O/tests/block/blkio" nvme1n1 get "$T/x" 0 1048576
 dde_stop $run
 while read -r disk img; do
 	cmp -s "$T/src" "$img" && ok "$disk: the image equals the 1 GiB source after QEMU exits" ||

@@ -102,8 +102,8 @@ static int report_block(int control, char *who, size_t cap, char *why, size_t wc
 		return 0;
 	m.name[sizeof(m.name) - 1] = 0;
 	snprintf(who, cap, "%s", m.name);
-	snprintf(why, wcap, "hung: a request of its %u in flight not done after %d ms", m.depth,
-		 m.value);
+	m.error[sizeof(m.error) - 1] = 0;
+	snprintf(why, wcap, "hung: %s", m.error);
 	return 1;
 }
 

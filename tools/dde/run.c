@@ -77,6 +77,8 @@ static void usage(FILE *out)
 		"  --depth N                  requests in flight per disk driver (default 32)\n"
 		"  --blk-fault drop-write=DISK:SECTOR  fault injection: writes covering\n"
 		"                             SECTOR of DISK are acknowledged, not done\n"
+		"  --blk-fault kill-at=DISK:SECTOR  a read covering SECTOR of DISK gets its\n"
+		"                             driver killed (reported hung) each time\n"
 		"Every driver runs in a sandbox: a user of its own, no file system but its\n"
 		"program and libraries, no network, a system-call filter; it holds only the\n"
 		"connections dde opened for it. The servers admit only this user and root:\n"
