@@ -25,6 +25,35 @@ wait_count() {
 	return 1
 }
 
+# comes_back LABEL LOG INSTANCE PID SOCKET LISTEN PEER WINDOW COUNT: kill
+# -9 of driver process PID (dde's INSTANCE, logging to LOG): dde restarts
+# it, netd keeps the interface (link down, then up; the client watching
+# into $T/watch.out stays), and COUNT frames pass each way again
+comes_back() {
+	local label=$1 log=$2 inst=$3 pid=$4 sock=$5 listen=$6 peer=$7 window=$8 count=$9 ups downs
+
+	ups=$(grep -c "netd: interface net0: link up" "$log")
+	downs=$(grep -c "netd: interface net0: link down" "$log")
+	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+	if wait_for "dde: driver $inst was killed by signal 9 \(Killed\): restarting it" 10 "$log" &&
+		wait_for "netd: interface net0: driver back \(restart 1\)" 60 "$log" &&
+		wait_count "netd: interface net0: link up" $((ups + 1)) 60 "$log" &&
+		[ "$(grep -c "netd: interface net0: link down" "$log")" -gt "$downs" ] &&
+		sleep 0.3 && [ "$(tail -1 "$T/watch.out")" = "link up" ] && ! grep -q "interface gone" "$T/watch.out"; then
+		ok "$label: kill -9 of the driver: restarted; the interface stays (link down, then up), its client stays"
+	else
+		not_ok "$label: kill -9: the driver comes back" "$(cat "$T/watch.out"; grep -E 'dde:|netd:' "$log" | tail -5)"
+	fi
+	DDE_NET=$sock "$FRAMES" --qemu-listen "$listen" --qemu-peer "$peer" --count "$count" \
+		--window "$window" --seed 9 >"$T/again.out" 2>&1
+	if grep -q "^tx: $count frames .*, $count arrived .*0 lost, 0 bad" "$T/again.out" &&
+		grep -q "^rx: $count frames .*, $count reached .*0 lost, 0 bad" "$T/again.out"; then
+		ok "$label: ... and the restarted driver passes $count frames each way, exact"
+	else
+		not_ok "$label: frames through the restarted driver" "$(cat "$T/again.out")"
+	fi
+}
+
 # net_driver DRIVER QEMU-MODEL SLOT PORT WINDOW LINK-DOWN-RE LINK-UP-RE [WHY]
 # (empty link regexes: the link is not followed, because the device has no
 # link status or WHY). WINDOW:
@@ -35,7 +64,7 @@ net_driver() {
 	local drv=$1 model=$2 slot=$3 base=$4 window=$5 down_re=$6 up_re=$7 skip_link=${8:-}
 	local f=${drv//:/-} proc
 	local sock="@dde-test-net-$$-$f" log="$T/$f.log" pcap="$T/$f.pcap"
-	local mon="$T/$f.mon" listen=$base peer=$((base + 1)) run_pid drv_pid watch_pid
+	local mon="$T/$f.mon" listen=$base peer=$((base + 1)) run_pid watch_pid
 	local engine=()
 
 	# the driver's process, for kill -9
@@ -119,28 +148,8 @@ net_driver() {
 
 	# kill -9: dde restarts the driver; the interface stays, its client
 	# sees the link go down and come back, and frames flow again
-	drv_pid=$(pgrep -P $run_pid -f "$proc" | head -1)
-	local ups downs
-	ups=$(grep -c "netd: interface net0: link up" "$log")
-	downs=$(grep -c "netd: interface net0: link down" "$log")
-	kill -9 "$drv_pid" 2>/dev/null
-	if wait_for "dde: driver $drv@$slot was killed by signal 9 \(Killed\): restarting it" 10 "$log" &&
-		wait_for "netd: interface net0: driver back \(restart 1\)" 60 "$log" &&
-		wait_count "netd: interface net0: link up" $((ups + 1)) 60 "$log" &&
-		[ "$(grep -c "netd: interface net0: link down" "$log")" -gt "$downs" ] &&
-		sleep 0.3 && [ "$(tail -1 "$T/watch.out")" = "link up" ] && ! grep -q "interface gone" "$T/watch.out"; then
-		ok "$drv: kill -9 of the driver: restarted; the interface stays (link down, then up), its client stays"
-	else
-		not_ok "$drv: kill -9: the driver comes back" "$(cat "$T/watch.out"; grep -E 'dde:|netd:' "$log" | tail -5)"
-	fi
-	DDE_NET=$sock "$FRAMES" --qemu-listen $listen --qemu-peer $peer --count 1000 --window $window \
-		--seed 9 >"$T/again.out" 2>&1
-	if grep -q "^tx: 1000 frames .*, 1000 arrived .*0 lost, 0 bad" "$T/again.out" &&
-		grep -q "^rx: 1000 frames .*, 1000 reached .*0 lost, 0 bad" "$T/again.out"; then
-		ok "$drv: ... and the restarted driver passes 1,000 frames each way, exact"
-	else
-		not_ok "$drv: frames through the restarted driver" "$(cat "$T/again.out")"
-	fi
+	comes_back "$drv" "$log" "$drv@$slot" "$(pgrep -P $run_pid -f "$proc" | head -1)" "$sock" \
+		"$listen" "$peer" "$window" 1000
 	kill $watch_pid 2>/dev/null
 	wait $watch_pid 2>/dev/null
 	kill -INT $run_pid 2>/dev/null

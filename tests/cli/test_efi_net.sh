@@ -35,7 +35,7 @@ fi
 efi_frames() {
 	local model=$1 base=$2 window=$3 drv=efi:ipxe-$1 eng=${4:-native}
 	local sock="@dde-test-efinet-$$-$model-$eng" log="$T/$model-$eng.log" mon="$T/$model-$eng.mon"
-	local listen=$base peer=$((base + 1)) run_pid drv_pid watch_pid
+	local listen=$base peer=$((base + 1)) run_pid watch_pid
 	[ "$eng" = native ] || drv="$drv($eng)"
 
 	"$DDE" run --engine "$eng" --nic "$model,net=udp:$listen:$peer" --driver "efi:ipxe-$model@00:01.0" \
@@ -97,28 +97,8 @@ efi_frames() {
 
 	# kill -9: dde restarts the driver host; the interface stays, its
 	# client sees the link go down and up, and frames flow again
-	local ups downs
-	ups=$(grep -c "netd: interface net0: link up" "$log")
-	downs=$(grep -c "netd: interface net0: link down" "$log")
-	drv_pid=$(driver_pid "$log" "efi:ipxe-$model@00:01.0")
-	[ -n "$drv_pid" ] && kill -9 "$drv_pid" 2>/dev/null
-	if wait_for "dde: driver efi:ipxe-$model@00:01.0 was killed by signal 9 \(Killed\): restarting it" 10 "$log" &&
-		wait_for "netd: interface net0: driver back \(restart 1\)" 60 "$log" &&
-		wait_count "netd: interface net0: link up" $((ups + 1)) 60 "$log" &&
-		[ "$(grep -c "netd: interface net0: link down" "$log")" -gt "$downs" ] &&
-		sleep 0.3 && [ "$(tail -1 "$T/watch.out")" = "link up" ] && ! grep -q "interface gone" "$T/watch.out"; then
-		ok "$drv: kill -9 of the driver host: restarted; the interface stays (link down, then up), its client stays"
-	else
-		not_ok "$drv: kill -9: the driver host comes back" "$(cat "$T/watch.out"; grep -E 'dde:|netd:' "$log" | tail -5)"
-	fi
-	DDE_NET=$sock "$FRAMES" --qemu-listen $listen --qemu-peer $peer --count 500 \
-		--window "$window" --seed 9 >"$T/again.out" 2>&1
-	if grep -q "^tx: 500 frames .*, 500 arrived .*0 lost, 0 bad" "$T/again.out" &&
-		grep -q "^rx: 500 frames .*, 500 reached .*0 lost, 0 bad" "$T/again.out"; then
-		ok "$drv: ... and the restarted driver passes 500 frames each way, exact"
-	else
-		not_ok "$drv: frames through the restarted driver" "$(cat "$T/again.out")"
-	fi
+	comes_back "$drv" "$log" "efi:ipxe-$model@00:01.0" "$(driver_pid "$log" "efi:ipxe-$model@00:01.0")" \
+		"$sock" "$listen" "$peer" "$window" 500
 	kill $watch_pid 2>/dev/null
 	wait $watch_pid 2>/dev/null
 	kill -INT $run_pid 2>/dev/null

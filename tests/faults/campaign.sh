@@ -261,6 +261,11 @@ echo "figure: framework crashes (ddeio, bddf, netd, dde): ${framework:+1 ($frame
 echo "figure: acknowledged writes lost: $lost; corrupt reads returned: $corrupt; client errors: $errors; images not as recorded: $bad_image"
 echo "figure: TCP transfers through e1000 and 8139cp: ${tcp_ok:-0} complete and intact, ${tcp_bad:-0} broken"
 echo "figure: from a disk driver's failure to its first request served again: $recover"
+for d in "${DRIVERS[@]}"; do
+	mapfile -t b < <(sed -n "s/^bddf: driver $d serves again: its first request done \([0-9]*\) ms after.*/\1/p" \
+		"$T/run.log" | sort -n)
+	[ ${#b[@]} -gt 0 ] && echo "figure:   $d: median ${b[$((${#b[@]} / 2))]} ms over ${#b[@]}"
+done
 echo
 printf "%-6s %7s %7s %7s %7s %8s\n" TYPE ROUNDS FAULTS CRASH HANG NOTHING
 for t in flip wild reg kill stop; do

@@ -54,19 +54,26 @@ static int give_up_net(int control, const struct driver *d)
 	return seqpacket_send(control, &m, sizeof(m), NULL, 0);
 }
 
-/* netd: an interface whose driver takes no frames */
-static int report_net(int control, char *who, size_t cap, char *why, size_t wcap)
+/* A server's message on its control channel (descriptors are not expected:
+ * closed): 1 if it is one of @len bytes, -1 if the server closed it, else 0. */
+static int control_recv(int control, void *m, size_t len)
 {
-	struct ddenet_msg m;
 	int fds[3], nfds;
-	long r = seqpacket_recv(control, &m, sizeof(m), fds, &nfds, MSG_DONTWAIT);
+	long r = seqpacket_recv(control, m, len, fds, &nfds, MSG_DONTWAIT);
 
 	for (int i = 0; i < nfds; i++)
 		close(fds[i]);
-	if (r == 0)
-		return -1;
-	if (r != sizeof(m) || m.magic != DDENET_MAGIC || m.type != DDENET_HUNG)
-		return 0;
+	return r == 0 ? -1 : r == (long)len;
+}
+
+/* netd: an interface whose driver takes no frames, or misses its heartbeat */
+static int report_net(int control, char *who, size_t cap, char *why, size_t wcap)
+{
+	struct ddenet_msg m;
+	int r = control_recv(control, &m, sizeof(m));
+
+	if (r <= 0 || m.magic != DDENET_MAGIC || m.type != DDENET_HUNG)
+		return r < 0 ? -1 : 0;
 	m.ifname[sizeof(m.ifname) - 1] = 0;
 	snprintf(who, cap, "%s", m.ifname);
 	if (m.mtu)
@@ -87,19 +94,14 @@ static int give_up_block(int control, const struct driver *d)
 	return seqpacket_send(control, &m, sizeof(m), NULL, 0);
 }
 
-/* bddf: a driver with requests it does not complete */
+/* bddf: a driver that holds a request too long, or hangs in its start */
 static int report_block(int control, char *who, size_t cap, char *why, size_t wcap)
 {
 	struct ddeblk_msg m;
-	int fds[3], nfds;
-	long r = seqpacket_recv(control, &m, sizeof(m), fds, &nfds, MSG_DONTWAIT);
+	int r = control_recv(control, &m, sizeof(m));
 
-	for (int i = 0; i < nfds; i++)
-		close(fds[i]);
-	if (r == 0)
-		return -1;
-	if (r != sizeof(m) || m.magic != DDEBLK_MAGIC || m.type != DDEBLK_MSG_HUNG)
-		return 0;
+	if (r <= 0 || m.magic != DDEBLK_MAGIC || m.type != DDEBLK_MSG_HUNG)
+		return r < 0 ? -1 : 0;
 	m.name[sizeof(m.name) - 1] = 0;
 	snprintf(who, cap, "%s", m.name);
 	m.error[sizeof(m.error) - 1] = 0;
