@@ -364,7 +364,7 @@ bench: deps
 
 # the fault campaign at scale (make check runs 100 faults in test_faults.sh)
 FAULTS ?= 10000
-FAULT_BATCH ?= 20
+FAULT_BATCH ?= 100
 faults: deps
 	@$(MAKE) --no-print-directory all
 	@O=$(O) ./tests/faults/campaign.sh $(FAULTS) $(FAULT_BATCH)

@@ -39,8 +39,14 @@ HANG_MS=3000
 T=$(mktemp -d /tmp/dde-faults-XXXXXX)
 NA=dde-fA-$$ NB=dde-fB-$$ TA=ddefA$$ TB=ddefB$$
 run="" verifiers="" nbds="" tcp=""
+# the TCP loop first (SIGKILL: it logs nothing more), then its nc's in the namespaces
+stop_tcp() {
+	[ -n "$tcp" ] && kill -9 "$tcp" 2>/dev/null && wait "$tcp" 2>/dev/null
+	tcp=""
+	for ns in "$NA" "$NB"; do ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null; done
+}
 cleanup() {
-	[ -n "$tcp" ] && kill "$tcp" 2>/dev/null && wait "$tcp" 2>/dev/null
+	stop_tcp
 	for p in $verifiers $nbds; do kill -9 "$p" 2>/dev/null; done
 	[ -n "$run" ] && kill -INT "$run" 2>/dev/null && wait "$run" 2>/dev/null
 	for ns in "$NA" "$NB"; do
@@ -210,9 +216,7 @@ kill -0 $run 2>/dev/null || framework=${framework:-"dde run ended"}
 for p in $verifiers; do kill -INT "$p" 2>/dev/null; done
 for p in $verifiers; do wait "$p" 2>/dev/null; done
 verifiers=""
-kill "$tcp" 2>/dev/null
-wait "$tcp" 2>/dev/null
-tcp=""
+stop_tcp
 for p in $nbds; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 nbds=""
 kill -INT $run 2>/dev/null
