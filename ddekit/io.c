@@ -39,10 +39,35 @@ void ddekit_io_set_posted(bool on)
 	posted = on;
 }
 
-/* A write: posted, or answered once the device has taken it. */
+/* the register (port, or MMIO bus address) this thread read last */
+static __thread struct {
+	uint64_t addr;
+	bool pio, valid;
+} last_read;
+
+static void note_read(bool pio, uint64_t addr)
+{
+	last_read.pio = pio;
+	last_read.addr = addr;
+	last_read.valid = true;
+}
+
+/*
+ * A write: posted, or answered once the device has taken it. A write to
+ * the register just read is never posted: that is how a status register
+ * is acknowledged (read it, write the bits back to clear them), and the
+ * driver then looks at what the status said (its rings) expecting the
+ * acknowledge done. Posted, it may land after the device set a new bit,
+ * and wipe it: iPXE's rtl8139 lost its receive interrupt so for good.
+ */
 static int io_write(struct ddeio_msg *m, const void *payload, size_t plen)
 {
-	return posted ? ddeio_post_payload(m, payload, plen) : ddeio_call(m, payload, plen, NULL, NULL);
+	bool ack = last_read.valid && last_read.addr == m->addr &&
+		   last_read.pio == (m->op == DDEIO_OP_PIO_WRITE || m->op == DDEIO_OP_PIO_WRITE_REP);
+
+	last_read.valid = false;
+	return posted && !ack ? ddeio_post_payload(m, payload, plen) :
+				ddeio_call(m, payload, plen, NULL, NULL);
 }
 
 int ddekit_pio_read(uint16_t port, unsigned size, uint32_t *value)
@@ -50,6 +75,7 @@ int ddekit_pio_read(uint16_t port, unsigned size, uint32_t *value)
 	struct ddeio_msg m = { .op = DDEIO_OP_PIO_READ, .addr = port, .size = size };
 	int r = ddeio_call(&m, NULL, 0, NULL, NULL);
 
+	note_read(true, port);
 	*value = r ? 0xffffffffu : (uint32_t)m.value;
 	return r;
 }
@@ -283,6 +309,8 @@ int ddekit_mmio_read(const volatile void *addr, unsigned size, uint64_t *value)
 		return direct_access((volatile void *)(uintptr_t)addr, size, value, false);
 	if (!r)
 		r = ddeio_call(&m, NULL, 0, NULL, NULL);
+	if (!r)
+		note_read(false, m.addr);
 	*value = r ? ~0ull : m.value;
 	return r;
 }

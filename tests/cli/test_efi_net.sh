@@ -66,7 +66,26 @@ efi_frames() {
 	else
 		not_ok "$drv: 2,000 frames each way" "$(cat "$T/frames.out")"
 	fi
-	# the driver's counters come each second in which they changed
+	# overload: a burst far beyond what the driver and the model take at
+	# once, then a windowed exchange, which must be complete and exact (a
+	# receive path that stopped for good fails here; iPXE's rtl8139 did
+	# while its acknowledge of the interrupt status was posted: ddekit)
+	DDE_NET=$sock "$FRAMES" --qemu-listen $listen --qemu-peer $peer --only rx --full \
+		--count 1000 --size 1514 --seed 7 >"$T/burst.out" 2>&1
+	DDE_NET=$sock "$FRAMES" --qemu-listen $listen --qemu-peer $peer --only rx --count 200 \
+		--window 1 --seed 8 >"$T/after.out" 2>&1
+	if [ "$model" = rtl8139 ]; then
+		# docs/efi.md, "What is missing": it still stops receiving in some runs
+		skip "$drv: receives again after a burst at full speed" \
+			"iPXE's rtl8139 still stops receiving after a burst in some runs (here: $(sed -n 's/^rx: 200 frames injected by the UDP peer, \([0-9]*\) reached.*/\1/p' "$T/after.out") of 200)"
+	elif grep -q "^rx: 200 frames .*, 200 reached .*0 lost, 0 bad" "$T/after.out"; then
+		ok "$drv: after a burst of 1,000 frames at full speed it receives again at once (200 frames, exact)"
+		sed -n 's/^rx: 1000 frames injected by the UDP peer, /    burst: /p' "$T/burst.out"
+	else
+		not_ok "$drv: receives again after a burst at full speed" \
+			"$(cat "$T/burst.out" "$T/after.out")"
+	fi
+	# the driver's counters come each second
 	sleep 1.5
 	DDE_NET=$sock "$DDE" net >"$T/net.out" 2>&1
 	if grep -Eq "^  netd: +rx ([2-9][0-9]{3}|[0-9]{5,}) +tx ([2-9][0-9]{3}|[0-9]{5,})" "$T/net.out" &&
@@ -107,7 +126,7 @@ efi_frames() {
 
 base=$((24000 + ($$ % 1000) * 4))
 efi_frames e1000 $base 8
-efi_frames rtl8139 $((base + 2)) 1
+efi_frames rtl8139 $((base + 2)) 4
 efi_frames e1000 $((base + 4)) 8 dbt
 
 # DHCP and TCP through QEMU's user network: e1000 with the Linux drivers'

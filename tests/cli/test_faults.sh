@@ -81,8 +81,10 @@ while read -r disk img; do
 done <"$T/copied"
 rm -f "$T/src" "$T"/?.img
 
-# the campaign: 100 faults in batches of up to 5
-O=$O tests/faults/campaign.sh 100 5 >"$T/campaign" 2>&1
+# the campaign: 100 faults in batches of up to 5, sparing the drivers' DMA
+# memory (a flip there can corrupt a read's data in flight: make faults
+# counts those, docs/restart.md)
+O=$O EXCLUDE="dde dma" tests/faults/campaign.sh 100 5 >"$T/campaign" 2>&1
 rc=$?
 sed -n 's/^figure: /    /p; /^TYPE/,/^campaign: logs/p' "$T/campaign" | grep -v "^campaign: logs" | sed 's/^\([^ ]\)/    \1/'
 if [ $rc = 77 ]; then

@@ -195,14 +195,22 @@ static int read_maps(pid_t pid, struct mapping **out, size_t *count)
 	return 0;
 }
 
+/* --exclude: mappings whose name holds one of these are left alone */
+static const char *exclude[8];
+static int nexclude;
+
 /*
  * 0 if a mapping is not the process's own to corrupt (the kernel's vdso
- * and vvar, guard pages, shared memory it cannot write), 1 if it is text,
- * 2 if data.
+ * and vvar, guard pages, shared memory it cannot write, what --exclude
+ * names), 1 if it is text, 2 if data.
  */
 static int kind(const struct mapping *m)
 {
 	const char *p = m->path;
+
+	for (int i = 0; i < nexclude; i++)
+		if (strstr(p, exclude[i]))
+			return 0;
 
 	if (!strcmp(m->perms, "---p") || !strcmp(m->perms, "---s"))
 		return 0;
@@ -522,7 +530,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: dde faults PID [--type T[,T...]] [--count N] [--interval MS] [--seed S]\n"
-		"                      [--log FILE] [--quiet]\n"
+		"                      [--log FILE] [--quiet] [--exclude NAME]...\n"
 		"\n"
 		"Inject N faults (default 1) into the running driver process PID, one every\n"
 		"MS milliseconds (default 100), each of a type picked at random from the\n"
@@ -532,7 +540,8 @@ static void usage(FILE *out)
 		"  reg   flip one bit of one register of one of its threads\n"
 		"  kill  SIGKILL the process (a crash)\n"
 		"  stop  SIGSTOP the process (a hang)\n"
-		"After kill or stop, or once the process is gone, no more faults. Each fault is\n"
+		"--exclude NAME: flip and wild leave mappings whose name holds NAME alone\n"
+		"(e.g. 'dde dma', the driver's DMA memory). After kill or stop, or once the process is gone, no more faults. Each fault is\n"
 		"one line on stdout, or appended to FILE with --log; --quiet leaves them out\n"
 		"of stdout. The seed (--seed S repeats a run's choices) and a summary line are\n"
 		"always printed. Exit status 0 if the faults were injected or the process died\n"
@@ -549,6 +558,7 @@ int dde_faults(int argc, char **argv)
 		{ "seed", required_argument, 0, 's' },
 		{ "log", required_argument, 0, 'l' },
 		{ "quiet", no_argument, 0, 'q' },
+		{ "exclude", required_argument, 0, 'x' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -579,6 +589,14 @@ int dde_faults(int argc, char **argv)
 			log = optarg;
 		} else if (opt == 'q') {
 			j.quiet = true;
+		} else if (opt == 'x') {
+			if (nexclude == (int)(sizeof(exclude) / sizeof(exclude[0])) || !*optarg) {
+				fprintf(stderr, "dde faults: --exclude '%s': a part of a mapping's name, "
+					"at most %d times\n", optarg,
+					(int)(sizeof(exclude) / sizeof(exclude[0])));
+				return 2;
+			}
+			exclude[nexclude++] = optarg;
 		} else if (opt == '?') {
 			fprintf(stderr, "dde faults: unknown or incomplete option '%s' (see dde faults --help)\n",
 				argv[optind - 1]);
