@@ -53,15 +53,19 @@ static void to_driver(struct driver *dr, int s, const struct part *p)
 		       (uint8_t *)ddeblk_slot_of(&p->cr->cl->c, p->cr->slot) + p->off, p->len);
 	dr->slot[s].since = mono_ms();
 	dr->slot[s].used = 1;
-	for (int i = 0; i < srv.ndrop; i++)	/* --fault kill-at: a request its driver dies on */
-		if (srv.drop[i].kill && p->cr && p->op == DDEBLK_OP_READ &&
-		    !strcmp(srv.drop[i].disk, p->dk->e.name) &&
-		    srv.drop[i].sector >= p->offset / p->dk->e.sector_size &&
-		    srv.drop[i].sector < (p->offset + p->len) / p->dk->e.sector_size)
-			report_hung(dr, 0, "fault: a read over a --fault kill-at sector");
 	dr->slot[s].p = *p;
 	dr->slot[s].p.next = NULL;
 	dr->inflight++;
+	for (int i = 0; i < srv.ndrop; i++)	/* --fault kill-at: a request its driver dies on */
+		if (srv.drop[i].kill && p->cr && p->op == DDEBLK_OP_READ && dr->supervised &&
+		    srv.control >= 0 &&
+		    !strcmp(srv.drop[i].disk, p->dk->e.name) &&
+		    srv.drop[i].sector >= p->offset / p->dk->e.sector_size &&
+		    srv.drop[i].sector < (p->offset + p->len) / p->dk->e.sector_size) {
+			/* held back, in flight: the driver cannot finish it before it dies */
+			report_hung(dr, 0, "fault: a read over a --fault kill-at sector");
+			return;
+		}
 	dr->kick = 1;
 	if (ddeblk_sq_push(&dr->c, &e))	/* never full: slots <= depth */
 		bddf_log("%s: submission ring full (a bug)", dr->name);

@@ -454,7 +454,8 @@ int ddeblk_list_sorted(const char *server, struct ddeblk_entry **out)
 		*out = NULL;
 		return n;
 	}
-	qsort(all.e, (size_t)all.n, sizeof(*all.e), by_name);
+	if (all.n)	/* none yet: all.e is NULL, which qsort may not be given */
+		qsort(all.e, (size_t)all.n, sizeof(*all.e), by_name);
 	*out = all.e;
 	return all.n;
 }
