@@ -15,9 +15,10 @@
  * -- unless `dde run` started it: then dde restarts it, and its requests
  * wait (clients see a delay) and are sent again to the new process, which
  * takes its disks on under their names; only a request its driver died on
- * three times fails (-EIO), and only when dde gives up on the driver do its
- * disks go. A driver that holds a request longer than --hang-ms is
- * reported to dde, which kills it (and so restarts it).
+ * four times (sent again to three restarts) fails (-EIO), and only when dde
+ * gives up on the driver do its disks go. A driver that holds a request
+ * longer than --hang-ms, or hangs in its start, is reported to dde, which
+ * kills it (and so restarts it).
  * Only peers the access policy admits get in (common/access.h), and a
  * driver attaches only on the connection `dde run` opened for it on the
  * control channel (unless bddf runs by hand or with --open-drivers).
@@ -581,7 +582,6 @@ static void check_hangs(void)
 		struct driver *dr = srv.drivers[i];
 		long long oldest = now;
 		char why[128];
-
 		int down = 0, up = 0;
 
 		if (!dr || !dr->supervised || dr->given_up || srv.control < 0)
