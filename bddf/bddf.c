@@ -333,14 +333,6 @@ static struct driver *find_driver(const char *name)
 	return NULL;
 }
 
-/* Whether @fd's peer closed its end (a driver process that died). */
-static int hung_up(int fd)
-{
-	struct pollfd p = { fd, POLLRDHUP, 0 };
-
-	return fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR));
-}
-
 static struct client *new_connection(int s);
 
 /* A new connection: a struct client until HELLO says what it is. */
@@ -495,7 +487,7 @@ static void on_hello(struct client *cl, struct ddeblk_msg *m_, long r, int mem)
 
 		/* restarted by dde: its last process is dead (its hangup may not
 		 * have been read yet); the new one takes its disks and requests on */
-		if (dr && !dr->gone && hung_up(dr->sock))
+		if (dr && !dr->gone && seqpacket_hung_up(dr->sock))
 			driver_gone(dr);
 		if (dr && dr->gone && dr->supervised && !dr->given_up) {
 			revived = 1;

@@ -1,6 +1,7 @@
 /* Control-channel sockets of the class servers (common/seqpacket.h). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -148,4 +149,11 @@ long seqpacket_recv(int sock, void *buf, size_t len, int fds[3], int *nfds, int 
 		return -errno;
 	*nfds = fds_take(&h, fds, 3);
 	return r;
+}
+
+int seqpacket_hung_up(int sock)
+{
+	struct pollfd p = { sock, POLLRDHUP, 0 };
+
+	return sock >= 0 && poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR));
 }

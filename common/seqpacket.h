@@ -65,4 +65,9 @@ long seqpacket_recv(int sock, void *buf, size_t len, int fds[3], int *nfds, int 
  */
 int seqpacket_recv_fd(int sock, void *msg, size_t len, int *fd);
 
+/* Whether @sock's peer closed its end (a peer process that died), without
+ * waiting or reading: a restarted driver's servers look at the last
+ * connection of its dead predecessor before they read its hangup. */
+int seqpacket_hung_up(int sock);
+
 #endif

@@ -268,14 +268,6 @@ static void release(struct server *s, struct client *c)
 	c->region = 0;
 }
 
-/* Whether @c's peer has closed its end (its process died). */
-static bool hung_up(const struct client *c)
-{
-	struct pollfd p = { c->fd, POLLRDHUP, 0 };
-
-	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR));
-}
-
 static void drop_client(struct server *s, unsigned i)
 {
 	struct client *c = s->client[i];
@@ -453,7 +445,7 @@ static int do_hello(struct server *s, struct client *c, const struct ddeio_msg *
 		if ((platform_device(s->p, k)->class_code >> 16) == 0x06)
 			return refuse(c, r, -EPERM, "'%s' claims %s: bridges belong to the platform",
 				      c->name, slot);
-		if (s->dev_owner[k] && hung_up(s->dev_owner[k])) {
+		if (s->dev_owner[k] && seqpacket_hung_up(s->dev_owner[k]->fd)) {
 			/* a driver restarted: its last process is dead, its
 			 * hangup not yet read; what it held goes first */
 			log_info("driver '%s' is gone (its connection hung up): its devices are "

@@ -34,7 +34,6 @@
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,14 +259,6 @@ static struct iface *find_iface(const char *name)
 	return NULL;
 }
 
-/* Whether @fd's peer closed its end (a driver process that died). */
-static bool hung_up(int fd)
-{
-	struct pollfd f = { fd, POLLRDHUP, 0 };
-
-	return poll(&f, 1, 0) == 1 && (f.revents & (POLLHUP | POLLRDHUP | POLLERR));
-}
-
 static const char *mac_text(const uint8_t mac[6], char buf[18])
 {
 	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
@@ -314,7 +305,7 @@ static void attach_driver(struct port *p, const struct ddenet_msg *m)
 
 	/* restarted by dde: the old driver is dead, its hangup maybe not read yet */
 	if (m->ifname[0] && ifc && ifc->driver && p->driver_if[0] &&
-	    hung_up(ifc->driver->sock)) {
+	    seqpacket_hung_up(ifc->driver->sock)) {
 		port_drop(ifc->driver, "disconnected");
 		ifc = find_iface(m->ifname);
 	}

@@ -23,7 +23,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -173,14 +172,6 @@ static void free_unit(char *unit)
 	}
 }
 
-/* Whether @fd's peer closed its end (a driver process that died). */
-static int hung_up(int fd)
-{
-	struct pollfd f = { fd, POLLRDHUP, 0 };
-
-	return poll(&f, 1, 0) == 1 && (f.revents & (POLLHUP | POLLRDHUP | POLLERR));
-}
-
 static void hello_driver(struct peer *p, const struct ddesnd_msg *m)
 {
 	struct ddesnd_msg w;
@@ -198,7 +189,7 @@ static void hello_driver(struct peer *p, const struct ddesnd_msg *m)
 		free_unit(p->unit);
 	other = driver_of(p->unit, p);
 	/* restarted by dde: the old driver is dead, its hangup maybe not read yet */
-	if (other && p->channel && (other->broken || hung_up(other->sock))) {
+	if (other && p->channel && (other->broken || seqpacket_hung_up(other->sock))) {
 		peer_drop(other, other->broken ? other->broken : "disconnected");
 		other = driver_of(p->unit, p);
 	}
