@@ -59,8 +59,9 @@ static void usage(FILE *out)
 		"  --restarts N               give a driver up after N+1 failures within\n"
 		"                             the window (default 5; 0: never restart)\n"
 		"  --restart-window MS        the window (default 60000)\n"
-		"  --hang-timeout MS          a driver with requests (bddf) or frames\n"
-		"                             (netd) it takes nothing of for MS hangs:\n"
+		"  --hang-timeout MS          a driver that holds a request (bddf), takes\n"
+		"                             no frame queued to it or misses its heartbeat\n"
+		"                             (netd), or hangs in its start, for MS hangs:\n"
 		"                             it is killed and restarted (default 5000; 0: off)\n"
 		"  --allow-stubs              bind a binary module's imports that nobody\n"
 		"                             provides to stubs that stop the driver, naming\n"
@@ -300,7 +301,9 @@ int dde_run(int argc, char **argv)
 		static char hang[16];
 
 		snprintf(hang, sizeof(hang), "%u", run_opts.hang_ms);
-		if (class_server_arg(blk, "--hang-ms", hang) || class_server_arg(net, "--hang-ms", hang)) {
+		/* only to servers with drivers: an option alone would start netd */
+		if ((blk->ndrivers && class_server_arg(blk, "--hang-ms", hang)) ||
+		    (net->ndrivers && class_server_arg(net, "--hang-ms", hang))) {
 			session_stop(&s);
 			return 2;
 		}
