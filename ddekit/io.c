@@ -304,13 +304,14 @@ int ddekit_mmio_read(const volatile void *addr, unsigned size, uint64_t *value)
 {
 	struct ddeio_msg m = { .op = DDEIO_OP_MMIO_READ, .size = size };
 	int r = translate(addr, size, &m.addr);
+	uint64_t bus = m.addr;	/* the answer reuses m */
 
 	if (r == 1)
 		return direct_access((volatile void *)(uintptr_t)addr, size, value, false);
 	if (!r)
 		r = ddeio_call(&m, NULL, 0, NULL, NULL);
 	if (!r)
-		note_read(false, m.addr);
+		note_read(false, bus);
 	*value = r ? ~0ull : m.value;
 	return r;
 }

@@ -13,11 +13,8 @@
 # iPXE keeps few receive buffers posted (e1000: 8; QEMU's rtl8139 is an
 # 8139C+, which iPXE drives with 4 descriptors, and the model drops what
 # finds none, uncounted) and the host polls them, so frames in flight are
-# kept within that: the frames test's window (rtl8139: 1; with 4 in flight,
-# and also with 2 on a loaded machine, about one frame in 2,000 was lost,
-# uncounted: the model found no descriptor given back; issue 22's open
-# items, docs/efi.md), and for rtl8139 the
-# TCP window (the namespace's receive buffer). e1000 takes slirp's bursts
+# kept within that: the frames test's window (rtl8139: 4, e1000: 8), and
+# for rtl8139 the TCP window (the namespace's receive buffer). e1000 takes slirp's bursts
 # at full window, losing some that TCP sends again. e1000 is also run in
 # the translated engine.
 . "$(dirname "$0")/lib.sh"
@@ -69,16 +66,12 @@ efi_frames() {
 	# overload: a burst far beyond what the driver and the model take at
 	# once, then a windowed exchange, which must be complete and exact (a
 	# receive path that stopped for good fails here; iPXE's rtl8139 did
-	# while its acknowledge of the interrupt status was posted: ddekit)
+	# while its acknowledge of the interrupt status was posted: ddekit/io.c)
 	DDE_NET=$sock "$FRAMES" --qemu-listen $listen --qemu-peer $peer --only rx --full \
 		--count 1000 --size 1514 --seed 7 >"$T/burst.out" 2>&1
 	DDE_NET=$sock "$FRAMES" --qemu-listen $listen --qemu-peer $peer --only rx --count 200 \
 		--window 1 --seed 8 >"$T/after.out" 2>&1
-	if [ "$model" = rtl8139 ]; then
-		# docs/efi.md, "What is missing": it still stops receiving in some runs
-		skip "$drv: receives again after a burst at full speed" \
-			"iPXE's rtl8139 still stops receiving after a burst in some runs (here: $(sed -n 's/^rx: 200 frames injected by the UDP peer, \([0-9]*\) reached.*/\1/p' "$T/after.out") of 200)"
-	elif grep -q "^rx: 200 frames .*, 200 reached .*0 lost, 0 bad" "$T/after.out"; then
+	if grep -q "^rx: 200 frames .*, 200 reached .*0 lost, 0 bad" "$T/after.out"; then
 		ok "$drv: after a burst of 1,000 frames at full speed it receives again at once (200 frames, exact)"
 		sed -n 's/^rx: 1000 frames injected by the UDP peer, /    burst: /p' "$T/burst.out"
 	else
