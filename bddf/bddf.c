@@ -328,7 +328,8 @@ static void hello_driver(struct driver *dr, struct ddeblk_msg *m, int fd, int re
 static struct driver *find_driver(const char *name)
 {
 	for (unsigned i = 0; i < sizeof(srv.drivers) / sizeof(srv.drivers[0]); i++)
-		if (srv.drivers[i] && !strncmp(srv.drivers[i]->name, name, DDEBLK_NAME_MAX - 1))
+		if (srv.drivers[i] && !srv.drivers[i]->given_up &&
+		    !strncmp(srv.drivers[i]->name, name, DDEBLK_NAME_MAX - 1))
 			return srv.drivers[i];
 	return NULL;
 }
@@ -789,6 +790,7 @@ int main(int argc, char **argv)
 					bell_clear(cl->c.my_bell);
 			}
 		}
+		reap_given_up();
 		/* clients gone and done */
 		for (struct client *c = srv.clients, *next; c; c = next) {
 			next = c->next;

@@ -74,6 +74,30 @@ static int letter_index(const char *name)
 }
 
 /*
+ * The lowest number from @from that no listed disk's name of @kind ("nvme":
+ * nvmeGn*, "sd", "vd": letters) has: what a disk gone (its device
+ * unplugged) had is taken again.
+ */
+static int free_number(const char *kind, int from)
+{
+	for (int k = from;; k++) {
+		int used = 0;
+
+		for (int i = 0; i < srv.ndisks && !used; i++) {
+			const char *name = srv.disk[i]->e.name;
+			int g;
+
+			if (!strcmp(kind, "nvme"))
+				used = sscanf(name, "nvme%dn", &g) == 1 && g == k;
+			else
+				used = !strncmp(name, kind, 2) && letter_index(name) == k;
+		}
+		if (!used)
+			return k;
+	}
+}
+
+/*
  * The place of driver DR among the drivers of its kind (names starting
  * with PREFIX, binary or not) in dde run's order (--expect), whichever
  * attaches first; -1 for a driver started by hand.
@@ -97,7 +121,7 @@ static int vd_number(struct driver *dr, const char *local)
 
 	if (k >= 0)
 		return k + (own > 0 ? own : 0);
-	return srv.vd_expected + srv.vd_disks++;	/* a driver started by hand */
+	return free_number("vd", srv.vd_expected);	/* a driver started by hand */
 }
 
 /* The number of the NVMe controller a driver calls @ctrl. */
@@ -116,7 +140,7 @@ static int nvme_number(struct driver *dr, int ctrl)
 
 	if (k >= 0)
 		return k;
-	return srv.nvme_expected + srv.nvme_ctrls++;	/* a driver started by hand */
+	return free_number("nvme", srv.nvme_expected);	/* a driver started by hand (or plugged) */
 }
 
 /* bddf's name for a driver's disk: unique across all drivers. */
@@ -128,7 +152,7 @@ static void global_name(struct driver *dr, const char *local, char *out)
 	if (sscanf(local, "nvme%dn%d%c", &ctrl, &ns, &rest) == 2) {
 		snprintf(out, DDEBLK_NAME_MAX, "nvme%dn%d", nvme_number(dr, ctrl), ns);
 	} else if (!strncmp(local, "sd", 2)) {
-		letter_name("sd", srv.sd_disks++, out);
+		letter_name("sd", free_number("sd", 0), out);
 	} else if (!strncmp(local, "vd", 2) && letter_index(local) >= 0) {
 		letter_name("vd", vd_number(dr, local), out);
 	} else {

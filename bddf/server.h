@@ -114,7 +114,7 @@ struct bddf_server {
 	unsigned hang_ms;	/* a driver with requests and no completion this long hangs */
 	struct handle h_listen;
 	struct disk *disk[MAX_DISKS];
-	int ndisks, nvme_ctrls, sd_disks, vd_disks;
+	int ndisks;
 	struct client *clients;
 	struct driver *drivers[64];
 	/* --expect: the disk drivers `dde run` starts, in its order: their
@@ -145,6 +145,8 @@ void driver_completions(struct driver *dr);
 void driver_gone(struct driver *dr);
 /* dde gave up on a driver: what waited fails, its disks are gone. */
 void driver_given_up(struct driver *dr);
+/* Given-up drivers whose disks no client holds: freed, their disks unlisted. */
+void reap_given_up(void);
 /* A disk its restarted driver did not announce again: gone, what waited for it fails. */
 void disk_not_back(struct disk *dk);
 /* A restarted driver announced disk @dk again: what waited for it goes. */

@@ -56,6 +56,10 @@ const char machine_options_help[] =
 "                             MSI-X reach drivers as eventfds; off: INTx only\n"
 "  --vfio 0000:BB:SS.F        the machine is this host: its PCI device BB:SS.F,\n"
 "                             bound to vfio-pci (repeatable; no QEMU is started)\n"
+"  --hotplug-ports N          q35: N (1-8) hot-plug capable PCIe root ports,\n"
+"                             hp0.. at 00:10.0.. (their buses 1..N); devices come\n"
+"                             and go on them (dde hotplug), or sit there from the\n"
+"                             start (--nic e1000,bus=hp0)\n"
 "  --monitor PATH             QEMU's monitor on Unix socket PATH (e.g. for\n"
 "                             `set_link net0 off`: NIC i's netdev is net<i>)\n"
 "  --config FILE              read the same options from an INI file:\n"
@@ -558,12 +562,17 @@ int machine_config_set(struct machine_config *cfg, const char *name,
 		cfg->no_msi = !strcmp(value, "off");
 		return 0;
 	}
-	if (!strcmp(name, "monitor")) {
+	if (!strcmp(name, "monitor") || !strcmp(name, "control-monitor")) {
+		char *to = name[0] == 'm' ? cfg->monitor : cfg->control_monitor;
+
 		if (strlen(value) >= sizeof(cfg->monitor) || strchr(value, ','))
-			return errtext(err, errlen, "--monitor: '%s': too long or has a comma", value);
-		snprintf(cfg->monitor, sizeof(cfg->monitor), "%s", value);
+			return errtext(err, errlen, "--%s: '%s': too long or has a comma", name, value);
+		snprintf(to, sizeof(cfg->monitor), "%s", value);
 		return 0;
 	}
+	if (!strcmp(name, "hotplug-ports"))
+		return set_number(name, value, 0, MACHINE_MAX_HOTPLUG_PORTS, &cfg->hotplug_ports,
+				  err, errlen);
 	return errtext(err, errlen, "unknown machine option '%s'", name);
 }
 
@@ -583,6 +592,12 @@ int machine_config_check(const struct machine_config *cfg, char *err,
 	if (cfg->nvfio && (cfg->ndisks || cfg->nnics || cfg->nsound || cfg->ndevices))
 		return errtext(err, errlen, "--vfio: the machine is this host's devices; --disk, --nic, "
 			       "--sound and --device describe QEMU's");
+	if (cfg->hotplug_ports && cfg->type != MACHINE_Q35)
+		return errtext(err, errlen, "--hotplug-ports: only q35 has PCIe root ports (use "
+			       "--machine q35)");
+	if (cfg->hotplug_ports && cfg->nvfio)
+		return errtext(err, errlen, "--hotplug-ports: QEMU's root ports; with --vfio the "
+			       "machine is this host");
 	if (cfg->iommu == IOMMU_ON && cfg->type != MACHINE_Q35)
 		return errtext(err, errlen, "--iommu on: only q35 has an IOMMU (QEMU's intel-iommu)");
 	if ((uint64_t)cfg->dma_slots * cfg->dma_mib > 2048)

@@ -66,6 +66,8 @@ struct machine_config {
 	struct machine_dev device[MACHINE_MAX_DEVICES];	/* without a backend */
 	unsigned ndevices;
 	char monitor[108];	/* QEMU monitor socket path, or "" */
+	char control_monitor[108];	/* a second one, dde run's own (hotplug), or "" */
+	unsigned hotplug_ports;	/* q35: hot-plug capable PCIe root ports hp0.. */
 	enum machine_iommu { IOMMU_AUTO, IOMMU_ON, IOMMU_OFF } iommu;	/* auto: on for q35 */
 	bool no_msi;		/* --msi off: devices interrupt through INTx only */
 	char vfio[MACHINE_MAX_VFIO][MACHINE_VFIO_NAME];	/* --vfio: host devices */
@@ -106,8 +108,11 @@ int machine_config_check(const struct machine_config *cfg, char *err,
 	{ "device", required_argument, 0, MACHINE_OPT_FIRST + 9 },          \
 	{ "iommu", required_argument, 0, MACHINE_OPT_FIRST + 10 },          \
 	{ "msi", required_argument, 0, MACHINE_OPT_FIRST + 11 },            \
-	{ "vfio", required_argument, 0, MACHINE_OPT_FIRST + 12 }
-#define MACHINE_OPT_LAST (MACHINE_OPT_FIRST + 12)
+	{ "vfio", required_argument, 0, MACHINE_OPT_FIRST + 12 },           \
+	{ "hotplug-ports", required_argument, 0, MACHINE_OPT_FIRST + 13 },  \
+	{ "control-monitor", required_argument, 0, MACHINE_OPT_FIRST + 14 }
+#define MACHINE_OPT_LAST (MACHINE_OPT_FIRST + 14)
+#define MACHINE_MAX_HOTPLUG_PORTS 8
 
 /* The help text for the machine options, for every tool's --help. */
 extern const char machine_options_help[];

@@ -534,12 +534,74 @@ static int do_list(struct server *s, const struct ddeio_msg *m, struct reply *r)
 {
 	unsigned n = platform_device_count(s->p), max = DDEIO_MAX_PAYLOAD / sizeof(struct ddeio_device);
 
-	r->m.value = n;
-	for (uint64_t i = m->addr; i < n && r->len / sizeof(struct ddeio_device) < max; i++) {
-		memcpy(r->payload + r->len, platform_device(s->p, (unsigned)i),
-		       sizeof(struct ddeio_device));
-		r->len += sizeof(struct ddeio_device);
+	unsigned present = 0;
+
+	/* the devices there are, holes (unplugged ones) left out: m->addr counts those */
+	for (unsigned i = 0; i < n; i++) {
+		const struct ddeio_device *d = platform_device(s->p, i);
+
+		if (d->bdf == DDEIO_BDF_NONE)
+			continue;
+		if (present++ >= m->addr && r->len / sizeof(struct ddeio_device) < max) {
+			memcpy(r->payload + r->len, d, sizeof(*d));
+			r->len += sizeof(*d);
+		}
 	}
+	r->m.value = present;
+	return 0;
+}
+
+/*
+ * dde's hot-plug requests: what changed on the slots (the new devices
+ * enumerated), or the eject of a device no driver holds any more.
+ */
+static int do_hotplug(struct server *s, struct client *c, const struct ddeio_msg *m,
+		      struct reply *r)
+{
+	struct ddeio_hp_event *ev = (struct ddeio_hp_event *)r->payload;
+	unsigned max = DDEIO_MAX_PAYLOAD / sizeof(*ev);
+	char slot[16];
+	int n;
+
+	if (!c->control)
+		return refuse(c, r, -EPERM, "'%s' may not plug devices (only dde may)", c->name);
+	if (m->addr == DDEIO_HP_EJECT) {
+		uint32_t bdf = (uint32_t)m->value;
+
+		slot_format(bdf, slot);
+		for (unsigned k = 0; k < platform_device_count(s->p) && k < 64; k++) {
+			const struct ddeio_device *d = platform_device(s->p, k);
+
+			if (d->bdf != DDEIO_BDF_NONE && DDEIO_BDF_BUS(d->bdf) == DDEIO_BDF_BUS(bdf) &&
+			    s->dev_owner[k])
+				return refuse(c, r, -EBUSY, "%s: its slot's device is still granted "
+					      "to '%s'", slot, s->dev_owner[k]->name);
+		}
+		n = platform_hotplug_eject(s->p, bdf, ev, max);
+		if (n < 0)
+			return refuse(c, r, n, "%s: %s", slot, n == -EOPNOTSUPP ?
+				      "not on a hot-plug slot" : n == -EBUSY ?
+				      "the slot was powered off, but the device is still there" :
+				      strerror(-n));
+	} else if (m->addr == DDEIO_HP_SCAN) {
+		n = platform_hotplug_scan(s->p, ev, max);
+		if (n == -EOPNOTSUPP)
+			n = 0;
+		if (n < 0)
+			return refuse(c, r, n, "hotplug scan: %s", strerror(-n));
+	} else {
+		return refuse(c, r, -EINVAL, "unknown hotplug request %llu",
+			      (unsigned long long)m->addr);
+	}
+	for (int i = 0; i < n; i++) {
+		slot_format(ev[i].dev.bdf, slot);
+		log_info("hotplug: %s (%04x:%04x) %s", slot, ev[i].dev.vendor, ev[i].dev.device,
+			 ev[i].kind == DDEIO_HP_ADDED ? "arrived: slot powered, resources assigned" :
+			 ev[i].kind == DDEIO_HP_REMOVE_REQUEST ? "asked to go (attention button)" :
+			 "gone: slot powered off");
+	}
+	r->len = (size_t)n * sizeof(*ev);
+	r->m.value = (uint64_t)n;
 	return 0;
 }
 
@@ -674,6 +736,9 @@ static int handle(struct server *s, unsigned i)
 		break;
 	case DDEIO_OP_BAR_MAP:
 		rc = do_bar_map(s, c, &m, &r);
+		break;
+	case DDEIO_OP_HOTPLUG:
+		rc = do_hotplug(s, c, &m, &r);
 		break;
 	default:
 	unknown:

@@ -229,3 +229,14 @@ void platform_region_free(struct platform_region *r)
 	r->map = NULL;
 	r->fd = -1;
 }
+
+int platform_hotplug_scan(struct platform *p, struct ddeio_hp_event *ev, unsigned max)
+{
+	return p->ops->hotplug_scan ? p->ops->hotplug_scan(p, ev, max) : -EOPNOTSUPP;
+}
+
+int platform_hotplug_eject(struct platform *p, uint32_t bdf, struct ddeio_hp_event *ev,
+			   unsigned max)
+{
+	return p->ops->hotplug_eject ? p->ops->hotplug_eject(p, bdf, ev, max) : -EOPNOTSUPP;
+}

@@ -78,6 +78,9 @@ struct platform_ops {
 			 unsigned count, int *fds);
 	void (*msi_teardown)(struct platform *p, uint32_t bdf);
 	int (*bar_map)(struct platform *p, uint32_t bdf, unsigned bar, int *fd, uint64_t *offset);
+	int (*hotplug_scan)(struct platform *p, struct ddeio_hp_event *ev, unsigned max);
+	int (*hotplug_eject)(struct platform *p, uint32_t bdf, struct ddeio_hp_event *ev,
+			     unsigned max);
 };
 
 /* Where every backend's state begins. */
@@ -123,7 +126,8 @@ void platform_stop(struct platform *p);
 /* PID of the machine process (0 if none), for tests and logs. */
 pid_t platform_pid(const struct platform *p);
 
-/* PCI functions found on the machine, with their assigned resources. */
+/* PCI functions found on the machine, with their assigned resources; an
+ * unplugged one leaves a hole (bdf DDEIO_BDF_NONE) that a later one fills. */
 unsigned platform_device_count(const struct platform *p);
 const struct ddeio_device *platform_device(const struct platform *p,
 					   unsigned index);
@@ -232,5 +236,15 @@ void platform_msi_teardown(struct platform *p, uint32_t bdf);
  */
 int platform_bar_map(struct platform *p, uint32_t bdf, unsigned bar, int *fd,
 		     uint64_t *offset);
+
+/*
+ * Hot-plug slots (optional; -EOPNOTSUPP where the backend has none): what
+ * changed since the last scan, as up to @max events (the count, or
+ * -errno); power off the slot of device @bdf, which no driver may hold,
+ * its devices then gone (their events).
+ */
+int platform_hotplug_scan(struct platform *p, struct ddeio_hp_event *ev, unsigned max);
+int platform_hotplug_eject(struct platform *p, uint32_t bdf, struct ddeio_hp_event *ev,
+			   unsigned max);
 
 #endif

@@ -76,6 +76,13 @@ enum ddeio_op {
 	DDEIO_OP_BAR_MAP,	/* dev, addr = BAR: where the platform lets a driver
 				 * map it (vfio): reply fd to mmap, value = offset
 				 * in it; -EOPNOTSUPP: accesses go through ddeio */
+	DDEIO_OP_HOTPLUG,	/* control channel only (dde): addr = DDEIO_HP_SCAN: reply
+				 * payload = struct ddeio_hp_event[], what changed on
+				 * the hot-plug slots since the last scan (the new
+				 * devices enumerated, their slots powered); addr =
+				 * DDEIO_HP_EJECT, value = bdf: power its slot off, the
+				 * device held by no driver; reply once it is gone
+				 * (its DDEIO_HP_GONE events) */
 	DDEIO_OP_MAX
 };
 
@@ -161,6 +168,22 @@ struct ddeio_grant {
 
 _Static_assert(sizeof(struct ddeio_grant) <= DDEIO_MAX_PAYLOAD, "grant too big");
 
+/* What changed on a hot-plug slot (DDEIO_OP_HOTPLUG). */
+enum ddeio_hp_kind {
+	DDEIO_HP_ADDED = 1,	/* dev arrived (enumerated, resources assigned) */
+	DDEIO_HP_REMOVE_REQUEST,	/* dev's slot's attention button: asked to go */
+	DDEIO_HP_GONE,		/* dev is no longer on the machine */
+};
+#define DDEIO_HP_SCAN 0
+#define DDEIO_HP_EJECT 1
+
+struct ddeio_hp_event {
+	uint32_t kind;		/* enum ddeio_hp_kind */
+	uint32_t port;		/* the slot's port (bdf) */
+	struct ddeio_device dev;
+};
+
+#define DDEIO_BDF_NONE 0xffffffffu
 #define DDEIO_BDF(bus, slot, func) ((uint32_t)(bus) << 8 | (slot) << 3 | (func))
 #define DDEIO_BDF_BUS(bdf) (((bdf) >> 8) & 0xff)
 #define DDEIO_BDF_SLOT(bdf) (((bdf) >> 3) & 0x1f)

@@ -173,6 +173,21 @@ static void add_devices(struct argv_builder *a, const struct machine_config *cfg
 		add(a, "-device");
 		add(a, "intel-iommu");
 	}
+	/*
+	 * Hot-plug capable root ports, before the devices that may sit on
+	 * them. PCIe native hotplug (the slot registers, which ddeio serves
+	 * as the OS would: pci.c), not QEMU's default ACPI hotplug on q35,
+	 * which needs a guest's ACPI interpreter.
+	 */
+	if (cfg->hotplug_ports) {
+		add(a, "-global");
+		add(a, "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off");
+	}
+	for (i = 0; i < cfg->hotplug_ports; i++) {
+		add(a, "-device");
+		add(a, "pcie-root-port,id=hp%u,bus=pcie.0,chassis=1,slot=%u,addr=0x%x", i, i + 1,
+		    QEMU_HOTPLUG_SLOT + i);
+	}
 	/* pc has no AHCI of its own: add one controller for all ahci: disks */
 	for (i = 0; i < cfg->ndisks; i++) {
 		const struct machine_model *m = cfg->disk[i].dev.model;
@@ -232,6 +247,10 @@ static void add_devices(struct argv_builder *a, const struct machine_config *cfg
 	if (cfg->monitor[0]) {
 		add(a, "-monitor");
 		add(a, "unix:%s,server=on,wait=off", cfg->monitor);
+	}
+	if (cfg->control_monitor[0]) {
+		add(a, "-monitor");
+		add(a, "unix:%s,server=on,wait=off", cfg->control_monitor);
 	}
 	for (i = 0; i < cfg->nsound; i++) {
 		const struct machine_sound *s = &cfg->sound[i];
@@ -770,6 +789,8 @@ const struct platform_ops platform_qemu_ops = {
 	.pid = qemu_pid,
 	.device_count = qemu_device_count,
 	.device = qemu_device,
+	.hotplug_scan = qemu_hotplug_scan,
+	.hotplug_eject = qemu_hotplug_eject,
 	.region_count = qemu_region_count,
 	.region = qemu_region,
 	.region_scrub = qemu_region_scrub,

@@ -35,6 +35,8 @@ struct qemu_iommu {
  */
 #define QEMU_MSI_REMAPPERS 6
 #define QEMU_MSI_SLOT 0x18
+/* hot-plug capable root ports (--hotplug-ports) at slots 0x10.., below the remappers */
+#define QEMU_HOTPLUG_SLOT 0x10
 #define QEMU_MSI_VECTORS 256	/* eventfds per remapper over the machine's life */
 
 struct qemu_remapper {
@@ -63,6 +65,25 @@ struct qemu_watch {
 			    unsigned size, uint64_t value);
 };
 
+/*
+ * A PCI bridge on bus 0 (pci.c): a PCIe root port or a PCI-PCI bridge,
+ * with the bus number and the windows the platform gave it. Hot-plug
+ * capable root ports (--hotplug-ports) have their slot served as the OS
+ * serves one (presence, power, the attention button).
+ */
+#define QEMU_MAX_BRIDGES 8
+struct qemu_bridge {
+	uint32_t bdf;
+	uint8_t secondary;	/* its bus */
+	unsigned exp;		/* its PCI Express capability's offset, 0: none */
+	bool hotplug;		/* a hot-plug capable slot */
+	bool leaving;		/* its device asked to go (the attention button) */
+	uint64_t mem, mem_size;	/* its memory window */
+	uint32_t io, io_size;	/* its I/O window */
+	uint64_t mem_next;	/* where the next BAR below it goes */
+	uint32_t io_next;
+};
+
 /* The machine: the platform's state in this backend. */
 struct qemu_machine {
 	struct platform base;	/* base.ops = &platform_qemu_ops */
@@ -71,8 +92,10 @@ struct qemu_machine {
 	struct qtest *qt;
 	struct platform_region region[QEMU_MAX_REGIONS];
 	unsigned nregions;
-	struct ddeio_device dev[QEMU_MAX_DEVICES];
+	struct ddeio_device dev[QEMU_MAX_DEVICES];	/* holes (unplugged): bdf DDEIO_BDF_NONE */
 	unsigned ndev;
+	struct qemu_bridge bridge[QEMU_MAX_BRIDGES];
+	unsigned nbridges;
 	unsigned dma_region[QEMU_MAX_DEVICES];	/* the region each device's DMA is for (0: none) */
 	/* --nic ...,revision=N: the Nth device with this id shows revision REV
 	 * (in the device list and in config reads of offset 8); bdf once found */
@@ -97,8 +120,14 @@ void qemu_quirks_setup(struct qemu_machine *p);
 void qemu_quirks_write(struct qemu_machine *p, bool io, uint64_t addr, unsigned size,
 		       uint64_t value);
 
-/* Enumerate bus 0, size and assign BARs, route INTx (pci.c). */
+/* Enumerate bus 0 and the buses behind its bridges, size and assign BARs,
+ * route INTx (pci.c). */
 int qemu_pci_setup(struct qemu_machine *p, char *err, size_t errlen);
+/* The hot-plug slots (pci.c): what changed since the last scan, as events
+ * (at most @max); power off the slot of @bdf (its devices then go). */
+int qemu_hotplug_scan(struct platform *base, struct ddeio_hp_event *ev, unsigned max);
+int qemu_hotplug_eject(struct platform *base, uint32_t bdf, struct ddeio_hp_event *ev,
+		       unsigned max);
 
 /* The IOMMU (iommu.c): its tables set up and translation on, every device blocked. */
 int qemu_iommu_setup(struct qemu_machine *p, char *err, size_t errlen);

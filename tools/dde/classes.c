@@ -278,6 +278,26 @@ int classes_start(void)
 	return 0;
 }
 
+int class_start(struct dde_class *c)
+{
+	static char hang[16];
+
+	if (c->pid)
+		return 0;
+	if (run_opts.hang_ms && run_opts.restarts && c->report) {
+		snprintf(hang, sizeof(hang), "%u", run_opts.hang_ms);
+		if (class_server_arg(c, "--hang-ms", hang))
+			return -1;
+	}
+	if (start_server(c))
+		return -1;
+	fprintf(stderr, "dde: %s server on %s (clients: %s=%s)\n", c->what, c->socket, c->env,
+		c->socket);
+	if (c->hint)
+		c->hint(c);
+	return 0;
+}
+
 void classes_stop(void)
 {
 	for (unsigned i = 0; i < NCLASSES; i++)

@@ -9,6 +9,7 @@
 
 #include "../../nbd/nbd.h"
 #include "dde.h"
+#include "hotplug.h"
 
 static void usage(FILE *out)
 {
@@ -37,6 +38,9 @@ static void usage(FILE *out)
 		"  status                          the drivers of a running `dde run`: state,\n"
 		"                                  restarts, last cause\n"
 		"  faults PID [options]            inject faults into a running driver process\n"
+		"  hotplug add|del ...             plug a device into a running dde run's\n"
+		"                                  machine (--hotplug-ports), or unplug it\n"
+		"  driver start|stop SLOT [NAME]   start or stop a device's driver\n"
 		"\n"
 		"`dde COMMAND --help` describes a command's options.\n");
 }
@@ -98,6 +102,10 @@ int main(int argc, char **argv)
 		return dde_efi(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "status"))
 		return dde_status(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "hotplug"))
+		return dde_hotplug(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "driver"))
+		return dde_driver(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "faults"))
 		return dde_faults(argc - 1, argv + 1);
 	fprintf(stderr, "dde: unknown command '%s' (see dde --help)\n", argv[1]);

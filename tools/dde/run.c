@@ -25,6 +25,7 @@
 
 #include "../../ddekit/client.h"
 #include "dde.h"
+#include "hotplug.h"
 #include "run.h"
 
 struct run_options run_opts = { .engine = "native", .stubs = "refuse", .restarts = 5,
@@ -109,8 +110,7 @@ static int netd_export(const char *opt, const char *arg)
 	return class_server_arg(class_find("net"), opt[0] == 't' ? "--tap" : "--pcap", strdup(buf));
 }
 
-/* The machine's devices, as ddeio lists them: how many (at most @max). */
-static int list_devices(struct session *s, struct ddeio_device *devs, unsigned max)
+int list_machine_devices(struct session *s, struct ddeio_device *devs, unsigned max)
 {
 	unsigned n = 0;
 	uint64_t total = 1;
@@ -132,6 +132,15 @@ static int list_devices(struct session *s, struct ddeio_device *devs, unsigned m
 	}
 	ddeio_disconnect();
 	return (int)n;
+}
+
+static char mondir[64], monpath[96];
+
+/* dde run's monitor socket (QEMU made it) and its directory */
+static void remove_mondir(void)
+{
+	unlink(monpath);
+	rmdir(mondir);
 }
 
 int dde_run(int argc, char **argv)
@@ -257,6 +266,22 @@ int dde_run(int argc, char **argv)
 		fprintf(stderr, "dde: %s\n", err);
 		return 2;
 	}
+	/* hot-plug ports: dde run's own monitor of QEMU, in a directory of its own */
+	if (m.cfg.hotplug_ports) {
+		snprintf(mondir, sizeof(mondir), "/tmp/dde-run-%d-XXXXXX", (int)getpid());
+		if (!mkdtemp(mondir)) {
+			fprintf(stderr, "dde run: a directory for QEMU's monitor: %s\n", strerror(errno));
+			return 1;
+		}
+		snprintf(monpath, sizeof(monpath), "%s/monitor", mondir);
+		if (dde_machine_option(&m, MACHINE_OPT_FIRST + 14, "control-monitor", monpath) < 0) {
+			rmdir(mondir);
+			return 2;
+		}
+	}
+	hotplug_init(&m.cfg, monpath);
+	if (mondir[0])
+		atexit(remove_mondir);
 	/* Ctrl-C and friends are read from sfd, so that we stop in order. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
@@ -288,7 +313,7 @@ int dde_run(int argc, char **argv)
 	fprintf(stderr, "dde: I/O server on @%s (clients: DDE_IO=@%s; dde lspci -k --io @%s)\n",
 		s.socket, s.socket, s.socket);
 	struct ddeio_device devs[64];
-	int ndevs = list_devices(&s, devs, 64);
+	int ndevs = list_machine_devices(&s, devs, 64);
 
 	if (ndevs < 0 || check_slots(devs, ndevs, drv, ndrv) ||
 	    (!run_opts.manual && auto_drivers(devs, ndevs, &m.cfg, drv, &ndrv))) {
@@ -328,10 +353,11 @@ int dde_run(int argc, char **argv)
 		fprintf(stderr, "dde: no driver started (to start drivers by hand, under gdb or "
 			"valgrind, run dde run --manual --no-sandbox)\n"
 			"dde: Ctrl-C stops the machine\n");
-	failed = supervise(&s, drv, ndrv, sfd);
+	failed = supervise(&s, drv, &ndrv, sfd);
 	stop_drivers(drv, ndrv);
 	classes_stop();
 	session_stop(&s);
+
 	fprintf(stderr, "dde: machine stopped\n");
 	return failed ? 1 : 0;
 }

@@ -49,7 +49,10 @@ struct driver {
 	int io_fd, class_fd;	/* its connections to ddeio and to its class server */
 	struct sandbox sb;
 	/* supervision (supervise.c) */
-	enum { DRV_RUNNING, DRV_WAITING, DRV_EXITED, DRV_GIVEN_UP } state;
+	enum { DRV_RUNNING, DRV_WAITING, DRV_EXITED, DRV_GIVEN_UP,
+	       DRV_STOPPED,	/* stopped on request (dde driver stop, its device leaving) */
+	       DRV_REMOVED,	/* its device is gone: the entry is free */
+	} state;
 	unsigned restarts;	/* how often it was restarted */
 	long long restart_at;	/* DRV_WAITING: when (monotonic ms) */
 	long long fail_ms[16];	/* its last failures (a ring), for the window */
@@ -117,6 +120,8 @@ int class_server_arg(struct dde_class *c, const char *opt, const char *value);
 void class_add_driver(struct driver *d);
 /* Start the server of every class that has drivers; -1 after one line. */
 int classes_start(void);
+/* Start @c's server now (a driver of a class none had started); 0 or -1. */
+int class_start(struct dde_class *c);
 void classes_stop(void);
 /* The class whose server is @pid, or NULL. */
 struct dde_class *class_of_server(pid_t pid);
@@ -150,9 +155,15 @@ void describe_exit(const struct driver *d);
 /* SIGTERM, then SIGKILL what did not stop; waits for all. */
 void stop_drivers(struct driver *drv, int ndrv);
 
+/* run.c */
+/* The machine's devices, as ddeio lists them: how many (at most @max), or -1. */
+int list_machine_devices(struct session *s, struct ddeio_device *devs, unsigned max);
+
 /* supervise.c */
-/* Run until the last driver has ended or a signal stops dde: restart
- * drivers that die or hang, answer `dde status`. 1 if something failed. */
-int supervise(struct session *s, struct driver *drv, int ndrv, int sfd);
+/* Run until the last driver has ended (on a machine without hot-plug
+ * ports, no driver stopped on request) or a signal stops dde: restart
+ * drivers that die or hang, answer `dde status` and the requests of
+ * `dde hotplug` and `dde driver`. 1 if something failed. */
+int supervise(struct session *s, struct driver *drv, int *ndrv, int sfd);
 
 #endif

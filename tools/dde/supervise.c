@@ -33,9 +33,11 @@
 
 #include "../../common/seqpacket.h"
 #include "dde.h"
+#include "hotplug.h"
 #include "run.h"
 
-#define STATUS_MAX 8192
+#define STATUS_MAX STATUS_TEXT_MAX
+#define SCAN_MS 500	/* the hot-plug slots are looked at this often */
 
 static long long now_ms(void)
 {
@@ -141,23 +143,42 @@ static const char *state_name(const struct driver *d)
 		return "restarting";
 	case DRV_EXITED:
 		return "exited";
+	case DRV_STOPPED:
+		return "stopped";
+	case DRV_REMOVED:
+		return "removed";
 	default:
 		return "given up";
 	}
 }
 
-/* `dde status`'s answer: one line per driver. */
-static void answer_status(int listen, struct driver *drv, int ndrv)
+/*
+ * A request on the status socket: "status" (`dde status`: one line per
+ * driver), or one of `dde hotplug` and `dde driver` (hotplug.c).
+ */
+static void answer(int listen, struct session *s, struct driver *drv, int *ndrv)
 {
 	int fd = accept4(listen, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	char *out, why[160];
+	char *out, why[160], req[1100];
+	struct pollfd p = { fd, POLLIN, 0 };
 	size_t len = 0;
 	long long now = now_ms();
+	long n;
 
 	if (fd < 0)
 		return;
 	if (access_check(&run_opts.access, fd, why, sizeof(why))) {
-		fprintf(stderr, "dde: refused a status request: %s\n", why);
+		fprintf(stderr, "dde: refused a request: %s\n", why);
+		close(fd);
+		return;
+	}
+	if (poll(&p, 1, 2000) != 1 || (n = recv(fd, req, sizeof(req) - 1, 0)) <= 0) {
+		close(fd);
+		return;
+	}
+	req[n] = 0;
+	if (strcmp(req, "status")) {
+		hotplug_request(fd, req, s, drv, ndrv);
 		close(fd);
 		return;
 	}
@@ -168,10 +189,12 @@ static void answer_status(int listen, struct driver *drv, int ndrv)
 	}
 	len += (size_t)snprintf(out, STATUS_MAX, "%-36s %-10s %7s %8s  %s\n", "DRIVER", "STATE",
 				"PID", "RESTARTS", "LAST FAILURE");
-	for (int i = 0; i < ndrv && len < STATUS_MAX - 400; i++) {
+	for (int i = 0; i < *ndrv && len < STATUS_MAX - 400; i++) {
 		const struct driver *d = &drv[i];
 		char ago[32] = "";
 
+		if (d->state == DRV_REMOVED)
+			continue;
 		if (d->cause[0])
 			snprintf(ago, sizeof(ago), " (%.1f s ago)", (double)(now - d->cause_ms) / 1000);
 		len += (size_t)snprintf(out + len, STATUS_MAX - len, "%-36s %-10s %7d %8u  %s%s\n",
@@ -208,11 +231,12 @@ static int reap(struct session *s, struct driver *drv, int ndrv, bool *failure)
 	return 0;
 }
 
-int supervise(struct session *s, struct driver *drv, int ndrv, int sfd)
+int supervise(struct session *s, struct driver *drv, int *ndrvp, int sfd)
 {
 	char path[64];
 	bool failure = false;
 	int listen;
+	long long next_scan = now_ms() + SCAN_MS;
 
 	snprintf(path, sizeof(path), "@dde-run-%d", (int)getpid());
 	listen = seqpacket_listen(path, 1);
@@ -224,8 +248,12 @@ int supervise(struct session *s, struct driver *drv, int ndrv, int sfd)
 		int ctl[8], nctl = class_control_fds(ctl, cls, 8), live = 0, timeout = -1;
 		long long now = now_ms();
 
+		int ndrv = *ndrvp;
+		bool held = hotplug_ports();	/* dde run stays for what may come */
+
 		for (int i = 0; i < ndrv; i++) {
 			live += drv[i].state == DRV_RUNNING || drv[i].state == DRV_WAITING;
+			held |= drv[i].state == DRV_STOPPED;	/* it may be started again */
 			if (drv[i].state == DRV_WAITING) {
 				long long t = drv[i].restart_at - now;
 
@@ -234,8 +262,15 @@ int supervise(struct session *s, struct driver *drv, int ndrv, int sfd)
 					timeout = (int)t;
 			}
 		}
-		if (!live && ndrv)
+		if (!live && ndrv && !held)
 			break;
+		if (hotplug_ports()) {
+			long long t = next_scan - now;
+
+			t = t < 0 ? 0 : t;
+			if (timeout < 0 || t < timeout)
+				timeout = (int)t;
+		}
 		p[0] = (struct pollfd){ sfd, POLLIN, 0 };
 		p[1] = (struct pollfd){ listen, POLLIN, 0 };
 		for (int i = 0; i < nctl; i++)
@@ -256,8 +291,15 @@ int supervise(struct session *s, struct driver *drv, int ndrv, int sfd)
 				break;
 			}
 		}
-		if (p[1].revents)
-			answer_status(listen, drv, ndrv);
+		if (p[1].revents) {
+			answer(listen, s, drv, ndrvp);
+			ndrv = *ndrvp;
+		}
+		if (hotplug_ports() && now_ms() >= next_scan) {
+			hotplug_scan(s, drv, ndrvp, NULL);
+			ndrv = *ndrvp;
+			next_scan = now_ms() + SCAN_MS;
+		}
 		for (int i = 0; i < nctl; i++) {
 			char why[160];
 			bool closed;
@@ -336,7 +378,7 @@ int dde_status(int argc, char **argv)
 		return 1;
 	}
 	buf = malloc(STATUS_MAX + 1);
-	n = buf ? recv(fd, buf, STATUS_MAX, 0) : -1;
+	n = buf && !seqpacket_send(fd, "status", 6, NULL, 0) ? recv(fd, buf, STATUS_MAX, 0) : -1;
 	close(fd);
 	if (n <= 0) {
 		fprintf(stderr, "dde status: dde run at %s did not answer\n", path);
