@@ -252,7 +252,8 @@ static int one_setting(struct settings *st, const char *opt, bool pass_props, co
 			return errtext(err, errlen, "%s: bad '%s' (want mix=on or mix=off)", opt, tok);
 		st->mix = !strcmp(eq + 1, "on");
 		st->has_mix = true;
-	} else if (pass_props) {
+	} else if (pass_props || !strncmp(tok, "bus=", 4)) {
+		/* bus=hpK: on hot-plug root port K (--hotplug-ports) from the start */
 		size_t len = strlen(st->props);
 
 		if (len + strlen(tok) + 2 > sizeof(st->props))
@@ -260,7 +261,7 @@ static int one_setting(struct settings *st, const char *opt, bool pass_props, co
 		snprintf(st->props + len, sizeof(st->props) - len, "%s%s", len ? "," : "", tok);
 	} else {
 		return errtext(err, errlen, "%s: unknown setting '%s' (use %s)", opt, tok,
-			    !strcmp(opt, "--nic") ? "mac=, net=, revision=" :
+			    !strcmp(opt, "--nic") ? "mac=, net=, revision=, bus=" :
 			    !strcmp(opt, "--sound") ? "wav=FILE, mix=on" : "blkdebug=CONFIG");
 	}
 	return 0;

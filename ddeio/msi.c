@@ -256,3 +256,10 @@ bool msi_owns_mmio(struct platform *p, const struct ddeio_device *d, uint64_t ad
 
 	return c->msix && overlaps(addr, size, c->table, 16ull * c->table_size);
 }
+
+void msi_forget(uint32_t bdf)
+{
+	for (unsigned i = 0; i < MAX_DEVICES; i++)
+		if (caps[i].probed && caps[i].bdf == bdf)
+			caps[i] = (struct caps){ 0 };
+}

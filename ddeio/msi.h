@@ -35,4 +35,8 @@ bool msi_owns_config(struct platform *p, const struct ddeio_device *d, unsigned 
 bool msi_owns_mmio(struct platform *p, const struct ddeio_device *d, uint64_t addr,
 		   unsigned size);
 
+/* Device @bdf is gone (unplugged): what was learnt of its capabilities goes
+ * (another device may come at its address). */
+void msi_forget(uint32_t bdf);
+
 #endif

@@ -594,6 +594,8 @@ static int do_hotplug(struct server *s, struct client *c, const struct ddeio_msg
 			      (unsigned long long)m->addr);
 	}
 	for (int i = 0; i < n; i++) {
+		if (ev[i].kind == DDEIO_HP_GONE)
+			msi_forget(ev[i].dev.bdf);
 		slot_format(ev[i].dev.bdf, slot);
 		log_info("hotplug: %s (%04x:%04x) %s", slot, ev[i].dev.vendor, ev[i].dev.device,
 			 ev[i].kind == DDEIO_HP_ADDED ? "arrived: slot powered, resources assigned" :

@@ -378,8 +378,9 @@ static void drop_backend(int k)
 
 	if (k < 0)
 		return;
-	if (hp.port[k].net && hp.port[k].backend[0])
-		monitor(out, sizeof(out), "netdev_del %s", hp.port[k].backend);
+	if (hp.port[k].backend[0])	/* a drive QEMU auto-deleted says it is not found */
+		monitor(out, sizeof(out), "%s %s", hp.port[k].net ? "netdev_del" : "drive_del",
+			hp.port[k].backend);
 	hp.port[k].dev[0] = hp.port[k].backend[0] = 0;
 	hp.port[k].net = false;
 	hp.port[k].bus = 0;
@@ -536,7 +537,7 @@ static void plug(struct session *s, const char *kind, const char *spec, struct d
 	for (k = 0; k < (int)hp.ports; k++) {
 		if (hp.port[k].dev[0])
 			continue;
-		if (!monitor(out, sizeof(out), "device_add %s,bus=hp%d,id=%s%s", dev->name, k, devid,
+		if (!monitor(out, sizeof(out), "device_add %s,bus=hp%d,addr=0,id=%s%s", dev->name, k, devid,
 			     props))
 			break;
 		if (!strstr(out, "not available") && !strstr(out, "in use") &&
