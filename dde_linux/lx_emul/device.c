@@ -24,8 +24,16 @@ void device_initialize(struct device *dev)
 	mutex_init(&dev->mutex);
 	spin_lock_init(&dev->devres_lock);
 	INIT_LIST_HEAD(&dev->devres_head);
+	INIT_LIST_HEAD(&dev->power.entry);
 	set_dev_node(dev, NUMA_NO_NODE);
 }
+
+/*
+ * Every device added, in the order it was (Linux's dpm_list): system
+ * sleep (lx_emul/pm.c) suspends the last added first, children before
+ * their parents, and resumes in this order.
+ */
+LIST_HEAD(lx_dpm_list);
 
 int dev_set_name(struct device *dev, const char *fmt, ...)
 {
@@ -221,6 +229,10 @@ int device_add(struct device *dev)
 		return -EINVAL;
 	get_device(dev->parent);	/* as the kobject's parent reference */
 	dev->kobj.state_in_sysfs = 1;
+	if (!dev->power.entry.next)
+		INIT_LIST_HEAD(&dev->power.entry);
+	list_del(&dev->power.entry);
+	list_add_tail(&dev->power.entry, &lx_dpm_list);
 	if (!dev->bus)
 		return 0;
 	mutex_lock(&bus_lock);
@@ -242,6 +254,8 @@ int device_add(struct device *dev)
 
 void device_del(struct device *dev)
 {
+	if (dev->power.entry.next)
+		list_del_init(&dev->power.entry);
 	if (dev->bus) {
 		unbind(dev);
 		mutex_lock(&bus_lock);

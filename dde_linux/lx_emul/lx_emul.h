@@ -19,6 +19,9 @@ void lx_emul_sleep_ns(unsigned long long ns);
 void lx_emul_cpu_init(void);
 void lx_emul_rcu_run(void);
 void lx_emul_pci_init(void);
+struct pci_dev;
+struct pci_dev *lx_emul_pci_dev(unsigned i);
+void lx_emul_pm_init(void);
 struct kernel_param;
 int lx_emul_set_params(const char *owner, const struct kernel_param *params, unsigned n,
 		       int argc, char **argv);

@@ -7,6 +7,7 @@
  * (plain loads and stores on it are trapped and emulated, so readl/writel
  * and ioread32 work unchanged) and port I/O through the trap engine too.
  */
+#include <linux/delay.h>
 #include <linux/device.h>
 #include <linux/io.h>
 #include <linux/pci.h>
@@ -24,6 +25,7 @@ struct lx_pci {
 	void *bar_virt[PCI_STD_NUM_BARS];
 	unsigned intx;		/* the INTx line (pdev.irq while no MSI) */
 	unsigned vec_first, nvec;	/* MSI/MSI-X vectors' lines, while enabled */
+	unsigned saved[4];	/* pci_save_state's registers */
 };
 
 static struct pci_bus lx_pci_bus0 = { .number = 0 };
@@ -587,21 +589,77 @@ void pci_release_regions(struct pci_dev *dev)
 	pci_release_selected_regions(dev, (1 << PCI_STD_NUM_BARS) - 1);
 }
 
-/* ---- power management: the device model is always in D0 ---- */
+/* ---- power management (docs/hotplug.md "Power management") ---- */
+
+/*
+ * The config registers a driver may write that a D3hot to D0 transition
+ * may lose (a device without No_Soft_Reset): command, cache line size and
+ * latency timer, interrupt line. BARs and MSI belong to the I/O server.
+ */
+static const struct { unsigned off, size; } saved_regs[] = {
+	{ PCI_COMMAND, 2 }, { PCI_CACHE_LINE_SIZE, 1 }, { PCI_LATENCY_TIMER, 1 },
+	{ PCI_INTERRUPT_LINE, 1 },
+};
 
 int pci_save_state(struct pci_dev *dev)
 {
+	struct lx_pci *d = lx_of(dev);
+
+	for (unsigned i = 0; i < ARRAY_SIZE(saved_regs); i++)
+		lx_kit_pci_config_read(d->index, saved_regs[i].off, saved_regs[i].size,
+				       &d->saved[i]);
+	dev->state_saved = true;
 	return 0;
 }
 
 void pci_restore_state(struct pci_dev *dev)
 {
+	struct lx_pci *d = lx_of(dev);
+	unsigned v;
+
+	if (!dev->state_saved)
+		return;
+	for (unsigned i = 0; i < ARRAY_SIZE(saved_regs); i++)
+		if (!lx_kit_pci_config_read(d->index, saved_regs[i].off, saved_regs[i].size, &v) &&
+		    v != d->saved[i])
+			lx_kit_pci_config_write(d->index, saved_regs[i].off, saved_regs[i].size,
+						d->saved[i]);
+	dev->state_saved = false;
 }
 
+/*
+ * D0 or D3hot through the device's PM capability (PMCSR), with the 10 ms
+ * the PCI PM spec gives a device to get there; a device without one stays
+ * powered, as Linux keeps such a device in D0.
+ */
 int pci_set_power_state(struct pci_dev *dev, pci_power_t state)
 {
-	dev->current_state = state;
-	return 0;
+	int pm = pci_find_capability(dev, PCI_CAP_ID_PM);
+	u16 csr;
+
+	if (state != PCI_D0 && state != PCI_D3hot)
+		state = state < PCI_D0 ? PCI_D0 : PCI_D3hot;	/* D1, D2, D3cold: not here */
+	if (!pm) {
+		dev->current_state = PCI_D0;
+		return 0;
+	}
+	pci_read_config_word(dev, pm + PCI_PM_CTRL, &csr);
+	if ((csr & PCI_PM_CTRL_STATE_MASK) == (u16)state) {
+		dev->current_state = state;
+		return 0;
+	}
+	csr = (csr & ~PCI_PM_CTRL_STATE_MASK) | (u16)state;
+	pci_write_config_word(dev, pm + PCI_PM_CTRL, csr);
+	msleep(10);
+	pci_read_config_word(dev, pm + PCI_PM_CTRL, &csr);
+	dev->current_state = (pci_power_t)(csr & PCI_PM_CTRL_STATE_MASK);
+	return dev->current_state == state ? 0 : -EIO;
+}
+
+/* The granted device @i (for the system sleep of dde pm, lx_emul/pm.c), or NULL. */
+struct pci_dev *lx_emul_pci_dev(unsigned i)
+{
+	return i < ndevices ? &devices[i].pdev : NULL;
 }
 
 int pci_enable_wake(struct pci_dev *dev, pci_power_t state, bool enable)

@@ -116,6 +116,7 @@ static void init_main(void *arg)
 	}
 	lx_emul_workqueues_init();
 	lx_emul_pci_init();
+	lx_emul_pm_init();
 	/*
 	 * Binary modules are device drivers: they start after the built-in
 	 * device initcalls, before the late ones (the class glue attaches

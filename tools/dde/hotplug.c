@@ -466,6 +466,85 @@ int hotplug_scan(struct session *s, struct driver *drv, int *ndrv, struct answer
 	return n;
 }
 
+/* ---- power management ---- */
+
+/* Suspend or resume driver @d's devices through its control channel. */
+static int pm_driver(struct driver *d, bool suspend, struct answer *a)
+{
+	char buf[1100], *save = NULL;
+	struct pollfd p;
+	long long t0 = now_ms();
+	long n;
+	bool failed;
+
+	if (d->state != DRV_RUNNING || !d->ctl || d->pid <= 0) {
+		say(a, true, "error: pm: driver %s is not running", d->instance);
+		return -1;
+	}
+	if (!strncmp(d->name, "efi", 3) || !d->cls) {
+		say(a, true, "error: pm: driver %s has no power management (%s)", d->instance,
+		    d->cls ? "a UEFI driver: UEFI gives drivers no sleep states" :
+		    "the self-test driver has none");
+		return -1;
+	}
+	if (d->suspended == suspend) {
+		say(a, true, "error: pm: driver %s is %s already", d->instance,
+		    suspend ? "suspended" : "running (not suspended)");
+		return -1;
+	}
+	p = (struct pollfd){ d->ctl_fd, POLLIN, 0 };
+	if (send(d->ctl_fd, suspend ? "suspend" : "resume", suspend ? 7 : 6, MSG_NOSIGNAL) < 0 ||
+	    poll(&p, 1, 30000) != 1 || (n = recv(d->ctl_fd, buf, sizeof(buf) - 1, 0)) < 1) {
+		say(a, true, "error: pm: driver %s did not answer within 30 s", d->instance);
+		return -1;
+	}
+	buf[n] = 0;
+	failed = buf[0] != '0';
+	for (char *l = strtok_r(buf + 1, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		say(a, failed, "pm: %s: %s", d->instance, l);
+	if (failed)
+		return -1;
+	d->suspended = suspend;
+	say(a, false, "pm: driver %s %s in %lld ms", d->instance, suspend ? "suspended" : "resumed",
+	    now_ms() - t0);
+	return 0;
+}
+
+/* "pm suspend|resume SLOT|--all": every running driver in reverse start
+ * order to suspend, in start order to resume */
+static void pm_cmd(bool suspend, const char *what, struct driver *drv, int ndrv,
+		   struct answer *a)
+{
+	uint32_t bdf;
+	int done = 0;
+
+	if (!strcmp(what, "--all")) {
+		for (int k = 0; k < ndrv; k++) {
+			struct driver *d = &drv[suspend ? ndrv - 1 - k : k];
+
+			if (d->state != DRV_RUNNING || d->suspended == suspend)
+				continue;
+			pm_driver(d, suspend, a);
+			done++;
+		}
+		if (!done)
+			say(a, false, "pm: no driver to %s", suspend ? "suspend" : "resume");
+		return;
+	}
+	if (slot_parse(what, &bdf)) {
+		say(a, true, "error: pm: '%s' is not a slot (BB:SS.F) or --all", what);
+		return;
+	}
+	struct driver *d = driver_of(drv, ndrv, bdf);
+
+	if (!d || d->state == DRV_STOPPED) {
+		say(a, true, "error: pm %s %s: no driver runs on it", suspend ? "suspend" : "resume",
+		    what);
+		return;
+	}
+	pm_driver(d, suspend, a);
+}
+
 /* ---- requests ---- */
 
 /* "hotplug add nic|disk|device SPEC" */
@@ -662,6 +741,9 @@ void hotplug_request(int fd, const char *text, struct session *s, struct driver 
 	else if (argc >= 2 && !strcmp(argv[0], "hotplug"))
 		say(&a, true, "error: this machine has no hot-plug ports (dde run --hotplug-ports N, "
 		    "on q35)");
+	else if (argc == 3 && !strcmp(argv[0], "pm") &&
+		 (!strcmp(argv[1], "suspend") || !strcmp(argv[1], "resume")))
+		pm_cmd(argv[1][0] == 's', argv[2], drv, *ndrv, &a);
 	else if (argc >= 3 && !strcmp(argv[0], "driver") &&
 		 (!strcmp(argv[1], "start") || !strcmp(argv[1], "stop")))
 		driver_cmd(s, argv[1][2] == 'a', argv[2], argc > 3 ? argv[3] : NULL, drv, ndrv, &a);
@@ -809,6 +891,40 @@ int dde_driver(int argc, char **argv)
 	snprintf(req, sizeof(req), "driver\n%s\n%s%s%s", pos[0], pos[1], npos > 2 ? "\n" : "",
 		 npos > 2 ? pos[2] : "");
 	if (!(sock = run_socket(sock, "driver")))
+		return 2;
+	return ask(sock, req);
+}
+
+int dde_pm(int argc, char **argv)
+{
+	const char *sock = NULL;
+	char req[REQ_MAX];
+	char *pos[2];
+	int npos = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
+			sock = argv[++i];
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("usage: dde pm suspend|resume SLOT|--all [--socket PATH]\n"
+			       "  the driver's own Linux power management: its suspend callbacks,\n"
+			       "  the device to D3hot (its PM capability); or back to D0 and its\n"
+			       "  resume callbacks. --all: every driver (suspend: the last started\n"
+			       "  first; resume: in start order)\n");
+			return 0;
+		} else if (npos < 2) {
+			pos[npos++] = argv[i];
+		} else {
+			fprintf(stderr, "dde pm: unexpected argument '%s'\n", argv[i]);
+			return 2;
+		}
+	}
+	if (npos != 2 || (strcmp(pos[0], "suspend") && strcmp(pos[0], "resume"))) {
+		fprintf(stderr, "dde pm: suspend or resume, and SLOT or --all (see dde pm --help)\n");
+		return 2;
+	}
+	snprintf(req, sizeof(req), "pm\n%s\n%s", pos[0], pos[1]);
+	if (!(sock = run_socket(sock, "pm")))
 		return 2;
 	return ask(sock, req);
 }

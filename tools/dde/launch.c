@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -549,9 +550,30 @@ static int open_channels(struct session *s, struct driver *d)
 	d->io_fd = session_channel(s, d->instance, bdf, ndev);
 	if (d->io_fd < 0)
 		return -1;
+	/* dde's own channel to it (dde pm): a new one each start */
+	if (d->ctl) {
+		close(d->ctl_fd);
+		d->ctl = false;
+	}
+	d->suspended = false;
+	{
+		int sp[2];
+
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp)) {
+			fprintf(stderr, "dde run: socketpair: %s\n", strerror(errno));
+			close(d->io_fd);
+			return -1;
+		}
+		d->ctl_fd = sp[0];
+		d->ctl_peer = sp[1];
+		d->ctl = true;
+	}
 	if (class_connect(d)) {
 		close(d->io_fd);
 		d->io_fd = -1;
+		close(d->ctl_fd);
+		close(d->ctl_peer);
+		d->ctl = false;
 		return -1;
 	}
 	return 0;
@@ -651,7 +673,7 @@ static pid_t start_driver(struct driver *d)
 	pid_t parent = getpid(), pid = fork();
 	char err[512];
 	sigset_t none;
-	int io, cls;
+	int io, cls, ctl;
 
 	if (pid != 0)
 		return pid;
@@ -663,13 +685,18 @@ static pid_t start_driver(struct driver *d)
 	/* out of the way of 3 and 4 first, then there; the rest closed */
 	io = fcntl(d->io_fd, F_DUPFD, 10);
 	cls = d->class_fd >= 0 ? fcntl(d->class_fd, F_DUPFD, 10) : -1;
-	if (io < 0 || dup2(io, 3) != 3 || (cls >= 0 && dup2(cls, 4) != 4)) {
+	ctl = fcntl(d->ctl_peer, F_DUPFD, 10);
+	if (io < 0 || ctl < 0 || dup2(io, 3) != 3 || (cls >= 0 && dup2(cls, 4) != 4) ||
+	    dup2(ctl, 5) != 5) {
 		fprintf(stderr, "dde run: driver %s: its descriptors: %s\n", d->instance,
 			strerror(errno));
 		_exit(127);
 	}
-	close_range(cls >= 0 ? 5 : 4, ~0U, 0);
+	if (cls < 0)
+		close(4);
+	close_range(6, ~0U, 0);
 	setenv("DDE_IO", "fd:3", 1);
+	setenv("DDE_CONTROL", "fd:5", 1);
 	setenv("DDE_DEVICES", d->slots, 1);
 	setenv("DDE_DRIVER", d->instance, 1);
 	if (d->cls) {
@@ -708,6 +735,7 @@ int respawn_driver(struct session *s, struct driver *d)
 		return -1;
 	d->pid = start_driver(d);
 	close(d->io_fd);
+	close(d->ctl_peer);
 	if (d->class_fd >= 0)
 		close(d->class_fd);
 	if (d->pid < 0) {

@@ -41,6 +41,7 @@ static void usage(FILE *out)
 		"  hotplug add|del ...             plug a device into a running dde run's\n"
 		"                                  machine (--hotplug-ports), or unplug it\n"
 		"  driver start|stop SLOT [NAME]   start or stop a device's driver\n"
+		"  pm suspend|resume SLOT|--all    a driver's own power management\n"
 		"\n"
 		"`dde COMMAND --help` describes a command's options.\n");
 }
@@ -106,6 +107,8 @@ int main(int argc, char **argv)
 		return dde_hotplug(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "driver"))
 		return dde_driver(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "pm"))
+		return dde_pm(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "faults"))
 		return dde_faults(argc - 1, argv + 1);
 	fprintf(stderr, "dde: unknown command '%s' (see dde --help)\n", argv[1]);

@@ -47,6 +47,9 @@ struct driver {
 	char unit[16];		/* its unit at that server where it has one: net0, net1, ... */
 	char instance[200];	/* NAME@SLOTS: how the driver names itself (DDE_DRIVER) */
 	int io_fd, class_fd;	/* its connections to ddeio and to its class server */
+	int ctl_fd, ctl_peer;	/* dde's control channel to it (dde pm): ours, its end */
+	bool ctl;		/* ctl_fd is open */
+	bool suspended;		/* dde pm suspend: its class server's hang reports wait */
 	struct sandbox sb;
 	/* supervision (supervise.c) */
 	enum { DRV_RUNNING, DRV_WAITING, DRV_EXITED, DRV_GIVEN_UP,

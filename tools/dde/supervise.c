@@ -312,7 +312,11 @@ int supervise(struct session *s, struct driver *drv, int *ndrvp, int sfd)
 				close(cls[i]->control);
 				cls[i]->control = -1;
 			}
-			if (d && d->state == DRV_RUNNING && d->pid > 0 && !d->hang[0]) {
+			if (d && d->suspended) {
+				fprintf(stderr, "dde: the %s server reports driver %s@%s %s: it is "
+					"suspended (dde pm resume)\n", cls[i]->what, d->name, d->slots,
+					why);
+			} else if (d && d->state == DRV_RUNNING && d->pid > 0 && !d->hang[0]) {
 				snprintf(d->hang, sizeof(d->hang), "%s", why);
 				fprintf(stderr, "dde: the %s server reports driver %s@%s %s: killing it\n",
 					cls[i]->what, d->name, d->slots, why);

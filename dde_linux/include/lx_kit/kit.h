@@ -105,6 +105,17 @@ struct lx_kit_event;
 struct lx_kit_event *lx_kit_event_create(void (*fn)(void *arg), void *arg);
 void lx_kit_event_raise(struct lx_kit_event *ev);
 
+/*
+ * dde run's control channel to the driver (DDE_CONTROL=fd:N): requests
+ * (one line each, e.g. "suspend") come on a host thread; @fn(@arg) runs
+ * on the Linux CPU after one came, lx_kit_control_take hands it over (1,
+ * or 0 if none waits), lx_kit_control_reply answers it.
+ */
+int lx_kit_control_present(void);
+void lx_kit_control_start(void (*fn)(void *arg), void *arg);
+int lx_kit_control_take(char *buf, unsigned long cap);
+void lx_kit_control_reply(const char *text);
+
 /* --- cooperative tasks --- */
 struct lx_kit_task;
 
