@@ -6,6 +6,7 @@
  * pretends to have done work someone later relies on.
  */
 #include <linux/async.h>
+#include <linux/blkdev.h>
 #include <linux/attribute_container.h>
 #include <linux/libata.h>
 #include <linux/pm_runtime.h>
@@ -147,8 +148,16 @@ void pm_runtime_set_autosuspend_delay(struct device *dev, int delay)
 {
 }
 
+/*
+ * A queue's device, as block/blk-pm.c records it: a request that is not
+ * for power management waits while its SCSI device is quiesced for system
+ * sleep (blk_queue_enter sleeps on the queue's device being set; without
+ * it, it would spin and the one Linux CPU would never resume the device).
+ */
 void blk_pm_runtime_init(struct request_queue *q, struct device *dev)
 {
+	q->dev = dev;
+	q->rpm_status = RPM_ACTIVE;
 }
 
 /* device links order suspend and resume between devices: a record only */
