@@ -358,6 +358,7 @@ bench: deps
 	@O=$(O) ./tests/bench/sound_bench.sh
 	@O=$(O) ./tests/bench/sandbox_bench.sh
 	@O=$(O) ./tests/bench/drivers_bench.sh
+	@O=$(O) ./tests/bench/hotplug_bench.sh
 	@O=$(O) ./tests/bench/iommu_bench.sh
 	@echo; echo "vfio, in a QEMU guest (tests/vfio/run.sh): an MMIO read of the e1000's STATUS by a driver"
 	@O=$(O) LX_DIR=$(LX_DIR) ./tests/vfio/run.sh | sed -n 's/^figure: /  /p'
