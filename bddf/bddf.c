@@ -218,6 +218,12 @@ static void hello_client(struct client *cl, struct ddeblk_msg *m)
 		refuse(cl->sock, -ENOENT, why);
 		return;
 	}
+	if (dk->e.flags & DDEBLK_DISK_GONE) {	/* listed as gone until a new disk takes its name */
+		snprintf(why, sizeof(why), "No such device: %s is gone (driver %s)", m->name,
+			 dk->drv->name);
+		refuse(cl->sock, -ENODEV, why);
+		return;
+	}
 	if (e->flags & DDEBLK_DISK_EXTENDED) {
 		snprintf(why, sizeof(why), "%s is an extended partition (a container of others)", m->name);
 		refuse(cl->sock, -EISDIR, why);
@@ -282,6 +288,12 @@ static void hello_driver(struct driver *dr, struct ddeblk_msg *m, int fd, int re
 	for (i = 0; i < sizeof(srv.drivers) / sizeof(srv.drivers[0]) && srv.drivers[i] &&
 	     srv.drivers[i] != dr; i++)
 		;
+	if (i == sizeof(srv.drivers) / sizeof(srv.drivers[0])) {
+		/* full: given-up drivers nobody needs make room */
+		for (i = 0; i < sizeof(srv.drivers) / sizeof(srv.drivers[0]); i++)
+			if (reap_driver(srv.drivers[i]))
+				break;
+	}
 	if (i == sizeof(srv.drivers) / sizeof(srv.drivers[0])) {
 		refuse(dr->sock, -EMFILE, "too many drivers");
 		return;
@@ -790,7 +802,6 @@ int main(int argc, char **argv)
 					bell_clear(cl->c.my_bell);
 			}
 		}
-		reap_given_up();
 		/* clients gone and done */
 		for (struct client *c = srv.clients, *next; c; c = next) {
 			next = c->next;

@@ -87,6 +87,8 @@ static int free_number(const char *kind, int from)
 			const char *name = srv.disk[i]->e.name;
 			int g;
 
+			if ((srv.disk[i]->e.flags & DDEBLK_DISK_GONE) && srv.disk[i]->drv->given_up)
+				continue;	/* its name goes to the new disk (global_name) */
 			if (!strcmp(kind, "nvme"))
 				used = sscanf(name, "nvme%dn", &g) == 1 && g == k;
 			else
@@ -164,6 +166,12 @@ static void global_name(struct driver *dr, const char *local, char *out)
 	snprintf(base, sizeof(base), "%s", out);
 	for (int i = 0, k = 1; i < srv.ndisks; i++)
 		if (!strcmp(srv.disk[i]->e.name, out)) {
+			/* the gone disk of a driver given up (a device unplugged)
+			 * gives its name to the new one, unless a client holds it */
+			if (reap_driver(srv.disk[i]->drv)) {
+				i = -1;
+				continue;
+			}
 			snprintf(out, DDEBLK_NAME_MAX, "%.20s-%d", base, k++);
 			i = -1;
 		}

@@ -422,40 +422,41 @@ void driver_given_up(struct driver *dr)
 }
 
 /*
- * Given-up drivers whose disks no client holds open any more: the disks
- * leave the list, so that their names are free for the disks to come (a
- * device plugged again), and the driver goes. Called between events.
+ * A given-up driver whose disks no client holds open any more and nothing
+ * waits for: its gone disks leave the list (their names are free for the
+ * disks to come: a device plugged again) and the driver goes. 1 if so.
  */
-void reap_given_up(void)
+int reap_driver(struct driver *dr)
 {
-	for (unsigned i = 0; i < sizeof(srv.drivers) / sizeof(srv.drivers[0]); i++) {
-		struct driver *dr = srv.drivers[i];
-		int held = 0;
+	unsigned slot;
 
-		if (!dr || !dr->given_up || dr->replay)
-			continue;
-		for (struct client *cl = srv.clients; cl && !held; cl = cl->next)
-			held = cl->disk && cl->disk->drv == dr;
-		if (held)
-			continue;
-		for (int d = 0; d < DRIVER_DISKS; d++) {
-			struct disk *dk = dr->disk[d];
+	if (!dr || !dr->given_up || dr->replay)
+		return 0;
+	for (struct client *cl = srv.clients; cl; cl = cl->next)
+		if (cl->disk && cl->disk->drv == dr)
+			return 0;
+	for (slot = 0; slot < sizeof(srv.drivers) / sizeof(srv.drivers[0]); slot++)
+		if (srv.drivers[slot] == dr)
+			break;
+	for (int d = 0; d < DRIVER_DISKS; d++) {
+		struct disk *dk = dr->disk[d];
 
-			if (!dk)
-				continue;
-			for (int k = 0; k < srv.ndisks; k++)
-				if (srv.disk[k] == dk) {
-					memmove(&srv.disk[k], &srv.disk[k + 1],
-						(size_t)(srv.ndisks - k - 1) * sizeof(dk));
-					srv.ndisks--;
-					break;
-				}
-			free(dk);
-		}
-		free(dr->slot);
-		free(dr);
-		srv.drivers[i] = NULL;
+		if (!dk)
+			continue;
+		for (int k = 0; k < srv.ndisks; k++)
+			if (srv.disk[k] == dk) {
+				memmove(&srv.disk[k], &srv.disk[k + 1],
+					(size_t)(srv.ndisks - k - 1) * sizeof(dk));
+				srv.ndisks--;
+				break;
+			}
+		free(dk);
 	}
+	free(dr->slot);
+	free(dr);
+	if (slot < sizeof(srv.drivers) / sizeof(srv.drivers[0]))
+		srv.drivers[slot] = NULL;
+	return 1;
 }
 
 void disk_not_back(struct disk *dk)

@@ -145,8 +145,9 @@ void driver_completions(struct driver *dr);
 void driver_gone(struct driver *dr);
 /* dde gave up on a driver: what waited fails, its disks are gone. */
 void driver_given_up(struct driver *dr);
-/* Given-up drivers whose disks no client holds: freed, their disks unlisted. */
-void reap_given_up(void);
+/* A given-up driver whose disks no client holds: freed, its disks unlisted
+ * (their names free again); 1 if so. */
+int reap_driver(struct driver *dr);
 /* A disk its restarted driver did not announce again: gone, what waited for it fails. */
 void disk_not_back(struct disk *dk);
 /* A restarted driver announced disk @dk again: what waited for it goes. */

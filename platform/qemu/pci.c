@@ -270,8 +270,8 @@ static void note_revision(struct qemu_machine *p, uint32_t bdf, uint32_t id)
 		unsigned seen = 0;
 
 		for (unsigned k = 0; k < p->ndev; k++)
-			seen += p->dev[k].bdf != bdf && p->dev[k].bdf != DDEIO_BDF_NONE &&
-				p->dev[k].vendor == q->vendor && p->dev[k].device == q->device;
+			seen += p->dev[k].bdf != DDEIO_BDF_NONE && p->dev[k].vendor == q->vendor &&
+				p->dev[k].device == q->device;
 		if (!q->found && (id & 0xffff) == q->vendor && (id >> 16) == q->device &&
 		    seen == q->nth) {
 			q->found = 1;
@@ -314,12 +314,13 @@ static int scan_bus(struct qemu_machine *p, unsigned bus, struct bar_list *bl, c
 				snprintf(err, errlen, "more than %d PCI functions", QEMU_MAX_DEVICES);
 				return -1;
 			}
+			d->bdf = DDEIO_BDF_NONE;	/* not counted as one of its kind */
+			note_revision(p, bdf, id);	/* before its config is read */
 			if (read_device(p, bdf, d, &hdr)) {
 				d->bdf = DDEIO_BDF_NONE;
 				snprintf(err, errlen, "lost the machine while enumerating PCI");
 				return -1;
 			}
-			note_revision(p, bdf, id);
 			found++;
 			if (!is_bridge(d) && (hdr & 0x7f) == 0) {
 				/* decoding off while BARs are sized and moved */
