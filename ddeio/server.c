@@ -572,8 +572,13 @@ static int do_hotplug(struct server *s, struct client *c, const struct ddeio_msg
 		for (unsigned k = 0; k < platform_device_count(s->p) && k < 64; k++) {
 			const struct ddeio_device *d = platform_device(s->p, k);
 
-			if (d->bdf != DDEIO_BDF_NONE && DDEIO_BDF_BUS(d->bdf) == DDEIO_BDF_BUS(bdf) &&
-			    s->dev_owner[k])
+			if (d->bdf == DDEIO_BDF_NONE || DDEIO_BDF_BUS(d->bdf) != DDEIO_BDF_BUS(bdf) ||
+			    !s->dev_owner[k])
+				continue;
+			/* its driver ended, its hangup not read yet: what it held goes */
+			if (seqpacket_hung_up(s->dev_owner[k]->fd))
+				release(s, s->dev_owner[k]);
+			if (s->dev_owner[k])
 				return refuse(c, r, -EBUSY, "%s: its slot's device is still granted "
 					      "to '%s'", slot, s->dev_owner[k]->name);
 		}

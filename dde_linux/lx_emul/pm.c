@@ -13,6 +13,8 @@
  * legacy resume). A driver with none of them is told so in one line, and
  * its device is left as it is.
  *
+ * "stop" runs each driver's remove and ends the process (stop_all).
+ *
  * The requests come on the driver's control channel (lx_kit), are taken
  * by a kthread of their own, which may sleep in the callbacks, and are
  * answered with one line per device.
@@ -213,6 +215,43 @@ static int resume_one(struct pci_dev *pdev, char *out, size_t cap)
 	return 0;
 }
 
+/*
+ * "stop" (its device leaves, or dde driver stop): each bound device's
+ * driver runs its remove, as when Linux unbinds it (the interface or disk
+ * unregistered: its class server hears it from the glue), then the
+ * process ends.
+ */
+static void stop_all(void)
+{
+	char answer[1024];
+	size_t len = 1;
+
+	answer[0] = '0';
+	answer[1] = 0;
+	lx_kit_stopping_set();
+	for (unsigned i = 0; lx_emul_pci_dev(i); i++) {
+		struct pci_dev *pdev = lx_emul_pci_dev(i);
+		struct pci_driver *pdrv = pdev->driver;
+		struct lx_kit_pci_dev kd = { 0 };
+		u64 t = ktime_get_ns();
+
+		if (!pdrv)
+			continue;
+		if (pdrv->remove)
+			pdrv->remove(pdev);
+		pdev->driver = NULL;
+		pdev->dev.driver = NULL;
+		lx_kit_pci_get(i, &kd);
+		len += scnprintf(answer + len, sizeof(answer) - len, "%s%02x:%02x.%x: %s (%llu ms)",
+				 len > 1 ? "\n" : "", kd.bus, kd.slot, kd.func,
+				 pdrv->remove ? "removed by its driver's remove" :
+				 "its driver has no remove: left as it is",
+				 (unsigned long long)((ktime_get_ns() - t) / 1000000));
+	}
+	lx_kit_control_reply(answer);
+	lx_kit_stop(0);
+}
+
 /* One request: every device, the answer "0" or "1" (any failed), then a line each. */
 static void serve(const char *req)
 {
@@ -222,6 +261,10 @@ static void serve(const char *req)
 	int failed = 0;
 	u64 t0 = ktime_get_ns();
 
+	if (!strcmp(req, "stop")) {
+		stop_all();
+		return;
+	}
 	if (!suspend && strcmp(req, "resume")) {
 		lx_kit_control_reply("1unknown request");
 		return;

@@ -217,24 +217,50 @@ static struct driver *driver_of(struct driver *drv, int ndrv, uint32_t bdf)
 	return NULL;
 }
 
-/* SIGTERM (binary drivers run their module exit), SIGKILL after 5 s; the
- * class server told it will not come back. */
+/* Wait up to @ms for @d's process to end; true if it did (its status kept). */
+static bool ended_within(struct driver *d, unsigned ms)
+{
+	long long end = now_ms() + ms;
+	int st = 0;
+	pid_t r;
+
+	while ((r = waitpid(d->pid, &st, WNOHANG)) == 0 && now_ms() < end)
+		usleep(2000);
+	if (r != d->pid)
+		return false;
+	d->status = st;
+	d->pid = 0;
+	return true;
+}
+
+/*
+ * Stop driver @d: a Linux driver (source or binary) runs its remove on a
+ * "stop" on its control channel and ends; else, or if it does not,
+ * SIGTERM (a binary driver host runs its module exit), SIGKILL after 5 s.
+ * Its class server is told it will not come back.
+ */
 static void stop_driver(struct driver *d, struct answer *a)
 {
-	long long end = now_ms() + 5000;
-	int st = 0;
+	if (d->pid > 0 && d->ctl && d->cls && strncmp(d->name, "efi", 3)) {
+		char buf[1100], *save = NULL;
+		struct pollfd p = { d->ctl_fd, POLLIN, 0 };
+		long n;
 
+		if (send(d->ctl_fd, "stop", 4, MSG_NOSIGNAL) == 4 && poll(&p, 1, 5000) == 1 &&
+		    (n = recv(d->ctl_fd, buf, sizeof(buf) - 1, 0)) > 0) {
+			buf[n] = 0;
+			for (char *l = strtok_r(buf + 1, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+				say(a, false, "driver %s: %s", d->instance, l);
+			ended_within(d, 3000);
+		}
+	}
 	if (d->pid > 0) {
 		kill(d->pid, SIGTERM);
-		while (waitpid(d->pid, &st, WNOHANG) == 0 && now_ms() < end)
-			usleep(2000);
-		if (now_ms() >= end && waitpid(d->pid, &st, WNOHANG) == 0) {
+		if (!ended_within(d, 5000)) {
 			kill(d->pid, SIGKILL);
-			waitpid(d->pid, &st, 0);
+			ended_within(d, 5000);
 			say(a, false, "driver %s@%s did not stop within 5 s: killed", d->name, d->slots);
 		}
-		d->status = st;
-		d->pid = 0;
 	}
 	d->state = DRV_STOPPED;
 	class_give_up(d);
