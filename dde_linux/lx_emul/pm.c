@@ -154,27 +154,39 @@ static bool has_pm(struct pci_dev *pdev)
 	       (pdev->driver && (pdev->driver->suspend || pdev->driver->resume));
 }
 
-static int suspend_one(struct pci_dev *pdev, char *out, size_t cap)
+/* Whether @pdev can take part: a bound driver with callbacks (else why, in @out). */
+static int can_sleep(struct pci_dev *pdev, const char *what, char *out, size_t cap)
 {
-	unsigned n = 0;
-	char why[160];
-	int r = 0;
-
 	if (!pdev->driver) {
 		snprintf(out, cap, "no driver is bound to it");
 		return -ENODEV;
 	}
 	if (!has_pm(pdev)) {
 		snprintf(out, cap, "driver %s has no power management callbacks (no dev_pm_ops, "
-			 "no legacy suspend): left as it is", pdev->driver->name);
+			 "no legacy %s): left as it is", pdev->driver->name, what);
 		return -EOPNOTSUPP;
 	}
-	for (enum phase ph = SUSPEND; ph <= SUSPEND_NOIRQ && !r; ph++)
-		r = run_phase(pdev, ph, &n, why, sizeof(why));
-	if (r) {
-		snprintf(out, cap, "%s", why);
+	return 0;
+}
+
+/* Phases @from..@to of @pdev (@n callbacks run); 0, or the error in @out. */
+static int run_phases(struct pci_dev *pdev, enum phase from, enum phase to, unsigned *n,
+		      char *out, size_t cap)
+{
+	int r = 0;
+
+	for (enum phase ph = from; ph <= to && !r; ph++)
+		r = run_phase(pdev, ph, n, out, cap);
+	return r;
+}
+
+static int suspend_one(struct pci_dev *pdev, char *out, size_t cap)
+{
+	unsigned n = 0;
+	int r = can_sleep(pdev, "suspend", out, cap);
+
+	if (r || (r = run_phases(pdev, SUSPEND, SUSPEND_NOIRQ, &n, out, cap)))
 		return r;
-	}
 	/* the PCI core's part (pci_pm_suspend_noirq) */
 	if (!pdev->state_saved)
 		pci_save_state(pdev);
@@ -189,30 +201,30 @@ static int suspend_one(struct pci_dev *pdev, char *out, size_t cap)
 static int resume_one(struct pci_dev *pdev, char *out, size_t cap)
 {
 	unsigned n = 0;
-	char why[160];
-	int r = 0;
+	int r = can_sleep(pdev, "resume", out, cap);
 
-	if (!pdev->driver) {
-		snprintf(out, cap, "no driver is bound to it");
-		return -ENODEV;
-	}
-	if (!has_pm(pdev)) {
-		snprintf(out, cap, "driver %s has no power management callbacks (no dev_pm_ops, "
-			 "no legacy resume)", pdev->driver->name);
-		return -EOPNOTSUPP;
-	}
+	if (r)
+		return r;
 	/* the PCI core's part first (pci_pm_resume_noirq): D0, the state back */
 	pci_set_power_state(pdev, PCI_D0);
 	pci_restore_state(pdev);
-	for (enum phase ph = RESUME_NOIRQ; ph <= RESUME && !r; ph++)
-		r = run_phase(pdev, ph, &n, why, sizeof(why));
-	if (r) {
-		snprintf(out, cap, "%s", why);
+	if ((r = run_phases(pdev, RESUME_NOIRQ, RESUME, &n, out, cap)))
 		return r;
-	}
 	snprintf(out, cap, "resumed: %u callback(s) of driver %s and the devices below it, now %s",
 		 n, pdev->driver->name, state_name(pdev->current_state));
 	return 0;
+}
+
+/* One line of an answer for device @i: "BB:SS.F: TEXT (N ms)" */
+static size_t answer_line(char *answer, size_t len, size_t cap, unsigned i, const char *text,
+			  u64 since)
+{
+	struct lx_kit_pci_dev kd = { 0 };
+
+	lx_kit_pci_get(i, &kd);	/* its address on the machine, not Linux's view */
+	return len + scnprintf(answer + len, cap - len, "%s%02x:%02x.%x: %s (%llu ms)",
+			       len > 1 ? "\n" : "", kd.bus, kd.slot, kd.func, text,
+			       (unsigned long long)((ktime_get_ns() - since) / 1000000));
 }
 
 /*
@@ -232,7 +244,6 @@ static void stop_all(void)
 	for (unsigned i = 0; lx_emul_pci_dev(i); i++) {
 		struct pci_dev *pdev = lx_emul_pci_dev(i);
 		struct pci_driver *pdrv = pdev->driver;
-		struct lx_kit_pci_dev kd = { 0 };
 		u64 t = ktime_get_ns();
 
 		if (!pdrv)
@@ -241,12 +252,9 @@ static void stop_all(void)
 			pdrv->remove(pdev);
 		pdev->driver = NULL;
 		pdev->dev.driver = NULL;
-		lx_kit_pci_get(i, &kd);
-		len += scnprintf(answer + len, sizeof(answer) - len, "%s%02x:%02x.%x: %s (%llu ms)",
-				 len > 1 ? "\n" : "", kd.bus, kd.slot, kd.func,
-				 pdrv->remove ? "removed by its driver's remove" :
-				 "its driver has no remove: left as it is",
-				 (unsigned long long)((ktime_get_ns() - t) / 1000000));
+		len = answer_line(answer, len, sizeof(answer), i, pdrv->remove ?
+				  "removed by its driver's remove" :
+				  "its driver has no remove: left as it is", t);
 	}
 	lx_kit_control_reply(answer);
 	lx_kit_stop(0);
@@ -278,12 +286,7 @@ static void serve(const char *req)
 				  resume_one(pdev, line, sizeof(line));
 
 		failed |= r != 0;
-		struct lx_kit_pci_dev kd = { 0 };
-
-		lx_kit_pci_get(i, &kd);	/* its address on the machine, not Linux's view */
-		len += scnprintf(answer + len, sizeof(answer) - len, "%s%02x:%02x.%x: %s (%llu ms)",
-				 len > 1 ? "\n" : "", kd.bus, kd.slot, kd.func, line,
-				 (unsigned long long)((ktime_get_ns() - t) / 1000000));
+		len = answer_line(answer, len, sizeof(answer), i, line, t);
 	}
 	if (failed)
 		answer[0] = '1';

@@ -530,13 +530,12 @@ static unsigned arrived(struct qemu_machine *p, struct qemu_bridge *b, uint32_t 
 {
 	static struct bar_list bl;
 	char err[160];
-	unsigned first = p->ndev, n = 0;
+	unsigned n = 0;
 
 	cfg_write(p, b->bdf, b->exp + EXP_SLTCTL, 2,
 		  (ctl & ~(EXP_SLTCTL_PCC | EXP_SLTCTL_PIC | EXP_SLTCTL_AIC)) | EXP_SLTCTL_PIC_ON |
 		  EXP_SLTCTL_AIC_OFF);
 	memset(&bl, 0, sizeof(bl));
-	(void)first;
 	if (scan_bus(p, b->secondary, &bl, err, sizeof(err)) < 0 ||
 	    place(p, b, &bl, err, sizeof(err))) {
 		fprintf(stderr, "ddeio: hotplug: port %02x:%02x.%x: %s\n", DDEIO_BDF_BUS(b->bdf),

@@ -258,6 +258,15 @@ static void stop_server(struct dde_class *c)
 	c->pid = 0;
 }
 
+/* A server started: where its clients find it. */
+static void announce(const struct dde_class *c)
+{
+	fprintf(stderr, "dde: %s server on %s (clients: %s=%s)\n", c->what, c->socket, c->env,
+		c->socket);
+	if (c->hint)
+		c->hint(c);
+}
+
 int classes_start(void)
 {
 	for (unsigned i = 0; i < NCLASSES; i++) {
@@ -270,10 +279,7 @@ int classes_start(void)
 			classes_stop();
 			return -1;
 		}
-		fprintf(stderr, "dde: %s server on %s (clients: %s=%s)\n", c->what, c->socket, c->env,
-			c->socket);
-		if (c->hint)
-			c->hint(c);
+		announce(c);
 	}
 	return 0;
 }
@@ -291,10 +297,7 @@ int class_start(struct dde_class *c)
 	}
 	if (start_server(c))
 		return -1;
-	fprintf(stderr, "dde: %s server on %s (clients: %s=%s)\n", c->what, c->socket, c->env,
-		c->socket);
-	if (c->hint)
-		c->hint(c);
+	announce(c);
 	return 0;
 }
 

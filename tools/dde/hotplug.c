@@ -886,29 +886,47 @@ int dde_hotplug(int argc, char **argv)
 	return ask(sock, req);
 }
 
-int dde_driver(int argc, char **argv)
+/*
+ * The positional arguments of `dde driver` and `dde pm` into @pos (at most
+ * @max), --socket into *@sock; -2 after --help (printed), -1 after one
+ * line, else the count.
+ */
+static int positional(int argc, char **argv, const char *cmd, const char *help,
+		      const char **sock, char **pos, int max)
 {
-	const char *sock = NULL;
-	char req[REQ_MAX];
-	char *pos[3];
-	int npos = 0;
+	int n = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
-			sock = argv[++i];
+			*sock = argv[++i];
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			printf("usage: dde driver start SLOT [NAME] [--socket PATH]\n"
-			       "       dde driver stop SLOT [--socket PATH]\n"
-			       "  stop a device's driver (the device stays), or start one on it:\n"
-			       "  NAME (as --driver NAME@SLOT), else what the driver index matches\n");
-			return 0;
-		} else if (npos < 3) {
-			pos[npos++] = argv[i];
+			fputs(help, stdout);
+			return -2;
+		} else if (n < max) {
+			pos[n++] = argv[i];
 		} else {
-			fprintf(stderr, "dde driver: unexpected argument '%s'\n", argv[i]);
-			return 2;
+			fprintf(stderr, "dde %s: unexpected argument '%s'\n", cmd, argv[i]);
+			return -1;
 		}
 	}
+	return n;
+}
+
+int dde_driver(int argc, char **argv)
+{
+	const char *sock = NULL;
+	char req[REQ_MAX], *pos[3];
+	int npos = positional(argc, argv, "driver",
+			      "usage: dde driver start SLOT [NAME] [--socket PATH]\n"
+			      "       dde driver stop SLOT [--socket PATH]\n"
+			      "  stop a device's driver (its remove runs; the device stays), or\n"
+			      "  start one on it: NAME (as --driver NAME@SLOT), else what the driver\n"
+			      "  index matches\n", &sock, pos, 3);
+
+	if (npos == -2)
+		return 0;
+	if (npos < 0)
+		return 2;
 	if (npos < 2 || (strcmp(pos[0], "start") && strcmp(pos[0], "stop")) ||
 	    (!strcmp(pos[0], "stop") && npos != 2)) {
 		fprintf(stderr, "dde driver: start SLOT [NAME] or stop SLOT (see dde driver --help)\n");
@@ -924,27 +942,19 @@ int dde_driver(int argc, char **argv)
 int dde_pm(int argc, char **argv)
 {
 	const char *sock = NULL;
-	char req[REQ_MAX];
-	char *pos[2];
-	int npos = 0;
+	char req[REQ_MAX], *pos[2];
+	int npos = positional(argc, argv, "pm",
+			      "usage: dde pm suspend|resume SLOT|--all [--socket PATH]\n"
+			      "  the driver's own Linux power management: its suspend callbacks\n"
+			      "  (and those of the devices below its PCI device), the device to\n"
+			      "  D3hot (its PM capability); or back to D0 and its resume callbacks.\n"
+			      "  --all: every driver (suspend: the last started first; resume: in\n"
+			      "  start order)\n", &sock, pos, 2);
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
-			sock = argv[++i];
-		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			printf("usage: dde pm suspend|resume SLOT|--all [--socket PATH]\n"
-			       "  the driver's own Linux power management: its suspend callbacks,\n"
-			       "  the device to D3hot (its PM capability); or back to D0 and its\n"
-			       "  resume callbacks. --all: every driver (suspend: the last started\n"
-			       "  first; resume: in start order)\n");
-			return 0;
-		} else if (npos < 2) {
-			pos[npos++] = argv[i];
-		} else {
-			fprintf(stderr, "dde pm: unexpected argument '%s'\n", argv[i]);
-			return 2;
-		}
-	}
+	if (npos == -2)
+		return 0;
+	if (npos < 0)
+		return 2;
 	if (npos != 2 || (strcmp(pos[0], "suspend") && strcmp(pos[0], "resume"))) {
 		fprintf(stderr, "dde pm: suspend or resume, and SLOT or --all (see dde pm --help)\n");
 		return 2;
