@@ -71,7 +71,8 @@ for prefer in ${PREFERS:-source ko}; do
 	wait "$run" 2>/dev/null
 	bg=""
 done
-echo "(e1000: its first frame waits for the link, which Linux's e1000 looks at every 2 s)"
+echo "(e1000: its probe reads the EEPROM bit by bit through trapped MMIO, about 2 s here,"
+echo " then its first frame waits for the link, which its watchdog reports 2 s later)"
 
 echo
 bench_title "power management: dde pm suspend / resume (median of $ROUNDS)"
