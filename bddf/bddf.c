@@ -48,6 +48,7 @@
 
 #include "../common/access.h"
 #include "../common/logline.h"
+#include "../common/clock.h"
 
 #include "../libddeblk/chan.h"
 #include "../common/seqpacket.h"

@@ -17,19 +17,12 @@
 
 #include "../common/bell.h"
 #include "server.h"
+#include "../common/clock.h"
 
 /* ---- requests to drivers ---- */
 
 /* a request's parts are sent again to this many restarts of its driver; then -EIO */
 #define MAX_TRIES 3
-
-long long mono_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 static int free_slot(struct driver *dr)
 {

@@ -154,7 +154,6 @@ void disk_not_back(struct disk *dk);
 void disk_back(struct disk *dk);
 /* Send what waits for a restarted driver, while it has slots. */
 void replay_parts(struct driver *dr);
-long long mono_ms(void);
 void disk_gone(struct disk *dk);
 /* bddf's own synchronous read of a disk (its partition table) */
 int scan_read(void *arg, uint64_t off, void *buf, uint32_t len);

@@ -15,6 +15,7 @@
 #include <ddenet/ddenet.h>
 #include "ring.h"
 #include "../common/seqpacket.h"
+#include "../common/clock.h"
 
 struct ddenet {
 	int sock, my_bell, netd_bell, epfd;
@@ -184,14 +185,6 @@ static void control(struct ddenet *n)
 	}
 }
 
-static long long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* Sleep on the doorbell and the socket until woken or @deadline (-1: none). */
 static void wait_event(struct ddenet *n, long long deadline)
 {
@@ -199,7 +192,7 @@ static void wait_event(struct ddenet *n, long long deadline)
 	int t = -1;
 
 	if (deadline >= 0) {
-		long long left = deadline - now_ms();
+		long long left = deadline - mono_ms();
 
 		t = left > 0 ? (int)left : 0;
 	}
@@ -226,7 +219,7 @@ void ddenet_flush(struct ddenet *n)
 
 int ddenet_send(struct ddenet *n, const void *frame, size_t len, int timeout_ms)
 {
-	long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	long long deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
 
 	for (;;) {
 		int r;
@@ -243,7 +236,7 @@ int ddenet_send(struct ddenet *n, const void *frame, size_t len, int timeout_ms)
 		}
 		if (r != -EAGAIN)
 			return -ENODEV;
-		if (timeout_ms == 0 || (deadline >= 0 && now_ms() >= deadline))
+		if (timeout_ms == 0 || (deadline >= 0 && mono_ms() >= deadline))
 			return -EAGAIN;
 		if (!ddenet_q_wait_space(&n->tx))
 			wait_event(n, deadline);
@@ -252,7 +245,7 @@ int ddenet_send(struct ddenet *n, const void *frame, size_t len, int timeout_ms)
 
 ssize_t ddenet_recv(struct ddenet *n, void *buf, size_t max, int timeout_ms)
 {
-	long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	long long deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
 
 	for (;;) {
 		int r = ddenet_q_pop(&n->rx, buf, max > UINT32_MAX ? UINT32_MAX : (uint32_t)max);
@@ -266,7 +259,7 @@ ssize_t ddenet_recv(struct ddenet *n, void *buf, size_t max, int timeout_ms)
 		control(n);
 		if (n->gone)
 			return -ENODEV;
-		if (timeout_ms == 0 || (deadline >= 0 && now_ms() >= deadline))
+		if (timeout_ms == 0 || (deadline >= 0 && mono_ms() >= deadline))
 			return -EAGAIN;
 		if (!ddenet_q_wait_data(&n->rx))
 			wait_event(n, deadline);
@@ -300,7 +293,7 @@ int ddenet_recv_batch(struct ddenet *n, void *const *bufs, size_t max, size_t *l
 
 int ddenet_wait(struct ddenet *n, int timeout_ms)
 {
-	long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	long long deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
 
 	for (;;) {
 		control(n);
@@ -308,7 +301,7 @@ int ddenet_wait(struct ddenet *n, int timeout_ms)
 			return -ENODEV;
 		if (ddenet_q_wait_data(&n->rx))
 			return 1;
-		if (timeout_ms == 0 || (deadline >= 0 && now_ms() >= deadline))
+		if (timeout_ms == 0 || (deadline >= 0 && mono_ms() >= deadline))
 			return 0;
 		wait_event(n, deadline);
 	}
@@ -357,7 +350,7 @@ static int recv_until(int sock, struct ddenet_msg *m, long long deadline)
 {
 	for (;;) {
 		struct pollfd p = { sock, POLLIN, 0 };
-		long long left = deadline - now_ms();
+		long long left = deadline - mono_ms();
 		int fds[3], nfds = 0, r;
 
 		if (left <= 0 || poll(&p, 1, (int)left) == 0)
@@ -376,7 +369,7 @@ int ddenet_stats(const char *server, struct ddenet_ifstats *out, int max)
 {
 	struct ddenet_msg m = { .magic = DDENET_MAGIC, .version = DDENET_VERSION,
 				.type = DDENET_HELLO, .value = DDENET_ROLE_QUERY };
-	long long deadline = now_ms() + 10000;
+	long long deadline = mono_ms() + 10000;
 	int sock = connect_to(server), n = 0, r;
 
 	if (sock < 0)

@@ -50,6 +50,7 @@
 #include "../libddenet/ring.h"
 #include "netd.h"
 #include "../common/seqpacket.h"
+#include "../common/clock.h"
 
 enum kind { K_LISTEN, K_SOCK, K_BELL, K_TAP, K_CONTROL };
 
@@ -389,14 +390,6 @@ static void set_link(struct iface *ifc, int up)
 }
 
 /* ---- counters ---- */
-
-static long long mono_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 /* The driver's fields of @from into @to (netd's own are netd's business) */
 static void driver_fields(struct ddenet_counters *to, const struct ddenet_counters *from)

@@ -42,6 +42,7 @@
 #include "dde.h"
 #include "hotplug.h"
 #include "run.h"
+#include "../../common/clock.h"
 
 #define REQ_MAX 1024
 #define MON_OUT 4096
@@ -57,14 +58,6 @@ static struct {
 	} port[MACHINE_MAX_HOTPLUG_PORTS];
 	const struct machine_config *cfg;
 } hp;
-
-static long long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 void hotplug_init(const struct machine_config *cfg, const char *monitor)
 {
@@ -84,12 +77,12 @@ bool hotplug_ports(void)
 static int read_prompt(int fd, char *out, size_t cap)
 {
 	size_t len = 0;
-	long long end = now_ms() + 10000;
+	long long end = mono_ms() + 10000;
 
 	out[0] = 0;
 	for (;;) {
 		struct pollfd p = { fd, POLLIN, 0 };
-		long long left = end - now_ms();
+		long long left = end - mono_ms();
 		ssize_t n;
 
 		if (left <= 0 || poll(&p, 1, (int)left) != 1)
@@ -220,11 +213,11 @@ static struct driver *driver_of(struct driver *drv, int ndrv, uint32_t bdf)
 /* Wait up to @ms for @d's process to end; true if it did (its status kept). */
 static bool ended_within(struct driver *d, unsigned ms)
 {
-	long long end = now_ms() + ms;
+	long long end = mono_ms() + ms;
 	int st = 0;
 	pid_t r;
 
-	while ((r = waitpid(d->pid, &st, WNOHANG)) == 0 && now_ms() < end)
+	while ((r = waitpid(d->pid, &st, WNOHANG)) == 0 && mono_ms() < end)
 		usleep(2000);
 	if (r != d->pid)
 		return false;
@@ -422,7 +415,7 @@ static void let_go(struct session *s, const struct ddeio_hp_event *e, struct dri
 	struct ddeio_hp_event gone[16];
 	struct driver *d = driver_of(drv, *ndrv, e->dev.bdf);
 	char slot[16], err[400];
-	long long t0 = now_ms();
+	long long t0 = mono_ms();
 	int n;
 
 	slot_format(e->dev.bdf, slot);
@@ -437,7 +430,7 @@ static void let_go(struct session *s, const struct ddeio_hp_event *e, struct dri
 		return;
 	}
 	handle_events(s, gone, n, drv, ndrv, a);
-	say(a, false, "hotplug: %s ejected %lld ms after it asked to go", slot, now_ms() - t0);
+	say(a, false, "hotplug: %s ejected %lld ms after it asked to go", slot, mono_ms() - t0);
 }
 
 static void handle_events(struct session *s, struct ddeio_hp_event *ev, int n,
@@ -499,7 +492,7 @@ static int pm_driver(struct driver *d, bool suspend, struct answer *a)
 {
 	char buf[1100], *save = NULL;
 	struct pollfd p;
-	long long t0 = now_ms();
+	long long t0 = mono_ms();
 	long n;
 	bool failed;
 
@@ -532,7 +525,7 @@ static int pm_driver(struct driver *d, bool suspend, struct answer *a)
 		return -1;
 	d->suspended = suspend;
 	say(a, false, "pm: driver %s %s in %lld ms", d->instance, suspend ? "suspended" : "resumed",
-	    now_ms() - t0);
+	    mono_ms() - t0);
 	return 0;
 }
 
@@ -675,7 +668,7 @@ static void unplug(struct session *s, const char *slot_text, struct driver *drv,
 {
 	uint32_t bdf;
 	char out[MON_OUT];
-	long long t0 = now_ms();
+	long long t0 = mono_ms();
 	int k;
 
 	if (slot_parse(slot_text, &bdf)) {
@@ -705,7 +698,7 @@ static void unplug(struct session *s, const char *slot_text, struct driver *drv,
 	if (hp.port[k].dev[0])
 		say(a, true, "error: hotplug del %s: the slot did not empty", slot_text);
 	else
-		say(a, false, "hotplug: %s removed in %lld ms", slot_text, now_ms() - t0);
+		say(a, false, "hotplug: %s removed in %lld ms", slot_text, mono_ms() - t0);
 }
 
 /* "driver stop SLOT", "driver start SLOT [NAME]" */

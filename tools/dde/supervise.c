@@ -35,17 +35,10 @@
 #include "dde.h"
 #include "hotplug.h"
 #include "run.h"
+#include "../../common/clock.h"
 
 #define STATUS_MAX STATUS_TEXT_MAX
 #define SCAN_MS 500	/* the hot-plug slots are looked at this often */
-
-static long long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 /* Why a driver's process ended, in words; whether that was a failure to restart from. */
 static bool crashed(const struct driver *d, char *why, size_t cap)
@@ -86,7 +79,7 @@ static unsigned failures_in_window(struct driver *d, long long now)
 /* @d failed (@why): a restart when it is due, or giving up. */
 static void failed(struct driver *d, const char *why)
 {
-	long long now = now_ms();
+	long long now = mono_ms();
 	unsigned n = failures_in_window(d, now);
 
 	snprintf(d->cause, sizeof(d->cause), "%s", why);
@@ -162,7 +155,7 @@ static void answer(int listen, struct session *s, struct driver *drv, int *ndrv)
 	char *out, why[160], req[1100];
 	struct pollfd p = { fd, POLLIN, 0 };
 	size_t len = 0;
-	long long now = now_ms();
+	long long now = mono_ms();
 	long n;
 
 	if (fd < 0)
@@ -236,7 +229,7 @@ int supervise(struct session *s, struct driver *drv, int *ndrvp, int sfd)
 	char path[64];
 	bool failure = false;
 	int listen;
-	long long next_scan = now_ms() + SCAN_MS;
+	long long next_scan = mono_ms() + SCAN_MS;
 
 	snprintf(path, sizeof(path), "@dde-run-%d", (int)getpid());
 	listen = seqpacket_listen(path, 1);
@@ -246,7 +239,7 @@ int supervise(struct session *s, struct driver *drv, int *ndrvp, int sfd)
 		struct pollfd p[2 + 8];
 		struct dde_class *cls[8];
 		int ctl[8], nctl = class_control_fds(ctl, cls, 8), live = 0, timeout = -1;
-		long long now = now_ms();
+		long long now = mono_ms();
 
 		int ndrv = *ndrvp;
 		bool held = hotplug_ports();	/* dde run stays for what may come */
@@ -295,10 +288,10 @@ int supervise(struct session *s, struct driver *drv, int *ndrvp, int sfd)
 			answer(listen, s, drv, ndrvp);
 			ndrv = *ndrvp;
 		}
-		if (hotplug_ports() && now_ms() >= next_scan) {
+		if (hotplug_ports() && mono_ms() >= next_scan) {
 			hotplug_scan(s, drv, ndrvp, NULL);
 			ndrv = *ndrvp;
-			next_scan = now_ms() + SCAN_MS;
+			next_scan = mono_ms() + SCAN_MS;
 		}
 		for (int i = 0; i < nctl; i++) {
 			char why[160];
@@ -323,7 +316,7 @@ int supervise(struct session *s, struct driver *drv, int *ndrvp, int sfd)
 				kill(d->pid, SIGKILL);
 			}
 		}
-		now = now_ms();
+		now = mono_ms();
 		for (int i = 0; i < ndrv; i++) {
 			struct driver *d = &drv[i];
 
