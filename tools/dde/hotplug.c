@@ -255,6 +255,10 @@ static void stop_driver(struct driver *d, struct answer *a)
 			say(a, false, "driver %s@%s did not stop within 5 s: killed", d->name, d->slots);
 		}
 	}
+	if (d->ctl) {	/* its control channel ends with it */
+		close(d->ctl_fd);
+		d->ctl = false;
+	}
 	d->state = DRV_STOPPED;
 	class_give_up(d);
 	say(a, false, "stopped driver %s@%s", d->name, d->slots);
@@ -324,11 +328,12 @@ static struct driver *free_entry(struct driver *drv, int *ndrv, int *index)
 static int start_for(struct session *s, const struct ddeio_device *dev, const char *name,
 		     struct driver *drv, int *ndrv, struct answer *a)
 {
-	struct driver tmp[MAX_DRIVERS];
+	static struct driver tmp[MAX_DRIVERS];	/* large: not on the stack */
 	int n = 0, index;
 	struct driver *d;
 	char slot[16], spec[256];
 
+	memset(tmp, 0, sizeof(tmp));	/* parse_driver fills in what it parses only */
 	slot_format(dev->bdf, slot);
 	if (name) {
 		snprintf(spec, sizeof(spec), "%s@%s", name, slot);
@@ -346,6 +351,8 @@ static int start_for(struct session *s, const struct ddeio_device *dev, const ch
 		say(a, true, "error: %s: at most %d drivers", slot, MAX_DRIVERS);
 		return -1;
 	}
+	if (d->ctl)	/* a removed device's entry: what it still had open */
+		close(d->ctl_fd);
 	*d = tmp[0];
 	return start_entry(s, d, index, drv, *ndrv, a);
 }
