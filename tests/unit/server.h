@@ -19,15 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../common/clock.h"
 #include "../../common/seqpacket.h"
-
-static inline long long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 static inline void sleep_ms(unsigned ms)
 {
@@ -69,7 +62,7 @@ static inline pid_t start_server(const char *name, int with_control, char *socke
 
 	snprintf(rel, sizeof(rel), "bin/%s", name);
 	build_path(rel, bin, sizeof(bin));
-	snprintf(socket, scap, "@dde-test-%s-%d-%ld", name, (int)parent, (long)now_ms() ^ random());
+	snprintf(socket, scap, "@dde-test-%s-%d-%ld", name, (int)parent, (long)mono_ms() ^ random());
 	snprintf(log, lcap, "/tmp/dde-test-%s-%d.log", name, (int)parent);
 	*control = -1;
 	if (with_control && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp))

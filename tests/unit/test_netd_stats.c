@@ -141,7 +141,7 @@ static int teardown(void **state)
 /* netd's log has a line with @text (within @ms: it is written as it happens) */
 static int logged(struct fx *fx, const char *text, int ms)
 {
-	for (long long end = now_ms() + ms;; sleep_ms(10)) {
+	for (long long end = mono_ms() + ms;; sleep_ms(10)) {
 		char line[512];
 		FILE *f = fopen(fx->log, "r");
 		int found = 0;
@@ -150,7 +150,7 @@ static int logged(struct fx *fx, const char *text, int ms)
 			found = strstr(line, text) != NULL;
 		if (f)
 			fclose(f);
-		if (found || now_ms() >= end)
+		if (found || mono_ms() >= end)
 			return found;
 	}
 }
@@ -162,7 +162,7 @@ static void stats_until(struct fx *fx, struct ddenet_ifstats *s,
 	struct ddenet_ifstats all[4];
 	int n = -1;
 
-	for (long long end = now_ms() + 5000; now_ms() < end; sleep_ms(5)) {
+	for (long long end = mono_ms() + 5000; mono_ms() < end; sleep_ms(5)) {
 		n = ddenet_stats(fx->socket, all, 4);
 		if (n == 1 && ok(&all[0], arg))
 			break;
@@ -319,7 +319,7 @@ static void test_counters(void **state)
 	assert_int_equal(ddenet_stats(fx->socket, all, 2), 1);
 	assert_true(all[0].c.driver_age_ms >= 250);
 	assert_int_equal(ddenet_report(fx->drv, &report), 0);
-	for (long long end = now_ms() + 5000; now_ms() < end; sleep_ms(5))
+	for (long long end = mono_ms() + 5000; mono_ms() < end; sleep_ms(5))
 		if (ddenet_stats(fx->socket, all, 2) == 1 && all[0].c.driver_age_ms < 250)
 			break;
 	assert_true(all[0].c.driver_age_ms < 250);
@@ -333,7 +333,7 @@ static void test_counters(void **state)
 	snprintf(line, sizeof(line), "interface tst0 gone (driver detached): rx %d, tx 3, "
 		 "client rings full %d, refused 1", nframes, OVER);
 	assert_true(logged(fx, line, 5000));
-	for (long long end = now_ms() + 5000; now_ms() < end; sleep_ms(5))
+	for (long long end = mono_ms() + 5000; mono_ms() < end; sleep_ms(5))
 		if (ddenet_stats(fx->socket, all, 2) == 0)
 			break;
 	assert_int_equal(ddenet_stats(fx->socket, all, 2), 0);

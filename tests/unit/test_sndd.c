@@ -188,7 +188,7 @@ static void dev_request(struct dev *d, const struct ddesnd_msg *m)
 		set_state(d, s, DDESND_STATE_PREPARED);
 		break;
 	case DDESND_START:
-		s->t0 = now_ms();
+		s->t0 = mono_ms();
 		s->base = atomic_load(&s->shm->hw);
 		set_state(d, s, DDESND_STATE_RUNNING);
 		if (d->break_ring)
@@ -198,7 +198,7 @@ static void dev_request(struct dev *d, const struct ddesnd_msg *m)
 		set_state(d, s, DDESND_STATE_OPEN);
 		break;
 	case DDESND_PAUSE:
-		s->t0 = now_ms();
+		s->t0 = mono_ms();
 		s->base = atomic_load(&s->shm->hw);
 		set_state(d, s, m->value ? DDESND_STATE_PAUSED : DDESND_STATE_RUNNING);
 		break;
@@ -324,7 +324,7 @@ static void take(struct dev *d, struct slot *s, uint64_t from, uint64_t to)
 static void play(struct dev *d, struct slot *s, uint32_t state)
 {
 	uint64_t hw = atomic_load(&s->shm->hw), appl = atomic_load(&s->shm->appl);
-	uint64_t target = s->base + (uint64_t)(now_ms() - s->t0) * s->p.rate / 1000;
+	uint64_t target = s->base + (uint64_t)(mono_ms() - s->t0) * s->p.rate / 1000;
 	uint64_t end = appl < target ? appl : target;
 
 	if (hw > appl || appl - hw > s->p.buffer_frames)
@@ -348,7 +348,7 @@ static void play(struct dev *d, struct slot *s, uint32_t state)
 static void record(struct dev *d, struct slot *s)
 {
 	uint64_t hw = atomic_load(&s->shm->hw), appl = atomic_load(&s->shm->appl);
-	uint64_t target = s->base + (uint64_t)(now_ms() - s->t0) * s->p.rate / 1000;
+	uint64_t target = s->base + (uint64_t)(mono_ms() - s->t0) * s->p.rate / 1000;
 	size_t fb = s->p.frame_bytes;
 
 	if (target <= hw)
@@ -572,7 +572,7 @@ static void wait_listed(struct fx *fx, int n)
 	int got = -1;
 
 	assert_int_equal(ddesnd_connect(fx->socket, &s), 0);
-	for (long long end = now_ms() + 5000; now_ms() < end; sleep_ms(5)) {
+	for (long long end = mono_ms() + 5000; mono_ms() < end; sleep_ms(5)) {
 		got = ddesnd_list(s, all, 8);
 		if (got == n)
 			break;
@@ -772,7 +772,7 @@ static void test_playback(void **state)
 	assert_int_equal(ddesnd_write(st, buf, 3000, 0), -EAGAIN);
 	assert_int_equal(ddesnd_avail(st), 0);
 	assert_int_equal(ddesnd_start(st), 0);
-	t0 = now_ms();
+	t0 = mono_ms();
 	for (at = 1024; at < 3000;) {
 		long n = ddesnd_write(st, buf + at * 2, 3000 - at, -1);
 
@@ -781,7 +781,7 @@ static void test_playback(void **state)
 	}
 	assert_int_equal(ddesnd_drain(st), 0);
 	/* 3000 frames at 8 kHz: 375 ms, give or take the start */
-	assert_true(now_ms() - t0 >= 300);
+	assert_true(mono_ms() - t0 >= 300);
 	assert_int_equal(ddesnd_status(st, &hw, NULL, NULL), DDESND_STATE_OPEN);
 	assert_int_equal(hw, 3000);
 	/* drained: prepare before writing again */
@@ -840,7 +840,7 @@ static void test_xrun(void **state)
 	assert_int_equal(ddesnd_write(st, buf, 256, 0), 256);
 	assert_int_equal(ddesnd_start(st), 0);
 	/* 256 frames last 32 ms; then the device runs dry */
-	for (long long end = now_ms() + 2000; now_ms() < end; sleep_ms(10))
+	for (long long end = mono_ms() + 2000; mono_ms() < end; sleep_ms(10))
 		if (ddesnd_avail(st) == -EPIPE)
 			break;
 	assert_int_equal(ddesnd_write(st, buf, 256, 0), -EPIPE);
@@ -903,9 +903,9 @@ static void test_driver_gone(void **state)
 	assert_int_equal(ddesnd_write(st, buf, 1024, 0), 1024);
 	/* the driver goes while the client waits for room (never started: no room comes) */
 	shutdown(fx->dev.sock, SHUT_RDWR);
-	t0 = now_ms();
+	t0 = mono_ms();
 	assert_int_equal(ddesnd_write(st, buf, 1024, -1), -ENODEV);
-	assert_true(now_ms() - t0 < 1000);
+	assert_true(mono_ms() - t0 < 1000);
 	assert_string_equal(ddesnd_strerror(-ENODEV), "the driver of snd0 (testdev@00:03.0) is gone");
 	assert_int_equal(ddesnd_start(st), -ENODEV);
 	assert_int_equal(ddesnd_avail(st), -ENODEV);
@@ -965,12 +965,12 @@ static void test_mixer(void **state)
 	/* a driver that dies with a request of ours unanswered: the error, at once */
 	fx->dev.ctl_silent = 1;
 	pthread_t t;
-	long long t0 = now_ms();
+	long long t0 = mono_ms();
 
 	assert_int_equal(pthread_create(&t, NULL, shut_later, &fx->dev), 0);
 	assert_int_equal(ddesnd_ctl_read(s, NULL, &c), -ENODEV);
 	pthread_join(t, NULL);
-	assert_true(now_ms() - t0 < 2000);
+	assert_true(mono_ms() - t0 < 2000);
 	assert_string_equal(ddesnd_strerror(-ENODEV), "the driver of snd0 (testdev@00:03.0) is gone");
 	assert_int_equal(ddesnd_ctl_read(s, NULL, &c), -ENOENT);
 	ddesnd_disconnect(s);
@@ -992,7 +992,7 @@ static void test_client_gone(void **state)
 	assert_int_equal(ddesnd_start(st), 0);
 	/* as if it died: the connection ends, nobody closed the stream */
 	ddesnd_disconnect(s);
-	for (end = now_ms() + 1000; now_ms() < end && !atomic_load(&fx->dev.closes);)
+	for (end = mono_ms() + 1000; mono_ms() < end && !atomic_load(&fx->dev.closes);)
 		sleep_ms(5);
 	assert_int_equal(atomic_load(&fx->dev.closes), 1);
 	assert_int_equal(atomic_load(&fx->dev.last_close_seq), 0);	/* sndd's own */
@@ -1190,7 +1190,7 @@ static int finish(struct fx *fx, pid_t pid, int ms)
 {
 	int status = 0, r = -1;
 
-	for (long long end = now_ms() + ms; now_ms() < end; sleep_ms(10))
+	for (long long end = mono_ms() + ms; mono_ms() < end; sleep_ms(10))
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			r = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 			break;
@@ -1325,7 +1325,7 @@ static void wait_busy(struct fx *fx)
 	struct ddesnd *s;
 
 	assert_int_equal(ddesnd_connect(fx->socket, &s), 0);
-	for (long long end = now_ms() + 5000; now_ms() < end; sleep_ms(10))
+	for (long long end = mono_ms() + 5000; mono_ms() < end; sleep_ms(10))
 		if (ddesnd_list(s, all, 4) == 2 && all[0].busy &&
 		    atomic_load(&fx->dev.state[DDESND_PLAYBACK]) == DDESND_STATE_RUNNING)
 			break;
@@ -1355,7 +1355,7 @@ static void test_aplay_busy_and_killed(void **state)
 	/* the one playing dies: its stream is closed at the driver */
 	kill(first, SIGKILL);
 	finish(fx, first, 2000);
-	for (long long end = now_ms() + 1000; now_ms() < end && !atomic_load(&fx->dev.closes);)
+	for (long long end = mono_ms() + 1000; mono_ms() < end && !atomic_load(&fx->dev.closes);)
 		sleep_ms(5);
 	assert_int_equal(atomic_load(&fx->dev.closes), 1);
 	assert_int_equal(atomic_load(&fx->dev.last_close_seq), 0);
@@ -1381,12 +1381,12 @@ static void test_aplay_driver_gone(void **state)
 	pid = spawn(fx, play, f.err);
 	wait_busy(fx);
 	shutdown(fx->dev.sock, SHUT_RDWR);
-	t0 = now_ms();
+	t0 = mono_ms();
 	r = finish(fx, pid, 3000);
 	text_of(f.err, msg, sizeof(msg));
 	if (r <= 0)
 		fail_msg("aplay went on (%d) when the driver went: %s", r, msg);
-	assert_true(now_ms() - t0 < 2000);
+	assert_true(mono_ms() - t0 < 2000);
 	assert_non_null(strstr(msg, "the driver of snd0 (testdev@00:03.0) is gone"));
 	assert_non_null(strstr(msg, "No such device"));
 	files_remove(&f);
