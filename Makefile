@@ -73,6 +73,11 @@ LIBDDEBLK   := $(O)/lib/libddeblk.a
 LIBDDEBLK_SRC := libddeblk/client.c libddeblk/chan.c common/seqpacket.c common/bell.c
 LIBDDESND   := $(O)/lib/libddesnd.a
 LIBDDESND_SRC := libddesnd/client.c libddesnd/ring.c common/seqpacket.c common/bell.c
+LIBDDEINPUT := $(O)/lib/libddeinput.a
+LIBDDEINPUT_SRC := libddeinput/client.c libddeinput/names.c common/seqpacket.c
+# Linux's names of the input event types and codes (libddeinput/names.c)
+INPUT_NAMES := $(O)/gen/libddeinput/input_names.h
+INPUT_CODES := /usr/include/linux/input-event-codes.h
 # the ALSA plugins (`aplay -D dde`, `amixer -D dde`): libddesnd's code built
 # position-independent into alsa-lib's external PCM and control plugins, and
 # the configuration naming them
@@ -83,7 +88,7 @@ LIBPLATFORM := $(O)/lib/libplatform.a
 LIBKO       := $(O)/lib/libko.a
 LIBEFI      := $(O)/lib/libefi.a
 
-BINS := $(O)/bin/dde $(O)/bin/ddeio $(O)/bin/netd $(O)/bin/bddf $(O)/bin/sndd $(O)/bin/dsweeper $(LIBDDENET) $(LIBDDEBLK) $(LIBDDESND) $(ALSA_PLUGIN) $(ALSA_CTL_PLUGIN) $(ALSA_CONF) $(O)/drivers/selftest $(O)/share/dde/firmware.bin
+BINS := $(O)/bin/dde $(O)/bin/ddeio $(O)/bin/netd $(O)/bin/bddf $(O)/bin/sndd $(O)/bin/inputd $(O)/bin/dsweeper $(LIBDDENET) $(LIBDDEBLK) $(LIBDDESND) $(LIBDDEINPUT) $(ALSA_PLUGIN) $(ALSA_CTL_PLUGIN) $(ALSA_CONF) $(O)/drivers/selftest $(O)/share/dde/firmware.bin
 
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 INTEG_TESTS := $(patsubst tests/integration/%.c,$(O)/tests/integration/%,$(wildcard tests/integration/test_*.c))
@@ -92,6 +97,7 @@ BENCH       := $(O)/tests/bench/platform_bench
 CEILING_NET := $(O)/tests/bench/ceiling_net
 VFIO_TESTS  := $(O)/tests/vfio/mmio_cost $(O)/tests/vfio/dma_escape
 NET_TESTS   := $(patsubst tests/net/%.c,$(O)/tests/net/%,$(wildcard tests/net/*.c))
+INPUT_TESTS := $(patsubst tests/input/%.c,$(O)/tests/input/%,$(wildcard tests/input/*.c))
 BLOCK_TESTS := $(patsubst tests/block/%.c,$(O)/tests/block/%,$(wildcard tests/block/*.c))
 FAULT_TESTS := $(patsubst tests/faults/%.c,$(O)/tests/faults/%,$(wildcard tests/faults/*.c))
 SOUND_TESTS := $(patsubst tests/sound/%.c,$(O)/tests/sound/%,$(wildcard tests/sound/*.c))
@@ -106,7 +112,7 @@ include dde_linux/linux.mk
 include efi/efi.mk
 
 .PHONY: all help deps demo check check-vfio test bench clean fuzz faults install uninstall
-all: $(BINS) $(LX_BINS) $(KO_BINS) $(EFI_BINS) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(CEILING_NET) $(VFIO_TESTS) $(NET_TESTS) $(BLOCK_TESTS) $(FAULT_TESTS) $(SOUND_TESTS) $(SAN_TESTS) $(SANDBOX_TESTS)
+all: $(BINS) $(LX_BINS) $(KO_BINS) $(EFI_BINS) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(CEILING_NET) $(VFIO_TESTS) $(NET_TESTS) $(INPUT_TESTS) $(BLOCK_TESTS) $(FAULT_TESTS) $(SOUND_TESTS) $(SAN_TESTS) $(SANDBOX_TESTS)
 
 help:
 	@echo "make              build everything (into $(O)/)"
@@ -156,6 +162,31 @@ $(LIBDDESND): $(call obj,$(LIBDDESND_SRC))
 	rm -f $@ && ar rcs $@ $^
 
 $(O)/bin/sndd: $(call obj,$(wildcard sndd/*.c) common/logline.c common/access.c common/seqpacket.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
+
+$(LIBDDEINPUT): $(call obj,$(LIBDDEINPUT_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+# The names as the host's linux-libc-dev defines them: each "#define NAME
+# number" of a type's prefix (EV_ for the types), but the prefixes' own
+# _MAX and _CNT, as table rows in the header's order
+$(INPUT_NAMES): $(INPUT_CODES)
+	@mkdir -p $(dir $@)
+	awk 'BEGIN { n = split("EV:-1 SYN:EV_SYN KEY:EV_KEY BTN:EV_KEY REL:EV_REL ABS:EV_ABS " \
+			"MSC:EV_MSC SW:EV_SW LED:EV_LED SND:EV_SND REP:EV_REP", pairs, " "); \
+		for (i = 1; i <= n; i++) { split(pairs[i], kv, ":"); type[kv[1]] = kv[2] } \
+		print "/* made by make from $(INPUT_CODES): do not edit */" } \
+	$$1 == "#define" && $$3 ~ /^(0x[0-9a-fA-F]+|[0-9]+)$$/ { \
+		prefix = $$2; sub(/_.*/, "", prefix); \
+		if (!(prefix in type) || $$2 ~ /^[A-Z]+_(MAX|CNT)$$/) next; \
+		printf "\t{ %s, %s, \"%s\" },\n", type[prefix], $$2, $$2 }' $< >$@.tmp && mv $@.tmp $@
+
+$(O)/obj/libddeinput/names.o: $(INPUT_NAMES)
+$(O)/obj/libddeinput/names.o: CFLAGS += -I$(dir $(INPUT_NAMES))
+
+$(O)/bin/inputd: $(call obj,$(wildcard inputd/*.c) common/logline.c common/access.c) $(LIBDDEINPUT)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
 
@@ -236,7 +267,7 @@ $(LIBEFI): $(call obj,$(EFI_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(O)/bin/dde: $(call obj,$(DDE_SRC) $(COMMON_SRC)) $(LIBDDEKIT) $(LIBKO) $(LIBEFI) $(LIBDDEBLK) $(LIBDDESND) $(LIBDDENET)
+$(O)/bin/dde: $(call obj,$(DDE_SRC) $(COMMON_SRC)) $(LIBDDEKIT) $(LIBKO) $(LIBEFI) $(LIBDDEBLK) $(LIBDDESND) $(LIBDDENET) $(LIBDDEINPUT)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -linih -lpci $(DDEKIT_LIBS) $$(pkg-config --libs gnutls)
 
@@ -266,6 +297,12 @@ $(O)/tests/unit/test_sndd: $(call obj,tests/unit/test_sndd.c) $(LIBDDESND) | $(O
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) -lcmocka
 
+# inputd against a driver end and clients in the test (libddeinput); it
+# runs inputd from the build
+$(O)/tests/unit/test_inputd: $(call obj,tests/unit/test_inputd.c) $(LIBDDEINPUT) | $(O)/bin/inputd
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) -lcmocka
+
 # netd's counters and its query against a driver and clients in the test
 # (libddenet's both sides); it runs netd from the build
 $(O)/tests/unit/test_netd_stats: $(call obj,tests/unit/test_netd_stats.c) $(LIBDDENET) | $(O)/bin/netd
@@ -275,6 +312,10 @@ $(O)/tests/unit/test_netd_stats: $(call obj,tests/unit/test_netd_stats.c) $(LIBD
 $(O)/tests/integration/%: $(call obj,tests/integration/%.c tests/integration/harness.c) $(LIBTESTDEV) $(DDEKIT_TRAP) $(LIBDDEKIT)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(TRAP_LIBS) $(DDEKIT_LIBS)
+
+$(O)/tests/input/%: $(call obj,tests/input/%.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
 
 $(O)/tests/net/%: $(call obj,tests/net/%.c) $(LIBDDENET)
 	@mkdir -p $(dir $@)
@@ -371,7 +412,7 @@ faults: deps
 	@O=$(O) ./tests/faults/campaign.sh $(FAULTS) $(FAULT_BATCH)
 
 # a SANITIZE build links $(SAN_OBJ) into every program (in $^)
-$(filter-out %.a %.bin %.so %.conf,$(BINS)) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(CEILING_NET) $(NET_TESTS) $(BLOCK_TESTS) $(FAULT_TESTS) $(SOUND_TESTS) $(SAN_TESTS) $(SANDBOX_TESTS) \
+$(filter-out %.a %.bin %.so %.conf,$(BINS)) $(UNIT_TESTS) $(INTEG_TESTS) $(BENCH) $(CEILING_NET) $(NET_TESTS) $(INPUT_TESTS) $(BLOCK_TESTS) $(FAULT_TESTS) $(SOUND_TESTS) $(SAN_TESTS) $(SANDBOX_TESTS) \
 	$(O)/tools/mkfirmware: $(SAN_OBJ)
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: the programs, drivers and

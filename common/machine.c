@@ -47,6 +47,11 @@ const char machine_options_help[] =
 "                             8139C+ as a plain 8139, which 8139too takes)\n"
 "  --sound MODEL[,wav=FILE]   MODEL es1370, ac97, hda or ich9-intel-hda; wav=\n"
 "                             captures the output\n"
+"  --usb xhci|ehci|uhci       a USB host controller (QEMU's qemu-xhci, ich9-usb-ehci1,\n"
+"                             piix3-usb-uhci); its bus is usbK.0, K = 0.. in order\n"
+"  --usb-device MODEL[:FILE][,usb=K]\n"
+"                             a USB device on controller K (default 0): usb-kbd,\n"
+"                             usb-mouse, usb-tablet, or usb-storage:FILE (a raw image)\n"
 "  --dma-mib N                DMA memory per driver in MiB (default 64)\n"
 "  --dma-slots N              drivers that can run at once (default 8)\n"
 "  --iommu on|off             QEMU's Intel IOMMU (q35; default on): each device\n"
@@ -62,6 +67,8 @@ const char machine_options_help[] =
 "                             start (--nic e1000,bus=hp0)\n"
 "  --monitor PATH             QEMU's monitor on Unix socket PATH (e.g. for\n"
 "                             `set_link net0 off`: NIC i's netdev is net<i>)\n"
+"  --qmp PATH                 QEMU's QMP monitor on Unix socket PATH (e.g. for\n"
+"                             input-send-event to a USB keyboard's id usbdevN)\n"
 "  --config FILE              read the same options from an INI file:\n"
 "                               [machine]\n"
 "                               machine = q35\n"
@@ -384,6 +391,12 @@ static int add_device(struct machine_config *cfg, const char *opt, enum model_cl
 		s->mix = st.mix;
 		return 0;
 	}
+	case MODEL_USB:
+		if (cfg->nusb == MACHINE_MAX_USB)
+			return errtext(err, errlen, "%s: at most %d USB host controllers", opt,
+				    MACHINE_MAX_USB);
+		cfg->usb[cfg->nusb++] = dev;
+		return 0;
 	default:
 		if (cfg->ndevices == MACHINE_MAX_DEVICES)
 			return errtext(err, errlen, "%s: at most %d other devices", opt,
@@ -424,6 +437,66 @@ static int set_model(struct machine_config *cfg, const char *opt, enum model_cla
 		return errtext(err, errlen, "%s '%s': nothing after ','", opt, value);
 	return add_device(cfg, opt, want, value, comma ? (size_t)(comma - value) : strlen(value),
 			  comma ? comma + 1 : "", err, errlen);
+}
+
+const char machine_usb_device_models[] = "usb-kbd, usb-mouse, usb-tablet or usb-storage:FILE";
+
+bool machine_usb_device_known(const char *model)
+{
+	static const char *const known[] = { "usb-kbd", "usb-mouse", "usb-tablet", "usb-storage" };
+
+	for (unsigned i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (!strcmp(model, known[i]))
+			return true;
+	return false;
+}
+
+/* --usb-device MODEL[:FILE][,usb=K] */
+static int set_usb_device(struct machine_config *cfg, const char *value, char *err,
+			  size_t errlen)
+{
+	struct machine_usb_device d = { 0 };
+	const char *comma = strchr(value, ','), *colon = strchr(value, ':');
+	size_t n = comma ? (size_t)(comma - value) : strlen(value);
+
+	if (cfg->nusbdev == MACHINE_MAX_USB_DEVICES)
+		return errtext(err, errlen, "--usb-device: at most %d USB devices",
+			       MACHINE_MAX_USB_DEVICES);
+	if (colon && colon < value + n) {
+		if (snprintf(d.file, sizeof(d.file), "%.*s", (int)(value + n - colon - 1), colon + 1) >=
+		    (int)sizeof(d.file))
+			return errtext(err, errlen, "--usb-device: file name too long");
+		n = (size_t)(colon - value);
+	}
+	if (n >= sizeof(d.model))
+		return errtext(err, errlen, "--usb-device '%s': unknown model (use %s)", value,
+			       machine_usb_device_models);
+	memcpy(d.model, value, n);
+	if (!machine_usb_device_known(d.model))
+		return errtext(err, errlen, "--usb-device: unknown model '%s' (use %s)", d.model,
+			       machine_usb_device_models);
+	if (!strcmp(d.model, "usb-storage") != !!colon)
+		return errtext(err, errlen, colon ? "--usb-device %s: takes no file (only "
+			       "usb-storage:FILE does)" : "--usb-device usb-storage: needs :FILE (a "
+			       "raw image)", d.model);
+	if (colon && check_file("disk image", d.file, W_OK, err, errlen))
+		return -1;
+	if (comma) {
+		char *end;
+		unsigned long k;
+
+		if (strncmp(comma + 1, "usb=", 4))
+			return errtext(err, errlen, "--usb-device '%s': the one setting is usb=K "
+				       "(its host controller)", value);
+		errno = 0;
+		k = strtoul(comma + 5, &end, 10);
+		if (errno || end == comma + 5 || *end || k >= MACHINE_MAX_USB)
+			return errtext(err, errlen, "--usb-device '%s': usb=K, K from 0 to %d", value,
+				       MACHINE_MAX_USB - 1);
+		d.ctrl = (unsigned)k;
+	}
+	cfg->usbdev[cfg->nusbdev++] = d;
+	return 0;
 }
 
 static int set_number(const char *name, const char *value, unsigned min,
@@ -537,6 +610,10 @@ int machine_config_set(struct machine_config *cfg, const char *name,
 		return set_model(cfg, "--sound", MODEL_SOUND, value, err, errlen);
 	if (!strcmp(name, "device"))
 		return set_model(cfg, "--device", MODEL_OTHER, value, err, errlen);
+	if (!strcmp(name, "usb"))
+		return set_model(cfg, "--usb", MODEL_USB, value, err, errlen);
+	if (!strcmp(name, "usb-device"))
+		return set_usb_device(cfg, value, err, errlen);
 	if (!strcmp(name, "dma-mib"))
 		return set_number(name, value, 1, 1024, &cfg->dma_mib, err, errlen);
 	if (!strcmp(name, "dma-slots"))
@@ -563,8 +640,9 @@ int machine_config_set(struct machine_config *cfg, const char *name,
 		cfg->no_msi = !strcmp(value, "off");
 		return 0;
 	}
-	if (!strcmp(name, "monitor") || !strcmp(name, "control-monitor")) {
-		char *to = name[0] == 'm' ? cfg->monitor : cfg->control_monitor;
+	if (!strcmp(name, "monitor") || !strcmp(name, "control-monitor") || !strcmp(name, "qmp")) {
+		char *to = name[0] == 'm' ? cfg->monitor : name[0] == 'q' ? cfg->qmp :
+			   cfg->control_monitor;
 
 		if (strlen(value) >= sizeof(cfg->monitor) || strchr(value, ','))
 			return errtext(err, errlen, "--%s: '%s': too long or has a comma", name, value);
@@ -590,9 +668,15 @@ int machine_config_check(const struct machine_config *cfg, char *err,
 				    "--disk ide:%s: the PIIX IDE exists only on --machine pc (use ahci: on q35)",
 				    cfg->disk[i].file);
 	}
-	if (cfg->nvfio && (cfg->ndisks || cfg->nnics || cfg->nsound || cfg->ndevices))
+	if (cfg->nvfio && (cfg->ndisks || cfg->nnics || cfg->nsound || cfg->ndevices || cfg->nusb))
 		return errtext(err, errlen, "--vfio: the machine is this host's devices; --disk, --nic, "
 			       "--sound and --device describe QEMU's");
+	for (i = 0; i < cfg->nusbdev; i++)
+		if (cfg->usbdev[i].ctrl >= cfg->nusb)
+			return errtext(err, errlen, "--usb-device %s: no USB host controller %u (%s)",
+				       cfg->usbdev[i].model, cfg->usbdev[i].ctrl, cfg->nusb ?
+				       "--usb adds them in order, from 0" : "add one with --usb xhci, ehci "
+				       "or uhci");
 	if (cfg->hotplug_ports && cfg->type != MACHINE_Q35)
 		return errtext(err, errlen, "--hotplug-ports: only q35 has PCIe root ports (use "
 			       "--machine q35)");

@@ -18,6 +18,8 @@
 #define MACHINE_MAX_SOUND 2
 #define MACHINE_MAX_DEVICES 8
 #define MACHINE_MAX_VFIO 8
+#define MACHINE_MAX_USB 3
+#define MACHINE_MAX_USB_DEVICES 8
 #define MACHINE_VFIO_NAME 16	/* "0000:BB:SS.F" */
 
 enum machine_type { MACHINE_Q35, MACHINE_PC };
@@ -52,6 +54,13 @@ struct machine_sound {
 	bool mix;		/* the wav file through QEMU's mixing engine (volume, mute) */
 };
 
+/* A USB device on one of the machine's USB host controllers. */
+struct machine_usb_device {
+	char model[24];		/* QEMU's: usb-kbd, usb-mouse, usb-tablet, usb-storage */
+	char file[512];		/* usb-storage: the raw image */
+	unsigned ctrl;		/* its host controller: usb[ctrl] (QEMU's bus usbCTRL.0) */
+};
+
 struct machine_config {
 	enum machine_type type;
 	enum machine_accel accel;
@@ -63,10 +72,15 @@ struct machine_config {
 	unsigned nnics;
 	struct machine_sound sound[MACHINE_MAX_SOUND];
 	unsigned nsound;
+	struct machine_dev usb[MACHINE_MAX_USB];	/* USB host controllers, QEMU ids usb0.. */
+	unsigned nusb;
+	struct machine_usb_device usbdev[MACHINE_MAX_USB_DEVICES];
+	unsigned nusbdev;
 	struct machine_dev device[MACHINE_MAX_DEVICES];	/* without a backend */
 	unsigned ndevices;
 	char monitor[108];	/* QEMU monitor socket path, or "" */
 	char control_monitor[108];	/* a second one, dde run's own (hotplug), or "" */
+	char qmp[108];		/* QEMU's QMP monitor socket path (input-send-event), or "" */
 	unsigned hotplug_ports;	/* q35: hot-plug capable PCIe root ports hp0.. */
 	enum machine_iommu { IOMMU_AUTO, IOMMU_ON, IOMMU_OFF } iommu;	/* auto: on for q35 */
 	bool no_msi;		/* --msi off: devices interrupt through INTx only */
@@ -79,7 +93,7 @@ void machine_config_init(struct machine_config *cfg);
 
 /*
  * Apply one machine option: @name is "machine", "accel", "device", "disk",
- * "nic", "sound", "dma-mib", "dma-slots", "monitor" or "config" (which reads a file),
+ * "nic", "sound", "usb", "usb-device", "dma-mib", "dma-slots", "monitor" or "config" (which reads a file),
  * @value its argument. Returns 0, or -1 with a one-line reason in @err.
  */
 int machine_config_set(struct machine_config *cfg, const char *name,
@@ -110,14 +124,22 @@ int machine_config_check(const struct machine_config *cfg, char *err,
 	{ "msi", required_argument, 0, MACHINE_OPT_FIRST + 11 },            \
 	{ "vfio", required_argument, 0, MACHINE_OPT_FIRST + 12 },           \
 	{ "hotplug-ports", required_argument, 0, MACHINE_OPT_FIRST + 13 },  \
-	{ "control-monitor", required_argument, 0, MACHINE_OPT_FIRST + 14 }
-#define MACHINE_OPT_LAST (MACHINE_OPT_FIRST + 14)
+	{ "control-monitor", required_argument, 0, MACHINE_OPT_FIRST + 14 }, \
+	{ "usb", required_argument, 0, MACHINE_OPT_FIRST + 15 },            \
+	{ "usb-device", required_argument, 0, MACHINE_OPT_FIRST + 16 },     \
+	{ "qmp", required_argument, 0, MACHINE_OPT_FIRST + 17 }
+#define MACHINE_OPT_LAST (MACHINE_OPT_FIRST + 17)
 #define MACHINE_MAX_HOTPLUG_PORTS 8
 
 /* The help text for the machine options, for every tool's --help. */
 extern const char machine_options_help[];
 
 const char *machine_type_name(enum machine_type t);
+
+/* The USB device models --usb-device takes (QEMU's names), "a, b or c". */
+extern const char machine_usb_device_models[];
+/* @model is one of them */
+bool machine_usb_device_known(const char *model);
 
 /* Whether the machine gets an IOMMU that confines each device's DMA. */
 bool machine_iommu_on(const struct machine_config *cfg);

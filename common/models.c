@@ -39,9 +39,12 @@ const struct machine_model machine_models[] = {
 	{ "ich9-intel-hda", NULL, MODEL_SOUND, BACKEND_HDA_CODEC, 0x8086, 0x293e, 0, NULL,
 	  "Intel ICH9 HD Audio" },
 	/* USB host controllers */
-	{ "qemu-xhci", NULL, MODEL_USB, BACKEND_NONE, 0x1b36, 0x000d, 0, NULL, "xHCI (USB 3)" },
+	{ "qemu-xhci", "xhci", MODEL_USB, BACKEND_NONE, 0x1b36, 0x000d, 0, NULL, "xHCI (USB 3)" },
+	{ "ich9-usb-ehci1", "ehci", MODEL_USB, BACKEND_NONE, 0x8086, 0x293a, 0, NULL,
+	  "ICH9 EHCI (USB 2)" },
 	{ "usb-ehci", NULL, MODEL_USB, BACKEND_NONE, 0x8086, 0x24cd, 0, NULL, "EHCI (USB 2)" },
-	{ "piix3-usb-uhci", NULL, MODEL_USB, BACKEND_NONE, 0x8086, 0x7020, 0, NULL, "UHCI (USB 1.1)" },
+	{ "piix3-usb-uhci", "uhci", MODEL_USB, BACKEND_NONE, 0x8086, 0x7020, 0, NULL,
+	  "PIIX3 UHCI (USB 1.1)" },
 	{ "pci-ohci", NULL, MODEL_USB, BACKEND_NONE, 0x106b, 0x003f, 0, NULL, "OHCI (USB 1.1)" },
 };
 const unsigned machine_nmodels = sizeof(machine_models) / sizeof(machine_models[0]);

@@ -55,7 +55,12 @@ LX_WARN_OURS  := -Wall -Wno-sign-compare -Wno-pointer-sign -Wno-unused-const-var
 # "option posted-writes" (see drivers/e1000/linux.recipe), "include DIR"
 # (a directory of Linux's tree on the driver's include path, as Kbuild's
 # ccflags-y += -I$(src)), "list L" (the Linux files of dde_linux/L.list,
-# shared by several drivers: a subsystem such as libata)
+# shared by several drivers: a subsystem such as libata), "glue C" (the
+# class glue of class C besides the driver's own: a USB host's disks go
+# through the block glue), "serves C..." (the class servers the driver
+# attaches to, in its .class file for dde run: its class by default),
+# "table T" (its MODULE_DEVICE_TABLE(pci, T), where the table sits in a
+# file its listed files #include)
 LX_DRIVERS := $(patsubst drivers/%/linux.recipe,%,$(wildcard drivers/*/linux.recipe))
 comma := ,
 lx_recipe = $(shell sed -n 's/^$(2)[ \t]\+//p' drivers/$(1)/linux.recipe)
@@ -167,6 +172,7 @@ LX_CLASS_$(1) := $$(call lx_recipe,$(1),class)
 LX_OBJS_$(1) := $$(call lxobj,$$(call lx_recipe,$(1),linux))
 LX_COBJS_$(1) := $$(call lxobj,$$(call lx_class_files,$$(LX_CLASS_$(1)))) \
 	$$(call lx_class_glue,$$(LX_CLASS_$(1))) \
+	$$(foreach g,$$(call lx_recipe,$(1),glue),$$(call lx_class_glue,$$(g))) \
 	$$(foreach l,$$(call lx_recipe,$(1),list),$$(call lxobj,$$(call lx_class_files,$$(l))))
 $$(LX_OBJS_$(1)): LX_MODNAME := $$(call lx_recipe,$(1),module)
 $$(LX_OBJS_$(1)): LX_CFLAGS += $$(patsubst %,-I$(LX_SRC)/%,$$(call lx_recipe,$(1),include))
@@ -182,15 +188,15 @@ $(O)/drivers/$(1): drivers/$(1)/linux.recipe $$(wildcard dde_linux/*.list) $$(LX
 	$$(CC) $$(LDFLAGS) -no-pie -Wl,-T,dde_linux/lx.ld -o $$@ $(O)/stubs/$(1).o \
 		$(O)/stubs/$(1)-stubs.o $(O)/stubs/$(1)-recipe.o $$(call obj,$$(LX_KIT)) $$(SAN_OBJ) \
 		$$(DDEKIT_TRAP) $$(LIBDDEKIT) $$(LIBDDENET) $$(LIBDDEBLK) $$(LX_LIBS)
-	echo $$(LX_CLASS_$(1)) >$$@.class
+	echo $$(or $$(call lx_recipe,$(1),serves),$$(LX_CLASS_$(1))) >$$@.class
 # the PCI ids it claims: the recipe's `pci` lines, or else its Linux
 # files' MODULE_DEVICE_TABLE(pci, ...)
 $(O)/drivers/$(1).aliases: $$(LX_OBJS_$(1)) $(O)/tools/mkindex drivers/$(1)/linux.recipe
 	@mkdir -p $$(dir $$@)
 	$$(if $$(call lx_recipe,$(1),pci),$(O)/tools/mkindex ids $(1) $$(LX_CLASS_$(1)) \
 		$$(call lx_recipe,$(1),pci) >$$@.tmp && mv $$@.tmp $$@,$(O)/tools/mkindex source $(1) $$(LX_CLASS_$(1)) \
-		$$$$(sed -n 's/.*MODULE_DEVICE_TABLE(pci$$(comma) *\([A-Za-z0-9_]*\)).*/\1/p' \
-			$$(patsubst %,$(LX_SRC)/%,$$(call lx_recipe,$(1),linux))) \
+		$$(or $$(call lx_recipe,$(1),table),$$$$(sed -n 's/.*MODULE_DEVICE_TABLE(pci$$(comma) *\([A-Za-z0-9_]*\)).*/\1/p' \
+			$$(patsubst %,$(LX_SRC)/%,$$(call lx_recipe,$(1),linux)))) \
 		-- $$(LX_OBJS_$(1)) >$$@.tmp && mv $$@.tmp $$@)
 endef
 $(foreach d,$(LX_DRIVERS),$(eval $(call lx_driver,$(d))))

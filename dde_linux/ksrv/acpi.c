@@ -12,11 +12,6 @@
 
 struct acpi_table_fadt acpi_gbl_FADT;	/* zero: no FADT, no flags */
 
-bool is_acpi_device_node(const struct fwnode_handle *fwnode)
-{
-	return false;
-}
-
 struct acpi_device *acpi_find_child_device(struct acpi_device *parent, u64 address,
 					   bool check_children)
 {
@@ -61,18 +56,6 @@ int acpi_pm_device_sleep_state(struct device *dev, int *d_min_p, int d_max_in)
 int acpi_pm_set_device_wakeup(struct device *dev, bool enable)
 {
 	return -ENODEV;
-}
-
-/* a device's firmware node: only ACPI companions are ever set, and none exists */
-void set_primary_fwnode(struct device *dev, struct fwnode_handle *fwnode)
-{
-	dev->fwnode = fwnode;
-}
-
-/* PM QoS flags in sysfs: no sysfs here */
-int dev_pm_qos_expose_flags(struct device *dev, s32 value)
-{
-	return 0;
 }
 
 /* the system never sleeps: its default sleep is not suspend-to-idle */

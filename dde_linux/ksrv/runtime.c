@@ -111,12 +111,6 @@ void unregister_sysctl_table(struct ctl_table_header *header)
 {
 }
 
-/* no module loader: a driver host loads every module it runs up front */
-int __request_module(bool wait, const char *fmt, ...)
-{
-	return -ENOENT;
-}
-
 /* no bsg character devices: none (SCSI takes NULL as "no SG_IO node") */
 struct bsg_device *bsg_register_queue(struct request_queue *q, struct device *parent,
 				      const char *name, bsg_sg_io_fn *sg_io_fn)

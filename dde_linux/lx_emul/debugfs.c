@@ -60,3 +60,18 @@ void regmap_debugfs_init(struct regmap *map)
 void regmap_debugfs_exit(struct regmap *map)
 {
 }
+
+struct dentry *debugfs_create_file(const char *name, umode_t mode, struct dentry *parent,
+				   void *data, const struct file_operations *fops)
+{
+	return ERR_PTR(-ENODEV);
+}
+
+void debugfs_create_regset32(const char *name, umode_t mode, struct dentry *parent,
+			     struct debugfs_regset32 *regset)
+{
+}
+
+void debugfs_lookup_and_remove(const char *name, struct dentry *parent)
+{
+}

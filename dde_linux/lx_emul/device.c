@@ -351,3 +351,119 @@ void device_destroy(struct class *class, dev_t devt)
 	if (dev)
 		device_unregister(dev);
 }
+
+/* ---- walking a bus (usbcore finds devices and drivers so) ---- */
+
+int bus_for_each_dev(struct bus_type *bus, struct device *start, void *data,
+		     int (*fn)(struct device *dev, void *data))
+{
+	int k = 0, r = 0;
+
+	if (start)	/* after @start */
+		while (k < MAX_BUS_DEVICES && bus_devices[k++] != start)
+			;
+	for (; k < MAX_BUS_DEVICES && !r; k++)
+		if (bus_devices[k] && bus_devices[k]->bus == bus)
+			r = fn(bus_devices[k], data);
+	return r;
+}
+
+struct device *bus_find_device(struct bus_type *bus, struct device *start, const void *data,
+			       int (*match)(struct device *dev, const void *data))
+{
+	int k = 0;
+
+	if (start)
+		while (k < MAX_BUS_DEVICES && bus_devices[k++] != start)
+			;
+	for (; k < MAX_BUS_DEVICES; k++)
+		if (bus_devices[k] && bus_devices[k]->bus == bus && match(bus_devices[k], data))
+			return get_device(bus_devices[k]);
+	return NULL;
+}
+
+int bus_for_each_drv(struct bus_type *bus, struct device_driver *start, void *data,
+		     int (*fn)(struct device_driver *drv, void *data))
+{
+	int k = 0, r = 0;
+
+	if (start)
+		while (k < MAX_DRIVERS && drivers[k++] != start)
+			;
+	for (; k < MAX_DRIVERS && !r; k++)
+		if (drivers[k] && drivers[k]->bus == bus)
+			r = fn(drivers[k], data);
+	return r;
+}
+
+/* every unbound device of @bus tried against the drivers again */
+int bus_rescan_devices(struct bus_type *bus)
+{
+	for (int k = 0; k < MAX_BUS_DEVICES; k++)
+		if (bus_devices[k] && bus_devices[k]->bus == bus && !bus_devices[k]->driver &&
+		    device_attach(bus_devices[k]) < 0)
+			break;
+	return 0;
+}
+
+/*
+ * Bus notifiers tell a bus's code of devices added and removed; usbcore's
+ * creates sysfs files with them, which no one here reads: not called.
+ */
+int bus_register_notifier(struct bus_type *bus, struct notifier_block *nb)
+{
+	return 0;
+}
+
+int bus_unregister_notifier(struct bus_type *bus, struct notifier_block *nb)
+{
+	return 0;
+}
+
+/* the matches of bus_find_device_by_*() (drivers/base/core.c's) */
+int device_match_name(struct device *dev, const void *name)
+{
+	return sysfs_streq(dev_name(dev), name);
+}
+
+int device_match_devt(struct device *dev, const void *pdevt)
+{
+	return dev->devt == *(dev_t *)pdevt;
+}
+
+int device_match_of_node(struct device *dev, const void *np)
+{
+	return dev->of_node == np;
+}
+
+/* a device takes another's firmware node (usbcore's root hub its host's): none here */
+void device_set_of_node_from_dev(struct device *dev, const struct device *dev2)
+{
+	dev->of_node = dev2->of_node;
+	dev->of_node_reused = true;
+}
+
+/*
+ * A device's primary firmware node (a USB port gets its connector's, and
+ * drops it again with NULL); a node that was primary before stays behind
+ * it as its secondary.
+ */
+void set_primary_fwnode(struct device *dev, struct fwnode_handle *fwnode)
+{
+	struct fwnode_handle *old = dev->fwnode;
+	bool old_primary = old && !IS_ERR(old->secondary);
+
+	if (fwnode) {
+		if (old_primary)
+			old = old->secondary;
+		if (old)
+			fwnode->secondary = old;
+		dev->fwnode = fwnode;
+	} else if (old_primary) {
+		dev->fwnode = old->secondary;
+		if (!(dev->parent && old == dev->parent->fwnode))
+			old->secondary = NULL;
+	} else {
+		dev->fwnode = NULL;
+	}
+}

@@ -71,3 +71,27 @@ enum xen_domain_type xen_domain_type = XEN_NATIVE;
 
 /* not a crash-dump kernel */
 unsigned long long elfcorehdr_addr = ELFCORE_ADDR_MAX;
+
+/* no DMI tables: no product name, no vendor (xhci's quirks by board) */
+const char *dmi_get_system_info(int field)
+{
+	return NULL;
+}
+
+/* no ACPI namespace: no node is an ACPI device's, no _DSM answers */
+bool is_acpi_device_node(const struct fwnode_handle *fwnode)
+{
+	return false;
+}
+
+union acpi_object *acpi_evaluate_dsm(acpi_handle handle, const guid_t *guid, u64 rev, u64 func,
+				     union acpi_object *argv4)
+{
+	return NULL;
+}
+
+/* no firmware node has properties */
+int device_property_read_string(struct device *dev, const char *propname, const char **val)
+{
+	return -EINVAL;
+}

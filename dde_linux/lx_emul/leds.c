@@ -74,3 +74,33 @@ int led_classdev_register_ext(struct device *parent, struct led_classdev *led_cd
 void led_classdev_unregister(struct led_classdev *led_cdev)
 {
 }
+
+/* a trigger made by name (usbcore's usb-gadget/usb-host activity triggers) */
+void led_trigger_register_simple(const char *name, struct led_trigger **trigger)
+{
+	struct led_trigger *t = kzalloc(sizeof(*t), GFP_KERNEL);
+
+	if (t) {
+		t->name = name;
+		led_trigger_register(t);
+	}
+	*trigger = t;
+}
+
+void led_trigger_unregister_simple(struct led_trigger *trigger)
+{
+	kfree(trigger);
+}
+
+void led_trigger_blink_oneshot(struct led_trigger *trigger, unsigned long *delay_on,
+			       unsigned long *delay_off, int invert)
+{
+}
+
+void add_device_randomness(const void *buf, size_t len)
+{
+}
+
+void add_input_randomness(unsigned int type, unsigned int code, unsigned int value)
+{
+}

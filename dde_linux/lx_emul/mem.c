@@ -14,6 +14,8 @@
 #include <asm/sections.h>
 
 #include <lx_kit/kit.h>
+#include <linux/iommu.h>
+
 #include "lx_emul.h"
 
 unsigned long page_offset_base;
@@ -772,4 +774,10 @@ bool slab_is_available(void)
 bool gfp_pfmemalloc_allowed(gfp_t gfp_mask)
 {
 	return false;
+}
+
+/* DMA is confined by the platform's IOMMU (ddeio's), not one a driver sees */
+struct iommu_domain *iommu_get_domain_for_dev(struct device *dev)
+{
+	return NULL;
 }

@@ -541,6 +541,51 @@ void __release_region(struct resource *parent, resource_size_t start, resource_s
 		&start, &n);
 }
 
+/* a region held until its device's driver lets go (devres) */
+struct region_devres {
+	struct resource *parent;
+	resource_size_t start, n;
+};
+
+static void devm_region_release(struct device *dev, void *res)
+{
+	struct region_devres *r = res;
+
+	__release_region(r->parent, r->start, r->n);
+}
+
+static int devm_region_match(struct device *dev, void *res, void *data)
+{
+	struct region_devres *r = res, *want = data;
+
+	return r->parent == want->parent && r->start == want->start && r->n == want->n;
+}
+
+struct resource *__devm_request_region(struct device *dev, struct resource *parent,
+				       resource_size_t start, resource_size_t n, const char *name)
+{
+	struct region_devres *r = devres_alloc(devm_region_release, sizeof(*r), GFP_KERNEL);
+	struct resource *res;
+
+	if (!r)
+		return NULL;
+	*r = (struct region_devres){ parent, start, n };
+	res = __request_region(parent, start, n, name, 0);
+	if (res)
+		devres_add(dev, r);
+	else
+		devres_free(r);
+	return res;
+}
+
+void __devm_release_region(struct device *dev, struct resource *parent, resource_size_t start,
+			   resource_size_t n)
+{
+	struct region_devres want = { parent, start, n };
+
+	WARN_ON(devres_release(dev, devm_region_release, devm_region_match, &want));
+}
+
 static struct resource *bar_parent(struct pci_dev *dev, int bar)
 {
 	return dev->resource[bar].flags & IORESOURCE_IO ? &ioport_resource : &iomem_resource;
@@ -671,6 +716,32 @@ int pci_wake_from_d3(struct pci_dev *dev, bool enable)
 {
 	return 0;
 }
+
+/* no PME reaches a driver: nothing wakes a device from runtime suspend */
+bool pci_dev_run_wake(struct pci_dev *dev)
+{
+	return false;
+}
+
+void pci_d3cold_disable(struct pci_dev *dev)
+{
+	dev->no_d3cold = true;
+}
+
+/* the state for system sleep: D3hot where the device can go there (as D3cold is not here) */
+pci_power_t pci_choose_state(struct pci_dev *dev, pm_message_t state)
+{
+	return state.event == PM_EVENT_ON || !dev->pm_cap ? PCI_D0 : PCI_D3hot;
+}
+
+int pci_prepare_to_sleep(struct pci_dev *dev)
+{
+	return pci_set_power_state(dev, pci_choose_state(dev, PMSG_SUSPEND));
+}
+
+const char *pci_power_names[] = {
+	"error", "D0", "D1", "D2", "D3hot", "D3cold", "unknown",
+};
 
 void device_set_wakeup_capable(struct device *dev, bool capable)
 {

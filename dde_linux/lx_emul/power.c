@@ -177,3 +177,58 @@ void device_link_remove(void *consumer, struct device *supplier)
 {
 	/* the record stays until the process ends: nobody looks it up */
 }
+
+/* ---- PM QoS flags and wake-up sources: none are set, none wake ---- */
+
+int dev_pm_qos_add_request(struct device *dev, struct dev_pm_qos_request *req,
+			   enum dev_pm_qos_req_type type, s32 value)
+{
+	req->dev = dev;
+	req->type = type;
+	return 1;	/* as a new constraint: its value is the target */
+}
+
+int dev_pm_qos_remove_request(struct dev_pm_qos_request *req)
+{
+	req->dev = NULL;
+	return 0;
+}
+
+int dev_pm_qos_expose_flags(struct device *dev, s32 value)
+{
+	return 0;
+}
+
+enum pm_qos_flags_status dev_pm_qos_flags(struct device *dev, s32 mask)
+{
+	return PM_QOS_FLAGS_UNDEFINED;
+}
+
+int device_wakeup_enable(struct device *dev)
+{
+	return 0;
+}
+
+int device_wakeup_disable(struct device *dev)
+{
+	return 0;
+}
+
+int pm_runtime_barrier(struct device *dev)
+{
+	return 0;	/* no runtime PM request is ever pending */
+}
+
+void pm_runtime_no_callbacks(struct device *dev)
+{
+}
+
+/* runtime PM's workqueue (a host's remote wake-up work is queued there) */
+struct workqueue_struct *pm_wq;
+
+static int __init pm_wq_init(void)
+{
+	pm_wq = system_freezable_wq;
+	return 0;
+}
+core_initcall(pm_wq_init);

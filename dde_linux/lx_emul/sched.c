@@ -243,3 +243,10 @@ void put_pid(struct pid *pid)
 	if (pid)
 		panic("lx_emul: put_pid(%px): no task has a struct pid here", pid);
 }
+
+/* give the CPU to another task that is ready (usbcore waits so for a reset) */
+void yield(void)
+{
+	set_current_state(TASK_RUNNING);
+	schedule();
+}

@@ -11,6 +11,8 @@
 #include <linux/swait.h>
 #include <linux/wait.h>
 
+#include <linux/semaphore.h>
+
 #include "lx_emul.h"
 
 /* ---- completions: done counts complete()s; UINT_MAX is complete_all ---- */
@@ -178,6 +180,61 @@ void downgrade_write(struct rw_semaphore *sem)
 	atomic_long_set(&sem->owner, 0);
 	atomic_long_set(&sem->count, 1);
 	wake_up_all(&rwsem_waiters);
+}
+
+/* ---- counting semaphores (kernel/locking/semaphore.c) ---- */
+
+static DECLARE_WAIT_QUEUE_HEAD(sem_waiters);
+
+static bool sem_take(struct semaphore *sem)
+{
+	unsigned long flags;
+	bool taken = false;
+
+	raw_spin_lock_irqsave(&sem->lock, flags);
+	if (sem->count > 0) {
+		sem->count--;
+		taken = true;
+	}
+	raw_spin_unlock_irqrestore(&sem->lock, flags);
+	return taken;
+}
+
+void down(struct semaphore *sem)
+{
+	wait_event(sem_waiters, sem_take(sem));
+}
+
+int down_interruptible(struct semaphore *sem)
+{
+	down(sem);	/* no signals reach a driver's tasks */
+	return 0;
+}
+
+int down_killable(struct semaphore *sem)
+{
+	down(sem);
+	return 0;
+}
+
+int down_trylock(struct semaphore *sem)
+{
+	return !sem_take(sem);
+}
+
+int down_timeout(struct semaphore *sem, long timeout)
+{
+	return wait_event_timeout(sem_waiters, sem_take(sem), timeout) ? 0 : -ETIME;
+}
+
+void up(struct semaphore *sem)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&sem->lock, flags);
+	sem->count++;
+	raw_spin_unlock_irqrestore(&sem->lock, flags);
+	wake_up_all(&sem_waiters);
 }
 
 /*

@@ -168,3 +168,34 @@ int add_uevent_var(struct kobj_uevent_env *env, const char *format, ...)
 {
 	return 0;
 }
+
+int sysfs_merge_group(struct kobject *kobj, const struct attribute_group *grp)
+{
+	return 0;
+}
+
+void sysfs_unmerge_group(struct kobject *kobj, const struct attribute_group *grp)
+{
+}
+
+void sysfs_notify(struct kobject *kobj, const char *dir, const char *attr)
+{
+}
+
+int device_create_bin_file(struct device *dev, const struct bin_attribute *attr)
+{
+	return 0;
+}
+
+void device_remove_bin_file(struct device *dev, const struct bin_attribute *attr)
+{
+}
+
+int driver_create_file(struct device_driver *drv, const struct driver_attribute *attr)
+{
+	return 0;
+}
+
+void driver_remove_file(struct device_driver *drv, const struct driver_attribute *attr)
+{
+}

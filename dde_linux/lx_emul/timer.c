@@ -275,3 +275,8 @@ struct system_counterval_t convert_art_to_tsc(u64 art)
 	WARN_ONCE(1, "lx_emul: no Always Running Timer to convert from\n");
 	return (struct system_counterval_t){ 0 };
 }
+
+void ktime_get_coarse_ts64(struct timespec64 *ts)
+{
+	ktime_get_ts64(ts);
+}

@@ -248,6 +248,10 @@ static void add_devices(struct argv_builder *a, const struct machine_config *cfg
 		add(a, "-monitor");
 		add(a, "unix:%s,server=on,wait=off", cfg->monitor);
 	}
+	if (cfg->qmp[0]) {
+		add(a, "-qmp");
+		add(a, "unix:%s,server=on,wait=off", cfg->qmp);
+	}
 	if (cfg->control_monitor[0]) {
 		add(a, "-monitor");
 		add(a, "unix:%s,server=on,wait=off", cfg->control_monitor);
@@ -289,6 +293,25 @@ static void add_devices(struct argv_builder *a, const struct machine_config *cfg
 			add(a, "hda-duplex,bus=hda%u.0,audiodev=snd%u,use-timer=off", i, i);
 		} else {
 			add(a, "%s,audiodev=snd%u%s", s->dev.name, i, props);
+		}
+	}
+	/* USB host controllers usb0.. (their buses usbK.0) and the devices on them */
+	for (i = 0; i < cfg->nusb; i++) {
+		add(a, "-device");
+		dev_props(props, sizeof(props), &cfg->usb[i], i, machine_iommu_on(cfg));
+		add(a, "%s,id=usb%u%s", cfg->usb[i].name, i, props);
+	}
+	for (i = 0; i < cfg->nusbdev; i++) {
+		const struct machine_usb_device *u = &cfg->usbdev[i];
+
+		if (u->file[0]) {
+			add(a, "-drive");
+			add(a, "if=none,id=usbdisk%u,file=%s,format=raw", i, u->file);
+			add(a, "-device");
+			add(a, "%s,bus=usb%u.0,drive=usbdisk%u,id=usbdev%u", u->model, u->ctrl, i, i);
+		} else {
+			add(a, "-device");
+			add(a, "%s,bus=usb%u.0,id=usbdev%u", u->model, u->ctrl, i);
 		}
 	}
 	for (i = 0; i < cfg->ndevices; i++) {

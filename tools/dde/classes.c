@@ -18,6 +18,7 @@
 #include "../../common/seqpacket.h"
 #include "../../libddeblk/chan.h"
 #include "../../libddenet/ring.h"
+#include "../../libddeinput/proto.h"
 #include "../../libddesnd/proto.h"
 #include "run.h"
 
@@ -132,6 +133,16 @@ static void hint_sound(const struct dde_class *c)
 		fprintf(stderr, "dde: ALSA programs: DDE_SND=%s aplay -D dde FILE.wav\n", c->socket);
 }
 
+/* inputd: the driver's connection serves its input devices, named by its unit */
+static int attach_input(int control, const struct driver *d, int fd)
+{
+	struct ddeinput_msg m = { .magic = DDEINPUT_MAGIC, .version = DDEINPUT_VERSION,
+				  .type = DDEINPUT_CHANNEL, .value = DDEINPUT_ROLE_DRIVER };
+
+	snprintf(m.name, sizeof(m.name), "%s", d->unit);
+	return seqpacket_send(control, &m, sizeof(m), &fd, 1);
+}
+
 static struct dde_class classes[] = {
 	{ .name = "net", .what = "network", .prog = "netd", .tag = "net", .env = "DDE_NET",
 	  .unit = "net", .unit_kind = "interface", .alone = true, .attach = attach_net,
@@ -142,6 +153,8 @@ static struct dde_class classes[] = {
 	{ .name = "sound", .what = "sound", .prog = "sndd", .tag = "snd", .env = "DDE_SND",
 	  .unit = "snd", .unit_kind = "card", .attach = attach_sound, .hint = hint_sound,
 	  .control = -1 },
+	{ .name = "input", .what = "input", .prog = "inputd", .tag = "inp", .env = "DDE_INPUT",
+	  .unit = "usb", .unit_kind = "USB bus", .attach = attach_input, .control = -1 },
 };
 #define NCLASSES (sizeof(classes) / sizeof(classes[0]))
 
@@ -185,6 +198,11 @@ void class_add_driver(struct driver *d)
 	if (c->expect)	/* the server numbers what the drivers serve in this order */
 		class_server_arg(c, c->expect, d->instance);
 	c->ndrivers++;
+	if (d->also) {	/* the second server knows the driver by its instance */
+		if (d->also->expect)
+			class_server_arg(d->also, d->also->expect, d->instance);
+		d->also->ndrivers++;
+	}
 }
 
 /* Start @c's server with its socket and its control channel; wait until it accepts. */
@@ -315,26 +333,40 @@ struct dde_class *class_of_server(pid_t pid)
 	return NULL;
 }
 
-int class_connect(struct driver *d)
+/* A new connection of @d's to server @c: its end into @fd; 0 or -1 */
+static int connect_one(struct driver *d, struct dde_class *c, int *fd)
 {
 	int sp[2];
 
-	d->class_fd = -1;
-	if (!d->cls)
+	*fd = -1;
+	if (!c)
 		return 0;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp)) {
 		fprintf(stderr, "dde run: socketpair: %s\n", strerror(errno));
 		return -1;
 	}
-	if (d->cls->control < 0 || d->cls->attach(d->cls->control, d, sp[0])) {
+	if (c->control < 0 || c->attach(c->control, d, sp[0])) {
 		fprintf(stderr, "dde run: the %s server did not take a connection for %s\n",
-			d->cls->what, d->instance);
+			c->what, d->instance);
 		close(sp[0]);
 		close(sp[1]);
 		return -1;
 	}
 	close(sp[0]);
-	d->class_fd = sp[1];
+	*fd = sp[1];
+	return 0;
+}
+
+int class_connect(struct driver *d)
+{
+	if (connect_one(d, d->cls, &d->class_fd))
+		return -1;
+	if (connect_one(d, d->also, &d->also_fd)) {
+		if (d->class_fd >= 0)
+			close(d->class_fd);
+		d->class_fd = -1;
+		return -1;
+	}
 	return 0;
 }
 
@@ -342,6 +374,8 @@ void class_give_up(const struct driver *d)
 {
 	if (d->cls && d->cls->give_up && d->cls->control >= 0)
 		d->cls->give_up(d->cls->control, d);
+	if (d->also && d->also->give_up && d->also->control >= 0)
+		d->also->give_up(d->also->control, d);
 }
 
 int class_control_fds(int *fds, struct dde_class **cls, int max)
@@ -367,8 +401,9 @@ struct driver *class_hung(struct dde_class *c, struct driver *drv, int ndrv, cha
 		return NULL;
 	/* bddf knows a driver by its instance (cut to its names' length), netd by its unit */
 	for (int i = 0; i < ndrv; i++)
-		if (drv[i].cls == c && (c->unit ? !strcmp(drv[i].unit, who) :
-				       !strncmp(drv[i].instance, who, DDEBLK_NAME_MAX - 1)))
+		if (c->unit ? drv[i].cls == c && !strcmp(drv[i].unit, who) :
+		    (drv[i].cls == c || drv[i].also == c) &&
+		    !strncmp(drv[i].instance, who, DDEBLK_NAME_MAX - 1))
 			return &drv[i];
 	return NULL;
 }

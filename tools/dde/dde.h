@@ -24,6 +24,7 @@ int dde_machine_option(struct machine_args *m, int opt, const char *name,
 
 int dde_lspci(int argc, char **argv);
 int dde_drivers(int argc, char **argv);
+int dde_input(int argc, char **argv);
 int dde_run(int argc, char **argv);
 int dde_ko(int argc, char **argv);
 int dde_efi(int argc, char **argv);

@@ -288,13 +288,14 @@ static void fresh_unit(struct driver *d, struct driver *drv, int ndrv)
 static int start_entry(struct session *s, struct driver *d, int index, struct driver *drv,
 		       int ndrv, struct answer *a)
 {
-	if (d->cls && !d->cls->pid) {
+	if ((d->cls && !d->cls->pid) || (d->also && !d->also->pid)) {
 		class_add_driver(d);
-		if (class_start(d->cls)) {
-			say(a, true, "error: the %s server did not start", d->cls->what);
-			d->state = DRV_STOPPED;
-			return -1;
-		}
+		for (struct dde_class *c = d->cls; c; c = c == d->cls ? d->also : NULL)
+			if (!c->pid && class_start(c)) {
+				say(a, true, "error: the %s server did not start", c->what);
+				d->state = DRV_STOPPED;
+				return -1;
+			}
 	}
 	fresh_unit(d, drv, ndrv);
 	d->restarts = 0;
@@ -708,6 +709,104 @@ static void unplug(struct session *s, const char *slot_text, struct driver *drv,
 		say(a, false, "hotplug: %s removed in %lld ms", slot_text, mono_ms() - t0);
 }
 
+/* ---- USB devices: QEMU attaches and detaches them; the hub driver follows ---- */
+
+/* "usb add MODEL[:FILE][,usb=K]" */
+static void usb_plug(const char *spec, struct answer *a)
+{
+	static struct machine_config one;
+	const struct machine_usb_device *u;
+	char err[600], out[MON_OUT], drive[32] = "", devid[16];
+	unsigned id = hp.next_id++;
+
+	machine_config_init(&one);
+	if (machine_config_set(&one, "usb-device", spec, err, sizeof(err))) {
+		say(a, true, "error: %s", err);
+		return;
+	}
+	u = &one.usbdev[0];
+	if (u->ctrl >= hp.cfg->nusb) {
+		say(a, true, "error: usb add %s: the machine has no USB host controller %u (it has "
+		    "%u: --usb)", spec, u->ctrl, hp.cfg->nusb);
+		return;
+	}
+	snprintf(devid, sizeof(devid), "usbhp%u", id);
+	if (u->file[0]) {
+		snprintf(drive, sizeof(drive), ",drive=usbhpdisk%u", id);
+		if (monitor(out, sizeof(out), "drive_add 0 if=none,id=usbhpdisk%u,file=%s,format=raw",
+			    id, u->file)) {
+			say(a, true, "error: QEMU refused the disk's image: %s", out);
+			return;
+		}
+	}
+	if (monitor(out, sizeof(out), "device_add %s,bus=usb%u.0,id=%s%s", u->model, u->ctrl, devid,
+		    drive)) {
+		say(a, true, "error: QEMU refused device_add %s: %s", u->model, out);
+		if (u->file[0])
+			monitor(out, sizeof(out), "drive_del usbhpdisk%u", id);
+		return;
+	}
+	say(a, false, "usb: %s attached to usb%u (QEMU id %s)", u->model, u->ctrl, devid);
+}
+
+/* the line of `info usb` for QEMU id @id into @line; 1 if there is one */
+static int usb_line(const char *id, char *line, size_t cap)
+{
+	char out[MON_OUT], want[32], *save = NULL;
+
+	if (monitor(out, sizeof(out), "info usb"))
+		return -1;
+	snprintf(want, sizeof(want), "ID: %s", id);
+	for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char *at = strstr(l, want);
+
+		if (at && (at[strlen(want)] == 0 || at[strlen(want)] == ' ')) {
+			snprintf(line, cap, "%s", l);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* "usb del ID" */
+static void usb_unplug(const char *id, struct answer *a)
+{
+	char out[MON_OUT], line[256];
+	long long t0 = mono_ms();
+	int r;
+
+	if (strncmp(id, "usb", 3) || strchr(id, ' ') || usb_line(id, line, sizeof(line)) != 1) {
+		say(a, true, "error: usb del %s: no USB device with that QEMU id (dde usb lists them)",
+		    id);
+		return;
+	}
+	if (monitor(out, sizeof(out), "device_del %s", id)) {
+		say(a, true, "error: QEMU refused device_del: %s", out);
+		return;
+	}
+	for (int tries = 0; tries < 100 && (r = usb_line(id, line, sizeof(line))) == 1; tries++)
+		usleep(20000);
+	if (r)
+		say(a, true, "error: usb del %s: QEMU still has it", id);
+	else
+		say(a, false, "usb: %s detached in %lld ms", id, mono_ms() - t0);
+}
+
+/* "usb list": QEMU's own list (`info usb`) */
+static void usb_list(struct answer *a)
+{
+	char out[MON_OUT], *save = NULL;
+
+	if (monitor(out, sizeof(out), "info usb")) {
+		say(a, true, "error: %s", out);
+		return;
+	}
+	for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		say(a, false, "%s", l);
+	if (!a->len)
+		say(a, false, "no USB devices");
+}
+
 /* "driver stop SLOT", "driver start SLOT [NAME]" */
 static void driver_cmd(struct session *s, bool start, const char *slot_text, const char *name,
 		       struct driver *drv, int *ndrv, struct answer *a)
@@ -767,6 +866,15 @@ void hotplug_request(int fd, const char *text, struct session *s, struct driver 
 	else if (argc >= 2 && !strcmp(argv[0], "hotplug"))
 		say(&a, true, "error: this machine has no hot-plug ports (dde run --hotplug-ports N, "
 		    "on q35)");
+	else if (argc >= 2 && !strcmp(argv[0], "usb") && !hp.cfg->nusb)
+		say(&a, true, "error: this machine has no USB host controller (dde run --usb xhci, "
+		    "ehci or uhci)");
+	else if (argc == 3 && !strcmp(argv[0], "usb") && !strcmp(argv[1], "add"))
+		usb_plug(argv[2], &a);
+	else if (argc == 3 && !strcmp(argv[0], "usb") && !strcmp(argv[1], "del"))
+		usb_unplug(argv[2], &a);
+	else if (argc == 2 && !strcmp(argv[0], "usb") && !strcmp(argv[1], "list"))
+		usb_list(&a);
 	else if (argc == 3 && !strcmp(argv[0], "pm") &&
 		 (!strcmp(argv[1], "suspend") || !strcmp(argv[1], "resume")))
 		pm_cmd(argv[1][0] == 's', argv[2], drv, *ndrv, &a);
@@ -935,6 +1043,36 @@ int dde_driver(int argc, char **argv)
 	snprintf(req, sizeof(req), "driver\n%s\n%s%s%s", pos[0], pos[1], npos > 2 ? "\n" : "",
 		 npos > 2 ? pos[2] : "");
 	if (!(sock = run_socket(sock, "driver")))
+		return 2;
+	return ask(sock, req);
+}
+
+int dde_usb(int argc, char **argv)
+{
+	const char *sock = NULL;
+	char req[REQ_MAX], *pos[2];
+	int npos = positional(argc, argv, "usb",
+			      "usage: dde usb [list] [--socket PATH]\n"
+			      "       dde usb add MODEL[:FILE][,usb=K] [--socket PATH]\n"
+			      "       dde usb del ID [--socket PATH]\n"
+			      "  attach a USB device to host controller K (default 0) of a running\n"
+			      "  dde run (MODEL usb-kbd, usb-mouse, usb-tablet, usb-storage:FILE);\n"
+			      "  its driver process enumerates it; or detach device ID (QEMU's id,\n"
+			      "  as add and list print it)\n", &sock, pos, 2);
+
+	if (npos == -2)
+		return 0;
+	if (npos < 0)
+		return 2;
+	if (npos == 0 || (npos == 1 && !strcmp(pos[0], "list")))
+		snprintf(req, sizeof(req), "usb\nlist");
+	else if (npos == 2 && (!strcmp(pos[0], "add") || !strcmp(pos[0], "del")))
+		snprintf(req, sizeof(req), "usb\n%s\n%s", pos[0], pos[1]);
+	else {
+		fprintf(stderr, "dde usb: list, add MODEL[:FILE] or del ID (see dde usb --help)\n");
+		return 2;
+	}
+	if (!(sock = run_socket(sock, "usb")))
 		return 2;
 	return ask(sock, req);
 }

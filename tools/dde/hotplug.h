@@ -29,5 +29,6 @@ void hotplug_request(int fd, const char *req, struct session *s, struct driver *
 int dde_hotplug(int argc, char **argv);
 int dde_driver(int argc, char **argv);
 int dde_pm(int argc, char **argv);
+int dde_usb(int argc, char **argv);
 
 #endif

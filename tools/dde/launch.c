@@ -146,7 +146,7 @@ static const struct driver_index *the_index(void)
 	return state > 0 ? &ix : NULL;
 }
 
-static struct dde_class *driver_class(const struct driver *d);
+static struct dde_class *driver_class(struct driver *d);
 
 /* where the UEFI drivers are: $DDE_EFI_DIR, or where the build put them */
 static int efi_dir(char *out, size_t cap)
@@ -374,20 +374,24 @@ int parse_driver(struct driver *d, const char *spec)
 
 /* A driver's class, written next to it by the build (NAME.class): the
  * class server it attaches to, or NULL (a driver of no class: selftest). */
-static struct dde_class *driver_class(const struct driver *d)
+/* The class servers driver @d attaches to: its NAME.class file names one
+ * or two ("input block": a USB host's); the second into d->also. */
+static struct dde_class *driver_class(struct driver *d)
 {
-	char path[PATH_MAX + 8], cls[16] = "";
+	char path[PATH_MAX + 8], line[64] = "", first[16] = "", second[16] = "";
 	FILE *f;
 
+	d->also = NULL;
 	snprintf(path, sizeof(path), "%s.class", d->path);
 	f = fopen(path, "re");
 	if (!f)
 		return NULL;
-	if (!fgets(cls, sizeof(cls), f))
-		cls[0] = 0;
+	if (!fgets(line, sizeof(line), f))
+		line[0] = 0;
 	fclose(f);
-	cls[strcspn(cls, "\n")] = 0;
-	return class_find(cls);
+	if (sscanf(line, "%15s %15s", first, second) == 2)
+		d->also = class_find(second);
+	return class_find(first);
 }
 
 static bool slot_claimed(const struct driver *drv, int ndrv, uint32_t bdf)
@@ -541,7 +545,7 @@ static int open_channels(struct session *s, struct driver *d)
 	unsigned ndev = 0;
 	char slots[128], *save = NULL;
 
-	d->class_fd = -1;
+	d->class_fd = d->also_fd = -1;
 	snprintf(slots, sizeof(slots), "%s", d->slots);
 	for (char *tok = strtok_r(slots, ",", &save); tok && ndev < DDEIO_MAX_DEVICES;
 	     tok = strtok_r(NULL, ",", &save))
@@ -673,7 +677,7 @@ static pid_t start_driver(struct driver *d)
 	pid_t parent = getpid(), pid = fork();
 	char err[512];
 	sigset_t none;
-	int io, cls, ctl;
+	int io, cls, also, ctl;
 
 	if (pid != 0)
 		return pid;
@@ -682,19 +686,22 @@ static pid_t start_driver(struct driver *d)
 		_exit(1);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	/* out of the way of 3 and 4 first, then there; the rest closed */
+	/* out of the way of 3 to 6 first, then there; the rest closed */
 	io = fcntl(d->io_fd, F_DUPFD, 10);
 	cls = d->class_fd >= 0 ? fcntl(d->class_fd, F_DUPFD, 10) : -1;
+	also = d->also_fd >= 0 ? fcntl(d->also_fd, F_DUPFD, 10) : -1;
 	ctl = fcntl(d->ctl_peer, F_DUPFD, 10);
 	if (io < 0 || ctl < 0 || dup2(io, 3) != 3 || (cls >= 0 && dup2(cls, 4) != 4) ||
-	    dup2(ctl, 5) != 5) {
+	    dup2(ctl, 5) != 5 || (also >= 0 && dup2(also, 6) != 6)) {
 		fprintf(stderr, "dde run: driver %s: its descriptors: %s\n", d->instance,
 			strerror(errno));
 		_exit(127);
 	}
 	if (cls < 0)
 		close(4);
-	close_range(6, ~0U, 0);
+	if (also < 0)
+		close(6);
+	close_range(7, ~0U, 0);
 	setenv("DDE_IO", "fd:3", 1);
 	setenv("DDE_CONTROL", "fd:5", 1);
 	setenv("DDE_DEVICES", d->slots, 1);
@@ -707,6 +714,8 @@ static pid_t start_driver(struct driver *d)
 		if (d->unit[0])
 			setenv(var, d->unit, 1);
 	}
+	if (d->also && also >= 0)
+		setenv(d->also->env, "fd:6", 1);
 	if (!run_opts.no_sandbox) {
 		if (sandbox_enter(&d->sb, err, sizeof(err))) {
 			fprintf(stderr, "dde run: driver %s: %s\n", d->instance, err);
@@ -738,6 +747,8 @@ int respawn_driver(struct session *s, struct driver *d)
 	close(d->ctl_peer);
 	if (d->class_fd >= 0)
 		close(d->class_fd);
+	if (d->also_fd >= 0)
+		close(d->also_fd);
 	if (d->pid < 0) {
 		fprintf(stderr, "dde run: driver %s: fork: %s\n", d->instance, strerror(errno));
 		d->pid = 0;

@@ -11,6 +11,7 @@
 #include "dde.h"
 #include "hotplug.h"
 
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -27,6 +28,9 @@ static void usage(FILE *out)
 		"                                  start the machine and the drivers\n"
 		"  disks [--dump DISK]             list the block server's disks and partitions\n"
 		"  sound                           list the sound server's PCMs\n"
+		"  input [DEVICE|--all|--led DEVICE LED=0|1]\n"
+		"                                  list the input server's devices, print their\n"
+		"                                  events as evtest does, or set a LED\n"
 		"  net                             list the network server's interfaces and\n"
 		"                                  where their frames were lost\n"
 		"  nbd --export NAME [--socket PATH | --port N]\n"
@@ -42,6 +46,9 @@ static void usage(FILE *out)
 		"                                  machine (--hotplug-ports), or unplug it\n"
 		"  driver start|stop SLOT [NAME]   start or stop a device's driver\n"
 		"  pm suspend|resume SLOT|--all    a driver's own power management\n"
+		"  usb [list|add MODEL[:FILE]|del ID]\n"
+		"                                  attach or detach a USB device of a running\n"
+		"                                  dde run's machine (--usb)\n"
 		"\n"
 		"`dde COMMAND --help` describes a command's options.\n");
 }
@@ -91,6 +98,8 @@ int main(int argc, char **argv)
 		return dde_disks(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "sound"))
 		return dde_sound(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "input"))
+		return dde_input(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "net"))
 		return dde_net(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "nbd"))
@@ -109,6 +118,8 @@ int main(int argc, char **argv)
 		return dde_driver(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "pm"))
 		return dde_pm(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "usb"))
+		return dde_usb(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "faults"))
 		return dde_faults(argc - 1, argv + 1);
 	fprintf(stderr, "dde: unknown command '%s' (see dde --help)\n", argv[1]);

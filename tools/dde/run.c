@@ -266,8 +266,8 @@ int dde_run(int argc, char **argv)
 		fprintf(stderr, "dde: %s\n", err);
 		return 2;
 	}
-	/* hot-plug ports: dde run's own monitor of QEMU, in a directory of its own */
-	if (m.cfg.hotplug_ports) {
+	/* hot-plug ports or USB: dde run's own monitor of QEMU, in a directory of its own */
+	if (m.cfg.hotplug_ports || m.cfg.nusb) {
 		snprintf(mondir, sizeof(mondir), "/tmp/dde-run-%d-XXXXXX", (int)getpid());
 		if (!mkdtemp(mondir)) {
 			fprintf(stderr, "dde run: a directory for QEMU's monitor: %s\n", strerror(errno));

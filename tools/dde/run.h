@@ -44,9 +44,11 @@ struct driver {
 	pid_t pid;
 	int status;
 	struct dde_class *cls;	/* the class server it attaches to, or NULL (selftest) */
+	struct dde_class *also;	/* a second one, or NULL (a USB host: input, and block) */
 	char unit[16];		/* its unit at that server where it has one: net0, net1, ... */
 	char instance[200];	/* NAME@SLOTS: how the driver names itself (DDE_DRIVER) */
 	int io_fd, class_fd;	/* its connections to ddeio and to its class server */
+	int also_fd;		/* ... and to the second (-1: none) */
 	int ctl_fd, ctl_peer;	/* dde's control channel to it (dde pm): ours, its end */
 	bool ctl;		/* ctl_fd is open */
 	bool suspended;		/* dde pm suspend: its class server's hang reports wait */
