@@ -3,6 +3,7 @@
  * calls between tasks (run due timers, then pending softirqs). Timer
  * functions run in the loop's context, as Linux runs them in softirq.
  */
+#include <linux/hrtimer.h>
 #include <linux/jiffies.h>
 #include <linux/sched.h>
 #include <linux/timekeeping.h>
@@ -156,6 +157,104 @@ static unsigned long long wake_sleepers(void)
 	return next;
 }
 
+/*
+ * ---- hrtimers: in nanoseconds of the monotonic clock (every clock base
+ * is it here), kept by expiry, run by the tick like timer_lists ----
+ */
+
+static LIST_HEAD(hrtimers);
+
+static struct list_head *hr_node(struct hrtimer *t)
+{
+	return (struct list_head *)&t->node.node;	/* the rb node's room, unused here */
+}
+
+void hrtimer_init(struct hrtimer *timer, clockid_t clock_id, enum hrtimer_mode mode)
+{
+	memset(timer, 0, sizeof(*timer));
+	INIT_LIST_HEAD(hr_node(timer));
+	timer->is_rel = !!(mode & HRTIMER_MODE_REL);
+}
+
+static void hr_unlink(struct hrtimer *t)
+{
+	list_del_init(hr_node(t));
+	t->state = HRTIMER_STATE_INACTIVE;
+}
+
+void hrtimer_start_range_ns(struct hrtimer *timer, ktime_t tim, u64 range_ns,
+			    const enum hrtimer_mode mode)
+{
+	struct hrtimer *o;
+	struct list_head *pos = &hrtimers;
+
+	if (timer->state & HRTIMER_STATE_ENQUEUED)
+		hr_unlink(timer);
+	if (mode & HRTIMER_MODE_REL)
+		tim = ktime_add_safe(ktime_get(), tim);
+	timer->node.expires = tim;
+	timer->_softexpires = tim;
+	list_for_each(pos, &hrtimers) {
+		o = container_of((struct rb_node *)pos, struct hrtimer, node.node);
+		if (o->node.expires > tim)
+			break;
+	}
+	list_add_tail(hr_node(timer), pos);
+	timer->state = HRTIMER_STATE_ENQUEUED;
+}
+
+int hrtimer_try_to_cancel(struct hrtimer *timer)
+{
+	if (!(timer->state & HRTIMER_STATE_ENQUEUED))
+		return 0;
+	hr_unlink(timer);
+	return 1;
+}
+
+/* one CPU, no preemption: a callback never runs while a task cancels */
+int hrtimer_cancel(struct hrtimer *timer)
+{
+	return hrtimer_try_to_cancel(timer);
+}
+
+u64 hrtimer_forward(struct hrtimer *timer, ktime_t now, ktime_t interval)
+{
+	u64 n = 0;
+
+	if (now < timer->node.expires || interval <= 0)
+		return 0;
+	n = (u64)((now - timer->node.expires) / interval) + 1;
+	timer->node.expires += (ktime_t)n * interval;
+	timer->_softexpires = timer->node.expires;
+	return n;
+}
+
+bool hrtimer_active(const struct hrtimer *timer)
+{
+	return timer->state & HRTIMER_STATE_ENQUEUED;
+}
+
+ktime_t __hrtimer_get_remaining(const struct hrtimer *timer, bool adjust)
+{
+	return ktime_sub(timer->node.expires, ktime_get());
+}
+
+static void hrtimers_run(void)
+{
+	ktime_t now = ktime_get();
+
+	while (!list_empty(&hrtimers)) {
+		struct hrtimer *t = container_of((struct rb_node *)hrtimers.next, struct hrtimer,
+						 node.node);
+
+		if (t->node.expires > now)
+			break;
+		hr_unlink(t);
+		if (t->function(t) == HRTIMER_RESTART)
+			hrtimer_start_range_ns(t, t->node.expires, 0, HRTIMER_MODE_ABS);
+	}
+}
+
 unsigned long long lx_emul_tick(void)
 {
 	unsigned long long next, t, now = lx_kit_clock_ns();
@@ -164,6 +263,7 @@ unsigned long long lx_emul_tick(void)
 	if (time_after(j, jiffies))
 		jiffies = j;
 	lx_emul_timers_run();
+	hrtimers_run();
 	lx_emul_softirqs_run();
 	lx_emul_rcu_run();
 	next = wake_sleepers();
@@ -172,6 +272,14 @@ unsigned long long lx_emul_tick(void)
 							struct timer_list, entry);
 
 		t = jiffies_to_ns_abs(first->expires);
+		if (!next || t < next)
+			next = t;
+	}
+	if (!list_empty(&hrtimers)) {	/* ktime_get() is the lx_kit clock */
+		struct hrtimer *first = container_of((struct rb_node *)hrtimers.next, struct hrtimer,
+						     node.node);
+
+		t = (unsigned long long)first->node.expires;
 		if (!next || t < next)
 			next = t;
 	}
