@@ -179,6 +179,11 @@ static void list(int sock)
 
 static void client_free(struct client *cl)
 {
+	struct disk *dk = cl->disk;
+
+	cl->disk = NULL;
+	if (dk && dk->orphan)	/* the last client of a disk gone and replaced */
+		disk_release(dk);
 	for (struct client **pp = &srv.clients; *pp; pp = &(*pp)->next)
 		if (*pp == cl) {
 			*pp = cl->next;

@@ -87,7 +87,8 @@ static int free_number(const char *kind, int from)
 			const char *name = srv.disk[i]->e.name;
 			int g;
 
-			if ((srv.disk[i]->e.flags & DDEBLK_DISK_GONE) && srv.disk[i]->drv->given_up)
+			if ((srv.disk[i]->e.flags & DDEBLK_DISK_GONE) &&
+			    (srv.disk[i]->drv->given_up || srv.disk[i]->orphan))
 				continue;	/* its name goes to the new disk (global_name) */
 			if (!strcmp(kind, "nvme"))
 				used = sscanf(name, "nvme%dn", &g) == 1 && g == k;
@@ -172,6 +173,11 @@ static void global_name(struct driver *dr, const char *local, char *out)
 				i = -1;
 				continue;
 			}
+			if (srv.disk[i]->orphan) {	/* held by a client: listed, renamed */
+				snprintf(srv.disk[i]->e.name, DDEBLK_NAME_MAX, "%.20s-gone", base);
+				i = -1;
+				continue;
+			}
 			snprintf(out, DDEBLK_NAME_MAX, "%.20s-%d", base, k++);
 			i = -1;
 		}
@@ -214,6 +220,13 @@ void disk_added(struct driver *dr, const struct ddeblk_msg *m)
 		return;
 	}
 	dk = dr->disk[m->index];
+	if (dk && (dk->e.flags & DDEBLK_DISK_GONE) && !dk->down) {
+		/* its device went (a USB stick pulled) and another came: a new
+		 * disk; the gone one stays listed while a client holds it */
+		dr->disk[m->index] = NULL;
+		disk_release(dk);
+		dk = NULL;
+	}
 	if (dk && dk->down) {	/* its restarted driver has it again */
 		if (m->entry.size != dk->e.size || m->entry.sector_size != dk->e.sector_size)
 			bddf_log("%s: its restarted driver announces another disk (%llu bytes, "

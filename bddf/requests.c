@@ -425,6 +425,9 @@ int reap_driver(struct driver *dr)
 
 	if (!dr || !dr->given_up || dr->replay)
 		return 0;
+	for (int k = 0; k < srv.ndisks; k++)	/* an orphan held by a client refers to it */
+		if (srv.disk[k]->drv == dr && srv.disk[k]->orphan)
+			return 0;
 	for (struct client *cl = srv.clients; cl; cl = cl->next)
 		if (cl->disk && cl->disk->drv == dr)
 			return 0;
@@ -449,6 +452,27 @@ int reap_driver(struct driver *dr)
 	free(dr);
 	if (slot < sizeof(srv.drivers) / sizeof(srv.drivers[0]))
 		srv.drivers[slot] = NULL;
+	return 1;
+}
+
+/*
+ * A gone disk whose driver's index went to a new disk: it leaves the list
+ * now, or when the last client that holds it (its requests fail, -ENODEV)
+ * is freed. 1 if it was freed.
+ */
+int disk_release(struct disk *dk)
+{
+	dk->orphan = 1;
+	for (struct client *cl = srv.clients; cl; cl = cl->next)
+		if (cl->disk == dk)	/* open, or its requests still in flight */
+			return 0;
+	for (int k = 0; k < srv.ndisks; k++)
+		if (srv.disk[k] == dk) {
+			memmove(&srv.disk[k], &srv.disk[k + 1], (size_t)(srv.ndisks - k - 1) * sizeof(dk));
+			srv.ndisks--;
+			break;
+		}
+	free(dk);
 	return 1;
 }
 

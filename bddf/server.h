@@ -87,6 +87,8 @@ struct disk {
 	unsigned index;		/* the driver's */
 	uint32_t max_io;
 	int down;		/* its driver died; until the restarted one announces it */
+	int orphan;		/* gone, and its driver's index has another disk: freed
+				 * when no client holds it (disk_release) */
 	char local[DDEBLK_NAME_MAX];	/* the driver's own name for it */
 	struct bddf_table t;
 };
@@ -150,6 +152,7 @@ void driver_given_up(struct driver *dr);
 int reap_driver(struct driver *dr);
 /* A disk its restarted driver did not announce again: gone, what waited for it fails. */
 void disk_not_back(struct disk *dk);
+int disk_release(struct disk *dk);
 /* A restarted driver announced disk @dk again: what waited for it goes. */
 void disk_back(struct disk *dk);
 /* Send what waits for a restarted driver, while it has slots. */

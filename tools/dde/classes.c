@@ -183,7 +183,8 @@ int class_server_arg(struct dde_class *c, const char *opt, const char *value)
 		return -1;
 	}
 	c->argv[c->argc++] = (char *)opt;
-	c->argv[c->argc++] = (char *)value;
+	if (value)	/* else a flag */
+		c->argv[c->argc++] = (char *)value;
 	return 0;
 }
 

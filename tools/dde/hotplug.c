@@ -786,10 +786,24 @@ static void usb_unplug(const char *id, struct answer *a)
 	}
 	for (int tries = 0; tries < 100 && (r = usb_line(id, line, sizeof(line))) == 1; tries++)
 		usleep(20000);
-	if (r)
+	if (r) {
 		say(a, true, "error: usb del %s: QEMU still has it", id);
-	else
-		say(a, false, "usb: %s detached in %lld ms", id, mono_ms() - t0);
+		return;
+	}
+	/* a disk's image: QEMU lets go of the drive it made with the device,
+	 * a moment later; the image is free once the drive is gone */
+	if (!strncmp(id, "usbhp", 5)) {
+		char drive[32];
+
+		snprintf(drive, sizeof(drive), "usbhpdisk%s", id + 5);
+		for (int tries = 0; tries < 100; tries++) {
+			if (monitor(out, sizeof(out), "info block %s", drive) ||
+			    !strstr(out, drive))
+				break;
+			usleep(20000);
+		}
+	}
+	say(a, false, "usb: %s detached in %lld ms", id, mono_ms() - t0);
 }
 
 /* "usb list": QEMU's own list (`info usb`) */

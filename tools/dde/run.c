@@ -76,6 +76,11 @@ static void usage(FILE *out)
 		"nvme0n1p2) across drivers; clients open them with libddeblk (DDE_BLK),\n"
 		"`dde disks` lists them:\n"
 		"  --blk-socket PATH          bddf's socket (default @dde-blk-PID)\n"
+		"  --input-socket PATH        inputd's socket, for USB keyboards, mice and\n"
+		"                             tablets (default @dde-inp-PID; clients: DDE_INPUT,\n"
+		"                             `dde input`)\n"
+		"  --uinput                   inputd makes each input device a device of this\n"
+		"                             host too (/dev/uinput: docs/input.md)\n"
 		"  --depth N                  requests in flight per disk driver (default 32)\n"
 		"  --blk-fault drop-write=DISK:SECTOR  fault injection: writes covering\n"
 		"                             SECTOR of DISK are acknowledged, not done\n"
@@ -152,6 +157,8 @@ int dde_run(int argc, char **argv)
 		{ "allow-stubs", no_argument, 0, 'S' },
 		{ "net-socket", required_argument, 0, 'N' },
 		{ "blk-socket", required_argument, 0, 'B' },
+		{ "input-socket", required_argument, 0, 'I' },
+		{ "uinput", no_argument, 0, 'U' },
 		{ "depth", required_argument, 0, 'Q' },
 		{ "blk-fault", required_argument, 0, 'F' },
 		{ "tap", required_argument, 0, 'T' },
@@ -169,6 +176,7 @@ int dde_run(int argc, char **argv)
 	};
 	static struct driver drv[MAX_DRIVERS];
 	struct dde_class *net = class_find("net"), *blk = class_find("block");
+	struct dde_class *inp = class_find("input");
 	struct machine_args m = { .argc = 0 };
 	struct session s = { 0 };
 	int opt, idx = 0, ndrv = 0, rc, failed = 0, sfd;
@@ -230,8 +238,12 @@ int dde_run(int argc, char **argv)
 			snprintf(run_opts.engine, sizeof(run_opts.engine), "%s", optarg);
 		} else if (opt == 'S') {
 			snprintf(run_opts.stubs, sizeof(run_opts.stubs), "allow");
-		} else if (opt == 'N' || opt == 'B') {
-			if (class_set_socket(opt == 'N' ? net : blk, opts[idx].name, optarg))
+		} else if (opt == 'U') {
+			if (class_server_arg(inp, "--uinput", NULL))
+				return 2;
+		} else if (opt == 'N' || opt == 'B' || opt == 'I') {
+			if (class_set_socket(opt == 'N' ? net : opt == 'B' ? blk : inp, opts[idx].name,
+					     optarg))
 				return 2;
 		} else if (opt == 'Q') {
 			char *end;
