@@ -51,6 +51,19 @@ void ddekit_dma_setup(void *virt, uint64_t bus, size_t size, int zeroed)
 	pthread_mutex_unlock(&dma.lock);
 }
 
+void ddekit_dma_usage(size_t *used, size_t *blocks, size_t *size)
+{
+	size_t u = 0;
+
+	pthread_mutex_lock(&dma.lock);
+	for (size_t i = 0; i < dma.nblock; i++)
+		u += dma.block[i].size;
+	*used = u;
+	*blocks = dma.nblock;
+	*size = dma.size;
+	pthread_mutex_unlock(&dma.lock);
+}
+
 void *ddekit_dma_alloc(size_t size, size_t align, uint64_t *bus)
 {
 	size_t start = 0, i;

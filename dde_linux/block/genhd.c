@@ -17,6 +17,7 @@
 
 #include "blk.h"		/* Linux's block/ (blk_queue_start_drain) */
 #include "blk-mq.h"
+#include "blk-rq-qos.h"
 #include "block.h"
 
 struct class block_class = { .name = "block" };
@@ -24,11 +25,34 @@ struct class block_class = { .name = "block" };
 /* a disk is live while its part0's inode is hashed (disk_live()) */
 static HLIST_HEAD(live_disks);
 
-static void disk_dev_release(struct device *dev)
+/*
+ * The last reference to a disk gone (put_disk), as Linux's disk_release:
+ * the queue reference the disk holds is dropped (a SCSI device's queue
+ * outlives its disk; a queue the disk owns goes with it), the driver's
+ * free_disk runs (sd's drops its scsi_disk, and so the SCSI device, its
+ * host and the USB device under them), and the disk is freed.
+ */
+static void disk_release(struct device *dev)
 {
+	struct gendisk *disk = dev_to_disk(dev);
+	struct request_queue *q = disk->queue;
+
+	if (queue_is_mq(q) && test_bit(GD_OWNS_QUEUE, &disk->state) &&
+	    !test_bit(GD_ADDED, &disk->state))
+		blk_mq_exit_queue(q);	/* never added: del_gendisk did not */
+	xa_destroy(&disk->part_tbl);
+	q->disk = NULL;
+	blk_put_queue(q);
+	if (test_bit(GD_ADDED, &disk->state) && disk->fops && disk->fops->free_disk)
+		disk->fops->free_disk(disk);
+	free_percpu(disk->part0->bd_stats);
+	kfree(disk->part0->bd_inode);
+	kfree(disk->bdi);
+	kfree(disk->part0);
+	kfree(disk);
 }
 
-const struct device_type disk_type = { .name = "disk", .release = disk_dev_release };
+const struct device_type disk_type = { .name = "disk", .release = disk_release };
 
 struct gendisk *__alloc_disk_node(struct request_queue *q, int node_id,
 				  struct lock_class_key *lkclass)
@@ -143,28 +167,34 @@ void del_gendisk(struct gendisk *disk)
 	struct request_queue *q = disk->queue;
 
 	lx_block_disk_removed(disk);
+	hlist_del_init(&disk->part0->bd_inode->i_hash);
 	set_bit(GD_DEAD, &disk->state);
+	if (test_bit(GD_OWNS_QUEUE, &disk->state))
+		blk_queue_flag_set(QUEUE_FLAG_DYING, q);
 	set_capacity(disk, 0);
 	blk_queue_start_drain(q);
 	blk_mq_freeze_queue_wait(q);
 	blk_sync_queue(q);
-	blk_mq_cancel_work_sync(q);
+	if (queue_is_mq(q))
+		blk_mq_cancel_work_sync(q);
 	blk_mq_quiesce_queue(q);
-	hlist_del_init(&disk->part0->bd_inode->i_hash);
-	clear_bit(GD_ADDED, &disk->state);
+	rq_qos_exit(q);
 	blk_mq_unquiesce_queue(q);
-	blk_mq_unfreeze_queue(q);
+	/*
+	 * As Linux: a queue the disk does not own (a SCSI device's) takes
+	 * requests again (passthrough: the device's remove syncs its cache);
+	 * one it owns stays frozen, failing all I/O, and is torn down.
+	 */
+	if (!test_bit(GD_OWNS_QUEUE, &disk->state)) {
+		blk_queue_flag_clear(QUEUE_FLAG_INIT_DONE, q);
+		__blk_mq_unfreeze_queue(q, true);
+	} else if (queue_is_mq(q)) {
+		blk_mq_exit_queue(q);
+	}
 }
 
 void put_disk(struct gendisk *disk)
 {
-	if (!disk)
-		return;
-	if (disk->queue)
-		disk->queue->disk = NULL;
-	free_percpu(disk->part0->bd_stats);
-	kfree(disk->part0->bd_inode);
-	kfree(disk->bdi);
-	kfree(disk->part0);
-	kfree(disk);
+	if (disk)
+		put_device(disk_to_dev(disk));
 }

@@ -273,6 +273,12 @@ static void serve(const char *req)
 		stop_all();
 		return;
 	}
+	if (!strcmp(req, "memory")) {	/* dde driver memory: what it holds (leaks) */
+		answer[0] = '0';
+		lx_kit_dma_usage_text(answer + 1, sizeof(answer) - 1);
+		lx_kit_control_reply(answer);
+		return;
+	}
 	if (!suspend && strcmp(req, "resume")) {
 		lx_kit_control_reply("1unknown request");
 		return;

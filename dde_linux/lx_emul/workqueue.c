@@ -30,6 +30,8 @@ static int worker(void *arg)
 
 		set_current_state(TASK_UNINTERRUPTIBLE);
 		if (list_empty(&wq->pending)) {
+			if (kthread_should_stop())	/* destroy_workqueue: drained */
+				break;
 			schedule();
 			continue;
 		}
@@ -42,8 +44,11 @@ static int worker(void *arg)
 		wq->running = NULL;
 		wake_up_all(&wq->idle);
 	}
+	__set_current_state(TASK_RUNNING);
 	return 0;
 }
+
+static struct kmem_cache *wq_cache;
 
 /* the work item the calling task runs, if it is a worker */
 struct work_struct *current_work(void)
@@ -56,14 +61,13 @@ struct work_struct *current_work(void)
 struct workqueue_struct *alloc_workqueue(const char *fmt, unsigned int flags, int max_active, ...)
 {
 	/* aligned so that a work's data can hold it beside its flag bits */
-	static struct kmem_cache *cache;
 	struct workqueue_struct *wq;
 	va_list ap;
 
-	if (!cache)
-		cache = kmem_cache_create("workqueue", sizeof(*wq), 1 << WORK_STRUCT_FLAG_BITS, 0,
-					  NULL);
-	wq = cache ? kmem_cache_zalloc(cache, GFP_KERNEL) : NULL;
+	if (!wq_cache)
+		wq_cache = kmem_cache_create("workqueue", sizeof(*wq), 1 << WORK_STRUCT_FLAG_BITS, 0,
+					     NULL);
+	wq = wq_cache ? kmem_cache_zalloc(wq_cache, GFP_KERNEL) : NULL;
 
 	if (!wq)
 		return NULL;
@@ -74,7 +78,7 @@ struct workqueue_struct *alloc_workqueue(const char *fmt, unsigned int flags, in
 	init_waitqueue_head(&wq->idle);
 	wq->worker = kthread_create(worker, wq, "%s", wq->name);
 	if (IS_ERR(wq->worker)) {
-		kmem_cache_free(cache, wq);
+		kmem_cache_free(wq_cache, wq);
 		return NULL;
 	}
 	wake_up_process(wq->worker);
@@ -208,9 +212,15 @@ void __flush_workqueue(struct workqueue_struct *wq)
 	wait_event(wq->idle, list_empty(&wq->pending) && !wq->running);
 }
 
+/*
+ * What was queued runs first (as Linux drains the queue); then its worker
+ * ends and both are freed (a SCSI host's queues go with each USB stick).
+ */
 void destroy_workqueue(struct workqueue_struct *wq)
 {
-	/* its worker stays parked; the driver process is ending anyway */
+	__flush_workqueue(wq);
+	kthread_stop(wq->worker);
+	kmem_cache_free(wq_cache, wq);
 }
 
 /* @fn now when the caller may sleep (here: always, unless in an interrupt) */

@@ -216,6 +216,14 @@ void *lx_kit_dma_alloc(unsigned long size, unsigned long align)
 	return ddekit_dma_alloc(size, align, &bus);
 }
 
+void lx_kit_dma_usage_text(char *buf, unsigned long cap)
+{
+	size_t used, blocks, size;
+
+	ddekit_dma_usage(&used, &blocks, &size);
+	snprintf(buf, cap, "dma: %zu bytes in use in %zu blocks (of %zu)", used, blocks, size);
+}
+
 void lx_kit_dma_free(void *ptr)
 {
 	ddekit_dma_free(ptr);

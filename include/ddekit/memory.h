@@ -23,6 +23,9 @@ void ddekit_mem_free(void *ptr);
  */
 void *ddekit_dma_alloc(size_t size, size_t align, uint64_t *bus);
 void ddekit_dma_free(void *ptr);
+/* What the DMA memory holds now: bytes handed out and not freed, in how
+ * many blocks, of how many bytes in all. */
+void ddekit_dma_usage(size_t *used, size_t *blocks, size_t *size);
 
 /* Bus address of a DMA pointer; 0 (and an error) if @ptr is not DMA memory. */
 uint64_t ddekit_dma_virt_to_bus(const void *ptr);

@@ -821,6 +821,27 @@ static void usb_list(struct answer *a)
 		say(a, false, "no USB devices");
 }
 
+/* "driver memory SLOT": what the driver's DMA memory holds (a Linux driver) */
+static void driver_memory(struct driver *d, const char *slot_text, struct answer *a)
+{
+	char buf[512];
+	struct pollfd p;
+	long n;
+
+	if (!d || d->state != DRV_RUNNING || !d->ctl || d->pid <= 0 || !strncmp(d->name, "efi", 3)) {
+		say(a, true, "error: driver memory %s: no Linux driver runs on it", slot_text);
+		return;
+	}
+	p = (struct pollfd){ d->ctl_fd, POLLIN, 0 };
+	if (send(d->ctl_fd, "memory", 6, MSG_NOSIGNAL) < 0 || poll(&p, 1, 5000) != 1 ||
+	    (n = recv(d->ctl_fd, buf, sizeof(buf) - 1, 0)) < 1) {
+		say(a, true, "error: driver %s did not answer within 5 s", d->instance);
+		return;
+	}
+	buf[n] = 0;
+	say(a, buf[0] != '0', "driver %s: %s", d->instance, buf + 1);
+}
+
 /* "driver stop SLOT", "driver start SLOT [NAME]" */
 static void driver_cmd(struct session *s, bool start, const char *slot_text, const char *name,
 		       struct driver *drv, int *ndrv, struct answer *a)
@@ -892,7 +913,14 @@ void hotplug_request(int fd, const char *text, struct session *s, struct driver 
 	else if (argc == 3 && !strcmp(argv[0], "pm") &&
 		 (!strcmp(argv[1], "suspend") || !strcmp(argv[1], "resume")))
 		pm_cmd(argv[1][0] == 's', argv[2], drv, *ndrv, &a);
-	else if (argc >= 3 && !strcmp(argv[0], "driver") &&
+	else if (argc == 3 && !strcmp(argv[0], "driver") && !strcmp(argv[1], "memory")) {
+		uint32_t bdf;
+
+		if (slot_parse(argv[2], &bdf))
+			say(&a, true, "error: driver memory: '%s' is not a slot (BB:SS.F)", argv[2]);
+		else
+			driver_memory(driver_of(drv, *ndrv, bdf), argv[2], &a);
+	} else if (argc >= 3 && !strcmp(argv[0], "driver") &&
 		 (!strcmp(argv[1], "start") || !strcmp(argv[1], "stop")))
 		driver_cmd(s, argv[1][2] == 'a', argv[2], argc > 3 ? argv[3] : NULL, drv, ndrv, &a);
 	else
@@ -1041,17 +1069,20 @@ int dde_driver(int argc, char **argv)
 	int npos = positional(argc, argv, "driver",
 			      "usage: dde driver start SLOT [NAME] [--socket PATH]\n"
 			      "       dde driver stop SLOT [--socket PATH]\n"
+			      "       dde driver memory SLOT [--socket PATH]\n"
 			      "  stop a device's driver (its remove runs; the device stays), or\n"
 			      "  start one on it: NAME (as --driver NAME@SLOT), else what the driver\n"
-			      "  index matches\n", &sock, pos, 3);
+			      "  index matches; or say what a Linux driver's DMA memory holds\n"
+			      "  (everything it allocates: a leak shows there)\n", &sock, pos, 3);
 
 	if (npos == -2)
 		return 0;
 	if (npos < 0)
 		return 2;
-	if (npos < 2 || (strcmp(pos[0], "start") && strcmp(pos[0], "stop")) ||
-	    (!strcmp(pos[0], "stop") && npos != 2)) {
-		fprintf(stderr, "dde driver: start SLOT [NAME] or stop SLOT (see dde driver --help)\n");
+	if (npos < 2 || (strcmp(pos[0], "start") && strcmp(pos[0], "stop") && strcmp(pos[0], "memory")) ||
+	    (strcmp(pos[0], "start") && npos != 2)) {
+		fprintf(stderr, "dde driver: start SLOT [NAME], stop SLOT or memory SLOT (see dde driver "
+			"--help)\n");
 		return 2;
 	}
 	snprintf(req, sizeof(req), "driver\n%s\n%s%s%s", pos[0], pos[1], npos > 2 ? "\n" : "",

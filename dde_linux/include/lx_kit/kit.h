@@ -48,6 +48,8 @@ void lx_kit_jiffies_start(volatile unsigned long *jiffies, unsigned long initial
 /* --- memory: everything Linux allocates lives in the DMA region --- */
 void lx_kit_dma_region(void **virt, unsigned long long *bus, unsigned long *size);
 void *lx_kit_dma_alloc(unsigned long size, unsigned long align);
+/* "dma: N bytes in use in M blocks (of S)" into @buf (dde driver memory) */
+void lx_kit_dma_usage_text(char *buf, unsigned long cap);
 void lx_kit_dma_free(void *ptr);
 
 /* --- devices (an index into the driver's grant) --- */
