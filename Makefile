@@ -313,7 +313,7 @@ $(O)/tests/integration/%: $(call obj,tests/integration/%.c tests/integration/har
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(TRAP_LIBS) $(DDEKIT_LIBS)
 
-$(O)/tests/input/%: $(call obj,tests/input/%.c)
+$(O)/tests/input/%: $(call obj,tests/input/%.c) $(LIBDDEINPUT)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
 
@@ -400,6 +400,7 @@ bench: deps
 	@O=$(O) ./tests/bench/sandbox_bench.sh
 	@O=$(O) ./tests/bench/drivers_bench.sh
 	@O=$(O) ./tests/bench/hotplug_bench.sh
+	@O=$(O) ./tests/bench/usb_bench.sh
 	@O=$(O) ./tests/bench/iommu_bench.sh
 	@echo; echo "vfio, in a QEMU guest (tests/vfio/run.sh): an MMIO read of the e1000's STATUS by a driver"
 	@O=$(O) LX_DIR=$(LX_DIR) ./tests/vfio/run.sh | sed -n 's/^figure: /  /p'

@@ -16,65 +16,9 @@
  * run's machine has none of. Exit 0 when QEMU accepted every command, 1
  * with QEMU's error line if not, 2 on bad usage.
  */
-#include <poll.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
-#include <unistd.h>
 
-static int fd;
-static char buf[65536];
-static size_t have;
-
-/* the next line of QMP's answer into @line: 0, or -1 (closed, timeout) */
-static int next_line(char *line, size_t cap)
-{
-	for (;;) {
-		char *nl = memchr(buf, '\n', have);
-
-		if (nl) {
-			size_t n = (size_t)(nl - buf);
-
-			snprintf(line, cap, "%.*s", (int)n, buf);
-			memmove(buf, nl + 1, have - n - 1);
-			have -= n + 1;
-			return 0;
-		}
-		struct pollfd p = { fd, POLLIN, 0 };
-		ssize_t r;
-
-		if (have == sizeof(buf) || poll(&p, 1, 10000) != 1)
-			return -1;
-		r = read(fd, buf + have, sizeof(buf) - have);
-		if (r <= 0)
-			return -1;
-		have += (size_t)r;
-	}
-}
-
-/* send @cmd, wait for its return (events QEMU sends meanwhile skipped): 0 or -1 */
-static int command(const char *cmd)
-{
-	char line[4096];
-
-	if (write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd))
-		return -1;
-	for (;;) {
-		if (next_line(line, sizeof(line))) {
-			fprintf(stderr, "qmpsend: QEMU did not answer %s", cmd);
-			return -1;
-		}
-		if (strstr(line, "\"return\""))
-			return 0;
-		if (strstr(line, "\"error\"")) {
-			fprintf(stderr, "qmpsend: QEMU refused %s  %s\n", cmd, line);
-			return -1;
-		}
-	}
-}
+#include "qmp.h"
 
 /* one EVENT as QMP's InputEvent into @out; 0, or -1 if it is not one */
 static int event_json(const char *ev, char *out, size_t cap)
@@ -100,22 +44,13 @@ static int event_json(const char *ev, char *out, size_t cap)
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	char line[4096];
 	int first = 2;
 
-	if (argc <= first || strlen(argv[1]) >= sizeof(a.sun_path)) {
+	if (argc <= first) {
 		fprintf(stderr, "usage: qmpsend SOCKET EVENT[+EVENT...]...\n");
 		return 2;
 	}
-	strcpy(a.sun_path, argv[1]);
-	fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		perror("qmpsend: connect");
-		return 1;
-	}
-	if (next_line(line, sizeof(line)) || !strstr(line, "\"QMP\"") ||
-	    command("{\"execute\":\"qmp_capabilities\"}\n"))
+	if (qmp_open(argv[1]))
 		return 1;
 	for (int i = first; i < argc; i++) {
 		char cmd[8192], events[7000] = "", one[512], *save = NULL, copy[1024];
@@ -143,7 +78,7 @@ int main(int argc, char **argv)
 		}
 		snprintf(cmd, sizeof(cmd), "{\"execute\":\"input-send-event\",\"arguments\":{"
 			 "\"events\":[%s]}}\n", events);
-		if (command(cmd))
+		if (qmp_command(cmd))
 			return 1;
 	}
 	close(fd);
