@@ -221,7 +221,7 @@ $(call obj,ko/host.c ko/watch.c ko/dbt.c): CFLAGS += -mincoming-stack-boundary=3
 # The classes with a driver host, and what each one's service library
 # holds beyond the common part: the class's Linux files and glue (a class
 # is one entry here; docs/drivers.md, "Adding a class").
-KO_CLASSES := net block sound
+KO_CLASSES := net block sound usb
 KSRV_OBJS_net := $(call lxobj,$(call lx_class_files,net) lib/scatterlist.c lib/idr.c lib/xarray.c \
 	lib/radix-tree.c lib/cpumask.c drivers/virtio/virtio_anchor.c) $(call lx_class_glue,net)
 KSRV_OBJS_block := $(call lxobj,$(call lx_class_files,block) lib/sg_pool.c lib/glob.c \
@@ -232,6 +232,15 @@ KSRV_OBJS_block := $(call lxobj,$(call lx_class_files,block) lib/sg_pool.c lib/g
 # exports are the library's (KSRV_BUILTIN_CLASS, for tools/gen-exports).
 KSRV_OBJS_sound := $(call lxobj,$(call lx_class_files,sound)) $(call lx_class_glue,sound)
 KSRV_BUILTIN_sound := soundcore,snd,snd-pcm,snd-timer,snd-rawmidi,snd-seq-device,snd-hwdep
+# The USB library holds what vmlinux holds for USB (the input core, PCI
+# quirks: dde_linux/usb-vmlinux.list) and the block layer; usbcore, the
+# host controller drivers, HID, usb-storage and SCSI are the package's
+# modules. The USB glue's stand-in for usbcore's ACPI file is usbcore's
+# own in the binary. A USB host serves two classes (its .class file).
+KSRV_OBJS_usb := $(call lxobj,$(call lx_class_files,usb-vmlinux) $(call lx_class_files,block) \
+	lib/sg_pool.c lib/glob.c) $(filter-out %/usb-acpi.o,$(call lx_class_glue,usb)) \
+	$(call lx_class_glue,block)
+KO_SERVES_usb := input block
 
 $(KO_READY): $(LX_READY)
 	./tools/fetch-modules $(DDE_CACHE)
@@ -270,7 +279,7 @@ $(O)/drivers/ko-$(1): $(O)/share/dde/ksrv-$(1).exports $$(KO_HOST_OBJS) $$(LIBKO
 	$$(CC) $$(LDFLAGS) -no-pie -Wl,-T,dde_linux/lx.ld -o $$@ $(O)/stubs/ksrv-$(1).o \
 		$(O)/stubs/ksrv-$(1)-stubs.o $(O)/stubs/ksrv-$(1)-exports.o $$(KO_HOST_OBJS) $$(SAN_OBJ) \
 		$$(LIBKO) $$(DDEKIT_TRAP) $$(LIBDDEKIT) $$(LIBDDENET) $$(LIBDDEBLK) $$(LX_LIBS) -lunicorn
-	echo $(1) >$$@.class
+	echo $$(or $$(KO_SERVES_$(1)),$(1)) >$$@.class
 endef
 $(foreach c,$(KO_CLASSES),$(eval $(call ko_host,$(c))))
 

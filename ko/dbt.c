@@ -73,7 +73,7 @@
 
 #include "dbt.h"
 
-#define MAX_MODULES 16
+#define MAX_MODULES 32	/* as ko/host.h */
 #define MAX_STRING_SITES 64
 #define MAX_BRIDGES 1024	/* distinct library functions the modules call */
 #define BRIDGE_SLOT 16

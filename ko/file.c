@@ -63,7 +63,7 @@ void ko_dependency_path(const char *path, const char *dep, char *out, size_t out
 		snprintf(out, outlen, "%s.ko", dep);
 }
 
-const char *ko_companion(const char *name)
+const char *ko_companion(const char *name, unsigned nth)
 {
 	static const struct { const char *loaded, *companion; } table[] = {
 		{ "scsi_mod", "sd_mod" },
@@ -74,10 +74,16 @@ const char *ko_companion(const char *name)
 		/* QEMU's HD Audio codec has no vendor driver: Linux would load
 		 * the generic parser on request (request_module) */
 		{ "snd_hda_codec", "snd-hda-codec-generic" },
+		/* USB's class drivers: Linux loads them for the devices the hub
+		 * driver finds (by their modaliases); a host loads them up front */
+		{ "usbcore", "usbhid" },
+		{ "usbcore", "usb-storage" },
+		{ "hid", "hid-generic" },
 	};
+	unsigned k = 0;
 
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-		if (!strcmp(table[i].loaded, name))
+		if (!strcmp(table[i].loaded, name) && k++ == nth)
 			return table[i].companion;
 	return NULL;
 }

@@ -479,21 +479,35 @@ static void usage(FILE *out)
 		prog, ksrv_name, ksrv_kernel);
 }
 
-/* the companions of the loaded modules (ko_companion: sd_mod for scsi_mod) */
+/* the companions of the loaded modules (ko_companion: sd_mod for scsi_mod, usbhid and
+ * usb-storage for usbcore), and theirs */
 static int load_companions(const char *driver, char *err, size_t len)
 {
 	for (unsigned m = 0; m < nmods; m++) {
-		const char *c = ko_companion(mods[m].name);
-		bool have = false;
-		char path[PATH_MAX];
+		const char *c;
 
-		for (unsigned k = 0; c && k < nmods; k++)
-			have |= !strcmp(mods[k].name, c);
-		if (!c || have)
-			continue;
-		ko_dependency_path(driver, c, path, sizeof(path));
-		if (load_module(path, 0, err, len) < 0)
-			return -1;
+		for (unsigned nth = 0; (c = ko_companion(mods[m].name, nth)); nth++) {
+			bool have = false;
+			char path[PATH_MAX], want[64];
+
+			/* module names: '-' and '_' are the same */
+			snprintf(want, sizeof(want), "%s", c);
+			for (char *p = want; *p; p++)
+				*p = *p == '-' ? '_' : *p;
+			for (unsigned k = 0; k < nmods; k++) {
+				char have_name[64];
+
+				snprintf(have_name, sizeof(have_name), "%s", mods[k].name);
+				for (char *p = have_name; *p; p++)
+					*p = *p == '-' ? '_' : *p;
+				have |= !strcmp(have_name, want);
+			}
+			if (have)
+				continue;
+			ko_dependency_path(driver, c, path, sizeof(path));
+			if (load_module(path, 0, err, len) < 0)
+				return -1;
+		}
 	}
 	return 0;
 }

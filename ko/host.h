@@ -13,7 +13,7 @@
 #include <ko/file.h>
 #include <ko/load.h>
 
-#define MAX_MODULES 16
+#define MAX_MODULES 32	/* a USB host: its controller, usbcore, HID, usb-storage, SCSI: 16 */
 
 struct host_module {
 	char path[PATH_MAX];

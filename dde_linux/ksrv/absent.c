@@ -4,7 +4,11 @@
  * off), copies to and from user space and ioctls (no process calls into a
  * driver here: clients speak to bddf), io_uring passthrough, zoned-disk
  * revalidation, SR-IOV configuration through sysfs, /proc and sysfs file
- * handlers, netlink messages (no socket reaches a driver process). Each is defined so
+ * handlers, netlink messages (no socket reaches a driver process), and
+ * for USB's modules: usbfs, hidraw and hiddev's character devices (no
+ * process opens them), a host controller's own local memory and a SoC's
+ * PHYs (a PCI controller has neither), a HID device's battery (QEMU's
+ * have none). Each is defined so
  * that such modules load; each stops the driver, naming itself, if it is
  * ever reached. (Linux's prototypes are not included: these are entry
  * points, never called from this library.)
@@ -78,6 +82,52 @@ NEVER(pci_sriov_configure_simple)
 /* /proc, sysfs and seq_file handlers */
 NEVER(seq_printf)
 NEVER(seq_puts)
+NEVER(seq_read)
+NEVER(seq_putc)
+NEVER(seq_lseek)
+NEVER(seq_list_start)
+NEVER(seq_list_next)
+NEVER(single_open)
+NEVER(single_release)
+/* character devices' file operations (usbfs, hidraw, hiddev) */
+NEVER(memdup_user)
+NEVER(noop_llseek)
+NEVER(no_seek_end_llseek)
+NEVER(no_seek_end_llseek_size)
+NEVER(default_llseek)
+NEVER(simple_read_from_buffer)
+NEVER(fasync_helper)
+NEVER(kill_fasync)
+NEVER(remap_pfn_range)
+NEVER(dma_mmap_attrs)
+NEVER(kill_pid_usb_asyncio)
+NEVER(__put_cred)
+NEVER(current_time)
+/* a USB host controller's local memory, a SoC's PHYs, a HID battery */
+NEVER(devm_memremap)
+NEVER(devm_gen_pool_create)
+NEVER(gen_pool_add_owner)
+NEVER(gen_pool_dma_alloc)
+NEVER(gen_pool_dma_alloc_align)
+NEVER(gen_pool_free_owner)
+NEVER(phy_init)
+NEVER(phy_exit)
+NEVER(phy_power_on)
+NEVER(phy_power_off)
+NEVER(phy_set_mode_ext)
+NEVER(phy_calibrate)
+NEVER(power_supply_register)
+NEVER(power_supply_unregister)
+NEVER(power_supply_changed)
+NEVER(power_supply_get_drvdata)
+NEVER(power_supply_powers)
+/* platform devices a driver makes (Intel's xHCI role switch: QEMU's is not Intel's) */
+NEVER(platform_device_alloc)
+NEVER(platform_device_add_resources)
+NEVER(platform_device_add)
+NEVER(platform_device_put)
+NEVER(platform_device_unregister)
+NEVER(device_create_managed_software_node)
 NEVER(proc_dointvec)
 NEVER(memory_read_from_buffer)
 NEVER(sysfs_break_active_protection)

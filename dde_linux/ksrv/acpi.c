@@ -147,3 +147,35 @@ struct resource *pnp_get_resource(struct pnp_dev *dev, unsigned long type, unsig
 {
 	return NULL;
 }
+
+/* USB's ACPI companions (usbcore's usb-acpi): the bus type registers, and
+ * no port has a node, a location or power resources */
+int register_acpi_bus_type(struct acpi_bus_type *type)
+{
+	return 0;
+}
+
+int unregister_acpi_bus_type(struct acpi_bus_type *type)
+{
+	return 0;
+}
+
+struct acpi_device *acpi_find_child_by_adr(struct acpi_device *adev, acpi_bus_address adr)
+{
+	return NULL;
+}
+
+acpi_status acpi_get_physical_device_location(acpi_handle handle, struct acpi_pld_info **pld)
+{
+	return AE_NOT_FOUND;
+}
+
+bool acpi_bus_power_manageable(acpi_handle handle)
+{
+	return false;
+}
+
+bool acpi_check_dsm(acpi_handle handle, const guid_t *guid, u64 rev, u64 funcs)
+{
+	return false;
+}

@@ -232,3 +232,26 @@ static int __init pm_wq_init(void)
 	return 0;
 }
 core_initcall(pm_wq_init);
+
+/* ---- system sleep's bookkeeping: nothing waits, nothing wakes ---- */
+
+int device_pm_wait_for_dev(struct device *subordinate, struct device *dev)
+{
+	return 0;	/* devices resume in order here (lx_emul/pm.c) */
+}
+
+void pm_wakeup_dev_event(struct device *dev, unsigned int msec, bool hard)
+{
+}
+
+void __suspend_report_result(const char *function, struct device *dev, void *fn, int ret)
+{
+	if (ret)
+		dev_err(dev, "%s(): %ps returns %d\n", function, fn, ret);
+}
+
+/* the name of a device's sysfs power group (usbcore adds files to it) */
+const char power_group_name[] = "power";
+
+/* the sleep state being entered: none (PM_SUSPEND_ON) but during dde pm */
+suspend_state_t pm_suspend_target_state;

@@ -29,8 +29,10 @@ void ko_dependency_path(const char *path, const char *dep, char *out, size_t out
  * all (virtio_net's transport: virtio_pci), which no module depends on; or
  * NULL.
  * The driver host loads it, found beside the driver, as a dependency.
+ * A module may have several (usbcore: usbhid, usb-storage): the @nth one,
+ * from 0, or NULL past the last.
  */
-const char *ko_companion(const char *name);
+const char *ko_companion(const char *name, unsigned nth);
 
 /* the CRC the module was built against for NAME (__versions), or NULL */
 const struct ko_version *ko_version_of(const struct ko_image *img, const char *name);

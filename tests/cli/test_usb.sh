@@ -2,14 +2,16 @@
 # USB and input (docs/usb.md, docs/input.md): Linux's xhci, ehci and uhci
 # host controller drivers with usbcore, usbhid/hid-generic and usb-storage
 # in one driver process per controller, against QEMU's qemu-xhci,
-# ich9-usb-ehci1 and piix3-usb-uhci.
+# ich9-usb-ehci1 and piix3-usb-uhci; and on xHCI the same with Debian's
+# binary modules in the driver host ko-usb.
 #
 # On each controller: keys sent with QEMU's input-send-event (QMP) reach an
 # inputd client as exactly those key events, press and release, in order;
 # a tablet's absolute position (xhci) or a mouse's motion (ehci, uhci) and
 # buttons likewise; a usb-storage disk appears in bddf, is written and read
 # over NBD and the data is in the image. Then USB_CYCLES (default 20 on
-# xhci, 10 on the others, to keep make check short: make bench's
+# xhci, 10 on the others, 5 with the binary modules, to keep make check
+# short: make bench's
 # usb_bench.sh runs 100 on each)
 # attach/detach cycles of a keyboard (`dde usb add|del`: a key must arrive
 # after every attach) and of a storage device (a block written and read
@@ -119,8 +121,8 @@ dma_used() { "$DDE" driver memory "$1" 2>&1 | sed -n 's/.*dma: \([0-9]*\) bytes 
 
 # cycles LABEL CONTROLLER COUNT: keyboard and storage attach/detach cycles
 cycles() {
-	local label=$1 ctrl=$2 n=$3 i id dev w pid fds0 bad="" t0 worst=0 ms kb1 kb2 st1 st2
-	pid=$(driver_pid "$log" "$ctrl@00:01.0")
+	local label=$1 inst=$2 n=$3 i id dev w pid fds0 bad="" t0 worst=0 ms kb1 kb2 st1 st2
+	pid=$(driver_pid "$log" "$inst")
 	fds0=$(fd_count "$pid")
 	: >"$T/all.out"
 	DDE_INPUT=$INP "$DDE" input --all >>"$T/all.out" 2>&1 &
@@ -158,16 +160,16 @@ cycles() {
 	if [ -z "$bad" ]; then
 		ok "$label: $n attach/detach cycles of a keyboard (dde usb add|del): a key arrived after every attach (attach to key: at most $worst ms)"
 	else
-		not_ok "$label: keyboard cycles" "$bad; $(grep -E "$ctrl@|inputd" "$log" | tail -4)"
+		not_ok "$label: keyboard cycles" "$bad; $(grep -E "$inst|inputd" "$log" | tail -4)"
 	fi
 	bad=""
 	for i in $(seq "$n"); do
 		"$DDE" usb add "usb-storage:$T/c.img" >"$T/add.out" 2>&1 || { bad="attach $i: $(cat "$T/add.out")"; break; }
 		id=$(sed -n 's/.*(QEMU id \(usbhp[0-9]*\))$/\1/p' "$T/add.out")
-		if ! wait_count "bddf: sd[a-z]*: disk of $ctrl@00:01.0" $((i + 1)) 15 "$log"; then
+		if ! wait_count "bddf: sd[a-z]*: disk of $inst" $((i + 1)) 15 "$log"; then
 			bad="cycle $i: the disk did not appear"; break
 		fi
-		disk=$(sed -n "s/^bddf: \(sd[a-z]*\): disk of $ctrl@00:01.0.*/\1/p" "$log" | tail -1)
+		disk=$(sed -n "s/^bddf: \(sd[a-z]*\): disk of $inst.*/\1/p" "$log" | tail -1)
 		head -c 65536 /dev/urandom >"$T/blk"
 		if ! DDE_BLK=$BLK "$BLKIO" "$disk" put "$T/blk" $((i * 65536)) >"$T/io.out" 2>&1 ||
 			! DDE_BLK=$BLK "$BLKIO" "$disk" get "$T/blk.r" $((i * 65536)) 65536 >>"$T/io.out" 2>&1 ||
@@ -175,7 +177,7 @@ cycles() {
 			bad="cycle $i: I/O on $disk: $(tail -2 "$T/io.out")"; break
 		fi
 		"$DDE" usb del "$id" >"$T/del.out" 2>&1 || { bad="detach $i: $(cat "$T/del.out")"; break; }
-		if ! wait_count "$ctrl@00:01.0: sd[a-z]*: removed" "$i" 15 "$log"; then
+		if ! wait_count "$inst: sd[a-z]*: removed" "$i" 15 "$log"; then
 			bad="cycle $i: $disk was not removed"; break
 		fi
 		[ "$i" = 1 ] && sleep 0.3 && st1=$(dma_used 00:01.0)
@@ -185,17 +187,17 @@ cycles() {
 	if [ -z "$bad" ]; then
 		ok "$label: $n attach/detach cycles of a usb-storage disk: 64 KiB written and read back after every attach"
 	else
-		not_ok "$label: storage cycles" "$bad; $(grep -E "$ctrl@|bddf" "$log" | tail -4)"
+		not_ok "$label: storage cycles" "$bad; $(grep -E "$inst|bddf" "$log" | tail -4)"
 	fi
 	# nothing leaked
 	sleep 0.5
-	if [ "$(driver_pid "$log" "$ctrl@00:01.0")" = "$pid" ] && ! grep -q "restarting it" "$log" &&
+	if [ "$(driver_pid "$log" "$inst")" = "$pid" ] && ! grep -q "restarting it" "$log" &&
 		[ "$(fd_count "$pid")" -le "$fds0" ] && [ -n "$kb1" ] && [ "$kb1" = "$kb2" ] &&
 		[ -n "$st1" ] && [ "$st1" = "$st2" ] && ! "$DDE" usb | grep -q usbhp &&
 		[ "$(DDE_INPUT=$INP "$DDE" input | grep -c "QEMU USB Keyboard")" = 1 ]; then
 		ok "$label: nothing leaked: one driver process all along, $fds0 descriptors; its DMA memory (all it allocates) the same after the last cycle as after the first (keyboard: ${kb1% *} bytes, storage: ${st1% *}); QEMU and inputd list only the devices of the start"
 	else
-		not_ok "$label: leaks" "pid $pid -> $(driver_pid "$log" "$ctrl@00:01.0"), fds $fds0 -> $(fd_count "$pid"), DMA memory (bytes blocks) keyboard $kb1 -> $kb2, storage $st1 -> $st2; $("$DDE" usb; DDE_INPUT=$INP "$DDE" input | head -5)"
+		not_ok "$label: leaks" "pid $pid -> $(driver_pid "$log" "$inst"), fds $fds0 -> $(fd_count "$pid"), DMA memory (bytes blocks) keyboard $kb1 -> $kb2, storage $st1 -> $st2; $("$DDE" usb; DDE_INPUT=$INP "$DDE" input | head -5)"
 	fi
 }
 
@@ -208,30 +210,37 @@ wait_count() {
 	return 1
 }
 
-for ctrl in xhci ehci uhci; do
-	case $ctrl in
+# each controller with Linux's drivers built from source; then xHCI with
+# Debian's binary modules (dde run --prefer ko: xhci-pci, xhci-hcd, usbcore,
+# hid, usbhid, hid-generic, usb-storage, scsi_mod, sd_mod in the driver
+# host ko-usb, native engine)
+for what in xhci ehci uhci ko:xhci; do
+	ctrl=${what#ko:} prefer=source inst="$ctrl@00:01.0"
+	case $what in
+	ko:*) prefer=ko inst="ko:xhci-pci@00:01.0" pointer=tablet n=${USB_CYCLES:-5} ;;
 	xhci) pointer=tablet n=${USB_CYCLES:-20} ;;
 	*) pointer=mouse n=${USB_CYCLES:-10} ;;
 	esac
-	log="$T/$ctrl.log" QMP="$T/qmp-$ctrl" INP="@dde-test-inp-$$-$ctrl" BLK="@dde-test-blk-$$-$ctrl"
+	tag=${what/:/-}
+	log="$T/$tag.log" QMP="$T/qmp-$tag" INP="@dde-test-inp-$$-$tag" BLK="@dde-test-blk-$$-$tag"
 	truncate -s 32M "$T/s.img" "$T/c.img"
-	dde_bg "$log" --usb "$ctrl" --usb-device usb-kbd --usb-device "usb-$pointer" \
+	dde_bg "$log" --usb "$ctrl" --prefer "$prefer" --usb-device usb-kbd --usb-device "usb-$pointer" \
 		--usb-device "usb-storage:$T/s.img" --qmp "$QMP" --input-socket "$INP" --blk-socket "$BLK"
 	run=$bg
 	export DDE_RUN=@dde-run-$run
 	if wait_log "$log" "inputd: device input1" 60 && wait_log "$log" "bddf: sd[a-z]*: disk of" 30; then
-		ok "$ctrl: Linux's $ctrl driver enumerated the keyboard, the $pointer and the disk ($(sed -n 's/^inputd: device \(input[0-9]\): \(.*\) (driver.*/\1 \2/p' "$log" | tr '\n' ',' | sed 's/,$//'))"
-		send_keys "$ctrl" "$(device_of Keyboard)"
-		send_pointer "$ctrl" "$(device_of "USB ${pointer^}")" "$pointer"
+		ok "$what: Linux's $ctrl driver ($inst) enumerated the keyboard, the $pointer and the disk ($(sed -n 's/^inputd: device \(input[0-9]\): \(.*\) (driver.*/\1 \2/p' "$log" | tr '\n' ',' | sed 's/,$//'))"
+		send_keys "$what" "$(device_of Keyboard)"
+		send_pointer "$what" "$(device_of "USB ${pointer^}")" "$pointer"
 		disk=$(sed -n 's/^bddf: \(sd[a-z]*\): disk of.*/\1/p' "$log" | head -1)
-		storage "$ctrl" "$disk" "$T/s.img"
-		cycles "$ctrl" "$ctrl" "$n"
+		storage "$what" "$disk" "$T/s.img"
+		cycles "$what" "$inst" "$n"
 	else
-		not_ok "$ctrl: the devices were not enumerated" "$(grep -vE '^ddeio: driver' "$log" | tail -8)"
+		not_ok "$what: the devices were not enumerated" "$(grep -vE '^ddeio: driver' "$log" | tail -8)"
 	fi
 	dde_stop "$run"
 	if grep -qE "PANIC|not implemented|was killed by" "$log"; then
-		not_ok "$ctrl: the driver stopped on its own" "$(grep -E 'PANIC|not implemented|was killed by' "$log" | head -3)"
+		not_ok "$what: the driver stopped on its own" "$(grep -E 'PANIC|not implemented|was killed by' "$log" | head -3)"
 	fi
 done
 

@@ -597,10 +597,11 @@ static int sandbox_add_module(struct sandbox *sb, const char *path, int depth, c
 		return 0;	/* the host says what is wrong with it */
 	depends = ko_modinfo(&f.img, "depends", NULL);
 	name = ko_modinfo(&f.img, "name", NULL);
-	companion = name ? ko_companion(name) : NULL;
-	/* the companion the host loads too (scsi_mod's sd_mod), as a dependency */
-	snprintf(list, sizeof(list), "%s%s%s", depends ? depends : "",
-		 companion && depends && *depends ? "," : "", companion ? companion : "");
+	/* the companions the host loads too (scsi_mod's sd_mod), as dependencies */
+	snprintf(list, sizeof(list), "%s", depends ? depends : "");
+	for (unsigned nth = 0; name && (companion = ko_companion(name, nth)); nth++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+			 list[0] ? "," : "", companion);
 	ko_close(&f);
 	for (char *dep = strtok_r(list, ",", &save); dep; dep = strtok_r(NULL, ",", &save)) {
 		char dpath[PATH_MAX + 80];
