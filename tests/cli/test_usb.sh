@@ -2,16 +2,16 @@
 # USB and input (docs/usb.md, docs/input.md): Linux's xhci, ehci and uhci
 # host controller drivers with usbcore, usbhid/hid-generic and usb-storage
 # in one driver process per controller, against QEMU's qemu-xhci,
-# ich9-usb-ehci1 and piix3-usb-uhci; and on xHCI the same with Debian's
-# binary modules in the driver host ko-usb.
+# ich9-usb-ehci1 and piix3-usb-uhci; and the same with Debian's binary
+# modules in the driver host ko-usb.
 #
 # On each controller: keys sent with QEMU's input-send-event (QMP) reach an
 # inputd client as exactly those key events, press and release, in order;
 # a tablet's absolute position (xhci) or a mouse's motion (ehci, uhci) and
 # buttons likewise; a usb-storage disk appears in bddf, is written and read
-# over NBD and the data is in the image. Then USB_CYCLES (default 20 on
-# xhci, 10 on the others, 5 with the binary modules, to keep make check
-# short: make bench's
+# over NBD and the data is in the image. Then USB_CYCLES (default 10 on
+# xhci, 5 on the others, 5 and 2 with the binary modules, to keep make
+# check short: make bench's
 # usb_bench.sh runs 100 on each)
 # attach/detach cycles of a keyboard (`dde usb add|del`: a key must arrive
 # after every attach) and of a storage device (a block written and read
@@ -210,21 +210,24 @@ wait_count() {
 	return 1
 }
 
-# each controller with Linux's drivers built from source; then xHCI with
+# each controller with Linux's drivers built from source; then each with
 # Debian's binary modules (dde run --prefer ko: xhci-pci, xhci-hcd, usbcore,
-# hid, usbhid, hid-generic, usb-storage, scsi_mod, sd_mod in the driver
-# host ko-usb, native engine)
-for what in xhci ehci uhci ko:xhci; do
-	ctrl=${what#ko:} prefer=source inst="$ctrl@00:01.0"
+# hid, usbhid, hid-generic, usb-storage, scsi_mod, sd_mod ... in the driver
+# host ko-usb, native engine), and xHCI's on the translated engine (dbt:)
+for what in xhci ehci uhci ko:xhci ko:ehci ko:uhci dbt:xhci; do
+	ctrl=${what#*:} prefer=source engine=native inst="$ctrl@00:01.0"
 	case $what in
-	ko:*) prefer=ko inst="ko:xhci-pci@00:01.0" pointer=tablet n=${USB_CYCLES:-5} ;;
-	xhci) pointer=tablet n=${USB_CYCLES:-20} ;;
-	*) pointer=mouse n=${USB_CYCLES:-10} ;;
+	ko:xhci) prefer=ko inst="ko:xhci-pci@00:01.0" pointer=tablet n=${USB_CYCLES:-5} ;;
+	dbt:xhci) prefer=ko engine=dbt inst="ko:xhci-pci@00:01.0" pointer=tablet n=${USB_CYCLES:-2} ;;
+	ko:ehci) prefer=ko inst="ko:ehci-pci@00:01.0" pointer=mouse n=${USB_CYCLES:-2} ;;
+	ko:uhci) prefer=ko inst="ko:uhci-hcd@00:01.0" pointer=mouse n=${USB_CYCLES:-2} ;;
+	xhci) pointer=tablet n=${USB_CYCLES:-10} ;;
+	*) pointer=mouse n=${USB_CYCLES:-5} ;;
 	esac
 	tag=${what/:/-}
 	log="$T/$tag.log" QMP="$T/qmp-$tag" INP="@dde-test-inp-$$-$tag" BLK="@dde-test-blk-$$-$tag"
 	truncate -s 32M "$T/s.img" "$T/c.img"
-	dde_bg "$log" --usb "$ctrl" --prefer "$prefer" --usb-device usb-kbd --usb-device "usb-$pointer" \
+	dde_bg "$log" --usb "$ctrl" --prefer "$prefer" --engine "$engine" --usb-device usb-kbd --usb-device "usb-$pointer" \
 		--usb-device "usb-storage:$T/s.img" --qmp "$QMP" --input-socket "$INP" --blk-socket "$BLK"
 	run=$bg
 	export DDE_RUN=@dde-run-$run

@@ -171,7 +171,8 @@ static int info(const char *path, int verbose)
 		snprintf(cls, sizeof(cls), "net");
 		if (index_load(&ix, ixerr, sizeof(ixerr)) == 0) {
 			l = index_find(&ix, base, false);
-			if (l && (!strcmp(l->cls, "net") || !strcmp(l->cls, "block")))
+			if (l && (!strcmp(l->cls, "net") || !strcmp(l->cls, "block") ||
+				  !strcmp(l->cls, "sound") || !strcmp(l->cls, "usb")))
 				snprintf(cls, sizeof(cls), "%s", l->cls);
 			index_free(&ix);
 		}
