@@ -60,7 +60,9 @@ LX_WARN_OURS  := -Wall -Wno-sign-compare -Wno-pointer-sign -Wno-unused-const-var
 # through the block glue), "serves C..." (the class servers the driver
 # attaches to, in its .class file for dde run: its class by default),
 # "table T" (its MODULE_DEVICE_TABLE(pci, T), where the table sits in a
-# file its listed files #include)
+# file its listed files #include), "ko M" (Debian's module with the same
+# PCI table, when it is not "module": a USB host's is its PCI glue's;
+# tests/cli/test_linux_sources.sh compares the two)
 LX_DRIVERS := $(patsubst drivers/%/linux.recipe,%,$(wildcard drivers/*/linux.recipe))
 comma := ,
 lx_recipe = $(shell sed -n 's/^$(2)[ \t]\+//p' drivers/$(1)/linux.recipe)

@@ -102,7 +102,7 @@ dde_stop "$bg"
 # --- refusals, each one clear line --------------------------------------------
 one_line "--driver ko:MODULE that the package lacks" "$DDE" run --nic e1000 --driver ko:nosuch@00:01.0
 one_line "--driver ko:MODULE of no class dde serves" "$DDE" run --driver ko:lpc_ich@00:1f.0
-one_line "--driver ko:MODULE of a class without a driver host (usb)" "$DDE" run --driver ko:xhci-pci@00:01.0
+one_line "--driver ko:MODULE of a class without a driver host (input: HID drivers run in a USB host)" "$DDE" run --driver ko:hid-generic@00:1f.0
 expect "--driver NAME@SLOT whose PCI ids do not take the device there" 2 \
 	"e1000 claims no device like the one at 00:01.0 \[1b36:0010\]" \
 	"$DDE" run --disk "nvme:$T/n.img" --driver e1000@00:01.0

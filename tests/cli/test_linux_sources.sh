@@ -55,7 +55,10 @@ fi
 IX="$O/share/dde/drivers.index"
 for r in drivers/*/linux.recipe; do
 	d=$(basename "$(dirname "$r")")
-	mod=$(sed -n 's/^module[[:space:]]\+//p' "$r")
+	# the module whose PCI table it is: the recipe's `ko` line (a USB host's
+	# table is its PCI glue's: xhci-pci), else its module; '-' is '_'
+	mod=$(sed -n 's/^ko[[:space:]]\+//p' "$r")
+	[ -n "$mod" ] || mod=$(sed -n 's/^module[[:space:]]\+//p' "$r")
 	if [ -x "$O/drivers/$d" ] && [ -f "$O/stubs/$d-stubs.c" ]; then
 		ok "$d is built; $(grep -c '^	{ "' "$O/stubs/$d-stubs.c") symbols are generated stubs"
 	else
@@ -71,7 +74,7 @@ for r in drivers/*/linux.recipe; do
 			not_ok "$d: the index has its recipe's PCI ids" "index: $(echo $src) / recipe: $ids"
 		continue
 	fi
-	bin=$(awk -v d="$mod" '$1 == "ko" && $2 == d { print $4 }' "$IX" | sort)
+	bin=$(awk -v d="${mod//-/_}" '$1 == "ko" { n = $2; gsub("-", "_", n) } $1 == "ko" && n == d { print $4 }' "$IX" | sort)
 	if [ -n "$src" ] && [ "$src" = "$bin" ]; then
 		ok "$d: its $(echo "$src" | wc -l) PCI ids in the index match Debian's $mod.ko aliases"
 	else

@@ -213,8 +213,9 @@ wait_count() {
 # each controller with Linux's drivers built from source; then each with
 # Debian's binary modules (dde run --prefer ko: xhci-pci, xhci-hcd, usbcore,
 # hid, usbhid, hid-generic, usb-storage, scsi_mod, sd_mod ... in the driver
-# host ko-usb, native engine), and xHCI's on the translated engine (dbt:)
-for what in xhci ehci uhci ko:xhci ko:ehci ko:uhci dbt:xhci; do
+# host ko-usb, native engine), and xHCI's on the translated engine (dbt:);
+# USB_ONLY="xhci ko:ehci ..." runs only those
+for what in ${USB_ONLY:-xhci ehci uhci ko:xhci ko:ehci ko:uhci dbt:xhci}; do
 	ctrl=${what#*:} prefer=source engine=native inst="$ctrl@00:01.0"
 	case $what in
 	ko:xhci) prefer=ko inst="ko:xhci-pci@00:01.0" pointer=tablet n=${USB_CYCLES:-5} ;;

@@ -466,9 +466,24 @@ static void test_device(void **state)
 	assert_int_equal(cfg.nic[0].net, NET_NONE);
 	expect_ok(&cfg, "nic", "virtio-net");
 	assert_string_equal(cfg.nic[1].dev.name, "virtio-net-pci");
+	/* a USB host controller, by --device or --usb: one of the machine's USB buses */
 	expect_ok(&cfg, "device", "qemu-xhci,p2=8");
-	assert_int_equal(cfg.ndevices, 1);
-	assert_string_equal(cfg.device[0].props, "p2=8");
+	assert_int_equal(cfg.ndevices, 0);
+	assert_int_equal(cfg.nusb, 1);
+	assert_string_equal(cfg.usb[0].props, "p2=8");
+	expect_ok(&cfg, "usb", "ehci");
+	assert_string_equal(cfg.usb[1].name, "ich9-usb-ehci1");
+	expect_ok(&cfg, "usb-device", "usb-kbd,usb=1");
+	assert_int_equal(cfg.usbdev[0].ctrl, 1);
+	assert_string_equal(cfg.usbdev[0].model, "usb-kbd");
+	snprintf(arg, sizeof(arg), "usb-storage:%s", img);
+	expect_ok(&cfg, "usb-device", arg);
+	assert_string_equal(cfg.usbdev[1].file, img);
+	expect_fail(&cfg, "usb-device", "usb-storage", "needs :FILE");
+	expect_fail(&cfg, "usb-device", "usb-kbd:x.img", "takes no file");
+	expect_fail(&cfg, "usb-device", "usb-hub", "unknown model 'usb-hub'");
+	expect_fail(&cfg, "usb-device", "usb-kbd,usb=7", "usb=K, K from 0 to 2");
+	expect_fail(&cfg, "usb", "e1000", "is a net device");
 	expect_ok(&cfg, "sound", "ich9-intel-hda");
 	assert_int_equal(cfg.sound[0].dev.model->backend, BACKEND_HDA_CODEC);
 

@@ -334,7 +334,7 @@ int parse_driver(struct driver *d, const char *spec)
 
 		if (l && !strcmp(l->cls, "-")) {
 			fprintf(stderr, "dde run: --driver '%s': %s drives no kind of device a dde "
-				"class server serves (net, block, sound)\n", spec, d->name + 3);
+				"class server serves (net, block, sound, usb)\n", spec, d->name + 3);
 			return -1;
 		}
 		snprintf(prog, sizeof(prog), "ko-%.8s", l ? l->cls : "net");
