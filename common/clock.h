@@ -1,4 +1,5 @@
-/* The monotonic clock in milliseconds, for timeouts and the times logged. */
+/* The monotonic clock in milliseconds, for timeouts and the times logged;
+ * in nanoseconds, for latencies. */
 #ifndef DDE_COMMON_CLOCK_H
 #define DDE_COMMON_CLOCK_H
 
@@ -10,6 +11,14 @@ static inline long long mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static inline unsigned long long mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (unsigned long long)t.tv_sec * 1000000000ull + (unsigned long long)t.tv_nsec;
 }
 
 #endif

@@ -144,7 +144,8 @@ int lx_kit_input_attach(void (*output)(void *arg), void *arg)
 	return 0;
 }
 
-int lx_kit_input_device(const struct ddeinput_device *dev)
+/* DEVICE (@dev) or GONE (@id) to inputd, after the events before it */
+static int announce(unsigned type, const struct ddeinput_device *dev, unsigned id)
 {
 	static struct ddeinput_msg m;	/* large: not on a Linux task's stack */
 	int r;
@@ -154,28 +155,23 @@ int lx_kit_input_device(const struct ddeinput_device *dev)
 	pthread_mutex_lock(&in.lock);
 	flush();
 	memset(&m, 0, sizeof(m));
-	m.type = DDEINPUT_DEVICE;
-	m.dev = *dev;
+	m.type = type;
+	if (dev)
+		m.dev = *dev;
+	m.dev.id = dev ? dev->id : id;
 	r = send_msg(&m);
 	pthread_mutex_unlock(&in.lock);
 	return r;
 }
 
+int lx_kit_input_device(const struct ddeinput_device *dev)
+{
+	return announce(DDEINPUT_DEVICE, dev, 0);
+}
+
 int lx_kit_input_gone(unsigned id)
 {
-	static struct ddeinput_msg m;
-	int r;
-
-	if (in.sock < 0)
-		return 1;
-	pthread_mutex_lock(&in.lock);
-	flush();
-	memset(&m, 0, sizeof(m));
-	m.type = DDEINPUT_GONE;
-	m.dev.id = id;
-	r = send_msg(&m);
-	pthread_mutex_unlock(&in.lock);
-	return r;
+	return announce(DDEINPUT_GONE, NULL, id);
 }
 
 void lx_kit_input_event(unsigned id, unsigned type, unsigned code, int value)

@@ -12,16 +12,9 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "../../common/clock.h"
 #include "../../libddeinput/client.h"
 #include "qmp.h"
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -63,7 +56,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < count; i++) {
 		char cmd[256];
 		int down = !(i & 1), seen = 0;
-		uint64_t t0 = now_ns();
+		uint64_t t0 = mono_ns();
 
 		snprintf(cmd, sizeof(cmd), "{\"execute\":\"input-send-event\",\"arguments\":{\"events\":"
 			 "[{\"type\":\"key\",\"data\":{\"down\":%s,\"key\":{\"type\":\"qcode\","
@@ -81,7 +74,7 @@ int main(int argc, char **argv)
 				continue;
 			for (uint32_t k = 0; k < m->count; k++)
 				if (m->ev[k].type == 1 && m->ev[k].code == 30 && m->ev[k].value == down) {
-					uint64_t t1 = now_ns();
+					uint64_t t1 = mono_ns();
 
 					total[got] = t1 - t0;
 					after[got++] = t1 - m->ev[k].time_ns;
