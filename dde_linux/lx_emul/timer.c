@@ -388,3 +388,10 @@ void ktime_get_coarse_ts64(struct timespec64 *ts)
 {
 	ktime_get_ts64(ts);
 }
+
+/* a monotonic time on another clock (the input core stamps events in real time too) */
+ktime_t ktime_mono_to_any(ktime_t tmono, enum tk_offsets offs)
+{
+	return offs == TK_OFFS_BOOT ? tmono :
+	       tmono + ktime_get_with_offset(offs) - ktime_get();
+}

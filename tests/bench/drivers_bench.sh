@@ -14,7 +14,6 @@ echo
 bench_title "driver start and memory (median of $ROUNDS)"
 img="$T/disk.img"
 truncate -s 64M "$img"
-ms() { date +%s%3N; }
 median() { sort -n | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)]; else print "-" }'; }
 
 # one KIND DEVICE-OPTIONS... : "MS KIB" for one start, into $T/one

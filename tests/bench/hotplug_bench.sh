@@ -11,17 +11,6 @@ CYCLES=${CYCLES:-20}
 ROUNDS=${ROUNDS:-5}
 BLKIO="$O/tests/block/blkio"
 FRAMES="$O/tests/net/net_frames"
-ms() { date +%s%3N; }
-# "median p99" of the numbers on stdin
-stats() { sort -n | awk '{ a[NR] = $1 } END { if (!NR) { print "- -"; exit }
-	p = int(NR * 0.99 + 0.999); if (p > NR) p = NR; print a[int((NR + 1) / 2)], a[p] }'; }
-wait_log() {	# REGEX COUNT: the log has COUNT lines matching
-	for _ in $(seq 6000); do
-		[ "$(grep -Ec -- "$1" "$T/log")" -ge "$2" ] && return 0
-		sleep 0.005
-	done
-	return 1
-}
 
 echo
 bench_title "hotplug: device_add to first I/O, device_del to slot empty ($CYCLES cycles each)"

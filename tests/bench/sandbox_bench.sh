@@ -16,7 +16,6 @@ img="$T/disk.img"
 head -c $((64 << 20)) /dev/urandom >"$img"
 port=$((42000 + $$ % 8000))
 
-ms() { date +%s%3N; }
 # one MODE(sandbox|open) ROUND: a line of figures into $T/res-MODE
 one() {
 	local mode=$1 sock="@dde-bench-sbx-$$-$2" net="@dde-bench-sbxn-$$-$2" extra=() t0 disk_ms net_ms run

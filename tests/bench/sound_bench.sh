@@ -22,7 +22,6 @@ for p in aplay sox; do
 	command -v $p >/dev/null || { echo "   (no $p: make deps installs alsa-utils and sox)"; exit 0; }
 done
 
-ms() { date +%s%3N; }
 # cpu PID: user + system clock ticks so far
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 

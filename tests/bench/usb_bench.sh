@@ -19,17 +19,6 @@ SOAK=${SOAK:-100}
 KEYS=${KEYS:-200}
 BLKIO="$O/tests/block/blkio"
 KEYLAT="$O/tests/input/keylat"
-ms() { date +%s%3N; }
-# "median p99" of the numbers on stdin
-stats() { sort -n | awk '{ a[NR] = $1 } END { if (!NR) { print "- -"; exit }
-	p = int(NR * 0.99 + 0.999); if (p > NR) p = NR; print a[int((NR + 1) / 2)], a[p] }'; }
-wait_log() {	# REGEX COUNT: the log has COUNT lines matching
-	for _ in $(seq 6000); do
-		[ "$(grep -Ec -- "$1" "$T/log")" -ge "$2" ] && return 0
-		sleep 0.005
-	done
-	return 1
-}
 mbps() { sed -n 's/.* \([0-9.]*\) MB\/s.*/\1/p'; }
 
 echo
