@@ -480,7 +480,6 @@ static int do_hello(struct server *s, struct client *c, const struct ddeio_msg *
 	g->ndev = c->ndev;
 	for (unsigned i = 0; i < c->ndev; i++) {
 		const struct ddeio_device *d = platform_device(s->p, c->dev[i]);
-		uint32_t cmd;
 		int err;
 
 		s->dev_owner[c->dev[i]] = c;
@@ -500,9 +499,15 @@ static int do_hello(struct server *s, struct client *c, const struct ddeio_msg *
 			return refuse(c, r, err, "'%s': the IOMMU could not map DMA region %u for "
 				      "the device: %s", c->name, c->region, strerror(-err));
 		}
-		/* Released devices had bus mastering turned off; turn it on again. */
-		if (!platform_config_read(s->p, d->bdf, 0x04, 2, &cmd))
-			platform_config_write(s->p, d->bdf, 0x04, 2, cmd | 0x4u);
+		/*
+		 * Bus mastering stays as it is: on at a device's first grant
+		 * (as firmware leaves it), off after a driver had it (release
+		 * turned it off). A device given back may still be running
+		 * what its last driver set up (a USB controller its schedule):
+		 * the next driver resets it before it turns mastering on, as
+		 * Linux's drivers do (pci_set_master; UEFI's PCI I/O
+		 * attributes).
+		 */
 	}
 	if (c->region) {
 		const struct platform_region *reg = platform_region(s->p, c->region);

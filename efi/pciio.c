@@ -797,8 +797,17 @@ efi_handle efi_pci_controller(unsigned index)
 	for (unsigned b = 0; b < DDEKIT_PCI_BARS; b++)
 		if (p->dev->bar[b].kind == DDEKIT_BAR_MEM32 || p->dev->bar[b].kind == DDEKIT_BAR_MEM64)
 			p->bar[b] = ddekit_mmio_map(index, b, &p->bar_size[b]);
-	/* the platform enabled decoding and bus mastering, as firmware would */
-	p->attributes = PCI_IO_SUPPORTED & ~(uint64_t)EFI_PCI_IO_ATTRIBUTE_DUAL_ADDRESS_CYCLE;
+	/*
+	 * What the command register has on: decoding and bus mastering, as
+	 * firmware leaves a device at its first grant; mastering off when a
+	 * driver had it before (the driver enables it: Attributes)
+	 */
+	uint32_t cmd = 0;
+
+	ddekit_pci_config_read(index, 4, 2, &cmd);
+	p->attributes = (cmd & 1 ? EFI_PCI_IO_ATTRIBUTE_IO : 0) |
+			(cmd & 2 ? EFI_PCI_IO_ATTRIBUTE_MEMORY : 0) |
+			(cmd & 4 ? EFI_PCI_IO_ATTRIBUTE_BUS_MASTER : 0);
 	io = &p->io;
 #define SET(member, fn, nargs) (io->member = (__typeof__(io->member))efi_export((void *)(fn), #fn, nargs))
 	SET(poll_mem, poll_mem, 8);

@@ -106,14 +106,47 @@ static void setup_dev(struct lx_pci *d, unsigned index)
 	dev_set_name(&p->dev, "0000:00:%02x.%x", k.slot, k.func);
 }
 
+/*
+ * PCI fixups (DECLARE_PCI_FIXUP_*) of the code linked in, collected by
+ * dde_linux/lx.ld, run as drivers/pci/quirks.c's pci_fixup_device does:
+ * early and header ones when the device is set up, final ones before any
+ * driver can bind, enable ones at the first pci_enable_device. USB's
+ * quirk_usb_early_handoff is one: it stops and resets a host controller
+ * that is still running, e.g. the schedule of a driver that died.
+ */
+extern const struct pci_fixup __lx_pci_fixups_early[], __lx_pci_fixups_header[],
+	__lx_pci_fixups_final[], __lx_pci_fixups_enable[], __lx_pci_fixups_end[];
+
+static void run_fixups(struct pci_dev *dev, const struct pci_fixup *f,
+		       const struct pci_fixup *end)
+{
+	for (; f < end; f++) {
+		void (*hook)(struct pci_dev *) = offset_to_ptr(&f->hook_offset);
+
+		if (f->class != (u32)(dev->class >> f->class_shift) && f->class != (u32)PCI_ANY_ID)
+			continue;
+		if (f->vendor != dev->vendor && f->vendor != (u16)PCI_ANY_ID)
+			continue;
+		if (f->device != dev->device && f->device != (u16)PCI_ANY_ID)
+			continue;
+		pci_dbg(dev, "calling %pS\n", hook);
+		hook(dev);
+	}
+}
+
 void lx_emul_pci_init(void)
 {
 	ndevices = lx_kit_pci_count();
 	devices = kcalloc(ndevices ? ndevices : 1, sizeof(*devices), GFP_KERNEL);
 	if (!devices)
 		panic("lx_emul: no memory for PCI devices");
-	for (unsigned i = 0; i < ndevices; i++)
+	for (unsigned i = 0; i < ndevices; i++) {
 		setup_dev(&devices[i], i);
+		run_fixups(&devices[i].pdev, __lx_pci_fixups_early, __lx_pci_fixups_header);
+		run_fixups(&devices[i].pdev, __lx_pci_fixups_header, __lx_pci_fixups_final);
+	}
+	for (unsigned i = 0; i < ndevices; i++)
+		run_fixups(&devices[i].pdev, __lx_pci_fixups_final, __lx_pci_fixups_enable);
 }
 
 /* ---- drivers ---- */
@@ -347,7 +380,8 @@ static int enable(struct pci_dev *dev, unsigned long flags)
 			bits |= PCI_COMMAND_MEMORY;
 	}
 	command_bits(dev, bits, PCI_COMMAND_INTX_DISABLE);
-	atomic_inc(&dev->enable_cnt);
+	if (atomic_inc_return(&dev->enable_cnt) == 1)
+		run_fixups(dev, __lx_pci_fixups_enable, __lx_pci_fixups_end);
 	return 0;
 }
 

@@ -70,6 +70,7 @@ static int ahci_find_port(struct testdev_ahci *a)
 		return err;
 	}
 	testdev_wr32(a->b.regs, HBA_GHC, GHC_AE);
+	testdev_bus_master(a->b.dev);
 	err = testdev_rd32(a->b.regs, HBA_CAP, &a->cap);
 	if (!err)
 		err = testdev_rd32(a->b.regs, HBA_VS, &a->vs);

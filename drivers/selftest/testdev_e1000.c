@@ -231,6 +231,7 @@ int testdev_e1000_open_ring(unsigned dev, unsigned ring,
 		goto err_close;
 	}
 	e1000_quiesce(e);
+	testdev_bus_master(dev);
 	err = e1000_read(e, E1000_ICR, &icr);
 	if (err)
 		goto err_close;

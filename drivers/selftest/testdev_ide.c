@@ -149,6 +149,7 @@ int testdev_ide_open(unsigned dev, struct testdev_ide **out)
 	/* Stop a DMA a previous driver left, forget its status bits. */
 	out8(d->bm + BM_CMD, 0);
 	out8(d->bm + BM_STATUS, BMST_ERROR | BMST_INTR);
+	testdev_bus_master(dev);
 	/* Software reset of the channel; nIEN stays set after it. */
 	out8(ATA_DEVCTL, DEVCTL_SRST | DEVCTL_NIEN);
 	ddekit_thread_sleep_us(10);

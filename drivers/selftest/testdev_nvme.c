@@ -159,6 +159,7 @@ static int nvme_enable(struct testdev_nvme *n)
 			    csts, err);
 		return err;
 	}
+	testdev_bus_master(n->b.dev);
 	testdev_wr32(n->b.regs, NVME_AQA, (QUEUE_DEPTH - 1) << 16 | (QUEUE_DEPTH - 1));
 	testdev_wr32(n->b.regs, NVME_ASQ, (uint32_t)n->admin.sq_bus);
 	testdev_wr32(n->b.regs, NVME_ASQ + 4, (uint32_t)(n->admin.sq_bus >> 32));

@@ -136,6 +136,7 @@ int testdev_rtl8139_open(unsigned dev, unsigned rx_ring, struct testdev_rtl8139 
 		}
 		ddekit_thread_sleep_us(1000);
 	}
+	testdev_bus_master(dev);
 	wr(r, RTL_IMR, 2, 0);
 	wr(r, RTL_ISR, 2, 0xffff);
 

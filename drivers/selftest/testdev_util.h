@@ -187,4 +187,16 @@ static inline void testdev_ata_identity(const uint16_t *id, uint64_t *sectors,
 	}
 }
 
+/*
+ * Bus mastering on, once the device is reset: a device another driver had
+ * comes with it off (ddeio turned it off when that driver ended).
+ */
+static inline void testdev_bus_master(unsigned dev)
+{
+	uint32_t cmd = 0;
+
+	if (!ddekit_pci_config_read(dev, 0x04, 2, &cmd) && !(cmd & 0x4))
+		ddekit_pci_config_write(dev, 0x04, 2, cmd | 0x4);
+}
+
 #endif
