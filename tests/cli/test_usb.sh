@@ -18,6 +18,8 @@
 # back after every attach), and nothing leaked: the same driver process
 # (never restarted), its descriptors and memory, inputd's and bddf's lists,
 # QEMU's own list of USB devices.
+# Then the driver is killed (kill -9) in the middle of an NBD copy to the
+# stick: it comes back, the copy completes intact, the keyboard re-enumerates.
 . "$(dirname "$0")/lib.sh"
 
 QMPSEND="$O/tests/input/qmpsend"
@@ -121,7 +123,7 @@ dma_used() { "$DDE" driver memory "$1" 2>&1 | sed -n 's/.*dma: \([0-9]*\) bytes 
 
 # cycles LABEL CONTROLLER COUNT: keyboard and storage attach/detach cycles
 cycles() {
-	local label=$1 inst=$2 n=$3 i id dev w pid fds0 bad="" t0 worst=0 ms kb1 kb2 st1 st2
+	local label=$1 inst=$2 n=$3 i id dev w pid fds0 bad="" t0 worst=0 ms kb1 kb2 st1 st2 disk
 	pid=$(driver_pid "$log" "$inst")
 	fds0=$(fd_count "$pid")
 	: >"$T/all.out"
@@ -201,6 +203,59 @@ cycles() {
 	fi
 }
 
+# comeback LABEL INSTANCE DISK IMAGE MiB: the driver killed (kill -9) while
+# nbdcopy writes MiB to the USB stick; dde run restarts it, the copy
+# completes without an error and the data is on the disk and in the image
+# (bddf sent again what was outstanding), the disk keeps its name, and the
+# keyboard comes back to inputd as a new device that delivers a key
+comeback() {
+	local label=$1 inst=$2 disk=$3 img=$4 mib=$5 pid nbd cp w dev bad="" back
+	pid=$(driver_pid "$log" "$inst")
+	head -c $((mib * 1048576)) /dev/urandom >"$T/cb.data"
+	: >"$T/cb.out"
+	DDE_INPUT=$INP "$DDE" input --all >"$T/cb.out" 2>&1 &
+	w=$!
+	BG_PIDS="$BG_PIDS $w"
+	DDE_BLK=$BLK "$DDE" nbd --export "$disk" --socket "$T/cb.sock" >"$T/cb-nbd.log" 2>&1 &
+	nbd=$!
+	BG_PIDS="$BG_PIDS $nbd"
+	wait_log "$T/cb-nbd.log" "serving|listening|export" 10
+	nbdcopy "$T/cb.data" "nbd+unix:///$disk?socket=$T/cb.sock" >"$T/cb-copy.out" 2>&1 &
+	cp=$!
+	# mid-copy: once its first 64 KiB are in the image
+	for _ in $(seq 1000); do
+		cmp -s -n 65536 "$img" "$T/cb.data" && break
+		sleep 0.01
+	done
+	kill -9 "$pid"
+	if ! wait_log "$log" "^dde: restarted driver $inst " 20; then
+		bad="not restarted: $(grep -E "^dde:|$inst" "$log" | tail -3)"
+	elif ! wait "$cp"; then
+		bad="nbdcopy failed: $(tail -3 "$T/cb-copy.out")"
+	elif ! nbdcopy "nbd+unix:///$disk?socket=$T/cb.sock" - 2>"$T/cb-copy.out" |
+		head -c $((mib * 1048576)) | cmp -s - "$T/cb.data"; then
+		bad="read back different: $(tail -3 "$T/cb-copy.out")"
+	elif ! cmp -s <(head -c $((mib * 1048576)) "$img") "$T/cb.data"; then
+		bad="the image holds something else"
+	elif ! wait_log "$T/cb.out" "^input[0-9]*: Input device name: \"QEMU QEMU USB Keyboard\"" 30; then
+		bad="the keyboard did not come back: $(tail -3 "$T/cb.out")"
+	else
+		dev=$(sed -n 's/^\(input[0-9]*\): Input device name: "QEMU QEMU USB Keyboard".*/\1/p' "$T/cb.out" | tail -1)
+		"$QMPSEND" "$QMP" key:z:down key:z:up >/dev/null 2>&1
+		wait_log "$T/cb.out" "^$dev: .*code 44 \(KEY_Z\), value 0" 10 ||
+			bad="no key from the keyboard after the restart"
+	fi
+	back=$(sed -n "s/^bddf: $disk: back \([0-9]* ms\) after its driver went away ($inst, restart 1): \([0-9]*\) request parts.*/\1, \2 request parts sent again/p" "$log")
+	if [ -z "$bad" ] && [ -n "$back" ] &&
+		"$DDE" status | grep -Eq "^$inst +running +[0-9]+ +1 "; then
+		ok "$label: the driver killed mid-copy came back: $mib MiB written with nbdcopy, no client error, read back and in the image ($disk back $back); the keyboard re-enumerated and delivers keys"
+	else
+		not_ok "$label: the driver killed mid-copy" "${bad:-disk $disk: ${back:-not back}; $("$DDE" status | tail -2)}"
+	fi
+	kill "$w" "$nbd" 2>/dev/null
+	wait "$w" "$nbd" 2>/dev/null
+}
+
 # wait_count PATTERN N SECONDS LOG: LOG has N lines matching PATTERN
 wait_count() {
 	for _ in $(seq $(($3 * 10))); do
@@ -239,11 +294,13 @@ for what in ${USB_ONLY:-xhci ehci uhci ko:xhci ko:ehci ko:uhci dbt:xhci}; do
 		disk=$(sed -n 's/^bddf: \(sd[a-z]*\): disk of.*/\1/p' "$log" | head -1)
 		storage "$what" "$disk" "$T/s.img"
 		cycles "$what" "$inst" "$n"
+		comeback "$what" "$inst" "$disk" "$T/s.img" "$(case $ctrl in xhci) echo 24 ;; ehci) echo 8 ;; *) echo 2 ;; esac)"
 	else
 		not_ok "$what: the devices were not enumerated" "$(grep -vE '^ddeio: driver' "$log" | tail -8)"
 	fi
 	dde_stop "$run"
-	if grep -qE "PANIC|not implemented|was killed by" "$log"; then
+	# the one kill is comeback's
+	if grep -E "PANIC|not implemented|was killed by" "$log" | grep -qv "was killed by signal 9 (Killed)"; then
 		not_ok "$what: the driver stopped on its own" "$(grep -E 'PANIC|not implemented|was killed by' "$log" | head -3)"
 	fi
 done
