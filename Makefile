@@ -297,9 +297,16 @@ $(O)/tests/unit/test_sndd: $(call obj,tests/unit/test_sndd.c) $(LIBDDESND) | $(O
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) -lcmocka
 
+# a stand-in for Linux's /dev/uinput, preloaded into inputd by test_inputd
+# (hosts without uinput); never with sanitizers, as the ALSA plugin
+UINPUT_STANDIN := $(O)/tests/unit/uinput_standin.so
+$(UINPUT_STANDIN): $(call pic,tests/unit/uinput_standin.c)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -pthread -Wl,-z,defs -o $@ $^ -ldl
+
 # inputd against a driver end and clients in the test (libddeinput); it
-# runs inputd from the build
-$(O)/tests/unit/test_inputd: $(call obj,tests/unit/test_inputd.c) $(LIBDDEINPUT) | $(O)/bin/inputd
+# runs inputd from the build, also with the uinput stand-in
+$(O)/tests/unit/test_inputd: $(call obj,tests/unit/test_inputd.c) $(LIBDDEINPUT) | $(O)/bin/inputd $(UINPUT_STANDIN)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) -lcmocka
 

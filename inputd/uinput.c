@@ -7,6 +7,10 @@
  * (LEDs set on the host's node stay there) and force feedback (EV_FF is
  * not exported). The host repeats held keys itself (EV_REP is exported),
  * so the repeats the driver's input core makes (value 2) are not passed on.
+ * The axes go without their fuzz: the driver's input core filtered the
+ * values already, and the host's would filter them again (dropping or
+ * moving values the clients saw). uinput wants a name: a device without
+ * one is "dde inputN" on the host.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -75,20 +79,25 @@ static int set_capabilities(int fd, const struct ddeinput_device *i)
 	return 0;
 }
 
-/* Name, id and axes: UI_DEV_SETUP and UI_ABS_SETUP (Linux 4.5), else the older write */
-static int describe(int fd, const struct ddeinput_device *i)
+/* Name, id and axes (fuzz 0: see above): UI_DEV_SETUP and UI_ABS_SETUP
+ * (Linux 4.5), else the older write */
+static int describe(int fd, const struct device *d)
 {
+	const struct ddeinput_device *i = &d->info;
 	struct input_id id = { i->bustype, i->vendor, i->product, i->version };
 	struct uinput_setup setup = { .id = id };
 	struct uinput_user_dev old = { .id = id };
 
-	snprintf(setup.name, sizeof(setup.name), "%s", i->name);
+	if (i->name[0])
+		snprintf(setup.name, sizeof(setup.name), "%s", i->name);
+	else
+		snprintf(setup.name, sizeof(setup.name), "dde %s", d->name);
 	if (!ioctl(fd, UI_DEV_SETUP, &setup)) {
 		for (unsigned a = 0; a < DDEINPUT_ABS_CNT; a++) {
 			const struct ddeinput_abs *x = &i->absinfo[a];
 			struct uinput_abs_setup abs = {
 				.code = (__u16)a,
-				.absinfo = { x->value, x->minimum, x->maximum, x->fuzz, x->flat,
+				.absinfo = { x->value, x->minimum, x->maximum, 0, x->flat,
 					     x->resolution },
 			};
 
@@ -97,13 +106,13 @@ static int describe(int fd, const struct ddeinput_device *i)
 		}
 		return 0;
 	}
+	/* an older uinput does not know it (it says EINVAL) */
 	if (errno != EINVAL && errno != ENOTTY)
 		return -1;
-	snprintf(old.name, sizeof(old.name), "%s", i->name);
+	memcpy(old.name, setup.name, sizeof(old.name));
 	for (unsigned a = 0; a < DDEINPUT_ABS_CNT && a < ABS_CNT; a++) {
 		old.absmin[a] = i->absinfo[a].minimum;
 		old.absmax[a] = i->absinfo[a].maximum;
-		old.absfuzz[a] = i->absinfo[a].fuzz;
 		old.absflat[a] = i->absinfo[a].flat;
 	}
 	return write(fd, &old, sizeof(old)) == (ssize_t)sizeof(old) ? 0 : -1;
@@ -117,7 +126,7 @@ void uinput_create(struct device *d)
 	d->uinput = -1;
 	if (fd < 0)
 		return;
-	if (set_capabilities(fd, &d->info) || describe(fd, &d->info) ||
+	if (set_capabilities(fd, &d->info) || describe(fd, d) ||
 	    ioctl(fd, UI_DEV_CREATE) < 0) {
 		inputd_log("device %s: --uinput: the host refused the device: %s", d->name,
 			   strerror(errno));

@@ -6,7 +6,10 @@
  * subscribe, list and set LEDs, and raw connections break the protocol.
  * inputd runs from the build (BUILD/bin/inputd) on a socket of its own
  * for each test and is stopped after it, also when a test fails. Also
- * Linux's names of the codes, from the table made at build time.
+ * Linux's names of the codes, from the table made at build time, and the
+ * export to the host (--uinput) against a strict stand-in of Linux 6.1's
+ * /dev/uinput preloaded into inputd (uinput_standin.c), whose log says
+ * every call inputd made and every event the host's input core passed on.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -23,12 +26,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/input-event-codes.h>
+#include <linux/uinput.h>
 
 #include "../../common/seqpacket.h"
 #include "../../libddeinput/client.h"
@@ -182,6 +187,10 @@ struct fx {
 	int control;		/* our end of inputd's control channel, or -1 */
 	int drv;		/* the test driver's connection, or -1 */
 	int passed;		/* the test got to its end: inputd's log is not news */
+	/* --uinput: the stand-in's directory and log, and inputd's environment */
+	char udir[64], ulog[96];
+	char envbuf[4][PATH_MAX + 64];
+	char *env[5];		/* NULL-ended: added to inputd's (start_with) */
 };
 
 static int setup_with(void **state, int with_control)
@@ -222,13 +231,22 @@ static int teardown(void **state)
 	stop_server(fx->inputd);
 	if (fx->control >= 0)
 		close(fx->control);
-	/* inputd's log, for whoever reads a failure */
+	/* inputd's log (and the uinput stand-in's), for whoever reads a failure */
 	f = fx->passed ? NULL : fopen(fx->log, "r");
 	while (f && fgets(line, sizeof(line), f))
 		fprintf(stderr, "    | %s", line);
 	if (f)
 		fclose(f);
+	f = fx->passed || !fx->udir[0] ? NULL : fopen(fx->ulog, "r");
+	while (f && fgets(line, sizeof(line), f))
+		fprintf(stderr, "    uinput | %s", line);
+	if (f)
+		fclose(f);
 	unlink(fx->log);
+	if (fx->udir[0]) {
+		unlink(fx->ulog);
+		rmdir(fx->udir);
+	}
 	free(fx);
 	return 0;
 }
@@ -826,6 +844,8 @@ static int start_with(struct fx *fx, char *const *extra, int nextra)
 		if (getppid() != parent || fd < 0 || dup2(fd, 2) != 2)
 			_exit(126);
 		fcntl(sp[1], F_SETFD, 0);
+		for (int i = 0; fx->env[i]; i++)
+			putenv(fx->env[i]);
 		execv(bin, argv);
 		_exit(127);
 	}
@@ -872,7 +892,643 @@ static void test_options(void **state)
 	fx->passed = 1;
 }
 
-int main(void)
+/* ---- the export to the host (--uinput), against the uinput stand-in ---- */
+
+/* No inputd yet: the test starts its own (start_uinput) */
+static int setup_bare(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+
+	fx->drv = -1;
+	fx->control = -1;
+	*state = fx;
+	return 0;
+}
+
+/*
+ * Into fx->env: what preloads the stand-in, logging into a directory of
+ * the test's own, and @extra ("UINPUT_STANDIN_ABSENT=1", or NULL). A
+ * sanitized build's programs must let it come before their runtime.
+ */
+static void standin_env(struct fx *fx, const char *extra)
+{
+	const char *asan = getenv("ASAN_OPTIONS");
+	char so[PATH_MAX];
+	int n = 0;
+
+	build_path("tests/unit/uinput_standin.so", so, sizeof(so));
+	if (access(so, R_OK))
+		fail_msg("no %s (is it built?)", so);
+	snprintf(fx->udir, sizeof(fx->udir), "/tmp/dde-test-uinput-XXXXXX");
+	if (!mkdtemp(fx->udir)) {
+		fx->udir[0] = 0;
+		fail_msg("mkdtemp: %s", strerror(errno));
+	}
+	snprintf(fx->ulog, sizeof(fx->ulog), "%s/uinput.log", fx->udir);
+	snprintf(fx->envbuf[n++], sizeof(fx->envbuf[0]), "LD_PRELOAD=%s", so);
+	snprintf(fx->envbuf[n++], sizeof(fx->envbuf[0]), "UINPUT_STANDIN_LOG=%s", fx->ulog);
+	snprintf(fx->envbuf[n++], sizeof(fx->envbuf[0]),
+		 "ASAN_OPTIONS=%s%sverify_asan_link_order=0", asan ? asan : "",
+		 asan && asan[0] ? ":" : "");
+	if (extra)
+		snprintf(fx->envbuf[n++], sizeof(fx->envbuf[0]), "%s", extra);
+	for (int i = 0; i < n; i++)
+		fx->env[i] = fx->envbuf[i];
+	fx->env[n] = NULL;
+}
+
+/* inputd --uinput on the stand-in, drivers over the socket */
+static void start_uinput(struct fx *fx, const char *extra)
+{
+	char *opts[] = { "--open-drivers", "--uinput" };
+
+	standin_env(fx, extra);
+	assert_int_equal(start_with(fx, opts, 2), 0);
+}
+
+/* SIGTERM: inputd stops cleanly, its devices leaving the host first */
+static void stop_inputd(struct fx *fx)
+{
+	int status = -1;
+
+	kill(fx->inputd, SIGTERM);
+	assert_int_equal(waitpid(fx->inputd, &status, 0), fx->inputd);
+	fx->inputd = 0;
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+#define ULOG_LINES 512
+
+/* The stand-in's log, in lines */
+struct ulog {
+	char *text;
+	char *line[ULOG_LINES];
+	int n;
+};
+
+static void ulog_read(const struct fx *fx, struct ulog *l)
+{
+	size_t cap = 1 << 20, len = 0;
+	FILE *f = fopen(fx->ulog, "r");
+
+	l->text = calloc(1, cap + 1);
+	assert_non_null(l->text);
+	l->n = 0;
+	if (f) {
+		len = fread(l->text, 1, cap, f);
+		fclose(f);
+	}
+	for (char *p = l->text, *nl; p < l->text + len; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			break;
+		*nl = 0;
+		assert_true(l->n < ULOG_LINES);
+		l->line[l->n++] = p;
+	}
+}
+
+/* Keep only the lines of @l that begin with @a or @b (NULL: only @a) */
+static void ulog_keep(struct ulog *l, const char *a, const char *b)
+{
+	int k = 0;
+
+	for (int i = 0; i < l->n; i++)
+		if (!strncmp(l->line[i], a, strlen(a)) || (b && !strncmp(l->line[i], b, strlen(b))))
+			l->line[k++] = l->line[i];
+	l->n = k;
+}
+
+/* How many lines of the stand-in's log are @want (after @ms, as logged()) */
+static int ulog_has(struct fx *fx, const char *want, int ms)
+{
+	int found;
+
+	for (long long end = mono_ms() + ms;; sleep_ms(10)) {
+		struct ulog l;
+
+		ulog_read(fx, &l);
+		found = 0;
+		for (int i = 0; i < l.n; i++)
+			found += !strcmp(l.line[i], want);
+		free(l.text);
+		if (found || mono_ms() >= end)
+			return found;
+	}
+}
+
+/* How many lines of @l begin with @prefix */
+static int ulog_count(const struct ulog *l, const char *prefix)
+{
+	int n = 0;
+
+	for (int i = 0; i < l->n; i++)
+		n += !strncmp(l->line[i], prefix, strlen(prefix));
+	return n;
+}
+
+/* Line @*i of @l is the one @fmt makes; on to the next */
+static void line_is(const struct ulog *l, int *i, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void line_is(const struct ulog *l, int *i, const char *fmt, ...)
+{
+	char want[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(want, sizeof(want), fmt, ap);
+	va_end(ap);
+	if (*i >= l->n)
+		fail_msg("the stand-in's log ends before \"%s\"", want);
+	assert_string_equal(l->line[*i], want);
+	(*i)++;
+}
+
+/* The descriptor of the "open fd=N" at line @i */
+static int opened_fd(const struct ulog *l, int i)
+{
+	int fd = -1;
+
+	assert_true(i < l->n);
+	assert_int_equal(sscanf(l->line[i], "open fd=%d", &fd), 1);
+	return fd;
+}
+
+/*
+ * From line @*i: the calls that made the test keyboard the host's @host,
+ * by UI_DEV_SETUP or (@legacy: a uinput before Linux 4.5, which does not
+ * know it) the write of struct uinput_user_dev. Its descriptor.
+ */
+static int keyboard_made(const struct ulog *l, int *i, const char *host, int legacy)
+{
+	const unsigned types[] = { EV_SYN, EV_KEY, EV_MSC, EV_LED, EV_REP };
+	const unsigned keys[] = { KEY_ESC, KEY_A, KEY_B, KEY_CAPSLOCK };
+	const unsigned leds[] = { LED_NUML, LED_CAPSL, LED_SCROLLL };
+	int fd = opened_fd(l, *i);
+
+	line_is(l, i, "open fd=%d", fd);
+	for (unsigned k = 0; k < sizeof(types) / sizeof(types[0]); k++)
+		line_is(l, i, "set fd=%d UI_SET_EVBIT %u", fd, types[k]);
+	for (unsigned k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+		line_is(l, i, "set fd=%d UI_SET_KEYBIT %u", fd, keys[k]);
+	line_is(l, i, "set fd=%d UI_SET_MSCBIT %u", fd, MSC_SCAN);
+	for (unsigned k = 0; k < sizeof(leds) / sizeof(leds[0]); k++)
+		line_is(l, i, "set fd=%d UI_SET_LEDBIT %u", fd, leds[k]);
+	line_is(l, i, "phys fd=%d \"usb-test-1/input0\"", fd);
+	if (legacy)
+		line_is(l, i, "refused fd=%d ioctl %#x: EINVAL (a call uinput does not know "
+			"(before Linux 4.5))", fd, (unsigned)UI_DEV_SETUP);
+	line_is(l, i, "%s fd=%d name=\"Test Keyboard\" bus=0x3 vendor=0x627 product=0x1 "
+		"version=0x111 ff_effects_max=0", legacy ? "legacy_setup" : "setup", fd);
+	/* EV_SYN, EV_KEY, EV_MSC, EV_LED, EV_REP; ESC, A, B, CAPSLOCK; MSC_SCAN; 3 LEDs */
+	line_is(l, i, "create fd=%d %s name=\"Test Keyboard\" phys=\"usb-test-1/input0\" "
+		"bus=0x3 vendor=0x627 product=0x1 version=0x111 ev=0,1,4,17,20 key=1,30,48,58 "
+		"rel= abs= msc=4 led=0,1,2 snd= ff= sw= prop=", fd, host);
+	line_is(l, i, "sysname fd=%d %s", fd, host);
+	return fd;
+}
+
+/*
+ * The same for the test tablet (@flat: its ABS_X's). The host gets no
+ * fuzz: the driver's input core filtered the values already, and the
+ * host's would filter them again, dropping moves the clients saw.
+ */
+static int tablet_made(const struct ulog *l, int *i, const char *host, int legacy, int flat)
+{
+	int fd = opened_fd(l, *i);
+
+	line_is(l, i, "open fd=%d", fd);
+	line_is(l, i, "set fd=%d UI_SET_EVBIT %u", fd, EV_SYN);
+	line_is(l, i, "set fd=%d UI_SET_EVBIT %u", fd, EV_KEY);
+	line_is(l, i, "set fd=%d UI_SET_EVBIT %u", fd, EV_ABS);
+	line_is(l, i, "set fd=%d UI_SET_KEYBIT %u", fd, BTN_LEFT);
+	line_is(l, i, "set fd=%d UI_SET_KEYBIT %u", fd, BTN_RIGHT);
+	line_is(l, i, "set fd=%d UI_SET_ABSBIT %u", fd, ABS_X);
+	line_is(l, i, "set fd=%d UI_SET_ABSBIT %u", fd, ABS_Y);
+	if (legacy)
+		line_is(l, i, "refused fd=%d ioctl %#x: EINVAL (a call uinput does not know "
+			"(before Linux 4.5))", fd, (unsigned)UI_DEV_SETUP);
+	line_is(l, i, "%s fd=%d name=\"Test Tablet\" bus=0x3 vendor=0x627 product=0x1 version=0 "
+		"ff_effects_max=0", legacy ? "legacy_setup" : "setup", fd);
+	if (!legacy) {
+		line_is(l, i, "abs_setup fd=%d code=0 value=0 min=0 max=32767 fuzz=0 flat=%d "
+			"resolution=3", fd, flat);
+		line_is(l, i, "abs_setup fd=%d code=1 value=5 min=0 max=32767 fuzz=0 flat=0 "
+			"resolution=0", fd);
+	}
+	/* EV_SYN, EV_KEY, EV_ABS; BTN_LEFT, BTN_RIGHT; ABS_X, ABS_Y */
+	line_is(l, i, "create fd=%d %s name=\"Test Tablet\" phys=none bus=0x3 vendor=0x627 "
+		"product=0x1 version=0 ev=0,1,3 key=272,273 rel= abs=0,1 msc= led= snd= ff= sw= "
+		"prop=", fd, host);
+	/* the old way has no value or resolution */
+	line_is(l, i, "absinfo %s 0 value=0 min=0 max=32767 fuzz=0 flat=%d resolution=%d", host,
+		flat, legacy ? 0 : 3);
+	line_is(l, i, "absinfo %s 1 value=%d min=0 max=32767 fuzz=0 flat=0 resolution=0", host,
+		legacy ? 0 : 5);
+	line_is(l, i, "sysname fd=%d %s", fd, host);
+	return fd;
+}
+
+/* The events the host's handlers got (all of them: @n lines) */
+static void host_got(struct fx *fx, const char *const *want, int n)
+{
+	struct ulog l;
+	int i = 0;
+
+	ulog_read(fx, &l);
+	ulog_keep(&l, "event ", NULL);
+	for (int k = 0; k < n; k++)
+		line_is(&l, &i, "%s", want[k]);
+	assert_int_equal(l.n, n);
+	free(l.text);
+}
+
+static void test_uinput_export(void **state)
+{
+	struct fx *fx = *state;
+	struct ddeinput *all;
+	struct ddeinput_device tab = tablet(TABLET), nameless = tablet(TABLET + 1);
+	struct ddeinput_msg m;
+	struct ulog l;
+	int i = 0, check, kbd, tb, r;
+	char want[64];
+	const struct ddeinput_event k1[] = { ev(1, EV_MSC, MSC_SCAN, 0x70004),
+					     ev(1, EV_KEY, KEY_A, 1),
+					     ev(1, EV_SYN, SYN_REPORT, 0) };
+	/* the driver's input core repeats the held key: the host repeats it itself */
+	const struct ddeinput_event rep[] = { ev(2, EV_KEY, KEY_A, 2),
+					      ev(2, EV_SYN, SYN_REPORT, 0) };
+	const struct ddeinput_event t1[] = { ev(3, EV_ABS, ABS_X, 100), ev(3, EV_ABS, ABS_Y, 200),
+					     ev(3, EV_KEY, BTN_LEFT, 1),
+					     ev(3, EV_SYN, SYN_REPORT, 0) };
+	/* a move of less than twice the fuzz: the driver's core let it through */
+	const struct ddeinput_event t2[] = { ev(4, EV_ABS, ABS_X, 102),
+					     ev(4, EV_SYN, SYN_REPORT, 0) };
+	const struct ddeinput_event t3[] = { ev(5, EV_KEY, BTN_LEFT, 0),
+					     ev(5, EV_SYN, SYN_REPORT, 0) };
+	const struct ddeinput_event k2[] = { ev(6, EV_KEY, KEY_A, 0), ev(6, EV_KEY, KEY_B, 1),
+					     ev(6, EV_SYN, SYN_REPORT, 0) };
+	const char *const events[] = {
+		"event input90 4 4 458756", "event input90 1 30 1", "event input90 0 0 0",
+		"event input91 3 0 100", "event input91 3 1 200", "event input91 1 272 1",
+		"event input91 0 0 0",
+		"event input91 3 0 102", "event input91 0 0 0",
+		"event input91 1 272 0", "event input91 0 0 0",
+		"event input90 1 30 0", "event input90 1 48 1", "event input90 0 0 0",
+		/* B still down when the keyboard goes: the host's core lets it go */
+		"event input90 1 48 0 (released: the device goes)",
+		"event input90 0 0 1 (the release's report)",
+	};
+
+	tab.absinfo[ABS_X].fuzz = 4;
+	tab.absinfo[ABS_X].flat = 2;
+	start_uinput(fx, NULL);
+	/* at the start: can it open /dev/uinput? */
+	ulog_read(fx, &l);
+	check = opened_fd(&l, 0);
+	line_is(&l, &i, "open fd=%d", check);
+	line_is(&l, &i, "close fd=%d", check);
+	assert_int_equal(l.n, 2);
+	free(l.text);
+
+	all = client(fx, "");
+	fx->drv = drv_attach_on(seqpacket_connect(fx->socket), "testhid@00:04.0", NULL);
+	drv_device(fx->drv, keyboard(KBD));
+	drv_device(fx->drv, tab);
+	next_is(all, &m, DDEINPUT_DEVICE, "input0");
+	next_is(all, &m, DDEINPUT_DEVICE, "input1");
+	assert_int_equal(logged(fx, "inputd: device input0: on the host as input90", 2000), 1);
+	assert_int_equal(logged(fx, "inputd: device input1: on the host as input91", 2000), 1);
+	/* each device made one by one, exactly so */
+	ulog_read(fx, &l);
+	i = 2;
+	kbd = keyboard_made(&l, &i, "input90", 0);
+	tb = tablet_made(&l, &i, "input91", 0, 2);
+	assert_int_equal(i, l.n);
+	free(l.text);
+
+	drv_events(fx->drv, KBD, k1, 3);
+	drv_events(fx->drv, KBD, rep, 2);
+	drv_events(fx->drv, TABLET, t1, 4);
+	drv_events(fx->drv, TABLET, t2, 2);
+	drv_events(fx->drv, TABLET, t3, 2);
+	drv_events(fx->drv, KBD, k2, 3);
+	/* the driver says the keyboard is gone: so is the host's */
+	drv_gone(fx->drv, KBD);
+	do
+		r = ddeinput_next(all, &m, 5000);
+	while (r == DDEINPUT_EVENTS);
+	assert_int_equal(r, DDEINPUT_GONE);
+	assert_string_equal(m.name, "input0");
+	snprintf(want, sizeof(want), "close fd=%d", kbd);
+	assert_int_equal(ulog_has(fx, want, 2000), 1);
+	host_got(fx, events, sizeof(events) / sizeof(events[0]));
+	ulog_read(fx, &l);
+	/* the repeat never written; what the host dropped: only an empty report */
+	ulog_keep(&l, "dropped ", NULL);
+	for (i = 0; i < l.n; i++)
+		assert_non_null(strstr(l.line[i], " (an empty report)"));
+	free(l.text);
+	ulog_read(fx, &l);
+	assert_int_equal(ulog_count(&l, "destroy input90 (UI_DEV_DESTROY)"), 1);
+	assert_int_equal(ulog_count(&l, "unreported "), 0);
+	assert_string_equal(l.line[l.n - 1], want);	/* destroyed, then closed */
+	assert_string_equal(l.line[l.n - 2], "destroy input90 (UI_DEV_DESTROY)");
+	free(l.text);
+
+	/* inputd goes on: a new device, and one without a name (uinput wants one) */
+	drv_device(fx->drv, keyboard(KBD + 1));
+	next_is(all, &m, DDEINPUT_DEVICE, "input0");
+	nameless.name[0] = 0;
+	drv_device(fx->drv, nameless);
+	next_is(all, &m, DDEINPUT_DEVICE, "input2");
+	assert_int_equal(logged(fx, "inputd: device input0: on the host as input92", 2000), 1);
+	assert_int_equal(logged(fx, "inputd: device input2: on the host as input93", 2000), 1);
+	assert_int_equal(logged(fx, "refused the device", 0), 0);
+	/* inputd stops: every device leaves the host, every descriptor is closed */
+	ddeinput_close(all);
+	stop_inputd(fx);
+	ulog_read(fx, &l);
+	assert_int_equal(ulog_count(&l, "destroy input91 (UI_DEV_DESTROY)"), 1);
+	assert_int_equal(ulog_count(&l, "destroy input92 (UI_DEV_DESTROY)"), 1);
+	assert_int_equal(ulog_count(&l, "destroy input93 (UI_DEV_DESTROY)"), 1);
+	assert_int_equal(ulog_count(&l, "create "), 4);
+	assert_int_equal(ulog_count(&l, "open "), 5);
+	assert_int_equal(ulog_count(&l, "close "), 5);
+	assert_int_equal(ulog_count(&l, "refused "), 0);	/* nothing Linux 6.1 refuses */
+	assert_int_equal(ulog_count(&l, "destroy "), 4);
+	snprintf(want, sizeof(want), "close fd=%d", tb);
+	assert_int_equal(ulog_count(&l, want), 1);
+	ulog_keep(&l, "create ", NULL);
+	assert_non_null(strstr(l.line[3], " input93 name=\"dde input2\" phys=none "));
+	free(l.text);
+	fx->passed = 1;
+}
+
+/* A uinput before Linux 4.5: the struct uinput_user_dev written instead */
+static void test_uinput_legacy(void **state)
+{
+	struct fx *fx = *state;
+	struct ddeinput *all;
+	struct ddeinput_msg m;
+	struct ulog l;
+	int i = 2;
+	const struct ddeinput_event k1[] = { ev(1, EV_KEY, KEY_ESC, 1),
+					     ev(1, EV_SYN, SYN_REPORT, 0) };
+	const struct ddeinput_event t1[] = { ev(2, EV_ABS, ABS_Y, 7),
+					     ev(2, EV_SYN, SYN_REPORT, 0) };
+	const char *const events[] = { "event input90 1 1 1", "event input90 0 0 0",
+				       "event input91 3 1 7", "event input91 0 0 0" };
+
+	start_uinput(fx, "UINPUT_STANDIN_LEGACY=1");
+	all = client(fx, "");
+	two_devices(fx, all);
+	assert_int_equal(logged(fx, "inputd: device input1: on the host as input91", 2000), 1);
+	ulog_read(fx, &l);
+	keyboard_made(&l, &i, "input90", 1);
+	tablet_made(&l, &i, "input91", 1, 0);
+	assert_int_equal(i, l.n);
+	free(l.text);
+	drv_events(fx->drv, KBD, k1, 2);
+	drv_events(fx->drv, TABLET, t1, 2);
+	next_is(all, &m, DDEINPUT_EVENTS, "input0");
+	next_is(all, &m, DDEINPUT_EVENTS, "input1");
+	assert_int_equal(ulog_has(fx, "event input91 0 0 0", 2000), 1);
+	host_got(fx, events, 4);
+	ddeinput_close(all);
+	fx->passed = 1;
+}
+
+/* No /dev/uinput: one line, and inputd serves its clients as without --uinput */
+static void test_uinput_absent(void **state)
+{
+	struct fx *fx = *state;
+	struct ddeinput *all;
+	struct ddeinput_info info[4];
+	struct ddeinput_msg m;
+	struct ulog l;
+	const struct ddeinput_event k1[] = { ev(1, EV_KEY, KEY_A, 1),
+					     ev(1, EV_SYN, SYN_REPORT, 0) };
+
+	start_uinput(fx, "UINPUT_STANDIN_ABSENT=1");
+	all = client(fx, "");
+	two_devices(fx, all);
+	drv_events(fx->drv, KBD, k1, 2);
+	next_is(all, &m, DDEINPUT_EVENTS, "input0");
+	assert_int_equal(m.count, 2);
+	ev_equal(&m.ev[0], &k1[0]);
+	assert_int_equal(wait_listed(fx, 2, info, 4), 2);
+	assert_int_equal(logged(fx, "inputd: --uinput: /dev/uinput: No such file or directory "
+				"(modprobe uinput)", 1000), 1);
+	assert_int_equal(logged(fx, "uinput", 0), 1);
+	assert_int_equal(logged(fx, "on the host", 0), 0);
+	/* tried once, at the start */
+	ulog_read(fx, &l);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.line[0], "refused open /dev/uinput: ENOENT (UINPUT_STANDIN_ABSENT)");
+	free(l.text);
+	ddeinput_close(all);
+	fx->passed = 1;
+}
+
+/* ---- the stand-in itself: what Linux's uinput refuses, it refuses ---- */
+
+static int calls_failed;
+
+static void call_is(const char *what, int line, long r, long want, int err)
+{
+	int e = errno;
+
+	if (r == want && (want != -1 || e == err))
+		return;
+	fprintf(stderr, "test_inputd --uinput-calls, line %d: %s: %ld (errno %s), not %ld%s%s\n",
+		line, what, r, strerrorname_np(e), want, want == -1 ? " with " : "",
+		want == -1 ? strerrorname_np(err) : "");
+	calls_failed++;
+}
+
+/* @expr is @want (and errno @err if -1) */
+#define CALL_IS(expr, want, err) call_is(#expr, __LINE__, (long)(expr), want, err)
+
+static struct input_event iev(unsigned type, unsigned code, int value)
+{
+	return (struct input_event){ .type = (__u16)type, .code = (__u16)code, .value = value };
+}
+
+/* In a process of its own, with the stand-in preloaded: 0 if all went as in Linux */
+static int uinput_calls(void)
+{
+	struct uinput_setup setup = { .id = { BUS_USB, 0x1234, 0x5678, 1 } };
+	struct uinput_abs_setup abs = { .code = ABS_X,
+					.absinfo = { .value = 50, .maximum = 100, .fuzz = 4 } };
+	struct uinput_user_dev old;
+	struct input_event e[4], got[2];
+	unsigned version = 0;
+	char name[16];
+	int fd = open("/dev/uinput", O_RDWR | O_NONBLOCK | O_CLOEXEC), other;
+	struct pollfd p = { fd, POLLIN, 0 };
+
+	CALL_IS(fd >= 0, 1, 0);
+	/* nothing described yet */
+	CALL_IS(ioctl(fd, UI_DEV_CREATE), -1, EINVAL);
+	CALL_IS(ioctl(fd, UI_GET_SYSNAME(sizeof(name)), name), -1, ENOENT);
+	CALL_IS(read(fd, got, sizeof(got)), -1, ENODEV);
+	CALL_IS(ioctl(fd, UI_GET_VERSION, &version), 0, 0);
+	CALL_IS(version, 5, 0);
+	/* a call it does not know: uinput says EINVAL, not ENOTTY */
+	CALL_IS(ioctl(fd, _IO(UINPUT_IOCTL_BASE, 99)), -1, EINVAL);
+	/* bits out of range, axes it does not take, no name */
+	CALL_IS(ioctl(fd, UI_SET_EVBIT, EV_MAX + 1), -1, EINVAL);
+	CALL_IS(ioctl(fd, UI_SET_KEYBIT, KEY_MAX + 1), -1, EINVAL);
+	CALL_IS(ioctl(fd, UI_SET_EVBIT, EV_KEY), 0, 0);
+	CALL_IS(ioctl(fd, UI_SET_EVBIT, EV_ABS), 0, 0);
+	CALL_IS(ioctl(fd, UI_SET_EVBIT, EV_MSC), 0, 0);
+	CALL_IS(ioctl(fd, UI_SET_KEYBIT, KEY_A), 0, 0);
+	CALL_IS(ioctl(fd, UI_SET_MSCBIT, MSC_SCAN), 0, 0);
+	CALL_IS(ioctl(fd, UI_SET_RELBIT, REL_X), 0, 0);	/* no EV_REL: gone at create */
+	abs.code = ABS_CNT;
+	CALL_IS(ioctl(fd, UI_ABS_SETUP, &abs), -1, ERANGE);
+	abs.code = ABS_X;
+	abs.absinfo.minimum = 200;
+	CALL_IS(ioctl(fd, UI_ABS_SETUP, &abs), -1, EINVAL);
+	abs.absinfo.minimum = 0;
+	abs.absinfo.flat = 101;
+	CALL_IS(ioctl(fd, UI_ABS_SETUP, &abs), -1, EINVAL);
+	abs.absinfo.flat = 0;
+	abs.code = ABS_MT_SLOT;
+	CALL_IS(ioctl(fd, UI_ABS_SETUP, &abs), -1, EINVAL);	/* 101 slots */
+	abs.code = ABS_X;
+	CALL_IS(ioctl(fd, UI_DEV_SETUP, &setup), -1, EINVAL);
+	memset(&old, 0, sizeof(old));
+	CALL_IS(write(fd, &old, sizeof(old)), -1, EINVAL);
+	CALL_IS(write(fd, &old, 10), -1, EINVAL);
+	CALL_IS(ioctl(fd, UI_DEV_CREATE), -1, EINVAL);
+	snprintf(setup.name, sizeof(setup.name), "standin");
+	CALL_IS(ioctl(fd, UI_DEV_SETUP, &setup), 0, 0);
+	CALL_IS(ioctl(fd, UI_ABS_SETUP, &abs), 0, 0);
+	CALL_IS(ioctl(fd, UI_DEV_CREATE), 0, 0);
+	CALL_IS(ioctl(fd, UI_GET_SYSNAME(sizeof(name)), name), 8, 0);
+	CALL_IS(strcmp(name, "input90"), 0, 0);
+	CALL_IS(ioctl(fd, UI_GET_SYSNAME(4), name), 4, 0);
+	CALL_IS(strcmp(name, "inp"), 0, 0);
+	/* created: described for good */
+	CALL_IS(ioctl(fd, UI_SET_KEYBIT, KEY_B), -1, EINVAL);
+	CALL_IS(ioctl(fd, UI_DEV_SETUP, &setup), -1, EINVAL);
+	CALL_IS(ioctl(fd, UI_ABS_SETUP, &abs), -1, EINVAL);
+	CALL_IS(ioctl(fd, UI_SET_PHYS, "usb-x"), -1, EINVAL);
+	CALL_IS(ioctl(fd, UI_DEV_CREATE), -1, EINVAL);
+	/* events: whole ones, taken as the input core takes them */
+	e[0] = iev(EV_KEY, KEY_A, 1);
+	e[1] = iev(EV_KEY, KEY_A, 1);
+	e[2] = iev(EV_KEY, KEY_B, 1);
+	e[3] = iev(EV_SYN, SYN_REPORT, 0);
+	CALL_IS(write(fd, e, 10), -1, EINVAL);
+	CALL_IS(write(fd, e, sizeof(e)), sizeof(e), 0);
+	e[0] = iev(EV_REL, REL_X, 5);
+	e[1] = iev(EV_ABS, ABS_X, 52);	/* within the fuzz: 50 still */
+	e[2] = iev(EV_ABS, ABS_X, 55);	/* halfway: 52 */
+	CALL_IS(write(fd, e, sizeof(e[0]) + 8), sizeof(e[0]), 0);	/* a piece is left */
+	CALL_IS(write(fd, e + 1, 3 * sizeof(e[0])), 3 * sizeof(e[0]), 0);
+	CALL_IS(write(fd, e + 3, sizeof(e[0])), sizeof(e[0]), 0);	/* an empty report */
+	/* MSC goes to the device too: the program reads it, once */
+	e[0] = iev(EV_MSC, MSC_SCAN, 7);
+	e[1] = iev(EV_SYN, SYN_REPORT, 0);
+	CALL_IS(poll(&p, 1, 0), 0, 0);
+	CALL_IS(write(fd, e, 2 * sizeof(e[0])), 2 * sizeof(e[0]), 0);
+	CALL_IS(poll(&p, 1, 0), 1, 0);
+	CALL_IS(read(fd, got, 10), -1, EINVAL);
+	CALL_IS(read(fd, got, sizeof(got)), sizeof(got[0]), 0);
+	CALL_IS(got[0].type == EV_MSC && got[0].code == MSC_SCAN && got[0].value == 7, 1, 0);
+	CALL_IS(poll(&p, 1, 0), 0, 0);
+	CALL_IS(read(fd, got, sizeof(got)), -1, EAGAIN);
+	/* A is down: let go when the device goes */
+	CALL_IS(ioctl(fd, UI_DEV_DESTROY), 0, 0);
+	CALL_IS(ioctl(fd, UI_GET_SYSNAME(sizeof(name)), name), -1, ENOENT);
+	CALL_IS(write(fd, e, sizeof(e[0])), -1, EINVAL);	/* not a struct uinput_user_dev */
+	/* the old way, checked as Linux checks it */
+	CALL_IS(ioctl(fd, UI_SET_EVBIT, EV_ABS), 0, 0);
+	CALL_IS(ioctl(fd, UI_SET_ABSBIT, ABS_Y), 0, 0);
+	snprintf(old.name, sizeof(old.name), "standin old");
+	old.absmin[ABS_Y] = 10;
+	old.absmax[ABS_Y] = 5;
+	CALL_IS(write(fd, &old, sizeof(old)), -1, EINVAL);
+	old.absmax[ABS_Y] = 500;
+	CALL_IS(write(fd, &old, sizeof(old)), sizeof(old), 0);
+	CALL_IS(ioctl(fd, UI_DEV_CREATE), 0, 0);
+	CALL_IS(close(fd), 0, 0);
+	/* written only; and other files are not the stand-in's */
+	fd = open("/dev/uinput", O_WRONLY);
+	CALL_IS(read(fd, got, sizeof(got)), -1, EBADF);
+	CALL_IS(close(fd), 0, 0);
+	other = open("/dev/null", O_WRONLY);
+	CALL_IS(ioctl(other, UI_DEV_CREATE), -1, ENOTTY);
+	CALL_IS(write(other, e, sizeof(e)), sizeof(e), 0);
+	CALL_IS(close(other), 0, 0);
+	return calls_failed ? 1 : 0;
+}
+
+static void test_uinput_standin(void **state)
+{
+	struct fx *fx = *state;
+	char self[PATH_MAX];
+	const char *const events[] = {
+		"event input90 1 30 1",
+		"dropped input90 1 30 1 (the key is down already)",
+		"dropped input90 1 48 1 (a key the device does not have)",
+		"event input90 0 0 0",
+		"dropped input90 2 0 5 (a type the device does not have)",
+		"dropped input90 3 0 52 (the axis has that value already (after the fuzz "
+		"filter))",
+		"event input90 3 0 52 (the fuzz filter's, of 55)",
+		"event input90 0 0 0",
+		"dropped input90 0 0 0 (an empty report)",
+		"event input90 4 4 7",
+		"event input90 0 0 0",
+		"event input90 1 30 0 (released: the device goes)",
+		"event input90 0 0 1 (the release's report)",
+	};
+	struct ulog l;
+	int status = -1, i = 0;
+	pid_t pid;
+
+	standin_env(fx, NULL);
+	build_path("tests/unit/test_inputd", self, sizeof(self));
+	pid = fork();
+	if (pid == 0) {
+		for (int k = 0; fx->env[k]; k++)
+			putenv(fx->env[k]);
+		execl(self, "test_inputd", "--uinput-calls", (char *)NULL);
+		_exit(127);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	ulog_read(fx, &l);
+	assert_int_equal(ulog_count(&l, "refused "), 26);	/* each one refused above */
+	assert_int_equal(ulog_count(&l, "destroy input90 (UI_DEV_DESTROY)"), 1);
+	assert_int_equal(ulog_count(&l, "destroy input91 (close)"), 1);
+	assert_int_equal(ulog_count(&l, "absinfo input91 1 value=0 min=10 max=500 fuzz=0 flat=0 "
+				    "resolution=0"), 1);
+	ulog_keep(&l, "create ", NULL);
+	assert_int_equal(l.n, 2);
+	/* REL_X gone with EV_REL missing; the core's EV_SYN there */
+	assert_non_null(strstr(l.line[0], " input90 name=\"standin\" phys=none bus=0x3 "
+			       "vendor=0x1234 product=0x5678 version=0x1 ev=0,1,3,4 key=30 rel= "
+			       "abs=0 msc=4 led= snd= ff= sw= prop="));
+	free(l.text);
+	ulog_read(fx, &l);
+	ulog_keep(&l, "event ", "dropped ");
+	for (unsigned k = 0; k < sizeof(events) / sizeof(events[0]); k++)
+		line_is(&l, &i, "%s", events[k]);
+	assert_int_equal(i, l.n);
+	free(l.text);
+	fx->passed = 1;
+}
+
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
@@ -884,7 +1540,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_control_channel, setup_control, teardown),
 		cmocka_unit_test_setup_teardown(test_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_uinput_standin, setup_bare, teardown),
+		cmocka_unit_test_setup_teardown(test_uinput_export, setup_bare, teardown),
+		cmocka_unit_test_setup_teardown(test_uinput_legacy, setup_bare, teardown),
+		cmocka_unit_test_setup_teardown(test_uinput_absent, setup_bare, teardown),
 	};
+
+	/* test_uinput_standin's process, the stand-in preloaded */
+	if (argc == 2 && !strcmp(argv[1], "--uinput-calls"))
+		return uinput_calls();
 
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, NULL, NULL);
