@@ -7,7 +7,7 @@
 # driver stop|start. Checked against QEMU itself: its monitor's `info
 # pci`, `info block` and `info network` after the cycles.
 #
-# Cycles (HP_CYCLES, default 20) of an NVMe disk (a write and its read-back
+# Cycles (HP_CYCLES, default 8; make bench's hotplug_bench.sh runs 20) of an NVMe disk (a write and its read-back
 # checked at once and in the image) and of an e1000 NIC (frames both ways
 # exact through netd), with the source drivers and the binary modules
 # (dde run --prefer ko); then nothing leaked: driver processes, grants,
@@ -18,7 +18,7 @@
 
 BLKIO="$O/tests/block/blkio"
 NBDVERIFY="$O/tests/faults/nbdverify"
-CYCLES=${HP_CYCLES:-20}
+CYCLES=${HP_CYCLES:-8}
 
 # ---- what is refused, in one line ----
 one_line "--hotplug-ports on pc is refused" "$DDE" lspci --machine pc --hotplug-ports 2

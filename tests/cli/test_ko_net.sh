@@ -41,9 +41,9 @@ net_driver ko:e1000 e1000 00:01.0 $base 32 "Link is Down" "Link is Up"
 # QEMU's rtl8139 is an 8139C+ (revision 0x20): Linux drives it with 8139cp
 # (8139too declines it, see below); 8139cp, like 8139too, needs mii
 net_driver ko:8139cp rtl8139 00:01.0 $((base + 2)) 32 "eth0: link down" "eth0: link up"
-net_driver ko:ne2k-pci ne2k_pci 00:01.0 $((base + 4)) 4 "" ""
+NET_COUNT=2000 net_driver ko:ne2k-pci ne2k_pci 00:01.0 $((base + 4)) 4 "" ""
 # 4 in flight: QEMU's pcnet and a polling driver race (test_net.sh)
-net_driver ko:pcnet32 pcnet 00:01.0 $((base + 14)) 4 "eth0: link down" "eth0: link up"
+NET_COUNT=4000 net_driver ko:pcnet32 pcnet 00:01.0 $((base + 14)) 4 "eth0: link down" "eth0: link up"
 # virtio_net.ko with its transport virtio_pci.ko (loaded as its companion)
 net_driver ko:virtio_net virtio-net 00:01.0 $((base + 16)) 32 "netd: interface net0: link down" \
 	"netd: interface net0: link up"

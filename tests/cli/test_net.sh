@@ -1,9 +1,9 @@
 #!/bin/bash
 # The network path through reused Linux drivers, end to end: `dde run`
 # starts the driver (Linux's own, unmodified) and netd; a libddenet client
-# exchanges 10,000 frames each way with the UDP peer of QEMU's socket
-# netdev; pcap capture is read back by tcpdump; QEMU's set_link is seen
-# by the driver and reported to clients; `kill -9` of the driver: dde
+# exchanges 10,000 frames each way (2,000 on ne2k-pci, 4,000 on pcnet)
+# with the UDP peer of QEMU's socket netdev; pcap capture is read back by
+# tcpdump; QEMU's set_link is seen by the driver and reported to clients; `kill -9` of the driver: dde
 # restarts it, the interface stays and passes frames again; a stopped idle
 # driver is found by its missing heartbeat; everything is cleaned up.
 . "$(dirname "$0")/lib.sh"
@@ -15,12 +15,12 @@ net_driver e1000 e1000 00:01.0 $base 32 "Link is Down" "Link is Up"
 net_driver 8139cp rtl8139 00:01.0 $((base + 2)) 32 "eth0: link down" "eth0: link up"
 # QEMU's ne2k_pci stops taking frames for good once its 13 KiB ring was
 # full (it never flushes its queue when the driver frees room): 4 in flight
-net_driver ne2k-pci ne2k_pci 00:01.0 $((base + 4)) 4 "" ""
+NET_COUNT=2000 net_driver ne2k-pci ne2k_pci 00:01.0 $((base + 4)) 4 "" ""
 # AMD PCnet (QEMU's pcnet): a recipe and nothing else (drivers/pcnet32);
 # 4 in flight: QEMU's pcnet stores a received descriptor twice (first
 # without ENP), and a driver polling the ring between the two stores drops
 # the frame and a later one comes a ring late (docs/net.md, "QEMU's pcnet")
-net_driver pcnet32 pcnet 00:01.0 $((base + 6)) 4 "eth0: link down" "eth0: link up"
+NET_COUNT=4000 net_driver pcnet32 pcnet 00:01.0 $((base + 6)) 4 "eth0: link down" "eth0: link up"
 # the model's scan never looks at the ring's last receive descriptor: the
 # backend keeps it from the model (docs/machine.md), found from the driver's init
 grep -q "qemu: pcnet 00:01.0: the last receive descriptor (0x[0-9a-f]*) is kept from the model" \

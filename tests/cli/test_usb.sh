@@ -9,10 +9,9 @@
 # inputd client as exactly those key events, press and release, in order;
 # a tablet's absolute position (xhci) or a mouse's motion (ehci, uhci) and
 # buttons likewise; a usb-storage disk appears in bddf, is written and read
-# over NBD and the data is in the image. Then USB_CYCLES (default 10 on
-# xhci, 5 on the others, 5 and 2 with the binary modules, to keep make
-# check short: make bench's
-# usb_bench.sh runs 100 on each)
+# over NBD and the data is in the image. Then USB_CYCLES (default 4 on
+# xhci, 3 on the others, 3 and 2 with the binary modules, to keep make
+# check short: make bench's usb_bench.sh runs 100 on each)
 # attach/detach cycles of a keyboard (`dde usb add|del`: a key must arrive
 # after every attach) and of a storage device (a block written and read
 # back after every attach), and nothing leaked: the same driver process
@@ -273,12 +272,12 @@ wait_count() {
 for what in ${USB_ONLY:-xhci ehci uhci ko:xhci ko:ehci ko:uhci dbt:xhci}; do
 	ctrl=${what#*:} prefer=source engine=native inst="$ctrl@00:01.0"
 	case $what in
-	ko:xhci) prefer=ko inst="ko:xhci-pci@00:01.0" pointer=tablet n=${USB_CYCLES:-5} ;;
+	ko:xhci) prefer=ko inst="ko:xhci-pci@00:01.0" pointer=tablet n=${USB_CYCLES:-3} ;;
 	dbt:xhci) prefer=ko engine=dbt inst="ko:xhci-pci@00:01.0" pointer=tablet n=${USB_CYCLES:-2} ;;
 	ko:ehci) prefer=ko inst="ko:ehci-pci@00:01.0" pointer=mouse n=${USB_CYCLES:-2} ;;
 	ko:uhci) prefer=ko inst="ko:uhci-hcd@00:01.0" pointer=mouse n=${USB_CYCLES:-2} ;;
-	xhci) pointer=tablet n=${USB_CYCLES:-10} ;;
-	*) pointer=mouse n=${USB_CYCLES:-5} ;;
+	xhci) pointer=tablet n=${USB_CYCLES:-4} ;;
+	*) pointer=mouse n=${USB_CYCLES:-3} ;;
 	esac
 	tag=${what/:/-}
 	log="$T/$tag.log" QMP="$T/qmp-$tag" INP="@dde-test-inp-$$-$tag" BLK="@dde-test-blk-$$-$tag"
