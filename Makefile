@@ -161,7 +161,7 @@ $(LIBDDESND): $(call obj,$(LIBDDESND_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(O)/bin/sndd: $(call obj,$(wildcard sndd/*.c) common/logline.c common/access.c common/seqpacket.c)
+$(O)/bin/sndd: $(call obj,$(wildcard sndd/*.c) common/classsrv.c common/logline.c common/access.c common/seqpacket.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
 
@@ -186,7 +186,7 @@ $(INPUT_NAMES): $(INPUT_CODES)
 $(O)/obj/libddeinput/names.o: $(INPUT_NAMES)
 $(O)/obj/libddeinput/names.o: CFLAGS += -I$(dir $(INPUT_NAMES))
 
-$(O)/bin/inputd: $(call obj,$(wildcard inputd/*.c) common/logline.c common/access.c) $(LIBDDEINPUT)
+$(O)/bin/inputd: $(call obj,$(wildcard inputd/*.c) common/classsrv.c common/logline.c common/access.c) $(LIBDDEINPUT)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
 

@@ -10,22 +10,17 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "../common/classsrv.h"
+
 #include "../libddeinput/proto.h"
 
 #define INPUTD_UNIT 16		/* a driver's unit, as dde named it: "usb0" */
 #define INPUTD_MAX_DEVICES 32	/* per driver */
 #define INPUTD_MAX_SUBS 32	/* devices one client subscribes to by name */
 
-enum kind { K_LISTEN, K_SOCK, K_CONTROL };
-
-struct handle {
-	enum kind kind;
-	void *obj;
-};
-
 /* A connection: a client, a driver, or one whose HELLO has not come yet. */
 struct peer {
-	struct handle h;
+	struct classsrv_handle h;
 	int sock, role;			/* role 0: hello pending */
 	const char *broken;		/* to be dropped at the next safe point: why */
 	char name[DDEINPUT_NAME];	/* its HELLO's: the program, the driver's instance */
@@ -53,8 +48,7 @@ struct device {
 };
 
 struct inputd {
-	int ep, control;
-	int open_drivers;		/* drivers may attach over the socket */
+	struct classsrv cs;		/* socket, control channel, loop */
 	int uinput;			/* --uinput: export devices to the host */
 	struct peer *peers;
 	struct device *devices;

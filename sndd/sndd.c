@@ -22,26 +22,19 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../common/access.h"
 #include "../common/logline.h"
 #include "../common/seqpacket.h"
 #include "sndd.h"
 
 struct sndd srv;
 
-static struct access_policy access_policy;
-static struct handle h_listen = { K_LISTEN, NULL }, h_control = { K_CONTROL, NULL };
-static volatile sig_atomic_t stop;
 
 void sndd_log(const char *fmt, ...)
 {
@@ -76,13 +69,6 @@ const char *who(const struct peer *p, char *buf, size_t cap)
 
 /* ---- connections ---- */
 
-static void watch(int fd, struct handle *h)
-{
-	struct epoll_event e = { .events = EPOLLIN, .data.ptr = h };
-
-	epoll_ctl(srv.ep, EPOLL_CTL_ADD, fd, &e);
-}
-
 static struct peer *new_peer(int fd)
 {
 	struct peer *p = calloc(1, sizeof(*p));
@@ -96,10 +82,10 @@ static struct peer *new_peer(int fd)
 	p->sock = fd;
 	if (!getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) && len == sizeof(cred))
 		p->pid = cred.pid;
-	p->h = (struct handle){ K_SOCK, p };
+	p->h = (struct classsrv_handle){ CS_SOCK, p };
 	p->next = srv.peers;
 	srv.peers = p;
-	watch(fd, &p->h);
+	classsrv_watch(&srv.cs, fd, &p->h);
 	return p;
 }
 
@@ -178,7 +164,7 @@ static void hello_driver(struct peer *p, const struct ddesnd_msg *m)
 	struct peer *other;
 	char why[160];
 
-	if (!p->channel && !srv.open_drivers) {
+	if (!p->channel && !srv.cs.open_drivers) {
 		snprintf(why, sizeof(why), "'%s': drivers attach only on the connection "
 			 "`dde run` opens for them", m->name);
 		sndd_log("refused a driver: %s", why);
@@ -241,8 +227,9 @@ static void hello(struct peer *p, const struct ddesnd_msg *m)
 	send_to(p, &w, NULL, 0);
 }
 
-static void on_sock(struct peer *p)
+static void on_sock(void *conn)
 {
+	struct peer *p = conn;
 	union {
 		struct ddesnd_msg m;
 		char raw[sizeof(struct ddesnd_msg) + 1];	/* longer: malformed */
@@ -275,146 +262,46 @@ static void on_sock(struct peer *p)
 		client_message(p, &u.m);
 }
 
-static void on_listen(int lfd)
+/* refused: told why at its hello, then dropped; a unit: dde opened it for its driver */
+static void connected(int fd, const char *refused, const char *unit)
 {
-	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	struct peer *p;
+	struct peer *p = new_peer(fd);
 
-	if (fd < 0)
-		return;
-	p = new_peer(fd);
-	/* refused: told why at its hello, then dropped */
-	if (p && access_check(&access_policy, fd, p->refused, sizeof(p->refused)))
-		sndd_log("refused a connection: %s", p->refused);
-}
-
-/* dde on its control channel: a connection for the driver of one card */
-static void on_control(void)
-{
-	struct ddesnd_msg m;
-	int fd, r = seqpacket_recv_fd(srv.control, &m, sizeof(m), &fd);
-	struct peer *p;
-
-	if (r == 0) {
-		epoll_ctl(srv.ep, EPOLL_CTL_DEL, srv.control, NULL);	/* dde is gone */
-		close(srv.control);
-		srv.control = -1;
-	}
-	if (r > 0 && (m.magic != DDESND_MAGIC || m.version != DDESND_VERSION ||
-		      m.type != DDESND_CHANNEL || !m.name[0] ||
-		      strnlen(m.name, sizeof(m.name)) >= SNDD_UNIT)) {
-		close(fd);
-		r = -EPROTO;
-	}
-	if (r == -EPROTO)
-		sndd_log("malformed message on the control channel: ignored");
-	if (r <= 0)
-		return;
-	fcntl(fd, F_SETFL, O_NONBLOCK);
-	p = new_peer(fd);
-	if (p) {
+	if (p && refused)
+		snprintf(p->refused, sizeof(p->refused), "%s", refused);
+	if (p && unit) {
 		p->channel = 1;
-		memcpy(p->unit, m.name, strlen(m.name) + 1);
+		snprintf(p->unit, sizeof(p->unit), "%s", unit);
 	}
 }
 
-static void on_signal(int sig)
+/* dde's control channel: the unit of a CHANNEL message, NULL if malformed */
+static const char *channel_unit(const void *msg)
 {
-	stop = 1;
-}
+	const struct ddesnd_msg *m = msg;
 
-static int usage(void)
-{
-	fprintf(stderr, "usage: sndd --socket PATH [--control-fd N [--open-drivers]] "
-		"[--allow-user U]... [--allow-group G]...\n");
-	return 2;
-}
-
-static int parse(int argc, char **argv, const char **path)
-{
-	char err[200];
-
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-
-		if (!strcmp(a, "--socket") && v) {
-			*path = v;
-			i++;
-		} else if (!strcmp(a, "--control-fd") && v) {
-			srv.control = atoi(v);
-			i++;
-		} else if (!strcmp(a, "--open-drivers")) {
-			srv.open_drivers = 1;
-		} else if ((!strcmp(a, "--allow-user") || !strcmp(a, "--allow-group")) && v) {
-			if (access_allow(&access_policy, a[8] == 'g', v, err, sizeof(err))) {
-				fprintf(stderr, "sndd: %s\n", err);
-				return 2;
-			}
-			i++;
-		} else {
-			return usage();
-		}
-	}
-	if (!*path) {
-		fprintf(stderr, "sndd: --socket PATH is required\n");
-		return 2;
-	}
-	return 0;
-}
-
-static void serve(int lfd)
-{
-	while (!stop) {
-		/* one event at a time: handling one may free what another names
-		 * (all are level-triggered, so nothing is lost) */
-		struct epoll_event ev;
-		int n = epoll_wait(srv.ep, &ev, 1, -1);
-
-		if (n < 0 && errno != EINTR)
-			break;
-		if (n <= 0)
-			continue;
-		struct handle *h = ev.data.ptr;
-
-		if (h->kind == K_LISTEN)
-			on_listen(lfd);
-		else if (h->kind == K_SOCK)
-			on_sock(h->obj);
-		else
-			on_control();
-		reap();
-	}
+	if (m->magic != DDESND_MAGIC || m->version != DDESND_VERSION ||
+	    m->type != DDESND_CHANNEL || !m->name[0] ||
+	    strnlen(m->name, sizeof(m->name)) >= SNDD_UNIT)
+		return NULL;
+	return m->name;
 }
 
 int main(int argc, char **argv)
 {
-	const char *path = NULL;
-	int lfd, r;
+	int r;
 
-	access_init(&access_policy);
-	srv.control = -1;
+	/* dde gone (the control channel closed): sndd serves on */
+	srv.cs = (struct classsrv){
+		.prog = "sndd", .channel_msg = sizeof(struct ddesnd_msg),
+		.connected = connected, .channel_unit = channel_unit,
+		.readable = on_sock, .after = reap,
+	};
 	srv.next_id = 1;
-	r = parse(argc, argv, &path);
+	r = classsrv_start(&srv.cs, argc, argv);
 	if (r)
 		return r;
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
-	lfd = seqpacket_listen(path, 0);
-	if (lfd < 0) {
-		fprintf(stderr, "sndd: cannot listen on %s: %s\n", path, strerror(errno));
-		return 1;
-	}
-	srv.ep = epoll_create1(EPOLL_CLOEXEC);
-	watch(lfd, &h_listen);
-	if (srv.control < 0) {
-		srv.open_drivers = 1;	/* by hand: drivers attach over the socket */
-	} else {
-		fcntl(srv.control, F_SETFD, FD_CLOEXEC);
-		fcntl(srv.control, F_SETFL, O_NONBLOCK);
-		watch(srv.control, &h_control);
-	}
-	serve(lfd);
+	classsrv_serve(&srv.cs);
 	/* clients first: their streams are closed at drivers still there */
 	for (struct peer *p = srv.peers, *next; p; p = next) {
 		next = p->next;
@@ -423,7 +310,6 @@ int main(int argc, char **argv)
 	}
 	while (srv.peers)
 		peer_drop(srv.peers, "sndd stopping");
-	if (path[0] != '@')
-		unlink(path);
+	classsrv_end(&srv.cs);
 	return 0;
 }

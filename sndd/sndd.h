@@ -9,22 +9,17 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "../common/classsrv.h"
+
 #include "../libddesnd/proto.h"
 
 #define SNDD_UNIT 16		/* a card's unit: "snd0" */
 #define SNDD_MAX_PCMS 32	/* per driver (both directions) */
 #define SNDD_MAX_STREAMS 8	/* per client connection */
 
-enum kind { K_LISTEN, K_SOCK, K_CONTROL };
-
-struct handle {
-	enum kind kind;
-	void *obj;
-};
-
 /* A connection: a client, a driver, or one whose HELLO has not come yet. */
 struct peer {
-	struct handle h;
+	struct classsrv_handle h;
 	int sock, role;			/* role 0: hello pending */
 	const char *broken;		/* to be dropped at the next safe point: why */
 	char name[DDESND_NAME];		/* its HELLO's: the program, the driver's instance */
@@ -68,8 +63,7 @@ struct stream {
 };
 
 struct sndd {
-	int ep, control;
-	int open_drivers;		/* drivers may attach over the socket */
+	struct classsrv cs;		/* socket, control channel, loop */
 	struct peer *peers;
 	struct pcm *pcms;
 	struct stream *streams;

@@ -8,7 +8,7 @@
 # and 10 MiB over TCP through e1000; DHCP and TCP through Debian's binary
 # e1000 on both engines; the module loader's unit tests; the block stack
 # on nvme, ahci and ata_piix, injected errors, the NBD export and
-# DSweeper, its terminal UI too) and
+# DSweeper, its terminal UI too; inputd and sndd against their unit tests) and
 # every process's sanitizer report
 # goes to one directory, which must stay empty.
 . "$(dirname "$0")/lib.sh"
@@ -80,6 +80,14 @@ run_sanitized() {
 "$SAN_O/tests/unit/test_ko" >"$T/ko.out" 2>&1 && grep -q "PASSED  \] 7 test" "$T/ko.out" &&
 	ok "the module loader's tests (damaged modules included) under the sanitizers" ||
 	not_ok "the module loader's tests under the sanitizers" "$(tail -20 "$T/ko.out")"
+# the input and sound servers against their unit tests' drivers and clients
+# (inputd also with the uinput stand-in preloaded)
+for u in test_inputd test_sndd; do
+	O=$SAN_O "$SAN_O/tests/unit/$u" >"$T/$u.out" 2>&1 && grep -q "^\[  PASSED  \]" "$T/$u.out" &&
+		! grep -q "^\[  FAILED  \]" "$T/$u.out" &&
+		ok "$u under the sanitizers: $(sed -n 's/^\[  PASSED  \] \(.*\)/\1/p' "$T/$u.out")" ||
+		not_ok "$u under the sanitizers" "$(tail -20 "$T/$u.out")"
+done
 run_sanitized "three drivers, frames, link, kill -9, parameters" tests/cli/test_net.sh
 run_sanitized "DHCP and 10 MiB over TCP through e1000" tests/cli/test_dhcp.sh
 # Debian's binary e1000 in the sanitized driver host (the library, lx_kit
