@@ -47,8 +47,9 @@ const char machine_options_help[] =
 "                             8139C+ as a plain 8139, which 8139too takes)\n"
 "  --sound MODEL[,wav=FILE]   MODEL es1370, ac97, hda or ich9-intel-hda; wav=\n"
 "                             captures the output\n"
-"  --usb xhci|ehci|uhci       a USB host controller (QEMU's qemu-xhci, ich9-usb-ehci1,\n"
-"                             piix3-usb-uhci); its bus is usbK.0, K = 0.. in order\n"
+"  --usb xhci|ehci|uhci|ohci  a USB host controller (QEMU's qemu-xhci, ich9-usb-ehci1,\n"
+"                             piix3-usb-uhci, pci-ohci); its bus is usbK.0, K = 0..\n"
+"                             in order\n"
 "  --usb-device MODEL[:FILE][,usb=K]\n"
 "                             a USB device on controller K (default 0): usb-kbd,\n"
 "                             usb-mouse, usb-tablet, or usb-storage:FILE (a raw image)\n"
@@ -675,8 +676,8 @@ int machine_config_check(const struct machine_config *cfg, char *err,
 		if (cfg->usbdev[i].ctrl >= cfg->nusb)
 			return errtext(err, errlen, "--usb-device %s: no USB host controller %u (%s)",
 				       cfg->usbdev[i].model, cfg->usbdev[i].ctrl, cfg->nusb ?
-				       "--usb adds them in order, from 0" : "add one with --usb xhci, ehci "
-				       "or uhci");
+				       "--usb adds them in order, from 0" : "add one with --usb xhci, ehci, "
+				       "uhci or ohci");
 	if (cfg->hotplug_ports && cfg->type != MACHINE_Q35)
 		return errtext(err, errlen, "--hotplug-ports: only q35 has PCIe root ports (use "
 			       "--machine q35)");

@@ -45,7 +45,7 @@ const struct machine_model machine_models[] = {
 	{ "usb-ehci", NULL, MODEL_USB, BACKEND_NONE, 0x8086, 0x24cd, 0, NULL, "EHCI (USB 2)" },
 	{ "piix3-usb-uhci", "uhci", MODEL_USB, BACKEND_NONE, 0x8086, 0x7020, 0, NULL,
 	  "PIIX3 UHCI (USB 1.1)" },
-	{ "pci-ohci", NULL, MODEL_USB, BACKEND_NONE, 0x106b, 0x003f, 0, NULL, "OHCI (USB 1.1)" },
+	{ "pci-ohci", "ohci", MODEL_USB, BACKEND_NONE, 0x106b, 0x003f, 0, NULL, "OHCI (USB 1.1)" },
 };
 const unsigned machine_nmodels = sizeof(machine_models) / sizeof(machine_models[0]);
 

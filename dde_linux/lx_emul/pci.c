@@ -214,6 +214,12 @@ struct pci_dev *pci_get_domain_bus_and_slot(int domain, unsigned int bus, unsign
 	return NULL;
 }
 
+/* a function beside the driver's (OHCI's AMD quirk looks for the SMBus) */
+struct pci_dev *pci_get_slot(struct pci_bus *bus, unsigned int devfn)
+{
+	return bus ? pci_get_domain_bus_and_slot(0, bus->number, devfn) : NULL;
+}
+
 /* no hybrid graphics: no switcheroo to register an HDMI codec's controller with */
 int vga_switcheroo_register_audio_client(struct pci_dev *pdev,
 					 const struct vga_switcheroo_client_ops *ops,

@@ -1,6 +1,6 @@
 #!/bin/bash
 # make bench, USB and input (issue 25), on each host controller (xhci,
-# ehci, uhci: Linux's drivers from source):
+# ehci, uhci, ohci: Linux's drivers from source):
 #  - attach to usable over CYCLES cycles: `dde usb add usb-kbd` (QEMU's
 #    device_add) to the keyboard announced by inputd, and `dde usb add
 #    usb-storage:FILE` to the first 4 KiB read through bddf; median, p99;
@@ -40,7 +40,7 @@ if wait_log "bddf: nvme0n1: disk of" 1; then
 	n_wr=$("$BLKIO" nvme0n1 bench write 128 1048576 32 | mbps)
 fi
 kill -INT "$run"; wait "$run" 2>/dev/null
-for ctrl in xhci ehci uhci; do
+for ctrl in xhci ehci uhci ohci; do
 	export DDE_BLK="@dde-bench-usbblk-$$-$ctrl" DDE_INPUT="@dde-bench-usbinp-$$-$ctrl"
 	"$DDE" run --usb "$ctrl" --usb-device usb-kbd --usb-device "usb-storage:$T/s.img" \
 		--qmp "$T/qmp" --blk-socket "$DDE_BLK" --input-socket "$DDE_INPUT" >"$T/log" 2>&1 &
@@ -93,5 +93,5 @@ echo "nvme on the same image: read ${n_rd:--} MB/s, write ${n_wr:--} MB/s"
 [ "$SOAK" -gt 0 ] || exit 0
 echo
 bench_title "USB soak: $SOAK attach/detach cycles of a keyboard and of a disk per controller"
-USB_CYCLES=$SOAK USB_ONLY="xhci ehci uhci" O=$O bash "$(dirname "$0")/../cli/test_usb.sh" 2>&1 |
+USB_CYCLES=$SOAK USB_ONLY="xhci ehci uhci ohci" O=$O bash "$(dirname "$0")/../cli/test_usb.sh" 2>&1 |
 	grep -E "cycles|leaked|not ok|passed" | sed 's/^/  /'

@@ -473,6 +473,8 @@ static void test_device(void **state)
 	assert_string_equal(cfg.usb[0].props, "p2=8");
 	expect_ok(&cfg, "usb", "ehci");
 	assert_string_equal(cfg.usb[1].name, "ich9-usb-ehci1");
+	expect_ok(&cfg, "usb", "ohci");
+	assert_string_equal(cfg.usb[2].name, "pci-ohci");
 	expect_ok(&cfg, "usb-device", "usb-kbd,usb=1");
 	assert_int_equal(cfg.usbdev[0].ctrl, 1);
 	assert_string_equal(cfg.usbdev[0].model, "usb-kbd");

@@ -903,7 +903,7 @@ void hotplug_request(int fd, const char *text, struct session *s, struct driver 
 		    "on q35)");
 	else if (argc >= 2 && !strcmp(argv[0], "usb") && !hp.cfg->nusb)
 		say(&a, true, "error: this machine has no USB host controller (dde run --usb xhci, "
-		    "ehci or uhci)");
+		    "ehci, uhci or ohci)");
 	else if (argc == 3 && !strcmp(argv[0], "usb") && !strcmp(argv[1], "add"))
 		usb_plug(argv[2], &a);
 	else if (argc == 3 && !strcmp(argv[0], "usb") && !strcmp(argv[1], "del"))
