@@ -500,9 +500,10 @@ static int do_hello(struct server *s, struct client *c, const struct ddeio_msg *
 				      "the device: %s", c->name, c->region, strerror(-err));
 		}
 		/*
-		 * Bus mastering stays as it is: on at a device's first grant
-		 * (as firmware leaves it), off after a driver had it (release
-		 * turned it off). A device given back may still be running
+		 * Bus mastering stays as it is: at a device's first grant as
+		 * the platform set it up (QEMU's on, as firmware leaves it;
+		 * VFIO's off), off after a driver had it (release turned it
+		 * off). A device given back may still be running
 		 * what its last driver set up (a USB controller its schedule):
 		 * the next driver resets it before it turns mastering on, as
 		 * Linux's drivers do (pci_set_master; UEFI's PCI I/O
