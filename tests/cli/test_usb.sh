@@ -221,6 +221,7 @@ comeback() {
 	wait_log "$T/cb-nbd.log" "serving|listening|export" 10
 	nbdcopy "$T/cb.data" "nbd+unix:///$disk?socket=$T/cb.sock" >"$T/cb-copy.out" 2>&1 &
 	cp=$!
+	BG_PIDS="$BG_PIDS $cp"
 	# mid-copy: once its first 64 KiB are in the image
 	for _ in $(seq 1000); do
 		cmp -s -n 65536 "$img" "$T/cb.data" && break
@@ -251,8 +252,8 @@ comeback() {
 	else
 		not_ok "$label: the driver killed mid-copy" "${bad:-disk $disk: ${back:-not back}; $("$DDE" status | tail -2)}"
 	fi
-	kill "$w" "$nbd" 2>/dev/null
-	wait "$w" "$nbd" 2>/dev/null
+	kill "$w" "$nbd" "$cp" 2>/dev/null
+	wait "$w" "$nbd" "$cp" 2>/dev/null
 }
 
 # wait_count PATTERN N SECONDS LOG: LOG has N lines matching PATTERN
