@@ -100,18 +100,27 @@ static inline pid_t start_server(const char *name, int with_control, char *socke
 }
 
 /* Stop a program the test started: SIGTERM, and SIGKILL after 2 s. */
-static inline void stop_server(pid_t pid)
+/* SIGTERM, 2 s to end, then SIGKILL: its wait status, -1 if it had to be killed */
+static inline int stop_server_status(pid_t pid)
 {
+	int status = -1;
+
 	if (pid <= 0)
-		return;
+		return -1;
 	kill(pid, SIGTERM);
-	for (int i = 0; i < 200 && waitpid(pid, NULL, WNOHANG) != pid; i++) {
-		if (i == 199) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-		}
+	for (int i = 0; i < 200; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return status;
 		sleep_ms(10);
 	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+static inline void stop_server(pid_t pid)
+{
+	stop_server_status(pid);
 }
 
 #endif
